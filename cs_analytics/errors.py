@@ -1,0 +1,29 @@
+"""Errors a user can cause: each carries one sentence naming the thing to fix."""
+
+
+class CsAnalyticsError(Exception):
+    """Base for errors shown to users as one line (CLI: stderr + non-zero exit)."""
+
+
+class ConfigError(CsAnalyticsError):
+    """The configuration file is missing a value, has an unknown key or a wrong type."""
+
+
+class ValidationFailed(CsAnalyticsError):
+    """Input data broke the data contract; `problems` lists every problem found."""
+
+    def __init__(self, message: str, problems=()):
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class BuildFailed(CsAnalyticsError):
+    """A snapshot build failed (model error or broken invariant); nothing was published."""
+
+
+class NoSnapshot(CsAnalyticsError):
+    """No snapshot has been published yet."""
+
+
+class SourceError(CsAnalyticsError):
+    """A source (Salesforce, Metabase) could not be read."""
