@@ -82,12 +82,16 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--limit", default=10, show_default=True, help="Refreshes to list.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
+@click.option("--exists", is_flag=True,
+              help="Print nothing; exit 0 when a snapshot is published, 3 when there is none.")
 @click.pass_obj
 @user_errors
-def status(obj: Context, limit: int, fmt: str) -> None:
+def status(obj: Context, limit: int, fmt: str, exists: bool) -> None:
     """Show the current snapshot, its data-as-of date and the last refreshes."""
     obj.settings  # a broken settings file is reported here too
     store = obj.store
+    if exists:
+        sys.exit(0 if store.has_snapshot() else 3)
     log = RefreshLog(store).recent(limit) if (store.home / "meta.sqlite").exists() else []
     current = None
     if store.has_snapshot():
@@ -123,10 +127,18 @@ def status(obj: Context, limit: int, fmt: str) -> None:
 
 @main.command("config")
 @click.option("--defaults", is_flag=True, help="Print every setting with its default and meaning.")
+@click.option("--docs", is_flag=True, help="Rewrite docs/configuration.md from the defaults.")
 @click.pass_obj
 @user_errors
-def config_cmd(obj: Context, defaults: bool) -> None:
+def config_cmd(obj: Context, defaults: bool, docs: bool) -> None:
     """Check the settings file (or print the documented defaults)."""
+    if docs:
+        from cs_analytics.config import REPO_ROOT, configuration_markdown
+
+        target = REPO_ROOT / "docs" / "configuration.md"
+        target.write_text(configuration_markdown(), encoding="utf-8")
+        click.echo(f"wrote {target}")
+        return
     if defaults:
         click.echo(defaults_toml(), nl=False)
         return

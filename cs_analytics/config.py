@@ -548,3 +548,19 @@ def _toml_value(value) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(value)  # pragma: no cover
+
+
+def configuration_markdown() -> str:
+    """docs/configuration.md: how settings are found, then every default with its meaning."""
+    return (
+        "# Configuration\n\n"
+        "Generated from `cs_analytics/config.py` by `python -m cs_analytics config --docs`; "
+        "a test fails when it is out of date.\n\n"
+        "Settings are read from `cs_analytics.toml` at the repository root, or from the file named "
+        "by `CS_ANALYTICS_CONFIG`. Every key is optional; a missing key takes the default below. "
+        "Unknown keys and wrong types are errors naming the key (`python -m cs_analytics config` "
+        "checks a file). The data directory is `data/`, or `CS_ANALYTICS_HOME`.\n\n"
+        "Secrets are never read from this file: Salesforce (`SF_*`), Metabase "
+        "(`METABASE_API_KEY`) and Slack (`SLACK_WEBHOOK_URL`) credentials come from the "
+        "environment or `.streamlit/secrets.toml`.\n\n"
+        "## Defaults\n\n```toml\n" + defaults_toml() + "```\n")

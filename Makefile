@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+
+.PHONY: run test test-fast bench demo clean-data
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+## run: install, build the demo snapshot if there is no data yet, start the app
+run: $(STAMP)
+	@$(PY) -m cs_analytics status --exists >/dev/null 2>&1 || $(PY) -m cs_analytics demo
+	$(VENV)/bin/streamlit run app.py
+
+## test: install, then the whole test suite (browser tests need /usr/bin/chromium; .ci/run installs it)
+test: $(STAMP)
+	$(PY) -m pytest
+
+## test-fast: the suite without the browser tests
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not browser"
+
+## bench: the benchmark (writes bench/results.json)
+bench: $(STAMP)
+	$(PY) -m cs_analytics.bench
+
+demo: $(STAMP)
+	$(PY) -m cs_analytics demo

@@ -1,0 +1,215 @@
+"""Snapshot store: atomic publish, failed builds, readers across processes, pruning, refresh log,
+and the user-data store that refreshes never touch."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from cs_analytics.build import open_build
+from cs_analytics.config import Settings, settings_from_dict
+from cs_analytics.errors import BuildFailed, CsAnalyticsError, NoSnapshot
+from cs_analytics.store import RefreshLog, Store, reset_connection_cache
+
+USERS_SQL = ("SELECT * FROM (VALUES {rows}) v(user_id, name, email, role, manager_id, capacity, "
+             "active)")
+
+
+def publish_users(store, names, settings=None, source="test"):
+    """Publish a snapshot whose users table holds `names` (ids U1, U2, …)."""
+    rows = ", ".join(f"('U{i}', '{n}', NULL, 'member', NULL, 25, true)"
+                     for i, n in enumerate(names, start=1))
+    with open_build(settings or Settings(), store, source=source, base="empty") as build:
+        build.replace("users", USERS_SQL.format(rows=rows))
+        return build.publish()
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_connections():
+    reset_connection_cache()
+    yield
+    reset_connection_cache()
+
+
+def test_no_snapshot_is_a_clear_error(tmp_path):
+    store = Store(tmp_path)
+    assert not store.has_snapshot()
+    with pytest.raises(NoSnapshot, match="no snapshot published in .*: run `python -m cs_analytics demo`"):
+        store.open_current()
+
+
+def test_publish_switches_pointer_to_a_new_versioned_file(tmp_path):
+    store = Store(tmp_path)
+    first = publish_users(store, ["佐藤"])
+    second = publish_users(store, ["佐藤", "鈴木"])
+    assert first.snapshot.path != second.snapshot.path
+    assert first.snapshot.path.exists(), "the previous snapshot stays on disk"
+    snap = store.open_current()
+    assert snap.path == second.snapshot.path
+    assert snap.scalar("SELECT count(*) FROM users") == 2
+    assert snap.meta["source"] == "test"
+    assert snap.meta["rows"]["users"] == 2
+    assert (tmp_path / "CURRENT").read_text().strip() == second.snapshot.path.name
+    assert not list((tmp_path / "snapshots").glob(".building-*"))
+
+
+def test_failed_build_publishes_nothing_and_keeps_previous_byte_identical(tmp_path):
+    store = Store(tmp_path)
+    good = publish_users(store, ["佐藤"])
+    before = digest(good.snapshot.path)
+    pointer = (tmp_path / "CURRENT").read_bytes()
+    with pytest.raises(BuildFailed, match="accounts.owner_id refers to users that do not exist: U404"):
+        with open_build(Settings(), store, source="import") as build:
+            build.merge("accounts", "SELECT 'A1' AS account_id, 'テスト㈱' AS name, "
+                        "'U404' AS owner_id, NULL AS industry, NULL AS phase, NULL AS created_date, "
+                        "NULL AS churn_reason, NULL AS parent_id, NULL AS sf_url")
+            build.publish()
+    assert (tmp_path / "CURRENT").read_bytes() == pointer
+    assert digest(good.snapshot.path) == before
+    assert [f.path for f in store.snapshot_files()] == [good.snapshot.path]
+    assert not list((tmp_path / "snapshots").glob(".building-*"))
+    assert store.open_current().scalar("SELECT name FROM users") == "佐藤"
+
+
+def test_unexpected_error_inside_a_build_becomes_one_sentence(tmp_path):
+    store = Store(tmp_path)
+    publish_users(store, ["佐藤"])
+    with pytest.raises(BuildFailed, match="nothing was published: .*no_such_table"):
+        with open_build(Settings(), store, source="import") as build:
+            build.con.execute("SELECT * FROM no_such_table")
+    log = RefreshLog(store).recent()
+    assert log[0]["outcome"] == "failed" and "no_such_table" in log[0]["error"]
+
+
+def test_import_merges_into_current_snapshot_by_key(tmp_path):
+    store = Store(tmp_path)
+    publish_users(store, ["佐藤", "鈴木"])
+    with open_build(Settings(), store, source="import") as build:
+        build.merge("users", USERS_SQL.format(rows="('U2', '鈴木 花子', NULL, 'manager', NULL, 20, true), "
+                                              "('U3', '高橋', NULL, 'member', NULL, 25, true)"))
+        build.publish()
+    rows = store.open_current().rows("SELECT user_id, name, role FROM users ORDER BY user_id")
+    assert rows == [("U1", "佐藤", "member"), ("U2", "鈴木 花子", "manager"), ("U3", "高橋", "member")]
+
+
+def test_a_second_concurrent_build_is_refused(tmp_path):
+    store = Store(tmp_path)
+    with open_build(Settings(), store, source="one", base="empty") as build:
+        with pytest.raises(CsAnalyticsError, match="another refresh or import is running"):
+            with open_build(Settings(), store, source="two"):
+                pass
+        build.publish()
+    assert [r["outcome"] for r in RefreshLog(store).recent()] == ["success"]
+
+
+READER = textwrap.dedent("""
+    import sys
+    from cs_analytics.store import Store
+    snap = Store(sys.argv[1]).open_current()
+    print(snap.scalar("SELECT count(*) FROM users"), flush=True)
+    sys.stdin.readline()   # the test publishes a new snapshot meanwhile
+    print(snap.scalar("SELECT count(*) FROM users"), flush=True)
+    print(Store(sys.argv[1]).current_file().id, flush=True)
+""")
+
+
+def test_reader_process_holding_old_snapshot_is_not_disturbed(tmp_path):
+    store = Store(tmp_path)
+    old = publish_users(store, ["佐藤"])
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+    try:
+        assert reader.stdout.readline().strip() == "1"
+        new = publish_users(store, ["佐藤", "鈴木", "高橋"])
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "1", "the open snapshot keeps its data"
+        assert reader.stdout.readline().strip() == new.snapshot.id
+        assert reader.wait(timeout=30) == 0
+    finally:
+        reader.kill()
+    assert old.snapshot.path.exists()
+
+
+def test_prune_keeps_the_last_n_snapshots(tmp_path):
+    store = Store(tmp_path)
+    settings = settings_from_dict({"snapshots": {"keep": 2}})
+    results = [publish_users(store, ["佐藤"] * 0 + [f"user{i}"], settings) for i in range(4)]
+    kept = [f.path for f in store.snapshot_files()]
+    assert kept == [results[3].snapshot.path, results[2].snapshot.path]
+    assert not results[0].snapshot.path.exists()
+    assert store.open_current().path == results[3].snapshot.path
+
+
+def test_refresh_log_records_every_build(tmp_path):
+    store = Store(tmp_path)
+    ok = publish_users(store, ["佐藤"], source="demo")
+    with pytest.raises(BuildFailed):
+        with open_build(Settings(), store, source="salesforce") as build:
+            build.merge("accounts", "SELECT 'A1' account_id, 'X' AS name, 'U9' AS owner_id, NULL industry, "
+                        "NULL phase, NULL created_date, NULL churn_reason, NULL parent_id, NULL sf_url")
+            build.publish()
+    log = RefreshLog(store).recent()
+    assert [(r["source"], r["outcome"]) for r in log] == [("salesforce", "failed"), ("demo", "success")]
+    assert log[1]["snapshot_id"] == ok.snapshot.id
+    assert log[1]["rows"]["users"] == 1
+    assert log[1]["started_at"] <= log[1]["finished_at"]
+    assert "U9" in log[0]["error"] and log[0]["snapshot_id"] is None
+    # the log lives beside the snapshots, so it survives their pruning
+    assert (tmp_path / "meta.sqlite").exists()
+
+
+KILLED_BUILD = textwrap.dedent("""
+    import sys, time
+    from cs_analytics.build import open_build
+    from cs_analytics.config import Settings
+    from cs_analytics.store import Store
+    with open_build(Settings(), Store(sys.argv[1]), source="refresh") as build:
+        print("building", flush=True)
+        time.sleep(60)
+""")
+
+
+def test_killed_build_is_marked_interrupted_and_cleaned_up(tmp_path):
+    store = Store(tmp_path)
+    good = publish_users(store, ["佐藤"])
+    before = digest(good.snapshot.path)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(tmp_path)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "building"
+    assert list((tmp_path / "snapshots").glob(".building-*"))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert store.open_current().scalar("SELECT count(*) FROM users") == 1
+    assert digest(good.snapshot.path) == before
+    publish_users(store, ["佐藤", "鈴木"])
+    log = RefreshLog(store).recent()
+    assert [r["outcome"] for r in log] == ["success", "interrupted", "success"]
+    assert not list((tmp_path / "snapshots").glob(".building-*"))
+
+
+def test_user_data_store_has_its_tables_and_survives_refreshes(tmp_path):
+    store = Store(tmp_path)
+    con = store.userdata_db()
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"notes", "manual_assessments", "alert_actions", "weekly_reviews", "action_plans"} <= tables
+    con.execute("INSERT INTO notes (account_id, author, body, created_at) VALUES "
+                "('A1', 'U1', '更新の相談あり', '2026-01-05')")
+    con.close()
+    before = digest(tmp_path / "userdata.sqlite")
+    publish_users(store, ["佐藤"])
+    publish_users(store, ["鈴木"])
+    assert digest(tmp_path / "userdata.sqlite") == before
+    # migrations are idempotent: reopening does not recreate or lose anything
+    con = store.userdata_db()
+    assert con.execute("SELECT body FROM notes").fetchone()[0] == "更新の相談あり"
+    assert con.execute("PRAGMA user_version").fetchone()[0] >= 1
