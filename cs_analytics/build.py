@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
 import time
 import zoneinfo
 from dataclasses import dataclass, field
@@ -33,6 +35,17 @@ TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
 def _quiet(_message: str) -> None:
     pass
+
+
+PAUSE_ENV = "CS_ANALYTICS_PAUSE_AT"
+
+
+def pause_point(name: str) -> None:
+    """Crash-test hook: with CS_ANALYTICS_PAUSE_AT=name the build stops here (and says so on
+    stderr) so a test can kill it at a known step — 'extract', 'build' or 'publish'."""
+    if os.environ.get(PAUSE_ENV) == name:
+        print(f"paused at {name}", file=sys.stderr, flush=True)
+        time.sleep(3600)
 
 
 def today_tokyo() -> dt.date:
@@ -68,6 +81,7 @@ class Build:
         self.previous = store.current_file()
         self.previous_is_demo = False
         self._create_canonical_tables(base)
+        pause_point("extract")
 
     # ------------------------------------------------------------------ loading
 
@@ -136,6 +150,7 @@ class Build:
     def publish(self, as_of: dt.date | None = None) -> PublishResult:
         """Validate, run models and checks, close the file and switch the pointer to it."""
         as_of = as_of or self.settings.general.as_of or today_tokyo()
+        pause_point("build")
         self.progress("checking keys and references")
         check_canonical(self.con)
         self.progress("building models")
@@ -152,6 +167,7 @@ class Build:
              json.dumps(self.warnings, ensure_ascii=False)])
         self.con.execute("CHECKPOINT")
         self.con.close()
+        pause_point("publish")
         self.progress("publishing")
         snapshot = self.store.publish(self.path, self.refresh_id, self.settings.snapshots.keep)
         self.published = PublishResult(snapshot, self.refresh_id, rows, as_of,

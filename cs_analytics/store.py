@@ -199,6 +199,13 @@ class Store:
         for path in self.snapshot_dir.glob(f"{BUILDING_PREFIX}*"):
             path.unlink(missing_ok=True)
             removed.append(path)
+        # A publish killed between renaming its file into place and switching the pointer
+        # leaves a complete file newer than the current one that nothing points to.
+        current = self.current_file()
+        for f in self.snapshot_files():
+            if current is not None and f.path.name > current.path.name:
+                f.path.unlink(missing_ok=True)
+                removed.append(f.path)
         for path in self.home.glob(f"{POINTER}.tmp*"):
             path.unlink(missing_ok=True)
         return removed

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -169,32 +168,53 @@ def test_refresh_log_records_every_build(tmp_path):
 
 
 KILLED_BUILD = textwrap.dedent("""
-    import sys, time
+    import sys
     from cs_analytics.build import open_build
     from cs_analytics.config import Settings
     from cs_analytics.store import Store
     with open_build(Settings(), Store(sys.argv[1]), source="refresh") as build:
-        print("building", flush=True)
-        time.sleep(60)
+        build.replace("users", "SELECT 'U1' user_id, '佐藤' name, NULL email, NULL role, "
+                      "NULL manager_id, NULL capacity, NULL active UNION ALL "
+                      "SELECT 'U2', '鈴木', NULL, NULL, NULL, NULL, NULL UNION ALL "
+                      "SELECT 'U3', '高橋', NULL, NULL, NULL, NULL, NULL")
+        build.publish()
 """)
 
 
-def test_killed_build_is_marked_interrupted_and_cleaned_up(tmp_path):
+@pytest.mark.parametrize("point", ["extract", "build", "publish"])
+def test_killed_build_is_marked_interrupted_and_cleaned_up(tmp_path, point):
     store = Store(tmp_path)
     good = publish_users(store, ["佐藤"])
     before = digest(good.snapshot.path)
+    pointer = (tmp_path / "CURRENT").read_bytes()
     proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(tmp_path)],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "building"
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "CS_ANALYTICS_PAUSE_AT": point})
+    assert proc.stderr.readline().strip() == f"paused at {point}"
     assert list((tmp_path / "snapshots").glob(".building-*"))
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert store.open_current().scalar("SELECT count(*) FROM users") == 1
+    # the current snapshot is readable and unchanged
+    assert (tmp_path / "CURRENT").read_bytes() == pointer
     assert digest(good.snapshot.path) == before
+    assert store.open_current().scalar("SELECT count(*) FROM users") == 1
+    # the next build succeeds, records the killed one as interrupted and removes its leftovers
     publish_users(store, ["佐藤", "鈴木"])
     log = RefreshLog(store).recent()
-    assert [r["outcome"] for r in log] == ["success", "interrupted", "success"]
+    assert [(r["source"], r["outcome"]) for r in log] == [
+        ("test", "success"), ("refresh", "interrupted"), ("test", "success")]
     assert not list((tmp_path / "snapshots").glob(".building-*"))
+    assert len(store.snapshot_files()) == 2
+
+
+def test_publish_killed_after_rename_leaves_no_orphan(tmp_path):
+    store = Store(tmp_path)
+    good = publish_users(store, ["佐藤"])
+    orphan = tmp_path / "snapshots" / "snap-29991231T000000000000-99.duckdb"
+    orphan.write_bytes(good.snapshot.path.read_bytes())
+    assert store.open_current().path == good.snapshot.path
+    publish_users(store, ["鈴木"])
+    assert not orphan.exists()
 
 
 def test_user_data_store_has_its_tables_and_survives_refreshes(tmp_path):
