@@ -15,8 +15,10 @@ import dataclasses
 import datetime as dt
 import os
 import tomllib
+import re
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -216,11 +218,15 @@ class SalesforceObject:
     where: str = _doc("Extra SOQL condition, e.g. \"Type = 'Customer'\".", "")
     constants: dict[str, str] = _doc("canonical column → fixed value (e.g. type = 'meeting').", {})
     bulk: bool = _doc("Pull through Bulk API 2.0 instead of the REST query endpoint.", False)
+    track_deletes: bool = _doc(
+        "Incremental pulls also fetch deleted records (queryAll + IsDeleted) and remove them; "
+        "false for objects without an IsDeleted field, such as User.", True)
+    enabled: bool = _doc("Pull this object; false leaves a default object out.", True)
 
 
 def _sf_default_objects():
     return {
-        "users": {"table": "users", "object": "User", "where": "",
+        "users": {"table": "users", "object": "User", "where": "", "track_deletes": False,
                   "fields": {"user_id": "Id", "name": "Name", "email": "Email",
                              "manager_id": "ManagerId", "active": "IsActive"}},
         "accounts": {"table": "accounts", "object": "Account", "where": "",
@@ -254,10 +260,17 @@ class Salesforce:
     task_type_map: dict[str, str] = _doc(
         "TaskSubtype → activity type.", {"Email": "email", "Call": "call", "Task": "other",
                                          "ListEmail": "email", "Cadence": "other"})
+    timezone: str = _doc(
+        "Time zone in which Salesforce date-times (e.g. CreatedDate) become dates.", "Asia/Tokyo")
+    bulk_poll_seconds: float = _doc(
+        "Bulk API 2.0: wait before the first status check of a query job, in seconds.", 5.0)
     objects: dict[str, SalesforceObject] = field(
         default_factory=lambda: {k: _build(SalesforceObject, v, f"salesforce.objects.{k}")
                                  for k, v in _sf_default_objects().items()},
-        metadata={"doc": "Objects pulled, keyed by a name of your choice."})
+        metadata={"doc": "Objects pulled, keyed by a name of your choice. For a default name "
+                         "(users, accounts, contracts, tasks, events) only the keys you set "
+                         "change; `fields` and `constants` merge key by key, and a field set "
+                         "to \"\" is left out."})
 
 
 @dataclass(frozen=True)
@@ -294,6 +307,52 @@ class Access:
 
 
 @dataclass(frozen=True)
+class Reports:
+    """KPI report and QBR pack: onboarding completions and the QBR talking-point rules
+    (docs/reports.md describes each rule)."""
+
+    onboarding_kickoff_lead_days: int = _doc(
+        "Onboarding completion: a kickoff meeting counts from this many days before the first "
+        "contract starts (the onboarding period itself is health.onboarding_days).", 30)
+    deliveries_fall_ratio: float = _doc(
+        "Talking point 'deliveries falling': deliveries in the last 90 days are at most this "
+        "share of the 90 days before.", 0.75)
+    deliveries_fall_min_previous: int = _doc(
+        "Talking point 'deliveries falling': the 90 days before had at least this many "
+        "deliveries.", 3)
+    campaign_quiet_days: int = _doc(
+        "Talking point 'campaign ended': no delivery in the last this many days, after an event "
+        "burst (campaign_min_burst) in the 90 days before them.", 45)
+    campaign_min_burst: int = _doc(
+        "Talking point 'campaign ended': deliveries in the 90 days before the quiet days that "
+        "make an event burst.", 5)
+    campaign_churn_reasons: list[str] = _doc(
+        "Talking point 'campaign ended': churn reasons (of the account or any of its contracts) "
+        "that mean a campaign ended.", ["施策終了・中止"])
+    plan_delivery_limits: list[list[float]] = _doc(
+        "Deliveries per month included in the plan, as [MRR at least, deliveries] from the "
+        "lowest tier up (the highest row whose MRR the account reaches applies). Set them to "
+        "your price list; an empty list turns the 'near plan limit' talking point off.",
+        _points((0, 8), (100_000, 15), (200_000, 30), (500_000, 60)))
+    near_limit_ratio: float = _doc(
+        "Talking point 'near plan limit': average monthly deliveries over the last 90 days reach "
+        "this share of the plan's included deliveries.", 0.8)
+    renewal_proposal_days: int = _doc(
+        "Talking point 'renewal proposal': the current contract ends within this many days and "
+        "no following contract is signed.", 90)
+    no_meeting_days: int = _doc(
+        "Talking point 'schedule a review': no meeting for at least this many days.", 60)
+    low_conversion_rate: float = _doc(
+        "Talking point 'conversion': the conversion rate of the last 90 days is below this.", 0.05)
+    growth_ratio: float = _doc(
+        "Talking point 'growing usage': deliveries in the last 90 days are at least this multiple "
+        "of the 90 days before, with healthy health.", 1.5)
+    health_drop_points: float = _doc(
+        "Talking point 'health falling': the score fell by at least this many points since the "
+        "snapshot 4 weeks earlier.", 15.0)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings. Every section and key is optional in the file."""
 
@@ -308,6 +367,7 @@ class Settings:
     salesforce: Salesforce = field(default_factory=Salesforce)
     metabase: Metabase = field(default_factory=Metabase)
     access: Access = field(default_factory=Access)
+    reports: Reports = field(default_factory=Reports)
     source_path: str | None = field(default=None, metadata={"internal": True})
 
 
@@ -356,6 +416,8 @@ def _toml_name(f: dataclasses.Field) -> str:
 def _build(cls, raw, where: str):
     if not isinstance(raw, dict):
         raise ConfigError(f"{where or 'top level'}: expected a table, got {_show(raw)}")
+    if cls is Salesforce and isinstance(raw.get("objects"), dict):
+        raw = {**raw, "objects": _merge_sf_objects(raw["objects"])}
     fields = {_toml_name(f): f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
@@ -368,6 +430,23 @@ def _build(cls, raw, where: str):
             key = f"{where}.{name}" if where else name
             values[f.name] = _convert(hints[f.name], raw[name], key)
     return cls(**values)
+
+
+def _merge_sf_objects(raw_objects: dict) -> dict:
+    """Overrides of a default Salesforce object change only the keys they set, so mapping one
+    custom field (`fields.amount = "TotalPrice__c"`) keeps the object's other fields."""
+    merged = _sf_default_objects()
+    for name, override in raw_objects.items():
+        if name not in merged or not isinstance(override, dict):
+            merged[name] = override
+            continue
+        base = merged[name]
+        for key, value in override.items():
+            if key in ("fields", "constants") and isinstance(value, dict):
+                base[key] = {**base.get(key, {}), **value}
+            else:
+                base[key] = value
+    return merged
 
 
 def _convert(tp, value, key: str):
@@ -486,14 +565,92 @@ def _check_semantics(s: Settings) -> None:
         fail("alerts.mode", "expected 'each' or 'digest'")
     if s.alerts.max_attempts < 1:
         fail("alerts.max_attempts", "expected at least 1")
-    for name, obj in s.salesforce.objects.items():
-        if obj.table not in CANONICAL_TABLES:
-            fail(f"salesforce.objects.{name}.table", f"expected one of {', '.join(CANONICAL_TABLES)}")
-        if not obj.object:
-            fail(f"salesforce.objects.{name}.object", "expected a Salesforce object name")
+    _check_salesforce(s.salesforce, fail)
+    _check_reports(s.reports, fail)
     for i, card in enumerate(s.metabase.cards):
         if card.table not in CANONICAL_TABLES:
             fail(f"metabase.cards[{i}].table", f"expected one of {', '.join(CANONICAL_TABLES)}")
+        if card.id < 1:
+            fail(f"metabase.cards[{i}].id", "expected the card's id (a number from 1 up)")
+        columns = _table_columns(card.table)
+        for header, column in card.mapping.items():
+            if column not in columns:
+                fail(f"metabase.cards[{i}].mapping.{header}",
+                     f"expected a column of {card.table}: {', '.join(columns)}")
+
+
+def _check_reports(r: "Reports", fail) -> None:
+    for name in ("onboarding_kickoff_lead_days", "deliveries_fall_min_previous",
+                 "campaign_quiet_days", "campaign_min_burst", "renewal_proposal_days",
+                 "no_meeting_days"):
+        if getattr(r, name) < 0:
+            fail(f"reports.{name}", "expected 0 or more")
+    for name in ("deliveries_fall_ratio", "near_limit_ratio", "low_conversion_rate"):
+        if not 0 <= getattr(r, name) <= 1:
+            fail(f"reports.{name}", "expected a share from 0 to 1")
+    if r.growth_ratio <= 1:
+        fail("reports.growth_ratio", "expected a multiple above 1")
+    if r.health_drop_points <= 0:
+        fail("reports.health_drop_points", "expected more than 0 points")
+    limits = r.plan_delivery_limits
+    if any(len(p) != 2 or p[0] < 0 or p[1] <= 0 for p in limits):
+        fail("reports.plan_delivery_limits",
+             "expected [MRR at least, deliveries per month] pairs with deliveries above 0")
+    if [p[0] for p in limits] != sorted({p[0] for p in limits}):
+        fail("reports.plan_delivery_limits", "expected MRR tiers in strictly increasing order")
+
+
+_SF_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_SF_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
+
+
+def _table_columns(table: str) -> list[str]:
+    from cs_analytics.contract import TABLES
+
+    return TABLES[table].column_names
+
+
+def _check_salesforce(sf: "Salesforce", fail) -> None:
+    from cs_analytics.contract import ACTIVITY_TYPES, TABLES
+
+    if not re.fullmatch(r"\d+\.\d", sf.api_version):
+        fail("salesforce.api_version", "expected a version like 59.0 (without a leading v)")
+    if sf.max_retries < 0:
+        fail("salesforce.max_retries", "expected 0 or more")
+    if sf.backoff_seconds < 0 or sf.bulk_poll_seconds < 0:
+        fail("salesforce.backoff_seconds" if sf.backoff_seconds < 0
+             else "salesforce.bulk_poll_seconds", "expected 0 or more seconds")
+    if sf.timeout_seconds <= 0:
+        fail("salesforce.timeout_seconds", "expected more than 0 seconds")
+    try:
+        zoneinfo.ZoneInfo(sf.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        fail("salesforce.timezone", "expected a time zone name like Asia/Tokyo")
+    for subtype, kind in sf.task_type_map.items():
+        if kind not in ACTIVITY_TYPES:
+            fail(f"salesforce.task_type_map.{subtype}", f"expected one of {', '.join(ACTIVITY_TYPES)}")
+    for name, obj in sf.objects.items():
+        key = f"salesforce.objects.{name}"
+        if obj.table not in CANONICAL_TABLES:
+            fail(f"{key}.table", f"expected one of {', '.join(CANONICAL_TABLES)}")
+        if not _SF_NAME.fullmatch(obj.object):
+            fail(f"{key}.object", "expected a Salesforce object API name like Account or Plan__c")
+        table = TABLES[obj.table]
+        for column, path in {**obj.fields, **obj.constants}.items():
+            if column not in table.column_names:
+                section = "fields" if column in obj.fields else "constants"
+                fail(f"{key}.{section}.{column}",
+                     f"expected a column of {obj.table}: {', '.join(table.column_names)}")
+        for column, path in obj.fields.items():
+            if path and not _SF_PATH.fullmatch(path):
+                fail(f"{key}.fields.{column}",
+                     "expected a field API name like Amount__c or a path like Owner.Name")
+        if obj.enabled:
+            mapped = {c for c, p in obj.fields.items() if p} | set(obj.constants)
+            for column in table.key:
+                if column not in mapped:
+                    fail(f"{key}.fields.{column}",
+                         f"missing: the key column {column} of {obj.table} needs a field")
 
 
 # --------------------------------------------------------------------------- documentation

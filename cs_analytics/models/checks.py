@@ -21,3 +21,39 @@ def run_all(con: duckdb.DuckDBPyConnection) -> None:
     problems = [p for fn in CHECKS for p in fn(con)]
     if problems:
         raise BuildFailed("a data check failed and nothing was published: " + "; ".join(problems))
+
+
+# ---------------------------------------------------------------------------- revenue
+
+BRIDGE_MONTHS_SHOWN = 5
+
+
+@check
+def mrr_bridge(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """SPEC §4: MRR(M) = MRR(M−1) + new + reactivation + expansion − |contraction| − |churn|.
+
+    Checked on the published totals (fct_mrr_monthly) against the month before, found by date
+    rather than by row order, so a missing month breaks the bridge too. The allowed difference
+    is the equality tolerance once per account: an account whose MRR moved by less than that
+    counts as unchanged and its sub-micro-yen difference is in no movement.
+    """
+    from cs_analytics.models.parameters import MRR_EPSILON
+
+    rows = con.execute("""
+        SELECT t.month, t.mrr, coalesce(p.mrr, 0) AS previous_mrr,
+               t.new + t.reactivation + t.expansion + t.contraction + t.churn AS net_movement,
+               t.accounts
+        FROM fct_mrr_monthly t
+        LEFT JOIN fct_mrr_monthly p ON p.month = CAST(t.month - INTERVAL 1 MONTH AS DATE)
+        ORDER BY t.month""").fetchall()
+    broken = []
+    for month, mrr, previous, net, accounts in rows:
+        difference = mrr - (previous + net)
+        if abs(difference) > MRR_EPSILON * max(1, accounts):
+            broken.append(
+                f"MRR bridge broken in {month:%Y-%m}: MRR ¥{mrr:,.6f} differs from the previous "
+                f"month's ¥{previous:,.6f} plus movements ¥{net:+,.6f} by ¥{difference:+,.6f}")
+    if len(broken) > BRIDGE_MONTHS_SHOWN:
+        more = len(broken) - BRIDGE_MONTHS_SHOWN
+        broken = broken[:BRIDGE_MONTHS_SHOWN] + [f"and {more} more months with a broken bridge"]
+    return broken

@@ -1,0 +1,78 @@
+"""CS Analytics — the Streamlit app: router and the frame shared by every page.
+
+`streamlit run app.py`. This file decides who the user is (`resolve_viewer`), the language, the
+sidebar filters (kept in the URL) and the "data as of" banner, then runs the page chosen in the
+navigation. Pages (pages/*.py) only read filters, call cs_analytics and render.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.ui import data, filters, widgets
+from cs_analytics.ui.i18n import LANG_KEY, LANGUAGES, t
+from cs_analytics.ui.nav import DEFAULT_PAGE, PAGES, SECTIONS
+from cs_analytics.ui.session import OPEN_VIEWER, Viewer, auth_configured, set_viewer
+
+st.set_page_config(page_title="CS Analytics", page_icon="📈", layout="wide",
+                   initial_sidebar_state="expanded")
+
+
+def resolve_viewer() -> Viewer:
+    """The one place that decides who is using the app.
+
+    Without an [auth] section in .streamlit/secrets.toml the app runs open for local use (the
+    Data page says so). With it, every page requires signing in first.
+    """
+    if not auth_configured():
+        return OPEN_VIEWER
+    if not st.user.is_logged_in:
+        st.title("CS Analytics")
+        st.info(t("auth.sign_in_required"))
+        st.button(t("auth.sign_in"), on_click=st.login, type="primary")
+        st.stop()
+    return Viewer(name=str(st.user.get("name") or st.user.get("email") or ""),
+                  email=st.user.get("email"), signed_in=True)
+
+
+def choose_language(default: str) -> None:
+    """The language switch; seeded once from ?lang= or the configured default."""
+    if LANG_KEY not in st.session_state:
+        wanted = st.query_params.get("lang", default)
+        st.session_state[LANG_KEY] = wanted if wanted in LANGUAGES else default
+    st.sidebar.radio(t("frame.language"), LANGUAGES, key=LANG_KEY, horizontal=True,
+                     format_func=lambda code: {"ja": "日本語", "en": "English"}[code])
+    if st.session_state[LANG_KEY] == default:
+        st.query_params.pop("lang", None)
+    elif st.query_params.get("lang") != st.session_state[LANG_KEY]:
+        st.query_params["lang"] = st.session_state[LANG_KEY]
+
+
+def navigation() -> st.navigation:
+    sections: dict[str, list] = {t(f"nav.section.{s}"): [] for s in SECTIONS}
+    for spec in PAGES:
+        sections[t(f"nav.section.{spec.section}")].append(
+            st.Page(spec.path, title=t(f"nav.{spec.name}"), icon=spec.icon,
+                    url_path=spec.name, default=spec.name == DEFAULT_PAGE))
+    return st.navigation(sections)
+
+
+try:
+    settings = data.settings()
+except CsAnalyticsError as exc:
+    st.error(t("frame.config_error", error=str(exc)))
+    st.stop()
+
+choose_language(settings.general.language)
+viewer = resolve_viewer()
+set_viewer(viewer)
+page = navigation()
+snapshot = data.current_snapshot()
+if snapshot is not None:
+    try:
+        filters.sidebar(snapshot, settings, viewer)
+    except CsAnalyticsError as exc:
+        st.sidebar.error(str(exc))
+widgets.banner(snapshot)
+page.run()

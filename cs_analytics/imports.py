@@ -1,0 +1,846 @@
+"""File import: validate canonical files together, then merge them into one new snapshot.
+
+    result = import_files(settings, store, ["accounts.csv", "contracts.xlsx"])
+
+Used by the CLI `import`, the Data page upload and the Metabase inbox. Every file is staged as
+text (`sources.files`), converted and checked in SQL, and every problem is reported as
+`file:row:column: what was wrong, what was expected` (up to `import.max_errors`). Only when no
+file has a problem are the rows merged into a build based on the current snapshot (a key that
+exists is replaced, `replace=True` replaces whole tables) and published once.
+
+Staging happens inside the build's own DuckDB connection (temporary tables, dropped before
+publishing), so an 11M-row usage file is read once and copied once into the snapshot.
+`read_and_validate` does the same checks in a private in-memory database, without publishing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from cs_analytics import contract
+from cs_analytics.build import Build, PublishResult, open_build
+from cs_analytics.config import Settings
+from cs_analytics.errors import CsAnalyticsError, ValidationFailed
+from cs_analytics.sources.files import (
+    WHITESPACE, FileRejected, Problem, StagedFile, show_value, sql_literal as lit, stage_file,
+)
+from cs_analytics.store import Store
+
+Progress = Callable[[str], None]
+
+DATE_MIN = dt.date(1900, 1, 1)
+DATE_MAX = dt.date(2099, 12, 31)
+TRUE_WORDS = ("true", "1", "yes", "はい")
+FALSE_WORDS = ("false", "0", "no", "いいえ")
+# NFKC for the characters that matter when reading numbers, dates and codes: full-width ASCII
+# (０-９, ，, ．, －, Ａ-Ｚ …), the ideographic space and the full-width yen sign.
+_FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\uffe5"
+_HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " \u00a5"
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class TableChange:
+    """What an import did to one canonical table."""
+
+    table: str
+    rows: int              # rows in the files (identical duplicate rows counted once)
+    inserted: int          # keys that were not there before
+    updated: int           # keys that were there with other values
+    unchanged: int         # keys that were there with the same values
+    removed: int = 0       # replace: rows of the previous table not in the files
+    replaced: bool = False
+
+
+@dataclass
+class ImportResult:
+    files: list[StagedFile]
+    tables: dict[str, TableChange]
+    warnings: list[Problem]
+    published: PublishResult
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ValidatedImport:
+    """Files staged, converted and checked in `con`; `problems` empty means ready to merge."""
+
+    con: duckdb.DuckDBPyConnection
+    files: list[StagedFile]
+    problems: list[Problem]         # the first `max_errors`, in file/row order
+    total_problems: int
+    warnings: list[Problem]
+    typed: dict[str, str]           # canonical table → temp table of converted rows
+    identical_duplicates: dict[str, int]
+    owns_connection: bool = False
+    temp_objects: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.total_problems == 0
+
+    def rows(self, table: str) -> int:
+        return sum(f.rows for f in self.files if f.table == table)
+
+    def raise_if_failed(self) -> None:
+        if self.ok:
+            return
+        names = sorted({p.file for p in self.problems})
+        more = self.total_problems - len(self.problems)
+        message = (f"{self.total_problems:,} problem{'s' if self.total_problems != 1 else ''} "
+                   f"in {', '.join(names)}; nothing was imported")
+        if more:
+            message = f"… and {more:,} more; " + message
+        raise ValidationFailed(message, self.problems)
+
+    def close(self) -> None:
+        """Drop the temporary tables (or close the private connection)."""
+        if self.owns_connection:
+            self.con.close()
+            return
+        for kind, name in reversed(self.temp_objects):
+            self.con.execute(f'DROP {kind} IF EXISTS "{name}"')
+        self.temp_objects.clear()
+
+    def __enter__(self) -> "ValidatedImport":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def import_files(settings: Settings, store: Store, paths: Sequence[str | Path],
+                 kind: str | None = None, replace: bool = False, progress: Progress | None = None,
+                 source: str = "import",
+                 display_names: Sequence[str] | None = None) -> ImportResult:
+    """Validate files together and publish them merged into the current data, or raise
+    ValidationFailed with every problem and publish nothing."""
+    progress = progress or _quiet
+    paths, names = _check_arguments(paths, display_names, kind)
+    timings: dict[str, float] = {}
+    with open_build(settings, store, source=source, base="current", progress=progress) as build:
+        started = time.monotonic()
+        validated = _read_and_validate(build.con, settings, paths, names, kind, replace,
+                                       progress, existing=_BuildTables())
+        try:
+            timings["read_and_validate"] = time.monotonic() - started
+            validated.raise_if_failed()
+            started = time.monotonic()
+            changes = merge_validated(build, validated, replace=replace, progress=progress)
+            timings["merge"] = time.monotonic() - started
+        finally:
+            validated.close()
+        for warning in validated.warnings:
+            build.warn(str(warning))
+        started = time.monotonic()
+        published = build.publish()
+        timings["publish"] = time.monotonic() - started
+    return ImportResult(validated.files, changes, validated.warnings, published, timings)
+
+
+def import_into_build(build: Build, settings: Settings, paths: Sequence[str | Path],
+                      per_file: Sequence[tuple[str | None, dict | None]] | None = None,
+                      progress: Progress | None = None,
+                      display_names: Sequence[str] | None = None,
+                      ) -> tuple[list[StagedFile], dict[str, TableChange], list[Problem]]:
+    """Validate files together against `build`'s current tables and merge them into it, for a
+    caller that combines them with other sources in one snapshot (`refresh`: Metabase inbox
+    files and API pulls beside Salesforce). `per_file` gives each file a (kind, mapping):
+    kind None is inferred, mapping ({table: {header: column}}) None is `import.mapping` — a
+    Metabase card's display names, say. Raises ValidationFailed with every problem and merges
+    nothing; warnings are added to the build and returned."""
+    progress = progress or _quiet
+    paths, names = _check_arguments(paths, display_names, None)
+    if per_file is not None and len(per_file) != len(paths):
+        raise CsAnalyticsError("per_file must give one (kind, mapping) per file")
+    validated = _read_and_validate(build.con, settings, paths, names, None, False, progress,
+                                   existing=_BuildTables(), per_file=per_file)
+    try:
+        validated.raise_if_failed()
+        changes = merge_validated(build, validated, progress=progress)
+    finally:
+        validated.close()
+    for warning in validated.warnings:
+        build.warn(str(warning))
+    return validated.files, changes, validated.warnings
+
+
+def read_and_validate(settings: Settings, store: Store, paths: Sequence[str | Path],
+                      kind: str | None = None, replace: bool = False,
+                      progress: Progress | None = None,
+                      display_names: Sequence[str] | None = None) -> ValidatedImport:
+    """Stage and check files without publishing (references resolved against the files and the
+    current snapshot). Use as a context manager; `.problems`, `.warnings`, `.files`."""
+    paths, names = _check_arguments(paths, display_names, kind)
+    con = duckdb.connect()
+    try:
+        validated = _read_and_validate(con, settings, paths, names, kind, replace,
+                                       progress or _quiet, existing=_SnapshotTables(store))
+    except BaseException:
+        con.close()
+        raise
+    validated.owns_connection = True
+    return validated
+
+
+def merge_validated(build: Build, validated: ValidatedImport, *, replace: bool = False,
+                    progress: Progress | None = None) -> dict[str, TableChange]:
+    """Merge validated rows into a build whose connection staged them; keep the raw rows."""
+    progress = progress or _quiet
+    if not validated.ok:
+        validated.raise_if_failed()
+    con = build.con
+    changes: dict[str, TableChange] = {}
+    for table in contract.TABLE_ORDER:
+        if table not in validated.typed:
+            continue
+        progress(f"merging {table}")
+        changes[table] = _merge_table(build, validated, table, replace)
+    for table in contract.TABLE_ORDER:
+        files = [(i, f) for i, f in enumerate(validated.files) if f.table == table]
+        if not files:
+            continue
+        parts, params = [], []
+        for _, f in files:
+            parts.append(f'SELECT ? AS _file, * FROM "{f.staging}"')
+            params.append(f.name)
+        build.save_raw(f"import_{table}", " UNION ALL BY NAME ".join(parts), params)
+    summary = pa.table({
+        "file": [f.name for f in validated.files],
+        "format": [f.format for f in validated.files],
+        "encoding": [f.encoding for f in validated.files],
+        "delimiter": [f.delimiter for f in validated.files],
+        "sheet": [f.sheet for f in validated.files],
+        "table": [f.table for f in validated.files],
+        "rows": pa.array([f.rows for f in validated.files], type=pa.int64()),
+    })
+    con.register("imp_file_summary", summary)
+    try:
+        build.save_raw("import_files", "SELECT * FROM imp_file_summary")
+    finally:
+        con.unregister("imp_file_summary")
+    return changes
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def _check_arguments(paths, display_names, kind):
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise CsAnalyticsError("no files to import; give at least one CSV, XLSX or JSON file")
+    if kind is not None and kind not in contract.TABLES:
+        raise CsAnalyticsError(f"unknown kind {kind!r}; expected one of "
+                               f"{', '.join(contract.TABLE_ORDER)}")
+    names = list(display_names) if display_names is not None else [p.name for p in paths]
+    if len(names) != len(paths):
+        raise CsAnalyticsError("display_names must name each file once")
+    for path, name in zip(paths, names):
+        if not path.is_file():
+            raise CsAnalyticsError(f"{name}: file not found")
+    return paths, names
+
+
+def _read_and_validate(con, settings: Settings, paths: list[Path], names: list[str],
+                       kind: str | None, replace: bool, progress: Progress,
+                       existing: "_ExistingTables",
+                       per_file: Sequence[tuple[str | None, dict | None]] | None = None,
+                       ) -> ValidatedImport:
+    """`per_file`: a (kind, mapping) per file overriding `kind` and `import.mapping`."""
+    validated = ValidatedImport(con, [], [], 0, [], {}, {})
+    collector = _Collector(settings.import_.max_errors)
+    try:
+        for i, (path, name) in enumerate(zip(paths, names)):
+            progress(f"reading {name}")
+            staging = f"imp_stage_{i}"
+            validated.temp_objects += [("TABLE", f"{staging}_data"), ("VIEW", staging)]
+            try:
+                file_kind, mapping = per_file[i] if per_file else (kind, None)
+                staged = stage_file(con, path, staging, kind=file_kind,
+                                    mapping=settings.import_.mapping if mapping is None
+                                    else mapping,
+                                    max_mb=settings.import_.upload_max_mb, name=name)
+            except FileRejected as exc:
+                collector.add_rejected(i, exc.problems)
+                continue
+            validated.files.append(staged)
+            collector.rank.append(i)
+            collector.warn_all(len(validated.files) - 1, staged.warnings)
+            progress(f"{name}: {staged.rows:,} rows of {staged.table} "
+                     f"({_describe(staged)})")
+        file_index = {id(f): i for i, f in enumerate(validated.files)}
+        existing.prepare(con, validated)
+        for table in contract.TABLE_ORDER:
+            files = [f for f in validated.files if f.table == table]
+            if not files:
+                continue
+            progress(f"checking {sum(f.rows for f in files):,} {table} rows")
+            typed = f"imp_typed_{table}"
+            validated.temp_objects.append(("TABLE", typed))
+            con.execute(_typed_table_sql(typed, table, [(file_index[id(f)], f) for f in files]))
+            validated.typed[table] = typed
+            _check_values(con, typed, table, validated, collector)
+            validated.identical_duplicates[table] = _check_duplicates(con, typed, table,
+                                                                      validated, collector)
+        _check_references(con, validated, collector, existing, replace)
+        _check_contract_terms(con, validated, collector)
+    except BaseException:
+        validated.close()
+        raise
+    validated.problems, validated.total_problems = collector.problems()
+    validated.warnings = collector.warnings()
+    return validated
+
+
+def _describe(staged: StagedFile) -> str:
+    if staged.format == "csv":
+        sep = {",": "comma", "\t": "tab", ";": "semicolon"}[staged.delimiter or ","]
+        return f"CSV, {staged.encoding}, {sep}-separated"
+    if staged.format == "xlsx":
+        return f"XLSX, sheet {staged.sheet!r}"
+    return f"JSON, {staged.encoding}"
+
+
+class _Collector:
+    """Problems and warnings from every check, kept to the cap but counted in full, reported in
+    the order of the files given, then by row."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.rank: list[int] = []  # staged file index → position among the files given
+        self._problems: list[tuple[int, int, int, Problem]] = []
+        self._warnings: list[tuple[int, int, int, Problem]] = []
+        self.total = 0
+        self.total_warnings = 0
+        self._seq = 0
+
+    def add(self, file_index: int, problem: Problem) -> None:
+        """One problem of a staged file (the caller adds to `total` what it counted)."""
+        self._seq += 1
+        self._problems.append((self.rank[file_index], problem.row or 0, self._seq, problem))
+
+    def add_rejected(self, position: int, problems: list[Problem]) -> None:
+        """The problems of a file that could not be staged at all."""
+        for problem in problems:
+            self._seq += 1
+            self._problems.append((position, problem.row or 0, self._seq, problem))
+        self.total += len(problems)
+
+    def warn(self, file_index: int, warning: Problem) -> None:
+        self._seq += 1
+        self._warnings.append((self.rank[file_index], warning.row or 0, self._seq, warning))
+        self.total_warnings += 1
+
+    def warn_all(self, file_index: int, warnings: list[Problem]) -> None:
+        for w in warnings:
+            self.warn(file_index, w)
+
+    def problems(self) -> tuple[list[Problem], int]:
+        ordered = [p for *_, p in sorted(self._problems, key=lambda t: t[:3])]
+        return ordered[:self.cap], max(self.total, len(ordered))
+
+    def warnings(self) -> list[Problem]:
+        ordered = [w for *_, w in sorted(self._warnings, key=lambda t: t[:3])]
+        shown = ordered[:self.cap]
+        more = self.total_warnings - len(shown)
+        if more > 0:
+            shown.append(Problem("import", None, None, f"… and {more:,} more warnings"))
+        return shown
+
+
+# ---------------------------------------------------------------------------- conversion SQL
+
+
+def _norm(ref: str) -> str:
+    """SQL: the value with full-width characters folded (NFKC) and whitespace stripped."""
+    return f"trim(translate({ref}, {lit(_FULL_WIDTH)}, {lit(_HALF_WIDTH)}), {lit(WHITESPACE)})"
+
+
+def _convert_sql(column: contract.Column, ref: str) -> str:
+    """SQL turning the raw text `ref` into the column's type, NULL when it is not valid.
+
+    A fast path handles the plain spelling (digits, ISO dates) without regular expressions on
+    normalised text, which only the other spellings pay for.
+    """
+    kind, n = column.kind, _norm(ref)
+    if kind == "text":
+        return ref
+    if kind in ("count", "int"):
+        slow = (f"TRY_CAST(CASE WHEN regexp_full_match({n}, "
+                r"'([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.0+)?') "
+                rf"THEN regexp_replace({n}, ',|\.0+$', '', 'g') END AS BIGINT)")
+        return (f"CASE WHEN regexp_full_match({ref}, '[0-9]{{1,18}}') THEN CAST({ref} AS BIGINT) "
+                f"ELSE {slow} END")
+    if kind == "amount":
+        slow = (f"CASE WHEN regexp_full_match({n}, "
+                r"'[¥\\]?\s*([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?\s*円?') "
+                rf"THEN TRY_CAST(regexp_replace({n}, '[¥\\,円\s]', '', 'g') AS DOUBLE) END")
+        return (f"CASE WHEN regexp_full_match({ref}, '[0-9]{{1,15}}(\\.[0-9]{{1,9}})?') "
+                f"THEN CAST({ref} AS DOUBLE) ELSE {slow} END")
+    if kind == "date":
+        return (f"coalesce(CASE WHEN length({ref}) = 10 AND substr({ref}, 5, 1) = '-' "
+                f"AND substr({ref}, 8, 1) = '-' THEN TRY_CAST({ref} AS DATE) END, "
+                f"{_slow_date_sql(n)})")
+    if kind == "bool":
+        words = lambda ws: ", ".join(lit(w) for w in ws)  # noqa: E731
+        return (f"CASE WHEN lower({n}) IN ({words(TRUE_WORDS)}) THEN true "
+                f"WHEN lower({n}) IN ({words(FALSE_WORDS)}) THEN false END")
+    if kind == "enum":
+        cases = " ".join(f"WHEN {lit(alias)} THEN {lit(value)}"
+                         for alias, value in _enum_spellings(column).items())
+        return f"CASE lower({n}) {cases} END"
+    raise ValueError(kind)  # pragma: no cover
+
+
+def _slow_date_sql(n: str) -> str:
+    """YYYY/MM/DD, YYYY-M-D, ISO datetimes (with a zone: the date in Tokyo)."""
+    date = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}"
+    local = r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    zoned = local + r"(Z|[+-][0-9]{2}:?[0-9]{2})"
+    stamp = "TRY_CAST(replace(replace({}, 'T', ' '), '/', '-') AS TIMESTAMP)"
+    zone = f"regexp_extract({n}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$')"
+    offset_minutes = (f"CASE WHEN {zone} = 'Z' THEN 0 ELSE "
+                      f"(CASE WHEN left({zone}, 1) = '-' THEN -1 ELSE 1 END) * "
+                      f"(CAST(substr({zone}, 2, 2) AS INTEGER) * 60 + "
+                      f"CAST(right({zone}, 2) AS INTEGER)) END")
+    local_part = f"regexp_extract({n}, '^(.*?)(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$', 1)"
+    return (f"CASE WHEN regexp_full_match({n}, '{date}') "
+            f"THEN TRY_CAST(replace({n}, '/', '-') AS DATE) "
+            f"WHEN regexp_full_match({n}, '{local}') "
+            f"THEN CAST({stamp.format(n)} AS DATE) "
+            f"WHEN regexp_full_match({n}, '{zoned}') "
+            f"THEN CAST({stamp.format(local_part)} + to_minutes(540 - ({offset_minutes})) AS DATE) "
+            f"END")
+
+
+def _enum_spellings(column: contract.Column) -> dict[str, str]:
+    """Accepted spellings (normalised like the SQL does) → canonical value."""
+    spellings = {_fold(c): c for c in column.choices}
+    for alias, value in contract.VALUE_ALIASES.get(column.name, {}).items():
+        if value in column.choices:
+            spellings.setdefault(_fold(alias), value)
+    return spellings
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip(WHITESPACE).lower()
+
+
+def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]]) -> str:
+    """One temp table for all files of a table: `_file`, `_row`, the converted columns, and for
+    each non-text column `!name`, the raw text where it could not be converted."""
+    spec = contract.TABLES[table]
+    parts = []
+    for index, f in files:
+        inner = [f"{index} AS _file", "_row"]
+        outer_values, outer_bad, non_empty = [], [], []
+        for c in spec.columns:
+            if c.name not in f.columns:
+                outer_values.append(f'CAST(NULL AS {c.sql_type}) AS "{c.name}"')
+                if c.kind != "text":
+                    outer_bad.append(f'CAST(NULL AS VARCHAR) AS "!{c.name}"')
+                continue
+            raw = f'"{c.name}"'
+            inner.append(f'{_convert_sql(c, raw)} AS "{c.name}"')
+            if c.kind == "text":
+                outer_values.append(f'"{c.name}"')
+                non_empty.append(raw)
+                continue
+            inner.append(f'{raw} AS "~{c.name}"')
+            non_empty.append(f"NULLIF({_norm(raw)}, '')")
+            valid = f'"{c.name}"'
+            if c.kind == "date":
+                valid = (f'CASE WHEN "{c.name}" BETWEEN DATE {lit(DATE_MIN.isoformat())} '
+                         f'AND DATE {lit(DATE_MAX.isoformat())} THEN "{c.name}" END')
+            outer_values.append(f'{valid} AS "{c.name}"')
+            outer_bad.append(f'CASE WHEN ({valid}) IS NULL AND "~{c.name}" IS NOT NULL '
+                             f'AND {_norm(chr(34) + "~" + c.name + chr(34))} <> \'\' '
+                             f'THEN "~{c.name}" END AS "!{c.name}"')
+        where = f"WHERE coalesce({', '.join(non_empty)}) IS NOT NULL" if non_empty else "WHERE false"
+        parts.append(f"SELECT _file, _row, {', '.join(outer_values + outer_bad)} FROM "
+                     f'(SELECT {", ".join(inner)} FROM "{f.staging}" {where})')
+    return f'CREATE OR REPLACE TEMP TABLE "{typed}" AS ' + " UNION ALL ".join(parts)
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _files_with(validated: ValidatedImport, table: str, *columns: str) -> list[int]:
+    return [i for i, f in enumerate(validated.files)
+            if f.table == table and any(c in f.columns for c in columns)]
+
+
+def _in_list(values: list[int]) -> str:
+    return "(" + ", ".join(str(int(v)) for v in values) + ")" if values else "(NULL)"
+
+
+def _check_values(con, typed: str, table: str, validated: ValidatedImport,
+                  collector: _Collector) -> None:
+    """Types and ranges, required values, amount-or-mrr, end on or after start."""
+    spec = contract.TABLES[table]
+    cap = collector.cap
+    rules: list[tuple[str, str, Callable]] = []  # (condition, column shown, message of a row)
+    for c in spec.columns:
+        if c.kind != "text":
+            rules.append((f'"!{c.name}" IS NOT NULL', c.name,
+                          lambda r, c=c: _value_message(c, r[f"!{c.name}"])))
+    for c in spec.columns:
+        if not c.required:
+            continue
+        files = _files_with(validated, table, c.name)
+        empty = f'"{c.name}" IS NULL' + ("" if c.kind == "text" else f' AND "!{c.name}" IS NULL')
+        rules.append((f"{empty} AND _file IN {_in_list(files)}", c.name,
+                      lambda r, c=c: f"is empty; expected {_expected_required(c)}"))
+    if table == "contracts":
+        files = _files_with(validated, table, "amount", "mrr")
+        rules.append(("amount IS NULL AND mrr IS NULL AND \"!amount\" IS NULL AND \"!mrr\" IS NULL "
+                      f"AND _file IN {_in_list(files)}", "amount",
+                      lambda r: "amount and mrr are both empty; expected the contract's total "
+                                "amount for the term or its monthly mrr"))
+        rules.append(("end_date < start_date", "end_date",
+                      lambda r: f"{show_value(r['end_date'].isoformat())} is before start_date "
+                                f"{show_value(r['start_date'].isoformat())}; expected an end date "
+                                "on or after the start date"))
+    counts = con.execute(f'SELECT {", ".join(f"count(*) FILTER ({cond})" for cond, *_ in rules)} '
+                         f'FROM "{typed}"').fetchone()
+    for (condition, column, message), count in zip(rules, counts):
+        if not count:
+            continue
+        rows = _dict_rows(con, f'SELECT * FROM "{typed}" WHERE {condition} '
+                               f"ORDER BY _file, _row LIMIT {int(cap)}")
+        for r in rows:
+            f = validated.files[r["_file"]]
+            collector.add(r["_file"], Problem(f.name, r["_row"], f.header(column), message(r)))
+        collector.total += count
+
+
+def _expected_required(c: contract.Column) -> str:
+    return f"a value (the {c.name} is required)" if c.kind == "text" else c.expected
+
+
+def _value_message(c: contract.Column, raw: str) -> str:
+    shown = show_value(raw)
+    n = unicodedata.normalize("NFKC", raw).strip(WHITESPACE)
+    negative = re.fullmatch(r"[-−▲△]\s*[¥\\]?\s*[0-9][0-9,]*(\.[0-9]*)?\s*円?", n) is not None
+    if c.kind in ("count", "int"):
+        digits = n.replace(",", "")
+        if negative:
+            return f"{shown} is negative; expected {c.expected}"
+        if re.fullmatch(r"[0-9]*\.[0-9]+|[0-9]+\.[0-9]*", digits):
+            return f"{shown} is not a whole number; expected {c.expected}"
+        if re.fullmatch(r"[0-9]+", digits):
+            return f"{shown} is too large; expected {c.expected}"
+        return f"{shown} is not a whole number; expected {c.expected}"
+    if c.kind == "amount":
+        if negative:
+            return f"{shown} is negative; expected {c.expected}"
+        return f"{shown} is not an amount; expected {c.expected}"
+    if c.kind == "date":
+        match = re.match(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})", n)
+        if match:
+            try:
+                dt.date(*(int(g) for g in match.groups()))
+            except ValueError:
+                pass
+            else:
+                return (f"{shown} is outside the accepted range; expected a date between "
+                        f"{DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}")
+        return f"{shown} is not a date; expected {c.expected}"
+    if c.kind == "bool":
+        return f"{shown} is not true or false; expected {' / '.join(TRUE_WORDS)} or " \
+               f"{' / '.join(FALSE_WORDS)}"
+    japanese = [a for a, v in contract.VALUE_ALIASES.get(c.name, {}).items() if v in c.choices]
+    also = f" (or {', '.join(japanese)})" if japanese else ""
+    return f"{shown} is not a known {c.name}; expected {c.expected}{also}"
+
+
+def _check_duplicates(con, typed: str, table: str, validated: ValidatedImport,
+                      collector: _Collector) -> int:
+    """A key twice in the import: identical rows are a warning (loaded once), different ones an
+    error naming both rows. Returns the number of identical repeats."""
+    spec = contract.TABLES[table]
+    keys = ", ".join(f'"{k}"' for k in spec.key)
+    not_null = " AND ".join(f'"{k}" IS NOT NULL' for k in spec.key)
+    dup_keys = f"imp_dupkeys_{table}"
+    validated.temp_objects.append(("TABLE", dup_keys))
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{dup_keys}" AS SELECT {keys} FROM "{typed}" '
+                f"WHERE {not_null} GROUP BY ALL HAVING count(*) > 1")
+    if not con.execute(f'SELECT count(*) FROM "{dup_keys}"').fetchone()[0]:
+        return 0
+    values = ", ".join(f'"{c}"' for c in spec.column_names)
+    repeats = (f'SELECT * FROM (SELECT _file, _row, {keys}, '
+               f"row({values}) IS NOT DISTINCT FROM first_value(row({values})) OVER w AS same, "
+               "first_value(_file) OVER w AS first_file, first_value(_row) OVER w AS first_row, "
+               "row_number() OVER w AS n "
+               f'FROM "{typed}" SEMI JOIN "{dup_keys}" USING ({keys}) '
+               f"WINDOW w AS (PARTITION BY {keys} ORDER BY _file, _row)) WHERE n > 1")
+    identical, conflicting = con.execute(
+        f"SELECT count(*) FILTER (same), count(*) FILTER (NOT same) FROM ({repeats})").fetchone()
+    key_name = " + ".join(spec.key)
+    for same in (False, True):
+        count = identical if same else conflicting
+        if not count:
+            continue
+        rows = _dict_rows(con, f"SELECT * FROM ({repeats}) WHERE {'' if same else 'NOT '}same "
+                               f"ORDER BY _file, _row LIMIT {int(collector.cap)}")
+        for r in rows:
+            f = validated.files[r["_file"]]
+            first = (f"row {r['first_row']}" if r["first_file"] == r["_file"]
+                     else f"{validated.files[r['first_file']].name} row {r['first_row']}")
+            value = " + ".join(_plain(r[k]) for k in spec.key)
+            column = " + ".join(f.header(k) for k in spec.key)
+            if same:
+                collector.warn(r["_file"], Problem(
+                    f.name, r["_row"], None,
+                    f"repeats {first} exactly ({key_name} {show_value(value)}); loaded once"))
+            else:
+                collector.add(r["_file"], Problem(
+                    f.name, r["_row"], column,
+                    f"{key_name} {show_value(value)} is also on {first} with different values; "
+                    f"expected each {key_name} once"))
+        if same:
+            collector.total_warnings += count - len(rows)
+        else:
+            collector.total += count
+    return identical
+
+
+def _plain(value) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+class _ExistingTables:
+    """Where the current data's keys come from when checking references."""
+
+    def prepare(self, con, validated: ValidatedImport) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def relation(self, table: str) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _BuildTables(_ExistingTables):
+    """Inside a build the canonical tables hold the current data (empty after demo data)."""
+
+    def prepare(self, con, validated) -> None:
+        pass
+
+    def relation(self, table: str) -> str:
+        return f'main."{table}"'
+
+
+class _SnapshotTables(_ExistingTables):
+    """Outside a build: key columns copied from the current snapshot, unless it is demo data
+    (an import replaces demo data instead of merging with it)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def prepare(self, con, validated) -> None:
+        snapshot = None
+        if self.store.has_snapshot():
+            snapshot = self.store.open_current()
+            if snapshot.is_demo:
+                snapshot = None
+        for table, columns in _reference_columns().items():
+            spec = contract.TABLES[table]
+            name = f"imp_existing_{table}"
+            validated.temp_objects.append(("TABLE", name))
+            typed = ", ".join(f'"{c}" {spec.column(c).sql_type}' for c in columns)
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" ({typed})')
+            if snapshot is None or not snapshot.has_table(table):
+                continue
+            cols = ", ".join(f'"{c}"' for c in columns)
+            cursor = snapshot.cursor()
+            try:
+                data = cursor.sql(f'SELECT {cols} FROM "{table}"').to_arrow_table()
+            finally:
+                cursor.close()
+            con.register("imp_existing_arrow", data)
+            try:
+                con.execute(f'INSERT INTO "{name}" SELECT {cols} FROM imp_existing_arrow')
+            finally:
+                con.unregister("imp_existing_arrow")
+
+    def relation(self, table: str) -> str:
+        return f'"imp_existing_{table}"'
+
+
+def _reference_columns() -> dict[str, list[str]]:
+    """Columns of the current data that reference checks read: keys and referencing columns."""
+    columns: dict[str, list[str]] = {}
+    for (table, column), (ref_table, ref_column) in {**contract.REFERENCES,
+                                                     **contract.WARN_REFERENCES}.items():
+        if (table, column) in contract.REFERENCES:
+            wanted = columns.setdefault(table, list(contract.TABLES[table].key))
+            if column not in wanted:
+                wanted.append(column)
+        wanted = columns.setdefault(ref_table, list(contract.TABLES[ref_table].key))
+        if ref_column not in wanted:
+            wanted.append(ref_column)
+    return columns
+
+
+def _check_references(con, validated: ValidatedImport, collector: _Collector,
+                      existing: _ExistingTables, replace: bool) -> None:
+    """contract → account, activity → account, account → owner (errors); usage → account
+    (warning). Keys resolve against the files of this import and the current data."""
+    for (table, column), (ref_table, ref_column) in {**contract.REFERENCES,
+                                                     **contract.WARN_REFERENCES}.items():
+        is_error = (table, column) in contract.REFERENCES
+        known = _known_keys(validated, existing, ref_table, ref_column, replace)
+        if table in validated.typed:
+            typed = validated.typed[table]
+            missing = (f'SELECT _file, _row, "{column}" AS value FROM "{typed}" t '
+                       f'WHERE "{column}" IS NOT NULL AND NOT EXISTS '
+                       f'(SELECT 1 FROM ({known}) k WHERE k.key = t."{column}")')
+            if is_error:
+                count = con.execute(f"SELECT count(*) FROM ({missing})").fetchone()[0]
+                if count:
+                    for r in _dict_rows(con, f"SELECT * FROM ({missing}) ORDER BY _file, _row "
+                                             f"LIMIT {int(collector.cap)}"):
+                        f = validated.files[r["_file"]]
+                        collector.add(r["_file"], Problem(
+                            f.name, r["_row"], f.header(column),
+                            f"{show_value(r['value'])} is not a known {ref_column}; expected the "
+                            f"{ref_column} of one of the {ref_table} in this import or in the "
+                            "current data"))
+                    collector.total += count
+            else:
+                for r in _dict_rows(con, f"SELECT _file, count(*) AS n, count(DISTINCT value) "
+                                         f"AS keys, list(DISTINCT value ORDER BY value)[1:5] AS "
+                                         f"examples FROM ({missing}) GROUP BY _file ORDER BY _file"):
+                    f = validated.files[r["_file"]]
+                    examples = ", ".join(show_value(v, 30) for v in r["examples"])
+                    collector.warn(r["_file"], Problem(
+                        f.name, None, f.header(column),
+                        f"{r['n']:,} rows for {r['keys']:,} {ref_column}s not in {ref_table} "
+                        f"({examples}{', …' if r['keys'] > 5 else ''}); they were loaded but "
+                        "count for no known account"))
+        if is_error and replace and ref_table in validated.typed:
+            _check_dangling_after_replace(con, validated, collector, existing, table, column,
+                                          ref_table, ref_column, known)
+
+
+def _known_keys(validated, existing: _ExistingTables, table: str, column: str,
+                replace: bool) -> str:
+    parts = []
+    if table in validated.typed:
+        parts.append(f'SELECT "{column}" AS key FROM "{validated.typed[table]}"')
+    if not (replace and table in validated.typed):
+        parts.append(f'SELECT "{column}" AS key FROM {existing.relation(table)}')
+    return " UNION ALL ".join(parts)
+
+
+def _check_dangling_after_replace(con, validated, collector, existing, table, column,
+                                  ref_table, ref_column, known) -> None:
+    """Replacing a referenced table must not strand rows of the current data that stay."""
+    spec = contract.TABLES[table]
+    staying = f"SELECT * FROM {existing.relation(table)} e"
+    if table in validated.typed:
+        if replace:
+            return  # the table is replaced too; its new rows were checked above
+        match = " AND ".join(f'i."{k}" = e."{k}"' for k in spec.key)
+        staying += f' WHERE NOT EXISTS (SELECT 1 FROM "{validated.typed[table]}" i WHERE {match})'
+    count, examples = con.execute(
+        f'SELECT count(*), list(DISTINCT s."{column}" ORDER BY s."{column}")[1:5] '
+        f'FROM ({staying}) s WHERE s."{column}" IS NOT NULL AND NOT EXISTS '
+        f'(SELECT 1 FROM ({known}) k WHERE k.key = s."{column}")').fetchone()
+    if not count:
+        return
+    index = next(i for i, f in enumerate(validated.files) if f.table == ref_table)
+    f = validated.files[index]
+    shown = ", ".join(show_value(v, 30) for v in examples)
+    collector.add(index, Problem(
+        f.name, None, f.header(ref_column),
+        f"replacing {ref_table} would leave {count:,} {table} of the current data pointing to "
+        f"{ref_table} that are no longer there ({shown}); expected those {ref_column}s in the "
+        f"file, or {table} imported too with replace"))
+    collector.total += 1
+
+
+def _check_contract_terms(con, validated: ValidatedImport, collector: _Collector) -> None:
+    """Warning: a contract without mrr whose term contains no month-end has no MRR."""
+    typed = validated.typed.get("contracts")
+    if typed is None:
+        return
+    condition = ("mrr IS NULL AND amount IS NOT NULL AND start_date IS NOT NULL AND end_date IS "
+                 "NOT NULL AND end_date >= start_date AND last_day(start_date) > end_date")
+    count = con.execute(f'SELECT count(*) FROM "{typed}" WHERE {condition}').fetchone()[0]
+    if not count:
+        return
+    rows = _dict_rows(con, f'SELECT * FROM "{typed}" WHERE {condition} ORDER BY _file, _row '
+                           f"LIMIT {int(collector.cap)}")
+    for r in rows:
+        f = validated.files[r["_file"]]
+        collector.warn(r["_file"], Problem(
+            f.name, r["_row"], None,
+            f"contract {show_value(r['contract_id'])} ({r['start_date'].isoformat()} → "
+            f"{r['end_date'].isoformat()}) covers no month-end, so it has no MRR; give its mrr "
+            "or a term that includes the last day of a month"))
+    collector.total_warnings += count - len(rows)
+
+
+def _dict_rows(con, sql: str, params=None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+# ---------------------------------------------------------------------------- merging
+
+
+def _merge_table(build: Build, validated: ValidatedImport, table: str,
+                 replace: bool) -> TableChange:
+    con = build.con
+    spec = contract.TABLES[table]
+    typed = validated.typed[table]
+    cols = ", ".join(f'"{c}"' for c in spec.column_names)
+    keys = ", ".join(f'"{k}"' for k in spec.key)
+    incoming = f'SELECT {cols} FROM "{typed}"'
+    if validated.identical_duplicates.get(table):
+        incoming += f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _file, _row) = 1"
+    before = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    if before == 0:
+        rows = build.replace(table, incoming)
+        return TableChange(table, rows, rows, 0, 0, 0, replace)
+    match = " AND ".join(f't."{k}" = i."{k}"' for k in spec.key)
+    differs = (f"row({', '.join(f'i.{chr(34)}{c}{chr(34)}' for c in spec.column_names)}) "
+               f"IS DISTINCT FROM "
+               f"row({', '.join(f't.{chr(34)}{c}{chr(34)}' for c in spec.column_names)})")
+    first_key = spec.key[0]
+    changes = f"imp_changes_{table}"
+    validated.temp_objects.append(("TABLE", changes))
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{changes}" AS SELECT i.*, '
+                f't."{first_key}" IS NULL AS _is_new, '
+                f"CASE WHEN t.\"{first_key}\" IS NULL THEN true ELSE {differs} END AS _changed "
+                f'FROM ({incoming}) i LEFT JOIN "{table}" t ON {match}')
+    rows, inserted, updated = con.execute(
+        f"SELECT count(*), count(*) FILTER (_is_new), count(*) FILTER (_changed AND NOT _is_new) "
+        f'FROM "{changes}"').fetchone()
+    unchanged = rows - inserted - updated
+    if replace:
+        build.replace(table, f'SELECT {cols} FROM "{changes}"')
+        return TableChange(table, rows, inserted, updated, unchanged,
+                           before - (updated + unchanged), True)
+    if inserted or updated:
+        build.merge(table, f'SELECT {cols} FROM "{changes}" WHERE _changed')
+    return TableChange(table, rows, inserted, updated, unchanged)

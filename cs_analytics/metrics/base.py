@@ -1,0 +1,111 @@
+"""What every metric shares: the account × month MRR spine it reads (as a SQL common table
+expression), the as-of date, and small value helpers.
+
+Every revenue and churn metric is an aggregate over `fct_account_mrr_monthly` (models/11_*.sql).
+For the snapshot's own as-of date that table is read directly; for an earlier as-of date the
+same definition is recomputed in SQL through the snapshot's `account_mrr_as_of(date)` macro, so
+both paths share one definition. Filters restrict the accounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.periods import Period, month_start
+from cs_analytics.models.parameters import MRR_EPSILON
+
+SPINE_TABLE = "fct_account_mrr_monthly"
+
+
+@dataclass(frozen=True)
+class Spine:
+    """`WITH {cte} SELECT … FROM spine …` with `params` (named parameters)."""
+
+    as_of: dt.date
+    cte: str
+    params: dict
+
+    @property
+    def as_of_month(self) -> dt.date:
+        return month_start(self.as_of)
+
+    def with_params(self, **more) -> dict:
+        return {**self.params, **more}
+
+
+def resolve_as_of(snap, as_of: dt.date | None) -> dt.date:
+    """The as-of date a metric uses: the snapshot's own unless an earlier one is asked for."""
+    if as_of is None:
+        return snap.as_of
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    if as_of > snap.as_of:
+        raise CsAnalyticsError(
+            f"as-of date {as_of.isoformat()} is after this snapshot's data as-of "
+            f"{snap.as_of.isoformat()}; refresh the data or choose an earlier date")
+    return as_of
+
+
+def fiscal_year_start_month(snap) -> int:
+    """The fiscal year start month the snapshot was built with (its `params` table)."""
+    return int(snap.scalar("SELECT fiscal_year_start_month FROM params"))
+
+
+def spine(snap, as_of: dt.date | None = None, filters: Filters | None = None) -> Spine:
+    if not snap.has_table(SPINE_TABLE):
+        raise CsAnalyticsError(
+            f"this snapshot has no revenue tables ({SPINE_TABLE} is missing): it was built by "
+            "an older version; refresh the data")
+    as_of = resolve_as_of(snap, as_of)
+    where, params = condition(filters, snap, "s.account_id")
+    params = {**params, "eps": MRR_EPSILON}
+    if as_of == snap.as_of:
+        body = f"SELECT s.* FROM {SPINE_TABLE} s WHERE {where}"
+        cte = f"spine AS ({body})"
+    else:
+        body = (f"SELECT s.* FROM account_mrr_as_of(CAST($spine_as_of AS DATE)) s "
+                f"WHERE {where}")
+        params["spine_as_of"] = as_of
+        cte = f"spine AS MATERIALIZED ({body})"
+    return Spine(as_of, cte, params)
+
+
+def check_period(period: Period, as_of: dt.date) -> None:
+    """A period must have started by the as-of date."""
+    if period.first_month > month_start(as_of):
+        raise CsAnalyticsError(
+            f"period {period.label} starts after the as-of date {as_of.isoformat()}")
+
+
+def ratio(numerator, denominator) -> float | None:
+    """numerator / denominator, or None when the denominator is 0 (a rate with no base)."""
+    if denominator is None or numerator is None or denominator == 0:
+        return None
+    return float(numerator) / float(denominator)
+
+
+def plain(value):
+    """numpy / pandas scalars → JSON-ready Python values (NaN → None)."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def as_date(value) -> dt.date:
+    """A DATE read back through pandas (Timestamp or date) → datetime.date."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def query(snap, sql: str, params: dict):
+    """snap.query with only the named parameters the SQL uses (DuckDB rejects extra ones)."""
+    used = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
+    return snap.query(sql, {k: v for k, v in params.items() if k in used})

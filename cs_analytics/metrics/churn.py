@@ -1,0 +1,307 @@
+"""Churn metrics of SPEC §4: the two-year churn rate (チャーン率) — headline, trend and by start
+quarter —, logo churn by period, renewals due and renewal rate, at-risk ARR by renewal quarter,
+and churn reasons.
+
+Like revenue.py, every function aggregates in SQL over the account × month spine and returns a
+small DataFrame or dict; rates are fractions and None when their denominator is 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cs_analytics.metrics import periods as P
+from cs_analytics.metrics.base import (as_date, check_period, fiscal_year_start_month, plain,
+                                       query, ratio, resolve_as_of, spine)
+from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.periods import Period, add_months, month_start
+from cs_analytics.metrics.revenue import period_metrics, period_start_sql
+from cs_analytics.models.parameters import MRR_EPSILON
+
+TWO_YEARS = 24  # months from the first month with MRR within which a churn counts
+HEADLINE_COHORT_MONTHS = 12  # the headline covers customers who started in 12 months
+
+
+def _life_cte() -> str:
+    """Per account: F_i (first month with MRR > 0) and C_i (first month after it with MRR = 0)."""
+    return """life AS (
+            SELECT s.account_id, min(s.first_month) AS first_month,
+                   min(s.month) FILTER (WHERE s.mrr < $eps) AS churn_month
+            FROM spine s
+            GROUP BY s.account_id
+        )"""
+
+
+def _churned_within_two_years(alias: str = "l") -> str:
+    return (f"({alias}.churn_month IS NOT NULL AND {alias}.churn_month <= "
+            f"CAST({alias}.first_month + INTERVAL {TWO_YEARS} MONTH AS DATE))")
+
+
+# ---------------------------------------------------------------------------- two-year churn
+
+
+def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Filters | None = None,
+                         as_of: dt.date | None = None) -> pd.DataFrame:
+    """The headline two-year churn rate at each month M: over customers whose first month F_i
+    is in (M−36, M−24], the share with C_i ≤ F_i + 24 months. Columns: month, cohort_first_month,
+    cohort_last_month, customers, churned, rate. Default months: the last 12."""
+    sp = spine(snap, as_of, filters)
+    if months is None:
+        months = [add_months(sp.as_of_month, -i) for i in range(11, -1, -1)]
+    months = [month_start(m) for m in months]
+    lag_last = TWO_YEARS
+    lag_first = TWO_YEARS + HEADLINE_COHORT_MONTHS - 1
+    sql = f"""
+        WITH {sp.cte},
+        {_life_cte()},
+        months AS (SELECT unnest($months) AS month)
+        SELECT m.month,
+               CAST(m.month - INTERVAL {lag_first} MONTH AS DATE) AS cohort_first_month,
+               CAST(m.month - INTERVAL {lag_last} MONTH AS DATE) AS cohort_last_month,
+               count(l.account_id) AS customers,
+               count(l.account_id) FILTER (WHERE {_churned_within_two_years()}) AS churned
+        FROM months m
+        LEFT JOIN life l
+          ON l.first_month >= CAST(m.month - INTERVAL {lag_first} MONTH AS DATE)
+         AND l.first_month <= CAST(m.month - INTERVAL {lag_last} MONTH AS DATE)
+        GROUP BY m.month
+        ORDER BY m.month"""
+    frame = query(snap, sql, sp.with_params(months=months))
+    frame["rate"] = [ratio(c, n) for c, n in zip(frame["churned"], frame["customers"])]
+    return frame
+
+
+def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None = None,
+                   month: dt.date | None = None) -> dict:
+    """The headline two-year churn rate at `month` (default: the as-of month): rate, customers,
+    churned, month, cohort_first_month, cohort_last_month."""
+    as_of = resolve_as_of(snap, as_of)
+    month = month_start(month or as_of)
+    row = two_year_churn_trend(snap, [month], filters, as_of).iloc[0]
+    out = {k: plain(row[k]) for k in ("customers", "churned", "rate")}
+    for k in ("month", "cohort_first_month", "cohort_last_month"):
+        out[k] = as_date(row[k])
+    return out
+
+
+def two_year_churn_by_cohort(snap, as_of: dt.date | None = None,
+                             filters: Filters | None = None) -> pd.DataFrame:
+    """Two-year churn per start quarter (fiscal): cohort, cohort_start, customers, eligible
+    (F_i + 24 ≤ the as-of month), churned (eligible and churned within two years), rate
+    (churned / eligible), churned_to_date (churned within two years so far, eligible or not)."""
+    sp = spine(snap, as_of, filters)
+    fsm = fiscal_year_start_month(snap)
+    eligible = f"CAST(l.first_month + INTERVAL {TWO_YEARS} MONTH AS DATE) <= $as_of_month"
+    sql = f"""
+        WITH {sp.cte},
+        {_life_cte()}
+        SELECT {period_start_sql("l.first_month", "quarter")} AS cohort_start,
+               count(*) AS customers,
+               count(*) FILTER (WHERE {eligible}) AS eligible,
+               count(*) FILTER (WHERE {eligible} AND {_churned_within_two_years()}) AS churned,
+               count(*) FILTER (WHERE {_churned_within_two_years()}) AS churned_to_date
+        FROM life l
+        GROUP BY ALL
+        ORDER BY cohort_start"""
+    frame = query(snap, sql, sp.with_params(fsm=fsm, as_of_month=sp.as_of_month))
+    starts = [as_date(v) for v in frame["cohort_start"]]
+    frame["cohort_start"] = starts
+    frame.insert(0, "cohort", [P.period_containing("quarter", s, fsm).label for s in starts])
+    frame["rate"] = [ratio(c, e) for c, e in zip(frame["churned"], frame["eligible"])]
+    return frame
+
+
+# ---------------------------------------------------------------------------- logo churn
+
+
+def logo_churn_by_period(snap, kind: str = "quarter", n: int = 8, as_of: dt.date | None = None,
+                         filters: Filters | None = None) -> pd.DataFrame:
+    """Logo churn for the last `n` periods: label, period_start, period_end, base_customers
+    (customers at the start), churned_customers (of those, MRR 0 at the end), logo_churn_rate,
+    and the churn movements inside the period (churn_count, churn)."""
+    as_of = resolve_as_of(snap, as_of)
+    periods = P.last_n(kind, n, as_of, fiscal_year_start_month(snap))
+    columns = ["label", "period_start", "period_end", "base_customers", "churned_customers",
+               "logo_churn_rate", "churn_count", "churn"]
+    return period_metrics(snap, periods, filters, as_of)[columns]
+
+
+# ---------------------------------------------------------------------------- renewals
+
+
+@dataclass(frozen=True)
+class Renewals:
+    """Contracts due in a period and how many renewed.
+
+    renewal_rate = renewed_mrr / (renewed_mrr + lost_mrr): contracts whose check month (the
+    month after end_date's month) is after the as-of month are pending and left out.
+    """
+
+    contracts: pd.DataFrame
+    due_count: int
+    due_mrr: float
+    renewed_count: int
+    renewed_mrr: float
+    lost_count: int
+    lost_mrr: float
+    pending_count: int
+    pending_mrr: float
+    renewal_rate: float | None
+
+
+def renewals(snap, period: Period, filters: Filters | None = None,
+             as_of: dt.date | None = None) -> Renewals:
+    """Contracts with MRR whose end_date falls in the period; renewed ⇔ the account has MRR > 0
+    in the month after end_date's month (renewal grace applied). `contracts` columns:
+    contract_id, account_id, name, owner_id, owner_name, start_date, end_date, mrr, arr,
+    check_month, next_month_mrr, renewed (True / False / None when pending)."""
+    sp = spine(snap, as_of, filters)
+    where, params = condition(filters, snap, "c.account_id")
+    sql = f"""
+        WITH {sp.cte},
+        due AS (
+            SELECT c.contract_id, c.account_id, c.start_date, c.end_date, c.mrr,
+                   CAST(date_trunc('month', c.end_date) + INTERVAL 1 MONTH AS DATE) AS check_month
+            FROM int_contract_mrr c
+            WHERE c.end_date BETWEEN $period_start AND $period_end
+              AND c.mrr >= $eps
+              AND {where}
+        )
+        SELECT d.contract_id, d.account_id, a.name, a.owner_id, u.name AS owner_name,
+               d.start_date, d.end_date, d.mrr, 12 * d.mrr AS arr, d.check_month,
+               CASE WHEN d.check_month <= $as_of_month THEN coalesce(s.mrr, 0) END
+                   AS next_month_mrr,
+               CASE WHEN d.check_month <= $as_of_month THEN coalesce(s.mrr, 0) >= $eps END
+                   AS renewed
+        FROM due d
+        LEFT JOIN spine s ON s.account_id = d.account_id AND s.month = d.check_month
+        LEFT JOIN accounts a ON a.account_id = d.account_id
+        LEFT JOIN users u ON u.user_id = a.owner_id
+        ORDER BY d.end_date, d.contract_id"""
+    frame = query(snap, sql, sp.with_params(**params, period_start=period.start_date,
+                                           period_end=period.end_date,
+                                           as_of_month=sp.as_of_month))
+    renewed_flags = [None if pd.isna(v) else bool(v) for v in frame["renewed"]]
+    frame["renewed"] = pd.Series(renewed_flags, dtype="object")
+    mrr = [float(v) for v in frame["mrr"]]
+    renewed = [m for m, f in zip(mrr, renewed_flags) if f is True]
+    lost = [m for m, f in zip(mrr, renewed_flags) if f is False]
+    pending = [m for m, f in zip(mrr, renewed_flags) if f is None]
+    return Renewals(
+        contracts=frame, due_count=len(mrr), due_mrr=float(sum(mrr)),
+        renewed_count=len(renewed), renewed_mrr=float(sum(renewed)),
+        lost_count=len(lost), lost_mrr=float(sum(lost)),
+        pending_count=len(pending), pending_mrr=float(sum(pending)),
+        renewal_rate=ratio(sum(renewed), sum(renewed) + sum(lost)) if renewed or lost
+        else None)
+
+
+def renewals_by_quarter(snap, quarters: int = 4, as_of: dt.date | None = None,
+                        filters: Filters | None = None) -> pd.DataFrame:
+    """Contracts still to end (end_date ≥ as-of date) by fiscal quarter of end_date, for the
+    current quarter and the next ones: quarter, quarter_start, contracts, due_arr, signed_arr
+    (a following contract is already signed), at_risk_contracts and at_risk_arr (nothing
+    following signed yet)."""
+    sp = spine(snap, as_of, filters)
+    fsm = fiscal_year_start_month(snap)
+    current = P.period_containing("quarter", sp.as_of, fsm)
+    wanted = [P.shift(current, i, fsm) for i in range(quarters)]
+    where, params = condition(filters, snap, "c.account_id")
+    sql = f"""
+        SELECT {period_start_sql("CAST(date_trunc('month', c.end_date) AS DATE)", "quarter")}
+                   AS quarter_start,
+               count(*) AS contracts,
+               12 * sum(c.mrr) AS due_arr,
+               coalesce(12 * sum(c.mrr) FILTER (WHERE c.following_signed), 0) AS signed_arr,
+               count(*) FILTER (WHERE NOT c.following_signed) AS at_risk_contracts,
+               coalesce(12 * sum(c.mrr) FILTER (WHERE NOT c.following_signed), 0) AS at_risk_arr
+        FROM int_contract_mrr c
+        WHERE c.end_date >= $as_of AND c.end_date <= $last_day AND c.mrr >= $eps AND {where}
+        GROUP BY ALL"""
+    found = query(snap, sql, {**params, "fsm": fsm, "as_of": sp.as_of, "eps": MRR_EPSILON,
+                             "last_day": wanted[-1].end_date})
+    by_start = {as_date(v): r
+                for v, r in zip(found["quarter_start"], found.to_dict("records"))}
+    records = []
+    for q in wanted:
+        r = by_start.get(q.first_month, {})
+        records.append({
+            "quarter": q.label, "quarter_start": q.first_month,
+            "contracts": int(r.get("contracts", 0)), "due_arr": float(r.get("due_arr", 0.0)),
+            "signed_arr": float(r.get("signed_arr", 0.0)),
+            "at_risk_contracts": int(r.get("at_risk_contracts", 0)),
+            "at_risk_arr": float(r.get("at_risk_arr", 0.0))})
+    return pd.DataFrame.from_records(records, columns=[
+        "quarter", "quarter_start", "contracts", "due_arr", "signed_arr", "at_risk_contracts",
+        "at_risk_arr"])
+
+
+# ---------------------------------------------------------------------------- churn reasons
+
+
+def _churn_events_sql(cte: str) -> str:
+    """Churn movements of the period with their reason: the churn_reason of the contract(s)
+    that stopped counting between the previous snapshot day and the churn month's (the latest
+    ending one with a reason), else the account's churn_reason, else NULL."""
+    return f"""
+        WITH {cte},
+        events AS (
+            SELECT s.account_id, s.month, s.snapshot_day, -s.movement_amount AS churned_mrr
+            FROM spine s
+            WHERE s.movement = 'churn' AND s.month BETWEEN $first_month AND $end_month
+        ),
+        contract_reasons AS (
+            SELECT e.account_id, e.month,
+                   arg_max(trim(c.churn_reason), c.active_until) AS reason
+            FROM events e
+            JOIN int_contract_mrr c
+              ON c.account_id = e.account_id
+             AND c.active_until < e.snapshot_day
+             AND c.active_until >= last_day(CAST(e.month - INTERVAL 1 MONTH AS DATE))
+             AND nullif(trim(c.churn_reason), '') IS NOT NULL
+            GROUP BY e.account_id, e.month
+        ),
+        reasoned AS (
+            SELECT e.*, a.name, a.owner_id, u.name AS owner_name,
+                   coalesce(r.reason, nullif(trim(a.churn_reason), '')) AS reason
+            FROM events e
+            LEFT JOIN contract_reasons r ON r.account_id = e.account_id AND r.month = e.month
+            LEFT JOIN accounts a ON a.account_id = e.account_id
+            LEFT JOIN users u ON u.user_id = a.owner_id
+        )"""
+
+
+def churned_accounts(snap, period: Period, filters: Filters | None = None,
+                     as_of: dt.date | None = None) -> pd.DataFrame:
+    """Every churn of the period: account_id, name, owner_id, owner_name, month, churned_mrr
+    (MRR lost, positive), reason (None when not recorded)."""
+    sp = spine(snap, as_of, filters)
+    check_period(period, sp.as_of)
+    sql = _churn_events_sql(sp.cte) + """
+        SELECT account_id, name, owner_id, owner_name, month, churned_mrr, reason
+        FROM reasoned
+        ORDER BY month, churned_mrr DESC, account_id"""
+    return query(snap, sql, sp.with_params(first_month=period.first_month,
+                                          end_month=period.end_month(sp.as_of)))
+
+
+def churn_reasons(snap, period: Period, filters: Filters | None = None,
+                  as_of: dt.date | None = None) -> pd.DataFrame:
+    """Churns of the period by reason: reason (None = not recorded), churned (count of churn
+    movements), churned_mrr (MRR lost), share, mrr_share; largest first."""
+    sp = spine(snap, as_of, filters)
+    check_period(period, sp.as_of)
+    sql = _churn_events_sql(sp.cte) + """
+        SELECT reason, count(*) AS churned, sum(churned_mrr) AS churned_mrr
+        FROM reasoned
+        GROUP BY reason
+        ORDER BY churned DESC, churned_mrr DESC, reason NULLS LAST"""
+    frame = query(snap, sql, sp.with_params(first_month=period.first_month,
+                                           end_month=period.end_month(sp.as_of)))
+    total, total_mrr = frame["churned"].sum(), frame["churned_mrr"].sum()
+    frame["share"] = [ratio(v, total) for v in frame["churned"]]
+    frame["mrr_share"] = [ratio(v, total_mrr) for v in frame["churned_mrr"]]
+    return frame

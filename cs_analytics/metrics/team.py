@@ -1,0 +1,214 @@
+"""The CS team view: per owner, the portfolio load and its state (チーム), an owner's portfolio,
+the teams weekly reviews are written for, and a team's numbers for one week.
+
+Active customers are the accounts with MRR > 0 in the as-of month (fct_account_mrr_monthly);
+health, segments and signals come from the health marts (fct_health_current,
+fct_segment_current, fct_signals_current). Everything is aggregated in SQL.
+
+Teams: each user with role 'manager' leads a team of the users whose manager_id is that manager
+(plus the manager); "all" is the whole CS team.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from cs_analytics.config import BANDS, SEGMENTS, Settings
+from cs_analytics.metrics.filters import Filters, condition
+
+ALL_TEAM = "all"
+
+
+def _active_cte() -> str:
+    return """active AS (
+            SELECT m.account_id, m.mrr FROM fct_account_mrr_monthly m
+            WHERE m.month = (SELECT CAST(date_trunc('month', as_of) AS DATE) FROM params)
+              AND m.mrr >= (SELECT mrr_epsilon FROM params)
+        )"""
+
+
+def _optional(snap, table: str, columns: str, key: str = "account_id") -> str:
+    """A health mart, or an empty stand-in when the snapshot was built without it."""
+    if snap.has_table(table):
+        return f"SELECT {key}, {columns} FROM {table}"
+    nulls = ", ".join(f"NULL AS {c.split(' AS ')[-1].strip()}" for c in columns.split(","))
+    return f"SELECT NULL::VARCHAR AS {key}, {nulls} WHERE false"
+
+
+def owner_summary(snap, filters: Filters | None = None) -> pd.DataFrame:
+    """One row per owner of an active customer (or with a capacity): owner_id, owner_name,
+    role, capacity, accounts (active customers), utilization (accounts / capacity), mrr, arr,
+    segment_S…segment_C, healthy…danger (band counts), no_score, accounts_with_signals,
+    signals, accounts_no_contact (no_contact_60d), avg_days_since_contact,
+    max_days_since_contact. Ordered by owner name."""
+    where, params = condition(filters, snap, "a.account_id")
+    seg = ", ".join(f"count(*) FILTER (WHERE s.segment = '{x}') AS segment_{x}" for x in SEGMENTS)
+    band = ", ".join(f"count(*) FILTER (WHERE h.band = '{b}') AS {b}" for b in BANDS)
+    health = _optional(snap, "fct_health_current", "band, last_contact_date")
+    segments = _optional(snap, "fct_segment_current", "segment")
+    signals = _optional(snap, "fct_signals_current", "signal")
+    frame = snap.query(f"""
+        WITH {_active_cte()},
+        health AS ({health}),
+        segments AS ({segments}),
+        signals AS ({signals}),
+        signal_counts AS (
+            SELECT account_id, count(*) AS n,
+                   count(*) FILTER (WHERE signal = 'no_contact_60d') AS no_contact
+            FROM signals GROUP BY account_id
+        ),
+        portfolio AS (
+            SELECT a.owner_id,
+                   count(*) AS accounts,
+                   sum(x.mrr) AS mrr,
+                   {seg},
+                   {band},
+                   count(*) FILTER (WHERE h.band IS NULL) AS no_score,
+                   count(*) FILTER (WHERE sc.n > 0) AS accounts_with_signals,
+                   coalesce(sum(sc.n), 0) AS signals,
+                   count(*) FILTER (WHERE sc.no_contact > 0) AS accounts_no_contact,
+                   avg(p.as_of - h.last_contact_date) AS avg_days_since_contact,
+                   max(p.as_of - h.last_contact_date) AS max_days_since_contact
+            FROM active x
+            JOIN accounts a USING (account_id)
+            CROSS JOIN params p
+            LEFT JOIN health h USING (account_id)
+            LEFT JOIN segments s USING (account_id)
+            LEFT JOIN signal_counts sc USING (account_id)
+            WHERE {where}
+            GROUP BY a.owner_id
+        )
+        SELECT u.user_id AS owner_id, coalesce(u.name, u.user_id) AS owner_name, u.role,
+               u.capacity, coalesce(p.accounts, 0) AS accounts,
+               CASE WHEN u.capacity > 0 THEN coalesce(p.accounts, 0) / u.capacity END
+                   AS utilization,
+               coalesce(p.mrr, 0) AS mrr, 12 * coalesce(p.mrr, 0) AS arr,
+               {", ".join(f"coalesce(p.segment_{x}, 0) AS segment_{x}" for x in SEGMENTS)},
+               {", ".join(f"coalesce(p.{b}, 0) AS {b}" for b in BANDS)},
+               coalesce(p.no_score, 0) AS no_score,
+               coalesce(p.accounts_with_signals, 0) AS accounts_with_signals,
+               coalesce(p.signals, 0) AS signals,
+               coalesce(p.accounts_no_contact, 0) AS accounts_no_contact,
+               p.avg_days_since_contact, p.max_days_since_contact
+        FROM users u
+        LEFT JOIN portfolio p ON p.owner_id = u.user_id
+        WHERE p.owner_id IS NOT NULL
+           OR (u.capacity > 0 AND coalesce(u.active, true) AND $all_owners)
+        ORDER BY owner_name, owner_id
+    """, {**params, "all_owners": filters is None or filters.is_empty})
+    return frame
+
+
+def portfolio(snap, owner_id: str | None = None, filters: Filters | None = None,
+              band: str | None = None) -> pd.DataFrame:
+    """Active customers (of one owner, or all) with their state: account_id, name, owner_id,
+    owner_name, industry, mrr, arr, segment, band, score, score_change_4w, top_detractor,
+    last_contact_date, days_since_contact, contract_end_date, days_to_end, signals (comma
+    separated), sf_url. `band` keeps one health band only. Riskiest first (lowest score)."""
+    where, params = condition(filters, snap, "a.account_id")
+    health = _optional(snap, "fct_health_current",
+                       "band, score, score_change_4w, top_detractor, last_contact_date, "
+                       "contract_end_date, days_to_end")
+    segments = _optional(snap, "fct_segment_current", "segment")
+    signals = _optional(snap, "fct_signals_current", "signal")
+    return snap.query(f"""
+        WITH {_active_cte()},
+        health AS ({health}),
+        segments AS ({segments}),
+        signals AS ({signals}),
+        signal_lists AS (
+            SELECT account_id, string_agg(signal, ', ' ORDER BY signal) AS signals
+            FROM signals GROUP BY account_id
+        )
+        SELECT a.account_id, a.name, a.owner_id, coalesce(u.name, a.owner_id) AS owner_name,
+               a.industry, x.mrr, 12 * x.mrr AS arr, s.segment, h.band, h.score,
+               h.score_change_4w, h.top_detractor, h.last_contact_date,
+               p.as_of - h.last_contact_date AS days_since_contact,
+               h.contract_end_date, h.days_to_end, sl.signals, a.sf_url
+        FROM active x
+        JOIN accounts a USING (account_id)
+        CROSS JOIN params p
+        LEFT JOIN users u ON u.user_id = a.owner_id
+        LEFT JOIN health h USING (account_id)
+        LEFT JOIN segments s USING (account_id)
+        LEFT JOIN signal_lists sl USING (account_id)
+        WHERE ($owner_id IS NULL OR a.owner_id = $owner_id)
+          AND ($band IS NULL OR h.band = $band)
+          AND {where}
+        ORDER BY h.score NULLS LAST, x.mrr DESC, a.account_id
+    """, {**params, "owner_id": owner_id, "band": band})
+
+
+def teams(snap) -> pd.DataFrame:
+    """The teams weekly reviews are written for: team (key), manager_id, name (the manager's
+    name; None for "all"), members. "all" comes first."""
+    managers = snap.query("""
+        SELECT m.user_id AS team, m.user_id AS manager_id, coalesce(m.name, m.user_id) AS name,
+               1 + (SELECT count(*) FROM users r WHERE r.manager_id = m.user_id) AS members
+        FROM users m
+        WHERE m.role = 'manager' AND coalesce(m.active, true)
+        ORDER BY name, team
+    """)
+    total = int(snap.scalar("SELECT count(*) FROM users WHERE coalesce(active, true)") or 0)
+    head = pd.DataFrame([{"team": ALL_TEAM, "manager_id": None, "name": None,
+                          "members": total}])
+    return pd.concat([head, managers], ignore_index=True) if len(managers) else head
+
+
+def team_owner_ids(snap, team: str) -> list[str]:
+    """The users of a team: every user for "all", else the manager and their reports."""
+    if team == ALL_TEAM:
+        return [r[0] for r in snap.rows("SELECT user_id FROM users ORDER BY user_id")]
+    return [r[0] for r in snap.rows(
+        "SELECT user_id FROM users WHERE user_id = $t OR manager_id = $t ORDER BY user_id",
+        {"t": team})]
+
+
+def week_numbers(snap, owner_ids: list[str], week_start: dt.date, settings: Settings) -> dict:
+    """A team's numbers for the week starting on Monday `week_start` (to its Sunday, or the
+    as-of date when earlier): the activities its members logged (meetings, emails_calls,
+    other), and for the accounts they own on that Monday's health snapshot: accounts (scored),
+    healthy…danger, signals_entered (signals the accounts entered on that snapshot day) and
+    accounts_no_contact (no_contact_60d). `health_day` is None when that Monday has no
+    snapshot (before the history or after as_of)."""
+    last_day = min(week_start + dt.timedelta(days=6), snap.as_of)
+    acts = snap.query("""
+        SELECT count(*) FILTER (WHERE t.type = 'meeting') AS meetings,
+               count(*) FILTER (WHERE t.type IN ('email', 'call')) AS emails_calls,
+               count(*) FILTER (WHERE t.type = 'other') AS other
+        FROM activities t JOIN accounts a USING (account_id)
+        WHERE list_contains($owners, coalesce(t.owner_id, a.owner_id))
+          AND t.date BETWEEN $first AND $last
+    """, {"owners": list(owner_ids), "first": week_start, "last": last_day}).iloc[0]
+    result = {"week_start": week_start, "last_day": last_day, "health_day": None,
+              **{k: int(acts[k]) for k in ("meetings", "emails_calls", "other")},
+              "accounts": 0, **{b: 0 for b in BANDS}, "signals_entered": 0,
+              "accounts_no_contact": 0}
+    if not snap.has_table("fct_health_weekly") or week_start > snap.as_of:
+        return result
+    day = snap.scalar("SELECT max(snapshot_day) FROM fct_health_weekly "
+                      "WHERE snapshot_day BETWEEN $first AND $last",
+                      {"first": week_start, "last": last_day})
+    if day is None or pd.isna(day):
+        return result
+    day = pd.Timestamp(day).date()
+    bands = ", ".join(f"count(*) FILTER (WHERE h.band = '{b}') AS {b}" for b in BANDS)
+    row = snap.query(f"""
+        SELECT count(*) AS accounts, {bands}
+        FROM fct_health_weekly h JOIN accounts a USING (account_id)
+        WHERE h.snapshot_day = $day AND list_contains($owners, a.owner_id)
+    """, {"day": day, "owners": list(owner_ids)}).iloc[0]
+    result.update({k: int(row[k]) for k in ("accounts", *BANDS)})
+    result["health_day"] = day
+    if snap.has_table("fct_signals_weekly"):
+        sig = snap.query("""
+            SELECT count(*) FILTER (WHERE s.entered) AS signals_entered,
+                   count(DISTINCT s.account_id) FILTER (WHERE s.signal = 'no_contact_60d')
+                       AS accounts_no_contact
+            FROM fct_signals_weekly s JOIN accounts a USING (account_id)
+            WHERE s.snapshot_day = $day AND list_contains($owners, a.owner_id)
+        """, {"day": day, "owners": list(owner_ids)}).iloc[0]
+        result.update({k: int(sig[k]) for k in ("signals_entered", "accounts_no_contact")})
+    return result

@@ -1,0 +1,1 @@
+"""Sources: one module per origin (Salesforce, Metabase, files, demo) → canonical tables."""

@@ -1,0 +1,128 @@
+"""The Data page's work: snapshot and refresh history as tables, uploads, and refreshes run as
+a separate process.
+
+A refresh runs `python -m cs_analytics refresh --source all` (`demo` on demo data) in a child
+process whose stderr progress lines are streamed to the page: the server never blocks on it,
+and a crash in the refresh cannot take the server down. The store's build lock makes a second
+refresh (from another session or cron) fail at once with a clear message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from cs_analytics.config import REPO_ROOT
+from cs_analytics.store import RefreshLog, Store
+
+UPLOAD_TYPES = ("csv", "xlsx", "json")
+
+
+def snapshot_table(store: Store) -> pd.DataFrame:
+    """Published snapshot files, newest first: id, current, size (MB), written at."""
+    current = store.current_file()
+    rows = []
+    for f in store.snapshot_files():
+        try:
+            stat = f.path.stat()
+        except FileNotFoundError:  # pruned while listing
+            continue
+        rows.append({"id": f.id, "current": current is not None and f.path == current.path,
+                     "size_mb": stat.st_size / 1_000_000,
+                     "written_at": dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+                     .strftime("%Y-%m-%d %H:%M:%S")})
+    return pd.DataFrame(rows, columns=["id", "current", "size_mb", "written_at"])
+
+
+def refresh_table(store: Store, limit: int = 30) -> pd.DataFrame:
+    """The refresh log, newest first, with the row counts as one short text."""
+    columns = ["id", "source", "started_at", "finished_at", "outcome", "snapshot_id", "rows",
+               "error"]
+    if not (store.home / "meta.sqlite").exists():
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for r in RefreshLog(store).recent(limit):
+        counts = r.get("rows") or {}
+        canonical = ("users", "accounts", "contracts", "activities", "usage")
+        rows.append({**{k: r.get(k) for k in columns},
+                     "rows": ", ".join(f"{t} {counts[t]:,}" for t in canonical if t in counts)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def too_large(sizes: list[int], limit_mb: int) -> bool:
+    return any(size > limit_mb * 1024 * 1024 for size in sizes)
+
+
+def save_uploads(files) -> tuple[tempfile.TemporaryDirectory, list[Path], list[str]]:
+    """Write uploaded files to a private temporary folder (the importer reads paths).
+
+    Returns the folder (delete it with .cleanup()), the paths and the names as uploaded; the
+    names are used in error messages so the user sees their own file names.
+    """
+    folder = tempfile.TemporaryDirectory(prefix="cs-upload-")
+    paths, names = [], []
+    for i, upload in enumerate(files):
+        suffix = Path(upload.name).suffix.lower()
+        path = Path(folder.name) / f"upload-{i}{suffix}"
+        with open(path, "wb") as fh:
+            for chunk in iter(lambda: upload.read(1 << 20), b""):
+                fh.write(chunk)
+        paths.append(path)
+        names.append(upload.name)
+    return folder, paths, names
+
+
+def problems_frame(problems) -> pd.DataFrame:
+    """Validation problems (file, row, column, message) as a table, in the order found."""
+    rows = [{"file": getattr(p, "file", None), "row": getattr(p, "row", None),
+             "column": getattr(p, "column", None), "message": getattr(p, "message", str(p))}
+            for p in problems]
+    return pd.DataFrame(rows, columns=["file", "row", "column", "message"])
+
+
+def refresh_command(is_demo: bool) -> list[str]:
+    """The CLI command a refresh button runs."""
+    if is_demo:
+        return [sys.executable, "-m", "cs_analytics", "demo"]
+    return [sys.executable, "-m", "cs_analytics", "refresh", "--source", "all"]
+
+
+class CommandRun:
+    """A CLI command in a child process; iterate over it for its output lines."""
+
+    def __init__(self, command: list[str]):
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
+            errors="replace", start_new_session=True)
+        self.lines: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        """Progress (stderr) and summary (stdout) lines as the command prints them."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            line = line.rstrip()
+            if line:
+                self.lines.append(line)
+                yield line
+        self.process.wait()
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    @property
+    def error(self) -> str | None:
+        """The one-line reason the CLI gave for failing (its last `error:` line)."""
+        for line in reversed(self.lines):
+            if line.startswith("error:"):
+                return line.removeprefix("error:").strip()
+        return self.lines[-1] if self.lines and self.returncode else None

@@ -1,0 +1,84 @@
+"""Data access for pages: the current snapshot, and metrics results cached per snapshot.
+
+`call(fn, snap, *args)` runs a metrics function once per (snapshot id, function, arguments) and
+keeps the result in a bounded `st.cache_data` cache: a new snapshot has a new id, so a refresh
+is visible on the next rerun without clearing anything, and old entries age out (max_entries,
+ttl). The snapshot itself is passed as an underscore argument (not hashed). Results must be
+small (aggregated in SQL by the metrics API) and picklable.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import streamlit as st
+
+from cs_analytics.config import Settings, data_home, load_settings
+from cs_analytics.errors import NoSnapshot
+from cs_analytics.store import Snapshot, Store
+
+CACHE_ENTRIES = 512
+CACHE_TTL_SECONDS = 3600
+
+
+@st.cache_resource(show_spinner=False)
+def _settings_cached(_stamp: float, path: str) -> Settings:
+    return load_settings()
+
+
+def settings() -> Settings:
+    """Validated settings, reloaded when the settings file changes."""
+    from cs_analytics.config import config_path
+
+    path = config_path()
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        stamp = 0.0
+    return _settings_cached(stamp, str(path))
+
+
+def store() -> Store:
+    return Store(data_home())
+
+
+def current_snapshot() -> Snapshot | None:
+    """The published snapshot (read-only), or None when nothing has been published yet.
+
+    Opened on every run: reading the pointer is cheap and the connection is cached by the
+    store, so a refresh published by another process shows on the next rerun."""
+    try:
+        return store().open_current()
+    except NoSnapshot:
+        return None
+
+
+def _fn_key(fn: Callable) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _cached_call(snapshot_id: str, fn_key: str, args: tuple, kwargs: tuple,
+                 _snap: Snapshot, _fn: Callable) -> Any:
+    return _fn(_snap, *args, **dict(kwargs))
+
+
+def call(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
+    """`fn(snap, *args, **kwargs)`, cached per snapshot id and arguments."""
+    return _cached_call(snap.id, _fn_key(fn), args, tuple(sorted(kwargs.items())), snap, fn)
+
+
+def cached(fn: Callable) -> Callable:
+    """Decorator form of `call` for metrics functions taking the snapshot first."""
+
+    @functools.wraps(fn)
+    def wrapper(snap: Snapshot, *args, **kwargs):
+        return call(fn, snap, *args, **kwargs)
+
+    return wrapper
+
+
+def clear_caches() -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()

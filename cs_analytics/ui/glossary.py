@@ -1,0 +1,110 @@
+"""The glossary page's content, generated from the settings: definitions with the configured
+thresholds filled in, the health component table, the segment matrix and every setting with
+its current value, default and meaning (config.iter_settings) — so the glossary and the metrics
+read the same configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+from cs_analytics.config import BANDS, HEALTH_COMPONENTS, Settings, iter_settings
+
+# Definitions in reading order: (section, [metric keys]); texts are glossary.def.<key>.
+DEFINITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("revenue", ("snapshot_day", "contract_mrr", "renewal_grace", "account_mrr", "arr",
+                 "movements", "bridge")),
+    ("retention", ("period", "logo_churn", "nrr", "grr", "mrr_churn", "ttm", "quick_ratio",
+                   "two_year_churn", "cohorts", "renewals", "fiscal_year")),
+    ("health", ("health_score", "bands", "onboarding", "manual_assessment", "segment")),
+    ("signals", ("no_login", "deliveries_drop", "no_contact", "health_red", "renewal_at_risk",
+                 "alerts")),
+    ("targets", ("target_churn", "target_nrr", "target_grr")),
+)
+
+
+def definition_values(s: Settings) -> dict[str, object]:
+    """The configured numbers the definition texts mention, by placeholder name."""
+    h, g, sig, tg = s.health, s.segments, s.signals, s.targets
+    return {
+        "grace_days": s.general.renewal_grace_days,
+        "fiscal_start": s.general.fiscal_year_start_month,
+        "healthy": _num(h.bands["healthy"]), "caution": _num(h.bands["caution"]),
+        "warning": _num(h.bands["warning"]),
+        "onboarding_days": h.onboarding_days,
+        "no_login_days": sig.no_login_days,
+        "drop_days": sig.deliveries_window_days,
+        "drop_pct": _num(sig.deliveries_drop_ratio * 100),
+        "drop_min": sig.deliveries_min_previous,
+        "no_contact_days": sig.no_contact_days,
+        "renewal_days": sig.renewal_at_risk_days,
+        "cooldown_days": s.alerts.cooldown_days,
+        "churn_target": _num(tg.two_year_churn_max * 100),
+        "nrr_target": _num(tg.nrr_min * 100),
+        "grr_target": _num(tg.grr_min * 100),
+        "tier_high": _num(g.tier_min_points["high"]),
+        "tier_mid": _num(g.tier_min_points["mid"]),
+    }
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def health_components(s: Settings) -> pd.DataFrame:
+    """component, weight, share of total weight, window (days), scoring points."""
+    h = s.health
+    windows = {"deliveries": h.windows.deliveries_days, "logins": h.windows.logins_days,
+               "touchpoints": h.windows.touchpoints_days, "meetings": h.windows.meetings_days,
+               "conversion": h.windows.conversion_days, "renewal": None}
+    total = sum(h.weights.get(c, 0.0) for c in HEALTH_COMPONENTS) or 1.0
+    rows = []
+    for c in HEALTH_COMPONENTS:
+        rows.append({
+            "component": c,
+            "weight": h.weights.get(c, 0.0),
+            "share": h.weights.get(c, 0.0) / total,
+            "window_days": windows[c],
+            "points": _points(h.thresholds.get(c, [])),
+            "onboarding_points": _points(h.onboarding_thresholds.get(c, [])),
+        })
+    return pd.DataFrame(rows)
+
+
+def _points(points) -> str:
+    return " → ".join(f"{_num(x)}:{_num(y)}" for x, y in points)
+
+
+def segment_matrix(s: Settings) -> pd.DataFrame:
+    """Rows: attribute tier (high/mid/low); columns: health bands; cells: segment."""
+    return pd.DataFrame(
+        [{"tier": tier, **{band: s.segments.matrix[tier][band] for band in BANDS}}
+         for tier in ("high", "mid", "low")])
+
+
+def settings_table(s: Settings) -> pd.DataFrame:
+    """Every setting: key, current value, default, meaning."""
+    rows = []
+    for key, default, doc in iter_settings():
+        rows.append({"key": key, "value": _show(_current(s, key)), "default": _show(default),
+                     "doc": doc})
+    return pd.DataFrame(rows)
+
+
+def _current(s: Settings, key: str):
+    value = s
+    for part in key.split("."):
+        by_toml = {f.metadata.get("toml", f.name): f.name for f in dataclasses.fields(value)}
+        value = getattr(value, by_toml[part])
+    return value
+
+
+def _show(value) -> str:
+    if value is None:
+        return ""
+    if dataclasses.is_dataclass(value):
+        value = dataclasses.asdict(value)
+    if isinstance(value, float):
+        return _num(value)
+    return str(value)

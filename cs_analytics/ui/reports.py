@@ -1,0 +1,27 @@
+"""The report objects the KPI report and QBR pages show (cs_analytics.reports), cached per
+snapshot, with the user-entered parts (weekly reviews, action plans) read fresh each run."""
+
+from __future__ import annotations
+
+from cs_analytics.config import Settings
+from cs_analytics.reports import kpi, qbr
+from cs_analytics.store import Snapshot, Store
+from cs_analytics.ui import data
+
+
+def kpi_report(snap: Snapshot, settings: Settings, quarter: str, lang: str,
+               store: Store) -> kpi.KpiReport:
+    """The quarter's KPI report; numbers cached per snapshot, reviews and plans current."""
+    report = data.call(kpi.kpi_report_data, snap, settings, quarter, lang)
+    con = store.userdata_db()
+    try:
+        report.weekly_reviews = kpi.weekly_reviews(con, report.quarter.start_date,
+                                                   report.end_day)
+        report.action_plans = kpi.action_plans(con, report.quarter.start_date, report.end_day)
+    finally:
+        con.close()
+    return report
+
+
+def qbr_pack(snap: Snapshot, settings: Settings, account_id: str, lang: str) -> qbr.QbrPack:
+    return data.call(qbr.qbr_data, snap, settings, account_id, lang)

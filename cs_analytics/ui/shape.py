@@ -1,0 +1,61 @@
+"""Reshaping metrics results for display (rows ↔ columns, picking fields) — never computing a
+number: every value here comes from the metrics API unchanged."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cs_analytics.ui import fmt
+
+MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn")
+
+
+def movement_summary(bridge: dict) -> pd.DataFrame:
+    """`revenue.movement_totals` as one row per movement: movement, count, amount."""
+    return pd.DataFrame([{"movement": m, "count": bridge[f"{m}_count"], "amount": bridge[m]}
+                         for m in MOVEMENTS])
+
+
+def bands_wide(long: pd.DataFrame, index: str, value: str = "accounts") -> pd.DataFrame:
+    """Rows (index, band, value) → one row per index value with a column per band (0 when
+    absent), bands in healthy → danger order."""
+    bands = ["healthy", "caution", "warning", "danger"]
+    if long.empty:
+        return pd.DataFrame(columns=[index, *bands])
+    wide = long.pivot_table(index=index, columns="band", values=value, aggfunc="first",
+                            fill_value=0, sort=False)
+    for band in bands:
+        if band not in wide:
+            wide[band] = 0
+    return wide[bands].reset_index()
+
+
+def _value_text(value, kind: str, lang: str) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if kind == "yen":
+        return fmt.yen(value)
+    if kind == "pct":
+        return fmt.pct(value)
+    if kind == "int":
+        return fmt.number(value)
+    return fmt.number(value, 2)
+
+
+def _change_text(change, kind: str, lang: str) -> str | None:
+    if change is None or (isinstance(change, float) and pd.isna(change)):
+        return None
+    if kind == "pct":  # already in percentage points
+        return fmt.pct_points(change / 100, lang)
+    if kind == "yen":
+        return ("+" if change >= 0 else "-") + fmt.yen(abs(change))
+    return fmt.signed(change, 0 if kind == "int" else 2)
+
+
+def headline_rows(headline: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The KPI report's headline (one row per KPI with its own kind) as display text."""
+    out = headline.copy()
+    out["value_text"] = [_value_text(v, k, lang) for v, k in zip(out["value"], out["kind"])]
+    out["previous_text"] = [_value_text(v, k, lang) for v, k in zip(out["previous"], out["kind"])]
+    out["change_text"] = [_change_text(v, k, lang) for v, k in zip(out["change"], out["kind"])]
+    return out

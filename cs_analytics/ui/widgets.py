@@ -1,0 +1,309 @@
+"""Building blocks every page uses: the banner, KPI cards, tables with downloads, empty states.
+
+Tables take a column spec ({column: (i18n label key, kind)}) so labels are translated, numbers
+formatted (yen, one-decimal percentages, health as a progress bar, links) and both downloads
+(CSV with BOM, Excel) come with the same headers. Text from source data is only ever shown
+through st.dataframe or escaped markdown, never as HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from cs_analytics.store import Snapshot
+from cs_analytics.ui import downloads, fmt
+from cs_analytics.ui.i18n import current_language, t
+
+MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$=")
+
+
+def md_escape(text) -> str:
+    """Text from data, made safe to embed in markdown: every markdown/directive character is
+    backslash-escaped, so `**x**`, `<b>`, `:red[x]` or `$x$` show literally."""
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in str(text))
+
+
+# ------------------------------------------------------------------------------ frame
+
+
+def banner(snap: Snapshot | None) -> None:
+    """"Data as of" line on top of every page, with the snapshot and the demo-data label."""
+    lang = current_language()
+    if snap is None:
+        st.caption(t("frame.no_snapshot_banner"))
+        return
+    parts = [t("frame.as_of", date=fmt.date(snap.as_of, lang)),
+             t("frame.snapshot", id=snap.id)]
+    built = snap.meta.get("built_at")
+    if built is not None and not pd.isna(built):
+        parts.append(t("frame.built_at", time=pd.Timestamp(built).strftime("%Y-%m-%d %H:%M")))
+    text = " · ".join(parts)
+    if snap.is_demo:
+        st.markdown(f":orange-badge[{t('frame.demo_label')}] {md_escape(text)}",
+                    help=t("frame.demo_help"))
+    else:
+        st.caption(text)
+
+
+def title(key: str) -> None:
+    st.title(t(key))
+
+
+def require_snapshot(snap: Snapshot | None) -> Snapshot:
+    """Stop the page with a helpful message when no data has been published yet."""
+    if snap is None:
+        st.info(t("common.no_snapshot"))
+        st.page_link("pages/data.py", label=t("common.go_to_data"), icon="🗄️")
+        st.stop()
+    return snap
+
+
+def empty(key: str = "common.no_rows", **values) -> None:
+    st.info(t(key, **values))
+
+
+# ------------------------------------------------------------------------------ KPI cards
+
+
+def kpi(label: str, value: str, *, delta: str | None = None, delta_color: str = "normal",
+        help: str | None = None, description: str | None = None) -> None:
+    """One KPI card: value, change vs the previous period, and a line vs target."""
+    st.metric(label, value, delta=delta, delta_color=delta_color, help=help, border=True,
+              delta_description=description)
+
+
+def target_line(value, target, *, at_most: bool) -> str:
+    """'目標 ≤ 10.0% ✅' / 'Target ≥ 110.0% ⚠️': where a rate stands against its target."""
+    if value is None or pd.isna(value):
+        met = None
+    else:
+        met = value <= target + 1e-12 if at_most else value >= target - 1e-12
+    sign = "≤" if at_most else "≥"
+    mark = "" if met is None else (" ✅" if met else " ⚠️")
+    return t("common.target", sign=sign, value=fmt.pct(target)) + mark
+
+
+def rate_delta(current, previous) -> str | None:
+    if current is None or previous is None or pd.isna(current) or pd.isna(previous):
+        return None
+    return fmt.pct_points(current - previous, current_language())
+
+
+def yen_change(current, previous) -> str | None:
+    if current is None or previous is None or pd.isna(current) or pd.isna(previous):
+        return None
+    return fmt.yen_delta(current - previous, current_language())
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: its i18n label key and how it is shown.
+
+    kinds: text, yen, pct (fraction), int, number, date, month, score (0–100 progress bar),
+    url (external link, e.g. Salesforce), account (account id → link to the account page),
+    band (health band code → emoji + name), enum (a code translated through `prefix`),
+    enums (comma-separated codes, each translated).
+    """
+
+    label: str
+    kind: str = "text"
+    prefix: str = ""  # kind "enum": values are shown as t(f"{prefix}.{value}")
+    literal: bool = False  # the label is shown as is (e.g. cohort offsets "+3")
+
+    @property
+    def text(self) -> str:
+        return self.label if self.literal else t(self.label)
+
+
+# An account list with its state (metrics.team.portfolio): used by Team and Health pages.
+PORTFOLIO_COLUMNS = {
+    "name": Col("col.account_name"), "owner_name": Col("col.owner"),
+    "segment": Col("col.segment"), "band": Col("col.band", "band"),
+    "score": Col("col.score", "score"), "score_change_4w": Col("health.col.change_4w", "number"),
+    "top_detractor": Col("health.col.detractor", "enum", "component"),
+    "arr": Col("col.arr", "yen"), "days_since_contact": Col("team.col.days_since_contact", "int"),
+    "contract_end_date": Col("col.end_date", "date"), "signals": Col("team.col.signals", "enums", "signal"),
+    "account_id": Col("col.account_link", "account"), "sf_url": Col("col.salesforce", "url"),
+}
+
+
+def account_url(account_id: str) -> str:
+    return "account?" + urlencode({"account_id": account_id})
+
+
+def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, dict]:
+    lang = current_language()
+    shown = pd.DataFrame(index=df.index)
+    config = {}
+    for name, col in columns.items():
+        label = col.text
+        values = df[name]
+        if col.kind == "pct":
+            shown[label] = pd.to_numeric(values, errors="coerce") * 100
+            config[label] = st.column_config.NumberColumn(label, format="%.1f%%")
+        elif col.kind == "yen":
+            shown[label] = pd.to_numeric(values, errors="coerce")
+            config[label] = st.column_config.NumberColumn(label, format="yen")
+        elif col.kind == "int":
+            shown[label] = pd.to_numeric(values, errors="coerce")
+            config[label] = st.column_config.NumberColumn(label, format="localized")
+        elif col.kind == "number":
+            shown[label] = pd.to_numeric(values, errors="coerce")
+            config[label] = st.column_config.NumberColumn(label, format="%.1f")
+        elif col.kind == "score":
+            shown[label] = pd.to_numeric(values, errors="coerce")
+            config[label] = st.column_config.ProgressColumn(
+                label, min_value=0, max_value=100, format="%.0f")
+        elif col.kind == "date":
+            shown[label] = [fmt.date(v, lang) if _present(v) else None for v in values]
+        elif col.kind == "month":
+            shown[label] = [fmt.month(v, lang) if _present(v) else None for v in values]
+        elif col.kind == "url":
+            shown[label] = values.where(values.notna() & (values.astype(str) != ""), None)
+            config[label] = st.column_config.LinkColumn(
+                label, display_text=t("common.open_salesforce"))
+        elif col.kind == "account":
+            shown[label] = [account_url(v) if _present(v) else None for v in values]
+            config[label] = st.column_config.LinkColumn(
+                label, display_text=t("common.open_account"))
+        elif col.kind == "band":
+            shown[label] = [band_label(v) if _present(v) else None for v in values]
+        elif col.kind == "enum":
+            shown[label] = [t(f"{col.prefix}.{v}") if _present(v) else None for v in values]
+        elif col.kind == "enums":
+            shown[label] = [_enum_list(v, col.prefix) for v in values]
+        else:
+            shown[label] = values.astype("object").where(values.notna(), None)
+    return shown, config
+
+
+def _download_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, dict]:
+    """Raw values (unrounded amounts, fractions) under the translated headers."""
+    out = pd.DataFrame(index=df.index)
+    kinds = {}
+    for name, col in columns.items():
+        label = col.text
+        if col.kind == "account":
+            out[label] = df[name]
+            kinds[label] = "text"
+            continue
+        if col.kind == "band":
+            out[label] = [band_label(v) if _present(v) else None for v in df[name]]
+        elif col.kind == "enum":
+            out[label] = [t(f"{col.prefix}.{v}") if _present(v) else None for v in df[name]]
+        elif col.kind == "enums":
+            out[label] = [_enum_list(v, col.prefix) for v in df[name]]
+        else:
+            out[label] = df[name]
+        kinds[label] = col.kind
+    return out.reset_index(drop=True), kinds
+
+
+def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str | None = None,
+          select: bool = False, height: int | str = "auto", empty_key: str = "common.no_rows"
+          ) -> int | None:
+    """Show a table with translated headers and CSV/Excel downloads.
+
+    With `select=True` a row can be clicked; the position (0-based, in `df` order) of the
+    selected row is returned, else None.
+    """
+    if df is None or df.empty:
+        empty(empty_key)
+        return None
+    df = df.reset_index(drop=True)
+    shown, config = _display_frame(df, columns)
+    kwargs = {}
+    if select:
+        kwargs = {"on_select": "rerun", "selection_mode": "single-row"}
+    event = st.dataframe(shown, column_config=config, hide_index=True, key=key,
+                         height=height, width="stretch", **kwargs)
+    if download:
+        download_buttons(*_download_frame(df, columns), stem=download, key=key)
+    if select:
+        rows = event.selection.rows if event is not None else []
+        if rows and rows[0] < len(df):
+            return int(rows[0])
+    return None
+
+
+def download_buttons(df: pd.DataFrame, kinds: dict[str, str] | None = None, *, stem: str,
+                     key: str) -> None:
+    """CSV (UTF-8 with BOM) and Excel buttons; the files are made when clicked."""
+    from cs_analytics.ui.data import current_snapshot
+
+    snap = current_snapshot()
+    as_of = snap.as_of if snap is not None else None
+    left, right, _ = st.columns([1, 1, 4])
+    with left:
+        st.download_button(t("common.download_csv"), lambda: downloads.csv_bytes(df),
+                           file_name=downloads.filename(stem, as_of, "csv"),
+                           mime="text/csv", key=f"{key}_csv", icon="⬇️", on_click="ignore")
+    with right:
+        st.download_button(t("common.download_excel"),
+                           lambda: downloads.excel_bytes(df, sheet=stem, kinds=kinds),
+                           file_name=downloads.filename(stem, as_of, "xlsx"), mime=XLSX_MIME,
+                           key=f"{key}_xlsx", icon="⬇️", on_click="ignore")
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def report_download(render, report, *, stem: str, label: str, key: str) -> None:
+    """A download button for a report workbook (rendered when clicked)."""
+    from cs_analytics.ui.data import current_snapshot
+
+    snap = current_snapshot()
+    st.download_button(label, lambda: render(report),
+                       file_name=downloads.filename(stem, snap.as_of if snap else None, "xlsx"),
+                       mime=XLSX_MIME, key=key, icon="📥", type="primary", on_click="ignore")
+
+
+BAND_EMOJI = {"healthy": "🟢", "caution": "🟡", "warning": "🟠", "danger": "🔴"}
+
+
+def band_label(band: str) -> str:
+    return f"{BAND_EMOJI.get(band, '⚪')} {t(f'band.{band}')}" if band in BAND_EMOJI else str(band)
+
+
+def _enum_list(value, prefix: str) -> str | None:
+    """'a, b' (codes joined by metrics) → translated names joined the same way."""
+    if not _present(value) or not str(value).strip():
+        return None
+    return ", ".join(t(f"{prefix}.{code.strip()}") for code in str(value).split(","))
+
+
+def _present(value) -> bool:
+    if value is None:
+        return False
+    try:
+        return not bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def remember_choice(param: str, chosen: str | None, allowed) -> str | None:
+    """A drill-down choice kept in the URL: a new click wins, else the URL's value (so a
+    shared link or a jump from another page opens the same drill-down)."""
+    if chosen is not None:
+        if st.query_params.get(param) != chosen:
+            st.query_params[param] = chosen
+        return chosen
+    value = st.query_params.get(param)
+    return value if value in allowed else None
+
+
+def go_to_account(account_id: str) -> None:
+    """Open the account page (顧客カルテ) for an account."""
+    st.switch_page("pages/account.py", query_params={"account_id": account_id})
+
+
+def as_date(value) -> dt.date | None:
+    return None if not _present(value) else pd.Timestamp(value).date()

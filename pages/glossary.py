@@ -1,0 +1,41 @@
+"""指標の定義 — every definition and threshold, generated from the configuration."""
+
+import streamlit as st
+
+from cs_analytics.ui import data, glossary, widgets
+from cs_analytics.ui.i18n import t
+from cs_analytics.ui.widgets import Col
+
+settings = data.settings()
+widgets.title("glossary.title")
+st.caption(t("glossary.intro", source=settings.source_path or t("glossary.defaults_only")))
+
+values = glossary.definition_values(settings)
+for section, keys in glossary.DEFINITIONS:
+    st.subheader(t(f"glossary.section.{section}"))
+    for key in keys:
+        with st.expander(t(f"glossary.name.{key}"), expanded=section == "revenue"):
+            st.markdown(t(f"glossary.def.{key}", **values))
+
+st.subheader(t("glossary.components_title"))
+components = glossary.health_components(settings)
+components["component"] = [t(f"component.{c}") for c in components["component"]]
+widgets.table(components, {
+    "component": Col("glossary.col.component"), "weight": Col("glossary.col.weight", "number"),
+    "share": Col("glossary.col.share", "pct"), "window_days": Col("glossary.col.window", "int"),
+    "points": Col("glossary.col.points"), "onboarding_points": Col("glossary.col.onboarding"),
+}, key="glossary_components", download="health-components")
+
+st.subheader(t("glossary.matrix_title"))
+matrix = glossary.segment_matrix(settings)
+matrix["tier"] = [t(f"tier.{v}") for v in matrix["tier"]]
+widgets.table(matrix, {"tier": Col("glossary.col.tier"),
+                       **{b: Col(f"band.{b}") for b in ("healthy", "caution", "warning", "danger")}},
+              key="glossary_matrix", download="segment-matrix")
+
+st.subheader(t("glossary.settings_title"))
+st.caption(t("glossary.settings_intro"))
+widgets.table(glossary.settings_table(settings), {
+    "key": Col("glossary.col.key"), "value": Col("glossary.col.value"),
+    "default": Col("glossary.col.default"), "doc": Col("glossary.col.doc"),
+}, key="glossary_settings", download="settings", height=480)

@@ -1,0 +1,43 @@
+"""経営サマリー — headline KPIs vs targets, MRR trend, the period's MRR bridge, health and alerts."""
+
+import streamlit as st
+
+from cs_analytics.metrics import periods, revenue
+from cs_analytics.ui import cards, charts, data, filters, shape, widgets
+from cs_analytics.ui.i18n import t
+from cs_analytics.ui.widgets import Col
+
+snap = widgets.require_snapshot(data.current_snapshot())
+settings, view = data.settings(), filters.view()
+widgets.title("overview.title")
+st.caption(t("overview.caption", period=filters.period_label(view.period)))
+
+current = data.call(revenue.kpis, snap, view.period, view.filters)
+previous = data.call(revenue.kpis, snap, view.previous_period, view.filters)
+cards.revenue_cards(current, previous, settings)
+
+trend_first = periods.add_months(view.period.end_month(view.as_of), -23)
+trend = data.call(revenue.mrr_trend, snap, trend_first, view.period.end_month(view.as_of),
+                  view.filters)
+left, right = st.columns([3, 2])
+with left:
+    if trend.empty:
+        widgets.empty("overview.no_revenue")
+    else:
+        charts.show(charts.mrr_trend(trend), key="overview_mrr_trend")
+with right:
+    bridge = data.call(revenue.movement_totals, snap, view.period, view.filters)
+    charts.show(charts.waterfall(bridge, t("overview.bridge_title",
+                                           period=filters.period_label(view.period))),
+                key="overview_waterfall")
+
+st.subheader(t("overview.movements_title"))
+st.caption(t("overview.movements_hint"))
+movements = shape.movement_summary(bridge)
+selected = widgets.table(movements, {
+    "movement": Col("revenue.col.movement", "enum", "movement"),
+    "count": Col("revenue.col.accounts", "int"), "amount": Col("revenue.col.amount", "yen"),
+}, key="overview_movements", download="movements-summary", select=True)
+if selected is not None:
+    st.switch_page("pages/revenue.py",
+                   query_params={"movement": movements["movement"].iloc[selected]})

@@ -1,0 +1,77 @@
+"""MRR・NRR — the MRR bridge by month or quarter, NRR/GRR trends, movements with the accounts
+behind them, and cohort net-MRR retention."""
+
+import streamlit as st
+
+from cs_analytics.metrics import periods, revenue
+from cs_analytics.ui import charts, data, filters, shape, widgets
+from cs_analytics.ui.i18n import formatter, t
+from cs_analytics.ui.widgets import Col
+
+snap = widgets.require_snapshot(data.current_snapshot())
+settings, view = data.settings(), filters.view()
+widgets.title("revenue.title")
+period_text = filters.period_label(view.period)
+st.caption(t("revenue.caption", period=period_text))
+
+grain = st.radio(t("revenue.grain"), ("month", "quarter"), horizontal=True, key="revenue_grain",
+                 format_func=formatter("period.kind"))
+recent = periods.last_n(grain, 12 if grain == "month" else 8, view.period.end_day(view.as_of),
+                        view.fiscal_year_start_month)
+by_period = data.call(revenue.movements_by_period, snap, recent, view.filters)
+bridge = data.call(revenue.movement_totals, snap, view.period, view.filters)
+left, right = st.columns(2)
+with left:
+    charts.show(charts.waterfall(bridge, t("revenue.bridge_title", period=period_text)),
+                key="revenue_waterfall")
+with right:
+    charts.show(charts.movements_by_period(by_period), key="revenue_movements_chart")
+
+st.subheader(t("revenue.retention_title"))
+quarterly = data.call(revenue.retention_trend, snap, "quarter", 8, None, view.filters)
+ttm = data.call(revenue.retention_trend, snap, "ttm", 12, None, view.filters)
+left, right = st.columns(2)
+with left:
+    charts.show(charts.retention(quarterly, settings.targets.nrr_min, t("revenue.nrr_quarterly")),
+                key="revenue_nrr_quarterly")
+with right:
+    charts.show(charts.retention(ttm, settings.targets.nrr_min, t("revenue.nrr_ttm")),
+                key="revenue_nrr_ttm")
+
+st.subheader(t("revenue.movements_title", period=period_text))
+st.caption(t("common.click_hint"))
+movements = shape.movement_summary(bridge)
+chosen = widgets.table(movements, {
+    "movement": Col("revenue.col.movement", "enum", "movement"),
+    "count": Col("revenue.col.accounts", "int"), "amount": Col("revenue.col.amount", "yen"),
+}, key="revenue_movements", download="movements-summary", select=True)
+movement = widgets.remember_choice("movement", None if chosen is None
+                                   else movements["movement"].iloc[chosen], shape.MOVEMENTS)
+if movement:
+    st.markdown("#### " + t("revenue.accounts_title", movement=t(f"movement.{movement}"),
+                            period=period_text))
+    behind = data.call(revenue.movement_accounts, snap, view.period, movement, view.filters)
+    row = widgets.table(behind, {
+        "name": Col("col.account_name"), "owner_name": Col("col.owner"),
+        "month": Col("col.month", "month"), "mrr_before": Col("revenue.col.before", "yen"),
+        "mrr_after": Col("revenue.col.after", "yen"), "amount": Col("revenue.col.amount", "yen"),
+        "account_id": Col("col.account_link", "account"),
+    }, key=f"revenue_accounts_{movement}", download=f"movement-{movement}", select=True)
+    if row is not None:
+        widgets.go_to_account(behind["account_id"].iloc[row])
+
+st.subheader(t("revenue.cohort_title"))
+metric = st.radio(t("revenue.cohort_metric"), ("mrr", "logo"), horizontal=True,
+                  key="revenue_cohort_metric", format_func=formatter("revenue.cohort"))
+cohorts = data.call(revenue.cohort_table, snap, "quarter", metric, view.filters)
+if cohorts.empty:
+    widgets.empty("revenue.no_cohorts")
+else:
+    charts.show(charts.cohort_heatmap(cohorts, t(f"revenue.cohort.{metric}")),
+                key="revenue_cohorts")
+    offsets = [c for c in cohorts.columns if c.startswith("+")]
+    widgets.table(cohorts, {"cohort": Col("revenue.col.cohort"),
+                            "customers": Col("revenue.col.customers", "int"),
+                            "start_mrr": Col("revenue.col.start_mrr", "yen"),
+                            **{c: Col(c, "pct", literal=True) for c in offsets}},
+                  key="revenue_cohort_table", download=f"cohorts-{metric}")

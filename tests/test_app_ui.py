@@ -1,0 +1,315 @@
+"""The app's helpers without a browser: formatting, downloads, the i18n catalogues, the glossary
+content, and the user-data stores the pages write (weekly reviews, action plans, notes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from cs_analytics import notes, reviews
+from cs_analytics.config import Settings, iter_settings, settings_from_dict
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.store import Store
+from cs_analytics.ui import admin, downloads, fmt, glossary
+from cs_analytics.ui.i18n import LANGUAGES, catalogue, placeholders, translate
+
+REPO = Path(__file__).resolve().parent.parent
+
+# ---------------------------------------------------------------------------- formatting
+
+
+def test_yen_is_whole_yen_with_separators():
+    assert fmt.yen(12_345_678) == "¥12,345,678"
+    assert fmt.yen(12_345_678.5) == "¥12,345,678"  # banker's rounding of .5 to even
+    assert fmt.yen(0.4) == "¥0"
+    assert fmt.yen(-1_200) == "-¥1,200"
+    assert fmt.yen(None) == "—"
+    assert fmt.yen(float("nan")) == "—"
+
+
+def test_compact_yen_reads_as_man_en_in_japanese_and_millions_in_english():
+    assert fmt.yen_compact(12_345_678, "ja") == "1,235万円"
+    assert fmt.yen_compact(123_456, "ja") == "12.3万円"
+    assert fmt.yen_compact(9_999, "ja") == "¥9,999"
+    assert fmt.yen_compact(250_000_000, "ja") == "2.50億円"
+    assert fmt.yen_compact(12_345_678, "en") == "¥12.3M"
+    assert fmt.yen_compact(456_000, "en") == "¥456K"
+    assert fmt.yen_compact(-3_000_000, "ja") == "-300万円"
+    assert fmt.yen_delta(1_200_000, "ja") == "+120万円"
+    assert fmt.yen_delta(-1_200_000, "en") == "-¥1.2M"
+
+
+def test_percentages_have_one_decimal():
+    assert fmt.pct(0.1054) == "10.5%"
+    assert fmt.pct(1.1) == "110.0%"
+    assert fmt.pct(0) == "0.0%"
+    assert fmt.pct(None) == "—"
+    assert fmt.pct_points(0.012, "ja") == "+1.2pt"
+    assert fmt.pct_points(-0.012, "en") == "-1.2 pp"
+
+
+def test_dates_and_months_per_language():
+    day = dt.date(2026, 3, 5)
+    assert fmt.date(day, "ja") == "2026/03/05"
+    assert fmt.date(day, "en") == "Mar 5, 2026"
+    assert fmt.date(pd.Timestamp("2026-03-05"), "ja") == "2026/03/05"
+    assert fmt.date(None, "ja") == "—"
+    assert fmt.date(pd.NaT, "ja") == "—"
+    assert fmt.month(day, "ja") == "2026年3月"
+    assert fmt.month(day, "en") == "Mar 2026"
+    assert fmt.days(1, "en") == "1 day" and fmt.days(60, "ja") == "60日"
+
+
+# ---------------------------------------------------------------------------- downloads
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd", "-2+3", "@SUM(A1)", "\tx", "普通の名前",
+           'quote " and \\ backslash', "<b>html</b>"]
+
+
+def test_csv_has_bom_and_guards_formula_text_but_not_numbers():
+    df = pd.DataFrame({"name": HOSTILE, "mrr": [-1.5] * len(HOSTILE)})
+    raw = downloads.csv_bytes(df)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", keep_default_na=False)
+    assert list(back["name"]) == ["'" + v if v[0] in "=+-@\t" else v for v in HOSTILE]
+    assert list(back["mrr"]) == [-1.5] * len(HOSTILE)
+
+
+def test_excel_keeps_text_exact_as_string_cells_and_numbers_formatted():
+    df = pd.DataFrame({"顧客名": HOSTILE, "MRR": [100000.123456] * len(HOSTILE),
+                       "NRR": [1.105] * len(HOSTILE),
+                       "終了日": [dt.date(2026, 3, 31)] * len(HOSTILE)})
+    wb = load_workbook(io.BytesIO(downloads.excel_bytes(
+        df, sheet="accounts", kinds={"MRR": "yen", "NRR": "pct", "終了日": "date"})))
+    ws = wb["accounts"]
+    assert [c.value for c in ws[1]] == ["顧客名", "MRR", "NRR", "終了日"]
+    for i, text in enumerate(HOSTILE, start=2):
+        cell = ws.cell(row=i, column=1)
+        assert cell.value == text and cell.data_type == "s"
+    assert ws["B2"].value == pytest.approx(100000.123456, abs=1e-6)  # unrounded
+    assert ws["B2"].number_format == '"¥"#,##0'
+    assert ws["C2"].number_format == "0.0%"
+    assert ws["D2"].value.date() == dt.date(2026, 3, 31)
+    assert ws.freeze_panes == "A2"
+
+
+def test_excel_of_empty_and_missing_values():
+    df = pd.DataFrame({"a": [None, float("nan")], "b": [pd.NaT, pd.Timestamp("2026-01-02")]})
+    ws = load_workbook(io.BytesIO(downloads.excel_bytes(df))).active
+    assert ws["A2"].value is None and ws["A3"].value is None and ws["B2"].value is None
+    assert ws["B3"].value.date() == dt.date(2026, 1, 2)
+    empty = load_workbook(io.BytesIO(downloads.excel_bytes(pd.DataFrame()))).active
+    assert empty.max_row == 1
+
+
+def test_download_file_names_are_ascii():
+    assert downloads.filename("movement-new", dt.date(2026, 3, 31), "csv") == \
+        "cs-analytics_movement-new_2026-03-31.csv"
+    assert downloads.filename("顧客 一覧", None, "xlsx") == "cs-analytics_-----.xlsx"
+
+
+# ---------------------------------------------------------------------------- i18n
+
+
+def test_catalogues_have_the_same_keys_and_placeholders():
+    ja, en = catalogue("ja"), catalogue("en")
+    assert set(ja) == set(en), set(ja) ^ set(en)
+    for key in ja:
+        assert placeholders(ja[key]) == placeholders(en[key]), key
+        assert ja[key].strip() and en[key].strip(), key
+
+
+KEY_LITERAL = re.compile(r"""["']([a-z][a-z_0-9]*(?:\.[a-z_0-9]+)+)["']""")
+NOT_KEYS = re.compile(r"\.(py|toml|sqlite|duckdb|sheet)$|^(cs_analytics|st|pages)\.")
+
+
+def test_every_key_literal_in_the_app_exists():
+    files = [REPO / "app.py", *(REPO / "pages").glob("*.py"),
+             *(REPO / "cs_analytics" / "ui").glob("*.py")]
+    cat = catalogue("ja")
+    prefixes = {k.rsplit(".", 1)[0] for k in cat}
+    missing = []
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        # docstrings describe keys by example; only code is checked
+        source = re.sub(r'"""[\s\S]*?"""', "", source)
+        for match in KEY_LITERAL.finditer(source):
+            key = match.group(1)
+            if NOT_KEYS.search(key) or key in cat or key in prefixes:
+                continue
+            missing.append(f"{path.name}: {key}")
+    assert not missing, missing
+
+
+def test_translate_fills_placeholders():
+    assert translate("ja", "frame.as_of", date="2026/03/31") == "データ基準日 2026/03/31"
+    assert translate("en", "frame.as_of", date="Mar 31, 2026") == "Data as of Mar 31, 2026"
+    with pytest.raises(KeyError):
+        translate("en", "no.such.key")
+
+
+def test_every_enum_value_shown_has_a_name():
+    from cs_analytics import contract
+    from cs_analytics.config import BANDS, HEALTH_COMPONENTS
+    from cs_analytics.metrics.data_quality import ISSUES
+
+    for lang in LANGUAGES:
+        cat = catalogue(lang)
+        for prefix, values in (("band", BANDS), ("component", HEALTH_COMPONENTS),
+                               ("movement", ("new", "reactivation", "expansion", "contraction",
+                                             "churn")),
+                               ("signal", ("no_login_60d", "deliveries_drop_50",
+                                           "no_contact_60d", "health_red", "renewal_at_risk")),
+                               ("activity_type", contract.ACTIVITY_TYPES),
+                               ("contract_type", contract.CONTRACT_TYPES),
+                               ("issue", ISSUES), ("review.status", reviews.PLAN_STATUSES)):
+            for value in values:
+                assert f"{prefix}.{value}" in cat, (lang, prefix, value)
+
+
+# ---------------------------------------------------------------------------- glossary
+
+
+def test_glossary_lists_every_setting_with_its_current_value():
+    settings = settings_from_dict({"signals": {"no_login_days": 45},
+                                   "general": {"fiscal_year_start_month": 4}})
+    table = glossary.settings_table(settings)
+    assert list(table["key"]) == [key for key, _, _ in iter_settings()]
+    row = table.set_index("key").loc["signals.no_login_days"]
+    assert row["value"] == "45" and row["default"] == "60" and "no_login_60d" in row["doc"]
+    assert table.set_index("key").loc["import.upload_max_mb", "value"] == "200"
+
+
+def test_glossary_definitions_use_the_configured_thresholds():
+    settings = settings_from_dict({"signals": {"no_login_days": 45},
+                                   "health": {"bands": {"healthy": 80, "caution": 55,
+                                                        "warning": 30}}})
+    values = glossary.definition_values(settings)
+    text = translate("ja", "glossary.def.no_login", **values)
+    assert "45 日以上" in text
+    bands = translate("en", "glossary.def.bands", **values)
+    assert "healthy ≥ 80" in bands and "danger < 30" in bands
+    for section, keys in glossary.DEFINITIONS:
+        for key in keys:
+            for lang in LANGUAGES:
+                translate(lang, f"glossary.def.{key}", **values)  # every placeholder known
+                translate(lang, f"glossary.name.{key}")
+
+
+def test_glossary_components_and_matrix_follow_settings():
+    components = glossary.health_components(Settings()).set_index("component")
+    assert components["share"].sum() == pytest.approx(1.0)
+    assert components.loc["deliveries", "weight"] == 25.0
+    assert components.loc["deliveries", "share"] == pytest.approx(0.25)
+    assert components.loc["deliveries", "points"] == "0:0 → 3:40 → 6:70 → 12:100"
+    matrix = glossary.segment_matrix(Settings()).set_index("tier")
+    assert matrix.loc["high", "healthy"] == "S" and matrix.loc["low", "danger"] == "C"
+
+
+# ---------------------------------------------------------------------------- user data
+
+
+def test_weekly_review_round_trip_and_update(tmp_path):
+    store = Store(tmp_path)
+    monday = dt.date(2026, 3, 23)
+    assert reviews.get_review(store, "U001", monday) is None
+    reviews.save_review(store, "U001", monday, author="a@example.co.jp", results="更新3件",
+                        ksf="定例MTG", ksf_actions="毎週実施", kff="=1+1", kff_actions="")
+    saved = reviews.get_review(store, "U001", monday)
+    assert (saved["results"], saved["ksf"], saved["kff"]) == ("更新3件", "定例MTG", "=1+1")
+    reviews.save_review(store, "U001", monday, author="b", results="更新4件")
+    saved = reviews.get_review(store, "U001", monday)
+    assert saved["results"] == "更新4件" and saved["ksf"] == "" and saved["author"] == "b"
+    frame = reviews.reviews_between(store, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    assert list(frame["team"]) == ["U001"]
+
+
+def test_weeks_are_mondays_and_texts_are_bounded(tmp_path):
+    store = Store(tmp_path)
+    assert reviews.week_start(dt.date(2026, 3, 29)) == dt.date(2026, 3, 23)  # Sunday
+    assert reviews.week_start(dt.date(2026, 3, 23)) == dt.date(2026, 3, 23)
+    with pytest.raises(CsAnalyticsError, match="Monday"):
+        reviews.save_review(store, "all", dt.date(2026, 3, 24), author="a")
+    with pytest.raises(CsAnalyticsError, match="at most"):
+        reviews.save_review(store, "all", dt.date(2026, 3, 23), author="a",
+                            results="x" * (reviews.MAX_TEXT + 1))
+    with pytest.raises(CsAnalyticsError, match="write something"):
+        reviews.add_action_plan(store, "all", dt.date(2026, 3, 23), description="  ",
+                                author="a")
+
+
+def test_action_plans_per_week_status_and_open_list(tmp_path):
+    store = Store(tmp_path)
+    w1, w2 = dt.date(2026, 3, 16), dt.date(2026, 3, 23)
+    a = reviews.add_action_plan(store, "U001", w1, description="QBR資料", author="x",
+                                due_date=dt.date(2026, 3, 27), owner="吉田")
+    b = reviews.add_action_plan(store, "U001", w2, description="オンボーディング", author="x")
+    c = reviews.add_action_plan(store, "U001", w2, description="更新提案", author="x",
+                                due_date=dt.date(2026, 3, 20))
+    reviews.add_action_plan(store, "other", w2, description="別チーム", author="x")
+    week = reviews.action_plans(store, "U001", week=w2)
+    assert list(week["id"]) == [c, b]  # dated first
+    reviews.set_action_plan_status(store, c, "done")
+    assert list(reviews.open_action_plans(store, "U001")["id"]) == [a, b]
+    with pytest.raises(CsAnalyticsError, match="expected one of"):
+        reviews.set_action_plan_status(store, a, "finished")
+    with pytest.raises(CsAnalyticsError, match="does not exist"):
+        reviews.set_action_plan_status(store, 999, "done")
+
+
+def test_notes_newest_first_and_never_empty(tmp_path):
+    store = Store(tmp_path)
+    first = notes.add_note(store, "A1", "初回MTG", "a")
+    second = notes.add_note(store, "A1", "<script>x</script>", "b")
+    notes.add_note(store, "A2", "other", "a")
+    frame = notes.notes(store, "A1")
+    assert set(frame["id"]) == {first, second} and len(frame) == 2
+    assert "<script>x</script>" in set(frame["body"])
+    with pytest.raises(CsAnalyticsError):
+        notes.add_note(store, "A1", "   ", "a")
+
+
+# ---------------------------------------------------------------------------- data page helpers
+
+
+def test_refresh_command_and_streamed_output():
+    assert admin.refresh_command(True)[-1] == "demo"
+    assert admin.refresh_command(False)[-3:] == ["refresh", "--source", "all"]
+    import sys
+
+    run = admin.CommandRun([sys.executable, "-c",
+                            "import sys; print('… step 1', file=sys.stderr); print('done'); "
+                            "print('error: the thing broke', file=sys.stderr); sys.exit(1)"])
+    lines = list(run)
+    assert lines == ["… step 1", "done", "error: the thing broke"]
+    assert run.returncode == 1 and run.error == "the thing broke"
+
+
+def test_upload_size_limit_and_problems_table():
+    assert admin.too_large([10, 2 * 1024 * 1024 + 1], 2)
+    assert not admin.too_large([2 * 1024 * 1024], 2)
+
+    class Problem:
+        def __init__(self, file, row, column, message):
+            self.file, self.row, self.column, self.message = file, row, column, message
+
+    frame = admin.problems_frame([Problem("a.csv", 3, "end_date", "not a date")])
+    assert frame.to_dict("records") == [{"file": "a.csv", "row": 3, "column": "end_date",
+                                         "message": "not a date"}]
+
+
+def test_refresh_and_snapshot_tables_on_an_empty_directory(tmp_path):
+    store = Store(tmp_path)
+    assert admin.refresh_table(store).empty
+    assert admin.snapshot_table(store).empty
+
+
+def test_placeholders_helper():
+    assert placeholders("{a} and {b:,}") == {"a", "b"}
+    assert placeholders("none") == set()

@@ -1,0 +1,271 @@
+"""Salesforce refresh through the real simple-salesforce client against a local fake org:
+full and incremental pulls, paging, relationship fields, deletes, Bulk API 2.0."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from cs_analytics.build import open_build
+from cs_analytics.config import settings_from_dict
+from cs_analytics.errors import BuildFailed
+from cs_analytics.refresh import refresh
+from cs_analytics.secrets import Secrets
+from cs_analytics.sources import salesforce
+from cs_analytics.store import RefreshLog, Store
+from tests.fakes.salesforce import FakeSalesforce, password_secrets, populate
+
+AS_OF = dt.date(2026, 3, 31)
+
+
+def make_settings(salesforce_settings: dict | None = None, **sections):
+    sf = {"backoff_seconds": 0, "bulk_poll_seconds": 0.01, "timeout_seconds": 5,
+          **(salesforce_settings or {})}
+    return settings_from_dict({"general": {"as_of": AS_OF}, "salesforce": sf, **sections})
+
+
+@pytest.fixture
+def org():
+    with FakeSalesforce(page_size=2) as fake:
+        populate(fake)
+        yield fake
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "data")
+
+
+def pull(org, store, settings=None, full=False, messages=None):
+    return refresh(settings or make_settings(), store, source="salesforce", full=full,
+                   secrets=Secrets(password_secrets(org)), salesforce_session=org.session(),
+                   progress=(messages.append if messages is not None else None))
+
+
+def rows(store, sql):
+    return store.open_current().rows(sql)
+
+
+def test_first_refresh_pulls_every_object_into_the_canonical_tables(org, store):
+    messages = []
+    result = pull(org, store, messages=messages)
+
+    assert rows(store, "SELECT user_id, name, email, role, manager_id, active FROM users "
+                       "ORDER BY 1") == [
+        ("005A", "田中 太郎", "tanaka@example.com", "member", "005M", True),
+        ("005M", "佐藤 花子", "sato@example.com", "member", None, True)]
+    assert rows(store, "SELECT account_id, name, owner_id, industry, created_date, sf_url "
+                       "FROM accounts ORDER BY 1") == [
+        ("001A", "株式会社アルファ", "005A", "金融", dt.date(2024, 4, 15),
+         "https://fake-org.my.salesforce.com/lightning/r/Account/001A/view"),
+        ("001B", "ベータ㈱", "005M", "医療", dt.date(2024, 12, 1),
+         "https://fake-org.my.salesforce.com/lightning/r/Account/001B/view"),
+        ("001C", "Gamma Inc.", "005A", None, dt.date(2025, 1, 10),
+         "https://fake-org.my.salesforce.com/lightning/r/Account/001C/view")]
+    assert rows(store, "SELECT contract_id, account_id, start_date, end_date, amount, status "
+                       "FROM contracts ORDER BY 1") == [
+        ("800A1", "001A", dt.date(2024, 4, 15), dt.date(2025, 4, 14), 1_200_000.0, "Activated"),
+        ("800A2", "001A", dt.date(2025, 4, 15), dt.date(2026, 4, 14), 1_440_000.5, "Activated"),
+        ("800B1", "001B", dt.date(2025, 1, 1), dt.date(2025, 12, 31), 600_000.0, "Activated")]
+    # Email → email, Call → call, no subtype → other, Event → meeting; the task without an
+    # account is skipped with a warning.
+    assert rows(store, "SELECT activity_id, account_id, date, type, owner_id, subject "
+                       "FROM activities ORDER BY 1") == [
+        ("00T1", "001A", dt.date(2026, 2, 2), "email", "005A", "ご提案資料の送付"),
+        ("00T2", "001B", dt.date(2026, 2, 10), "call", "005M", "更新のご相談"),
+        ("00T3", "001A", dt.date(2026, 2, 20), "other", "005A", "社内メモ"),
+        ("00U1", "001B", dt.date(2026, 2, 15), "meeting", "005M", "定例MTG")]
+    assert any("Task: 1 records skipped because AccountId (activities.account_id) is empty, "
+               "e.g. 00T4" in w for w in result.warnings)
+
+    # Accounts (3) and tasks (4) came in pages of 2 through nextRecordsUrl.
+    more = [r.path for r in org.requests if "/query/01g" in r.path]
+    assert len(more) == 3
+    assert all(r.host == "fake-org.my.salesforce.com" for r in org.requests[1:])
+    # A first pull is a full one: the plain query endpoint, no SystemModstamp filter.
+    assert not any("SystemModstamp >=" in q for q in org.queries())
+    assert [o.fetched for o in result.salesforce.objects] == [2, 3, 3, 4, 1]
+    assert "Salesforce Task: 4 records fetched (full pull)" in messages
+    assert result.summary()[-2] == "rows: users 2, accounts 3, contracts 3, activities 4, usage 0"
+    log = RefreshLog(store).recent(1)[0]
+    assert log["outcome"] == "success" and log["source"] == "salesforce"
+
+
+def test_raw_records_are_kept_with_relationship_fields_flattened(org, store):
+    settings = make_settings({"objects": {
+        "accounts": {"fields": {"industry": "Parent.Industry"}},
+        "contracts": {"fields": {"churn_reason": "Account.Churn_Reason__c"}}}})
+    pull(org, store, settings)
+
+    # Gamma's parent is Alpha (金融); the others have no parent: the relationship is null.
+    assert rows(store, "SELECT account_id, industry FROM accounts ORDER BY 1") == [
+        ("001A", None), ("001B", None), ("001C", "金融")]
+    assert rows(store, "SELECT contract_id, churn_reason FROM contracts ORDER BY 1") == [
+        ("800A1", None), ("800A2", None), ("800B1", "施策終了・中止")]
+    raw = store.open_current().query(
+        "SELECT id, account_churn_reason__c, system_modstamp FROM raw_salesforce_contracts "
+        "ORDER BY id")
+    assert list(raw["account_churn_reason__c"].fillna("-")) == ["-", "-", "施策終了・中止"]
+    assert raw["system_modstamp"].iloc[0].startswith("2026-03-01T")
+    parents = store.open_current().rows(
+        "SELECT id, parent_industry FROM raw_salesforce_accounts ORDER BY id")
+    assert parents == [("001A", None), ("001B", None), ("001C", "金融")]
+
+
+def test_incremental_refresh_merges_changes_and_removes_deleted_records(org, store):
+    pull(org, store)
+    marks = salesforce.read_watermarks(store)
+    assert marks["accounts"].since == org.records["Account"]["001C"]["SystemModstamp"]
+
+    org.update("Account", "001B", Name="ベータ株式会社")
+    org.delete("Contract", "800B1")
+    org.add("Task", Id="00T5", AccountId="001C", OwnerId="005A", ActivityDate="2026-03-02",
+            TaskSubtype="Call", Subject="初回オンボーディング")
+    org.delete("Event", "00U1")
+    org.requests.clear()
+    result = pull(org, store)
+
+    queries = {q.split(" FROM ")[1].split()[0]: q for q in org.queries()}
+    assert "SystemModstamp >= 2026-03-01T00:05:00+00:00" in queries["Account"]
+    assert "IsDeleted" in queries["Contract"]
+    # Deleted records come only from queryAll; User has no IsDeleted and uses query.
+    endpoints = {r.param("q").split(" FROM ")[1].split()[0]: r.path.rstrip("/").rsplit("/", 1)[1]
+                 for r in org.requests if r.param("q")}
+    assert endpoints == {"User": "query", "Account": "queryAll", "Contract": "queryAll",
+                         "Task": "queryAll", "Event": "queryAll"}
+    assert rows(store, "SELECT account_id, name FROM accounts ORDER BY 1") == [
+        ("001A", "株式会社アルファ"), ("001B", "ベータ株式会社"), ("001C", "Gamma Inc.")]
+    assert rows(store, "SELECT contract_id FROM contracts ORDER BY 1") == [("800A1",), ("800A2",)]
+    assert rows(store, "SELECT activity_id, type FROM activities ORDER BY 1") == [
+        ("00T1", "email"), ("00T2", "call"), ("00T3", "other"), ("00T5", "call")]
+    summary = {o.name: (o.full, o.fetched, o.deleted) for o in result.salesforce.objects}
+    assert summary["contracts"] == (False, 1, 1)
+    assert summary["events"] == (False, 1, 1)
+    assert salesforce.read_watermarks(store)["contracts"].since == \
+        org.records["Contract"]["800B1"]["SystemModstamp"]
+
+
+def test_columns_salesforce_does_not_map_survive_a_refresh(org, store):
+    pull(org, store)
+    settings = make_settings()
+    with open_build(settings, store, source="import") as build:
+        build.con.execute("UPDATE users SET role = 'manager', capacity = 30 WHERE user_id = '005M'")
+        build.con.execute("UPDATE accounts SET phase = 'mature' WHERE account_id = '001A'")
+        build.publish()
+    org.update("User", "005M", Email="hanako.sato@example.com")
+    org.update("Account", "001A", Industry="保険")
+    pull(org, store)
+    assert rows(store, "SELECT user_id, email, role, capacity FROM users ORDER BY 1") == [
+        ("005A", "tanaka@example.com", "member", None),
+        ("005M", "hanako.sato@example.com", "manager", 30)]
+    assert rows(store, "SELECT industry, phase FROM accounts WHERE account_id = '001A'") == [
+        ("保険", "mature")]
+
+
+def test_full_refresh_drops_records_that_vanished_without_a_delete(org, store):
+    pull(org, store)
+    # Emptied from the recycle bin: incremental pulls never hear of it again.
+    del org.records["Task"]["00T2"]
+    pull(org, store)
+    assert ("00T2",) in rows(store, "SELECT activity_id FROM activities")
+    result = pull(org, store, full=True)
+    assert ("00T2",) not in rows(store, "SELECT activity_id FROM activities")
+    assert all(o.full for o in result.salesforce.objects)
+    assert not any("SystemModstamp >=" in q for q in org.queries()[-5:])
+
+
+def test_a_changed_mapping_pulls_that_table_in_full(org, store):
+    pull(org, store)
+    org.requests.clear()
+    settings = make_settings({"objects": {"accounts": {"fields": {"churn_reason":
+                                                                  "Churn_Reason__c"}}}})
+    result = pull(org, store, settings)
+    full = {o.name: o.full for o in result.salesforce.objects}
+    assert full == {"users": False, "accounts": True, "contracts": False, "tasks": False,
+                    "events": False}
+    assert rows(store, "SELECT account_id, churn_reason FROM accounts ORDER BY 1") == [
+        ("001A", None), ("001B", "施策終了・中止"), ("001C", None)]
+
+
+def test_refresh_over_demo_data_starts_from_empty_tables(org, store):
+    settings = make_settings()
+    with open_build(settings, store, source="demo", base="empty", is_demo=True) as build:
+        build.con.execute("INSERT INTO users (user_id, name) VALUES ('demo-u', 'Demo')")
+        build.con.execute("INSERT INTO accounts (account_id, name, owner_id) "
+                          "VALUES ('demo-a', 'Demo', 'demo-u')")
+        build.publish()
+    salesforce.write_watermarks(store, {"accounts": salesforce.Watermark(
+        dt.datetime(2030, 1, 1, tzinfo=dt.UTC), "stale")})
+    result = pull(org, store)
+    assert all(o.full for o in result.salesforce.objects)
+    assert rows(store, "SELECT count(*) FROM accounts WHERE account_id = 'demo-a'") == [(0,)]
+    assert rows(store, "SELECT count(*) FROM accounts") == [(3,)]
+    assert not store.open_current().is_demo
+
+
+def test_tasks_of_accounts_outside_the_accounts_filter_are_skipped(org, store):
+    org.update("Account", "001C", Type="Prospect")
+    org.add("Task", Id="00T9", AccountId="001C", OwnerId="005A", ActivityDate="2026-03-01",
+            TaskSubtype="Call", Subject="見込み客")
+    settings = make_settings({"objects": {"accounts": {"where": "Type = 'Customer'"}}})
+    result = pull(org, store, settings)
+    assert rows(store, "SELECT account_id FROM accounts ORDER BY 1") == [("001A",), ("001B",)]
+    assert ("00T9",) not in rows(store, "SELECT activity_id FROM activities")
+    assert any("Task: 1 records skipped because their account is not among the pulled "
+               "accounts (e.g. account 001C)" in w for w in result.warnings)
+    assert "WHERE (Type = 'Customer')" in org.queries()[1]
+
+
+def test_bulk_api_pull_full_then_incremental_with_a_delete(org, store):
+    settings = make_settings({"objects": {"tasks": {"bulk": True}}})
+    pull(org, store, settings)
+    assert rows(store, "SELECT activity_id, type, date FROM activities WHERE activity_id "
+                       "LIKE '00T%' ORDER BY 1") == [
+        ("00T1", "email", dt.date(2026, 2, 2)), ("00T2", "call", dt.date(2026, 2, 10)),
+        ("00T3", "other", dt.date(2026, 2, 20))]
+    jobs = [r for r in org.requests if r.path.endswith("/jobs/query") and r.method == "POST"]
+    assert [j.json()["operation"] for j in jobs] == ["query"]
+    # 4 task rows in Bulk pages of 2: two result pages, the second by locator.
+    results = [r for r in org.requests if r.path.endswith("/results")]
+    assert [r.param("locator") for r in results] == [None, "2"]
+
+    org.delete("Task", "00T1")
+    org.update("Task", "00T2", Subject="更新のご相談（再）")
+    pull(org, store, settings)
+    jobs = [r for r in org.requests if r.path.endswith("/jobs/query") and r.method == "POST"]
+    assert jobs[-1].json()["operation"] == "queryAll"
+    assert "SystemModstamp >=" in jobs[-1].json()["query"]
+    assert rows(store, "SELECT activity_id, subject FROM activities WHERE activity_id "
+                       "LIKE '00T%' ORDER BY 1") == [
+        ("00T2", "更新のご相談（再）"), ("00T3", "社内メモ")]
+
+
+def test_custom_objects_and_fields_from_config(org, store):
+    org.define("Plan__c", ["Account__c", "Start__c", "End__c", "Monthly__c", "Kind__c"])
+    org.add("Plan__c", Id="a0P1", Account__c="001B", Start__c="2026-01-01",
+            End__c="2026-12-31", Monthly__c=50_000, Kind__c="アップセル")
+    settings = make_settings({"objects": {"plans": {
+        "table": "contracts", "object": "Plan__c",
+        "fields": {"contract_id": "Id", "account_id": "Account__c", "start_date": "Start__c",
+                   "end_date": "End__c", "mrr": "Monthly__c", "type": "Kind__c"}}}})
+    pull(org, store, settings)
+    assert rows(store, "SELECT contract_id, account_id, mrr, amount, type FROM contracts "
+                       "WHERE contract_id = 'a0P1'") == [("a0P1", "001B", 50_000.0, None,
+                                                          "upsell")]
+
+
+def test_watermarks_are_stored_only_after_a_publish(org, store):
+    pull(org, store)
+    before = salesforce.read_watermarks(store)
+    org.update("Account", "001A", Name="変更後")
+    # A reference check fails after the pull: nothing is published, the watermark stays.
+    org.update("Account", "001B", OwnerId="005Z")
+    with pytest.raises(BuildFailed, match="accounts.owner_id refers to users that do not "
+                                          "exist: 005Z"):
+        pull(org, store)
+    assert salesforce.read_watermarks(store) == before
+    stored = json.loads(store.meta_db().execute(
+        "SELECT value FROM watermarks WHERE object = 'accounts'").fetchone()[0])
+    assert set(stored) == {"since", "fingerprint"}
