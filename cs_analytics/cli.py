@@ -291,7 +291,7 @@ def _plain_amount(value):
 
 @main.command("metrics")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Date the numbers are for (YYYY-MM-DD). Default: the snapshot's data-as-of "
+              metavar="YYYY-MM-DD", help="Date the numbers are for. Default: the snapshot's data-as-of "
                    "date; an earlier date recomputes every month from the contracts.")
 @click.option("--period", "period_kind", type=click.Choice(["month", "quarter", "year", "ttm"]),
               default="quarter", show_default=True,
@@ -388,21 +388,28 @@ def movements_cmd(obj: Context, fmt: str) -> None:
     snap = obj.store.open_current()
     out = click.get_text_stream("stdout")
     columns = revenue.MOVEMENT_ROW_COLUMNS
-    if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
+    try:
+        if fmt == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for batch in revenue.iter_account_movements(snap):
+                writer.writerows((a, m, _plain_amount(v), _plain_amount(p), kind or "")
+                                 for a, m, v, p, kind in batch)
+            return
+        out.write("[")
+        first = True
         for batch in revenue.iter_account_movements(snap):
-            writer.writerows((a, m, _plain_amount(v), _plain_amount(p), kind or "")
-                             for a, m, v, p, kind in batch)
-        return
-    out.write("[")
-    first = True
-    for batch in revenue.iter_account_movements(snap):
-        for a, m, v, p, kind in batch:
-            row = dict(zip(columns, (a, m, _plain_amount(v), _plain_amount(p), kind or "")))
-            out.write(("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False))
-            first = False
-    out.write("\n]\n")
+            for a, m, v, p, kind in batch:
+                row = dict(zip(columns, (a, m, _plain_amount(v), _plain_amount(p), kind or "")))
+                out.write(("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False))
+                first = False
+        out.write("\n]\n")
+        out.flush()
+    except BrokenPipeError:
+        # `movements | head` closed the pipe: stop quietly, like other Unix tools.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 # ---------------------------------------------------------------------------- reports

@@ -35,7 +35,7 @@ class RefreshResult:
     source: str
     published: PublishResult | None
     salesforce: salesforce.SalesforcePull | None = None
-    metabase: "metabase.MetabaseLoad | None" = None
+    metabase: metabase.MetabaseLoad | None = None
     seconds: float = 0.0
     nothing_to_do: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -75,8 +75,6 @@ def refresh(settings: Settings, store: Store, source: str = "all", full: bool = 
 
     use_salesforce = source == "salesforce" or (
         source == "all" and salesforce.is_configured(secrets))
-    if use_salesforce:
-        salesforce.credentials(secrets)  # a configuration error stops here, before any build
     inbox = metabase.inbox_files(settings, store) if source in ("metabase", "all") else []
     use_cards = source in ("metabase", "all") and metabase.is_api_configured(settings)
     use_metabase = bool(inbox) or use_cards

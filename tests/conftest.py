@@ -81,7 +81,8 @@ def build_snapshot(home: Path, *, users=None, accounts=None, contracts=(), activ
                    is_demo: bool = False, source: str = "test") -> Snapshot:
     """Build and publish a snapshot in `home` (replacing everything) and open it read-only.
 
-    `config` is a settings dict as in cs_analytics.toml, e.g. {"general": {"renewal_grace_days": 10}}.
+    `config` is a settings dict as in cs_analytics.toml, e.g.
+    {"general": {"renewal_grace_days": 10}}.
     """
     if settings is None:
         settings = settings_from_dict(config or {})

@@ -137,6 +137,20 @@ def metric(at: AppTest, label: str):
     return found[0]
 
 
+def values(field) -> list:
+    """A trace's x/y/z as a list: plotly writes numeric arrays as base64 ('bdata')."""
+    if isinstance(field, dict) and "bdata" in field:
+        import base64
+
+        import numpy as np
+
+        array = np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"])
+        if "shape" in field:
+            array = array.reshape([int(n) for n in str(field["shape"]).split(",")])
+        return array.tolist()
+    return list(field)
+
+
 def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 

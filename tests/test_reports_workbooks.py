@@ -257,7 +257,7 @@ def test_kpi_report_on_a_snapshot_with_contracts_only(make_snapshot):
     assert report.is_partial and report.end_day == dt.date(2025, 2, 15)
     data = kpi_report_workbook(snap, SETTINGS, "2025Q1", lang="en")
     ws = load(data)["Summary"]
-    assert "to date" in ws["A3"].value
+    assert "to date" in ws["A2"].value
     assert ws.cell(row_of(ws, "MRR (end of quarter)"), 2).value == 10
     assert_no_formulas_and_printable(data)
 

@@ -277,7 +277,7 @@ def _churn_events_sql(cte: str) -> str:
 def churned_accounts(snap, period: Period, filters: Filters | None = None,
                      as_of: dt.date | None = None) -> pd.DataFrame:
     """Every churn of the period: account_id, name, owner_id, owner_name, month, churned_mrr
-    (MRR lost, positive), reason (None when not recorded)."""
+    (MRR lost, positive), reason (missing — NaN — when not recorded)."""
     sp = spine(snap, as_of, filters)
     check_period(period, sp.as_of)
     sql = _churn_events_sql(sp.cte) + """
@@ -290,7 +290,7 @@ def churned_accounts(snap, period: Period, filters: Filters | None = None,
 
 def churn_reasons(snap, period: Period, filters: Filters | None = None,
                   as_of: dt.date | None = None) -> pd.DataFrame:
-    """Churns of the period by reason: reason (None = not recorded), churned (count of churn
+    """Churns of the period by reason: reason (missing when not recorded), churned (count of churn
     movements), churned_mrr (MRR lost), share, mrr_share; largest first."""
     sp = spine(snap, as_of, filters)
     check_period(period, sp.as_of)

@@ -28,14 +28,36 @@ KPI_KEYS = ("mrr", "arr", "customers", "new", "expansion", "contraction", "churn
             "quick_ratio", "two_year_churn_rate", "period_start", "period_end", "as_of")
 
 
-def _movement_columns(month_condition: str = "TRUE") -> str:
-    """Signed movement totals and counts over spine rows `s` matching `month_condition`."""
+def _movement_columns() -> str:
+    """Signed movement totals and counts over spine rows `s`."""
     parts = []
     for kind in MOVEMENTS:
-        match = f"s.movement = '{kind}' AND {month_condition}"
+        match = f"s.movement = '{kind}'"
         parts.append(f"coalesce(sum(s.movement_amount) FILTER (WHERE {match}), 0) AS {kind}")
         parts.append(f"count(*) FILTER (WHERE {match}) AS {kind}_count")
     return ",\n       ".join(parts)
+
+
+def _period_movement_columns() -> str:
+    """Movement totals and counts of `monthly` rows `m` inside period `p` (a excluded)."""
+    parts = []
+    for kind in MOVEMENTS:
+        inside = "WHERE m.month >= p.first_month"
+        parts.append(f"coalesce(sum(m.{kind}) FILTER ({inside}), 0) AS {kind}")
+        parts.append(f"CAST(coalesce(sum(m.{kind}_count) FILTER ({inside}), 0) AS BIGINT) "
+                     f"AS {kind}_count")
+    return ",\n       ".join(parts)
+
+
+def _monthly_cte() -> str:
+    """`monthly`: the spine summed per month (MRR, customers, movement totals and counts)."""
+    return f"""monthly AS (
+            SELECT s.month, sum(s.mrr) AS mrr,
+                   count(*) FILTER (WHERE s.mrr >= $eps) AS customers,
+                   {_movement_columns()}
+            FROM spine s
+            GROUP BY s.month
+        )"""
 
 
 # ---------------------------------------------------------------------------- monthly
@@ -107,15 +129,18 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
             SELECT unnest($p_i) AS i, unnest($p_a) AS a, unnest($p_first) AS first_month,
                    unnest($p_b) AS b
         ),
+        {_monthly_cte()},
         totals AS (
             SELECT p.i,
-                   coalesce(sum(s.mrr) FILTER (WHERE s.month = p.a), 0) AS start_mrr,
-                   count(*) FILTER (WHERE s.month = p.a AND s.mrr >= $eps) AS start_customers,
-                   coalesce(sum(s.mrr) FILTER (WHERE s.month = p.b), 0) AS mrr,
-                   count(*) FILTER (WHERE s.month = p.b AND s.mrr >= $eps) AS customers,
-                   {_movement_columns("s.month >= p.first_month")}
+                   coalesce(sum(m.mrr) FILTER (WHERE m.month = p.a), 0) AS start_mrr,
+                   CAST(coalesce(sum(m.customers) FILTER (WHERE m.month = p.a), 0) AS BIGINT)
+                       AS start_customers,
+                   coalesce(sum(m.mrr) FILTER (WHERE m.month = p.b), 0) AS mrr,
+                   CAST(coalesce(sum(m.customers) FILTER (WHERE m.month = p.b), 0) AS BIGINT)
+                       AS customers,
+                   {_period_movement_columns()}
             FROM periods p
-            LEFT JOIN spine s ON s.month BETWEEN p.a AND p.b
+            LEFT JOIN monthly m ON m.month BETWEEN p.a AND p.b
             GROUP BY p.i
         ),
         base AS (
@@ -267,7 +292,8 @@ def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
     sql = f"""
         WITH {sp.cte},
         members AS (
-            SELECT s.account_id, s.first_month, {period_start_sql("s.first_month", grain)} AS cohort,
+            SELECT s.account_id, s.first_month,
+                   {period_start_sql("s.first_month", grain)} AS cohort,
                    s.mrr AS start_mrr
             FROM spine s
             WHERE s.month = s.first_month

@@ -15,6 +15,7 @@ from cs_analytics.config import Settings
 from cs_analytics.reports.labels import band_label, component_label, t
 
 HIGH, MEDIUM, OPPORTUNITY, INFO = 1, 2, 3, 4
+EPS = 1e-9  # a ratio at its threshold counts as reaching it (floating-point products)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def talking_points(facts: AccountFacts, settings: Settings, lang: str = "ja") ->
         add("campaign", HIGH, evidence=evidence)
 
     falling = (u.get("has_usage") and u["deliveries_previous"] >= r.deliveries_fall_min_previous
-               and u["deliveries_recent"] <= r.deliveries_fall_ratio * u["deliveries_previous"])
+               and u["deliveries_recent"] <= r.deliveries_fall_ratio * u["deliveries_previous"] + EPS)
     if active and (falling or "deliveries_drop_50" in facts.open_signals) and not stopped:
         add("deliveries", MEDIUM, recent=u.get("deliveries_recent") or 0,
             previous=u.get("deliveries_previous") or 0)
@@ -148,23 +149,24 @@ def talking_points(facts: AccountFacts, settings: Settings, lang: str = "ja") ->
 
     limit = plan_limit(settings, facts.mrr)
     monthly = u.get("monthly_deliveries_recent")
-    if active and limit and monthly is not None and monthly >= r.near_limit_ratio * limit:
+    if active and limit and monthly is not None and monthly >= r.near_limit_ratio * limit - EPS:
         add("upsell", OPPORTUNITY, monthly=f"{monthly:.1f}", limit=f"{limit:g}",
             share=f"{monthly / limit:.0%}")
 
     growing = (u.get("has_usage") and u["deliveries_previous"] >= r.deliveries_fall_min_previous
-               and u["deliveries_recent"] >= r.growth_ratio * u["deliveries_previous"])
+               and u["deliveries_recent"] >= r.growth_ratio * u["deliveries_previous"] - EPS)
     if active and growing and facts.band == "healthy":
         add("growth", OPPORTUNITY, recent=u["deliveries_recent"], previous=u["deliveries_previous"])
 
     rate = u.get("conversion_rate_recent")
-    if active and rate is not None and u.get("viewers_recent") and rate < r.low_conversion_rate:
+    if (active and rate is not None and u.get("viewers_recent")
+            and rate < r.low_conversion_rate - EPS):
         add("conversion", OPPORTUNITY, rate=f"{rate:.1%}", target=f"{r.low_conversion_rate:.0%}")
 
     if not u.get("has_usage"):
         add("no_usage", INFO)
 
-    if active and not [p for p in points if p.priority <= OPPORTUNITY]:
+    if active and u.get("has_usage") and not [p for p in points if p.priority <= OPPORTUNITY]:
         add("steady", INFO)
     points.sort(key=lambda p: p.priority)
     return points

@@ -103,7 +103,7 @@ def credentials(secrets: Secrets) -> Credentials:
     """Pick the login mode from the SF_* secrets; a clear error names what is missing."""
     get = secrets.get
     domain = normalise_domain(get("SF_DOMAIN"))
-    if get("SF_SESSION_ID") or get("SF_INSTANCE_URL") and not get("SF_USERNAME"):
+    if get("SF_SESSION_ID") or (get("SF_INSTANCE_URL") and not get("SF_USERNAME")):
         if not (get("SF_SESSION_ID") and get("SF_INSTANCE_URL")):
             missing = "SF_INSTANCE_URL" if get("SF_SESSION_ID") else "SF_SESSION_ID"
             raise SourceError(f"Salesforce session login needs both SF_INSTANCE_URL and "
@@ -356,7 +356,6 @@ class ObjectPull:
     records: list[dict] = field(default_factory=list)
     deleted: list[dict] = field(default_factory=list)
     max_modstamp: dt.datetime | None = None
-    attempts: int = 1
 
 
 def selected_fields(obj: SalesforceObject, include_deleted: bool) -> list[str]:

@@ -1,0 +1,128 @@
+"""Every page, in both languages, on demo data, on an empty snapshot and with no snapshot at all:
+no exception, the page's title in the right language, the data-as-of banner, and — on the
+demo data — what a user sees: KPI values equal to the metrics API's, chart series, table rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from cs_analytics.metrics import churn, periods, revenue
+from cs_analytics.store import Store
+from cs_analytics.ui import fmt
+from cs_analytics.ui.i18n import translate
+from cs_analytics.ui.nav import PAGES
+from test_app_common import (chart, chart_titles, demo_home, empty_home,  # noqa: F401
+                             metric, no_snapshot_home, run_page, table, texts, use_home,
+                             values)
+
+PAGE_NAMES = [p.name for p in PAGES]
+LANGS = ("ja", "en")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("page", PAGE_NAMES)
+def test_page_on_demo_data(page, lang, demo_home, use_home):
+    use_home(demo_home)
+    at = run_page(page, lang)
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.title][0] == translate(lang, f"{page}.title"
+                                                       if page not in TITLE_KEYS
+                                                       else TITLE_KEYS[page])
+    shown = texts(at)
+    assert translate(lang, "frame.demo_label") in shown
+    assert translate(lang, "frame.as_of", date=fmt.date(
+        Store(demo_home).open_current().as_of, lang)) in shown
+    assert not [e for e in at.error], [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("page", PAGE_NAMES)
+def test_page_on_an_empty_snapshot(page, lang, empty_home, use_home):
+    use_home(empty_home)
+    at = run_page(page, lang)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e for e in at.error], [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("page", PAGE_NAMES)
+def test_page_without_any_snapshot(page, lang, no_snapshot_home, use_home):
+    use_home(no_snapshot_home)
+    at = run_page(page, lang)
+    assert not at.exception, [e.value for e in at.exception]
+    shown = texts(at)
+    if page in ("data", "glossary"):
+        assert at.title[0].value == translate(lang, TITLE_KEYS.get(page, f"{page}.title"))
+    else:
+        assert translate(lang, "common.no_snapshot") in shown
+
+
+TITLE_KEYS = {"weekly_check": "check.title", "weekly_review": "review.title",
+              "kpi_report": "kpi_report.title"}
+
+
+# ---------------------------------------------------------------------------- values
+
+
+def _period(snap):
+    return periods.period_containing("quarter", snap.as_of, 1)
+
+
+def test_overview_cards_equal_the_metrics_api(demo_home, use_home):
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    period = _period(snap)
+    current = revenue.kpis(snap, period)
+    previous = revenue.kpis(snap, periods.previous(period))
+    at = run_page("overview", "en")
+    mrr = metric(at, "MRR")
+    assert mrr.value == fmt.yen_compact(current["mrr"], "en")
+    assert mrr.proto.help == fmt.yen(current["mrr"])
+    assert metric(at, "Active customers").value == fmt.number(current["customers"])
+    assert metric(at, "NRR").value == fmt.pct(current["nrr"])
+    assert metric(at, "GRR").value == fmt.pct(current["grr"])
+    assert metric(at, "Two-year churn rate").value == fmt.pct(current["two_year_churn_rate"])
+    assert metric(at, "NRR").delta == fmt.pct_points(current["nrr"] - previous["nrr"], "en")
+    bridge = revenue.movement_totals(snap, period)
+    waterfall = chart(at, f"MRR bridge ({period.label})")["data"][0]
+    assert waterfall["type"] == "waterfall"
+    assert waterfall["y"][0] == pytest.approx(bridge["start_mrr"], abs=1e-6)
+    assert waterfall["y"][-1] == pytest.approx(bridge["mrr"], abs=1e-6)
+    assert waterfall["y"][1] == pytest.approx(bridge["new"], abs=1e-6)
+    trend = chart(at, "MRR trend")["data"][0]
+    assert len(trend["x"]) == len(values(trend["y"])) > 12
+    movements = table(at, "overview_movements")
+    assert list(movements["Movement"]) == ["New", "Reactivation", "Expansion", "Contraction",
+                                           "Churn"]
+    assert list(movements["Accounts"]) == [bridge[f"{m}_count"] for m in
+                                           ("new", "reactivation", "expansion", "contraction",
+                                            "churn")]
+
+
+def test_revenue_charts_have_targets_and_series(demo_home, use_home):
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    at = run_page("revenue", "ja")
+    quarterly = chart(at, "四半期ごとの NRR・GRR")
+    names = [trace["name"] for trace in quarterly["data"]]
+    assert names == ["NRR", "GRR", "NRR目標 110.0%"]
+    assert set(values(quarterly["data"][2]["y"])) == {1.1}
+    expected = revenue.retention_trend(snap, "quarter", 8)
+    assert values(quarterly["data"][0]["y"]) == pytest.approx(
+        [float(v) for v in expected["nrr"]], abs=1e-9, nan_ok=True)
+    assert "ネットMRR継続率" in chart_titles(at)
+    heatmap = chart(at, "ネットMRR継続率")["data"][0]
+    assert heatmap["type"] == "heatmap"
+
+
+def test_churn_page_headline_and_target_line(demo_home, use_home):
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    headline = churn.two_year_churn(snap)
+    at = run_page("churn", "en")
+    assert metric(at, "Two-year churn rate").value == fmt.pct(headline["rate"])
+    trend = chart(at, "Two-year churn rate by month")
+    assert [t["name"] for t in trend["data"]] == ["Two-year churn rate", "Target 10.0%"]
+    assert set(values(trend["data"][1]["y"])) == {0.1}
+    renewals = churn.renewals(snap, _period(snap))
+    assert metric(at, "Contracts due").value == fmt.number(renewals.due_count)
