@@ -38,11 +38,13 @@ def resolve_viewer() -> Viewer:
 
 def choose_language(default: str) -> None:
     """The language switch; seeded once from ?lang= or the configured default."""
+    filters.restore(LANG_KEY)
     if LANG_KEY not in st.session_state:
         wanted = st.query_params.get("lang", default)
         st.session_state[LANG_KEY] = wanted if wanted in LANGUAGES else default
     st.sidebar.radio(t("frame.language"), LANGUAGES, key=LANG_KEY, horizontal=True,
                      format_func=lambda code: {"ja": "日本語", "en": "English"}[code])
+    filters.keep(LANG_KEY)
     if st.session_state[LANG_KEY] == default:
         st.query_params.pop("lang", None)
     elif st.query_params.get("lang") != st.session_state[LANG_KEY]:

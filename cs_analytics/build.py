@@ -93,7 +93,7 @@ class Build:
         self.con.execute("ATTACH ? AS previous (READ_ONLY)", [str(self.previous.path)])
         try:
             self.previous_is_demo = bool(self.con.execute(
-                "SELECT is_demo FROM previous.snapshot_meta").fetchone()[0])
+                "SELECT is_demo FROM previous.snapshot_meta").fetchall()[0][0])
             # Real data is never merged into demo data: the first real import starts afresh.
             if not self.previous_is_demo:
                 for name in contract.TABLE_ORDER:
@@ -123,20 +123,20 @@ class Build:
         """Delete the rows whose key is returned by `key_sql` (deleted source records)."""
         spec = contract.TABLES[table]
         match = " AND ".join(f't."{k}" = d."{k}"' for k in spec.key)
-        before = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        before = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
         self.con.execute(
             f'DELETE FROM "{table}" t WHERE EXISTS (SELECT 1 FROM ({key_sql}) d WHERE {match})',
             params or [])
-        return before - self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        return before - self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
 
     def _insert(self, table: str, select_sql: str, params=None) -> int:
         spec = contract.TABLES[table]
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
         casts = ", ".join(f'CAST("{c.name}" AS {c.sql_type}) AS "{c.name}"' for c in spec.columns)
-        before = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        before = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
         self.con.execute(
             f'INSERT INTO "{table}" ({cols}) SELECT {casts} FROM ({select_sql})', params or [])
-        return self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] - before
+        return self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0] - before
 
     def save_raw(self, name: str, select_sql: str, params=None) -> None:
         """Keep a source's rows as received, for tracing a number back to its origin."""
@@ -178,7 +178,7 @@ class Build:
         names = [r[0] for r in self.con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
             "AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
-        return {n: self.con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+        return {n: self.con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
 
 
 class open_build:
@@ -260,7 +260,7 @@ def check_canonical(con: duckdb.DuckDBPyConnection, limit: int = 5) -> None:
     for name, spec in contract.TABLES.items():
         keys = ", ".join(f'"{k}"' for k in spec.key)
         nulls = " OR ".join(f'"{k}" IS NULL' for k in spec.key)
-        n = con.execute(f'SELECT count(*) FROM "{name}" WHERE {nulls}').fetchone()[0]
+        n = con.execute(f'SELECT count(*) FROM "{name}" WHERE {nulls}').fetchall()[0][0]
         if n:
             problems.append(f"{name}: {n} rows without {' + '.join(spec.key)}")
         dup = con.execute(

@@ -291,8 +291,9 @@ def _plain_amount(value):
 
 @main.command("metrics")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              metavar="YYYY-MM-DD", help="Date the numbers are for. Default: the snapshot's data-as-of "
-                   "date; an earlier date recomputes every month from the contracts.")
+              metavar="YYYY-MM-DD",
+              help="Date the numbers are for. Default: the snapshot's data-as-of date; an "
+                   "earlier date recomputes every month from the contracts.")
 @click.option("--period", "period_kind", type=click.Choice(["month", "quarter", "year", "ttm"]),
               default="quarter", show_default=True,
               help="The calendar month, fiscal quarter, fiscal year or trailing 12 months that "
@@ -486,13 +487,18 @@ def report_kpi(obj: Context, quarter: str, out_path: str, lang: str | None) -> N
 @user_errors
 def report_qbr(obj: Context, account_id: str, out_path: str, lang: str | None) -> None:
     """One account's QBR pack: profile and renewal, suggested talking points, contracts and MRR
-    history, usage by quarter, health trend, contacts and open signals."""
+    history, usage by quarter, health trend, contacts and notes, and open signals."""
     from cs_analytics.reports import qbr_workbook
 
     settings, store = obj.settings, obj.store
     _check_out_path(out_path)
     snap = store.open_current()
     progress(f"building the QBR pack of {account_id} (data as of {snap.as_of.isoformat()})")
-    data = qbr_workbook(snap, settings, account_id, lang or settings.general.language)
+    userdata = store.userdata_db()
+    try:
+        data = qbr_workbook(snap, settings, account_id, lang or settings.general.language,
+                            userdata)
+    finally:
+        userdata.close()
     _write_workbook(out_path, data)
     click.echo(f"wrote {out_path} ({len(data):,} bytes)")

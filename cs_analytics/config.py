@@ -85,6 +85,10 @@ class Import:
     mapping: dict[str, dict[str, str]] = _doc(
         "Extra header aliases per table: {table = {\"source header\" = \"canonical column\"}}, "
         "checked before the built-in Japanese aliases.", {})
+    raw_rows_max: int = _doc(
+        "An import keeps its rows as received (raw_import_<table>) only for tables of at most "
+        "this many imported rows; larger imports (daily usage) keep only the file list "
+        "(raw_import_files), so the snapshot does not hold every row twice.", 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -258,8 +262,10 @@ class Salesforce:
         "Retries on REQUEST_LIMIT_EXCEEDED, timeouts and 5xx before the refresh fails.", 3)
     backoff_seconds: float = _doc("First retry delay; doubled on each retry.", 2.0)
     task_type_map: dict[str, str] = _doc(
-        "TaskSubtype → activity type.", {"Email": "email", "Call": "call", "Task": "other",
-                                         "ListEmail": "email", "Cadence": "other"})
+        "Value of the field mapped to activities.type (TaskSubtype by default) → activity "
+        "type; other values become 'other' unless they already are an activity type.",
+        {"Email": "email", "Call": "call", "Task": "other", "ListEmail": "email",
+         "Cadence": "other"})
     timezone: str = _doc(
         "Time zone in which Salesforce date-times (e.g. CreatedDate) become dates.", "Asia/Tokyo")
     bulk_poll_seconds: float = _doc(
@@ -509,6 +515,8 @@ def _check_semantics(s: Settings) -> None:
         fail("import.max_errors", "expected at least 1")
     if s.import_.upload_max_mb < 1:
         fail("import.upload_max_mb", "expected at least 1")
+    if s.import_.raw_rows_max < 0:
+        fail("import.raw_rows_max", "expected 0 or more")
     for table in s.import_.mapping:
         if table not in CANONICAL_TABLES:
             fail(f"import.mapping.{table}", f"expected one of {', '.join(CANONICAL_TABLES)}")

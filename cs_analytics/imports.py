@@ -203,7 +203,8 @@ def read_and_validate(settings: Settings, store: Store, paths: Sequence[str | Pa
 
 def merge_validated(build: Build, validated: ValidatedImport, *, replace: bool = False,
                     progress: Progress | None = None) -> dict[str, TableChange]:
-    """Merge validated rows into a build whose connection staged them; keep the raw rows."""
+    """Merge validated rows into a build whose connection staged them; keep the raw rows of
+    tables up to `import.raw_rows_max` rows, and the list of files."""
     progress = progress or _quiet
     if not validated.ok:
         validated.raise_if_failed()
@@ -216,7 +217,7 @@ def merge_validated(build: Build, validated: ValidatedImport, *, replace: bool =
         changes[table] = _merge_table(build, validated, table, replace)
     for table in contract.TABLE_ORDER:
         files = [(i, f) for i, f in enumerate(validated.files) if f.table == table]
-        if not files:
+        if not files or validated.rows(table) > build.settings.import_.raw_rows_max:
             continue
         parts, params = [], []
         for _, f in files:
@@ -370,8 +371,14 @@ class _Collector:
 
 
 def _norm(ref: str) -> str:
-    """SQL: the value with full-width characters folded (NFKC) and whitespace stripped."""
-    return f"trim(translate({ref}, {lit(_FULL_WIDTH)}, {lit(_HALF_WIDTH)}), {lit(WHITESPACE)})"
+    """SQL: the value with full-width characters folded (NFKC) and whitespace stripped.
+
+    `translate` is slow, so only text with non-ASCII characters (more characters than bytes
+    differ) goes through it.
+    """
+    folded = (f"CASE WHEN strlen({ref}) = length({ref}) THEN {ref} "
+              f"ELSE translate({ref}, {lit(_FULL_WIDTH)}, {lit(_HALF_WIDTH)}) END")
+    return f"trim({folded}, {lit(WHITESPACE)})"
 
 
 def _convert_sql(column: contract.Column, ref: str) -> str:
@@ -396,9 +403,9 @@ def _convert_sql(column: contract.Column, ref: str) -> str:
         return (f"CASE WHEN regexp_full_match({ref}, '[0-9]{{1,15}}(\\.[0-9]{{1,9}})?') "
                 f"THEN CAST({ref} AS DOUBLE) ELSE {slow} END")
     if kind == "date":
-        return (f"coalesce(CASE WHEN length({ref}) = 10 AND substr({ref}, 5, 1) = '-' "
-                f"AND substr({ref}, 8, 1) = '-' THEN TRY_CAST({ref} AS DATE) END, "
-                f"{_slow_date_sql(n)})")
+        return (f"CASE WHEN length({ref}) = 10 AND substr({ref}, 5, 1) = '-' "
+                f"AND substr({ref}, 8, 1) = '-' AND TRY_CAST({ref} AS DATE) IS NOT NULL "
+                f"THEN TRY_CAST({ref} AS DATE) ELSE {_slow_date_sql(n)} END")
     if kind == "bool":
         words = lambda ws: ", ".join(lit(w) for w in ws)  # noqa: E731
         return (f"CASE WHEN lower({n}) IN ({words(TRUE_WORDS)}) THEN true "

@@ -26,16 +26,14 @@ overview_tab, contracts_tab, usage_tab, activity_tab, health_tab, notes_tab = st
     [t(f"account.tab.{k}") for k in ("overview", "contracts", "usage", "activity", "health",
                                      "notes")])
 with overview_tab:
-    account_view.health_summary(snap, account_id)
+    account_view.health_summary(snap, account_id, store)
     account_view.signals(snap, account_id)
 with contracts_tab:
     history = data.call(accounts.mrr_history, snap, account_id)
     if history.empty:
         widgets.empty("account.no_mrr")
     else:
-        history["customers"] = (history["mrr"] > 0).astype(int)
-        charts.show(charts.mrr_trend(history).update_layout(title=t("account.mrr_history")),
-                    key="account_mrr")
+        charts.show(charts.account_mrr(history, t("account.mrr_history")), key="account_mrr")
     widgets.table(data.call(accounts.contracts, snap, account_id), {
         "contract_id": Col("account.col.contract"), "start_date": Col("col.start_date", "date"),
         "end_date": Col("col.end_date", "date"), "type": Col("account.col.type", "enum",

@@ -15,6 +15,7 @@ st.caption(t("overview.caption", period=filters.period_label(view.period)))
 current = data.call(revenue.kpis, snap, view.period, view.filters)
 previous = data.call(revenue.kpis, snap, view.previous_period, view.filters)
 cards.revenue_cards(current, previous, settings)
+cards.attention_cards(snap, view, data.store())
 
 trend_first = periods.add_months(view.period.end_month(view.as_of), -23)
 trend = data.call(revenue.mrr_trend, snap, trend_first, view.period.end_month(view.as_of),

@@ -1,2 +1,93 @@
+"""週次チェック — the Monday checklist: 🟠/🔴 accounts, no contact ≥60 days, no login ≥60 days,
+stale Salesforce records, and the open alerts to acknowledge or snooze."""
+
+import datetime as dt
+
 import streamlit as st
-st.write("TODO")
+
+from cs_analytics import alert_actions
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.metrics import data_quality, health_summary, team
+from cs_analytics.ui import data, filters, fmt, widgets
+from cs_analytics.ui.i18n import t
+from cs_analytics.ui.session import viewer
+from cs_analytics.ui.widgets import Col
+
+snap = widgets.require_snapshot(data.current_snapshot())
+settings, view, store = data.settings(), filters.view(), data.store()
+widgets.title("check.title")
+st.caption(t("check.caption", days=settings.signals.no_contact_days))
+
+at_risk = data.call(team.portfolio, snap, None, view.filters, ("warning", "danger"))
+no_contact = data.call(health_summary.current_signals, snap, ("no_contact_60d",), view.filters)
+no_login = data.call(health_summary.current_signals, snap, ("no_login_60d",), view.filters)
+stale = data.call(data_quality.stale_records, snap, view.filters)
+alerts = alert_actions.with_status(data.call(health_summary.current_signals, snap, (),
+                                             view.filters), alert_actions.actions(store))
+open_alerts = alert_actions.open_only(alerts)
+cols = st.columns(5)
+for col, key, frame in zip(cols, ("at_risk", "no_contact", "no_login", "stale", "alerts"),
+                           (at_risk, no_contact, no_login, stale, open_alerts)):
+    col.metric(t(f"check.count.{key}"), fmt.number(len(frame)), border=True)
+
+
+def go_to(frame, row):
+    if row is not None:
+        widgets.go_to_account(frame["account_id"].iloc[row])
+
+
+st.subheader("1. " + t("check.at_risk_title"))
+go_to(at_risk, widgets.table(at_risk, widgets.PORTFOLIO_COLUMNS, key="check_at_risk",
+                             download="check-at-risk", select=True, empty_key="check.none"))
+st.subheader("2. " + t("check.no_contact_title", days=settings.signals.no_contact_days))
+go_to(no_contact, widgets.table(no_contact, {
+    "name": Col("col.account_name"), "owner_name": Col("col.owner"),
+    "last_contact_date": Col("check.col.last_contact", "date"),
+    "last_contact_type": Col("check.col.contact_type", "enum", "activity_type"),
+    "days_since_contact": Col("team.col.days_since_contact", "int"), "mrr": Col("col.mrr", "yen"),
+    "account_id": Col("col.account_link", "account"), "sf_url": Col("col.salesforce", "url"),
+}, key="check_no_contact", download="check-no-contact", select=True, empty_key="check.none"))
+st.subheader("3. " + t("check.no_login_title", days=settings.signals.no_login_days))
+go_to(no_login, widgets.table(no_login, {
+    "name": Col("col.account_name"), "owner_name": Col("col.owner"),
+    "last_login_date": Col("check.col.last_login", "date"),
+    "days_since_login": Col("check.col.days_since_login", "int"), "mrr": Col("col.mrr", "yen"),
+    "account_id": Col("col.account_link", "account"),
+}, key="check_no_login", download="check-no-login", select=True, empty_key="check.none"))
+st.subheader("4. " + t("check.stale_title"))
+go_to(stale, widgets.table(stale, {
+    "name": Col("col.account_name"), "owner_name": Col("col.owner"),
+    "issue": Col("check.col.issue", "enum", "issue"), "detail": Col("check.col.detail"),
+    "account_id": Col("col.account_link", "account"), "sf_url": Col("col.salesforce", "url"),
+}, key="check_stale", download="check-stale-records", select=True, empty_key="check.none"))
+
+st.subheader("5. " + t("check.alerts_title"))
+st.caption(t("check.alerts_hint"))
+row = widgets.table(alerts, {
+    "status": Col("check.col.status", "enum", "check.status"), "name": Col("col.account_name"),
+    "owner_name": Col("col.owner"), "signal": Col("team.col.signals", "enum", "signal"),
+    "since": Col("qbr.col.since", "date"), "snoozed_until": Col("check.col.until", "date"),
+    "handled_by": Col("check.col.handled_by"), "account_id": Col("col.account_link", "account"),
+}, key="check_alerts", download="check-alerts", select=True, empty_key="check.no_alerts")
+if row is not None:
+    alert = alerts.iloc[row]
+    with st.form(f"alert_form_{alert['account_id']}_{alert['signal']}"):
+        st.markdown(t("check.handle", name=widgets.md_escape(alert["name"]),
+                      signal=t(f"signal.{alert['signal']}")))
+        comment = st.text_input(t("check.comment"), key="alert_comment")
+        until = st.date_input(t("check.col.until"), value=dt.date.today() + dt.timedelta(days=7),
+                              key="alert_until")
+        ack, snooze = st.columns(2)
+        acknowledged = ack.form_submit_button(t("check.acknowledge"), type="primary")
+        snoozed = snooze.form_submit_button(t("check.snooze"))
+    try:
+        if acknowledged:
+            alert_actions.acknowledge(store, alert["account_id"], alert["signal"],
+                                      viewer().author, comment)
+            st.rerun()
+        if snoozed:
+            alert_actions.snooze(store, alert["account_id"], alert["signal"], until,
+                                 viewer().author, comment)
+            st.rerun()
+    except CsAnalyticsError as exc:
+        st.error(str(exc))

@@ -178,6 +178,14 @@ def table(at: AppTest, key: str):
     raise AssertionError(f"no table {key!r}: {[d.key for d in at.dataframe]}")
 
 
+def table_with(at: AppTest, *columns: str):
+    """The first table shown with all these column headers (display tables have no key)."""
+    for df in at.dataframe:
+        if set(columns) <= set(df.value.columns):
+            return df.value
+    raise AssertionError(f"no table with {columns}: {[list(d.value.columns) for d in at.dataframe]}")
+
+
 def select_row(at: AppTest, key: str, row: int) -> AppTest:
     """Click row `row` of a selectable table and rerun."""
     at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}

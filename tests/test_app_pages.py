@@ -4,11 +4,14 @@ demo data — what a user sees: KPI values equal to the metrics API's, chart ser
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from conftest import build_snapshot, contract
 
 from cs_analytics.metrics import churn, periods, revenue
 from cs_analytics.store import Store
-from cs_analytics.ui import fmt
+from cs_analytics.ui import fmt, widgets
 from cs_analytics.ui.i18n import translate
 from cs_analytics.ui.nav import PAGES
 from test_app_common import (chart, chart_titles, demo_home, empty_home,  # noqa: F401
@@ -126,3 +129,72 @@ def test_churn_page_headline_and_target_line(demo_home, use_home):
     assert set(values(trend["data"][1]["y"])) == {0.1}
     renewals = churn.renewals(snap, _period(snap))
     assert metric(at, "Contracts due").value == fmt.number(renewals.due_count)
+
+
+# ---------------------------------------------------------------------------- partial data
+
+AS_OF = dt.date(2026, 3, 31)
+
+
+def _usage(account_id, first, days, deliveries=1, logins=3):
+    return [{"account_id": account_id, "date": first + dt.timedelta(days=i),
+             "deliveries": deliveries, "logins": logins, "viewers": 40, "registrants": 60,
+             "conversions": 4} for i in range(days)]
+
+
+def _activities(account_id, dates, kind="meeting"):
+    return [{"activity_id": f"{account_id}-{kind}-{d}", "account_id": account_id, "date": d,
+             "type": kind, "owner_id": "u1", "subject": "定例MTG"} for d in dates]
+
+
+SCENARIOS = {
+    "single_account": dict(
+        contracts=[contract("c1", "A1", "2025-04-01", "2026-03-31", amount=1_200_000)],
+        usage=_usage("A1", dt.date(2025, 10, 1), 180),
+        activities=_activities("A1", [dt.date(2026, 2, 2), dt.date(2026, 3, 2)])),
+    "no_usage": dict(
+        contracts=[contract("c1", "A1", "2025-01-01", "2025-12-31", amount=1_200_000),
+                   contract("c2", "A1", "2026-01-01", "2026-12-31", amount=1_440_000),
+                   contract("c3", "A2", "2025-06-01", "2026-05-31", amount=600_000)],
+        activities=_activities("A1", [dt.date(2026, 1, 10)])
+        + _activities("A2", [dt.date(2025, 12, 1)], "email")),
+    "no_activities": dict(
+        contracts=[contract("c1", "A1", "2025-01-01", "2026-12-31", mrr=90_000),
+                   contract("c2", "A2", "2024-04-15", "2025-04-14", amount=1_200_000)],
+        usage=_usage("A1", dt.date(2025, 6, 1), 300)),
+    "brand_new": dict(
+        contracts=[contract("c1", "NEW", "2026-03-20", "2027-03-19", amount=2_400_000)],
+        accounts=[{"account_id": "NEW", "name": '=HYPERLINK("http://x","新規") <b>㈱テスト</b>',
+                   "owner_id": "u1", "industry": "金融"}]),
+}
+_scenario_homes: dict[str, object] = {}
+
+
+@pytest.fixture
+def scenario_home(request, tmp_path_factory):
+    name = request.param
+    if name not in _scenario_homes:
+        home = tmp_path_factory.mktemp(name)
+        build_snapshot(home, as_of=AS_OF, **SCENARIOS[name])
+        _scenario_homes[name] = home
+    return _scenario_homes[name]
+
+
+@pytest.mark.parametrize("scenario_home", list(SCENARIOS), indirect=True)
+@pytest.mark.parametrize("page", PAGE_NAMES)
+def test_page_on_partial_data(page, scenario_home, use_home):
+    use_home(scenario_home)
+    at = run_page(page, "ja")
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e for e in at.error], [e.value for e in at.error]
+
+
+def test_hostile_account_name_is_shown_as_text(use_home, tmp_path_factory):
+    request = type("R", (), {"param": "brand_new"})
+    home = scenario_home.__wrapped__(request, tmp_path_factory)
+    use_home(home)
+    name = SCENARIOS["brand_new"]["accounts"][0]["name"]
+    at = run_page("account", "ja")
+    assert at.subheader[0].value == widgets.md_escape(name)
+    assert "\\<b\\>" in at.subheader[0].value  # escaped, so markdown shows it literally
+    assert not any(getattr(m.proto, "allow_html", False) for m in at.markdown)

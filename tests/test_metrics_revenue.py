@@ -122,6 +122,16 @@ def test_rates_are_none_without_a_base(make_snapshot):
     assert k["new"] == 1_000 and k["quick_ratio"] is None
 
 
+def test_a_snapshot_without_contracts_has_zero_mrr_and_no_rates(make_snapshot):
+    snap = make_snapshot(accounts=[{"account_id": "a1", "name": "A", "owner_id": "u1"}],
+                         as_of="2025-06-30")
+    k = headline(snap, P.period_containing("quarter", snap.as_of))
+    assert (k["mrr"], k["customers"], k["new"], k["churn"]) == (0, 0, 0, 0)
+    assert k["nrr"] is None and k["two_year_churn_rate"] is None and k["quick_ratio"] is None
+    assert revenue.cohort_table(snap).empty
+    assert snap.scalar("SELECT count(*) FROM fct_mrr_monthly") == 0
+
+
 def test_retention_trend_by_quarter_and_ttm(mixed):
     quarters = revenue.retention_trend(mixed, "quarter", 3)
     assert quarters["label"].tolist() == ["2024Q4", "2025Q1", "2025Q2"]

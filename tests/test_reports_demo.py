@@ -7,7 +7,6 @@ import io
 import zipfile
 
 import openpyxl
-import pandas as pd
 import pytest
 
 from cs_analytics.config import settings_from_dict
@@ -66,6 +65,13 @@ def test_kpi_report_equals_the_metrics_api_on_demo_data(demo, quarter):
     values = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(1, ws.max_row + 1)}
     assert values["MRR (end of quarter)"] == pytest.approx(report.kpis["mrr"], abs=1e-6)
     assert values["Customers (end of quarter)"] == report.kpis["customers"]
+
+
+def test_accounts_without_contact_match_the_no_contact_signal(demo):
+    report = kpi_report_data(demo, SETTINGS, "2026Q2")  # the current quarter: ends on as_of
+    signals = demo.scalar("SELECT count(*) FROM fct_signals_current "
+                          "WHERE signal = 'no_contact_60d'")
+    assert report.activity.iloc[-1]["accounts_no_contact"] == signals
 
 
 def test_activity_counts_equal_a_plain_recomputation(demo):

@@ -166,6 +166,7 @@ def test_native_charts_and_waterfall_helper_data():
     assert "<a:noFill" in waterfall, "the base series is invisible"
     assert '<plotVisOnly val="0"/>' in waterfall, "helper columns are hidden but plotted"
     assert any("<lineChart>" in x for x in xml)
+    assert all("<cat><strRef>" in x for x in xml), "text categories are string references"
     ws = openpyxl.load_workbook(io.BytesIO(data))["Bridge"]
     # helper columns AN..AR: base, total, increase, decrease per step
     helper = [[ws.cell(r, c).value for c in range(41, 45)] for r in range(2, 6)]

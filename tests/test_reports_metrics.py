@@ -190,3 +190,24 @@ def test_empty_ranges_are_refused(snap):
         usage.usage_by_period(snap, [])
     with pytest.raises(ValueError, match="after"):
         usage.usage_by_period(snap, [("x", D("2025-02-01"), D("2025-01-01"))])
+
+
+def test_no_contact_is_not_counted_without_any_activity_history(make_snapshot):
+    snap = make_snapshot(contracts=[contract("c1", "A1", "2024-01-01", "2025-12-31", mrr=1)],
+                         as_of="2025-06-30")
+    df = activity.activity_by_owner(snap, *Q2[1:], SETTINGS)
+    assert df[["accounts", "meetings", "accounts_no_contact"]].values.tolist() == [[1, 0, 0]]
+
+
+def test_never_contacted_counts_from_the_start_of_the_activity_history(make_snapshot):
+    # A2 was never contacted; the activity history starts 2025-05-01 (A1's email):
+    # 60 days later, on 2025-06-30, A2 is without contact; on 2025-06-29 not yet.
+    snap = make_snapshot(contracts=[contract("c1", "A1", "2024-01-01", "2025-12-31", mrr=1),
+                                    contract("c2", "A2", "2024-01-01", "2025-12-31", mrr=1)],
+                         activities=[act("x1", "A1", "2025-06-20", "email", "u1"),
+                                     act("x0", "A1", "2025-05-01", "other", "u1")],
+                         as_of="2025-06-30")
+    day59 = activity.activity_by_owner(snap, D("2025-04-01"), D("2025-06-29"), SETTINGS)
+    day60 = activity.activity_by_owner(snap, D("2025-04-01"), D("2025-06-30"), SETTINGS)
+    assert day59["accounts_no_contact"].tolist() == [0]
+    assert day60["accounts_no_contact"].tolist() == [1]

@@ -3,7 +3,6 @@ plus formats, charts, print setup, the formula-injection guard, empty data and t
 
 import datetime as dt
 import io
-import re
 import zipfile
 
 import openpyxl
@@ -14,11 +13,11 @@ from cs_analytics import cli
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import activity, churn, periods, revenue, usage
-from cs_analytics.reports import (kpi_report_data, kpi_report_workbook, qbr_data, qbr_workbook)
+from cs_analytics.reports import kpi_report_data, kpi_report_workbook, qbr_data, qbr_workbook
 from cs_analytics.reports.excel import PERCENT, YEN
 from cs_analytics.store import Store
 from tests.conftest import contract
-from tests.test_reports_metrics import ACCOUNTS, ACTIVITIES, CONTRACTS, USAGE, USERS, act
+from tests.test_reports_metrics import ACCOUNTS, ACTIVITIES, CONTRACTS, USAGE, USERS
 
 SETTINGS = settings_from_dict({})
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -334,6 +333,23 @@ def test_qbr_health_contacts_and_signals_sheets(snap):
     r = row_of(ws, "60日以上ログインなし")
     assert "2025-04-20" in ws.cell(r, 3).value
     assert [tp.rule for tp in pack.talking_points][:1] == ["health"]
+
+
+def test_qbr_notes_from_the_user_data_store(snap, userdata):
+    userdata.execute("INSERT INTO notes (account_id, author, body, created_at) VALUES "
+                     "('A1', '佐藤', ?, '2025-06-20T09:30:00+00:00')", (HYPERLINK,))
+    userdata.execute("INSERT INTO notes (account_id, author, body, created_at) VALUES "
+                     "('A2', '佐藤', 'other account', '2025-06-21T09:30:00+00:00')")
+    pack = qbr_data(snap, SETTINGS, "A1", userdata=userdata)
+    assert pack.notes["body"].tolist() == [HYPERLINK]
+    data = qbr_workbook(snap, SETTINGS, "A1", userdata=userdata)
+    ws = load(data)["接点"]
+    r = row_of(ws, "佐藤", 2)
+    assert ws.cell(r, 3).value == HYPERLINK and ws.cell(r, 3).data_type == "s"
+    assert ws.cell(r, 1).value == dt.datetime(2025, 6, 20, 9, 30)
+    assert ws.cell(r, 1).number_format == "yyyy-mm-dd hh:mm"
+    assert_no_formulas_and_printable(data)
+    assert qbr_data(snap, SETTINGS, "A1").notes.empty
 
 
 def test_qbr_for_an_account_without_usage(snap):

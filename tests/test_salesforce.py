@@ -9,21 +9,13 @@ import json
 import pytest
 
 from cs_analytics.build import open_build
-from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import BuildFailed
 from cs_analytics.refresh import refresh
 from cs_analytics.secrets import Secrets
 from cs_analytics.sources import salesforce
 from cs_analytics.store import RefreshLog, Store
 from tests.fakes.salesforce import FakeSalesforce, password_secrets, populate
-
-AS_OF = dt.date(2026, 3, 31)
-
-
-def make_settings(salesforce_settings: dict | None = None, **sections):
-    sf = {"backoff_seconds": 0, "bulk_poll_seconds": 0.01, "timeout_seconds": 5,
-          **(salesforce_settings or {})}
-    return settings_from_dict({"general": {"as_of": AS_OF}, "salesforce": sf, **sections})
+from tests.fakes.salesforce import connector_settings
 
 
 @pytest.fixture
@@ -39,7 +31,7 @@ def store(tmp_path):
 
 
 def pull(org, store, settings=None, full=False, messages=None):
-    return refresh(settings or make_settings(), store, source="salesforce", full=full,
+    return refresh(settings or connector_settings(), store, source="salesforce", full=full,
                    secrets=Secrets(password_secrets(org)), salesforce_session=org.session(),
                    progress=(messages.append if messages is not None else None))
 
@@ -94,7 +86,7 @@ def test_first_refresh_pulls_every_object_into_the_canonical_tables(org, store):
 
 
 def test_raw_records_are_kept_with_relationship_fields_flattened(org, store):
-    settings = make_settings({"objects": {
+    settings = connector_settings({"objects": {
         "accounts": {"fields": {"industry": "Parent.Industry"}},
         "contracts": {"fields": {"churn_reason": "Account.Churn_Reason__c"}}}})
     pull(org, store, settings)
@@ -149,7 +141,7 @@ def test_incremental_refresh_merges_changes_and_removes_deleted_records(org, sto
 
 def test_columns_salesforce_does_not_map_survive_a_refresh(org, store):
     pull(org, store)
-    settings = make_settings()
+    settings = connector_settings()
     with open_build(settings, store, source="import") as build:
         build.con.execute("UPDATE users SET role = 'manager', capacity = 30 WHERE user_id = '005M'")
         build.con.execute("UPDATE accounts SET phase = 'mature' WHERE account_id = '001A'")
@@ -179,7 +171,7 @@ def test_full_refresh_drops_records_that_vanished_without_a_delete(org, store):
 def test_a_changed_mapping_pulls_that_table_in_full(org, store):
     pull(org, store)
     org.requests.clear()
-    settings = make_settings({"objects": {"accounts": {"fields": {"churn_reason":
+    settings = connector_settings({"objects": {"accounts": {"fields": {"churn_reason":
                                                                   "Churn_Reason__c"}}}})
     result = pull(org, store, settings)
     full = {o.name: o.full for o in result.salesforce.objects}
@@ -190,7 +182,7 @@ def test_a_changed_mapping_pulls_that_table_in_full(org, store):
 
 
 def test_refresh_over_demo_data_starts_from_empty_tables(org, store):
-    settings = make_settings()
+    settings = connector_settings()
     with open_build(settings, store, source="demo", base="empty", is_demo=True) as build:
         build.con.execute("INSERT INTO users (user_id, name) VALUES ('demo-u', 'Demo')")
         build.con.execute("INSERT INTO accounts (account_id, name, owner_id) "
@@ -209,7 +201,7 @@ def test_tasks_of_accounts_outside_the_accounts_filter_are_skipped(org, store):
     org.update("Account", "001C", Type="Prospect")
     org.add("Task", Id="00T9", AccountId="001C", OwnerId="005A", ActivityDate="2026-03-01",
             TaskSubtype="Call", Subject="見込み客")
-    settings = make_settings({"objects": {"accounts": {"where": "Type = 'Customer'"}}})
+    settings = connector_settings({"objects": {"accounts": {"where": "Type = 'Customer'"}}})
     result = pull(org, store, settings)
     assert rows(store, "SELECT account_id FROM accounts ORDER BY 1") == [("001A",), ("001B",)]
     assert ("00T9",) not in rows(store, "SELECT activity_id FROM activities")
@@ -219,7 +211,7 @@ def test_tasks_of_accounts_outside_the_accounts_filter_are_skipped(org, store):
 
 
 def test_bulk_api_pull_full_then_incremental_with_a_delete(org, store):
-    settings = make_settings({"objects": {"tasks": {"bulk": True}}})
+    settings = connector_settings({"objects": {"tasks": {"bulk": True}}})
     pull(org, store, settings)
     assert rows(store, "SELECT activity_id, type, date FROM activities WHERE activity_id "
                        "LIKE '00T%' ORDER BY 1") == [
@@ -246,7 +238,7 @@ def test_custom_objects_and_fields_from_config(org, store):
     org.define("Plan__c", ["Account__c", "Start__c", "End__c", "Monthly__c", "Kind__c"])
     org.add("Plan__c", Id="a0P1", Account__c="001B", Start__c="2026-01-01",
             End__c="2026-12-31", Monthly__c=50_000, Kind__c="アップセル")
-    settings = make_settings({"objects": {"plans": {
+    settings = connector_settings({"objects": {"plans": {
         "table": "contracts", "object": "Plan__c",
         "fields": {"contract_id": "Id", "account_id": "Account__c", "start_date": "Start__c",
                    "end_date": "End__c", "mrr": "Monthly__c", "type": "Kind__c"}}}})

@@ -17,7 +17,7 @@ from cs_analytics.sources import salesforce
 from cs_analytics.store import RefreshLog, Store
 from tests.fakes.http import Response
 from tests.fakes.salesforce import FakeSalesforce, errors, password_secrets, populate
-from tests.test_salesforce import make_settings
+from tests.fakes.salesforce import connector_settings
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def org():
 
 def pull(org, tmp_path, secrets, session=True, settings=None):
     store = Store(tmp_path / "data")
-    result = refresh(settings or make_settings(), store, source="salesforce",
+    result = refresh(settings or connector_settings(), store, source="salesforce",
                      secrets=Secrets(secrets),
                      salesforce_session=org.session() if session else None)
     return store, result
@@ -177,7 +177,7 @@ def test_secrets_echoed_by_salesforce_never_reach_errors_or_the_log(org, tmp_pat
     org.fail(r"/services/Soap/u/", Response(500, fault, content_type="text/xml"))
     messages = []
     with pytest.raises(SourceError) as exc_info:
-        refresh(make_settings(), store, source="salesforce",
+        refresh(connector_settings(), store, source="salesforce",
                 secrets=Secrets(password_secrets(org)), salesforce_session=org.session(),
                 progress=messages.append)
     text = str(exc_info.value) + "\n".join(messages) + json.dumps(RefreshLog(store).recent())

@@ -13,7 +13,7 @@ from cs_analytics.secrets import Secrets
 from cs_analytics.store import RefreshLog, Store
 from tests.fakes.http import Response
 from tests.fakes.salesforce import FakeSalesforce, errors, password_secrets, populate
-from tests.test_salesforce import make_settings
+from tests.fakes.salesforce import connector_settings
 
 CONTRACT_QUERY = r"/query(All)?/\?q=SELECT.*FROM\+Contract"
 TASK_QUERY = r"/query(All)?/\?q=SELECT.*FROM\+Task"
@@ -39,7 +39,7 @@ def store(tmp_path, org):
 
 
 def pull(org, store, settings=None, secrets=None, full=False, messages=None):
-    return refresh(settings or make_settings(), store, source="salesforce", full=full,
+    return refresh(settings or connector_settings(), store, source="salesforce", full=full,
                    secrets=Secrets(secrets or password_secrets(org)),
                    salesforce_session=org.session(timeout=5),
                    progress=messages.append if messages is not None else None)
@@ -66,7 +66,7 @@ def assert_failed_cleanly(store, before, exc_info):
 
 def test_invalid_field_names_the_field_and_the_setting_to_change(org, store):
     before = published_state(store)
-    settings = make_settings({"objects": {"contracts": {"fields": {"amount": "Amount2__c"}}}})
+    settings = connector_settings({"objects": {"contracts": {"fields": {"amount": "Amount2__c"}}}})
     with pytest.raises(SourceError) as exc_info:
         pull(org, store, settings)
     assert str(exc_info.value) == (
@@ -78,7 +78,7 @@ def test_invalid_field_names_the_field_and_the_setting_to_change(org, store):
 
 def test_unknown_relationship_names_the_setting_too(org, store):
     before = published_state(store)
-    settings = make_settings({"objects": {"accounts": {"fields": {"industry": "Parnt.Industry"}}}})
+    settings = connector_settings({"objects": {"accounts": {"fields": {"industry": "Parnt.Industry"}}}})
     with pytest.raises(SourceError, match=r"Salesforce object Account has no field "
                                           r"Parnt\.Industry \(mapped to accounts\.industry\): "
                                           r"set salesforce\.objects\.accounts\.fields\.industry"):
@@ -87,7 +87,7 @@ def test_unknown_relationship_names_the_setting_too(org, store):
 
 
 def test_object_without_isdeleted_points_at_track_deletes(org, store):
-    settings = make_settings({"objects": {"users": {"track_deletes": True}}})
+    settings = connector_settings({"objects": {"users": {"track_deletes": True}}})
     pull(org, store, settings, full=True)  # a full pull does not ask for IsDeleted
     before = published_state(store)
     with pytest.raises(SourceError) as exc_info:
@@ -99,7 +99,7 @@ def test_object_without_isdeleted_points_at_track_deletes(org, store):
 
 def test_unknown_object_and_bad_where(org, store):
     before = published_state(store)
-    settings = make_settings({"objects": {"plans": {
+    settings = connector_settings({"objects": {"plans": {
         "table": "contracts", "object": "Plan__c",
         "fields": {"contract_id": "Id", "account_id": "Account__c"}}}})
     with pytest.raises(SourceError, match=r"^Salesforce has no object Plan__c that this user "
@@ -107,7 +107,7 @@ def test_unknown_object_and_bad_where(org, store):
                                           r"to the object's API name, or "
                                           r"salesforce\.objects\.plans\.enabled = false$"):
         pull(org, store, settings)
-    settings = make_settings({"objects": {"accounts": {
+    settings = connector_settings({"objects": {"accounts": {
         "where": "Type = 'Customer' OR Type = 'Partner'"}}})
     with pytest.raises(SourceError, match=r"^Salesforce rejected the query for Account "
                                           r"\(MALFORMED_QUERY: .*\): check "
@@ -159,7 +159,7 @@ def test_request_limit_exceeded_gives_up_after_the_configured_retries(org, store
     before = published_state(store)
     org.fail(CONTRACT_QUERY, LIMIT_EXCEEDED, times=100)
     with pytest.raises(SourceError) as exc_info:
-        pull(org, store, make_settings({"max_retries": 2}))
+        pull(org, store, connector_settings({"max_retries": 2}))
     assert str(exc_info.value) == (
         "Salesforce failed while reading Contract: the API request limit is exceeded "
         "(REQUEST_LIMIT_EXCEEDED); gave up after 2 retries")
@@ -203,7 +203,7 @@ def test_connection_dropped_every_time_fails_and_publishes_nothing(org, store):
 def test_timeout_is_retried(org, store):
     org.delay(CONTRACT_QUERY, seconds=2.0)
     messages = []
-    pull(org, store, make_settings({"timeout_seconds": 0.5}), messages=messages)
+    pull(org, store, connector_settings({"timeout_seconds": 0.5}), messages=messages)
     assert any("no answer within 0.5 seconds while reading Contract; retry 1 of 3" in m
                for m in messages)
 
@@ -258,8 +258,8 @@ def test_wrong_password_is_one_sentence(org, store):
 
 
 def test_login_server_errors_are_retried(org, store):
-    org.fail(r"/services/Soap/u/", Response(503, "<html><body>Service Unavailable<br></body></html>",
-                                            content_type="text/html"))
+    unavailable = "<html><body>Service Unavailable<br></body></html>"  # not well-formed XML
+    org.fail(r"/services/Soap/u/", Response(503, unavailable, content_type="text/html"))
     messages = []
     pull(org, store, messages=messages)
     assert any("the login server answered HTTP 503 while logging in; retry 1 of 3" in m

@@ -233,3 +233,17 @@ def test_user_data_store_has_its_tables_and_survives_refreshes(tmp_path):
     con = store.userdata_db()
     assert con.execute("SELECT body FROM notes").fetchone()[0] == "更新の相談あり"
     assert con.execute("PRAGMA user_version").fetchone()[0] >= 1
+
+
+def test_frames_can_be_registered_between_merges(tmp_path):
+    import pandas as pd
+
+    store = Store(tmp_path)
+    columns = ["user_id", "name", "email", "role", "manager_id", "capacity", "active"]
+    with open_build(Settings(), store, source="test", base="empty") as build:
+        for i in (1, 2):
+            frame = pd.DataFrame([[f"U{i}", f"user{i}", None, None, None, None, None]], columns=columns)
+            build.con.register(f"incoming{i}", frame)
+            build.merge("users", f"SELECT * FROM incoming{i}")
+        build.publish()
+    assert store.open_current().scalar("SELECT count(*) FROM users") == 2

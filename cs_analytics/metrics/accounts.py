@@ -1,7 +1,7 @@
 """One account and the lists the app picks accounts and owners from (顧客カルテ, sidebar).
 
-Facts about an account as recorded (contracts, activities, monthly usage), aggregated in SQL;
-the revenue and health numbers themselves come from revenue.py / health.py.
+Facts about an account as recorded (profile, contracts, MRR history, monthly usage) and the QBR
+candidates, aggregated in SQL; activities are in activity.py, health in the health marts.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import pandas as pd
 
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.periods import add_months, last_day, month_start
-
-CONTACT_TYPES = ("meeting", "email", "call")
 
 
 def owners(snap) -> pd.DataFrame:
@@ -121,47 +119,6 @@ def mrr_history(snap, account_id: str) -> pd.DataFrame:
     """, {"id": account_id})
 
 
-def activities(snap, account_id: str, limit: int = 200) -> pd.DataFrame:
-    """The latest activities (timeline), newest first: date, type, owner name, subject."""
-    return snap.query("""
-        SELECT t.date, t.type, coalesce(u.name, t.owner_id) AS owner_name, t.subject,
-               t.activity_id
-        FROM activities t LEFT JOIN users u ON u.user_id = t.owner_id
-        WHERE t.account_id = $id
-        ORDER BY t.date DESC, t.activity_id
-        LIMIT $limit
-    """, {"id": account_id, "limit": limit})
-
-
-def activity_counts_by_month(snap, account_id: str, months: int = 12) -> pd.DataFrame:
-    """Activities per month and type over the last `months` months up to the as-of month:
-    month, meeting, email, call, other (zero months included)."""
-    as_of = snap.as_of
-    first = add_months(month_start(as_of), -(months - 1))
-    return snap.query("""
-        WITH months AS (
-            SELECT CAST(unnest(generate_series(CAST($first AS DATE),
-                   CAST(date_trunc('month', CAST($as_of AS DATE)) AS DATE), INTERVAL 1 MONTH))
-                   AS DATE) AS month
-        ),
-        counts AS (
-            SELECT CAST(date_trunc('month', date) AS DATE) AS month,
-                   count(*) FILTER (WHERE type = 'meeting') AS meeting,
-                   count(*) FILTER (WHERE type = 'email') AS email,
-                   count(*) FILTER (WHERE type = 'call') AS call,
-                   count(*) FILTER (WHERE type = 'other') AS other
-            FROM activities
-            WHERE account_id = $id AND date >= CAST($first AS DATE)
-              AND date <= CAST($as_of AS DATE)
-            GROUP BY 1
-        )
-        SELECT m.month, coalesce(c.meeting, 0) AS meeting, coalesce(c.email, 0) AS email,
-               coalesce(c.call, 0) AS call, coalesce(c.other, 0) AS other
-        FROM months m LEFT JOIN counts c USING (month)
-        ORDER BY m.month
-    """, {"id": account_id, "first": first, "as_of": as_of})
-
-
 def usage_by_month(snap, account_id: str, months: int = 12, settings=None) -> pd.DataFrame:
     """Usage sums per calendar month over the last `months` months up to as-of (the as-of month
     is partial): month, deliveries, logins, viewers, registrants, conversions, conversion_rate.
@@ -189,5 +146,38 @@ def _is_missing(value) -> bool:
         return False
 
 
-def days_between(earlier: dt.date | None, later: dt.date) -> int | None:
-    return None if earlier is None else (later - earlier).days
+QBR_SEGMENTS = ("S", "A")
+QBR_KEYWORD = "QBR"  # a meeting whose subject contains this (any case) counts as a QBR
+
+
+def qbr_candidates(snap, first_day: dt.date, last_day: dt.date,
+                   filters: Filters | None = None) -> pd.DataFrame:
+    """Active customers in segment S or A (QBRs are held for them every quarter) with whether
+    a QBR meeting (subject containing QBR_KEYWORD) took place in [first_day, last_day]:
+    account_id, name, owner_name, segment, band, score, arr, contract_end_date, last_qbr_date
+    (latest ever), qbr_done (in the range). Not yet done first, then by contract end."""
+    if not snap.has_table("fct_segment_current"):
+        return pd.DataFrame(columns=["account_id", "name", "owner_name", "segment", "band",
+                                     "score", "arr", "contract_end_date", "last_qbr_date",
+                                     "qbr_done"])
+    where, params = condition(filters, snap, "a.account_id")
+    return snap.query(f"""
+        WITH qbr AS (
+            SELECT account_id, max(date) AS last_qbr_date,
+                   max(date) FILTER (WHERE date BETWEEN $first AND $last) AS qbr_in_range
+            FROM activities
+            WHERE type = 'meeting' AND contains(upper(coalesce(subject, '')), $keyword)
+            GROUP BY account_id
+        )
+        SELECT a.account_id, a.name, coalesce(u.name, a.owner_id) AS owner_name, s.segment,
+               h.band, h.score, s.arr, h.contract_end_date, q.last_qbr_date,
+               q.qbr_in_range IS NOT NULL AS qbr_done
+        FROM fct_segment_current s
+        JOIN accounts a USING (account_id)
+        LEFT JOIN users u ON u.user_id = a.owner_id
+        LEFT JOIN fct_health_current h USING (account_id)
+        LEFT JOIN qbr q USING (account_id)
+        WHERE list_contains($segments, s.segment) AND {where}
+        ORDER BY qbr_done, h.contract_end_date NULLS LAST, s.segment, a.name
+    """, {**params, "first": first_day, "last": last_day, "keyword": QBR_KEYWORD.upper(),
+          "segments": list(QBR_SEGMENTS)})

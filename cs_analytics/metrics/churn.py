@@ -290,8 +290,8 @@ def churned_accounts(snap, period: Period, filters: Filters | None = None,
 
 def churn_reasons(snap, period: Period, filters: Filters | None = None,
                   as_of: dt.date | None = None) -> pd.DataFrame:
-    """Churns of the period by reason: reason (missing when not recorded), churned (count of churn
-    movements), churned_mrr (MRR lost), share, mrr_share; largest first."""
+    """Churns of the period by reason: reason (missing when not recorded), churned (count of
+    churn movements), churned_mrr (MRR lost), share, mrr_share; largest first."""
     sp = spine(snap, as_of, filters)
     check_period(period, sp.as_of)
     sql = _churn_events_sql(sp.cte) + """

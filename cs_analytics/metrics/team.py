@@ -102,11 +102,11 @@ def owner_summary(snap, filters: Filters | None = None) -> pd.DataFrame:
 
 
 def portfolio(snap, owner_id: str | None = None, filters: Filters | None = None,
-              band: str | None = None) -> pd.DataFrame:
+              bands: tuple[str, ...] = ()) -> pd.DataFrame:
     """Active customers (of one owner, or all) with their state: account_id, name, owner_id,
     owner_name, industry, mrr, arr, segment, band, score, score_change_4w, top_detractor,
     last_contact_date, days_since_contact, contract_end_date, days_to_end, signals (comma
-    separated), sf_url. `band` keeps one health band only. Riskiest first (lowest score)."""
+    separated), sf_url. `bands` keeps those health bands only. Riskiest first (lowest score)."""
     where, params = condition(filters, snap, "a.account_id")
     health = _optional(snap, "fct_health_current",
                        "band, score, score_change_4w, top_detractor, last_contact_date, "
@@ -135,10 +135,10 @@ def portfolio(snap, owner_id: str | None = None, filters: Filters | None = None,
         LEFT JOIN segments s USING (account_id)
         LEFT JOIN signal_lists sl USING (account_id)
         WHERE ($owner_id IS NULL OR a.owner_id = $owner_id)
-          AND ($band IS NULL OR h.band = $band)
+          AND (len($bands) = 0 OR list_contains($bands, h.band))
           AND {where}
         ORDER BY h.score NULLS LAST, x.mrr DESC, a.account_id
-    """, {**params, "owner_id": owner_id, "band": band})
+    """, {**params, "owner_id": owner_id, "bands": list(bands)})
 
 
 def teams(snap) -> pd.DataFrame:

@@ -81,37 +81,46 @@ usage_rows AS MATERIALIZED (
                                  s.as_of) AS signal_previous_out
     FROM rates r
     CROSS JOIN settings s
+    -- a row with nothing to count changes no window sum (the demo keeps zero days)
+    WHERE r.deliveries > 0 OR r.logins > 0
+       OR (r.num IS NOT NULL AND r.den IS NOT NULL AND (r.num > 0 OR r.den > 0))
 ),
 changes AS (
     SELECT account_id, comes_in AS snapshot_day,
-           sum(deliveries) AS deliveries_in, sum(login_day) AS login_days_in,
-           sum(num) AS num_in, sum(den) AS den_in,
+           CAST(sum(deliveries) AS BIGINT) AS deliveries_in,
+           CAST(sum(login_day) AS BIGINT) AS login_days_in,
+           CAST(sum(num) AS BIGINT) AS num_in,
+           CAST(sum(den) AS BIGINT) AS den_in,
            max(date) FILTER (WHERE login_day = 1) AS last_login_date
     FROM usage_rows
     GROUP BY account_id, comes_in
     UNION ALL BY NAME
-    SELECT account_id, deliveries_out AS snapshot_day, sum(deliveries) AS deliveries_out
+    SELECT account_id, deliveries_out AS snapshot_day,
+           CAST(sum(deliveries) AS BIGINT) AS deliveries_out
     FROM usage_rows
     WHERE deliveries_out IS NOT NULL AND deliveries > 0
     GROUP BY account_id, deliveries_out
     UNION ALL BY NAME
-    SELECT account_id, logins_out AS snapshot_day, sum(login_day) AS login_days_out
+    SELECT account_id, logins_out AS snapshot_day,
+           CAST(sum(login_day) AS BIGINT) AS login_days_out
     FROM usage_rows
     WHERE logins_out IS NOT NULL AND login_day = 1
     GROUP BY account_id, logins_out
     UNION ALL BY NAME
-    SELECT account_id, conversion_out AS snapshot_day, sum(num) AS num_out, sum(den) AS den_out
+    SELECT account_id, conversion_out AS snapshot_day,
+           CAST(sum(num) AS BIGINT) AS num_out, CAST(sum(den) AS BIGINT) AS den_out
     FROM usage_rows
     WHERE conversion_out IS NOT NULL AND (num > 0 OR den > 0)
     GROUP BY account_id, conversion_out
     UNION ALL BY NAME
-    SELECT account_id, signal_out AS snapshot_day, sum(deliveries) AS signal_out
+    SELECT account_id, signal_out AS snapshot_day,
+           CAST(sum(deliveries) AS BIGINT) AS signal_out
     FROM usage_rows
     WHERE signal_out IS NOT NULL AND deliveries > 0
     GROUP BY account_id, signal_out
     UNION ALL BY NAME
     SELECT account_id, signal_previous_out AS snapshot_day,
-           sum(deliveries) AS signal_previous_out
+           CAST(sum(deliveries) AS BIGINT) AS signal_previous_out
     FROM usage_rows
     WHERE signal_previous_out IS NOT NULL AND deliveries > 0
     GROUP BY account_id, signal_previous_out
@@ -123,16 +132,16 @@ per_day AS (
     SELECT
         account_id,
         snapshot_day,
-        coalesce(sum(deliveries_in), 0) AS deliveries_in,
-        coalesce(sum(deliveries_out), 0) AS deliveries_out,
-        coalesce(sum(login_days_in), 0) AS login_days_in,
-        coalesce(sum(login_days_out), 0) AS login_days_out,
-        coalesce(sum(num_in), 0) AS num_in,
-        coalesce(sum(num_out), 0) AS num_out,
-        coalesce(sum(den_in), 0) AS den_in,
-        coalesce(sum(den_out), 0) AS den_out,
-        coalesce(sum(signal_out), 0) AS signal_out,
-        coalesce(sum(signal_previous_out), 0) AS signal_previous_out,
+        CAST(coalesce(sum(deliveries_in), 0) AS BIGINT) AS deliveries_in,
+        CAST(coalesce(sum(deliveries_out), 0) AS BIGINT) AS deliveries_out,
+        CAST(coalesce(sum(login_days_in), 0) AS BIGINT) AS login_days_in,
+        CAST(coalesce(sum(login_days_out), 0) AS BIGINT) AS login_days_out,
+        CAST(coalesce(sum(num_in), 0) AS BIGINT) AS num_in,
+        CAST(coalesce(sum(num_out), 0) AS BIGINT) AS num_out,
+        CAST(coalesce(sum(den_in), 0) AS BIGINT) AS den_in,
+        CAST(coalesce(sum(den_out), 0) AS BIGINT) AS den_out,
+        CAST(coalesce(sum(signal_out), 0) AS BIGINT) AS signal_out,
+        CAST(coalesce(sum(signal_previous_out), 0) AS BIGINT) AS signal_previous_out,
         max(last_login_date) AS last_login_date
     FROM changes
     GROUP BY account_id, snapshot_day

@@ -1,5 +1,5 @@
--- int_health_activity_inputs (temporary): activity counts over the windows ending on each
--- account's snapshot days, and the last contact (same running-total technique as model 32).
+-- int_health_activity_inputs (temporary): activities over the windows ending on each active
+-- account's snapshot days, and the last contact — the same "comes in / goes out" pass as model 32.
 --
 --   touchpoints        email, call and other activities in the touchpoints window
 --   meetings           meetings in the meetings window
@@ -7,65 +7,86 @@
 --   last_contact_type  its type; several contacts that day: meeting, then call, then email
 CREATE TEMP TABLE int_health_activity_inputs AS
 WITH settings AS (
-    SELECT touchpoints_days, meetings_days FROM params_health
+    SELECT b.*, ph.touchpoints_days, ph.meetings_days
+    FROM int_health_window_bounds b
+    CROSS JOIN params_health ph
 ),
-offsets AS (
-    SELECT DISTINCT unnest([0, touchpoints_days, meetings_days]) AS offset_days
-    FROM settings
+activity_days AS (
+    -- one row per account and day with activities
+    SELECT
+        a.account_id,
+        a.date,
+        count(*) FILTER (WHERE a.type = 'meeting') AS meetings,
+        count(*) FILTER (WHERE a.type IN ('email', 'call', 'other')) AS touchpoints,
+        CASE
+            WHEN bool_or(a.type = 'meeting') THEN 'meeting'
+            WHEN bool_or(a.type = 'call') THEN 'call'
+            WHEN bool_or(a.type = 'email') THEN 'email'
+        END AS contact_type
+    FROM activities a
+    CROSS JOIN settings s
+    WHERE a.date <= s.as_of
+    GROUP BY a.account_id, a.date
 ),
-daily AS (
+activity_rows AS MATERIALIZED (
+    SELECT
+        a.*,
+        health_snapshot_day_from(a.date, s.first_monday, s.last_monday, s.as_of) AS comes_in,
+        health_snapshot_day_from(a.date + s.touchpoints_days, s.first_monday, s.last_monday,
+                                 s.as_of) AS touchpoints_out,
+        health_snapshot_day_from(a.date + s.meetings_days, s.first_monday, s.last_monday,
+                                 s.as_of) AS meetings_out
+    FROM activity_days a
+    CROSS JOIN settings s
+),
+changes AS (
+    SELECT account_id, comes_in AS snapshot_day,
+           CAST(sum(touchpoints) AS BIGINT) AS touchpoints_in,
+           CAST(sum(meetings) AS BIGINT) AS meetings_in,
+           max(date) FILTER (WHERE contact_type IS NOT NULL) AS last_contact_date,
+           arg_max(contact_type, date) FILTER (WHERE contact_type IS NOT NULL)
+               AS last_contact_type
+    FROM activity_rows
+    GROUP BY account_id, comes_in
+    UNION ALL BY NAME
+    SELECT account_id, touchpoints_out AS snapshot_day,
+           CAST(sum(touchpoints) AS BIGINT) AS touchpoints_out
+    FROM activity_rows
+    WHERE touchpoints_out IS NOT NULL AND touchpoints > 0
+    GROUP BY account_id, touchpoints_out
+    UNION ALL BY NAME
+    SELECT account_id, meetings_out AS snapshot_day, CAST(sum(meetings) AS BIGINT) AS meetings_out
+    FROM activity_rows
+    WHERE meetings_out IS NOT NULL AND meetings > 0
+    GROUP BY account_id, meetings_out
+    UNION ALL BY NAME
+    SELECT account_id, snapshot_day FROM int_health_account_days
+),
+per_day AS (
     SELECT
         account_id,
-        date,
-        count(*) FILTER (WHERE type = 'meeting') AS meetings,
-        count(*) FILTER (WHERE type IN ('email', 'call', 'other')) AS touchpoints,
-        CASE
-            WHEN bool_or(type = 'meeting') THEN 'meeting'
-            WHEN bool_or(type = 'call') THEN 'call'
-            WHEN bool_or(type = 'email') THEN 'email'
-        END AS contact_type
-    FROM activities
-    GROUP BY account_id, date
+        snapshot_day,
+        CAST(coalesce(sum(touchpoints_in), 0) AS BIGINT) AS touchpoints_in,
+        CAST(coalesce(sum(touchpoints_out), 0) AS BIGINT) AS touchpoints_out,
+        CAST(coalesce(sum(meetings_in), 0) AS BIGINT) AS meetings_in,
+        CAST(coalesce(sum(meetings_out), 0) AS BIGINT) AS meetings_out,
+        max(last_contact_date) AS last_contact_date,
+        arg_max(last_contact_type, last_contact_date) AS last_contact_type
+    FROM changes
+    GROUP BY account_id, snapshot_day
 ),
 running AS (
     SELECT
         account_id,
-        date,
-        CAST(sum(meetings) OVER w AS BIGINT) AS meetings,
-        CAST(sum(touchpoints) OVER w AS BIGINT) AS touchpoints,
-        max(CASE WHEN contact_type IS NOT NULL THEN date END) OVER w AS last_contact_date,
-        last_value(contact_type IGNORE NULLS) OVER w AS last_contact_type
-    FROM daily
-    WINDOW w AS (PARTITION BY account_id ORDER BY date ROWS UNBOUNDED PRECEDING)
-),
-probes AS (
-    SELECT a.account_id, a.snapshot_day, o.offset_days, a.snapshot_day - o.offset_days AS probe_day
-    FROM int_health_account_days a
-    CROSS JOIN offsets o
-),
-looked_up AS (
-    SELECT
-        p.account_id,
-        p.snapshot_day,
-        p.offset_days,
-        coalesce(r.meetings, 0) AS meetings,
-        coalesce(r.touchpoints, 0) AS touchpoints,
-        r.last_contact_date,
-        r.last_contact_type
-    FROM probes p
-    ASOF LEFT JOIN running r
-      ON r.account_id = p.account_id
-     AND r.date <= p.probe_day
+        snapshot_day,
+        CAST(sum(touchpoints_in - touchpoints_out) OVER w AS BIGINT) AS touchpoints,
+        CAST(sum(meetings_in - meetings_out) OVER w AS BIGINT) AS meetings,
+        max(last_contact_date) OVER w AS last_contact_date,
+        arg_max(last_contact_type, last_contact_date) OVER w AS last_contact_type
+    FROM per_day
+    WINDOW w AS (PARTITION BY account_id ORDER BY snapshot_day ROWS UNBOUNDED PRECEDING)
 )
-SELECT
-    l.account_id,
-    l.snapshot_day,
-    max(l.touchpoints) FILTER (WHERE l.offset_days = 0)
-      - max(l.touchpoints) FILTER (WHERE l.offset_days = s.touchpoints_days) AS touchpoints,
-    max(l.meetings) FILTER (WHERE l.offset_days = 0)
-      - max(l.meetings) FILTER (WHERE l.offset_days = s.meetings_days) AS meetings,
-    max(l.last_contact_date) FILTER (WHERE l.offset_days = 0) AS last_contact_date,
-    max(l.last_contact_type) FILTER (WHERE l.offset_days = 0) AS last_contact_type
-FROM looked_up l
-CROSS JOIN settings s
-GROUP BY l.account_id, l.snapshot_day, s.touchpoints_days, s.meetings_days;
+SELECT r.account_id, r.snapshot_day, r.touchpoints, r.meetings, r.last_contact_date,
+       r.last_contact_type
+FROM running r
+JOIN int_health_account_days a USING (account_id, snapshot_day);

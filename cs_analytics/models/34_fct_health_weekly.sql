@@ -1,33 +1,40 @@
 -- fct_health_weekly: the health score of every active account on every snapshot day (Mondays
 -- and as_of), with its six components (SPEC §4 "Health score").
+-- fct_health_current: the rows of the as-of day.
 --
--- Component inputs (windows end on the snapshot day d, see model 32):
---   deliveries   Σ deliveries in the window                    no data: see below
---   logins       days with a login in the window                no data: see below
---   touchpoints  email/call/other activities in the window      no data: activity history
---   meetings     meetings in the window                                  does not reach back to
---                                                                        the window start
---   conversion   conversions / viewers (or viewers / registrants) no data: as deliveries, or
---                                                                 no viewers (registrants)
---   renewal      days to the current contract's end             always has data; 100 when a
---                                                                 following contract is signed
---                                                                 or the contract is open-ended
--- Usage components have no data when the account has no usage row on or before d, or the
--- usage export does not cover the window start (it starts later or ended earlier), so a
--- missing export is never read as zero use.
+-- Component inputs (windows end on the snapshot day d, see models 32 and 33):
+--   deliveries   Σ deliveries in the window
+--   logins       days with a login in the window
+--   touchpoints  email/call/other activities in the window
+--   meetings     meetings in the window
+--   conversion   conversions / viewers (or viewers / registrants) in the window
+--   renewal      days to the current contract's end; scored 100 when a following contract is
+--                signed or the contract is open-ended
+-- "No data" (the component is left out and its weight shared by the others, never scored 0):
+--   deliveries, logins, conversion: the account has no usage row on or before d, or the usage
+--     export does not cover the window start (it starts later or ended earlier);
+--   conversion also: no viewers (registrants) in the window;
+--   touchpoints, meetings: the activity history does not reach back to the window start;
+--   renewal: always has data.
 --
 -- Each component is scored 0–100 on its piecewise-linear curve (params_health_curve; the
--- onboarding curve while d − first contract start < onboarding_days). A component without data
--- has score NULL, weight 0 and contribution 0; the others share the weight:
---   weight_i = w_i / Σ w_j (j with data),  contribution_i = weight_i × score_i,
---   score = Σ contribution_i = Σ w_i·s_i / Σ w_i.
+-- onboarding curve while d − first contract start < onboarding_days). Weights:
+--   weight_i = w_i / Σ w_j over the components with data (0 without data),
+--   contribution_i = weight_i × score_i,  score = Σ contribution_i = Σ w_i·s_i / Σ w_i.
 -- Band: healthy ≥ bands.healthy, caution ≥ bands.caution, warning ≥ bands.warning, else danger
--- (compared with a 1e-9 tolerance so a score computed as 74.99999999999999 is 75).
--- Top detractor: the component losing the most points, weight_i × (100 − score_i) (ties: the
--- order deliveries, logins, touchpoints, meetings, conversion, renewal); NULL when none loses.
--- previous_* / *_4w: the same account's row on the previous Monday and on the latest Monday on
--- or before d − 28 (NULL when it was not active then).
-CREATE TEMP TABLE int_health_components AS
+-- (with a 1e-9 tolerance, so a score computed as 74.99999999999999 is 75).
+-- Top detractor: the component losing the most points, weight_i × (100 − score_i); ties go to
+-- the first in the order deliveries, logins, touchpoints, meetings, conversion, renewal; NULL
+-- when no component loses points.
+-- previous_* / *_4w_before: the same account on the previous Monday and on the latest Monday
+-- on or before d − 28 (NULL when it was not active then).
+CREATE TEMP MACRO health_curve_score(x, x_from, x_to, score_from, score_to) AS
+    CASE
+        WHEN score_from = score_to THEN score_from
+        ELSE score_from + (x - x_from) * (score_to - score_from) / (x_to - x_from)
+    END;
+
+CREATE TEMP TABLE int_health_inputs AS
 WITH base AS (
     SELECT
         a.*,
@@ -56,162 +63,162 @@ WITH base AS (
     CROSS JOIN params_health ph
     LEFT JOIN int_health_usage_inputs u USING (account_id, snapshot_day)
     LEFT JOIN int_health_activity_inputs ac USING (account_id, snapshot_day)
-),
-coverage AS (
-    SELECT
-        *,
-        first_usage_date <= snapshot_day
-            AND usage_first_date <= snapshot_day - deliveries_days + 1
-            AND usage_last_date >= snapshot_day - deliveries_days + 1 AS deliveries_has_data,
-        first_usage_date <= snapshot_day
-            AND usage_first_date <= snapshot_day - logins_days + 1
-            AND usage_last_date >= snapshot_day - logins_days + 1 AS logins_has_data,
-        first_usage_date <= snapshot_day
-            AND usage_first_date <= snapshot_day - conversion_days + 1
-            AND usage_last_date >= snapshot_day - conversion_days + 1
-            AND conversion_denominator > 0 AS conversion_has_data,
-        activity_first_date <= snapshot_day - touchpoints_days + 1 AS touchpoints_has_data,
-        activity_first_date <= snapshot_day - meetings_days + 1 AS meetings_has_data
-    FROM base
-),
-inputs AS (
-    SELECT account_id, snapshot_day, is_onboarding, 'deliveries' AS component,
-           CASE WHEN deliveries_has_data THEN CAST(deliveries AS DOUBLE) END AS value,
-           coalesce(deliveries_has_data, false) AS has_data, false AS full_score
-    FROM coverage
-    UNION ALL
-    SELECT account_id, snapshot_day, is_onboarding, 'logins',
-           CASE WHEN logins_has_data THEN CAST(login_days AS DOUBLE) END,
-           coalesce(logins_has_data, false), false
-    FROM coverage
-    UNION ALL
-    SELECT account_id, snapshot_day, is_onboarding, 'touchpoints',
-           CASE WHEN touchpoints_has_data THEN CAST(coalesce(touchpoints, 0) AS DOUBLE) END,
-           coalesce(touchpoints_has_data, false), false
-    FROM coverage
-    UNION ALL
-    SELECT account_id, snapshot_day, is_onboarding, 'meetings',
-           CASE WHEN meetings_has_data THEN CAST(coalesce(meetings, 0) AS DOUBLE) END,
-           coalesce(meetings_has_data, false), false
-    FROM coverage
-    UNION ALL
-    SELECT account_id, snapshot_day, is_onboarding, 'conversion',
-           CASE WHEN conversion_has_data
-                THEN CAST(conversion_numerator AS DOUBLE) / conversion_denominator END,
-           coalesce(conversion_has_data, false), false
-    FROM coverage
-    UNION ALL
-    SELECT account_id, snapshot_day, is_onboarding, 'renewal',
-           CAST(days_to_end AS DOUBLE),
-           true, following_signed OR open_ended
-    FROM coverage
 )
 SELECT
-    i.account_id,
-    i.snapshot_day,
-    i.component,
-    w.component_order,
-    i.value,
-    i.has_data,
-    w.weight AS configured_weight,
-    CASE
-        WHEN NOT i.has_data THEN NULL
-        WHEN i.full_score THEN 100.0
-        WHEN c.score_from = c.score_to THEN c.score_from
-        ELSE c.score_from + (i.value - c.x_from) * (c.score_to - c.score_from) / (c.x_to - c.x_from)
-    END AS score
-FROM inputs i
-JOIN params_health_weights w ON w.component = i.component
-LEFT JOIN params_health_curve c
-  ON c.component = i.component
- AND c.onboarding = i.is_onboarding
- AND i.value >= c.x_from
- AND i.value < c.x_to;
+    *,
+    CASE WHEN first_usage_date <= snapshot_day
+              AND usage_first_date <= snapshot_day - deliveries_days + 1
+              AND usage_last_date >= snapshot_day - deliveries_days + 1
+         THEN CAST(deliveries AS DOUBLE) END AS deliveries_value,
+    CASE WHEN first_usage_date <= snapshot_day
+              AND usage_first_date <= snapshot_day - logins_days + 1
+              AND usage_last_date >= snapshot_day - logins_days + 1
+         THEN CAST(login_days AS DOUBLE) END AS logins_value,
+    CASE WHEN activity_first_date <= snapshot_day - touchpoints_days + 1
+         THEN CAST(coalesce(touchpoints, 0) AS DOUBLE) END AS touchpoints_value,
+    CASE WHEN activity_first_date <= snapshot_day - meetings_days + 1
+         THEN CAST(coalesce(meetings, 0) AS DOUBLE) END AS meetings_value,
+    CASE WHEN first_usage_date <= snapshot_day
+              AND usage_first_date <= snapshot_day - conversion_days + 1
+              AND usage_last_date >= snapshot_day - conversion_days + 1
+              AND conversion_denominator > 0
+         THEN CAST(conversion_numerator AS DOUBLE) / conversion_denominator END
+        AS conversion_value,
+    CAST(days_to_end AS DOUBLE) AS renewal_value
+FROM base;
 
 CREATE TEMP TABLE int_health_scored AS
-WITH totals AS (
+WITH weights AS (
     SELECT
-        account_id,
-        snapshot_day,
-        sum(configured_weight) FILTER (WHERE has_data) AS weight_with_data,
-        sum(configured_weight * score) FILTER (WHERE has_data) AS weighted_sum
-    FROM int_health_components
-    GROUP BY account_id, snapshot_day
+        max(weight) FILTER (WHERE component = 'deliveries') AS w_deliveries,
+        max(weight) FILTER (WHERE component = 'logins') AS w_logins,
+        max(weight) FILTER (WHERE component = 'touchpoints') AS w_touchpoints,
+        max(weight) FILTER (WHERE component = 'meetings') AS w_meetings,
+        max(weight) FILTER (WHERE component = 'conversion') AS w_conversion,
+        max(weight) FILTER (WHERE component = 'renewal') AS w_renewal
+    FROM params_health_weights
+),
+component_scores AS (
+    SELECT
+        i.*,
+        w.*,
+        health_curve_score(i.deliveries_value, c1.x_from, c1.x_to, c1.score_from, c1.score_to)
+            AS deliveries_score,
+        health_curve_score(i.logins_value, c2.x_from, c2.x_to, c2.score_from, c2.score_to)
+            AS logins_score,
+        health_curve_score(i.touchpoints_value, c3.x_from, c3.x_to, c3.score_from, c3.score_to)
+            AS touchpoints_score,
+        health_curve_score(i.meetings_value, c4.x_from, c4.x_to, c4.score_from, c4.score_to)
+            AS meetings_score,
+        health_curve_score(i.conversion_value, c5.x_from, c5.x_to, c5.score_from, c5.score_to)
+            AS conversion_score,
+        CASE WHEN i.following_signed OR i.open_ended THEN 100.0
+             ELSE health_curve_score(i.renewal_value, c6.x_from, c6.x_to, c6.score_from,
+                                     c6.score_to) END AS renewal_score
+    FROM int_health_inputs i
+    CROSS JOIN weights w
+    LEFT JOIN params_health_curve c1
+      ON c1.component = 'deliveries' AND c1.onboarding = i.is_onboarding
+     AND i.deliveries_value >= c1.x_from AND i.deliveries_value < c1.x_to
+    LEFT JOIN params_health_curve c2
+      ON c2.component = 'logins' AND c2.onboarding = i.is_onboarding
+     AND i.logins_value >= c2.x_from AND i.logins_value < c2.x_to
+    LEFT JOIN params_health_curve c3
+      ON c3.component = 'touchpoints' AND c3.onboarding = i.is_onboarding
+     AND i.touchpoints_value >= c3.x_from AND i.touchpoints_value < c3.x_to
+    LEFT JOIN params_health_curve c4
+      ON c4.component = 'meetings' AND c4.onboarding = i.is_onboarding
+     AND i.meetings_value >= c4.x_from AND i.meetings_value < c4.x_to
+    LEFT JOIN params_health_curve c5
+      ON c5.component = 'conversion' AND c5.onboarding = i.is_onboarding
+     AND i.conversion_value >= c5.x_from AND i.conversion_value < c5.x_to
+    LEFT JOIN params_health_curve c6
+      ON c6.component = 'renewal' AND c6.onboarding = i.is_onboarding
+     AND i.renewal_value >= c6.x_from AND i.renewal_value < c6.x_to
+),
+weight_with_data AS (
+    SELECT
+        *,
+        CASE WHEN deliveries_score IS NULL THEN 0 ELSE w_deliveries END
+          + CASE WHEN logins_score IS NULL THEN 0 ELSE w_logins END
+          + CASE WHEN touchpoints_score IS NULL THEN 0 ELSE w_touchpoints END
+          + CASE WHEN meetings_score IS NULL THEN 0 ELSE w_meetings END
+          + CASE WHEN conversion_score IS NULL THEN 0 ELSE w_conversion END
+          + CASE WHEN renewal_score IS NULL THEN 0 ELSE w_renewal END AS weight_total
+    FROM component_scores
 ),
 shares AS (
     SELECT
-        c.*,
-        CASE WHEN c.has_data AND t.weight_with_data > 0
-             THEN c.configured_weight / t.weight_with_data ELSE 0 END AS weight,
-        CASE WHEN t.weight_with_data > 0 THEN t.weighted_sum / t.weight_with_data END AS total
-    FROM int_health_components c
-    JOIN totals t USING (account_id, snapshot_day)
+        *,
+        CASE WHEN deliveries_score IS NULL OR weight_total = 0 THEN 0
+             ELSE w_deliveries / weight_total END AS deliveries_weight,
+        CASE WHEN logins_score IS NULL OR weight_total = 0 THEN 0
+             ELSE w_logins / weight_total END AS logins_weight,
+        CASE WHEN touchpoints_score IS NULL OR weight_total = 0 THEN 0
+             ELSE w_touchpoints / weight_total END AS touchpoints_weight,
+        CASE WHEN meetings_score IS NULL OR weight_total = 0 THEN 0
+             ELSE w_meetings / weight_total END AS meetings_weight,
+        CASE WHEN conversion_score IS NULL OR weight_total = 0 THEN 0
+             ELSE w_conversion / weight_total END AS conversion_weight,
+        CASE WHEN renewal_score IS NULL OR weight_total = 0 THEN 0
+             ELSE w_renewal / weight_total END AS renewal_weight
+    FROM weight_with_data
 ),
-detractors AS (
-    SELECT account_id, snapshot_day, component AS top_detractor
-    FROM (
-        SELECT account_id, snapshot_day, component,
-               row_number() OVER (PARTITION BY account_id, snapshot_day
-                                  ORDER BY weight * (100 - score) DESC, component_order) AS rank
-        FROM shares
-        WHERE has_data AND weight > 0 AND weight * (100 - score) > 1e-9
-    )
-    WHERE rank = 1
+contributions AS (
+    SELECT
+        *,
+        deliveries_weight * coalesce(deliveries_score, 0) AS deliveries_contribution,
+        logins_weight * coalesce(logins_score, 0) AS logins_contribution,
+        touchpoints_weight * coalesce(touchpoints_score, 0) AS touchpoints_contribution,
+        meetings_weight * coalesce(meetings_score, 0) AS meetings_contribution,
+        conversion_weight * coalesce(conversion_score, 0) AS conversion_contribution,
+        renewal_weight * coalesce(renewal_score, 0) AS renewal_contribution,
+        -- points lost by each component (NULL without data)
+        deliveries_weight * (100 - deliveries_score) AS deliveries_lost,
+        logins_weight * (100 - logins_score) AS logins_lost,
+        touchpoints_weight * (100 - touchpoints_score) AS touchpoints_lost,
+        meetings_weight * (100 - meetings_score) AS meetings_lost,
+        conversion_weight * (100 - conversion_score) AS conversion_lost,
+        renewal_weight * (100 - renewal_score) AS renewal_lost
+    FROM shares
+),
+totals AS (
+    SELECT
+        *,
+        CASE WHEN weight_total > 0
+             THEN deliveries_contribution + logins_contribution + touchpoints_contribution
+                  + meetings_contribution + conversion_contribution + renewal_contribution
+        END AS score,
+        greatest(deliveries_lost, logins_lost, touchpoints_lost, meetings_lost,
+                 conversion_lost, renewal_lost) AS most_lost
+    FROM contributions
 )
 SELECT
-    s.account_id,
-    s.snapshot_day,
-    any_value(s.total) AS score,
-    count(*) FILTER (WHERE s.has_data) AS components_with_data,
-    any_value(d.top_detractor) AS top_detractor,
-    max(s.value) FILTER (WHERE s.component = 'deliveries') AS deliveries_value,
-    max(s.score) FILTER (WHERE s.component = 'deliveries') AS deliveries_score,
-    max(s.weight) FILTER (WHERE s.component = 'deliveries') AS deliveries_weight,
-    max(s.weight * coalesce(s.score, 0)) FILTER (WHERE s.component = 'deliveries')
-        AS deliveries_contribution,
-    max(s.value) FILTER (WHERE s.component = 'logins') AS logins_value,
-    max(s.score) FILTER (WHERE s.component = 'logins') AS logins_score,
-    max(s.weight) FILTER (WHERE s.component = 'logins') AS logins_weight,
-    max(s.weight * coalesce(s.score, 0)) FILTER (WHERE s.component = 'logins')
-        AS logins_contribution,
-    max(s.value) FILTER (WHERE s.component = 'touchpoints') AS touchpoints_value,
-    max(s.score) FILTER (WHERE s.component = 'touchpoints') AS touchpoints_score,
-    max(s.weight) FILTER (WHERE s.component = 'touchpoints') AS touchpoints_weight,
-    max(s.weight * coalesce(s.score, 0)) FILTER (WHERE s.component = 'touchpoints')
-        AS touchpoints_contribution,
-    max(s.value) FILTER (WHERE s.component = 'meetings') AS meetings_value,
-    max(s.score) FILTER (WHERE s.component = 'meetings') AS meetings_score,
-    max(s.weight) FILTER (WHERE s.component = 'meetings') AS meetings_weight,
-    max(s.weight * coalesce(s.score, 0)) FILTER (WHERE s.component = 'meetings')
-        AS meetings_contribution,
-    max(s.value) FILTER (WHERE s.component = 'conversion') AS conversion_value,
-    max(s.score) FILTER (WHERE s.component = 'conversion') AS conversion_score,
-    max(s.weight) FILTER (WHERE s.component = 'conversion') AS conversion_weight,
-    max(s.weight * coalesce(s.score, 0)) FILTER (WHERE s.component = 'conversion')
-        AS conversion_contribution,
-    max(s.value) FILTER (WHERE s.component = 'renewal') AS renewal_value,
-    max(s.score) FILTER (WHERE s.component = 'renewal') AS renewal_score,
-    max(s.weight) FILTER (WHERE s.component = 'renewal') AS renewal_weight,
-    max(s.weight * coalesce(s.score, 0)) FILTER (WHERE s.component = 'renewal')
-        AS renewal_contribution
-FROM shares s
-LEFT JOIN detractors d USING (account_id, snapshot_day)
-GROUP BY s.account_id, s.snapshot_day;
+    t.*,
+    CASE
+        WHEN t.score IS NULL THEN NULL
+        WHEN t.score >= ph.band_healthy - 1e-9 THEN 'healthy'
+        WHEN t.score >= ph.band_caution - 1e-9 THEN 'caution'
+        WHEN t.score >= ph.band_warning - 1e-9 THEN 'warning'
+        ELSE 'danger'
+    END AS band,
+    CASE
+        WHEN NOT t.most_lost > 1e-9 THEN NULL
+        WHEN t.deliveries_lost = t.most_lost THEN 'deliveries'
+        WHEN t.logins_lost = t.most_lost THEN 'logins'
+        WHEN t.touchpoints_lost = t.most_lost THEN 'touchpoints'
+        WHEN t.meetings_lost = t.most_lost THEN 'meetings'
+        WHEN t.conversion_lost = t.most_lost THEN 'conversion'
+        WHEN t.renewal_lost = t.most_lost THEN 'renewal'
+    END AS top_detractor,
+    (t.deliveries_score IS NOT NULL)::INTEGER + (t.logins_score IS NOT NULL)::INTEGER
+      + (t.touchpoints_score IS NOT NULL)::INTEGER + (t.meetings_score IS NOT NULL)::INTEGER
+      + (t.conversion_score IS NOT NULL)::INTEGER + (t.renewal_score IS NOT NULL)::INTEGER
+        AS components_with_data
+FROM totals t
+CROSS JOIN params_health ph;
 
 CREATE TABLE fct_health_weekly AS
-WITH scored AS (
-    SELECT
-        h.*,
-        CASE
-            WHEN h.score IS NULL THEN NULL
-            WHEN h.score >= ph.band_healthy - 1e-9 THEN 'healthy'
-            WHEN h.score >= ph.band_caution - 1e-9 THEN 'caution'
-            WHEN h.score >= ph.band_warning - 1e-9 THEN 'warning'
-            ELSE 'danger'
-        END AS band
-    FROM int_health_scored h
-    CROSS JOIN params_health ph
-)
 SELECT
     h.account_id,
     h.snapshot_day,
@@ -220,7 +227,7 @@ SELECT
     h.score,
     h.band,
     h.top_detractor,
-    a.is_onboarding,
+    h.is_onboarding,
     h.components_with_data,
     h.deliveries_value, h.deliveries_score, h.deliveries_weight, h.deliveries_contribution,
     h.logins_value, h.logins_score, h.logins_weight, h.logins_contribution,
@@ -236,27 +243,25 @@ SELECT
     prev4.score AS score_4w_before,
     prev4.band AS band_4w_before,
     h.score - prev4.score AS score_change_4w,
-    -- what the signals and the messages show as evidence
-    a.mrr,
-    a.first_start_date,
-    a.contract_end_date,
-    a.days_to_end,
-    a.following_signed,
-    a.following_start_date,
-    u.first_usage_date,
-    u.last_login_date,
-    u.deliveries_last_window,
-    u.deliveries_previous_window,
-    ac.last_contact_date,
-    ac.last_contact_type
-FROM scored h
+    -- inputs the signals, the pages and the messages show as evidence
+    h.mrr,
+    h.first_start_date,
+    h.contract_end_date,
+    h.days_to_end,
+    h.following_signed,
+    h.following_start_date,
+    h.first_usage_date,
+    h.last_login_date,
+    h.deliveries_last_window,
+    h.deliveries_previous_window,
+    h.last_contact_date,
+    h.last_contact_type
+FROM int_health_scored h
 JOIN int_health_snapshot_days d USING (snapshot_day)
-JOIN int_health_account_days a USING (account_id, snapshot_day)
-LEFT JOIN int_health_usage_inputs u USING (account_id, snapshot_day)
-LEFT JOIN int_health_activity_inputs ac USING (account_id, snapshot_day)
-LEFT JOIN scored prev ON prev.account_id = h.account_id AND prev.snapshot_day = d.previous_day
-LEFT JOIN scored prev4 ON prev4.account_id = h.account_id AND prev4.snapshot_day = d.day_4w_before
-ORDER BY h.account_id, h.snapshot_day;
+LEFT JOIN int_health_scored prev
+  ON prev.account_id = h.account_id AND prev.snapshot_day = d.previous_day
+LEFT JOIN int_health_scored prev4
+  ON prev4.account_id = h.account_id AND prev4.snapshot_day = d.day_4w_before;
 
 CREATE TABLE fct_health_current AS
 SELECT * FROM fct_health_weekly WHERE is_as_of ORDER BY account_id;

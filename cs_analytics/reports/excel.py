@@ -24,6 +24,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -39,6 +40,7 @@ INTEGER_SIGNED = "+#,##0;-#,##0;0"
 DECIMAL = "#,##0.0"
 DECIMAL_SIGNED = "+#,##0.0;-#,##0.0;0.0"
 DATE = "yyyy-mm-dd"
+DATETIME = "yyyy-mm-dd hh:mm"
 
 FORMATS = {
     "yen": YEN, "yen_delta": YEN_SIGNED, "pct": PERCENT, "pct_delta": PERCENT_POINTS,
@@ -142,7 +144,7 @@ def write_value(cell: Cell, value, kind: str = "text") -> None:
             write_text(cell, value)
             return
         cell.value = value
-        cell.number_format = DATE
+        cell.number_format = DATETIME if isinstance(value, dt.datetime) else DATE
         return
     if isinstance(value, (bool, np.bool_)):
         cell.value = bool(value)
@@ -165,6 +167,8 @@ def _shown_width(value, kind: str) -> int:
         return 0
     if isinstance(value, str):
         return max((display_width(line) for line in value.splitlines() or [""]), default=0)
+    if isinstance(value, dt.datetime) and value.time() != dt.time():
+        return 16
     if kind == "date" or isinstance(value, (dt.date, dt.datetime)):
         return 10
     number = _plain_number(value)
@@ -225,6 +229,16 @@ def _records(rows) -> list[Mapping]:
     if hasattr(rows, "to_dict") and hasattr(rows, "columns"):
         return rows.to_dict("records")
     return [r if isinstance(r, Mapping) else vars(r) for r in rows]
+
+
+def _categories(chart, ref: Reference, text: bool = True) -> None:
+    """Category labels of every series: a string reference for text labels (openpyxl's
+    set_categories writes a numeric one, which Excel may show as 1, 2, 3…)."""
+    if not text:
+        chart.set_categories(ref)
+        return
+    for series in chart.series:
+        series.cat = AxDataSource(strRef=StrRef(f=str(ref)))
 
 
 class ReportSheet:
@@ -293,7 +307,7 @@ class ReportSheet:
     # ------------------------------------------------------------------ tables
 
     def table(self, columns: Sequence[Column], rows, *, freeze: bool = False,
-              first_col: int = 1, highlight: Mapping[str, object] | None = None) -> TableRange:
+              first_col: int = 1) -> TableRange:
         """Write a header row and one row per record; `freeze` keeps everything above the first
         data row visible while scrolling (once per sheet). An empty table says so in one row."""
         records = _records(rows)
@@ -373,14 +387,16 @@ class ReportSheet:
             chart.overlap = 100
         for key in series:
             chart.add_data(table.ref(self.ws, key), titles_from_data=True)
-        chart.set_categories(table.ref(self.ws, category, with_header=False))
+        _categories(chart, table.ref(self.ws, category, with_header=False))
         chart.y_axis.number_format = FORMATS.get(kind, YEN)
         self._place(chart)
         return chart
 
     def line_chart(self, table: TableRange, category: str, series: Sequence[str], title: str,
-                   kind: str = "pct", targets: Sequence[str] = ()) -> LineChart | None:
-        """A line per series; `targets` are series drawn dashed (e.g. the 110% NRR target)."""
+                   kind: str = "pct", targets: Sequence[str] = (),
+                   dates: bool = False) -> LineChart | None:
+        """A line per series; `targets` are series drawn dashed (e.g. the 110% NRR target);
+        `dates`: the categories are date cells, labelled as dates."""
         if table.rows <= 0:
             return None
         chart = LineChart()
@@ -392,8 +408,11 @@ class ReportSheet:
             s.smooth = False
         for s in chart.series:
             s.smooth = False
-        chart.set_categories(table.ref(self.ws, category, with_header=False))
+        _categories(chart, table.ref(self.ws, category, with_header=False), text=not dates)
         chart.y_axis.number_format = FORMATS.get(kind, PERCENT)
+        if dates:
+            chart.x_axis.number_format = DATE
+            chart.x_axis.majorTimeUnit = "days"
         self._place(chart)
         return chart
 
@@ -443,7 +462,7 @@ class ReportSheet:
         chart.visible_cells_only = False  # the helper columns are hidden
         data = Reference(self.ws, min_col=c0 + 1, max_col=c0 + 4, min_row=first, max_row=last)
         chart.add_data(data, titles_from_data=True)
-        chart.set_categories(Reference(self.ws, min_col=c0, min_row=first + 1, max_row=last))
+        _categories(chart, Reference(self.ws, min_col=c0, min_row=first + 1, max_row=last))
         base = chart.series[0]
         base.graphicalProperties = GraphicalProperties(noFill=True)
         base.graphicalProperties.line.noFill = True

@@ -1,9 +1,10 @@
-"""The health, segment and signal facts the reports show, read from the health marts of issue 4
-(`fct_health_weekly`, `fct_health_current`, `fct_signals_current`, `fct_segment_current`).
+"""Health band counts on a past day, for the KPI report's "quarter start vs end" comparison,
+read from the health marts of issue 4 (`fct_health_weekly`, `fct_health_current`).
 
-Scores, bands, components, segments and signals are defined and computed by the health models
-(models/3x–4x, docs/metrics.md); this module only selects the snapshot day a report needs and
-counts accounts per band. A snapshot without the health marts gives empty results.
+Scores and bands are defined and computed by the health models (models/3x, docs/metrics.md);
+this module only picks the weekly snapshot on or before a day and counts accounts per band.
+One account's health, segment and signals come from metrics/health_summary.py. A snapshot
+without the health marts gives empty results.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from cs_analytics.config import BANDS, HEALTH_COMPONENTS
+from cs_analytics.config import BANDS
 
 HEALTH_TABLE = "fct_health_weekly"
 
@@ -93,73 +94,3 @@ def current_bands(snap, account_ids: list[str]) -> dict[str, str]:
     return dict(snap.rows("SELECT account_id, band FROM fct_health_current "
                           "WHERE list_contains(?, account_id) AND band IS NOT NULL",
                           [list(account_ids)]))
-
-
-def account_current(snap, account_id: str) -> dict | None:
-    """The account's health row on the as-of date (score, band, top_detractor,
-    score_4w_before, contract_end_date, days_to_end, following_signed, components…), or None
-    when it is not an active customer."""
-    if not snap.has_table("fct_health_current"):
-        return None
-    frame = snap.query("SELECT * FROM fct_health_current WHERE account_id = ?", [account_id])
-    if frame.empty:
-        return None
-    return {k: _plain(v) for k, v in frame.iloc[0].to_dict().items()}
-
-
-def components(row: dict | None) -> pd.DataFrame:
-    """The six components of one health row: component, value, score, weight, contribution."""
-    columns = ["component", "value", "score", "weight", "contribution"]
-    if row is None:
-        return pd.DataFrame(columns=columns)
-    return pd.DataFrame([{"component": c, "value": row.get(f"{c}_value"),
-                          "score": row.get(f"{c}_score"), "weight": row.get(f"{c}_weight"),
-                          "contribution": row.get(f"{c}_contribution")}
-                         for c in HEALTH_COMPONENTS], columns=columns)
-
-
-def account_trend(snap, account_id: str, since: dt.date) -> pd.DataFrame:
-    """The account's score per weekly snapshot (and the as-of date) from `since`, oldest first:
-    snapshot_day, score, band, top_detractor and each component's score and contribution."""
-    per_component = ", ".join(f"{c}_score, {c}_contribution" for c in HEALTH_COMPONENTS)
-    if not has_health(snap):
-        return pd.DataFrame(columns=["snapshot_day", "score", "band", "top_detractor"])
-    return snap.query(f"""
-        SELECT snapshot_day, score, band, top_detractor, {per_component}
-        FROM {HEALTH_TABLE}
-        WHERE account_id = ? AND snapshot_day >= ? AND (is_weekly OR is_as_of)
-        ORDER BY snapshot_day
-    """, [account_id, since])
-
-
-def open_signals(snap, account_id: str) -> pd.DataFrame:
-    """The account's signals on the as-of date with their evidence, by signal."""
-    columns = ["signal", "since", "last_login_date", "days_since_login",
-               "deliveries_last_window", "deliveries_previous_window", "last_contact_date",
-               "last_contact_type", "days_since_contact", "contract_end_date", "days_to_end",
-               "band"]
-    if not snap.has_table("fct_signals_current"):
-        return pd.DataFrame(columns=columns)
-    return snap.query(f"SELECT {', '.join(columns)} FROM fct_signals_current "
-                      "WHERE account_id = ? ORDER BY since, signal", [account_id])
-
-
-def segment(snap, account_id: str) -> str | None:
-    if not snap.has_table("fct_segment_current"):
-        return None
-    value = snap.scalar("SELECT segment FROM fct_segment_current WHERE account_id = ?",
-                        [account_id])
-    return None if value is None or pd.isna(value) else str(value)
-
-
-def _plain(value):
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if hasattr(value, "item"):
-        value = value.item()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value

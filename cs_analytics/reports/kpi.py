@@ -165,6 +165,12 @@ def kpi_report_data(snap, settings: Settings, quarter: str | Period, lang: str =
     return report
 
 
+def _percent_text(value: float) -> str:
+    """110% for 1.1, 10.5% for 0.105: no decimals unless the target has them."""
+    points = round(value * 100, 6)
+    return f"{points:.0f}%" if points == int(points) else f"{points:g}%"
+
+
 def _status(value, target: float | None, higher_is_better: bool) -> bool | None:
     if value is None or target is None or pd.isna(value):
         return None
@@ -185,7 +191,7 @@ def _headline(report: KpiReport, activity_now: dict, activity_before: dict,
             change = (value - before) * 100 if kind == "pct" else value - before
         target_text = None
         if target is not None:
-            shown = f"{target:.0%}" if kind == "pct" else f"{target:g}"
+            shown = _percent_text(target) if kind == "pct" else f"{target:g}"
             target_text = t("at_least" if higher else "at_most", lang, value=shown)
         met = _status(value, target, higher)
         rows.append({"key": key, "label": label, "kind": kind, "delta_kind": f"{kind}_delta",

@@ -15,10 +15,10 @@ from cs_analytics.config import HEALTH_COMPONENTS, Settings
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts as account_metrics
 from cs_analytics.metrics import activity as activity_metrics
+from cs_analytics.metrics import health_summary
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics import usage as usage_metrics
 from cs_analytics.metrics.base import fiscal_year_start_month
-from cs_analytics.reports import health_view
 from cs_analytics.reports.excel import Column, ReportWorkbook
 from cs_analytics.reports.labels import (band_label, component_label, signal_label, t,
                                          value_label)
@@ -29,6 +29,7 @@ MRR_HISTORY_MONTHS = 24
 HEALTH_WEEKS = 26
 RECENT_ACTIVITY_DAYS = 180
 RECENT_ACTIVITY_LIMIT = 50
+NOTES_LIMIT = 50
 
 
 @dataclass
@@ -54,6 +55,7 @@ class QbrPack:
     renewal: dict
     signals: pd.DataFrame
     talking_points: list[TalkingPoint]
+    notes: pd.DataFrame
 
     @property
     def title(self) -> str:
@@ -64,39 +66,41 @@ class QbrPack:
         return bool(self.usage_summary.get("has_usage"))
 
 
-def qbr_quarters(snap, as_of: dt.date, n: int = USAGE_QUARTERS) -> list[tuple[str, dt.date, dt.date]]:
+def qbr_quarters(snap, as_of: dt.date, n: int = USAGE_QUARTERS,
+                 lang: str = "ja") -> list[tuple[str, dt.date, dt.date]]:
     """The last `n` fiscal quarters up to the one containing as_of (that one to as_of), as
     (label, first_day, last_day); a partial quarter's label says to which day."""
     fsm = fiscal_year_start_month(snap)
     ranges = []
     for q in P.last_n("quarter", n, as_of, fsm):
         last = q.end_day(as_of)
-        label = q.label if last == q.end_date else f"{q.label} (〜{last:%m-%d})"
+        label = q.label if last == q.end_date else t("qbr.quarter_to_date", lang,
+                                                     quarter=q.label, end=f"{last:%m-%d}")
         ranges.append((label, q.start_date, last))
     return ranges
 
 
 def qbr_data(snap, settings: Settings, account_id: str, lang: str = "ja",
              userdata: sqlite3.Connection | None = None) -> QbrPack:
-    """The QBR pack of one account, from the metrics API. `userdata` is accepted for symmetry
-    with the KPI report (notes are not part of the pack)."""
+    """The QBR pack of one account, from the metrics API; `userdata` (Store.userdata_db())
+    adds the CS members' notes on the account (none without it)."""
     profile = account_metrics.profile(snap, account_id)
     if profile is None:
         raise CsAnalyticsError(
             f"account '{account_id}' is not in the current snapshot (data as of "
             f"{snap.as_of.isoformat()}); check the account ID")
     as_of = snap.as_of
-    health = health_view.account_current(snap, account_id)
+    health = health_summary.account_current(snap, account_id)
     contracts = account_metrics.contracts(snap, account_id)
     history = account_metrics.mrr_history(snap, account_id)
     first_month = P.add_months(P.month_start(as_of), -(MRR_HISTORY_MONTHS - 1))
     history = history[pd.to_datetime(history["month"]).dt.date >= first_month].reset_index(
         drop=True)
-    quarters = qbr_quarters(snap, as_of)
+    quarters = qbr_quarters(snap, as_of, lang=lang)
     usage_quarters = usage_metrics.usage_by_period(snap, quarters, [account_id], settings)
     usage_summary = usage_metrics.account_usage_summary(snap, account_id, as_of, settings)
     contact = activity_metrics.contact_summary(snap, account_id, as_of)
-    signals = health_view.open_signals(snap, account_id)
+    signals = health_summary.current_signals(snap, account_id=account_id)
 
     renewal = _renewal(health, profile["mrr"])
     reasons = [profile.get("churn_reason")] + [r for r in contracts["churn_reason"]]
@@ -112,17 +116,44 @@ def qbr_data(snap, settings: Settings, account_id: str, lang: str = "ja",
         churn_reasons=tuple(str(r) for r in reasons if isinstance(r, str) and r.strip()))
     return QbrPack(
         lang=lang, account_id=account_id, as_of=as_of, is_demo=snap.is_demo, profile=profile,
-        segment=health_view.segment(snap, account_id), health=health,
-        components=health_view.components(health), contracts=contracts, mrr_history=history,
+        segment=health_summary.account_segment(snap, account_id), health=health,
+        components=health_summary.account_components(health), contracts=contracts,
+        mrr_history=history,
         usage_quarters=usage_quarters, usage_summary=usage_summary,
-        health_trend=health_view.account_trend(snap, account_id,
-                                               as_of - dt.timedelta(weeks=HEALTH_WEEKS)),
+        health_trend=health_summary.account_history(snap, account_id,
+                                                    as_of - dt.timedelta(weeks=HEALTH_WEEKS)),
         activity_quarters=activity_metrics.activity_by_period(snap, quarters, [account_id]),
         recent_activities=activity_metrics.account_activities(
             snap, account_id, as_of - dt.timedelta(days=RECENT_ACTIVITY_DAYS), as_of,
             limit=RECENT_ACTIVITY_LIMIT),
         contact=contact, renewal=renewal, signals=signals,
-        talking_points=talking_points(facts, settings, lang))
+        talking_points=talking_points(facts, settings, lang),
+        notes=account_notes(userdata, account_id))
+
+
+NOTE_COLUMNS = ["created_at", "author", "body"]
+
+
+def account_notes(userdata: sqlite3.Connection | None, account_id: str,
+                  limit: int = NOTES_LIMIT) -> pd.DataFrame:
+    """The account's notes from the user-data store, newest first: created_at (a datetime),
+    author, body."""
+    if userdata is None:
+        return pd.DataFrame(columns=NOTE_COLUMNS)
+    rows = userdata.execute(
+        "SELECT created_at, author, body FROM notes WHERE account_id = ? "
+        "ORDER BY created_at DESC, id DESC LIMIT ?", (account_id, limit)).fetchall()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=NOTE_COLUMNS)
+    frame["created_at"] = [_timestamp(v) for v in frame["created_at"]]
+    return frame
+
+
+def _timestamp(value):
+    """A stored ISO timestamp → naive datetime (Excel has no time zones); else the text."""
+    try:
+        return dt.datetime.fromisoformat(str(value)).replace(tzinfo=None)
+    except ValueError:
+        return str(value)
 
 
 def _renewal(health: dict | None, mrr) -> dict:
@@ -293,7 +324,7 @@ def _health_sheet(book, pack: QbrPack, demo):
                 for c in HEALTH_COMPONENTS if f"{c}_score" in trend.columns]
     table = sheet.table(columns, trend)
     sheet.line_chart(table, "snapshot_day", ["score"], t("qbr.health.chart", lang),
-                     kind="number")
+                     kind="number", dates=True)
 
 
 def _contacts_sheet(book, pack: QbrPack, demo):
@@ -316,6 +347,10 @@ def _contacts_sheet(book, pack: QbrPack, demo):
                  Column("type_label", t("col.type", lang)),
                  Column("owner_name", t("col.owner", lang)),
                  Column("subject", t("col.subject", lang), "wrap")], recent)
+    sheet.heading(t("qbr.notes", lang))
+    sheet.table([Column("created_at", t("qbr.col.note_at", lang), "date"),
+                 Column("author", t("qbr.col.note_author", lang)),
+                 Column("body", t("qbr.col.note_body", lang), "wrap")], pack.notes)
 
 
 def signal_evidence(row: dict, lang: str) -> str:

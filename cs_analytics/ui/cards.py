@@ -47,5 +47,42 @@ def revenue_cards(current: dict, previous: dict | None, settings: Settings,
                     delta_color="inverse" if at_most else "normal",
                     description=description,
                     help=target_line(value, target, at_most=at_most) if target else None)
-                if target is not None:
-                    st.caption(target_line(value, target, at_most=at_most))
+    st.caption(targets_line(current))
+
+
+def targets_line(current: dict) -> str:
+    """One line: each strategy rate against its target, with the gap in points."""
+    from cs_analytics.ui.data import settings
+
+    targets = settings().targets
+    lang = current_language()
+    parts = []
+    for key, target, at_most in (("nrr", targets.nrr_min, False), ("grr", targets.grr_min, False),
+                                 ("two_year_churn_rate", targets.two_year_churn_max, True)):
+        value = current.get(key)
+        gap = None if value is None else fmt.pct_points(value - target, lang)
+        parts.append(t("kpi.target_part", kpi=t(f"kpi.{key}"), value=fmt.pct(value),
+                       target=target_line(value, target, at_most=at_most),
+                       gap=gap or fmt.MISSING))
+    return t("kpi.targets", parts=" · ".join(parts))
+
+
+def attention_cards(snap, view, store) -> None:
+    """Accounts per health band and the open alerts, each linking to where to act."""
+    from cs_analytics import alert_actions
+    from cs_analytics.metrics import health_summary
+    from cs_analytics.ui import data
+    from cs_analytics.ui.widgets import band_label
+
+    bands = data.call(health_summary.band_distribution, snap, view.filters)
+    signals = data.call(health_summary.current_signals, snap, (), view.filters)
+    alerts = alert_actions.with_status(signals, alert_actions.actions(store))
+    cols = st.columns(5)
+    for col, row in zip(cols, bands.itertuples()):
+        col.metric(band_label(row.band), fmt.number(row.accounts), border=True,
+                   help=t("health.share", share=fmt.pct(row.share)))
+    cols[4].metric(t("check.count.alerts"), fmt.number(len(alert_actions.open_only(alerts))),
+                   border=True, help=t("overview.alerts_help"))
+    left, right = st.columns(2)
+    left.page_link("pages/health.py", label=t("overview.to_health"), icon="🩺")
+    right.page_link("pages/weekly_check.py", label=t("overview.to_check"), icon="✅")

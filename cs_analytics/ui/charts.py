@@ -240,3 +240,43 @@ def capacity(df: pd.DataFrame, title: str) -> go.Figure:
                              marker={"symbol": "line-ew-open", "size": 28, "color": TARGET,
                                      "line": {"width": 3}}))
     return _layout(fig, title=title)
+
+
+def usage_by_quarter(df: pd.DataFrame, title: str) -> go.Figure:
+    """Deliveries per quarter (bars) with the conversion rate (line, right axis)."""
+    x = list(df["period"])
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=x, y=df["deliveries"], name=t("usage.deliveries"),
+                         marker_color=PRIMARY))
+    fig.add_trace(go.Scatter(x=x, y=df["conversion_rate"], name=t("usage.conversion_rate"),
+                             mode="lines+markers", yaxis="y2", line={"color": "#00897b"},
+                             hovertemplate="%{y:.1%}"))
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right",
+                                               "tickformat": ".0%", "showgrid": False})
+    return _layout(fig, title=title)
+
+
+def components(df: pd.DataFrame, title: str) -> go.Figure:
+    """Per component, the average points it adds to the score and the points it costs."""
+    labels = [t(f"component.{c}") for c in df["component"]]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=labels, x=df["avg_contribution"], orientation="h",
+                         name=t("health.col.contribution"), marker_color=BAND_COLORS["healthy"],
+                         hovertemplate="%{x:.1f}<extra></extra>"))
+    fig.add_trace(go.Bar(y=labels, x=df["avg_lost"], orientation="h", name=t("health.col.lost"),
+                         marker_color=BAND_COLORS["danger"],
+                         hovertemplate="%{x:.1f}<extra></extra>"))
+    fig.update_layout(barmode="stack", hovermode="closest")
+    fig.update_yaxes(autorange="reversed", type="category")
+    return _layout(fig, title=title)
+
+
+def account_mrr(df: pd.DataFrame, title: str) -> go.Figure:
+    """One account's MRR per month (steps), movements marked with their name."""
+    x = _month_labels(df["month"])
+    names = [t(f"movement.{m}") if isinstance(m, str) else "" for m in df["movement"]]
+    fig = go.Figure(go.Scatter(
+        x=x, y=df["mrr"], name=t("chart.mrr"), mode="lines+markers", line_shape="hv",
+        line={"color": PRIMARY}, customdata=names,
+        hovertemplate=YEN_HOVER + " %{customdata}<extra></extra>"))
+    return _layout(fig, title=title, yaxis=_yen_axis())

@@ -97,8 +97,24 @@ def seed_from_url() -> None:
             st.session_state[key] = st.query_params[param]
 
 
+KEPT_PREFIX = "_kept_"
+
+
+def restore(key: str) -> None:
+    """Streamlit may drop a widget's state when the page changes (st.switch_page); the value
+    is kept in a plain session key too and put back before the widget is drawn."""
+    kept = KEPT_PREFIX + key
+    if key not in st.session_state and kept in st.session_state:
+        st.session_state[key] = st.session_state[kept]
+
+
+def keep(key: str) -> None:
+    st.session_state[KEPT_PREFIX + key] = st.session_state.get(key)
+
+
 def _keep_valid(key: str, options: list, default) -> None:
     """A value from the URL or an older snapshot that is no longer offered falls back."""
+    restore(key)
     if key not in st.session_state:
         st.session_state[key] = default
         return
@@ -161,6 +177,8 @@ def sidebar(snap: Snapshot, settings: Settings, viewer: Viewer) -> View:
     chosen_industries = st.sidebar.multiselect(
         t("filters.industry"), industries, key="f_industry", placeholder=t("filters.all"))
 
+    for key in PARAMS:
+        keep(key)
     if viewer.owner_scope is not None and not owner_ids:
         owner_ids = list(viewer.owner_scope)
     write_url({"f_period_kind": "quarter", "f_period": options[0]})

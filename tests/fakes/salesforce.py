@@ -24,9 +24,12 @@ import re
 import secrets
 import xml.dom.minidom
 
+from cs_analytics.config import settings_from_dict
+from cs_analytics.sources.salesforce import http_session
 from tests.fakes.http import FakeServer, Request, Response, route_to
 
 INSTANCE_HOST = "fake-org.my.salesforce.com"
+AS_OF = dt.date(2026, 3, 31)
 SOAP_NS = ('xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
            'xmlns:sf="urn:fault.partner.soap.sforce.com" '
            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
@@ -117,8 +120,6 @@ class FakeSalesforce(FakeServer):
 
     def session(self, timeout: float = 10.0):
         """A session (with the connector's default timeout) whose requests reach this fake."""
-        from cs_analytics.sources.salesforce import http_session
-
         return route_to(http_session(timeout), self.url)
 
     def queries(self) -> list[str]:
@@ -552,3 +553,10 @@ def password_secrets(org: FakeSalesforce, **extra) -> dict[str, str]:
     u = org.user
     return {"SF_USERNAME": u["username"], "SF_PASSWORD": u["password"],
             "SF_SECURITY_TOKEN": u["security_token"], **extra}
+
+
+def connector_settings(salesforce_settings: dict | None = None, **sections):
+    """Settings for connector tests: no retry delays, short timeouts, a fixed as-of date."""
+    sf = {"backoff_seconds": 0, "bulk_poll_seconds": 0.01, "timeout_seconds": 5,
+          **(salesforce_settings or {})}
+    return settings_from_dict({"general": {"as_of": AS_OF}, "salesforce": sf, **sections})

@@ -1,0 +1,106 @@
+"""Acknowledging and snoozing alerts (the Monday check's "open alerts"), in the user-data store's
+`alert_actions` table; a refresh never touches it.
+
+An alert is an account showing a signal (fct_signals_current, with `since` = the first day of
+the current run of that signal). It is:
+- acknowledged when an `acknowledge` action for the account and signal was recorded on or after
+  `since` (the same episode; when the signal clears and comes back, it is open again);
+- snoozed while the latest `snooze` action's `until` date is today or later;
+- open otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.store import Store, now_iso
+
+MAX_COMMENT = 2_000
+STATUSES = ("open", "acknowledged", "snoozed")
+
+
+def _record(store: Store, account_id: str, signal: str, action: str, author: str,
+            until: dt.date | None = None, comment: str = "") -> int:
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise CsAnalyticsError(f"comment: at most {MAX_COMMENT:,} characters")
+    con = store.userdata_db()
+    try:
+        cur = con.execute(
+            "INSERT INTO alert_actions (account_id, signal, action, until, comment, author, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (account_id, signal, action, until.isoformat() if until else None, comment, author,
+             now_iso()))
+        return int(cur.lastrowid)
+    finally:
+        con.close()
+
+
+def acknowledge(store: Store, account_id: str, signal: str, author: str,
+                comment: str = "") -> int:
+    """Mark the account's current episode of `signal` as seen and handled."""
+    return _record(store, account_id, signal, "acknowledge", author, comment=comment)
+
+
+def snooze(store: Store, account_id: str, signal: str, until: dt.date, author: str,
+           comment: str = "", today: dt.date | None = None) -> int:
+    """Hide the alert until `until` (inclusive); it must be a future date."""
+    today = today or dt.date.today()
+    if until <= today:
+        raise CsAnalyticsError(f"snooze until {until.isoformat()}: choose a date after today "
+                               f"({today.isoformat()})")
+    return _record(store, account_id, signal, "snooze", author, until=until, comment=comment)
+
+
+def actions(store: Store) -> pd.DataFrame:
+    """Every recorded action, oldest first: id, account_id, signal, action, until (date),
+    comment, author, created_at (date, UTC)."""
+    con = store.userdata_db()
+    try:
+        rows = con.execute(
+            "SELECT id, account_id, signal, action, until, comment, author, created_at "
+            "FROM alert_actions ORDER BY id").fetchall()
+    finally:
+        con.close()
+    records = []
+    for r in rows:
+        record = dict(r)
+        record["until"] = dt.date.fromisoformat(record["until"]) if record["until"] else None
+        record["created_at"] = dt.date.fromisoformat(record["created_at"][:10])
+        records.append(record)
+    return pd.DataFrame(records, columns=["id", "account_id", "signal", "action", "until",
+                                          "comment", "author", "created_at"])
+
+
+def with_status(signals: pd.DataFrame, recorded: pd.DataFrame,
+                today: dt.date | None = None) -> pd.DataFrame:
+    """`signals` (account_id, signal, since, …) with status (open / acknowledged / snoozed),
+    snoozed_until and handled_by (the author of the action that applies)."""
+    today = today or dt.date.today()
+    latest: dict[tuple[str, str, str], dict] = {}
+    for r in recorded.to_dict("records"):
+        latest[(r["account_id"], r["signal"], r["action"])] = r
+    statuses, untils, authors = [], [], []
+    for r in signals.to_dict("records"):
+        since = pd.Timestamp(r["since"]).date() if r.get("since") is not None else None
+        ack = latest.get((r["account_id"], r["signal"], "acknowledge"))
+        snz = latest.get((r["account_id"], r["signal"], "snooze"))
+        if ack is not None and since is not None and ack["created_at"] >= since:
+            statuses.append("acknowledged"), untils.append(None), authors.append(ack["author"])
+        elif snz is not None and snz["until"] is not None and snz["until"] >= today:
+            statuses.append("snoozed"), untils.append(snz["until"]), authors.append(snz["author"])
+        else:
+            statuses.append("open"), untils.append(None), authors.append(None)
+    out = signals.copy()
+    out["status"] = statuses
+    out["snoozed_until"] = pd.Series(untils, index=out.index, dtype="object")
+    out["handled_by"] = pd.Series(authors, index=out.index, dtype="object")
+    return out
+
+
+def open_only(alerts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `with_status` still open."""
+    return alerts[alerts["status"] == "open"].reset_index(drop=True)

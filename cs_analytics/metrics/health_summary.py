@@ -1,0 +1,290 @@
+"""Health across accounts, for the Health page and the Monday check: band counts now and over the
+weekly snapshots, by owner / segment / industry, the attribute-tier × band matrix, accounts whose
+health declined, average component contributions, one account's history, and the current
+signals with their evidence.
+
+Scores, bands, segments and signals are computed by the health models (fct_health_weekly,
+fct_health_current, fct_segment_current, fct_signals_current — docs/metrics.md); this module
+only counts and selects, in SQL. A snapshot built without those marts gives empty results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from cs_analytics.config import ATTRIBUTE_TIERS, BANDS, HEALTH_COMPONENTS
+from cs_analytics.metrics.filters import Filters, condition
+
+BAND_RANK = {"healthy": 0, "caution": 1, "warning": 2, "danger": 3}
+GROUPINGS = {"owner": "coalesce(u.name, a.owner_id)", "segment": "s.segment",
+             "industry": "coalesce(nullif(a.industry, ''), '—')"}
+
+
+def _counts(alias: str = "h") -> str:
+    return ", ".join(f"count(*) FILTER (WHERE {alias}.band = '{b}') AS {b}" for b in BANDS)
+
+
+def has_health(snap) -> bool:
+    return snap.has_table("fct_health_weekly") and snap.has_table("fct_health_current")
+
+
+def band_counts(snap, filters: Filters | None = None) -> dict[str, int]:
+    """Active accounts per band on the as-of date (every band present)."""
+    counts = {b: 0 for b in BANDS}
+    if not has_health(snap):
+        return counts
+    where, params = condition(filters, snap, "h.account_id")
+    row = snap.query(f"SELECT {_counts()} FROM fct_health_current h WHERE {where}", params)
+    counts.update({b: int(row[b].iloc[0]) for b in BANDS})
+    return counts
+
+
+def band_distribution(snap, filters: Filters | None = None) -> pd.DataFrame:
+    """band_counts as rows: band, accounts, share (of the scored accounts; None when none)."""
+    counts = band_counts(snap, filters)
+    total = sum(counts.values())
+    return pd.DataFrame([{"band": b, "accounts": counts[b],
+                          "share": counts[b] / total if total else None} for b in BANDS])
+
+
+def band_counts_over_time(snap, weeks: int = 26, filters: Filters | None = None
+                          ) -> pd.DataFrame:
+    """Accounts per band on each weekly snapshot of the last `weeks` weeks and on the as-of
+    date: snapshot_day, healthy, caution, warning, danger, accounts; oldest first."""
+    columns = ["snapshot_day", *BANDS, "accounts"]
+    if not has_health(snap):
+        return pd.DataFrame(columns=columns)
+    where, params = condition(filters, snap, "h.account_id")
+    return snap.query(f"""
+        SELECT h.snapshot_day, {_counts()}, count(*) AS accounts
+        FROM fct_health_weekly h
+        WHERE (h.is_weekly OR h.is_as_of)
+          AND h.snapshot_day > (SELECT as_of FROM params) - 7 * $weeks
+          AND {where}
+        GROUP BY h.snapshot_day
+        ORDER BY h.snapshot_day
+    """, {**params, "weeks": weeks})[columns]
+
+
+def band_counts_by(snap, by: str, filters: Filters | None = None) -> pd.DataFrame:
+    """Accounts per band on the as-of date grouped by owner, segment or industry:
+    group, healthy, caution, warning, danger, accounts."""
+    if by not in GROUPINGS:
+        raise ValueError(f"group by '{by}': expected one of {', '.join(GROUPINGS)}")
+    columns = ["group", *BANDS, "accounts"]
+    if not has_health(snap):
+        return pd.DataFrame(columns=columns)
+    where, params = condition(filters, snap, "h.account_id")
+    segment_join = ("LEFT JOIN fct_segment_current s USING (account_id)"
+                    if snap.has_table("fct_segment_current") else
+                    "LEFT JOIN (SELECT NULL::VARCHAR AS account_id, NULL::VARCHAR AS segment "
+                    "WHERE false) s USING (account_id)")
+    return snap.query(f"""
+        SELECT {GROUPINGS[by]} AS "group", {_counts()}, count(*) AS accounts
+        FROM fct_health_current h
+        JOIN accounts a USING (account_id)
+        LEFT JOIN users u ON u.user_id = a.owner_id
+        {segment_join}
+        WHERE {where}
+        GROUP BY 1
+        ORDER BY 1 NULLS LAST
+    """, params)[columns]
+
+
+def attribute_matrix(snap, filters: Filters | None = None) -> pd.DataFrame:
+    """Attribute tier (high, mid, low) × band account counts on the as-of date, with the
+    segment each cell maps to: tier, healthy…danger, segment_healthy…segment_danger."""
+    columns = ["tier", *BANDS, *(f"segment_{b}" for b in BANDS)]
+    if not snap.has_table("fct_segment_current"):
+        return pd.DataFrame(columns=columns)
+    where, params = condition(filters, snap, "s.account_id")
+    counts = snap.query(f"""
+        SELECT s.attribute_tier AS tier, {_counts("s")}
+        FROM fct_segment_current s
+        WHERE s.band IS NOT NULL AND {where}
+        GROUP BY 1
+    """, params).set_index("tier")
+    matrix = dict(((tier, band), seg) for tier, band, seg in snap.rows(
+        "SELECT attribute_tier, band, segment FROM params_segment_matrix")) \
+        if snap.has_table("params_segment_matrix") else {}
+    rows = []
+    for tier in ATTRIBUTE_TIERS:
+        row = {"tier": tier}
+        for band in BANDS:
+            row[band] = int(counts.loc[tier, band]) if tier in counts.index else 0
+            row[f"segment_{band}"] = matrix.get((tier, band))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def declined(snap, min_drop: float = 10.0, filters: Filters | None = None) -> pd.DataFrame:
+    """Accounts whose health fell over the last four weeks: the score dropped by at least
+    `min_drop` points or the band got worse. account_id, name, owner_name, score,
+    score_4w_before, score_change_4w, band, band_4w_before, top_detractor; biggest drop
+    first."""
+    columns = ["account_id", "name", "owner_name", "score", "score_4w_before",
+               "score_change_4w", "band", "band_4w_before", "top_detractor"]
+    if not has_health(snap):
+        return pd.DataFrame(columns=columns)
+    where, params = condition(filters, snap, "h.account_id")
+    rank = "CASE {} WHEN 'healthy' THEN 0 WHEN 'caution' THEN 1 WHEN 'warning' THEN 2 " \
+           "WHEN 'danger' THEN 3 END"
+    return snap.query(f"""
+        SELECT h.account_id, a.name, coalesce(u.name, a.owner_id) AS owner_name, h.score,
+               h.score_4w_before, h.score_change_4w, h.band, h.band_4w_before, h.top_detractor
+        FROM fct_health_current h
+        JOIN accounts a USING (account_id)
+        LEFT JOIN users u ON u.user_id = a.owner_id
+        WHERE h.score_4w_before IS NOT NULL
+          AND (h.score_change_4w <= -$min_drop
+               OR {rank.format("h.band")} > {rank.format("h.band_4w_before")})
+          AND {where}
+        ORDER BY h.score_change_4w, a.name
+    """, {**params, "min_drop": float(min_drop)})[columns]
+
+
+def component_contributions(snap, filters: Filters | None = None) -> pd.DataFrame:
+    """Per component over the accounts scored on the as-of date: accounts (with data),
+    avg_score, avg_weight, avg_contribution (points it adds to the total) and avg_lost
+    (weight × (100 − score): points it costs); in the configured component order."""
+    columns = ["component", "accounts", "avg_score", "avg_weight", "avg_contribution",
+               "avg_lost"]
+    if not has_health(snap):
+        return pd.DataFrame(columns=columns)
+    where, params = condition(filters, snap, "h.account_id")
+    parts = []
+    for c in HEALTH_COMPONENTS:
+        parts.append(f"""
+            SELECT '{c}' AS component, count({c}_score) AS accounts,
+                   avg({c}_score) AS avg_score,
+                   avg({c}_weight) AS avg_weight,
+                   avg({c}_contribution) AS avg_contribution,
+                   avg({c}_weight * (100 - {c}_score)) AS avg_lost
+            FROM fct_health_current h WHERE {where}""")
+    frame = snap.query(" UNION ALL ".join(parts), params)
+    order = {c: i for i, c in enumerate(HEALTH_COMPONENTS)}
+    return frame.sort_values("component", key=lambda s: s.map(order)).reset_index(
+        drop=True)[columns]
+
+
+def accounts_in_band(snap, band: str, filters: Filters | None = None) -> pd.DataFrame:
+    """Active accounts in one band on the as-of date (the drill-down from a band):
+    account_id, name, owner_name, score, score_change_4w, top_detractor, segment; lowest
+    score first."""
+    if band not in BANDS:
+        raise ValueError(f"band '{band}': expected one of {', '.join(BANDS)}")
+    columns = ["account_id", "name", "owner_name", "score", "score_change_4w",
+               "top_detractor", "segment"]
+    if not has_health(snap):
+        return pd.DataFrame(columns=columns)
+    where, params = condition(filters, snap, "h.account_id")
+    segment = ("(SELECT segment FROM fct_segment_current s WHERE s.account_id = h.account_id)"
+               if snap.has_table("fct_segment_current") else "NULL")
+    return snap.query(f"""
+        SELECT h.account_id, a.name, coalesce(u.name, a.owner_id) AS owner_name, h.score,
+               h.score_change_4w, h.top_detractor, {segment} AS segment
+        FROM fct_health_current h
+        JOIN accounts a USING (account_id)
+        LEFT JOIN users u ON u.user_id = a.owner_id
+        WHERE h.band = $band AND {where}
+        ORDER BY h.score, a.name
+    """, {**params, "band": band})[columns]
+
+
+def account_current(snap, account_id: str) -> dict | None:
+    """The account's health on the as-of date (score, band, top_detractor, changes, the
+    components' value/score/weight/contribution, renewal facts), or None when not scored."""
+    if not has_health(snap):
+        return None
+    frame = snap.query("SELECT * FROM fct_health_current WHERE account_id = $id",
+                       {"id": account_id})
+    if frame.empty:
+        return None
+    return {k: _plain(v) for k, v in frame.iloc[0].to_dict().items()}
+
+
+def account_segment(snap, account_id: str) -> str | None:
+    """The account's segment on the as-of date (None when not active or not scored)."""
+    if not snap.has_table("fct_segment_current"):
+        return None
+    value = snap.scalar("SELECT segment FROM fct_segment_current WHERE account_id = $id",
+                        {"id": account_id})
+    return _plain(value)
+
+
+def account_components(current: dict | None) -> pd.DataFrame:
+    """The six components of `account_current`: component, value, score, weight,
+    contribution, lost (weight × (100 − score))."""
+    columns = ["component", "value", "score", "weight", "contribution", "lost"]
+    if current is None:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for c in HEALTH_COMPONENTS:
+        score, weight = current.get(f"{c}_score"), current.get(f"{c}_weight")
+        lost = None if score is None or weight is None else weight * (100 - score)
+        rows.append({"component": c, "value": current.get(f"{c}_value"), "score": score,
+                     "weight": weight, "contribution": current.get(f"{c}_contribution"),
+                     "lost": lost})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def account_history(snap, account_id: str, since: dt.date | None = None) -> pd.DataFrame:
+    """The account's score on every weekly snapshot (and the as-of date), oldest first:
+    snapshot_day, score, band, top_detractor and each component's score."""
+    per_component = ", ".join(f"{c}_score" for c in HEALTH_COMPONENTS)
+    if not has_health(snap):
+        return pd.DataFrame(columns=["snapshot_day", "score", "band", "top_detractor"])
+    return snap.query(f"""
+        SELECT snapshot_day, score, band, top_detractor, {per_component}
+        FROM fct_health_weekly
+        WHERE account_id = $id AND (is_weekly OR is_as_of)
+          AND ($since IS NULL OR snapshot_day >= $since)
+        ORDER BY snapshot_day
+    """, {"id": account_id, "since": since})
+
+
+SIGNAL_COLUMNS = ["account_id", "name", "owner_id", "owner_name", "signal", "since",
+                  "last_login_date", "days_since_login", "deliveries_last_window",
+                  "deliveries_previous_window", "last_contact_date", "last_contact_type",
+                  "days_since_contact", "contract_end_date", "days_to_end", "band", "score",
+                  "mrr", "sf_url"]
+
+
+def current_signals(snap, signals: tuple[str, ...] = (), filters: Filters | None = None,
+                    account_id: str | None = None) -> pd.DataFrame:
+    """Signals shown on the as-of date (all, or only `signals`), with their evidence and the
+    account's owner and MRR: see SIGNAL_COLUMNS; by signal, then longest-running first."""
+    if not snap.has_table("fct_signals_current"):
+        return pd.DataFrame(columns=SIGNAL_COLUMNS)
+    where, params = condition(filters, snap, "s.account_id")
+    mrr = ("(SELECT h.mrr FROM fct_health_current h WHERE h.account_id = s.account_id)"
+           if snap.has_table("fct_health_current") else "NULL")
+    return snap.query(f"""
+        SELECT s.account_id, a.name, a.owner_id, coalesce(u.name, a.owner_id) AS owner_name,
+               s.signal, s.since, s.last_login_date, s.days_since_login,
+               s.deliveries_last_window, s.deliveries_previous_window, s.last_contact_date,
+               s.last_contact_type, s.days_since_contact, s.contract_end_date, s.days_to_end,
+               s.band, s.score, {mrr} AS mrr, a.sf_url
+        FROM fct_signals_current s
+        JOIN accounts a USING (account_id)
+        LEFT JOIN users u ON u.user_id = a.owner_id
+        WHERE (len($signals) = 0 OR list_contains($signals, s.signal))
+          AND ($account_id IS NULL OR s.account_id = $account_id)
+          AND {where}
+        ORDER BY s.signal, s.since, a.name
+    """, {**params, "signals": list(signals), "account_id": account_id})[SIGNAL_COLUMNS]
+
+
+def _plain(value):
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if hasattr(value, "item"):
+        value = value.item()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value

@@ -1,0 +1,162 @@
+"""The parts of the account page (顧客カルテ) that more than a line each: the account picker
+(kept in ?account_id=), the header, and the health sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from cs_analytics import assessments
+from cs_analytics.config import BANDS
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.metrics import accounts
+from cs_analytics.metrics import health_summary as health_summary_metrics
+from cs_analytics.store import Snapshot
+from cs_analytics.ui import charts, data, fmt
+from cs_analytics.ui.filters import View
+from cs_analytics.ui.i18n import current_language, t, translate
+from cs_analytics.ui.widgets import Col, band_label, md_escape, table
+
+PARAM = "account_id"
+
+
+def pick_account(snap: Snapshot, view: View) -> str | None:
+    """The account in the URL (a drill-down or a shared link), else the first of the list;
+    changing the picker rewrites the URL."""
+    listed = data.call(accounts.account_list, snap, view.filters)
+    ids = list(listed["account_id"])
+    labels = {r.account_id: f"{r.name}（{r.owner_name}）" if current_language() == "ja"
+              else f"{r.name} ({r.owner_name})" for r in listed.itertuples()}
+    wanted = st.query_params.get(PARAM)
+    if wanted and wanted not in labels:
+        extra = data.call(accounts.profile, snap, wanted)
+        if extra is not None:  # a link to an account outside the current filters
+            ids.insert(0, wanted)
+            labels[wanted] = extra["name"]
+    if not ids:
+        return None
+    if wanted in labels and wanted != st.session_state.get("_account_url"):
+        st.session_state["account_pick"] = wanted  # arrived through a link
+    elif st.session_state.get("account_pick") not in labels:
+        st.session_state["account_pick"] = ids[0]
+    chosen = st.selectbox(t("account.pick"), ids, key="account_pick",
+                          format_func=lambda a: labels.get(a, a))
+    st.session_state["_account_url"] = chosen
+    if st.query_params.get(PARAM) != chosen:
+        st.query_params[PARAM] = chosen
+    return chosen
+
+
+def header(snap: Snapshot, profile: dict) -> None:
+    """Name, owner and the facts a CS member checks first; the Salesforce link."""
+    lang = current_language()
+    st.subheader(md_escape(profile["name"]))
+    facts = [t("account.owner", name=md_escape(profile["owner_name"] or "—")),
+             t("account.industry", name=md_escape(profile["industry"] or "—"))]
+    if profile.get("phase"):
+        facts.append(t(f"account.phase.{profile['phase']}"))
+    st.caption(" · ".join(facts))
+    cols = st.columns(5)
+    cols[0].metric(t("col.mrr"), fmt.yen(profile["mrr"]), border=True)
+    cols[1].metric(t("col.arr"), fmt.yen_compact(profile["arr"], lang), border=True)
+    cols[2].metric(t("account.customer_since"), fmt.month(profile["first_month"], lang),
+                   border=True)
+    cols[3].metric(t("account.last_end"), fmt.date(profile["last_end_date"], lang),
+                   border=True)
+    cols[4].metric(t("account.last_contact"), fmt.date(profile["last_contact_date"], lang),
+                   border=True,
+                   help=None if profile["days_since_contact"] is None else
+                   t("account.days_ago", days=profile["days_since_contact"]))
+    if profile.get("sf_url"):
+        st.link_button(t("account.open_salesforce"), profile["sf_url"], icon="☁️")
+
+
+def health_summary(snap: Snapshot, account_id: str, store) -> None:
+    """Score, band and change, the top detractor and segment, with the manual assessment (if
+    one is valid) shown beside the computed score."""
+    lang = current_language()
+    current = data.call(health_summary_metrics.account_current, snap, account_id)
+    manual = assessments.current(store, account_id)
+    if current is None:
+        st.info(t("account.not_scored"))
+    else:
+        cols = st.columns(4)
+        cols[0].metric(t("col.score"), fmt.number(current["score"]), border=True,
+                       delta=None if current.get("score_change") is None
+                       else fmt.signed(current["score_change"], 1),
+                       delta_description=t("account.vs_last_week"))
+        cols[1].metric(t("col.band"), band_label(current["band"]), border=True,
+                       delta=None if current.get("score_change_4w") is None
+                       else fmt.signed(current["score_change_4w"], 1),
+                       delta_description=t("account.vs_4_weeks"))
+        cols[2].metric(t("health.col.detractor"),
+                       t(f"component.{current['top_detractor']}")
+                       if current.get("top_detractor") else "—", border=True)
+        segment = data.call(health_summary_metrics.account_segment, snap, account_id)
+        cols[3].metric(t("col.segment"), segment or "—", border=True)
+    if manual is not None:
+        st.info(t("account.manual", band=band_label(manual["band"]),
+                  author=md_escape(manual["author"]), until=fmt.date(manual["expires_on"], lang),
+                  comment=md_escape(manual["comment"] or "—")))
+
+
+def signals(snap: Snapshot, account_id: str) -> None:
+    from cs_analytics.reports.qbr import signal_evidence
+
+    st.markdown("#### " + t("account.signals_title"))
+    frame = data.call(health_summary_metrics.current_signals, snap, (), None, account_id)
+    lang = current_language()
+    frame["evidence"] = [signal_evidence(r, lang) for r in frame.to_dict("records")]
+    table(frame, {"signal": Col("team.col.signals", "enum", "signal"),
+                  "since": Col("qbr.col.since", "date"), "evidence": Col("qbr.col.evidence")},
+          key="account_signals", download=f"signals-{account_id}", empty_key="qbr.no_signals")
+
+
+def health_history(snap: Snapshot, account_id: str, settings) -> None:
+    history = data.call(health_summary_metrics.account_history, snap, account_id)
+    if history.empty:
+        st.info(t("account.not_scored"))
+        return
+    charts.show(charts.health_history(history, settings.health.bands, t("account.health_title")),
+                key="account_health")
+    current = data.call(health_summary_metrics.account_current, snap, account_id)
+    table(health_summary_metrics.account_components(current), {
+        "component": Col("glossary.col.component", "enum", "component"),
+        "value": Col("account.col.input", "number"), "score": Col("col.score", "score"),
+        "weight": Col("glossary.col.share", "pct"),
+        "contribution": Col("health.col.contribution", "number"),
+        "lost": Col("health.col.lost", "number"),
+    }, key="account_components", download=f"health-components-{account_id}")
+
+
+def assessment(store, account_id: str) -> None:
+    """Record a manual assessment (band, comment, expiry) and list the earlier ones."""
+    from cs_analytics.ui.session import viewer
+
+    st.markdown("#### " + t("account.assessment_title"))
+    st.caption(t("account.assessment_help"))
+    with st.form(f"assessment_form_{account_id}", clear_on_submit=True):
+        left, right = st.columns(2)
+        band = left.selectbox(t("col.band"), BANDS, key="assessment_band",
+                              format_func=_band_formatter())
+        expires = right.date_input(t("account.expires"), key="assessment_expires",
+                                   value=dt.date.today() + dt.timedelta(days=30))
+        comment = st.text_input(t("check.comment"), key="assessment_comment")
+        if st.form_submit_button(t("account.record_assessment")):
+            try:
+                assessments.record(store, account_id, band, expires, viewer().author, comment)
+                st.rerun()
+            except CsAnalyticsError as exc:
+                st.error(str(exc))
+    table(assessments.history(store, account_id), {
+        "band": Col("col.band", "band"), "comment": Col("check.comment"),
+        "expires_on": Col("account.expires", "date"), "author": Col("review.col.author"),
+        "created_at": Col("account.col.written"),
+    }, key="account_assessments", download=f"assessments-{account_id}",
+        empty_key="account.no_assessments")
+
+
+def _band_formatter():
+    lang = current_language()
+    return lambda band: translate(lang, f"band.{band}")

@@ -1,0 +1,269 @@
+"""Clicking through the app (AppTest): filters kept in the URL, the language switch, the three
+drill-down paths down to the account page, and the forms that write user data (weekly review,
+action plans, alerts, notes, manual assessment) and the Data page's upload and refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cs_analytics import alert_actions, assessments, notes, reviews
+from cs_analytics.metrics import health_summary, periods, revenue, team
+from cs_analytics.metrics.filters import Filters
+from cs_analytics.store import Store
+from cs_analytics.ui import fmt
+from test_app_common import (demo_home, make_app, metric, run_page, select_row,  # noqa: F401
+                             table, table_with, texts, use_home)
+
+
+@pytest.fixture
+def own_demo_home(demo_home, tmp_path) -> Path:
+    """A private copy of the demo data directory, for tests that write user data."""
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copytree(demo_home / "snapshots", home / "snapshots")
+    shutil.copy(demo_home / "CURRENT", home / "CURRENT")
+    return home
+
+
+# ---------------------------------------------------------------------------- filters
+
+
+def test_filters_come_from_the_url_and_drive_the_numbers(demo_home, use_home):
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    owner = team.owner_summary(snap).sort_values("accounts").iloc[-1]["owner_id"]
+    month = periods.add_months(periods.month_start(snap.as_of), -1)
+    at = make_app("en", {"period": "month", "p": f"{month:%Y-%m}", "owner": owner})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.radio(key="f_period_kind").value == "month"
+    assert at.sidebar.selectbox(key="f_period").value == f"{month:%Y-%m}"
+    assert at.sidebar.multiselect(key="f_owner").value == [owner]
+    expected = revenue.kpis(snap, periods.month_period(month), Filters(owner_ids=(owner,)))
+    assert metric(at, "MRR").proto.help == fmt.yen(expected["mrr"])
+    assert metric(at, "Active customers").value == fmt.number(expected["customers"])
+    everyone = revenue.kpis(snap, periods.month_period(month))
+    assert expected["customers"] < everyone["customers"]
+
+
+def test_changing_a_filter_rewrites_the_url(demo_home, use_home):
+    use_home(demo_home)
+    at = make_app("ja")
+    at.run()
+    assert "period" not in at.query_params  # defaults stay out of the URL
+    at.sidebar.radio(key="f_period_kind").set_value("ttm").run()
+    at.sidebar.multiselect(key="f_segment").set_value(["S", "A"]).run()
+    assert param(at, "period") == ["ttm"]
+    assert param(at, "segment") == ["S", "A"]
+    snap = Store(demo_home).open_current()
+    expected = revenue.kpis(snap, periods.ttm(periods.month_start(snap.as_of)),
+                            Filters(segments=("S", "A")))
+    assert metric(at, "アクティブ顧客数").value == fmt.number(expected["customers"])
+    at.switch_page("pages/revenue.py").run()  # the filters follow to another page
+    assert at.sidebar.multiselect(key="f_segment").value == ["S", "A"]
+    assert param(at, "segment") == ["S", "A"]
+
+
+def test_an_unknown_filter_value_in_the_url_falls_back(demo_home, use_home):
+    use_home(demo_home)
+    at = make_app("ja", {"period": "decade", "p": "1999Q9", "segment": ["Z", "S"]})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.radio(key="f_period_kind").value == "quarter"
+    assert at.sidebar.multiselect(key="f_segment").value == ["S"]
+
+
+def test_language_switch(demo_home, use_home):
+    use_home(demo_home)
+    at = make_app("ja")
+    at.run()
+    assert at.title[0].value == "経営サマリー"
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert at.title[0].value == "Overview"
+    assert param(at, "lang") == ["en"]
+    assert "Data as of" in texts(at)
+
+
+# ---------------------------------------------------------------------------- drill-downs
+
+
+def test_overview_movement_to_revenue_accounts_to_account_page(demo_home, use_home):
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    period = periods.period_containing("quarter", snap.as_of)
+    bridge = revenue.movement_totals(snap, period)
+    movement = next(m for m in ("expansion", "new", "churn", "contraction")
+                    if bridge[f"{m}_count"])
+    row = ["new", "reactivation", "expansion", "contraction", "churn"].index(movement)
+    at = run_page("overview", "en")
+    select_row(at, "overview_movements", row)
+    assert not at.exception
+    assert at.title[0].value == "MRR & NRR"
+    assert param(at, "movement") == [movement]
+    behind = revenue.movement_accounts(snap, period, movement)
+    shown = table(at, f"revenue_accounts_{movement}")
+    assert list(shown["Account"]) == list(behind["name"])
+    assert sum(shown["Change (MRR)"]) == pytest.approx(bridge[movement], abs=1e-6)
+    select_row(at, f"revenue_accounts_{movement}", 0)
+    assert at.title[0].value == "Account"
+    assert param(at, "account_id") == [behind["account_id"].iloc[0]]
+    assert at.subheader[0].value.replace("\\", "") == behind["name"].iloc[0]
+
+
+def test_team_owner_portfolio_to_account_page(demo_home, use_home):
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    owners = team.owner_summary(snap)
+    at = run_page("team", "ja")
+    assert list(table(at, "team_owners")["担当社数"]) == list(owners["accounts"])
+    index = int(owners["accounts"].idxmax())
+    select_row(at, "team_owners", index)
+    owner_id = owners["owner_id"].iloc[index]
+    portfolio = team.portfolio(snap, owner_id)
+    shown = table(at, f"team_portfolio_{owner_id}")
+    assert list(shown["顧客名"]) == list(portfolio["name"])
+    assert param(at, "team_owner") == [owner_id]
+    select_row(at, f"team_portfolio_{owner_id}", 1)
+    assert at.title[0].value == "顧客カルテ"
+    assert param(at, "account_id") == [portfolio["account_id"].iloc[1]]
+
+
+def test_health_band_to_accounts_to_account_page(demo_home, use_home):
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    bands = health_summary.band_distribution(snap)
+    band_index = int(bands["accounts"].idxmax())
+    band = bands["band"].iloc[band_index]
+    at = run_page("health", "en")
+    select_row(at, "health_bands", band_index)
+    in_band = health_summary.accounts_in_band(snap, band)
+    shown = table(at, f"health_band_{band}")
+    assert list(shown["Account"]) == list(in_band["name"])
+    assert list(shown["Health score"]) == pytest.approx(list(in_band["score"]))
+    select_row(at, f"health_band_{band}", 0)
+    assert at.title[0].value == "Account"
+    assert param(at, "account_id") == [in_band["account_id"].iloc[0]]
+
+
+def test_account_page_follows_the_url_and_the_picker(demo_home, use_home):
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    listed = pd.DataFrame(snap.query("SELECT account_id, name FROM accounts ORDER BY 1"))
+    first, second = listed.iloc[0], listed.iloc[1]
+    at = run_page("account", "en", {"account_id": second["account_id"]})
+    assert at.selectbox(key="account_pick").value == second["account_id"]
+    at.selectbox(key="account_pick").set_value(first["account_id"]).run()
+    assert param(at, "account_id") == [first["account_id"]]
+    assert at.subheader[0].value.replace("\\", "") == first["name"]
+
+
+# ---------------------------------------------------------------------------- user data
+
+
+def test_weekly_review_is_saved_and_shown_next_to_the_weeks_numbers(own_demo_home, use_home):
+    use_home(own_demo_home)
+    store = Store(own_demo_home)
+    snap = store.open_current()
+    at = run_page("weekly_review", "ja")
+    week = reviews.week_start(snap.as_of)
+    numbers = team.week_numbers(snap, team.team_owner_ids(snap, "all"), week, _settings())
+    assert metric(at, "MTG").value == fmt.number(numbers["meetings"])
+    at.text_area(key=f"review_results_all_{week}").set_value("更新 3件・解約 0件")
+    at.text_area(key=f"review_ksf_all_{week}").set_value("=定例MTGの徹底")
+    at.button[0].click().run()  # the review form's submit button
+    assert not at.exception
+    saved = reviews.get_review(store, "all", week)
+    assert saved["results"] == "更新 3件・解約 0件" and saved["ksf"] == "=定例MTGの徹底"
+    at.text_input(key="plan_description").set_value("QBR資料の準備")
+    at.date_input(key="plan_due").set_value(week + dt.timedelta(days=4))
+    at.button[1].click().run()
+    plans = reviews.action_plans(store, "all", week=week)
+    assert list(plans["description"]) == ["QBR資料の準備"]
+    assert plans["due_date"].iloc[0] == week + dt.timedelta(days=4)
+    assert "QBR資料の準備" in list(table(at, f"review_plans_all_{week}")["内容"])
+
+
+def test_acknowledging_an_alert_removes_it_from_the_open_ones(own_demo_home, use_home):
+    use_home(own_demo_home)
+    store = Store(own_demo_home)
+    at = run_page("weekly_check", "en")
+    before = int(metric(at, "Open alerts").value)
+    assert before > 0
+    alerts = table(at, "check_alerts")
+    select_row(at, "check_alerts", 0)
+    next(b for b in at.button if b.label == "Acknowledge").click().run()
+    assert not at.exception
+    assert int(metric(at, "Open alerts").value) == before - 1
+    recorded = alert_actions.actions(store)
+    assert list(recorded["action"]) == ["acknowledge"]
+    assert recorded["account_id"].iloc[0] in set(
+        health_summary.current_signals(store.open_current())["account_id"])
+    assert len(alerts) == len(table(at, "check_alerts"))  # still listed, as acknowledged
+
+
+def test_notes_and_manual_assessment_on_the_account_page(own_demo_home, use_home):
+    use_home(own_demo_home)
+    store = Store(own_demo_home)
+    at = run_page("account", "ja")
+    account_id = at.selectbox(key="account_pick").value
+    at.text_area(key="account_note_body").set_value("<b>次回QBRで研修用途を提案</b>")
+    next(b for b in at.button if b.label == "メモを追加").click().run()
+    assert list(notes.notes(store, account_id)["body"]) == ["<b>次回QBRで研修用途を提案</b>"]
+    at.selectbox(key="assessment_band").set_value("warning")
+    at.text_input(key="assessment_comment").set_value("担当者退職の可能性")
+    next(b for b in at.button if b.label == "評価を記録").click().run()
+    assert not at.exception
+    current = assessments.current(store, account_id)
+    assert current["band"] == "warning" and current["comment"] == "担当者退職の可能性"
+    assert any("手動評価: 🟠 警戒" in i.value for i in at.info)
+
+
+# ---------------------------------------------------------------------------- data page
+
+
+def test_upload_with_errors_lists_every_problem_and_publishes_nothing(own_demo_home, use_home,
+                                                                      tmp_path):
+    use_home(own_demo_home)
+    store = Store(own_demo_home)
+    pointer = store.pointer.read_text()
+    at = run_page("data", "en")
+    bad = ("contract_id,account_id,start_date,end_date,amount\n"
+           "C1,A00001,2026/13/01,2027-01-01,100000\n"
+           "C2,A00001,2026-01-01,2025-01-01,abc\n").encode()
+    at.file_uploader(key="upload_files").upload("bad contracts.csv", bad, "text/csv")
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception
+    assert any("Nothing was imported" in e.value for e in at.error)
+    problems = table_with(at, "File", "Row", "Column", "Problem")
+    assert set(problems["File"]) == {"bad contracts.csv"}
+    assert len(problems) >= 3 and {2, 3} <= set(problems["Row"])
+    assert store.pointer.read_text() == pointer
+
+
+def test_refresh_button_runs_the_cli_and_publishes(own_demo_home, use_home):
+    use_home(own_demo_home)
+    store = Store(own_demo_home)
+    before = store.current_file().id
+    at = run_page("data", "en")
+    at.button(key="refresh_button").click().run(timeout=300)
+    assert not at.exception
+    assert any("new snapshot" in s.value for s in at.success), [e.value for e in at.error]
+    assert store.current_file().id != before
+    assert store.open_current().is_demo
+
+
+def param(at, key: str) -> list[str]:
+    """A URL parameter's values as a list (AppTest gives one value as a plain string)."""
+    value = at.query_params.get(key)
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+def _settings():
+    from cs_analytics.config import Settings
+
+    return Settings()
