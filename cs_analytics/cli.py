@@ -413,6 +413,107 @@ def movements_cmd(obj: Context, fmt: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+# ---------------------------------------------------------------------------- health, alerts
+
+
+@main.command("health")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              metavar="YYYY-MM-DD",
+              help="Date the scores are for. Scores are kept for every Monday and the "
+                   "snapshot's data-as-of date; another date shows the latest of those on or "
+                   "before it. Default: the data-as-of date.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.pass_obj
+@user_errors
+def health_cmd(obj: Context, as_of, fmt: str) -> None:
+    """Health score of every active account: score, band, the six components (value, score,
+    weight, contribution), top detractor, segment, risk signals with their evidence, and the
+    manual assessment when one is valid (definitions: docs/metrics.md).
+
+    JSON: a list of objects with account_id, name, owner_id, owner_name, snapshot_day, score,
+    band, previous_score, score_change, score_change_4w, onboarding, components {name: {value,
+    score, weight, contribution}}, top_detractor, segment, attribute_tier, signals [{id,
+    since, evidence…}], manual_assessment. CSV: one row per account, components flattened
+    (deliveries_value, deliveries_score, …), signal ids separated by ';'. Lowest score first.
+    """
+    import csv
+
+    from cs_analytics.config import HEALTH_COMPONENTS
+    from cs_analytics.metrics import health
+
+    obj.settings
+    store = obj.store
+    snap = store.open_current()
+    day = health.snapshot_day_for(snap, as_of.date() if as_of else None)
+    if as_of and day != as_of.date():
+        progress(f"health on {day} (the latest snapshot on or before {as_of.date()})")
+    records = health.records(snap, day, health.current_assessments(store))
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    columns = ["account_id", "name", "owner_id", "snapshot_day", "score", "band",
+               "score_change", "score_change_4w", "onboarding", "top_detractor", "segment",
+               "attribute_tier"]
+    parts = ("value", "score", "weight", "contribution")
+    writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
+    writer.writerow(columns + [f"{c}_{p}" for c in HEALTH_COMPONENTS for p in parts]
+                    + ["signals", "manual_band", "manual_expires_on"])
+    for r in records:
+        manual = r["manual_assessment"] or {}
+        writer.writerow([r[c] for c in columns]
+                        + [r["components"][c][p] for c in HEALTH_COMPONENTS for p in parts]
+                        + [";".join(s["id"] for s in r["signals"]), manual.get("band"),
+                           manual.get("expires_on")])
+
+
+@main.command("alerts")
+@click.option("--dry-run", is_flag=True,
+              help="Evaluate and print the messages that would be sent; record and send "
+                   "nothing.")
+@click.pass_obj
+@user_errors
+def alerts_cmd(obj: Context, dry_run: bool) -> None:
+    """Evaluate the churn-risk signals of the current snapshot and send the new alerts to
+    Slack (SPEC §4 risk signals; definitions: docs/metrics.md).
+
+    An alert fires when an account enters a signal, not on every run; the same account and
+    signal alert again only after [alerts] cooldown_days. Acknowledged signals do not alert;
+    snoozed ones wait until the snooze ends. Messages go to the incoming webhook in
+    SLACK_WEBHOOK_URL (environment or .streamlit/secrets.toml), one per alert or one digest
+    ([alerts] mode), naming the customer, owner, segment, MRR, last contact and the evidence.
+    A message Slack did not accept is kept and retried on the next run; the command then
+    exits with status 1.
+    """
+    from cs_analytics.alerts import evaluation, run_alerts
+
+    settings = obj.settings
+    run = run_alerts(settings, obj.store, dry_run=dry_run)
+    demo = " (demo data)" if obj.store.open_current().is_demo else ""
+    held = [f"{run.count(outcome)} {label}" for outcome, label in (
+        (evaluation.ACKNOWLEDGED, "acknowledged"), (evaluation.SNOOZED, "snoozed"),
+        (evaluation.COOLDOWN, "within the cooldown"), (evaluation.KNOWN, "already shown "
+                                                       "before alerts started"),
+        (evaluation.NOTIFIED, "already alerted")) if run.count(outcome)]
+    click.echo(f"data as of {run.as_of}{demo}: {run.shown} signals shown, "
+               f"{len(run.fired)} new alerts" + (f" ({', '.join(held)} not alerted)"
+                                                 if held else ""))
+    if dry_run:
+        click.echo(f"dry run: {len(run.deliveries)} Slack messages would be sent; nothing "
+                   "was recorded or sent")
+        for d in run.deliveries:
+            click.echo("\n---\n" + d.text)
+        return
+    if not run.deliveries:
+        click.echo("nothing to send")
+        return
+    click.echo(f"sent {len(run.sent)} of {len(run.deliveries)} Slack messages")
+    if run.failed:
+        first = run.failed[0]
+        fail(f"{len(run.failed)} Slack messages were not delivered ({first.error}); they "
+             "will be retried on the next run")
+
+
 # ---------------------------------------------------------------------------- reports
 
 

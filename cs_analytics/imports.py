@@ -394,7 +394,8 @@ def _convert_sql(column: contract.Column, ref: str) -> str:
         slow = (f"TRY_CAST(CASE WHEN regexp_full_match({n}, "
                 r"'([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.0+)?') "
                 rf"THEN regexp_replace({n}, ',|\.0+$', '', 'g') END AS BIGINT)")
-        return (f"CASE WHEN regexp_full_match({ref}, '[0-9]{{1,18}}') THEN CAST({ref} AS BIGINT) "
+        return (f"CASE WHEN {ref} <> '' AND length({ref}) <= 18 "
+                f"AND NOT regexp_matches({ref}, '[^0-9]') THEN CAST({ref} AS BIGINT) "
                 f"ELSE {slow} END")
     if kind == "amount":
         slow = (f"CASE WHEN regexp_full_match({n}, "
@@ -420,7 +421,8 @@ def _convert_sql(column: contract.Column, ref: str) -> str:
 def _slow_date_sql(n: str) -> str:
     """YYYY/MM/DD, YYYY-M-D, ISO datetimes (with a zone: the date in Tokyo)."""
     date = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}"
-    local = r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    local = (r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}[T ]"
+             r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?")
     zoned = local + r"(Z|[+-][0-9]{2}:?[0-9]{2})"
     stamp = "TRY_CAST(replace(replace({}, 'T', ' '), '/', '-') AS TIMESTAMP)"
     zone = f"regexp_extract({n}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$')"
@@ -481,7 +483,9 @@ def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]]
             outer_bad.append(f'CASE WHEN ({valid}) IS NULL AND "~{c.name}" IS NOT NULL '
                              f'AND {_norm(chr(34) + "~" + c.name + chr(34))} <> \'\' '
                              f'THEN "~{c.name}" END AS "!{c.name}"')
-        where = f"WHERE coalesce({', '.join(non_empty)}) IS NOT NULL" if non_empty else "WHERE false"
+        # rows whose mapped cells are all empty (Excel's ",,,," lines) are skipped
+        where = (f"WHERE coalesce({', '.join(non_empty)}) IS NOT NULL" if non_empty
+                 else "WHERE false")
         parts.append(f"SELECT _file, _row, {', '.join(outer_values + outer_bad)} FROM "
                      f'(SELECT {", ".join(inner)} FROM "{f.staging}" {where})')
     return f'CREATE OR REPLACE TEMP TABLE "{typed}" AS ' + " UNION ALL ".join(parts)
@@ -732,9 +736,10 @@ def _check_references(con, validated: ValidatedImport, collector: _Collector,
                             "current data"))
                     collector.total += count
             else:
-                for r in _dict_rows(con, f"SELECT _file, count(*) AS n, count(DISTINCT value) "
-                                         f"AS keys, list(DISTINCT value ORDER BY value)[1:5] AS "
-                                         f"examples FROM ({missing}) GROUP BY _file ORDER BY _file"):
+                unknown = (f"SELECT _file, count(*) AS n, count(DISTINCT value) AS keys, "
+                           f"list(DISTINCT value ORDER BY value)[1:5] AS examples "
+                           f"FROM ({missing}) GROUP BY _file ORDER BY _file")
+                for r in _dict_rows(con, unknown):
                     f = validated.files[r["_file"]]
                     examples = ", ".join(show_value(v, 30) for v in r["examples"])
                     collector.warn(r["_file"], Problem(

@@ -298,6 +298,56 @@ META_MIGRATIONS: list[str] = [
         PRIMARY KEY (source, object)
     );
     """,
+    # Churn-risk alerts (cs_analytics/alerts): what the last evaluation saw, every alert fired,
+    # and the Slack messages carrying them. A message is 'sent' only after Slack accepted it.
+    """
+    CREATE TABLE alert_signal_state (
+        account_id TEXT NOT NULL,
+        signal TEXT NOT NULL,
+        active INTEGER NOT NULL,        -- shown at the last evaluation
+        since TEXT NOT NULL,            -- data date the current (or last) episode began
+        notified INTEGER NOT NULL,      -- the episode was alerted or deliberately not
+        outcome TEXT,                   -- fired | acknowledged | cooldown | known | waiting
+        as_of TEXT NOT NULL,            -- as-of date of the snapshot last evaluated
+        snapshot_id TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (account_id, signal)
+    );
+    CREATE TABLE alert_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL,
+        mode TEXT NOT NULL,             -- each | digest
+        payload TEXT NOT NULL,          -- the JSON body posted to the webhook
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_attempt_at TEXT,
+        sent_at TEXT
+    );
+    CREATE INDEX alert_deliveries_status ON alert_deliveries (status);
+    CREATE TABLE alert_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id TEXT NOT NULL,
+        signal TEXT NOT NULL,
+        since TEXT NOT NULL,            -- the episode (alert_signal_state.since)
+        fired_on TEXT NOT NULL,         -- evaluation date; the cooldown counts from it
+        fired_at TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        snapshot_id TEXT,
+        evidence TEXT NOT NULL,         -- JSON
+        delivery_id INTEGER REFERENCES alert_deliveries (id),
+        UNIQUE (account_id, signal, since)
+    );
+    CREATE INDEX alert_log_account ON alert_log (account_id, signal, fired_on);
+    CREATE TABLE alert_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        evaluated_at TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        snapshot_id TEXT,
+        shown INTEGER NOT NULL,         -- signals shown on the as-of date
+        fired INTEGER NOT NULL          -- alerts fired by this evaluation
+    );
+    """,
 ]
 
 USERDATA_MIGRATIONS: list[str] = [

@@ -170,14 +170,17 @@ SCENARIOS = {
 _scenario_homes: dict[str, object] = {}
 
 
-@pytest.fixture
-def scenario_home(request, tmp_path_factory):
-    name = request.param
+def _scenario(name: str, tmp_path_factory):
     if name not in _scenario_homes:
         home = tmp_path_factory.mktemp(name)
         build_snapshot(home, as_of=AS_OF, **SCENARIOS[name])
         _scenario_homes[name] = home
     return _scenario_homes[name]
+
+
+@pytest.fixture
+def scenario_home(request, tmp_path_factory):
+    return _scenario(request.param, tmp_path_factory)
 
 
 @pytest.mark.parametrize("scenario_home", list(SCENARIOS), indirect=True)
@@ -190,9 +193,7 @@ def test_page_on_partial_data(page, scenario_home, use_home):
 
 
 def test_hostile_account_name_is_shown_as_text(use_home, tmp_path_factory):
-    request = type("R", (), {"param": "brand_new"})
-    home = scenario_home.__wrapped__(request, tmp_path_factory)
-    use_home(home)
+    use_home(_scenario("brand_new", tmp_path_factory))
     name = SCENARIOS["brand_new"]["accounts"][0]["name"]
     at = run_page("account", "ja")
     assert at.subheader[0].value == widgets.md_escape(name)

@@ -369,3 +369,52 @@ def test_unknown_columns_are_a_warning_and_duplicates_an_error(tmp_path):
 def test_sniff_format_by_content_for_unknown_extensions(tmp_path):
     assert sniff_format(write(tmp_path / "x", '[{"a": 1}]'), "x", 10) == "json"
     assert sniff_format(write(tmp_path / "y.txt", "a,b\n"), "y.txt", 10) == "csv"
+
+
+# ---------------------------------------------------------------------------- hostile input
+
+import csv as _csv  # noqa: E402
+import io as _io  # noqa: E402
+import tempfile  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+from cs_analytics.sources.files import WHITESPACE  # noqa: E402
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=3000),
+       name=st.sampled_from(["f.csv", "f.json", "f.xlsx", "f", "f.txt"]))
+def test_random_bytes_yield_problems_or_rows_never_a_crash(data, name):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        with validate(Path(tmp), path) as v:
+            assert all(p.file == name and p.message for p in v.problems)
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.lists(st.text(alphabet=st.characters(exclude_characters="\x00"),
+                                      max_size=15), min_size=3, max_size=3), max_size=25),
+       sep=st.sampled_from([",", ";", "\t"]),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp932"]))
+def test_random_text_round_trips_exactly(rows, sep, encoding):
+    buffer = _io.StringIO()
+    writer = _csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
+    writer.writerow(["user_id", "name", "email"])
+    writer.writerows(rows)
+    try:
+        payload = buffer.getvalue().encode(encoding)
+    except UnicodeEncodeError:
+        return  # not every character exists in CP932
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "users.csv"
+        path.write_bytes(payload)
+        with validate(Path(tmp), path, kind="users") as v:
+            if not v.files:
+                assert v.problems  # e.g. a value that makes the header ambiguous
+                return
+            expected = [[c.strip(WHITESPACE) or None for c in r] for r in rows]
+            expected = [r for r in expected if any(r)]
+            got = [[r["user_id"], r["name"], r["email"]] for r in typed_rows(v, "users")]
+            assert got == expected

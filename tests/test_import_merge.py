@@ -252,3 +252,14 @@ def test_cli_other_errors_exit_1_on_one_line(tmp_path, cli):
     missing = cli("import", str(tmp_path / "nope.csv"))
     assert missing.exit_code == 2 and "does not exist" in missing.stderr
     assert "Traceback" not in result.output + missing.output
+
+
+def test_raw_rows_are_kept_up_to_the_limit(tmp_path):
+    settings = settings_from_dict({"general": {"as_of": AS_OF}, "import": {"raw_rows_max": 2}})
+    store = Store(tmp_path / "data")
+    import_files(settings, store, base_files(tmp_path))
+    snap = store.open_current()
+    assert snap.has_table("raw_import_users") and snap.has_table("raw_import_contracts")
+    assert not snap.has_table("raw_import_accounts")  # 3 rows > 2
+    assert snap.rows('SELECT "table", rows FROM raw_import_files WHERE file = ?',
+                     ["accounts.csv"]) == [("accounts", 3)]

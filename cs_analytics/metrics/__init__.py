@@ -27,7 +27,7 @@ from cs_analytics.metrics.periods import Period
 HeadlineSection = Callable[[object, Period, "Filters | None", dt.date], dict]
 HEADLINE_SECTIONS: list[HeadlineSection] = []
 # Modules that register headline sections; imported by headline() before it runs them.
-SECTION_MODULES: tuple[str, ...] = ()
+SECTION_MODULES: tuple[str, ...] = ("cs_analytics.metrics.health",)
 
 
 def headline_section(fn: HeadlineSection) -> HeadlineSection:

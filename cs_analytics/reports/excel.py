@@ -253,7 +253,6 @@ class ReportSheet:
         self._frozen = False
         self._helper_col = HELPER_FIRST_COLUMN
         self._title_rows = 0
-        self.charts = []
 
     # ------------------------------------------------------------------ text blocks
 
@@ -372,7 +371,6 @@ class ReportSheet:
         chart.x_axis.delete = False
         chart.y_axis.delete = False
         self.ws.add_chart(chart, self.ws.cell(self.row, 1).coordinate)
-        self.charts.append(chart)
         self.row += CHART_ROWS
 
     def bar_chart(self, table: TableRange, category: str, series: Sequence[str], title: str,

@@ -149,6 +149,8 @@ DAYS_OFF = ((1, 1), (1, 2), (1, 3), (2, 11), (2, 23), (4, 29), (5, 3), (5, 4), (
 ANNUAL_CHURN_FIRST = 0.14
 ANNUAL_CHURN_LATER = 0.105
 REACTIVATION_SHARE = 0.12  # of leaving customers, who come back after a gap
+SPOT_RATE = 0.4  # spot contracts (large events) per customer-year, 1.5× for large plans
+SPOT_VIEWERS = 1.6  # viewers per delivery during a spot contract
 
 TYPE_NEW, TYPE_RENEWAL, TYPE_UPSELL = 0, 1, 2
 STYLE_NONE, STYLE_FADING, STYLE_DORMANT, STYLE_SILENT = 0, 1, 2, 3
@@ -420,6 +422,7 @@ def _simulate_contracts(rng, a: _Accounts, w: _Window) -> _Chain:
                                          ("acct", "start", "end", "mrr", "type", "reason")}
     events: dict[str, list[np.ndarray]] = {k: [] for k in ("acct", "end", "reason")}
     levels: dict[str, list[np.ndarray]] = {k: [] for k in ("acct", "day", "gain")}
+    spots: dict[str, list[np.ndarray]] = {k: [] for k in ("acct", "start", "end")}
 
     def record(acct, start, end, mrr, kind, reason=None):
         rows["acct"].append(acct)
@@ -462,6 +465,22 @@ def _simulate_contracts(rng, a: _Accounts, w: _Window) -> _Chain:
         reason = np.where(leaves & (end < w.end), drawn_reason, -1)
         record(idx, start, end, mrr, cur_type[idx], reason)
         relevant = leaves & (end - 150 <= w.end)
+
+        # Spot contract: extra viewer capacity for a large event (an IR briefing, a recruiting
+        # fair) for one to three calendar months inside a term the customer renews after.
+        p_spot = 1 - (1 - SPOT_RATE * np.where(a.plan[idx] >= 300_000, 1.5, 1.0)) ** (length / 12)
+        spot_day = start + 30 + (rng.random(k) * np.maximum(end - start - 60, 0)).astype(np.int64)
+        spot_month = _month_index(spot_day) + 1
+        spot_start = _month_start(spot_month)
+        spot_end = _month_start(spot_month + rng.integers(1, 4, k)) - 1
+        spot = ((rng.random(k) < p_spot) & (spot_end <= end) & (spot_start <= w.end)
+                & renews)
+        spot_mrr = np.maximum(np.round(mrr * rng.uniform(0.2, 0.6, k) / 10_000) * 10_000, 10_000)
+        if spot.any():
+            record(idx[spot], spot_start[spot], spot_end[spot], spot_mrr[spot], TYPE_UPSELL)
+            spots["acct"].append(idx[spot])
+            spots["start"].append(spot_start[spot])
+            spots["end"].append(spot_end[spot])
         events["acct"].append(idx[relevant])
         events["end"].append(end[relevant])
         events["reason"].append(drawn_reason[relevant])
@@ -517,6 +536,9 @@ def _simulate_contracts(rng, a: _Accounts, w: _Window) -> _Chain:
     c.level_acct = np.concatenate(levels["acct"]) if levels["acct"] else np.zeros(0, np.int64)
     c.level_day = np.concatenate(levels["day"]) if levels["day"] else np.zeros(0, np.int64)
     c.level_gain = np.concatenate(levels["gain"]) if levels["gain"] else np.zeros(0)
+    for name in ("acct", "start", "end"):
+        setattr(c, f"spot_{name}", np.concatenate(spots[name]) if spots[name]
+                else np.zeros(0, np.int64))
     return c
 
 
@@ -669,7 +691,8 @@ def _usage(rng, a: _Accounts, s: _Segments, c: _Chain, w: _Window) -> _Usage:
     conversions = np.zeros(total, dtype=np.int64)
     held = np.flatnonzero(deliveries > 0)
     held_acct = acct[held]
-    viewers[held] = rng.poisson(deliveries[held] * a.viewers_per_delivery[held_acct]
+    audience = np.where(_in_spot(acct[held], day[held], c), SPOT_VIEWERS, 1.0)
+    viewers[held] = rng.poisson(deliveries[held] * a.viewers_per_delivery[held_acct] * audience
                                 * np.exp(rng.normal(0.0, 0.3, len(held))))
     registrants[held] = viewers[held] + rng.poisson(
         viewers[held] * (1.0 / a.show_rate[held_acct] - 1.0))
@@ -678,11 +701,46 @@ def _usage(rng, a: _Accounts, s: _Segments, c: _Chain, w: _Window) -> _Usage:
     logged = np.flatnonzero(logins > 0)
     active_users[logged] = np.maximum(rng.binomial(logins[logged], a.user_share[acct[logged]]), 1)
 
-    u.acct, u.day, u.business = acct, day, business[day_index]
-    u.deliveries, u.logins = deliveries.astype(np.int64), logins.astype(np.int64)
-    u.viewers, u.registrants, u.conversions = viewers, registrants, conversions
-    u.active_users = active_users
+    # The export is a calendar × tenant spine: a tenant exists from its first customer day in
+    # the window and is kept after its contracts end, so the days between customer periods and
+    # after churn are rows of zeros too.
+    first = np.r_[True, acct[1:] != acct[:-1]]  # rows are in (account, day) order
+    tenants, first_day = acct[first], day[first]
+    span = w.end - first_day + 1
+    start_row = np.cumsum(span) - span
+    row_of = np.zeros(a.n, dtype=np.int64)
+    row_of[tenants] = start_row
+    first_of = np.zeros(a.n, dtype=np.int64)
+    first_of[tenants] = first_day
+    position = row_of[acct] + (day - first_of[acct])
+    n_rows = int(span.sum())
+    u.acct = np.repeat(tenants, span)
+    u.day = np.repeat(first_day, span) + (np.arange(n_rows) - np.repeat(start_row, span))
+    u.business = business[u.day - w.start]
+    u.customer = np.zeros(n_rows, dtype=bool)
+    u.customer[position] = True
+    contact_mult = np.zeros(n_rows)
+    contact_mult[position] = u.contact_mult
+    u.contact_mult = contact_mult
+    for name, values in (("deliveries", deliveries), ("logins", logins), ("viewers", viewers),
+                         ("registrants", registrants), ("conversions", conversions),
+                         ("active_users", active_users)):
+        spine = np.zeros(n_rows, dtype=np.int64)
+        spine[position] = values
+        setattr(u, name, spine)
     return u
+
+
+def _in_spot(acct: np.ndarray, day: np.ndarray, c: _Chain) -> np.ndarray:
+    """Whether each (account, day) falls inside one of the account's spot contracts."""
+    if not len(c.spot_acct):
+        return np.zeros(len(acct), dtype=bool)
+    order = np.lexsort((c.spot_start, c.spot_acct))
+    starts = c.spot_acct[order] * 1_000_000 + c.spot_start[order]
+    ends = c.spot_acct[order] * 1_000_000 + c.spot_end[order]
+    key = acct * 1_000_000 + day
+    pos = np.searchsorted(starts, key, side="right") - 1  # the latest spot starting by then
+    return (pos >= 0) & (key <= ends[np.maximum(pos, 0)])
 
 
 def _plan_level(n: int, acct: np.ndarray, day: np.ndarray, c: _Chain) -> np.ndarray:
@@ -786,14 +844,14 @@ def _activities(rng, a: _Accounts, s: _Segments, c: _Chain, u: _Usage, t: _Team,
     labels = [s_ for group in subjects for s_ in group]
     subject_base = np.cumsum([0] + [len(g) for g in subjects])[:-1]
     extra = ["キックオフMTG", "初期設定のご案内", "オンボーディング研修", "更新のご案内",
-             "更新条件のご相談", "QBR（四半期ビジネスレビュー）"]
+             "更新条件のご相談", "QBR（四半期ビジネスレビュー）", "大規模配信の事前打ち合わせ"]
     extra_code = {label: len(labels) + i for i, label in enumerate(extra)}
     labels += extra
     MEETING, EMAIL, CALL, OTHER = range(4)
 
     # Day-to-day contact on business days, fewer while an account declines.
     per_day = a.contacts_month[u.acct] * 12 / 245 * u.contact_mult
-    hit = np.flatnonzero(u.business & (rng.random(len(u.acct)) < per_day))
+    hit = np.flatnonzero(u.customer & u.business & (rng.random(len(u.acct)) < per_day))
     acct = u.acct[hit]
     meeting_share = (0.2 + 0.1 * (a.plan[acct] >= 300_000)
                      + 0.05 * np.isin(a.industry[acct], [2, 3]))
@@ -825,13 +883,17 @@ def _activities(rng, a: _Accounts, s: _Segments, c: _Chain, u: _Usage, t: _Team,
     met = (rng.random(len(main)) < 0.5) & (a.plan[m_acct] >= 200_000) & (talk >= c.start[main])
     add(m_acct[met], talk[met], MEETING, extra_code["更新条件のご相談"])
 
+    # A planning meeting before each large event covered by a spot contract.
+    add(c.spot_acct, _business_day(c.spot_start - rng.integers(7, 21, len(c.spot_acct))),
+        MEETING, extra_code["大規模配信の事前打ち合わせ"])
+
     # Quarterly business reviews for large customers, on days they are customers.
     large = np.flatnonzero(a.plan >= 300_000)
     quarters = np.arange(w.first_month - w.first_month % 3, w.first_month + w.months, 3)
     q_acct = np.repeat(large, len(quarters))
     q_day = _business_day(np.tile(_month_start(quarters), len(large))
                           + rng.integers(7, 41, len(q_acct)))
-    keys = u.acct * 1_000_000 + u.day  # sorted: rows are in (account, day) order
+    keys = (u.acct * 1_000_000 + u.day)[u.customer]  # sorted: rows in (account, day) order
     q_key = q_acct * 1_000_000 + q_day
     pos = np.clip(np.searchsorted(keys, q_key), 0, max(len(keys) - 1, 0))
     customer = (keys[pos] == q_key) if len(keys) else np.zeros(len(q_key), bool)

@@ -40,7 +40,6 @@ MB = 1024 * 1024
 # An XLSX is a ZIP: refuse one that would expand to more than this multiple of the size limit.
 XLSX_EXPANSION_LIMIT = 20
 DELIMITERS = (",", "\t", ";")
-FORMAT_LABELS = {"csv": "CSV", "xlsx": "XLSX", "json": "JSON"}
 
 # Signatures of common files that are not data exports, to refuse them before parsing.
 _MAGIC = (

@@ -56,20 +56,20 @@ def header(snap: Snapshot, profile: dict) -> None:
              t("account.industry", name=md_escape(profile["industry"] or "—"))]
     if profile.get("phase"):
         facts.append(t(f"account.phase.{profile['phase']}"))
+    facts.append(t("account.since", month=fmt.month(profile["first_month"], lang)))
+    facts.append(t("account.ends", date=fmt.date(profile["last_end_date"], lang)))
+    contact = fmt.date(profile["last_contact_date"], lang)
+    if profile["days_since_contact"] is not None:
+        contact += " " + t("account.days_ago_paren", days=profile["days_since_contact"])
+    facts.append(t("account.contacted", date=contact))
     st.caption(" · ".join(facts))
-    cols = st.columns(5)
+    cols = st.columns([1, 1, 2])
     cols[0].metric(t("col.mrr"), fmt.yen(profile["mrr"]), border=True)
-    cols[1].metric(t("col.arr"), fmt.yen_compact(profile["arr"], lang), border=True)
-    cols[2].metric(t("account.customer_since"), fmt.month(profile["first_month"], lang),
-                   border=True)
-    cols[3].metric(t("account.last_end"), fmt.date(profile["last_end_date"], lang),
-                   border=True)
-    cols[4].metric(t("account.last_contact"), fmt.date(profile["last_contact_date"], lang),
-                   border=True,
-                   help=None if profile["days_since_contact"] is None else
-                   t("account.days_ago", days=profile["days_since_contact"]))
+    cols[1].metric(t("col.arr"), fmt.yen_compact(profile["arr"], lang), border=True,
+                   help=fmt.yen(profile["arr"]))
     if profile.get("sf_url"):
-        st.link_button(t("account.open_salesforce"), profile["sf_url"], icon="☁️")
+        with cols[2]:
+            st.link_button(t("account.open_salesforce"), profile["sf_url"], icon="☁️")
 
 
 def health_summary(snap: Snapshot, account_id: str, store) -> None:

@@ -74,7 +74,17 @@ def waterfall(bridge: dict, title: str) -> go.Figure:
         totals={"marker": {"color": PRIMARY}},
         hovertemplate="%{x}: ¥%{y:,.0f}<extra></extra>"))
     fig.update_layout(showlegend=False)
-    return _layout(fig, title=title, yaxis=_yen_axis(), height=400)
+    # The movements are small next to the MRR itself: start the axis near the lowest level
+    # the bridge reaches, as a bridge chart usually does, so the steps can be read.
+    levels, level = [], 0.0
+    for value, kind in zip(y, measure):
+        level = value if kind in ("absolute", "total") else level + value
+        levels.append(level)
+    low, high = min(levels), max(levels)
+    axis = _yen_axis()
+    if low > 0 and high > low:
+        axis["range"] = [max(0.0, low - (high - low) * 1.5), high + (high - low) * 0.6]
+    return _layout(fig, title=title, yaxis=axis, height=400)
 
 
 def movements_by_period(df: pd.DataFrame) -> go.Figure:

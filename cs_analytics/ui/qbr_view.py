@@ -16,22 +16,23 @@ PRIORITY_ICONS = {1: "🔴", 2: "🟠", 3: "💡", 4: "ℹ️"}
 def summary(pack: qbr.QbrPack) -> None:
     lang = current_language()
     health, renewal, contact = pack.health or {}, pack.renewal, pack.contact
-    cols = st.columns(5)
+    cols = st.columns(3)
     cols[0].metric(t("col.segment"), pack.segment or "—", border=True)
     cols[1].metric(t("col.score"), fmt.number(health.get("score")), border=True,
                    delta=band_label(health["band"]) if health.get("band") else None,
                    delta_color="off", delta_arrow="off")
     cols[2].metric(t("col.arr"), fmt.yen_compact(pack.profile.get("arr"), lang), border=True,
                    help=fmt.yen(pack.profile.get("arr")))
-    days = renewal.get("days_to_renewal")
-    cols[3].metric(t("qbr.renewal"), fmt.date(renewal.get("contract_end"), lang), border=True,
-                   delta=t(f"qbr.renewal_status.{renewal['status']}"), delta_color="off",
-                   delta_arrow="off",
-                   help=None if days is None else t("qbr.days_to_renewal", days=days))
-    cols[4].metric(t("account.last_contact"), fmt.date(contact.get("last_contact_date"), lang),
-                   border=True,
-                   help=None if contact.get("days_since_contact") is None else
-                   t("account.days_ago", days=contact["days_since_contact"]))
+    renewal_text = fmt.date(renewal.get("contract_end"), lang)
+    if renewal.get("days_to_renewal") is not None:
+        renewal_text += " " + t("qbr.days_to_renewal", days=renewal["days_to_renewal"])
+    contact_text = fmt.date(contact.get("last_contact_date"), lang)
+    if contact.get("days_since_contact") is not None:
+        contact_text += " " + t("account.days_ago_paren", days=contact["days_since_contact"])
+    st.caption(" · ".join([
+        t("qbr.renewal_line", date=renewal_text,
+          status=t(f"qbr.renewal_status.{renewal['status']}")),
+        t("account.contacted", date=contact_text)]))
 
 
 def talking_points(pack: qbr.QbrPack) -> None:
