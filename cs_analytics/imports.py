@@ -531,7 +531,7 @@ def _check_values(con, typed: str, table: str, validated: ValidatedImport,
                                 f"{show_value(r['start_date'].isoformat())}; expected an end date "
                                 "on or after the start date"))
     counts = con.execute(f'SELECT {", ".join(f"count(*) FILTER ({cond})" for cond, *_ in rules)} '
-                         f'FROM "{typed}"').fetchone()
+                         f'FROM "{typed}"').fetchall()[0]
     for (condition, column, message), count in zip(rules, counts):
         if not count:
             continue
@@ -594,7 +594,7 @@ def _check_duplicates(con, typed: str, table: str, validated: ValidatedImport,
     validated.temp_objects.append(("TABLE", dup_keys))
     con.execute(f'CREATE OR REPLACE TEMP TABLE "{dup_keys}" AS SELECT {keys} FROM "{typed}" '
                 f"WHERE {not_null} GROUP BY ALL HAVING count(*) > 1")
-    if not con.execute(f'SELECT count(*) FROM "{dup_keys}"').fetchone()[0]:
+    if not con.execute(f'SELECT count(*) FROM "{dup_keys}"').fetchall()[0][0]:
         return 0
     values = ", ".join(f'"{c}"' for c in spec.column_names)
     repeats = (f'SELECT * FROM (SELECT _file, _row, {keys}, '
@@ -604,7 +604,7 @@ def _check_duplicates(con, typed: str, table: str, validated: ValidatedImport,
                f'FROM "{typed}" SEMI JOIN "{dup_keys}" USING ({keys}) '
                f"WINDOW w AS (PARTITION BY {keys} ORDER BY _file, _row)) WHERE n > 1")
     identical, conflicting = con.execute(
-        f"SELECT count(*) FILTER (same), count(*) FILTER (NOT same) FROM ({repeats})").fetchone()
+        f"SELECT count(*) FILTER (same), count(*) FILTER (NOT same) FROM ({repeats})").fetchall()[0]
     key_name = " + ".join(spec.key)
     for same in (False, True):
         count = identical if same else conflicting
@@ -724,7 +724,7 @@ def _check_references(con, validated: ValidatedImport, collector: _Collector,
                        f'WHERE "{column}" IS NOT NULL AND NOT EXISTS '
                        f'(SELECT 1 FROM ({known}) k WHERE k.key = t."{column}")')
             if is_error:
-                count = con.execute(f"SELECT count(*) FROM ({missing})").fetchone()[0]
+                count = con.execute(f"SELECT count(*) FROM ({missing})").fetchall()[0][0]
                 if count:
                     for r in _dict_rows(con, f"SELECT * FROM ({missing}) ORDER BY _file, _row "
                                              f"LIMIT {int(collector.cap)}"):
@@ -775,7 +775,7 @@ def _check_dangling_after_replace(con, validated, collector, existing, table, co
     count, examples = con.execute(
         f'SELECT count(*), list(DISTINCT s."{column}" ORDER BY s."{column}")[1:5] '
         f'FROM ({staying}) s WHERE s."{column}" IS NOT NULL AND NOT EXISTS '
-        f'(SELECT 1 FROM ({known}) k WHERE k.key = s."{column}")').fetchone()
+        f'(SELECT 1 FROM ({known}) k WHERE k.key = s."{column}")').fetchall()[0]
     if not count:
         return
     index = next(i for i, f in enumerate(validated.files) if f.table == ref_table)
@@ -796,7 +796,7 @@ def _check_contract_terms(con, validated: ValidatedImport, collector: _Collector
         return
     condition = ("mrr IS NULL AND amount IS NOT NULL AND start_date IS NOT NULL AND end_date IS "
                  "NOT NULL AND end_date >= start_date AND last_day(start_date) > end_date")
-    count = con.execute(f'SELECT count(*) FROM "{typed}" WHERE {condition}').fetchone()[0]
+    count = con.execute(f'SELECT count(*) FROM "{typed}" WHERE {condition}').fetchall()[0][0]
     if not count:
         return
     rows = _dict_rows(con, f'SELECT * FROM "{typed}" WHERE {condition} ORDER BY _file, _row '
@@ -830,7 +830,7 @@ def _merge_table(build: Build, validated: ValidatedImport, table: str,
     incoming = f'SELECT {cols} FROM "{typed}"'
     if validated.identical_duplicates.get(table):
         incoming += f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _file, _row) = 1"
-    before = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    before = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
     if before == 0:
         rows = build.replace(table, incoming)
         return TableChange(table, rows, rows, 0, 0, 0, replace)
@@ -847,7 +847,7 @@ def _merge_table(build: Build, validated: ValidatedImport, table: str,
                 f'FROM ({incoming}) i LEFT JOIN "{table}" t ON {match}')
     rows, inserted, updated = con.execute(
         f"SELECT count(*), count(*) FILTER (_is_new), count(*) FILTER (_changed AND NOT _is_new) "
-        f'FROM "{changes}"').fetchone()
+        f'FROM "{changes}"').fetchall()[0]
     unchanged = rows - inserted - updated
     if replace:
         build.replace(table, f'SELECT {cols} FROM "{changes}"')

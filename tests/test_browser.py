@@ -96,8 +96,10 @@ def browser():
 
 
 def settle(page, title: str) -> None:
-    """Wait until the page's title is shown and the script run has finished."""
-    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
+    """Wait until the page's title (its h1) is shown and the script run has finished."""
+    page.wait_for_function(
+        "title => [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === title)",
+        arg=title, timeout=60_000)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
     page.wait_for_timeout(1_000)  # let plotly finish drawing
 
@@ -167,7 +169,8 @@ def test_download_a_table_as_csv(server, browser):
     page = browser.new_page(viewport={"width": WIDTH, "height": 1000}, accept_downloads=True)
     page.goto(f"{server}/team")
     settle(page, translate("ja", "team.title"))
-    button = page.get_by_role("button", name="CSV").first
+    button = page.locator('[data-testid="stDownloadButton"] button').filter(
+        has_text="CSV").first
     button.scroll_into_view_if_needed()
     with page.expect_download(timeout=60_000) as info:
         button.click()

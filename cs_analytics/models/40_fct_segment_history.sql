@@ -69,8 +69,7 @@ SELECT
     t.phase_points,
     t.score
 FROM tiers t
-LEFT JOIN params_segment_matrix m ON m.attribute_tier = t.attribute_tier AND m.band = t.band
-ORDER BY t.account_id, t.snapshot_day;
+LEFT JOIN params_segment_matrix m ON m.attribute_tier = t.attribute_tier AND m.band = t.band;
 
 CREATE TABLE fct_segment_current AS
 SELECT

@@ -511,7 +511,7 @@ def _stage_csv(con, path: Path, staging: str, kind, mapping, name: str,
         cols = ", ".join(f'"{c}"' for c in hm.columns)
         con.execute(f'CREATE OR REPLACE TEMP VIEW "{staging}" AS SELECT {row_sql}'
                     f'{", " if cols else ""}{cols} FROM "{staging}_data"')
-        staged.rows = con.execute(f'SELECT count(*) FROM "{staging}_data"').fetchone()[0]
+        staged.rows = con.execute(f'SELECT count(*) FROM "{staging}_data"').fetchall()[0][0]
         return staged
     finally:
         decoded.cleanup()

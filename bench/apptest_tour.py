@@ -1,0 +1,179 @@
+"""Page timings and the page-tour memory of the benchmark, through Streamlit's AppTest.
+
+Run by `python -m cs_analytics.bench` (not by hand) with CS_ANALYTICS_HOME pointing at the
+10,000-account data directory:
+
+    python bench/apptest_tour.py pages '{"repeats": 3}'   # cold and warm time of every page
+    python bench/apptest_tour.py tour '{}'                # peak RSS of one session, all pages
+
+Lives outside cs_analytics/ because it imports streamlit. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import streamlit as st  # noqa: E402
+from streamlit.runtime import pages_manager as _pages_manager  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import app_test as _app_test  # noqa: E402
+
+from cs_analytics.bench import bench_subjects, median, peak_rss_mb  # noqa: E402
+from cs_analytics.config import data_home  # noqa: E402
+from cs_analytics.store import Store, reset_connection_cache  # noqa: E402
+from cs_analytics.ui import i18n, nav  # noqa: E402
+
+APP = str(REPO / "app.py")
+TRIVIAL_PAGE = REPO / "bench" / "trivial_page.py"
+TIMEOUT_SECONDS = 600
+# The filter change of a warm rerun: the CS manager narrows the view to S and A customers.
+FILTER_KEY, FILTER_VALUE = "f_segment", ["S", "A"]
+# Pages that show one account open the one the QBR list offers first (a drill-down link).
+ACCOUNT_PAGES = ("account", "qbr")
+
+
+class _NavigationPagesManager(_pages_manager.PagesManager):
+    """AppTest resets `uses_pages_directory` before every run, so with a pages/ folder beside
+    app.py a rerun would execute the page file alone instead of app.py with st.navigation, as
+    `streamlit run` never does. Keep it False (the same fix as tests/test_app_common.py)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _pages_manager.PagesManager.uses_pages_directory = False
+
+
+@dataclass(frozen=True)
+class _TrivialPage(nav.PageSpec):
+    @property
+    def path(self) -> str:
+        return str(TRIVIAL_PAGE)
+
+
+def install() -> None:
+    """Add the trivial page to the app's navigation, for this process only."""
+    _app_test.PagesManager = _NavigationPagesManager
+    spec = _TrivialPage("trivial_page", "operations", "⏱️")
+    nav.PAGES = (*nav.PAGES, spec)
+    for lang in i18n.LANGUAGES:
+        i18n.catalogue(lang)["nav.trivial_page"] = "benchmark"
+
+
+def page_path(name: str) -> str:
+    """The page file relative to app.py, as AppTest.switch_page wants it."""
+    return "bench/trivial_page.py" if name == "trivial_page" else nav.page(name).path
+
+
+def clear_caches() -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    reset_connection_cache()
+    gc.collect()
+
+
+def problems(at: AppTest) -> list[str]:
+    return ([f"exception: {e.value}" for e in at.exception]
+            + [f"error: {e.value}" for e in at.error])
+
+
+def timed_run(at: AppTest) -> float:
+    started = time.perf_counter()
+    at.run(timeout=TIMEOUT_SECONDS)
+    return time.perf_counter() - started
+
+
+def change_filter(at: AppTest, value: list[str]) -> None:
+    at.sidebar.multiselect(key=FILTER_KEY).set_value(value)
+
+
+def measure(name: str, query: dict) -> dict:
+    """First render with cold caches, then a rerun after a filter change."""
+    clear_caches()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(page_path(name))
+    cold = timed_run(at)
+    found = problems(at)
+    shown = {"charts": len(at.get("plotly_chart")), "tables": len(at.dataframe),
+             "metrics": len(at.metric)}
+    change_filter(at, FILTER_VALUE)
+    warm = timed_run(at)
+    found += problems(at)
+    return {"cold": cold, "warm": warm, "problems": found, "shown": shown}
+
+
+def pages(args: dict) -> dict:
+    install()
+    snap = Store(data_home()).open_current()
+    subjects = bench_subjects(snap)
+    names = ["trivial_page"] + [p.name for p in nav.PAGES if p.name != "trivial_page"]
+    queries = {name: {"account_id": subjects["account_id"]} if name in ACCOUNT_PAGES else {}
+               for name in names}
+    measure("trivial_page", {})  # imports and first-use setup, as in a running server
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for _ in range(args.get("repeats", 1)):
+        for name in names:  # round-robin, so a busy moment of the machine hits every page
+            runs[name].append(measure(name, queries[name]))
+    summary = {}
+    for name, measured in runs.items():
+        found = sorted({p for m in measured for p in m["problems"]})
+        summary[name] = {
+            "cold_seconds": median(m["cold"] for m in measured),
+            "warm_seconds": median(m["warm"] for m in measured),
+            "cold_runs": [round(m["cold"], 4) for m in measured],
+            "warm_runs": [round(m["warm"], 4) for m in measured],
+            "ok": not found, "problems": found, "shown": measured[0]["shown"],
+            "query": queries[name],
+        }
+    trivial = summary.pop("trivial_page")
+    return {"trivial": trivial, "pages": summary, "filter_change": {FILTER_KEY: FILTER_VALUE},
+            "account_id": subjects["account_id"], "peak_rss_mb": peak_rss_mb()}
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        resident_pages = int(fh.read().split()[1])
+    import resource
+
+    return resident_pages * resource.getpagesize() / 1024 / 1024
+
+
+def tour(args: dict) -> dict:
+    """One session, as a user clicking through: every page, then a filter change and back,
+    caches kept between pages like a long-running server process."""
+    _app_test.PagesManager = _NavigationPagesManager
+    snap = Store(data_home()).open_current()
+    subjects = bench_subjects(snap)
+    clear_caches()
+    before = current_rss_mb()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
+    at.query_params["account_id"] = subjects["account_id"]
+    at.run(timeout=TIMEOUT_SECONDS)
+    found = problems(at)
+    visited = []
+    for spec in nav.PAGES:
+        at.switch_page(spec.path)
+        at.run(timeout=TIMEOUT_SECONDS)
+        change_filter(at, FILTER_VALUE)
+        at.run(timeout=TIMEOUT_SECONDS)
+        change_filter(at, [])
+        at.run(timeout=TIMEOUT_SECONDS)
+        found += [f"{spec.name}: {p}" for p in problems(at)]
+        visited.append(spec.name)
+    return {"peak_rss_mb": peak_rss_mb(), "rss_before_mb": before,
+            "rss_after_mb": current_rss_mb(), "pages": visited, "ok": not found,
+            "problems": found}
+
+
+if __name__ == "__main__":
+    step, raw = sys.argv[1], sys.argv[2]
+    result = {"pages": pages, "tour": tour}[step](json.loads(raw))
+    print(json.dumps(result, ensure_ascii=False, default=str))
