@@ -5,7 +5,7 @@ An alert is an account showing a signal (fct_signals_current, with `since` = the
 the current run of that signal). It is:
 - acknowledged when an `acknowledge` action for the account and signal was recorded on or after
   `since` (the same episode; when the signal clears and comes back, it is open again);
-- snoozed while the latest `snooze` action's `until` date is today or later;
+- snoozed while the latest `snooze` action's `until` date is today (Tokyo) or later;
 - open otherwise.
 """
 
@@ -15,6 +15,7 @@ import datetime as dt
 
 import pandas as pd
 
+from cs_analytics.build import today_tokyo
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.store import Store, now_iso
 
@@ -48,7 +49,7 @@ def acknowledge(store: Store, account_id: str, signal: str, author: str,
 def snooze(store: Store, account_id: str, signal: str, until: dt.date, author: str,
            comment: str = "", today: dt.date | None = None) -> int:
     """Hide the alert until `until` (inclusive); it must be a future date."""
-    today = today or dt.date.today()
+    today = today or today_tokyo()
     if until <= today:
         raise CsAnalyticsError(f"snooze until {until.isoformat()}: choose a date after today "
                                f"({today.isoformat()})")
@@ -79,7 +80,7 @@ def with_status(signals: pd.DataFrame, recorded: pd.DataFrame,
                 today: dt.date | None = None) -> pd.DataFrame:
     """`signals` (account_id, signal, since, …) with status (open / acknowledged / snoozed),
     snoozed_until and handled_by (the author of the action that applies)."""
-    today = today or dt.date.today()
+    today = today or today_tokyo()
     latest: dict[tuple[str, str, str], dict] = {}
     for r in recorded.to_dict("records"):
         latest[(r["account_id"], r["signal"], r["action"])] = r

@@ -573,6 +573,7 @@ def _check_semantics(s: Settings) -> None:
         fail("alerts.mode", "expected 'each' or 'digest'")
     if s.alerts.max_attempts < 1:
         fail("alerts.max_attempts", "expected at least 1")
+    _check_health_extras(s, fail)
     _check_salesforce(s.salesforce, fail)
     _check_reports(s.reports, fail)
     for i, card in enumerate(s.metabase.cards):
@@ -616,6 +617,36 @@ def _table_columns(table: str) -> list[str]:
     from cs_analytics.contract import TABLES
 
     return TABLES[table].column_names
+
+
+def _check_health_extras(s: "Settings", fail) -> None:
+    """Windows, day counts and delays the health, signal and alert code relies on."""
+    h = s.health
+    if h.onboarding_days < 0:
+        fail("health.onboarding_days", "expected 0 or more days")
+    for name in ("deliveries_days", "logins_days", "touchpoints_days", "meetings_days",
+                 "conversion_days"):
+        if getattr(h.windows, name) < 1:
+            fail(f"health.windows.{name}", "expected at least 1 day")
+    for i, row in enumerate(s.segments.arr_points):
+        if len(row) != 2 or row[0] < 0:
+            fail(f"segments.arr_points[{i}]", "expected [ARR at least (yen, 0 or more), points]")
+    sig = s.signals
+    for name in ("no_login_days", "deliveries_window_days", "no_contact_days",
+                 "renewal_at_risk_days"):
+        if getattr(sig, name) < 1:
+            fail(f"signals.{name}", "expected at least 1 day")
+    if not 0 <= sig.deliveries_drop_ratio <= 1:
+        fail("signals.deliveries_drop_ratio", "expected a share from 0 to 1, like 0.5")
+    if sig.deliveries_min_previous < 0:
+        fail("signals.deliveries_min_previous", "expected 0 or more")
+    a = s.alerts
+    if a.cooldown_days < 0:
+        fail("alerts.cooldown_days", "expected 0 or more days")
+    if a.backoff_seconds < 0:
+        fail("alerts.backoff_seconds", "expected 0 or more seconds")
+    if a.timeout_seconds <= 0:
+        fail("alerts.timeout_seconds", "expected more than 0 seconds")
 
 
 def _check_salesforce(sf: "Salesforce", fail) -> None:

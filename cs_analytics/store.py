@@ -49,11 +49,14 @@ class SnapshotFile:
 class Snapshot:
     """A published snapshot opened read-only. Safe to share between threads."""
 
-    def __init__(self, file: SnapshotFile, connection: duckdb.DuckDBPyConnection):
+    def __init__(self, file: SnapshotFile, connection: duckdb.DuckDBPyConnection,
+                 facts: dict | None = None):
         self.id = file.id
         self.path = file.path
         self._con = connection
-        self._meta: dict | None = None
+        # What never changes in a published file (its tables, its meta row), shared by every
+        # Snapshot of the file: pages ask for it dozens of times per run, a query each.
+        self._facts = {} if facts is None else facts
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self._con.cursor()
@@ -78,17 +81,21 @@ class Snapshot:
         return rows[0][0] if rows else None
 
     def has_table(self, name: str) -> bool:
-        return bool(self.scalar(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+        tables = self._facts.get("tables")
+        if tables is None:
+            tables = frozenset(r[0] for r in self.rows(
+                "SELECT table_name FROM information_schema.tables"))
+            self._facts["tables"] = tables
+        return name in tables
 
     @property
     def meta(self) -> dict:
         """The snapshot's own description: source, built_at, as_of, is_demo, row counts."""
-        if self._meta is None:
+        if "meta" not in self._facts:
             row = self.query("SELECT * FROM snapshot_meta").iloc[0].to_dict()
             row["rows"] = json.loads(row.get("rows") or "{}")
-            self._meta = row
-        return self._meta
+            self._facts["meta"] = row
+        return self._facts["meta"]
 
     @property
     def as_of(self) -> dt.date:
@@ -101,27 +108,31 @@ class Snapshot:
 
 
 class _ConnectionCache:
-    """One read-only connection per snapshot file for the whole process."""
+    """One read-only connection per snapshot file for the whole process, with the file's
+    facts (Snapshot._facts)."""
 
     def __init__(self, size: int = 3):
         self._size = size
         self._lock = threading.Lock()
-        self._items: OrderedDict[str, duckdb.DuckDBPyConnection] = OrderedDict()
+        self._items: OrderedDict[str, tuple[duckdb.DuckDBPyConnection, dict]] = OrderedDict()
 
     def get(self, path: Path) -> duckdb.DuckDBPyConnection:
+        return self.entry(path)[0]
+
+    def entry(self, path: Path) -> tuple[duckdb.DuckDBPyConnection, dict]:
         key = str(path)
         with self._lock:
-            con = self._items.get(key)
-            if con is None:
-                con = duckdb.connect(key, read_only=True)
-                self._items[key] = con
+            item = self._items.get(key)
+            if item is None:
+                item = (duckdb.connect(key, read_only=True), {})
+                self._items[key] = item
                 # Older connections are dropped, not closed: a thread may still be reading
                 # through a cursor of one; it closes when the last reference goes.
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)
             else:
                 self._items.move_to_end(key)
-            return con
+            return item
 
     def clear(self) -> None:
         with self._lock:
@@ -160,7 +171,7 @@ class Store:
             raise NoSnapshot(
                 f"no snapshot published in {self.home}: run `python -m cs_analytics demo` "
                 "or import data first")
-        return Snapshot(file, _connections.get(file.path))
+        return Snapshot(file, *_connections.entry(file.path))
 
     def snapshot_files(self) -> list[SnapshotFile]:
         """Published snapshot files, newest first."""

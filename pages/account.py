@@ -6,10 +6,12 @@ import streamlit as st
 from cs_analytics import notes
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, activity
-from cs_analytics.ui import account_view, charts, data, filters, fmt, widgets
+from cs_analytics.ui import account_view, charts, data, filters, fmt, session, widgets
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view, store, lang = data.settings(), filters.view(), data.store(), current_language()

@@ -4,9 +4,11 @@ renewals due and at-risk ARR by renewal quarter."""
 import streamlit as st
 
 from cs_analytics.metrics import churn
-from cs_analytics.ui import charts, data, filters, fmt, widgets
+from cs_analytics.ui import charts, data, filters, fmt, session, widgets
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view = data.settings(), filters.view()

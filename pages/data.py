@@ -3,10 +3,12 @@
 import streamlit as st
 
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
-from cs_analytics.ui import admin, data, widgets
+from cs_analytics.ui import admin, data, session, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.session import auth_configured, viewer
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 KINDS = ("auto", "accounts", "users", "contracts", "activities", "usage")
 

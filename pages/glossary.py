@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from cs_analytics.ui import data, glossary, widgets
+from cs_analytics.ui import data, glossary, session, widgets
 from cs_analytics.ui.i18n import t
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 settings = data.settings()
 widgets.title("glossary.title")

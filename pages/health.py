@@ -6,9 +6,11 @@ import streamlit as st
 
 from cs_analytics.config import BANDS
 from cs_analytics.metrics import health_summary as health
-from cs_analytics.ui import charts, data, filters, fmt, widgets
+from cs_analytics.ui import charts, data, filters, fmt, session, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 view = filters.view()

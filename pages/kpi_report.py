@@ -5,9 +5,12 @@ The content is `reports.kpi.kpi_report_data`, the same object the Excel workbook
 import streamlit as st
 
 from cs_analytics.reports import kpi as kpi_report
-from cs_analytics.ui import cards, charts, data, filters, fmt, reports, shape, widgets
+from cs_analytics.ui import (cards, charts, data, filters, fmt, reports, session, shape,
+                             widgets)
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view, store, lang = data.settings(), filters.view(), data.store(), current_language()

@@ -3,9 +3,11 @@
 import streamlit as st
 
 from cs_analytics.metrics import periods, revenue
-from cs_analytics.ui import cards, charts, data, filters, shape, widgets
+from cs_analytics.ui import cards, charts, data, filters, session, shape, widgets
 from cs_analytics.ui.i18n import t
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view = data.settings(), filters.view()

@@ -8,9 +8,11 @@ import streamlit as st
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, periods
 from cs_analytics.reports import qbr
-from cs_analytics.ui import charts, data, filters, fmt, qbr_view, reports, widgets
+from cs_analytics.ui import charts, data, filters, fmt, qbr_view, reports, session, widgets
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view, lang = data.settings(), filters.view(), current_language()

@@ -4,9 +4,11 @@ behind them, and cohort net-MRR retention."""
 import streamlit as st
 
 from cs_analytics.metrics import periods, revenue
-from cs_analytics.ui import charts, data, filters, shape, widgets
+from cs_analytics.ui import charts, data, filters, session, shape, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view = data.settings(), filters.view()

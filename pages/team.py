@@ -4,9 +4,11 @@ last contact; click an owner for their portfolio, then an account for its page."
 import streamlit as st
 
 from cs_analytics.metrics import team
-from cs_analytics.ui import charts, data, filters, widgets
+from cs_analytics.ui import charts, data, filters, session, widgets
 from cs_analytics.ui.i18n import t
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 view = filters.view()

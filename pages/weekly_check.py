@@ -7,11 +7,13 @@ import streamlit as st
 
 from cs_analytics import alert_actions
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics import data_quality, health_summary, team
-from cs_analytics.ui import data, filters, fmt, widgets
+from cs_analytics.metrics import data_quality, signals, team
+from cs_analytics.ui import data, filters, fmt, session, widgets
 from cs_analytics.ui.i18n import t
 from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view, store = data.settings(), filters.view(), data.store()
@@ -19,11 +21,11 @@ widgets.title("check.title")
 st.caption(t("check.caption", days=settings.signals.no_contact_days))
 
 at_risk = data.call(team.portfolio, snap, None, view.filters, ("warning", "danger"))
-no_contact = data.call(health_summary.current_signals, snap, ("no_contact_60d",), view.filters)
-no_login = data.call(health_summary.current_signals, snap, ("no_login_60d",), view.filters)
+no_contact = data.call(signals.signals_on, snap, None, ("no_contact_60d",), view.filters)
+no_login = data.call(signals.signals_on, snap, None, ("no_login_60d",), view.filters)
 stale = data.call(data_quality.stale_records, snap, view.filters)
-alerts = alert_actions.with_status(data.call(health_summary.current_signals, snap, (),
-                                             view.filters), alert_actions.actions(store))
+alerts = alert_actions.with_status(data.call(signals.signals_on, snap, None, (), view.filters),
+                                   alert_actions.actions(store))
 open_alerts = alert_actions.open_only(alerts)
 cols = st.columns(5)
 for col, key, frame in zip(cols, ("at_risk", "no_contact", "no_login", "stale", "alerts"),

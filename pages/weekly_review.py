@@ -8,10 +8,12 @@ import streamlit as st
 from cs_analytics import reviews
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import team
-from cs_analytics.ui import data, fmt, widgets
+from cs_analytics.ui import data, fmt, session, widgets
 from cs_analytics.ui.i18n import current_language, formatter, t
 from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col
+
+session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, store, user, lang = data.settings(), data.store(), viewer(), current_language()

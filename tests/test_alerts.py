@@ -190,7 +190,7 @@ def test_digest_is_one_message_for_many_alerts():
     assert len(payloads[0]["blocks"]) <= 50
 
 
-# ---------------------------------------------------------------------------- a webhook on 127.0.0.1
+# ------------------------------------------------------------------ a webhook on 127.0.0.1
 
 
 class FakeSlack:
@@ -480,3 +480,19 @@ def test_webhook_repr_hides_the_url(slack):
     result = dead.send({"text": "x"})
     assert not result.ok and result.error == "could not connect to the Slack webhook"
     assert dataclasses.asdict(result)["error"].count("SECRET") == 0
+
+
+def test_webhook_url_from_secrets_toml(tmp_path):
+    from cs_analytics.alerts.slack import webhook_url
+    from cs_analytics.errors import CsAnalyticsError
+    from cs_analytics.secrets import load_secrets
+
+    path = tmp_path / "secrets.toml"
+    path.write_text(f'SLACK_WEBHOOK_URL = "https://hooks.slack.com/services/{SECRET}"\n',
+                    encoding="utf-8")
+    url = webhook_url(load_secrets(environ={}, files=[path]))
+    assert url.endswith(SECRET)
+    path.write_text('SLACK_WEBHOOK_URL = "not a url"\n', encoding="utf-8")
+    with pytest.raises(CsAnalyticsError, match="SLACK_WEBHOOK_URL is not a URL") as error:
+        webhook_url(load_secrets(environ={}, files=[path]))
+    assert "not a url" not in str(error.value)

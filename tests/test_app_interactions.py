@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cs_analytics import alert_actions, assessments, notes, reviews
-from cs_analytics.metrics import health_summary, periods, revenue, team
+from cs_analytics import alert_actions, notes, reviews
+from cs_analytics.metrics import health, health_summary, periods, revenue, signals, team
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.store import Store
 from cs_analytics.ui import fmt
@@ -202,7 +202,7 @@ def test_acknowledging_an_alert_removes_it_from_the_open_ones(own_demo_home, use
     recorded = alert_actions.actions(store)
     assert list(recorded["action"]) == ["acknowledge"]
     assert recorded["account_id"].iloc[0] in set(
-        health_summary.current_signals(store.open_current())["account_id"])
+        signals.signals_on(store.open_current())["account_id"])
     assert len(alerts) == len(table(at, "check_alerts"))  # still listed, as acknowledged
 
 
@@ -218,8 +218,8 @@ def test_notes_and_manual_assessment_on_the_account_page(own_demo_home, use_home
     at.text_input(key="assessment_comment").set_value("担当者退職の可能性")
     next(b for b in at.button if b.label == "評価を記録").click().run()
     assert not at.exception
-    current = assessments.current(store, account_id)
-    assert current["band"] == "warning" and current["comment"] == "担当者退職の可能性"
+    current = health.current_assessments(store)[account_id]
+    assert current.band == "warning" and current.comment == "担当者退職の可能性"
     assert any("手動評価: 🟠 警戒" in i.value for i in at.info)
 
 

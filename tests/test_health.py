@@ -434,3 +434,51 @@ def test_health_command_csv_and_as_of(cli_home):
     assert "after this snapshot's data as-of 2025-06-30" in later.stderr
     early = CliRunner().invoke(main, ["health", "--as-of", "2023-01-01"])
     assert early.exit_code == 1 and "history starts on 2024-07-01" in early.stderr
+
+
+# ---------------------------------------------------------------------------- settings, edges
+
+
+def test_conversion_basis_registrants(tmp_path):
+    snap = build(tmp_path, contracts=[yearly_contract("a1")],
+                 config={"health": {"conversion_basis": "registrants"}},
+                 usage=[usage_row("a1", days_before(3), viewers=10, registrants=100,
+                                  conversions=99)])
+    row = current(snap, "a1")
+    assert row["conversion_value"] == pytest.approx(0.10)   # viewers / registrants
+    assert row["conversion_score"] == pytest.approx(70.0)
+
+
+def test_open_ended_contract_scores_full_renewal(tmp_path):
+    snap = build(tmp_path, contracts=[contract("c1", "a1", CONTRACT_START, None, mrr=50_000)])
+    row = current(snap, "a1")
+    assert row["renewal_value"] is None and row["renewal_score"] == 100.0
+    assert row["contract_end_date"] is None
+
+
+def test_band_counts_join_the_headline_metrics(tmp_path):
+    from cs_analytics import metrics as metrics_api
+    from cs_analytics.metrics import periods
+
+    snap = build(tmp_path, config=DAYS_LEFT, contracts=[
+        days_left_contract("a", 80), days_left_contract("b", 60), days_left_contract("c", 10)])
+    period = periods.period_containing("month", AS_OF, 1)
+    values = metrics_api.headline(snap, period)
+    assert values["health_bands"] == {"healthy": 1, "caution": 1, "warning": 0, "danger": 1}
+    # three weeks earlier: 101 → 100, 81, 31 days left
+    assert health.band_counts(snap, days_before(21)) == {"healthy": 2, "caution": 0,
+                                                          "warning": 1, "danger": 0}
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"signals": {"deliveries_drop_ratio": 1.5}}, "signals.deliveries_drop_ratio"),
+    ({"segments": {"arr_points": [[1, 2, 3]]}}, "segments.arr_points[0]"),
+    ({"health": {"windows": {"logins_days": 0}}}, "health.windows.logins_days"),
+    ({"alerts": {"cooldown_days": -1}}, "alerts.cooldown_days"),
+])
+def test_settings_the_models_rely_on_are_checked(config, message):
+    from cs_analytics.config import settings_from_dict
+    from cs_analytics.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        settings_from_dict(config)

@@ -259,7 +259,7 @@ def _assessments(store: Store, tail: str, params: tuple) -> list[ManualAssessmen
 
 def json_value(value):
     """A JSON-ready python value: dates as ISO strings, NaN/NaT as None."""
-    if value is None:
+    if value is None or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()

@@ -1,11 +1,13 @@
-"""Health across accounts, for the Health page and the Monday check: band counts now and over the
-weekly snapshots, by owner / segment / industry, the attribute-tier × band matrix, accounts whose
-health declined, average component contributions, one account's history, and the current
-signals with their evidence.
+"""Health across accounts, for the Health page, the Overview and the Monday check: the band
+distribution now and over the weekly snapshots, by owner / segment / industry, the
+attribute-tier × band matrix, accounts whose health declined, average component contributions,
+the accounts of one band, one account's current score, components and history, and the signals
+shown now (views over metrics/health.py and metrics/signals.py for the pages and the QBR).
 
-Scores, bands, segments and signals are computed by the health models (fct_health_weekly,
-fct_health_current, fct_segment_current, fct_signals_current — docs/metrics.md); this module
-only counts and selects, in SQL. A snapshot built without those marts gives empty results.
+Scores, bands and segments are computed by the health models (fct_health_weekly,
+fct_health_current, fct_segment_current — docs/metrics.md) and read per account by
+metrics/health.py; this module only counts and selects, in SQL. A snapshot built without those
+marts gives empty results.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import datetime as dt
 import pandas as pd
 
 from cs_analytics.config import ATTRIBUTE_TIERS, BANDS, HEALTH_COMPONENTS
+from cs_analytics.metrics import health
 from cs_analytics.metrics.filters import Filters, condition
 
-BAND_RANK = {"healthy": 0, "caution": 1, "warning": 2, "danger": 3}
 GROUPINGS = {"owner": "coalesce(u.name, a.owner_id)", "segment": "s.segment",
              "industry": "coalesce(nullif(a.industry, ''), '—')"}
 
@@ -30,20 +32,10 @@ def has_health(snap) -> bool:
     return snap.has_table("fct_health_weekly") and snap.has_table("fct_health_current")
 
 
-def band_counts(snap, filters: Filters | None = None) -> dict[str, int]:
-    """Active accounts per band on the as-of date (every band present)."""
-    counts = {b: 0 for b in BANDS}
-    if not has_health(snap):
-        return counts
-    where, params = condition(filters, snap, "h.account_id")
-    row = snap.query(f"SELECT {_counts()} FROM fct_health_current h WHERE {where}", params)
-    counts.update({b: int(row[b].iloc[0]) for b in BANDS})
-    return counts
-
-
 def band_distribution(snap, filters: Filters | None = None) -> pd.DataFrame:
-    """band_counts as rows: band, accounts, share (of the scored accounts; None when none)."""
-    counts = band_counts(snap, filters)
+    """`health.band_counts` on the as-of date as rows: band, accounts, share (of the scored
+    accounts; None when none)."""
+    counts = health.band_counts(snap, None, filters)
     total = sum(counts.values())
     return pd.DataFrame([{"band": b, "accounts": counts[b],
                           "share": counts[b] / total if total else None} for b in BANDS])
@@ -146,9 +138,10 @@ def declined(snap, min_drop: float = 10.0, filters: Filters | None = None) -> pd
 
 
 def component_contributions(snap, filters: Filters | None = None) -> pd.DataFrame:
-    """Per component over the accounts scored on the as-of date: accounts (with data),
-    avg_score, avg_weight, avg_contribution (points it adds to the total) and avg_lost
-    (weight × (100 − score): points it costs); in the configured component order."""
+    """Per component over the accounts scored on the as-of date: accounts (with data for it),
+    avg_score (over those), and over every scored account avg_weight, avg_contribution
+    (points it adds to the total; the six add up to the average score) and avg_lost
+    (weight × (100 − score): points it costs; 0 without data); in component order."""
     columns = ["component", "accounts", "avg_score", "avg_weight", "avg_contribution",
                "avg_lost"]
     if not has_health(snap):
@@ -161,7 +154,7 @@ def component_contributions(snap, filters: Filters | None = None) -> pd.DataFram
                    avg({c}_score) AS avg_score,
                    avg({c}_weight) AS avg_weight,
                    avg({c}_contribution) AS avg_contribution,
-                   avg({c}_weight * (100 - {c}_score)) AS avg_lost
+                   avg(coalesce({c}_weight * (100 - {c}_score), 0)) AS avg_lost
             FROM fct_health_current h WHERE {where}""")
     frame = snap.query(" UNION ALL ".join(parts), params)
     order = {c: i for i, c in enumerate(HEALTH_COMPONENTS)}
@@ -231,18 +224,16 @@ def account_components(current: dict | None) -> pd.DataFrame:
 
 
 def account_history(snap, account_id: str, since: dt.date | None = None) -> pd.DataFrame:
-    """The account's score on every weekly snapshot (and the as-of date), oldest first:
-    snapshot_day, score, band, top_detractor and each component's score."""
-    per_component = ", ".join(f"{c}_score" for c in HEALTH_COMPONENTS)
+    """`health.history` from `since` (all when None): snapshot_day, score, band,
+    top_detractor and each component's score; oldest first."""
+    columns = ["snapshot_day", "score", "band", "top_detractor",
+               *(f"{c}_score" for c in HEALTH_COMPONENTS)]
     if not has_health(snap):
-        return pd.DataFrame(columns=["snapshot_day", "score", "band", "top_detractor"])
-    return snap.query(f"""
-        SELECT snapshot_day, score, band, top_detractor, {per_component}
-        FROM fct_health_weekly
-        WHERE account_id = $id AND (is_weekly OR is_as_of)
-          AND ($since IS NULL OR snapshot_day >= $since)
-        ORDER BY snapshot_day
-    """, {"id": account_id, "since": since})
+        return pd.DataFrame(columns=columns)
+    frame = health.history(snap, account_id)[columns]
+    if since is not None:
+        frame = frame[pd.to_datetime(frame["snapshot_day"]).dt.date >= since]
+    return frame.reset_index(drop=True)
 
 
 SIGNAL_COLUMNS = ["account_id", "name", "owner_id", "owner_name", "signal", "since",
@@ -254,27 +245,12 @@ SIGNAL_COLUMNS = ["account_id", "name", "owner_id", "owner_name", "signal", "sin
 
 def current_signals(snap, signals: tuple[str, ...] = (), filters: Filters | None = None,
                     account_id: str | None = None) -> pd.DataFrame:
-    """Signals shown on the as-of date (all, or only `signals`), with their evidence and the
-    account's owner and MRR: see SIGNAL_COLUMNS; by signal, then longest-running first."""
-    if not snap.has_table("fct_signals_current"):
-        return pd.DataFrame(columns=SIGNAL_COLUMNS)
-    where, params = condition(filters, snap, "s.account_id")
-    mrr = ("(SELECT h.mrr FROM fct_health_current h WHERE h.account_id = s.account_id)"
-           if snap.has_table("fct_health_current") else "NULL")
-    return snap.query(f"""
-        SELECT s.account_id, a.name, a.owner_id, coalesce(u.name, a.owner_id) AS owner_name,
-               s.signal, s.since, s.last_login_date, s.days_since_login,
-               s.deliveries_last_window, s.deliveries_previous_window, s.last_contact_date,
-               s.last_contact_type, s.days_since_contact, s.contract_end_date, s.days_to_end,
-               s.band, s.score, {mrr} AS mrr, a.sf_url
-        FROM fct_signals_current s
-        JOIN accounts a USING (account_id)
-        LEFT JOIN users u ON u.user_id = a.owner_id
-        WHERE (len($signals) = 0 OR list_contains($signals, s.signal))
-          AND ($account_id IS NULL OR s.account_id = $account_id)
-          AND {where}
-        ORDER BY s.signal, s.since, a.name
-    """, {**params, "signals": list(signals), "account_id": account_id})[SIGNAL_COLUMNS]
+    """`signals.signals_on` for the as-of date with the evidence and context columns of
+    SIGNAL_COLUMNS (all signals, or only `signals`)."""
+    from cs_analytics.metrics import signals as signal_metrics
+
+    frame = signal_metrics.signals_on(snap, None, tuple(signals), filters, account_id)
+    return frame.reindex(columns=SIGNAL_COLUMNS).reset_index(drop=True)
 
 
 def _plain(value):

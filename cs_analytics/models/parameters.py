@@ -70,12 +70,13 @@ def write_health_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) 
     if g.industry_points:
         con.executemany("INSERT INTO params_segment_industry_points VALUES (?, ?)",
                         [[k, float(v)] for k, v in g.industry_points.items()])
-    con.execute("CREATE OR REPLACE TABLE params_segment_phase_points (phase VARCHAR, points DOUBLE)")
+    con.execute("CREATE OR REPLACE TABLE params_segment_phase_points "
+                "(phase VARCHAR, points DOUBLE)")
     if g.phase_points:
         con.executemany("INSERT INTO params_segment_phase_points VALUES (?, ?)",
                         [[k, float(v)] for k, v in g.phase_points.items()])
-    con.execute("CREATE OR REPLACE TABLE params_segments AS SELECT CAST(? AS DOUBLE) AS tier_high_min, "
-                "CAST(? AS DOUBLE) AS tier_mid_min",
+    con.execute("CREATE OR REPLACE TABLE params_segments AS SELECT "
+                "CAST(? AS DOUBLE) AS tier_high_min, CAST(? AS DOUBLE) AS tier_mid_min",
                 [g.tier_min_points["high"], g.tier_min_points["mid"]])
     con.execute("CREATE OR REPLACE TABLE params_segment_matrix "
                 "(attribute_tier VARCHAR, band VARCHAR, segment VARCHAR)")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
-from cs_analytics import assessments
 from cs_analytics.config import BANDS
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics import accounts
+from cs_analytics.metrics import accounts, health, signals as signal_metrics
 from cs_analytics.metrics import health_summary as health_summary_metrics
 from cs_analytics.store import Snapshot
 from cs_analytics.ui import charts, data, fmt
@@ -77,7 +77,7 @@ def health_summary(snap: Snapshot, account_id: str, store) -> None:
     one is valid) shown beside the computed score."""
     lang = current_language()
     current = data.call(health_summary_metrics.account_current, snap, account_id)
-    manual = assessments.current(store, account_id)
+    manual = health.current_assessments(store).get(account_id)
     if current is None:
         st.info(t("account.not_scored"))
     else:
@@ -96,16 +96,16 @@ def health_summary(snap: Snapshot, account_id: str, store) -> None:
         segment = data.call(health_summary_metrics.account_segment, snap, account_id)
         cols[3].metric(t("col.segment"), segment or "—", border=True)
     if manual is not None:
-        st.info(t("account.manual", band=band_label(manual["band"]),
-                  author=md_escape(manual["author"]), until=fmt.date(manual["expires_on"], lang),
-                  comment=md_escape(manual["comment"] or "—")))
+        st.info(t("account.manual", band=band_label(manual.band), author=md_escape(manual.author),
+                  until=fmt.date(manual.expires_on, lang),
+                  comment=md_escape(manual.comment or "—")))
 
 
 def signals(snap: Snapshot, account_id: str) -> None:
     from cs_analytics.reports.qbr import signal_evidence
 
     st.markdown("#### " + t("account.signals_title"))
-    frame = data.call(health_summary_metrics.current_signals, snap, (), None, account_id)
+    frame = data.call(signal_metrics.signals_on, snap, None, (), None, account_id)
     lang = current_language()
     frame["evidence"] = [signal_evidence(r, lang) for r in frame.to_dict("records")]
     table(frame, {"signal": Col("team.col.signals", "enum", "signal"),
@@ -114,7 +114,8 @@ def signals(snap: Snapshot, account_id: str) -> None:
 
 
 def health_history(snap: Snapshot, account_id: str, settings) -> None:
-    history = data.call(health_summary_metrics.account_history, snap, account_id)
+    history = (data.call(health.history, snap, account_id) if health.has_health(snap)
+               else pd.DataFrame())
     if history.empty:
         st.info(t("account.not_scored"))
         return
@@ -145,11 +146,14 @@ def assessment(store, account_id: str) -> None:
         comment = st.text_input(t("check.comment"), key="assessment_comment")
         if st.form_submit_button(t("account.record_assessment")):
             try:
-                assessments.record(store, account_id, band, expires, viewer().author, comment)
+                health.record_assessment(store, account_id, band, expires, viewer().author,
+                                         comment)
                 st.rerun()
             except CsAnalyticsError as exc:
                 st.error(str(exc))
-    table(assessments.history(store, account_id), {
+    recorded = pd.DataFrame([vars(a) for a in health.assessment_history(store, account_id)],
+                            columns=["band", "comment", "expires_on", "author", "created_at"])
+    table(recorded, {
         "band": Col("col.band", "band"), "comment": Col("check.comment"),
         "expires_on": Col("account.expires", "date"), "author": Col("review.col.author"),
         "created_at": Col("account.col.written"),

@@ -70,13 +70,13 @@ def targets_line(current: dict) -> str:
 def attention_cards(snap, view, store) -> None:
     """Accounts per health band and the open alerts, each linking to where to act."""
     from cs_analytics import alert_actions
-    from cs_analytics.metrics import health_summary
+    from cs_analytics.metrics import health_summary, signals
     from cs_analytics.ui import data
     from cs_analytics.ui.widgets import band_label
 
     bands = data.call(health_summary.band_distribution, snap, view.filters)
-    signals = data.call(health_summary.current_signals, snap, (), view.filters)
-    alerts = alert_actions.with_status(signals, alert_actions.actions(store))
+    shown = data.call(signals.signals_on, snap, None, (), view.filters)
+    alerts = alert_actions.with_status(shown, alert_actions.actions(store))
     cols = st.columns(5)
     for col, row in zip(cols, bands.itertuples()):
         col.metric(band_label(row.band), fmt.number(row.accounts), border=True,

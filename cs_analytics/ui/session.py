@@ -58,3 +58,17 @@ def auth_configured() -> bool:
         return False
     except Exception:  # a broken secrets file: treat as configured so the app fails closed
         return True
+
+
+def ensure_navigation() -> None:
+    """Run the page through app.py (st.navigation), never on its own.
+
+    When the first request after the server starts is a page URL (a shared link, a bookmark),
+    Streamlit runs that file directly in its older pages-folder mode, without app.py's frame.
+    The first st.navigation call switches the server out of that mode for good; a page that
+    finds itself running alone switches it and reruns, which goes through app.py."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -163,11 +163,14 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
             config[label] = st.column_config.ProgressColumn(
                 label, min_value=0, max_value=100, format="%.0f")
         elif col.kind == "date":
-            shown[label] = [fmt.date(v, lang) if _present(v) else None for v in values]
+            shown[label] = _each_value(values, lambda v: fmt.date(v, lang))
         elif col.kind == "month":
-            shown[label] = [fmt.month(v, lang) if _present(v) else None for v in values]
+            shown[label] = _each_value(values, lambda v: fmt.month(v, lang))
         elif col.kind == "url":
-            shown[label] = values.where(values.notna() & (values.astype(str) != ""), None)
+            present = values.notna() & (values.astype(str) != "")
+            if not present.any():
+                continue  # no account has a link: leave the column out
+            shown[label] = values.where(present, None)
             config[label] = st.column_config.LinkColumn(
                 label, display_text=t("common.open_salesforce"))
         elif col.kind == "account":
@@ -175,14 +178,32 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
             config[label] = st.column_config.LinkColumn(
                 label, display_text=t("common.open_account"))
         elif col.kind == "band":
-            shown[label] = [band_label(v) if _present(v) else None for v in values]
+            shown[label] = _each_value(values, band_label)
         elif col.kind == "enum":
-            shown[label] = [t(f"{col.prefix}.{v}") if _present(v) else None for v in values]
+            shown[label] = _each_value(values, lambda v, p=col.prefix: t(f"{p}.{v}"))
         elif col.kind == "enums":
-            shown[label] = [_enum_list(v, col.prefix) for v in values]
+            shown[label] = _each_value(values, lambda v, p=col.prefix: _enum_list(v, p))
         else:
             shown[label] = values.astype("object").where(values.notna(), None)
     return shown, config
+
+
+def _each_value(values: pd.Series, convert) -> list:
+    """convert(v) for each present value, None for a missing one; each distinct value is
+    converted once (a table of thousands of rows repeats a few dates, bands and codes)."""
+    done: dict = {}
+    out = []
+    for v in values:
+        if not _present(v):
+            out.append(None)
+            continue
+        try:
+            out.append(done[v])
+        except KeyError:
+            out.append(done.setdefault(v, convert(v)))
+        except TypeError:  # an unhashable value
+            out.append(convert(v))
+    return out
 
 
 def _download_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, dict]:
@@ -196,11 +217,11 @@ def _download_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataF
             kinds[label] = "text"
             continue
         if col.kind == "band":
-            out[label] = [band_label(v) if _present(v) else None for v in df[name]]
+            out[label] = _each_value(df[name], band_label)
         elif col.kind == "enum":
-            out[label] = [t(f"{col.prefix}.{v}") if _present(v) else None for v in df[name]]
+            out[label] = _each_value(df[name], lambda v, p=col.prefix: t(f"{p}.{v}"))
         elif col.kind == "enums":
-            out[label] = [_enum_list(v, col.prefix) for v in df[name]]
+            out[label] = _each_value(df[name], lambda v, p=col.prefix: _enum_list(v, p))
         else:
             out[label] = df[name]
         kinds[label] = col.kind
