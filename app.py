@@ -8,6 +8,7 @@ navigation. Pages (pages/*.py) only read filters, call cs_analytics and render.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.ui import data, filters, widgets
@@ -32,8 +33,9 @@ def resolve_viewer() -> Viewer:
         st.info(t("auth.sign_in_required"))
         st.button(t("auth.sign_in"), on_click=st.login, type="primary")
         st.stop()
+    # Least privilege until the users table says more: reading, no refresh or upload.
     return Viewer(name=str(st.user.get("name") or st.user.get("email") or ""),
-                  email=st.user.get("email"), signed_in=True)
+                  email=st.user.get("email"), role="member", signed_in=True)
 
 
 def choose_language(default: str) -> None:
@@ -51,7 +53,7 @@ def choose_language(default: str) -> None:
         st.query_params["lang"] = st.session_state[LANG_KEY]
 
 
-def navigation() -> st.navigation:
+def navigation() -> StreamlitPage:
     sections: dict[str, list] = {t(f"nav.section.{s}"): [] for s in SECTIONS}
     for spec in PAGES:
         sections[t(f"nav.section.{spec.section}")].append(
@@ -77,4 +79,7 @@ if snapshot is not None:
     except CsAnalyticsError as exc:
         st.sidebar.error(str(exc))
 widgets.banner(snapshot)
-page.run()
+try:
+    page.run()
+except CsAnalyticsError as exc:  # e.g. a filter this snapshot cannot apply: one sentence
+    st.error(str(exc))

@@ -334,13 +334,17 @@ def summarise_runs(runs: list[dict], keys: tuple[str, ...]) -> dict:
 
 
 def summarise_ingest(runs: list[dict]) -> dict:
-    """Median of ours and of every floor timing; ratio = ours / floor."""
-    ours = median(r["ours_seconds"] for r in runs)
+    """Medians of ours and of the floor; the ratio is paired: each import against the mean of
+    the floor timed just before and just after it (the machine's load drifts), then the median
+    over the runs."""
     floors = [f for r in runs for f in r["floor_seconds"]]
     summary = summarise_runs(runs, keys=("ours_seconds", "import_seconds", "peak_rss_mb"))
     summary["floor_seconds"] = median(floors) if floors else None
     summary["floor_runs"] = floors
-    summary["ratio"] = ours / summary["floor_seconds"] if floors else None
+    ratios = [r["ours_seconds"] / statistics.fmean(r["floor_seconds"]) for r in runs
+              if r["floor_seconds"]]
+    summary["ratio_runs"] = ratios
+    summary["ratio"] = median(ratios) if ratios else None
     return summary
 
 

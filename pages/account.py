@@ -6,7 +6,7 @@ import streamlit as st
 from cs_analytics import notes
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, activity
-from cs_analytics.ui import account_view, charts, data, filters, fmt, session, widgets
+from cs_analytics.ui import account_view, charts, data, filters, session, widgets
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col
@@ -43,7 +43,8 @@ with contracts_tab:
         "status": Col("account.col.status"), "amount": Col("account.col.amount", "yen"),
         "mrr": Col("col.mrr", "yen"), "active": Col("account.col.active"),
         "churn_reason": Col("churn.col.reason"),
-    }, key="account_contracts", download=f"contracts-{account_id}", empty_key="account.no_contracts")
+    }, key="account_contracts", download=f"contracts-{account_id}",
+        empty_key="account.no_contracts")
 with usage_tab:
     usage = data.call(accounts.usage_by_month, snap, account_id, 12, settings)
     if usage.empty:

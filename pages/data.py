@@ -98,7 +98,8 @@ with history_tab:
     widgets.table(admin.refresh_table(store), {
         "id": Col("data.col.id", "int"), "source": Col("data.col.source"),
         "started_at": Col("data.col.started"), "finished_at": Col("data.col.finished"),
-        "outcome": Col("data.col.outcome", "enum", "data.outcome"), "snapshot_id": Col("data.col.snapshot"),
+        "outcome": Col("data.col.outcome", "enum", "data.outcome"),
+        "snapshot_id": Col("data.col.snapshot"),
         "rows": Col("data.col.rows"), "error": Col("data.col.error"),
     }, key="refresh_log", download="refresh-log", empty_key="data.no_refreshes")
     st.subheader(t("data.snapshots_title"))

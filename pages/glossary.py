@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cs_analytics.config import BANDS
 from cs_analytics.ui import data, glossary, session, widgets
 from cs_analytics.ui.i18n import t
 from cs_analytics.ui.widgets import Col
@@ -32,7 +33,7 @@ st.subheader(t("glossary.matrix_title"))
 matrix = glossary.segment_matrix(settings)
 matrix["tier"] = [t(f"tier.{v}") for v in matrix["tier"]]
 widgets.table(matrix, {"tier": Col("glossary.col.tier"),
-                       **{b: Col(f"band.{b}") for b in ("healthy", "caution", "warning", "danger")}},
+                       **{b: Col(f"band.{b}") for b in BANDS}},
               key="glossary_matrix", download="segment-matrix")
 
 st.subheader(t("glossary.settings_title"))

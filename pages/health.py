@@ -79,7 +79,8 @@ components = data.call(health.component_contributions, snap, view.filters)
 charts.show(charts.components(components, t("health.components_chart")), key="health_components")
 widgets.table(components, {
     "component": Col("glossary.col.component", "enum", "component"),
-    "accounts": Col("health.col.with_data", "int"), "avg_score": Col("health.col.avg_score", "number"),
+    "accounts": Col("health.col.with_data", "int"),
+    "avg_score": Col("health.col.avg_score", "number"),
     "avg_weight": Col("glossary.col.share", "pct"),
     "avg_contribution": Col("health.col.contribution", "number"),
     "avg_lost": Col("health.col.lost", "number"),

@@ -67,7 +67,8 @@ widgets.table(report.health_distribution, {
 st.subheader(t("kpi_report.activity_title"))
 widgets.table(report.activity, {
     "owner_name": Col("col.owner"), "accounts": Col("team.col.accounts", "int"),
-    "meetings": Col("team.col.meetings", "int"), "emails_calls": Col("team.col.emails_calls", "int"),
+    "meetings": Col("team.col.meetings", "int"),
+    "emails_calls": Col("team.col.emails_calls", "int"),
     "accounts_no_contact": Col("team.col.no_contact", "int"),
     "onboarding_due": Col("team.col.onboarding_due", "int"),
     "onboarding_completed": Col("team.col.onboarding_completed", "int"),

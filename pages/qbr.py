@@ -8,7 +8,7 @@ import streamlit as st
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, periods
 from cs_analytics.reports import qbr
-from cs_analytics.ui import charts, data, filters, fmt, qbr_view, reports, session, widgets
+from cs_analytics.ui import charts, data, filters, qbr_view, reports, session, widgets
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.widgets import Col
 
@@ -32,7 +32,8 @@ chosen = widgets.table(due, {
     "account_id": Col("col.account_link", "account"),
 }, key="qbr_due", download=f"qbr-due-{quarter.label}", select=True, empty_key="qbr.no_due")
 account_id = widgets.remember_choice(
-    "account_id", None if chosen is None else due["account_id"].iloc[chosen], set(due["account_id"]))
+    "account_id", None if chosen is None else due["account_id"].iloc[chosen],
+    set(due["account_id"]))
 if account_id is None:
     st.info(t("qbr.pick_hint"))
     st.stop()

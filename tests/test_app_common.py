@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -183,14 +182,11 @@ def table_with(at: AppTest, *columns: str):
     for df in at.dataframe:
         if set(columns) <= set(df.value.columns):
             return df.value
-    raise AssertionError(f"no table with {columns}: {[list(d.value.columns) for d in at.dataframe]}")
+    shown = [list(d.value.columns) for d in at.dataframe]
+    raise AssertionError(f"no table with {columns}: {shown}")
 
 
 def select_row(at: AppTest, key: str, row: int) -> AppTest:
     """Click row `row` of a selectable table and rerun."""
     at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     return at.run()
-
-
-def env_home() -> str | None:
-    return os.environ.get(HOME_ENV)

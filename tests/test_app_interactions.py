@@ -267,3 +267,49 @@ def _settings():
     from cs_analytics.config import Settings
 
     return Settings()
+
+
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test",
+        "client_id": "test", "client_secret": "test",
+        "server_metadata_url": "https://login.example.com/.well-known/openid-configuration"}
+
+
+def test_login_is_required_when_auth_is_configured(demo_home, use_home):
+    use_home(demo_home)
+    at = make_app("en")
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "CS Analytics"
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.dataframe and not at.metric  # nothing of the data before signing in
+    at.user = {"is_logged_in": True, "email": "member@example.co.jp", "name": "Member"}
+    at.run()
+    assert at.title[0].value == "Overview"
+    at.switch_page("pages/data.py").run()
+    shown = texts(at)
+    assert "Only managers and executives can import or refresh data." in shown
+    assert "runs open" not in shown  # the open-access notice is for the no-login setup only
+    assert not at.file_uploader
+
+
+def test_a_valid_upload_is_published_and_replaces_the_demo_data(own_demo_home, use_home):
+    use_home(own_demo_home)
+    store = Store(own_demo_home)
+    at = run_page("data", "ja")
+    users = "ユーザーID,名前\nU1,山田 太郎\n".encode("cp932")
+    accounts_csv = ("取引先ID,取引先名,担当者ID,業種\nA1,㈱サンプル,U1,金融\n"
+                    "A2,=HYPERLINK(\"http://x\"),U1,製造\n").encode("cp932")
+    uploader = at.file_uploader(key="upload_files")
+    uploader.upload("users.csv", users, "text/csv").upload("取引先.csv", accounts_csv, "text/csv")
+    next(b for b in at.button if b.label == "取り込む").click().run(timeout=120)
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("取り込みました" in s.value for s in at.success)
+    snap = store.open_current()
+    assert not snap.is_demo
+    names = dict(snap.rows("SELECT account_id, name FROM accounts"))
+    assert names == {"A1": "㈱サンプル", "A2": '=HYPERLINK("http://x")'}
+    at.switch_page("pages/overview.py").run()
+    assert "デモデータ" not in texts(at)

@@ -3,7 +3,8 @@
 A Japanese webinar-platform SaaS with fictional customers and a fictional CS team. The output is
 the five canonical tables (contract.TABLES) as pandas frames, identical for the same
 (accounts, years, seed, end). Everything is drawn with numpy in whole arrays (no Python loop per
-day or per usage row), so `generate(accounts=10_000, years=3)` runs in seconds.
+day or per usage row), so `generate(accounts=10_000, years=3)` runs in seconds and gives the
+benchmark's large profile (issue 8): ~8.9M usage rows, ~39k contracts, ~480k activities.
 
 What the data contains:
 
@@ -20,11 +21,16 @@ What the data contains:
   previous end, some 2–28 days late (inside the 31-day grace); a few customers come back after
   a gap of 40–240 days (a reactivation, type `new`). Upsells are an extra overlapping contract
   ending with the current term, usually folded into the next renewal; renewals also upgrade
-  and downgrade. About 20% of customers stop paying within two years; 74% of churn reasons are
-  施策終了・中止. A churned account's last contract and the account carry the reason. Some
-  renewals ending within 60 days after `end` are already signed (a contract starting later).
-- usage: one row per account per day while it has a contract (grace gaps included), **zero
-  days kept**, so "no login for 60 days" is visible as rows with logins = 0. Weekly and yearly
+  and downgrade. Spot contracts (type `upsell` too) add viewer capacity for a large event for
+  one to three calendar months inside a term (~0.4 a customer-year, more for large plans),
+  with more viewers per delivery in those months and a planning meeting before. About 20%
+  of customers stop paying within two years; 74% of churn reasons are 施策終了・中止. A
+  churned account's last contract and the account carry the reason. Some renewals ending
+  within 60 days after `end` are already signed (a contract starting later).
+- usage: the Metabase export as a calendar × tenant spine, **zero days kept**: one row per
+  account per day from its first customer day in the window to `end`. A tenant is kept after
+  its contracts end, so the days between customer periods and after churn are rows of zeros,
+  and "no login for 60 days" is visible as rows with logins = 0. Weekly and yearly
   seasonality (Japanese holidays, August, year end), plan-size scaling, onboarding ramp-up,
   usage growth in the 90 days before upsells and upgrades, a dip before downgrades, and a
   decline over the 2–5 months before churn (campaign-ended customers go silent).

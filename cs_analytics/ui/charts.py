@@ -6,6 +6,8 @@ Amounts are plotted unrounded and formatted in hovers as ¥12,345,678; rates as 
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -24,6 +26,12 @@ YEN_HOVER = "¥%{y:,.0f}"
 # Every figure gets this template as it is created. Passed to each figure instead (layout
 # template="…"), plotly deep-copies and re-validates the whole template: ~15 ms a figure.
 pio.templates.default = "plotly_white"
+
+
+def labels(values) -> list[str]:
+    """Category labels from data (owner names, industries, churn reasons) as plain text:
+    plotly renders a few HTML tags (<b>, <a href>) in labels, so they are escaped."""
+    return [html.escape(str(v)) for v in values]
 
 
 def show(fig: go.Figure, key: str) -> None:
@@ -177,8 +185,8 @@ def band_bars(df: pd.DataFrame, category: str, title: str, *, horizontal: bool =
     for band in ("healthy", "caution", "warning", "danger"):
         if band not in df:
             continue
-        kwargs = ({"y": list(df[category]), "x": df[band], "orientation": "h"} if horizontal
-                  else {"x": list(df[category]), "y": df[band]})
+        kwargs = ({"y": labels(df[category]), "x": df[band], "orientation": "h"} if horizontal
+                  else {"x": labels(df[category]), "y": df[band]})
         fig.add_trace(go.Bar(name=t(f"band.{band}"), marker_color=BAND_COLORS[band], **kwargs))
     fig.update_layout(barmode="stack", hovermode="closest")
     if horizontal:
@@ -229,15 +237,16 @@ def health_history(df: pd.DataFrame, bands: dict[str, float], title: str) -> go.
     return _layout(fig, title=title, yaxis={"range": [0, 100]})
 
 
-def horizontal_bars(labels: list[str], values: list[float], *, title: str, name: str,
+def horizontal_bars(names: list[str], values: list[float], *, title: str, name: str,
                     yen: bool = False, color: str = PRIMARY) -> go.Figure:
-    fig = go.Figure(go.Bar(y=labels, x=values, orientation="h", name=name, marker_color=color,
+    fig = go.Figure(go.Bar(y=labels(names), x=values, orientation="h", name=name,
+                           marker_color=color,
                            hovertemplate=("¥%{x:,.0f}" if yen else "%{x:,}") + "<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(hovermode="closest")
     if yen:
         fig.update_xaxes(tickprefix="¥", tickformat=",.0f")
-    return _layout(fig, title=title, height=max(280, 32 * len(labels) + 120))
+    return _layout(fig, title=title, height=max(280, 32 * len(names) + 120))
 
 
 def stacked_bars(df: pd.DataFrame, x: str, series: dict[str, tuple[str, str]], *, title: str,
@@ -245,7 +254,7 @@ def stacked_bars(df: pd.DataFrame, x: str, series: dict[str, tuple[str, str]], *
     """Stacked bars: series = {column: (name, color)}."""
     fig = go.Figure()
     for column, (name, color) in series.items():
-        fig.add_trace(go.Bar(x=list(df[x]), y=df[column], name=name, marker_color=color,
+        fig.add_trace(go.Bar(x=labels(df[x]), y=df[column], name=name, marker_color=color,
                              hovertemplate=YEN_HOVER if yen else "%{y:,}"))
     fig.update_layout(barmode="stack")
     return _layout(fig, title=title, yaxis=_yen_axis() if yen else None)
@@ -253,7 +262,7 @@ def stacked_bars(df: pd.DataFrame, x: str, series: dict[str, tuple[str, str]], *
 
 def capacity(df: pd.DataFrame, title: str) -> go.Figure:
     """Active customers per owner (bars) against each owner's capacity (markers)."""
-    x = list(df["owner_name"])
+    x = labels(df["owner_name"])
     fig = go.Figure()
     fig.add_trace(go.Bar(x=x, y=df["accounts"], name=t("team.col.accounts"),
                          marker_color=PRIMARY))
@@ -279,12 +288,12 @@ def usage_by_quarter(df: pd.DataFrame, title: str) -> go.Figure:
 
 def components(df: pd.DataFrame, title: str) -> go.Figure:
     """Per component, the average points it adds to the score and the points it costs."""
-    labels = [t(f"component.{c}") for c in df["component"]]
+    names = [t(f"component.{c}") for c in df["component"]]
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=labels, x=df["avg_contribution"], orientation="h",
+    fig.add_trace(go.Bar(y=names, x=df["avg_contribution"], orientation="h",
                          name=t("health.col.contribution"), marker_color=BAND_COLORS["healthy"],
                          hovertemplate="%{x:.1f}<extra></extra>"))
-    fig.add_trace(go.Bar(y=labels, x=df["avg_lost"], orientation="h", name=t("health.col.lost"),
+    fig.add_trace(go.Bar(y=names, x=df["avg_lost"], orientation="h", name=t("health.col.lost"),
                          marker_color=BAND_COLORS["danger"],
                          hovertemplate="%{x:.1f}<extra></extra>"))
     fig.update_layout(barmode="stack", hovermode="closest")

@@ -9,7 +9,6 @@ small (aggregated in SQL by the metrics API) and picklable.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 import streamlit as st
@@ -67,18 +66,3 @@ def _cached_call(snapshot_id: str, fn_key: str, args: tuple, kwargs: tuple,
 def call(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
     """`fn(snap, *args, **kwargs)`, cached per snapshot id and arguments."""
     return _cached_call(snap.id, _fn_key(fn), args, tuple(sorted(kwargs.items())), snap, fn)
-
-
-def cached(fn: Callable) -> Callable:
-    """Decorator form of `call` for metrics functions taking the snapshot first."""
-
-    @functools.wraps(fn)
-    def wrapper(snap: Snapshot, *args, **kwargs):
-        return call(fn, snap, *args, **kwargs)
-
-    return wrapper
-
-
-def clear_caches() -> None:
-    st.cache_data.clear()
-    st.cache_resource.clear()

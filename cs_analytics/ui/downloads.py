@@ -53,7 +53,8 @@ def _is_text(series: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(series) or series.dtype == object
 
 
-def excel_bytes(df: pd.DataFrame, sheet: str = "data", kinds: dict[str, str] | None = None) -> bytes:
+def excel_bytes(df: pd.DataFrame, sheet: str = "data",
+                kinds: dict[str, str] | None = None) -> bytes:
     """One-sheet workbook: bold frozen header, numbers as numbers with yen/percent formats,
     dates as dates, every text as an explicit string cell."""
     kinds = kinds or {}

@@ -67,7 +67,3 @@ def formatter(prefix: str):
     format_func outside the script run, where the session is not available."""
     lang = current_language()
     return lambda code: translate(lang, f"{prefix}.{code}")
-
-
-def has(key: str) -> bool:
-    return key in catalogue(DEFAULT_LANGUAGE)

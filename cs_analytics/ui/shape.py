@@ -16,20 +16,6 @@ def movement_summary(bridge: dict) -> pd.DataFrame:
                          for m in MOVEMENTS])
 
 
-def bands_wide(long: pd.DataFrame, index: str, value: str = "accounts") -> pd.DataFrame:
-    """Rows (index, band, value) → one row per index value with a column per band (0 when
-    absent), bands in healthy → danger order."""
-    bands = ["healthy", "caution", "warning", "danger"]
-    if long.empty:
-        return pd.DataFrame(columns=[index, *bands])
-    wide = long.pivot_table(index=index, columns="band", values=value, aggfunc="first",
-                            fill_value=0, sort=False)
-    for band in bands:
-        if band not in wide:
-            wide[band] = 0
-    return wide[bands].reset_index()
-
-
 def _value_text(value, kind: str, lang: str) -> str | None:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None

@@ -8,7 +8,6 @@ through st.dataframe or escaped markdown, never as HTML.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -130,7 +129,8 @@ PORTFOLIO_COLUMNS = {
     "score": Col("col.score", "score"), "score_change_4w": Col("health.col.change_4w", "number"),
     "top_detractor": Col("health.col.detractor", "enum", "component"),
     "arr": Col("col.arr", "yen"), "days_since_contact": Col("team.col.days_since_contact", "int"),
-    "contract_end_date": Col("col.end_date", "date"), "signals": Col("team.col.signals", "enums", "signal"),
+    "contract_end_date": Col("col.end_date", "date"),
+    "signals": Col("team.col.signals", "enums", "signal"),
     "account_id": Col("col.account_link", "account"), "sf_url": Col("col.salesforce", "url"),
 }
 
@@ -324,7 +324,3 @@ def remember_choice(param: str, chosen: str | None, allowed) -> str | None:
 def go_to_account(account_id: str) -> None:
     """Open the account page (顧客カルテ) for an account."""
     st.switch_page("pages/account.py", query_params={"account_id": account_id})
-
-
-def as_date(value) -> dt.date | None:
-    return None if not _present(value) else pd.Timestamp(value).date()
