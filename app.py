@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from cs_analytics.access import AccessDenied, decide
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.ui import data, filters, widgets
 from cs_analytics.ui.i18n import LANG_KEY, LANGUAGES, t
@@ -20,11 +21,12 @@ st.set_page_config(page_title="CS Analytics", page_icon="📈", layout="wide",
                    initial_sidebar_state="expanded")
 
 
-def resolve_viewer() -> Viewer:
-    """The one place that decides who is using the app.
+def resolve_viewer(settings) -> Viewer:
+    """The one place that decides who is using the app (rules: cs_analytics/access.py).
 
     Without an [auth] section in .streamlit/secrets.toml the app runs open for local use (the
-    Data page says so). With it, every page requires signing in first.
+    Data page says so). With it, every page requires signing in first, and the signed-in email
+    must belong to an active user (role from the users table) or an allowed domain.
     """
     if not auth_configured():
         return OPEN_VIEWER
@@ -33,9 +35,17 @@ def resolve_viewer() -> Viewer:
         st.info(t("auth.sign_in_required"))
         st.button(t("auth.sign_in"), on_click=st.login, type="primary")
         st.stop()
-    # Least privilege until the users table says more: reading, no refresh or upload.
-    return Viewer(name=str(st.user.get("name") or st.user.get("email") or ""),
-                  email=st.user.get("email"), role="member", signed_in=True)
+    email = st.user.get("email")
+    try:
+        access = decide(email, data.current_snapshot(), settings)
+    except AccessDenied as exc:
+        st.title("CS Analytics")
+        st.error(t("auth.denied", reason=str(exc)))
+        st.button(t("auth.sign_out"), on_click=st.logout)
+        st.stop()
+    return Viewer(name=str(access.name or st.user.get("name") or email), role=access.role,
+                  email=email, user_id=access.user_id, signed_in=True,
+                  owner_scope=access.owner_scope)
 
 
 def choose_language(default: str) -> None:
@@ -69,7 +79,7 @@ except CsAnalyticsError as exc:
     st.stop()
 
 choose_language(settings.general.language)
-viewer = resolve_viewer()
+viewer = resolve_viewer(settings)
 set_viewer(viewer)
 page = navigation()
 snapshot = data.current_snapshot()

@@ -307,7 +307,10 @@ class Access:
     """Who sees what when login ([auth] in .streamlit/secrets.toml) is configured."""
 
     allowed_domains: list[str] = _doc(
-        "Email domains allowed to sign in in addition to active users.", [])
+        "Email domains allowed to sign in in addition to active users (as members).", [])
+    admin_emails: list[str] = _doc(
+        "Emails that always sign in as managers, e.g. to import the first users before the "
+        "users table exists.", [])
     restrict_members_to_own_accounts: bool = _doc(
         "Members see only their own portfolio (default: the whole team's data).", False)
 

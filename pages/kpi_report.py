@@ -15,6 +15,9 @@ session.ensure_navigation()
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view, store, lang = data.settings(), filters.view(), data.store(), current_language()
 widgets.title("kpi_report.title")
+if session.viewer().owner_scope is not None:
+    st.info(t("kpi_report.restricted"))  # company-wide figures; this viewer sees one portfolio
+    st.stop()
 quarters = filters.period_options("quarter", view.as_of, view.fiscal_year_start_month)
 default = filters.period_code(view.period) if view.period.kind == "quarter" else quarters[0]
 code = st.selectbox(t("kpi_report.quarter"), quarters, index=quarters.index(default)

@@ -16,6 +16,7 @@ from cs_analytics.store import Snapshot
 from cs_analytics.ui import charts, data, fmt
 from cs_analytics.ui.filters import View
 from cs_analytics.ui.i18n import current_language, t, translate
+from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col, band_label, md_escape, table
 
 PARAM = "account_id"
@@ -29,7 +30,8 @@ def pick_account(snap: Snapshot, view: View) -> str | None:
     labels = {r.account_id: f"{r.name}（{r.owner_name}）" if current_language() == "ja"
               else f"{r.name} ({r.owner_name})" for r in listed.itertuples()}
     wanted = st.query_params.get(PARAM)
-    if wanted and wanted not in labels:
+    if wanted and wanted not in labels and viewer().owner_scope is None:
+        # (a viewer limited to a portfolio never reaches accounts outside it, links included)
         extra = data.call(accounts.profile, snap, wanted)
         if extra is not None:  # a link to an account outside the current filters
             ids.insert(0, wanted)
