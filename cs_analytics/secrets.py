@@ -11,7 +11,7 @@ import base64
 import os
 import tomllib
 from pathlib import Path
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from cs_analytics.config import REPO_ROOT
 from cs_analytics.errors import ConfigError
@@ -76,6 +76,10 @@ class Secrets:
         forms: set[str] = set()
         for v in values:
             forms.update({v, quote(v, safe=""), quote_plus(v)})
+            # In a webhook URL the path is the credential: servers echo it back on errors.
+            parts = urlsplit(v)
+            if parts.scheme in ("http", "https") and len(parts.path) >= 8:
+                forms.update({parts.path, parts.path.lstrip("/")})
         key, secret = self.get("SF_CONSUMER_KEY"), self.get("SF_CONSUMER_SECRET")
         if key and secret:
             forms.add(base64.b64encode(f"{key}:{secret}".encode()).decode())

@@ -263,3 +263,9 @@ def test_watermarks_follow_the_org(org, tmp_path):
     _, moved = pull(org, tmp_path, password_secrets(org))
     assert all(o.full for o in moved.salesforce.objects)
     assert moved.published.as_of == dt.date(2026, 3, 31)
+
+
+def test_redact_masks_a_webhook_path_echoed_without_its_host():
+    secrets = Secrets({"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T01/B02/xyzSECRET"})
+    assert secrets.redact("no_service for /services/T01/B02/xyzSECRET") == "no_service for ***"
+    assert secrets.redact("see services/T01/B02/xyzSECRET") == "see ***"
