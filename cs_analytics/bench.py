@@ -324,9 +324,10 @@ def median(values) -> float:
 
 
 def summarise_runs(runs: list[dict], keys: tuple[str, ...]) -> dict:
-    """The first run's details with each of `keys` replaced by the median over the runs (the
-    individual values kept in `runs`)."""
-    summary = dict(runs[0])
+    """The details of the run closest to the median of `keys[0]`, with each of `keys` replaced
+    by the median over the runs (the individual values kept in `runs`)."""
+    middle = median(r[keys[0]] for r in runs)
+    summary = dict(min(runs, key=lambda r: abs(r[keys[0]] - middle)))
     for key in keys:
         summary[key] = median(r[key] for r in runs)
     summary["runs"] = [{k: r[k] for k in keys} for r in runs]

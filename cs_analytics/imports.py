@@ -9,8 +9,16 @@ file has a problem are the rows merged into a build based on the current snapsho
 exists is replaced, `replace=True` replaces whole tables) and published once.
 
 Staging happens inside the build's own DuckDB connection (temporary tables, dropped before
-publishing), so an 11M-row usage file is read once and copied once into the snapshot.
-`read_and_validate` does the same checks in a private in-memory database, without publishing.
+publishing). `read_and_validate` does the same checks in a private in-memory database, without
+publishing.
+
+The typed read: a UTF-8 CSV is first read by DuckDB straight into typed columns — into the
+build's canonical table itself when that table is empty — with every value required to be in
+the plain spelling the text path reads to the same value (digits, `YYYY-MM-DD`, …); the checks
+then run on those rows as set-based SQL. Anything else — another spelling, CP932, XLSX, JSON —
+is staged as text and converted as above. When the checks find any problem, or a warning about
+a row of a typed file's table, every file is read again the text way, so each message is
+exactly the one the text path gives (docs/data-contract.md, "Performance").
 """
 
 from __future__ import annotations
@@ -31,7 +39,8 @@ from cs_analytics.build import Build, PublishResult, open_build
 from cs_analytics.config import Settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.sources.files import (
-    WHITESPACE, FileRejected, Problem, StagedFile, show_value, sql_literal as lit, stage_file,
+    MB, WHITESPACE, FileRejected, Problem, StagedFile, show_value, sql_literal as lit, stage_file,
+    strip_sql, typed_csv,
 )
 from cs_analytics.store import Store
 
@@ -45,6 +54,9 @@ FALSE_WORDS = ("false", "0", "no", "いいえ")
 # (０-９, ，, ．, －, Ａ-Ｚ …), the ideographic space and the full-width yen sign.
 _FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\uffe5"
 _HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " \u00a5"
+# The duplicate-key pre-check for a key ending in a date keeps one bit per day per group; above
+# this estimated size it leaves the question to the plain GROUP BY.
+DAY_BITS_MAX_BYTES = 128 * MB
 
 
 def _quiet(_message: str) -> None:
@@ -89,6 +101,8 @@ class ValidatedImport:
     identical_duplicates: dict[str, int]
     owns_connection: bool = False
     temp_objects: list[tuple[str, str]] = field(default_factory=list)
+    # True when a typed read found something and every file was read again as text.
+    read_again_as_text: bool = False
 
     @property
     def ok(self) -> bool:
@@ -117,6 +131,13 @@ class ValidatedImport:
             self.con.execute(f'DROP {kind} IF EXISTS "{name}"')
         self.temp_objects.clear()
 
+    def discard(self) -> None:
+        """Undo everything the validation did in the connection: the temporary tables, and
+        the rows read straight into canonical tables (which were empty before)."""
+        self.close()
+        for table in sorted({f.table for f in self.files if _read_into_canonical(f)}):
+            _empty_canonical_table(self.con, table)
+
     def __enter__(self) -> "ValidatedImport":
         return self
 
@@ -129,30 +150,43 @@ class ValidatedImport:
 
 def import_files(settings: Settings, store: Store, paths: Sequence[str | Path],
                  kind: str | None = None, replace: bool = False, progress: Progress | None = None,
-                 source: str = "import",
-                 display_names: Sequence[str] | None = None) -> ImportResult:
+                 source: str = "import", display_names: Sequence[str] | None = None, *,
+                 typed_read: bool = True) -> ImportResult:
     """Validate files together and publish them merged into the current data, or raise
-    ValidationFailed with every problem and publish nothing."""
+    ValidationFailed with every problem and publish nothing. `typed_read=False` stages every
+    file as text (same result, slower; for comparisons).
+
+    `timings` (seconds): open (lock, refresh log, new snapshot file with the current data),
+    read_and_validate, merge (into the canonical tables, written to the file by a checkpoint),
+    ingest (the three together: from the call to the imported tables written in the new
+    snapshot file), publish (the model rebuild, checks and pointer switch)."""
     progress = progress or _quiet
     paths, names = _check_arguments(paths, display_names, kind)
     timings: dict[str, float] = {}
+    started = time.monotonic()
     with open_build(settings, store, source=source, base="current", progress=progress) as build:
-        started = time.monotonic()
+        timings["open"] = time.monotonic() - started
+        mark = time.monotonic()
         validated = _read_and_validate(build.con, settings, paths, names, kind, replace,
-                                       progress, existing=_BuildTables())
+                                       progress, existing=_BuildTables(), typed_read=typed_read)
         try:
-            timings["read_and_validate"] = time.monotonic() - started
+            timings["read_and_validate"] = time.monotonic() - mark
             validated.raise_if_failed()
-            started = time.monotonic()
+            mark = time.monotonic()
             changes = merge_validated(build, validated, replace=replace, progress=progress)
-            timings["merge"] = time.monotonic() - started
         finally:
             validated.close()
+        progress("writing the imported tables")
+        # Written now rather than by publish's checkpoint, so that `ingest` ends with the data on
+        # disk, as the plain DuckDB read it is compared with does (docs/benchmarks.md).
+        build.con.execute("CHECKPOINT")
+        timings["merge"] = time.monotonic() - mark
+        timings["ingest"] = time.monotonic() - started
         for warning in validated.warnings:
             build.warn(str(warning))
-        started = time.monotonic()
+        mark = time.monotonic()
         published = build.publish()
-        timings["publish"] = time.monotonic() - started
+        timings["publish"] = time.monotonic() - mark
     return ImportResult(validated.files, changes, validated.warnings, published, timings)
 
 
@@ -186,14 +220,16 @@ def import_into_build(build: Build, settings: Settings, paths: Sequence[str | Pa
 def read_and_validate(settings: Settings, store: Store, paths: Sequence[str | Path],
                       kind: str | None = None, replace: bool = False,
                       progress: Progress | None = None,
-                      display_names: Sequence[str] | None = None) -> ValidatedImport:
+                      display_names: Sequence[str] | None = None, *,
+                      typed_read: bool = True) -> ValidatedImport:
     """Stage and check files without publishing (references resolved against the files and the
     current snapshot). Use as a context manager; `.problems`, `.warnings`, `.files`."""
     paths, names = _check_arguments(paths, display_names, kind)
     con = duckdb.connect()
     try:
         validated = _read_and_validate(con, settings, paths, names, kind, replace,
-                                       progress or _quiet, existing=_SnapshotTables(store))
+                                       progress or _quiet, existing=_SnapshotTables(store),
+                                       typed_read=typed_read)
     except BaseException:
         con.close()
         raise
@@ -264,26 +300,32 @@ def _read_and_validate(con, settings: Settings, paths: list[Path], names: list[s
                        kind: str | None, replace: bool, progress: Progress,
                        existing: "_ExistingTables",
                        per_file: Sequence[tuple[str | None, dict | None]] | None = None,
-                       ) -> ValidatedImport:
-    """`per_file`: a (kind, mapping) per file overriding `kind` and `import.mapping`."""
+                       typed_read: bool = True) -> ValidatedImport:
+    """`per_file`: a (kind, mapping) per file overriding `kind` and `import.mapping`.
+    `typed_read`: try the typed read for each file first (see the module docstring)."""
     validated = ValidatedImport(con, [], [], 0, [], {}, {})
     collector = _Collector(settings.import_.max_errors)
     try:
         for i, (path, name) in enumerate(zip(paths, names)):
             progress(f"reading {name}")
             staging = f"imp_stage_{i}"
-            validated.temp_objects += [("TABLE", f"{staging}_data"), ("VIEW", staging)]
-            try:
-                file_kind, mapping = per_file[i] if per_file else (kind, None)
-                staged = stage_file(con, path, staging, kind=file_kind,
-                                    mapping=settings.import_.mapping if mapping is None
-                                    else mapping,
-                                    max_mb=settings.import_.upload_max_mb, name=name)
-            except FileRejected as exc:
-                collector.add_rejected(i, exc.problems)
-                continue
+            file_kind, mapping = per_file[i] if per_file else (kind, None)
+            mapping = settings.import_.mapping if mapping is None else mapping
+            staged = None
+            if typed_read:
+                staged = _read_typed(con, settings, validated, existing, path, name, file_kind,
+                                     mapping, staging, f"imp_read_{i}")
+            if staged is None:
+                validated.temp_objects += [("TABLE", f"{staging}_data"), ("VIEW", staging)]
+                try:
+                    staged = stage_file(con, path, staging, kind=file_kind, mapping=mapping,
+                                        max_mb=settings.import_.upload_max_mb, name=name)
+                except FileRejected as exc:
+                    collector.add_rejected(i, exc.problems)
+                    continue
             validated.files.append(staged)
             collector.rank.append(i)
+            collector.tables.append(staged.table)
             collector.warn_all(len(validated.files) - 1, staged.warnings)
             progress(f"{name}: {staged.rows:,} rows of {staged.table} "
                      f"({_describe(staged)})")
@@ -295,8 +337,16 @@ def _read_and_validate(con, settings: Settings, paths: list[Path], names: list[s
                 continue
             progress(f"checking {sum(f.rows for f in files):,} {table} rows")
             typed = f"imp_typed_{table}"
-            validated.temp_objects.append(("TABLE", typed))
-            con.execute(_typed_table_sql(typed, table, [(file_index[id(f)], f) for f in files]))
+            indexed = [(file_index[id(f)], f) for f in files]
+            if all(f.typed for f in files):
+                # already converted: a view, not a copy
+                validated.temp_objects.append(("VIEW", typed))
+                con.execute(f'CREATE OR REPLACE TEMP VIEW "{typed}" AS '
+                            + " UNION ALL ".join(_typed_read_rows_sql(table, index, f)
+                                                 for index, f in indexed))
+            else:
+                validated.temp_objects.append(("TABLE", typed))
+                con.execute(_typed_table_sql(typed, table, indexed))
             validated.typed[table] = typed
             _check_values(con, typed, table, validated, collector)
             validated.identical_duplicates[table] = _check_duplicates(con, typed, table,
@@ -304,17 +354,99 @@ def _read_and_validate(con, settings: Settings, paths: list[Path], names: list[s
         _check_references(con, validated, collector, existing, replace)
         _check_contract_terms(con, validated, collector)
     except BaseException:
-        validated.close()
+        validated.discard()
         raise
     validated.problems, validated.total_problems = collector.problems()
     validated.warnings = collector.warnings()
+    typed_tables = {f.table for f in validated.files if f.typed}
+    if typed_tables and (collector.total or typed_tables & collector.tables_with_row_warnings):
+        # The typed read does not know row numbers for sure (blank lines) and leaves values in
+        # other spellings to the text path: every message comes from the text path.
+        validated.discard()
+        progress("reading the files again as text, to report each finding exactly")
+        again = _read_and_validate(con, settings, paths, names, kind, replace, progress,
+                                   existing, per_file, typed_read=False)
+        again.read_again_as_text = True
+        return again
     return validated
+
+
+def _read_typed(con, settings: Settings, validated: ValidatedImport, existing: "_ExistingTables",
+                path: Path, name: str, kind: str | None, mapping: dict, staging: str,
+                target: str) -> StagedFile | None:
+    """The typed read of one file (module docstring): into the canonical table when it is
+    empty and no other file of this import went there, else into the temporary table `target`.
+    None when the file is not a UTF-8 CSV mapping onto one table, or some value is not in the
+    plain spelling (the caller stages it as text)."""
+    source = typed_csv(path, kind=kind, mapping=mapping, max_mb=settings.import_.upload_max_mb,
+                       name=name)
+    if source is None:
+        return None
+    staged = source.staged
+    spec = contract.TABLES[staged.table]
+    types, values = _typed_read_columns(spec, source.positions)
+    read_sql, params = source.read_sql(types)
+    into_canonical = (existing.is_empty_canonical(con, staged.table)
+                      and not any(_read_into_canonical(f) for f in validated.files
+                                  if f.table == staged.table))
+    try:
+        if into_canonical:
+            columns = ", ".join(f'"{c}"' for c in values)
+            rows = con.execute(f'INSERT INTO main."{staged.table}" ({columns}) SELECT '
+                               f'{", ".join(values.values())} FROM {read_sql}',
+                               params).fetchall()[0][0]
+            staged.typed = staged.table
+        else:
+            select = [f'{values[c.name]} AS "{c.name}"' if c.name in values
+                      else f'CAST(NULL AS {c.sql_type}) AS "{c.name}"' for c in spec.columns]
+            rows = con.execute(f'CREATE OR REPLACE TEMP TABLE "{target}" AS SELECT '
+                               f'{", ".join(select)} FROM {read_sql}', params).fetchall()[0][0]
+            validated.temp_objects.append(("TABLE", target))
+            staged.typed = target
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error:
+        return None  # a value in another spelling, a malformed row: the text path says which
+    staged.rows = rows
+    if rows <= settings.import_.raw_rows_max:
+        # raw_import_<table> keeps small imports as received, which is the text staging
+        validated.temp_objects += [("TABLE", f"{staging}_data"), ("VIEW", staging)]
+        try:
+            stage_file(con, path, staging, kind=staged.table, mapping=mapping,
+                       max_mb=settings.import_.upload_max_mb, name=name)
+        except FileRejected:
+            _undo_typed_read(con, staged)
+            return None
+        except BaseException:
+            _undo_typed_read(con, staged)
+            raise
+        staged.staging = staging
+    return staged
+
+
+def _read_into_canonical(staged: StagedFile) -> bool:
+    return staged.typed is not None and staged.typed == staged.table
+
+
+def _undo_typed_read(con, staged: StagedFile) -> None:
+    if _read_into_canonical(staged):
+        _empty_canonical_table(con, staged.table)
+    elif staged.typed is not None:
+        con.execute(f'DROP TABLE IF EXISTS "{staged.typed}"')
+    staged.typed = None
+
+
+def _empty_canonical_table(con, table: str) -> None:
+    """Back to the empty table the build created (dropped, so its blocks are freed)."""
+    con.execute(f'DROP TABLE main."{table}"')
+    con.execute(contract.TABLES[table].create_sql())
 
 
 def _describe(staged: StagedFile) -> str:
     if staged.format == "csv":
         sep = {",": "comma", "\t": "tab", ";": "semicolon"}[staged.delimiter or ","]
-        return f"CSV, {staged.encoding}, {sep}-separated"
+        typed = ", typed read" if staged.typed else ""
+        return f"CSV, {staged.encoding}, {sep}-separated{typed}"
     if staged.format == "xlsx":
         return f"XLSX, sheet {staged.sheet!r}"
     return f"JSON, {staged.encoding}"
@@ -332,6 +464,8 @@ class _Collector:
         self.total = 0
         self.total_warnings = 0
         self._seq = 0
+        self.tables: list[str] = []  # staged file index → its table
+        self.tables_with_row_warnings: set[str] = set()
 
     def add(self, file_index: int, problem: Problem) -> None:
         """One problem of a staged file (the caller adds to `total` what it counted)."""
@@ -346,6 +480,8 @@ class _Collector:
         self.total += len(problems)
 
     def warn(self, file_index: int, warning: Problem) -> None:
+        if warning.row is not None and warning.row > 1:
+            self.tables_with_row_warnings.add(self.tables[file_index])
         self._seq += 1
         self._warnings.append((self.rank[file_index], warning.row or 0, self._seq, warning))
         self.total_warnings += 1
@@ -459,6 +595,9 @@ def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]]
     spec = contract.TABLES[table]
     parts = []
     for index, f in files:
+        if f.typed:
+            parts.append(_typed_read_rows_sql(table, index, f))
+            continue
         inner = [f"{index} AS _file", "_row"]
         outer_values, outer_bad, non_empty = [], [], []
         for c in spec.columns:
@@ -489,6 +628,69 @@ def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]]
         parts.append(f"SELECT _file, _row, {', '.join(outer_values + outer_bad)} FROM "
                      f'(SELECT {", ".join(inner)} FROM "{f.staging}" {where})')
     return f'CREATE OR REPLACE TEMP TABLE "{typed}" AS ' + " UNION ALL ".join(parts)
+
+
+def _typed_read_columns(spec: contract.Table,
+                        present: dict[str, int]) -> tuple[dict[str, str], dict[str, str]]:
+    """For the typed read of a file with the columns `present`: the DuckDB type each is read
+    as, and the SQL for its value — the text path's value, or a failed read (`error`) when the
+    value is not in a spelling that gives exactly that value here.
+
+    - text: as staged (surrounding whitespace removed, empty → NULL).
+    - date: parsed by DuckDB as YYYY-MM-DD (files.TYPED_DATE_FORMAT), inside the accepted range.
+    - count/int: digits only — DuckDB's own integer parsing also takes "+5", "1e3", "1_000"
+      and rounds "12.5", which the text path refuses — so the values are read as text, checked
+      once per row (all of them concatenated), then cast.
+    - amount, bool, enum: the text path's own conversion, and a failed read where it finds
+      nothing (those columns are in the small tables).
+    """
+    types: dict[str, str] = {}
+    values: dict[str, str] = {}
+    counts = [c.name for c in spec.columns if c.name in present and c.kind in ("count", "int")]
+    for c in spec.columns:
+        if c.name not in present:
+            continue
+        ref = f'"{c.name}"'
+        if c.kind == "text":
+            types[c.name], values[c.name] = "VARCHAR", strip_sql(ref)
+        elif c.kind == "date":
+            types[c.name] = "DATE"
+            values[c.name] = (f"CASE WHEN {ref} IS NULL OR {ref} BETWEEN "
+                              f"DATE {lit(DATE_MIN.isoformat())} AND "
+                              f"DATE {lit(DATE_MAX.isoformat())} THEN {ref} "
+                              f"ELSE {_refuse('a date outside the accepted range')} END")
+        elif c.kind in ("count", "int"):
+            types[c.name], values[c.name] = "VARCHAR", f"CAST({ref} AS BIGINT)"
+        else:
+            raw = strip_sql(ref) if c.kind == "enum" else ref
+            converted = _convert_sql(c, raw)
+            types[c.name] = "VARCHAR"
+            values[c.name] = (f"CASE WHEN ({converted}) IS NULL AND NULLIF({_norm(raw)}, '') IS "
+                              f"NOT NULL THEN {_refuse('a value the text path reports')} "
+                              f"ELSE {converted} END")
+    if counts:
+        digits = "concat(" + ", ".join(f'"{c}"' for c in counts) + ")"
+        values[counts[0]] = (f"CASE WHEN {digits} GLOB '*[!0-9]*' THEN "
+                             f"{_refuse('a whole number not written as plain digits')} "
+                             f"ELSE {values[counts[0]]} END")
+    return types, values
+
+
+def _refuse(reason: str) -> str:
+    """SQL failing the typed read (the file is then staged as text)."""
+    return f"error({lit('typed read: ' + reason)})"
+
+
+def _typed_read_rows_sql(table: str, index: int, f: StagedFile) -> str:
+    """A typed file's rows shaped like the typed table: `_file`, `_row`, the canonical columns,
+    and `!name` columns that are all NULL (every value converted). `_row` counts records, not
+    lines; no message is ever made from it (a finding makes the text path read the file)."""
+    spec = contract.TABLES[table]
+    source = f'main."{table}"' if _read_into_canonical(f) else f'"{f.typed}"'
+    values = [f'"{c.name}"' for c in spec.columns]
+    bad = [f'CAST(NULL AS VARCHAR) AS "!{c.name}"' for c in spec.columns if c.kind != "text"]
+    return (f"SELECT {int(index)} AS _file, rowid + 2 AS _row, {', '.join(values + bad)} "
+            f"FROM {source}")
 
 
 # ---------------------------------------------------------------------------- checks
@@ -590,6 +792,8 @@ def _check_duplicates(con, typed: str, table: str, validated: ValidatedImport,
     spec = contract.TABLES[table]
     keys = ", ".join(f'"{k}"' for k in spec.key)
     not_null = " AND ".join(f'"{k}" IS NOT NULL' for k in spec.key)
+    if _no_duplicate_keys(con, typed, spec, not_null):
+        return 0
     dup_keys = f"imp_dupkeys_{table}"
     validated.temp_objects.append(("TABLE", dup_keys))
     con.execute(f'CREATE OR REPLACE TEMP TABLE "{dup_keys}" AS SELECT {keys} FROM "{typed}" '
@@ -634,6 +838,30 @@ def _check_duplicates(con, typed: str, table: str, validated: ValidatedImport,
     return identical
 
 
+def _no_duplicate_keys(con, typed: str, spec: contract.Table, not_null: str) -> bool:
+    """True when no key occurs twice, found without grouping by the whole key: for a key of one
+    column plus a date (usage: account_id + date) each group gets one bit per day of the data's
+    date range (`bitstring_agg`), and a group has a repeated day exactly when it has fewer
+    bits set than rows. False when there may be duplicates (or the bits would take too much
+    memory): the caller then groups by the key."""
+    if len(spec.key) != 2 or spec.column(spec.key[1]).kind != "date":
+        return False
+    group, day = (f'"{k}"' for k in spec.key)
+    first, last, groups = con.execute(
+        f"SELECT min({day}), max({day}), approx_count_distinct({group}) FROM \"{typed}\" "
+        f"WHERE {not_null}").fetchall()[0]
+    if first is None:
+        return True
+    span = (last - first).days + 1
+    if groups * 1.25 * span / 8 > DAY_BITS_MAX_BYTES:
+        return False
+    repeated = con.execute(
+        f"SELECT count(*) FILTER (bit_count(days) <> n) FROM (SELECT count(*) AS n, "
+        f"bitstring_agg(CAST({day} - CAST(? AS DATE) AS INTEGER), 0, {int(span) - 1}) AS days "
+        f'FROM "{typed}" WHERE {not_null} GROUP BY {group})', [first]).fetchall()[0][0]
+    return repeated == 0
+
+
 def _plain(value) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
@@ -647,6 +875,10 @@ class _ExistingTables:
     def relation(self, table: str) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def is_empty_canonical(self, con, table: str) -> bool:
+        """Whether `table` in `con` is a canonical table a file may be read straight into."""
+        return False
+
 
 class _BuildTables(_ExistingTables):
     """Inside a build the canonical tables hold the current data (empty after demo data)."""
@@ -656,6 +888,9 @@ class _BuildTables(_ExistingTables):
 
     def relation(self, table: str) -> str:
         return f'main."{table}"'
+
+    def is_empty_canonical(self, con, table: str) -> bool:
+        return con.execute(f'SELECT count(*) FROM main."{table}"').fetchall()[0][0] == 0
 
 
 class _SnapshotTables(_ExistingTables):
@@ -723,8 +958,14 @@ def _check_references(con, validated: ValidatedImport, collector: _Collector,
             missing = (f'SELECT _file, _row, "{column}" AS value FROM "{typed}" t '
                        f'WHERE "{column}" IS NOT NULL AND NOT EXISTS '
                        f'(SELECT 1 FROM ({known}) k WHERE k.key = t."{column}")')
+            # the same, one row per file and value with its row count: far fewer rows to look up
+            missing_values = (f'SELECT * FROM (SELECT _file, "{column}" AS value, count(*) AS n '
+                              f'FROM "{typed}" WHERE "{column}" IS NOT NULL GROUP BY ALL) t '
+                              f"WHERE NOT EXISTS (SELECT 1 FROM ({known}) k "
+                              f"WHERE k.key = t.value)")
             if is_error:
-                count = con.execute(f"SELECT count(*) FROM ({missing})").fetchall()[0][0]
+                count = con.execute(
+                    f"SELECT coalesce(sum(n), 0) FROM ({missing_values})").fetchall()[0][0]
                 if count:
                     for r in _dict_rows(con, f"SELECT * FROM ({missing}) ORDER BY _file, _row "
                                              f"LIMIT {int(collector.cap)}"):
@@ -736,9 +977,9 @@ def _check_references(con, validated: ValidatedImport, collector: _Collector,
                             "current data"))
                     collector.total += count
             else:
-                unknown = (f"SELECT _file, count(*) AS n, count(DISTINCT value) AS keys, "
-                           f"list(DISTINCT value ORDER BY value)[1:5] AS examples "
-                           f"FROM ({missing}) GROUP BY _file ORDER BY _file")
+                unknown = (f"SELECT _file, sum(n) AS n, count(*) AS keys, "
+                           f"list(value ORDER BY value)[1:5] AS examples "
+                           f"FROM ({missing_values}) GROUP BY _file ORDER BY _file")
                 for r in _dict_rows(con, unknown):
                     f = validated.files[r["_file"]]
                     examples = ", ".join(show_value(v, 30) for v in r["examples"])
@@ -827,6 +1068,16 @@ def _merge_table(build: Build, validated: ValidatedImport, table: str,
     typed = validated.typed[table]
     cols = ", ".join(f'"{c}"' for c in spec.column_names)
     keys = ", ".join(f'"{k}"' for k in spec.key)
+    files = [(i, f) for i, f in enumerate(validated.files) if f.table == table]
+    if any(_read_into_canonical(f) for _, f in files):
+        # A file was read straight into the table, which was empty before this import; the
+        # table's other files are added to it. (No identical duplicates: they would have made
+        # every file of the table be read again as text.)
+        others = [i for i, f in files if not _read_into_canonical(f)]
+        if others:
+            build.merge(table, f'SELECT {cols} FROM "{typed}" WHERE _file IN {_in_list(others)}')
+        rows = con.execute(f'SELECT count(*) FROM main."{table}"').fetchall()[0][0]
+        return TableChange(table, rows, rows, 0, 0, 0, replace)
     incoming = f'SELECT {cols} FROM "{typed}"'
     if validated.identical_duplicates.get(table):
         incoming += f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _file, _row) = 1"

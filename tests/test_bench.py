@@ -161,7 +161,7 @@ def test_summarise_runs_takes_medians_and_keeps_each_run():
                                     {"seconds": 2.0, "peak_rss_mb": 20.0, "steps": ["c"]}],
                                    keys=("seconds", "peak_rss_mb"))
     assert summary["seconds"] == 2.0 and summary["peak_rss_mb"] == 20.0
-    assert summary["steps"] == ["a"]  # details of the first run
+    assert summary["steps"] == ["c"]  # details of the median run
     assert summary["runs"] == [{"seconds": 3.0, "peak_rss_mb": 10.0},
                                {"seconds": 1.0, "peak_rss_mb": 30.0},
                                {"seconds": 2.0, "peak_rss_mb": 20.0}]

@@ -10,6 +10,7 @@ the README.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -47,13 +48,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_home):
-    """A `streamlit run app.py` process serving the demo snapshot; yields its base URL."""
+@contextlib.contextmanager
+def start_server(home: Path, log_name: str = "streamlit.log"):
+    """A `streamlit run app.py` process serving the data directory `home`; yields its URL."""
     port = _free_port()
-    env = {**os.environ, HOME_ENV: str(demo_home), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, HOME_ENV: str(home), "PYTHONUNBUFFERED": "1"}
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit.log", "w")
+    log = open(ARTIFACTS / log_name, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
          f"--server.port={port}", "--server.address=127.0.0.1",
@@ -70,7 +71,7 @@ def server(demo_home):
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (see {ARTIFACTS / 'streamlit.log'})")
+                pytest.fail(f"streamlit did not start (see {ARTIFACTS / log_name})")
             time.sleep(0.5)
         yield base
     finally:
@@ -80,6 +81,13 @@ def server(demo_home):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(demo_home):
+    """The app serving the shared demo snapshot (read only by these tests)."""
+    with start_server(demo_home) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

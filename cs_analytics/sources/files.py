@@ -12,6 +12,11 @@ skips blank lines, which would shift every later row, so the scan that checks th
 looks for blank lines before the last line of data; a file that has some is rewritten through
 Python's csv module with an explicit `_row` column instead (slower, and rare). A quoted value
 spanning several lines counts as one row, as it does in Excel.
+
+`typed_csv` is the other way in, for large clean files: a UTF-8 CSV whose headers map onto one
+table, which `imports` reads with DuckDB straight into typed columns (`TypedCsv.read_sql`)
+instead of staging it as text first. It checks the encoding but not blank lines: that read never
+reports a row number (see docs/data-contract.md, "Performance").
 """
 
 from __future__ import annotations
@@ -98,6 +103,10 @@ class StagedFile:
     delimiter: str | None = None    # csv only
     sheet: str | None = None        # xlsx only
     warnings: list[Problem] = field(default_factory=list)
+    # The table holding the converted rows when the file was read by the typed read (the
+    # canonical table itself, or a temporary table); None when it was staged as text. A typed
+    # file has a staging view only when it is small enough for raw_import_<table>.
+    typed: str | None = None
 
     def header(self, column: str) -> str:
         """The column as the user named it (for messages)."""
@@ -223,35 +232,52 @@ def decode_text(path: Path, name: str, workdir: Path) -> DecodedText:
     else:
         encoding = "utf-8"
     layout = _Layout()
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    offset = 0
+    bad = _first_non_utf8(path, len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0, layout)
+    if bad is None:
+        return DecodedText(path, encoding, False, layout.has_inner_blank_line)
+    if encoding == "utf-8-sig":
+        raise _not_text(path, name, "UTF-8", bad)
+    return _transcode(path, name, "cp932", workdir)
+
+
+def utf8_encoding(path: Path) -> str | None:
+    """'utf-8-sig' or 'utf-8' when the whole file is UTF-8 text, else None — one pass without
+    copying, and without the blank-line scan (pure ASCII chunks are not even decoded)."""
     with open(path, "rb") as fh:
-        first = True
+        head = fh.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    bom = head.startswith(codecs.BOM_UTF8)
+    if _first_non_utf8(path, len(codecs.BOM_UTF8) if bom else 0, None) is not None:
+        return None
+    return "utf-8-sig" if bom else "utf-8"
+
+
+def _first_non_utf8(path: Path, start: int, layout: _Layout | None) -> int | None:
+    """The position of the first byte from `start` that is not valid UTF-8, or None; the bytes
+    go through `layout` on the way."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = start
+    with open(path, "rb") as fh:
+        fh.seek(start)
         while True:
             chunk = fh.read(CHUNK)
             if not chunk:
                 break
-            if first and encoding == "utf-8-sig":
-                chunk = chunk[len(codecs.BOM_UTF8):]
-                offset += len(codecs.BOM_UTF8)
-            first = False
             pending = len(decoder.getstate()[0])
             try:
                 if pending or not chunk.isascii():
                     decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                if encoding == "utf-8-sig":
-                    raise _not_text(path, name, "UTF-8", offset - pending + exc.start) from None
-                return _transcode(path, name, "cp932", workdir)
-            layout.feed(chunk)
+                return offset - pending + exc.start
+            if layout is not None:
+                layout.feed(chunk)
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            if encoding == "utf-8-sig":
-                raise _not_text(path, name, "UTF-8", offset - 1) from None
-            return _transcode(path, name, "cp932", workdir)
-    return DecodedText(path, encoding, False, layout.has_inner_blank_line)
+            return offset - 1
+    return None
 
 
 def _transcode(path: Path, name: str, encoding: str, workdir: Path) -> DecodedText:
@@ -615,6 +641,64 @@ def strip_sql(ref: str) -> str:
 def sql_literal(text: str) -> str:
     """A program constant as an SQL string literal (never used for user input)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------------------- typed read
+
+# The one date spelling the typed read parses itself — DuckDB's strptime with this format takes
+# a year, a month and a day of 1–2 digits separated by '-', surrounding ASCII whitespace
+# ignored; every value it accepts is read to the same date by the text path. Any other spelling
+# makes the read fail, and the file is staged as text.
+TYPED_DATE_FORMAT = "%Y-%m-%d"
+
+
+@dataclass
+class TypedCsv:
+    """A UTF-8 CSV whose separator and header map are known: enough for `imports` to read it
+    with DuckDB straight into typed columns, without staging it as text first."""
+
+    staged: StagedFile              # table, headers, encoding, delimiter, header warnings
+    width: int                      # columns in the header row
+    positions: dict[str, int]       # canonical column → position in the file
+
+    def read_sql(self, types: dict[str, str]) -> tuple[str, list]:
+        """`read_csv(…)` and its parameters: each mapped column named by its canonical name and
+        read as the DuckDB type in `types` (VARCHAR when absent), the other columns as
+        `_ignored_N`. Strict: a row with too few or too many values, or a value its type cannot
+        parse, fails the whole read."""
+        names = {position: column for column, position in self.positions.items()}
+        columns = ", ".join(
+            f"'{names.get(i, f'_ignored_{i}')}': '{types.get(names.get(i, ''), 'VARCHAR')}'"
+            for i in range(self.width))
+        sql = ("read_csv(?, header = true, auto_detect = false, delim = ?, quote = '\"', "
+               f"escape = '\"', columns = {{{columns}}}, "
+               f"dateformat = {sql_literal(TYPED_DATE_FORMAT)}, null_padding = false, "
+               "strict_mode = true, parallel = true)")
+        return sql, [str(self.staged.path), self.staged.delimiter]
+
+
+def typed_csv(path: Path, *, kind: str | None = None, mapping: dict | None = None,
+              max_mb: int = 200, name: str | None = None) -> TypedCsv | None:
+    """The file as a `TypedCsv`, or None when it is not a UTF-8 CSV whose headers map onto one
+    table. Everything else — XLSX, JSON, CP932, UTF-16, a refused file, a header problem — is
+    left to `stage_file`, which reads it or reports it exactly."""
+    path = Path(path)
+    name = name or path.name
+    try:
+        if sniff_format(path, name, max_mb) != "csv":
+            return None
+        encoding = utf8_encoding(path)
+        if encoding is None:
+            return None
+        header_line = _csv_header(path, name)
+        delimiter = detect_delimiter(header_line)
+        headers = next(csv.reader([header_line], delimiter=delimiter), [])
+        staged = StagedFile(path, name, "csv", "", "", {}, encoding=encoding,
+                            delimiter=delimiter)
+        hm = _resolve_headers(headers, kind, mapping, name, staged)
+    except FileRejected:
+        return None
+    return TypedCsv(staged, len(headers), dict(hm.columns))
 
 
 # ---------------------------------------------------------------------------- XLSX and JSON

@@ -1,0 +1,121 @@
+"""The real server under load (issue 9), in Chromium: a browser tour keeps working while another
+process publishes one snapshot after another, and a 1M-row upload in one session does not stop
+another session from rendering."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cs_analytics.config import HOME_ENV
+from cs_analytics.store import Store
+from cs_analytics.ui.i18n import translate
+from cs_analytics.ui.nav import PAGES
+from test_app_common import DEMO_END, REPO, demo_home  # noqa: F401
+from test_browser import TITLE_KEYS, WIDTH, browser, settle, start_server  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def own_home(demo_home, tmp_path_factory):
+    """A private copy of the demo data directory: these tests publish into it."""
+    home = tmp_path_factory.mktemp("load-home")
+    shutil.copytree(demo_home, home, dirs_exist_ok=True)
+    (home / ".build.lock").unlink(missing_ok=True)
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(own_home):
+    with start_server(own_home, "streamlit-load.log") as base:
+        yield base
+
+
+def page_errors(page) -> int:
+    return page.locator('[data-testid="stException"]').count()
+
+
+def test_tour_during_consecutive_refreshes(server, browser, own_home):
+    env = {**os.environ, HOME_ENV: str(own_home)}
+    script = ("import datetime as dt, sys\n"
+              "from cs_analytics.config import load_settings\n"
+              "from cs_analytics.sources.demo import build_demo\n"
+              "from cs_analytics.store import Store\n"
+              "for seed in range(1, 9):\n"
+              "    build_demo(load_settings(), Store(sys.argv[1]), accounts=25 + seed, years=2,\n"
+              "               seed=seed, end=dt.date.fromisoformat(sys.argv[2]))\n"
+              "    print(seed, flush=True)\n")
+    before = Store(own_home).current_file().id
+    writer = subprocess.Popen([sys.executable, "-c", script, str(own_home), DEMO_END.isoformat()],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+    visited, seen_snapshots = 0, set()
+    try:
+        while writer.poll() is None or visited < len(PAGES):
+            spec = PAGES[visited % len(PAGES)]
+            page.goto(f"{server}/{spec.name}?lang=en")
+            settle(page, translate("en", TITLE_KEYS.get(spec.name, f"{spec.name}.title")))
+            assert page_errors(page) == 0, f"{spec.name} failed while refreshes ran"
+            banner = page.get_by_text("Snapshot ").first.inner_text()
+            seen_snapshots.add(banner)
+            visited += 1
+            assert visited < 200
+    finally:
+        page.close()
+        out, err = writer.communicate(timeout=600)
+    assert writer.returncode == 0, err[-2000:]
+    assert out.split() == [str(i) for i in range(1, 9)]
+    assert Store(own_home).current_file().id != before
+    assert len(seen_snapshots) >= 2, "the tour saw new snapshots being published"
+
+
+def test_large_upload_does_not_block_other_sessions(server, browser, own_home, tmp_path):
+    snap = Store(own_home).open_current()
+    known = [r[0] for r in snap.rows("SELECT account_id FROM accounts ORDER BY 1")]
+    # 500 accounts × 2,000 days; ids not in the data are accepted with a warning
+    account_ids = known + [f"X{i:05d}" for i in range(500 - len(known))]
+    path = tmp_path / "usage_1m.csv"
+    start = dt.date(2020, 1, 1)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["account_id", "date", "deliveries", "logins"])
+        for day in range(2_000):
+            date = (start + dt.timedelta(days=day)).isoformat()
+            writer.writerows([account_id, date, day % 3, day % 7] for account_id in account_ids)
+    uploader = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+    uploader.goto(f"{server}/data?lang=en")
+    settle(uploader, translate("en", "data.title"))
+    uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    uploader.get_by_text(path.name).wait_for(timeout=120_000)
+    uploader.get_by_role("button", name=translate("en", "data.import_button")).click()
+    uploader.locator('[data-testid="stStatusWidget"]').wait_for(timeout=30_000)
+    started = time.monotonic()
+
+    other = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+    other.goto(f"{server}/glossary?lang=en")
+    settle(other, translate("en", "glossary.title"))
+    other_done = time.monotonic()
+    assert page_errors(other) == 0
+    busy_while_other_rendered = uploader.locator('[data-testid="stStatusWidget"]').count() > 0
+
+    outcome = uploader.get_by_text("Imported. Data as of").or_(
+        uploader.get_by_text("Nothing was imported"))
+    outcome.first.wait_for(timeout=500_000)
+    assert uploader.get_by_text("Imported. Data as of").count() == 1, \
+        uploader.locator('[data-testid="stAlert"]').all_inner_texts()
+    finished = time.monotonic()
+    assert page_errors(uploader) == 0
+    assert Store(own_home).open_current().scalar("SELECT count(*) FROM usage") == 1_000_000
+    other.close()
+    uploader.close()
+    print(f"1M-row upload: import took {finished - started:.1f} s; another session rendered "
+          f"the glossary in {other_done - started:.1f} s meanwhile")
+    assert busy_while_other_rendered, "the other session rendered while the import was running"
