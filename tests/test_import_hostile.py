@@ -148,3 +148,39 @@ def test_hostile_account_names_round_trip_exactly(home):
     # surrounding whitespace is trimmed on import (documented); everything else is kept as is
     assert stored == {f"H{i}": name.strip() for i, name in enumerate(HOSTILE_NAMES)}
     reset_connection_cache()
+
+
+def test_hostile_names_show_as_text_in_pages_and_stay_text_in_exports(tmp_path, monkeypatch):
+    """Imported names with HTML, markdown and formula prefixes are shown literally on the
+    account page and written to Excel as plain strings, never as markup or formulas."""
+    import openpyxl
+    import pandas as pd
+
+    from cs_analytics.ui import downloads, widgets
+    from test_app_common import clear_caches, make_app
+
+    store = Store(tmp_path)
+    (tmp_path / "users.csv").write_text(csv_text([["user_id", "name"], ["U1", "佐藤"]]),
+                                        encoding="utf-8")
+    rows = [["account_id", "name", "owner_id"]] + [
+        [f"H{i}", name, "U1"] for i, name in enumerate(HOSTILE_NAMES)]
+    (tmp_path / "accounts.csv").write_text(csv_text(rows), encoding="utf-8")
+    import_files(SETTINGS, store, [tmp_path / "users.csv", tmp_path / "accounts.csv"])
+    monkeypatch.setenv("CS_ANALYTICS_HOME", str(tmp_path))
+    clear_caches()
+    try:
+        for i in (0, 6):  # the HYPERLINK formula and the HTML/script name
+            at = make_app("en", {"account_id": f"H{i}"})
+            at.run()
+            at.switch_page("pages/account.py").run()
+            assert not at.exception
+            assert at.subheader[0].value == widgets.md_escape(HOSTILE_NAMES[i])
+    finally:
+        clear_caches()
+        reset_connection_cache()
+
+    frame = pd.DataFrame({"name": [n.strip() for n in HOSTILE_NAMES]})
+    book = openpyxl.load_workbook(io.BytesIO(downloads.excel_bytes(frame)))
+    cells = [row[0] for row in book.active.iter_rows(min_row=2)]
+    assert [c.value for c in cells] == [n.strip() for n in HOSTILE_NAMES]
+    assert all(c.data_type == "s" for c in cells), "every name is a string cell, none a formula"
