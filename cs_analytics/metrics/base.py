@@ -14,6 +14,8 @@ import math
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.periods import Period, month_start
@@ -90,9 +92,11 @@ def ratio(numerator, denominator) -> float | None:
 
 
 def plain(value):
-    """numpy / pandas scalars → JSON-ready Python values (NaN → None)."""
-    if value is None:
+    """numpy / pandas scalars → plain Python values: Timestamp → date, NaN / NaT / NA → None."""
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):

@@ -18,6 +18,7 @@ from cs_analytics.build import today_tokyo
 from cs_analytics.config import BANDS, HEALTH_COMPONENTS
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import headline_section
+from cs_analytics.metrics.base import plain
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.store import Store, now_iso
 
@@ -259,17 +260,5 @@ def _assessments(store: Store, tail: str, params: tuple) -> list[ManualAssessmen
 
 def json_value(value):
     """A JSON-ready python value: dates as ISO strings, NaN/NaT as None."""
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        value = value.item()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
+    value = plain(value)
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value

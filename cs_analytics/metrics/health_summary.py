@@ -18,6 +18,7 @@ import pandas as pd
 
 from cs_analytics.config import ATTRIBUTE_TIERS, BANDS, HEALTH_COMPONENTS
 from cs_analytics.metrics import health
+from cs_analytics.metrics.base import plain
 from cs_analytics.metrics.filters import Filters, condition
 
 GROUPINGS = {"owner": "coalesce(u.name, a.owner_id)", "segment": "s.segment",
@@ -195,7 +196,7 @@ def account_current(snap, account_id: str) -> dict | None:
                        {"id": account_id})
     if frame.empty:
         return None
-    return {k: _plain(v) for k, v in frame.iloc[0].to_dict().items()}
+    return {k: plain(v) for k, v in frame.iloc[0].to_dict().items()}
 
 
 def account_segment(snap, account_id: str) -> str | None:
@@ -204,7 +205,7 @@ def account_segment(snap, account_id: str) -> str | None:
         return None
     value = snap.scalar("SELECT segment FROM fct_segment_current WHERE account_id = $id",
                         {"id": account_id})
-    return _plain(value)
+    return plain(value)
 
 
 def account_components(current: dict | None) -> pd.DataFrame:
@@ -251,16 +252,3 @@ def current_signals(snap, signals: tuple[str, ...] = (), filters: Filters | None
 
     frame = signal_metrics.signals_on(snap, None, tuple(signals), filters, account_id)
     return frame.reindex(columns=SIGNAL_COLUMNS).reset_index(drop=True)
-
-
-def _plain(value):
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if hasattr(value, "item"):
-        value = value.item()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
