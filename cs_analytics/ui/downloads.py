@@ -20,6 +20,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from cs_analytics.reports.excel import write_text
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # Column kind → Excel number format.
@@ -101,8 +103,7 @@ def write_cell(cell, value) -> None:
     elif isinstance(value, (int, float, dt.date, dt.datetime)):
         cell.value = value
     else:
-        cell.value = str(value)
-        cell.data_type = "s"
+        write_text(cell, value)
 
 
 def _display_width(value) -> int:
