@@ -133,6 +133,7 @@ class _Runner:
     def __init__(self, work: Path, config: Path, say: Progress):
         self.work, self.config, self.say = work, config, say
         self.log = work / "bench.log"
+        self.log.write_text("", encoding="utf-8")  # the log of this run only
 
     def home(self, n: int) -> Path:
         return self.work / f"home-{n}"
