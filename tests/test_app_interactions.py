@@ -284,7 +284,9 @@ def test_login_is_required_when_auth_is_configured(demo_home, use_home):
     assert at.title[0].value == "CS Analytics"
     assert [b.label for b in at.button] == ["Sign in"]
     assert not at.dataframe and not at.metric  # nothing of the data before signing in
-    at.user = {"is_logged_in": True, "email": "member@example.co.jp", "name": "Member"}
+    member = Store(demo_home).open_current().scalar(
+        "SELECT email FROM users WHERE role = 'member' ORDER BY user_id LIMIT 1")
+    at.user = {"is_logged_in": True, "email": member, "name": "Member"}
     at.run()
     assert at.title[0].value == "Overview"
     at.switch_page("pages/data.py").run()
