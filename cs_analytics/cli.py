@@ -14,6 +14,7 @@ import click
 
 from cs_analytics.config import Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
+from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
 from cs_analytics.store import RefreshLog, Store
 
 
@@ -130,7 +131,7 @@ def status(obj: Context, limit: int, fmt: str, exists: bool) -> None:
               help="Accounts generated (churned ones included).")
 @click.option("--years", default=3, show_default=True, type=click.IntRange(1, 20),
               help="Years of usage and activity history, ending at --end.")
-@click.option("--seed", default=7, show_default=True, type=int,
+@click.option("--seed", default=DEMO_SEED, show_default=True, type=int,
               help="Random seed: the same arguments always give the same data.")
 @click.option("--end", "end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Last date of data and the snapshot's as-of date, YYYY-MM-DD "

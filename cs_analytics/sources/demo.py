@@ -159,13 +159,16 @@ SPOT_RATE = 0.4  # spot contracts (large events) per customer-year, 1.5× for la
 SPOT_VIEWERS = 1.6  # viewers per delivery during a spot contract
 
 TYPE_NEW, TYPE_RENEWAL, TYPE_UPSELL = 0, 1, 2
+# The default 170-account dataset's headline two-year churn lands near the strategy's ~21%
+# (the headline cohort is only ~25 customers, so it swings from seed to seed).
+DEFAULT_SEED = 5
 STYLE_NONE, STYLE_FADING, STYLE_DORMANT, STYLE_SILENT = 0, 1, 2, 3
 
 
 # ---------------------------------------------------------------------------- public API
 
 
-def generate(accounts: int = 170, years: int = 3, seed: int = 7,
+def generate(accounts: int = 170, years: int = 3, seed: int = DEFAULT_SEED,
              end: dt.date | None = None) -> Tables:
     """The five canonical tables of a generated company, deterministic for the arguments.
 
@@ -227,7 +230,8 @@ def load_into_build(build, tables: Tables) -> dict[str, int]:
 
 
 def build_demo(settings: Settings, store: Store, accounts: int = 170, years: int = 3,
-               seed: int = 7, end: dt.date | None = None, progress: Progress | None = None,
+               seed: int = DEFAULT_SEED, end: dt.date | None = None,
+               progress: Progress | None = None,
                tables: Tables | None = None) -> PublishResult:
     """Generate (unless `tables` is given), build and publish a demo snapshot as of `end`.
 
