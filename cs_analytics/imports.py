@@ -2,23 +2,24 @@
 
     result = import_files(settings, store, ["accounts.csv", "contracts.xlsx"])
 
-Used by the CLI `import`, the Data page upload and the Metabase inbox. Every file is staged as
-text (`sources.files`), converted and checked in SQL, and every problem is reported as
-`file:row:column: what was wrong, what was expected` (up to `import.max_errors`). Only when no
-file has a problem are the rows merged into a build based on the current snapshot (a key that
-exists is replaced, `replace=True` replaces whole tables) and published once.
+Used by the CLI `import`, the Data page upload and the Metabase inbox. Every file becomes typed
+rows, checked in SQL, and every problem is reported as `file:row:column: what was wrong, what
+was expected` (up to `import.max_errors`). Only when no file has a problem are the rows merged
+into a build based on the current snapshot (a key that exists is replaced, `replace=True`
+replaces whole tables) and published once.
 
-Staging happens inside the build's own DuckDB connection (temporary tables, dropped before
+Two ways in. The text path: the file is staged as text (`sources.files.stage_file`), then SQL
+converts every spelling SPEC §3 accepts and keeps the raw text of what it cannot convert — it
+is where every message comes from. The typed read, tried first: a UTF-8 CSV read by DuckDB
+straight into typed columns — into the build's canonical table itself when that table is
+empty — which keeps only values spelled so that the text path would read them to the same
+value (digits, `YYYY-MM-DD`, …) and hands any other file to the text path. When the checks find
+any problem, or a warning about a row of a typed file's table, every file is read again the
+text way, so each message is exactly the text path's (docs/data-contract.md, "Performance").
+
+Everything happens inside the build's own DuckDB connection (temporary tables, dropped before
 publishing). `read_and_validate` does the same checks in a private in-memory database, without
 publishing.
-
-The typed read: a UTF-8 CSV is first read by DuckDB straight into typed columns — into the
-build's canonical table itself when that table is empty — with every value required to be in
-the plain spelling the text path reads to the same value (digits, `YYYY-MM-DD`, …); the checks
-then run on those rows as set-based SQL. Anything else — another spelling, CP932, XLSX, JSON —
-is staged as text and converted as above. When the checks find any problem, or a warning about
-a row of a typed file's table, every file is read again the text way, so each message is
-exactly the one the text path gives (docs/data-contract.md, "Performance").
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class ValidatedImport:
     problems: list[Problem]         # the first `max_errors`, in file/row order
     total_problems: int
     warnings: list[Problem]
-    typed: dict[str, str]           # canonical table → temp table of converted rows
+    typed: dict[str, str]           # canonical table → temp table (or view) of its rows
     identical_duplicates: dict[str, int]
     owns_connection: bool = False
     temp_objects: list[tuple[str, str]] = field(default_factory=list)
@@ -384,7 +385,7 @@ def _read_typed(con, settings: Settings, validated: ValidatedImport, existing: "
         return None
     staged = source.staged
     spec = contract.TABLES[staged.table]
-    types, values = _typed_read_columns(spec, source.positions)
+    types, values, doubts = _typed_read_columns(spec, source.positions)
     read_sql, params = source.read_sql(types)
     into_canonical = (existing.is_empty_canonical(con, staged.table)
                       and not any(_read_into_canonical(f) for f in validated.files
@@ -407,6 +408,16 @@ def _read_typed(con, settings: Settings, validated: ValidatedImport, existing: "
         raise
     except duckdb.Error:
         return None  # a value in another spelling, a malformed row: the text path says which
+    source_sql = f'main."{staged.table}"' if into_canonical else f'"{target}"'
+    try:
+        doubtful = con.execute(f"SELECT count(*) FILTER ({' OR '.join(doubts)}) "
+                               f"FROM {source_sql}").fetchall()[0][0] if doubts else 0
+    except BaseException:
+        _undo_typed_read(con, staged)
+        raise
+    if doubtful:
+        _undo_typed_read(con, staged)
+        return None
     staged.rows = rows
     if rows <= settings.import_.raw_rows_max:
         # raw_import_<table> keeps small imports as received, which is the text staging
@@ -630,37 +641,47 @@ def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]]
     return f'CREATE OR REPLACE TEMP TABLE "{typed}" AS ' + " UNION ALL ".join(parts)
 
 
-def _typed_read_columns(spec: contract.Table,
-                        present: dict[str, int]) -> tuple[dict[str, str], dict[str, str]]:
+def _typed_read_columns(spec: contract.Table, present: dict[str, int],
+                        ) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """For the typed read of a file with the columns `present`: the DuckDB type each is read
-    as, and the SQL for its value — the text path's value, or a failed read (`error`) when the
-    value is not in a spelling that gives exactly that value here.
+    as, the SQL for its value, and conditions on the rows read that send the file to the text
+    path instead. A value is kept only when it is exactly what the text path makes of it:
 
-    - text: as staged (surrounding whitespace removed, empty → NULL).
-    - date: parsed by DuckDB as YYYY-MM-DD (files.TYPED_DATE_FORMAT), inside the accepted range.
-    - count/int: digits only — DuckDB's own integer parsing also takes "+5", "1e3", "1_000"
-      and rounds "12.5", which the text path refuses — so the values are read as text, checked
-      once per row (all of them concatenated), then cast.
-    - amount, bool, enum: the text path's own conversion, and a failed read where it finds
+    - text: kept as read, unless some value starts or ends with whitespace (the text path
+      strips it) — checked on the rows read, which is cheaper than stripping every value.
+    - date: parsed by DuckDB as YYYY-MM-DD (files.TYPED_DATE_FORMAT); checked on the rows read
+      to be inside the accepted range.
+    - count/int: DuckDB's own integer parsing also takes "+5", "1e3", "1_000" and rounds
+      "12.5", all refused by the text path, so the values are read as text and cast only when
+      made of digits (a one-character value that casts is a digit; longer ones are checked).
+    - amount, bool, enum: the text path's own conversion, with a failed read where it finds
       nothing (those columns are in the small tables).
+    - a required column with an empty value: the text path reports it (or skips the row when
+      all its cells are empty).
     """
     types: dict[str, str] = {}
     values: dict[str, str] = {}
-    counts = [c.name for c in spec.columns if c.name in present and c.kind in ("count", "int")]
+    doubts: list[str] = []
     for c in spec.columns:
         if c.name not in present:
             continue
         ref = f'"{c.name}"'
+        if c.required:
+            doubts.append(f"{ref} IS NULL")
         if c.kind == "text":
-            types[c.name], values[c.name] = "VARCHAR", strip_sql(ref)
+            types[c.name], values[c.name] = "VARCHAR", ref
+            codes = ", ".join(str(ord(ch)) for ch in WHITESPACE)
+            doubts.append(f"{ref} = '' OR ascii({ref}) IN ({codes}) "
+                          f"OR ascii(substr({ref}, -1)) IN ({codes})")
         elif c.kind == "date":
-            types[c.name] = "DATE"
-            values[c.name] = (f"CASE WHEN {ref} IS NULL OR {ref} BETWEEN "
-                              f"DATE {lit(DATE_MIN.isoformat())} AND "
-                              f"DATE {lit(DATE_MAX.isoformat())} THEN {ref} "
-                              f"ELSE {_refuse('a date outside the accepted range')} END")
+            types[c.name], values[c.name] = "DATE", ref
+            doubts.append(f"{ref} NOT BETWEEN DATE {lit(DATE_MIN.isoformat())} "
+                          f"AND DATE {lit(DATE_MAX.isoformat())}")
         elif c.kind in ("count", "int"):
-            types[c.name], values[c.name] = "VARCHAR", f"CAST({ref} AS BIGINT)"
+            types[c.name] = "VARCHAR"
+            values[c.name] = (f"CASE WHEN strlen({ref}) > 1 AND {ref} GLOB '*[!0-9]*' "
+                              f"THEN {_refuse('a whole number not written as plain digits')} "
+                              f"ELSE CAST({ref} AS BIGINT) END")
         else:
             raw = strip_sql(ref) if c.kind == "enum" else ref
             converted = _convert_sql(c, raw)
@@ -668,12 +689,7 @@ def _typed_read_columns(spec: contract.Table,
             values[c.name] = (f"CASE WHEN ({converted}) IS NULL AND NULLIF({_norm(raw)}, '') IS "
                               f"NOT NULL THEN {_refuse('a value the text path reports')} "
                               f"ELSE {converted} END")
-    if counts:
-        digits = "concat(" + ", ".join(f'"{c}"' for c in counts) + ")"
-        values[counts[0]] = (f"CASE WHEN {digits} GLOB '*[!0-9]*' THEN "
-                             f"{_refuse('a whole number not written as plain digits')} "
-                             f"ELSE {values[counts[0]]} END")
-    return types, values
+    return types, values, doubts
 
 
 def _refuse(reason: str) -> str:
@@ -707,16 +723,19 @@ def _in_list(values: list[int]) -> str:
 
 def _check_values(con, typed: str, table: str, validated: ValidatedImport,
                   collector: _Collector) -> None:
-    """Types and ranges, required values, amount-or-mrr, end on or after start."""
+    """Types and ranges, required values, amount-or-mrr, end on or after start. Rows of the
+    typed read were converted and have every required value (it checked both), so a table
+    read that way only needs the rules across columns."""
     spec = contract.TABLES[table]
     cap = collector.cap
+    typed_only = all(f.typed for f in validated.files if f.table == table)
     rules: list[tuple[str, str, Callable]] = []  # (condition, column shown, message of a row)
     for c in spec.columns:
-        if c.kind != "text":
+        if c.kind != "text" and not typed_only:
             rules.append((f'"!{c.name}" IS NOT NULL', c.name,
                           lambda r, c=c: _value_message(c, r[f"!{c.name}"])))
     for c in spec.columns:
-        if not c.required:
+        if not c.required or typed_only:
             continue
         files = _files_with(validated, table, c.name)
         empty = f'"{c.name}" IS NULL' + ("" if c.kind == "text" else f' AND "!{c.name}" IS NULL')
@@ -732,6 +751,8 @@ def _check_values(con, typed: str, table: str, validated: ValidatedImport,
                       lambda r: f"{show_value(r['end_date'].isoformat())} is before start_date "
                                 f"{show_value(r['start_date'].isoformat())}; expected an end date "
                                 "on or after the start date"))
+    if not rules:
+        return
     counts = con.execute(f'SELECT {", ".join(f"count(*) FILTER ({cond})" for cond, *_ in rules)} '
                          f'FROM "{typed}"').fetchall()[0]
     for (condition, column, message), count in zip(rules, counts):
@@ -1005,14 +1026,11 @@ def _known_keys(validated, existing: _ExistingTables, table: str, column: str,
 
 def _check_dangling_after_replace(con, validated, collector, existing, table, column,
                                   ref_table, ref_column, known) -> None:
-    """Replacing a referenced table must not strand rows of the current data that stay."""
-    spec = contract.TABLES[table]
-    staying = f"SELECT * FROM {existing.relation(table)} e"
+    """Replacing a referenced table must not strand rows of the current data that stay (called
+    for imports with replace only)."""
     if table in validated.typed:
-        if replace:
-            return  # the table is replaced too; its new rows were checked above
-        match = " AND ".join(f'i."{k}" = e."{k}"' for k in spec.key)
-        staying += f' WHERE NOT EXISTS (SELECT 1 FROM "{validated.typed[table]}" i WHERE {match})'
+        return  # the table is replaced too; its new rows were checked above
+    staying = f"SELECT * FROM {existing.relation(table)} e"
     count, examples = con.execute(
         f'SELECT count(*), list(DISTINCT s."{column}" ORDER BY s."{column}")[1:5] '
         f'FROM ({staying}) s WHERE s."{column}" IS NOT NULL AND NOT EXISTS '

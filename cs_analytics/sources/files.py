@@ -90,7 +90,8 @@ class FileRejected(Exception):
 
 @dataclass
 class StagedFile:
-    """One file read into `staging` (columns: `_row` + canonical columns as VARCHAR)."""
+    """One file read into `staging` (columns: `_row` + canonical columns as VARCHAR), or by
+    the typed read into `typed`."""
 
     path: Path
     name: str                       # as shown in messages
