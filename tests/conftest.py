@@ -121,3 +121,15 @@ def make_snapshot(tmp_path):
 
     make.home = home
     return make
+
+
+def pytest_unconfigure(config):
+    """After the summary line, silence stderr: at interpreter exit DuckDB's nanobind bindings
+    print dozens of "leaked function" lines (a known nanobind shutdown report, not a test
+    result) that would otherwise bury pytest's closing line. Exit codes are unaffected."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
