@@ -123,13 +123,17 @@ def make_snapshot(tmp_path):
     return make
 
 
-def pytest_unconfigure(config):
-    """After the summary line, silence stderr: at interpreter exit DuckDB's nanobind bindings
-    print dozens of "leaked function" lines (a known nanobind shutdown report, not a test
-    result) that would otherwise bury pytest's closing line. Exit codes are unaffected."""
+def pytest_configure(config):
+    """Keep pytest's closing line last: at interpreter exit, after pytest has printed its
+    summary and restored its captured file descriptors, DuckDB's nanobind bindings print dozens
+    of "leaked function" lines (nanobind's shutdown report, not a test result). An exit handler
+    points stderr at /dev/null just before that; exit codes are unaffected."""
+    import atexit
     import os
     import sys
 
-    sys.stderr.flush()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+    def silence_stderr():
+        sys.stderr.flush()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+
+    atexit.register(silence_stderr)
