@@ -566,18 +566,9 @@ def report_kpi(obj: Context, quarter: str, out_path: str, lang: str | None) -> N
     next quarter and the weekly-review action plans (sheets described in docs/reports.md)."""
     from cs_analytics.reports import kpi_report_workbook
 
-    settings, store = obj.settings, obj.store
-    _check_out_path(out_path)
-    snap = store.open_current()
-    progress(f"building the KPI report for {quarter} (data as of {snap.as_of.isoformat()})")
-    userdata = store.userdata_db()
-    try:
-        data = kpi_report_workbook(snap, settings, quarter, lang or settings.general.language,
-                                   userdata)
-    finally:
-        userdata.close()
-    _write_workbook(out_path, data)
-    click.echo(f"wrote {out_path} ({len(data):,} bytes)")
+    _write_report(obj, out_path, f"the KPI report for {quarter}",
+                  lambda snap, settings, userdata: kpi_report_workbook(
+                      snap, settings, quarter, lang or settings.general.language, userdata))
 
 
 @report_group.command("qbr")
@@ -592,14 +583,21 @@ def report_qbr(obj: Context, account_id: str, out_path: str, lang: str | None) -
     history, usage by quarter, health trend, contacts and notes, and open signals."""
     from cs_analytics.reports import qbr_workbook
 
+    _write_report(obj, out_path, f"the QBR pack of {account_id}",
+                  lambda snap, settings, userdata: qbr_workbook(
+                      snap, settings, account_id, lang or settings.general.language, userdata))
+
+
+def _write_report(obj: Context, out_path: str, what: str, render) -> None:
+    """Shared by the report commands: check the target, render over the current snapshot and
+    the user-data store, write the workbook atomically and say where it went."""
     settings, store = obj.settings, obj.store
     _check_out_path(out_path)
     snap = store.open_current()
-    progress(f"building the QBR pack of {account_id} (data as of {snap.as_of.isoformat()})")
+    progress(f"building {what} (data as of {snap.as_of.isoformat()})")
     userdata = store.userdata_db()
     try:
-        data = qbr_workbook(snap, settings, account_id, lang or settings.general.language,
-                            userdata)
+        data = render(snap, settings, userdata)
     finally:
         userdata.close()
     _write_workbook(out_path, data)
