@@ -23,8 +23,10 @@ sys.path.insert(0, str(REPO))
 
 import streamlit as st  # noqa: E402
 from streamlit.runtime import pages_manager as _pages_manager  # noqa: E402
+from streamlit.runtime.scriptrunner.script_cache import ScriptCache  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1 import app_test as _app_test  # noqa: E402
+from streamlit.testing.v1 import local_script_runner as _local_script_runner  # noqa: E402
 
 from cs_analytics.bench import bench_subjects, median, peak_rss_mb  # noqa: E402
 from cs_analytics.config import data_home  # noqa: E402
@@ -57,9 +59,22 @@ class _TrivialPage(nav.PageSpec):
         return str(TRIVIAL_PAGE)
 
 
+_SCRIPT_CACHE = ScriptCache()
+
+
+def serve_like_a_server() -> None:
+    """Run scripts as `streamlit run` does. A server compiles each script file once and keeps
+    the bytecode in the runtime's one ScriptCache; AppTest makes a new ScriptCache for every
+    run, so each rerun would parse, rewrite (magic) and compile app.py and the page again —
+    5–15 ms a run that no user waits for, and more for a longer page file. Also keep
+    st.navigation in charge of the pages (see _NavigationPagesManager)."""
+    _app_test.PagesManager = _NavigationPagesManager
+    _app_test.ScriptCache = _local_script_runner.ScriptCache = lambda: _SCRIPT_CACHE
+
+
 def install() -> None:
     """Add the trivial page to the app's navigation, for this process only."""
-    _app_test.PagesManager = _NavigationPagesManager
+    serve_like_a_server()
     spec = _TrivialPage("trivial_page", "operations", "⏱️")
     nav.PAGES = (*nav.PAGES, spec)
     for lang in i18n.LANGUAGES:
@@ -156,7 +171,7 @@ def current_rss_mb() -> float:
 def tour(args: dict) -> dict:
     """One session, as a user clicking through: every page, then a filter change and back,
     caches kept between pages like a long-running server process."""
-    _app_test.PagesManager = _NavigationPagesManager
+    serve_like_a_server()
     snap = Store(data_home()).open_current()
     subjects = bench_subjects(snap)
     clear_caches()

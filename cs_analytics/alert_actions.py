@@ -79,26 +79,40 @@ def actions(store: Store) -> pd.DataFrame:
 def with_status(signals: pd.DataFrame, recorded: pd.DataFrame,
                 today: dt.date | None = None) -> pd.DataFrame:
     """`signals` (account_id, signal, since, …) with status (open / acknowledged / snoozed),
-    snoozed_until and handled_by (the author of the action that applies)."""
+    snoozed_until and handled_by (the author of the action that applies).
+
+    The latest action of each kind per (account, signal) is looked up through an index, not
+    row by row through dicts: the overview and the Monday check run this on every rerun, over
+    every alert of the company (thousands at 10,000 accounts)."""
     today = today or today_tokyo()
-    latest: dict[tuple[str, str, str], dict] = {}
-    for r in recorded.to_dict("records"):
-        latest[(r["account_id"], r["signal"], r["action"])] = r
-    statuses, untils, authors = [], [], []
-    for r in signals.to_dict("records"):
-        since = pd.Timestamp(r["since"]).date() if r.get("since") is not None else None
-        ack = latest.get((r["account_id"], r["signal"], "acknowledge"))
-        snz = latest.get((r["account_id"], r["signal"], "snooze"))
-        if ack is not None and since is not None and ack["created_at"] >= since:
-            statuses.append("acknowledged"), untils.append(None), authors.append(ack["author"])
-        elif snz is not None and snz["until"] is not None and snz["until"] >= today:
-            statuses.append("snoozed"), untils.append(snz["until"]), authors.append(snz["author"])
-        else:
-            statuses.append("open"), untils.append(None), authors.append(None)
     out = signals.copy()
-    out["status"] = statuses
-    out["snoozed_until"] = pd.Series(untils, index=out.index, dtype="object")
-    out["handled_by"] = pd.Series(authors, index=out.index, dtype="object")
+    n = len(out)
+    latest = recorded.drop_duplicates(["account_id", "signal", "action"], keep="last")
+    keys = pd.MultiIndex.from_frame(out[["account_id", "signal"]]) if n else None
+
+    def latest_of(action: str, column: str) -> pd.Series:
+        rows = latest[latest["action"] == action].set_index(["account_id", "signal"])[column]
+        if keys is None:
+            return pd.Series([], dtype="object")
+        return pd.Series(rows.reindex(keys).to_numpy(dtype=object), index=out.index)
+
+    since = (pd.to_datetime(out["since"]).dt.date.astype(object) if n
+             else pd.Series([], dtype="object"))
+    ack_at, ack_by = latest_of("acknowledge", "created_at"), latest_of("acknowledge", "author")
+    until, snz_by = latest_of("snooze", "until"), latest_of("snooze", "author")
+    acknowledged = [a is not None and a == a and s is not None and s == s and a >= s
+                    for a, s in zip(ack_at, since)]
+    snoozed = [u is not None and u == u and u >= today for u in until]
+    status = ["acknowledged" if a else "snoozed" if z else "open"
+              for a, z in zip(acknowledged, snoozed)]
+    out["status"] = pd.Series(status, index=out.index, dtype="object")
+    out["snoozed_until"] = pd.Series(
+        [u if z and not a else None for a, z, u in zip(acknowledged, snoozed, until)],
+        index=out.index, dtype="object")
+    out["handled_by"] = pd.Series(
+        [ab if a else sb if z else None
+         for a, z, ab, sb in zip(acknowledged, snoozed, ack_by, snz_by)],
+        index=out.index, dtype="object")
     return out
 
 

@@ -80,6 +80,14 @@ class Snapshot:
         rows = self.rows(sql, params)
         return rows[0][0] if rows else None
 
+    def fact(self, name: str, sql: str):
+        """The single value `sql` returns, read once per snapshot file (a published snapshot
+        never changes) — for parameters every metric reads, such as the fiscal year start."""
+        key = ("fact", name)
+        if key not in self._facts:
+            self._facts[key] = self.scalar(sql)
+        return self._facts[key]
+
     def has_table(self, name: str) -> bool:
         tables = self._facts.get("tables")
         if tables is None:

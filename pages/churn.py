@@ -17,8 +17,8 @@ period_text = filters.period_label(view.period)
 widgets.title("churn.title")
 st.caption(t("churn.caption", period=period_text))
 
-headline = data.call(churn.two_year_churn, snap, None, view.filters)
-trend = data.call(churn.two_year_churn_trend, snap, None, view.filters)
+trend = data.call(churn.two_year_churn_trend, snap, None, view.filters)  # the last 12 months
+headline = churn.two_year_churn_at(trend, view.as_of)
 cohorts = data.call(churn.two_year_churn_by_cohort, snap, None, view.filters)
 left, right = st.columns([1, 3])
 with left:

@@ -4,6 +4,7 @@ behind them, and cohort net-MRR retention."""
 import streamlit as st
 
 from cs_analytics.metrics import periods, revenue
+from cs_analytics.metrics.base import fiscal_year_start_month
 from cs_analytics.ui import charts, data, filters, session, shape, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.widgets import Col
@@ -20,8 +21,16 @@ grain = st.radio(t("revenue.grain"), ("month", "quarter"), horizontal=True, key=
                  format_func=formatter("period.kind"))
 recent = periods.last_n(grain, 12 if grain == "month" else 8, view.period.end_day(view.as_of),
                         view.fiscal_year_start_month)
-by_period = data.call(revenue.movements_by_period, snap, recent, view.filters)
-bridge = data.call(revenue.movement_totals, snap, view.period, view.filters)
+# Every period this page shows, from one query (the bridge, the bars, both NRR trends — those
+# by the fiscal year the snapshot was built with, as `revenue.retention_trend`).
+snapshot_fsm = fiscal_year_start_month(snap)
+sets = data.call(revenue.period_sets, snap, (
+    ("bridge", (view.period,)), ("recent", tuple(recent)),
+    ("quarterly", tuple(periods.last_n("quarter", 8, view.as_of, snapshot_fsm))),
+    ("ttm", tuple(periods.last_n("ttm", 12, view.as_of, snapshot_fsm))),
+), view.filters)
+bridge = revenue.bridge_of(sets["bridge"].iloc[0])
+by_period = sets["recent"][list(revenue.MOVEMENTS_BY_PERIOD_COLUMNS)]
 left, right = st.columns(2)
 with left:
     charts.show(charts.waterfall(bridge, t("revenue.bridge_title", period=period_text)),
@@ -30,8 +39,8 @@ with right:
     charts.show(charts.movements_by_period(by_period), key="revenue_movements_chart")
 
 st.subheader(t("revenue.retention_title"))
-quarterly = data.call(revenue.retention_trend, snap, "quarter", 8, None, view.filters)
-ttm = data.call(revenue.retention_trend, snap, "ttm", 12, None, view.filters)
+quarterly = sets["quarterly"][list(revenue.RETENTION_COLUMNS)]
+ttm = sets["ttm"][list(revenue.RETENTION_COLUMNS)]
 left, right = st.columns(2)
 with left:
     charts.show(charts.retention(quarterly, settings.targets.nrr_min, t("revenue.nrr_quarterly")),

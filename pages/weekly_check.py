@@ -21,11 +21,11 @@ widgets.title("check.title")
 st.caption(t("check.caption", days=settings.signals.no_contact_days))
 
 at_risk = data.call(team.portfolio, snap, None, view.filters, ("warning", "danger"))
-no_contact = data.call(signals.signals_on, snap, None, ("no_contact_60d",), view.filters)
-no_login = data.call(signals.signals_on, snap, None, ("no_login_60d",), view.filters)
+shown = data.call(signals.signals_on, snap, None, (), view.filters)  # every signal, one query
+no_contact = signals.only(shown, "no_contact_60d")
+no_login = signals.only(shown, "no_login_60d")
 stale = data.call(data_quality.stale_records, snap, view.filters)
-alerts = alert_actions.with_status(data.call(signals.signals_on, snap, None, (), view.filters),
-                                   alert_actions.actions(store))
+alerts = alert_actions.with_status(shown, alert_actions.actions(store))
 open_alerts = alert_actions.open_only(alerts)
 cols = st.columns(5)
 for col, key, frame in zip(cols, ("at_risk", "no_contact", "no_login", "stale", "alerts"),

@@ -255,3 +255,10 @@ def test_alert_status_from_acknowledgements_and_snoozes(tmp_path):
     assert again["status"].iloc[0] == "open"
     with pytest.raises(CsAnalyticsError, match="after today"):
         alert_actions.snooze(store, "A1", "no_login_60d", today, "me", today=today)
+    assert status["handled_by"].tolist() == ["me", "me", None, "me"]
+    # no alerts, or no actions recorded yet
+    none = alert_actions.with_status(shown.iloc[0:0], recorded, today=today)
+    assert none.empty and {"status", "snoozed_until", "handled_by"} <= set(none.columns)
+    fresh = alert_actions.with_status(shown, alert_actions.actions(Store(tmp_path / "new")),
+                                      today=today)
+    assert set(fresh["status"]) == {"open"}

@@ -99,6 +99,45 @@ def test_excel_keeps_text_exact_as_string_cells_and_numbers_formatted():
     assert ws.freeze_panes == "A2"
 
 
+def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
+    """What a table shows and what its download holds, in the language of the page: the
+    download is made when clicked, outside the page run, so it takes the language along."""
+    from cs_analytics.ui import widgets
+    from cs_analytics.ui.widgets import Col
+
+    df = pd.DataFrame({
+        "account_id": ["A1", "A/2", None, "A1"],
+        "band": ["danger", None, "healthy", "danger"],
+        "signals": ["no_login_60d,health_red", None, "", "health_red"],
+        "mrr": [1000.5, None, 3.0, 1000.5],
+        "end": [pd.Timestamp("2026-03-31"), pd.NaT, pd.Timestamp("2026-03-31"), pd.NaT],
+    })
+    columns = {"account_id": Col("col.account_link", "account"), "band": Col("col.band", "band"),
+               "signals": Col("team.col.signals", "enums", "signal"),
+               "mrr": Col("col.mrr", "yen"), "end": Col("col.end_date", "date")}
+    shown, _ = widgets._display_frame(df, columns)  # the session's language: ja
+    assert list(shown.columns[:2]) == [translate("ja", "col.account_link"),
+                                       translate("ja", "col.band")]
+    links = shown[translate("ja", "col.account_link")].tolist()
+    assert links[0] == "account?account_id=A1" and links[1] == "account?account_id=A%2F2"
+    assert links[2] is None or pd.isna(links[2])
+    bands = shown[translate("ja", "col.band")].tolist()
+    assert bands[0] == bands[3] == "🔴 " + translate("ja", "band.danger")
+    assert bands[1] is None or pd.isna(bands[1])
+    dates = shown[translate("ja", "col.end_date")].tolist()
+    assert dates[0] == "2026/03/31" and (dates[1] is None or pd.isna(dates[1]))
+
+    raw, kinds = widgets._download_frame(df, columns, "en")
+    assert list(raw.columns) == [translate("en", c.label) for c in columns.values()]
+    signals = raw[translate("en", "team.col.signals")].tolist()
+    assert signals[0] == (translate("en", "signal.no_login_60d") + ", "
+                          + translate("en", "signal.health_red"))
+    assert pd.isna(signals[1]) and pd.isna(signals[2])
+    assert raw[translate("en", "col.band")].tolist()[0] == "🔴 " + translate("en", "band.danger")
+    assert raw[translate("en", "col.mrr")].tolist()[0] == 1000.5  # unrounded
+    assert kinds[translate("en", "col.mrr")] == "yen"
+
+
 def test_excel_of_empty_and_missing_values():
     df = pd.DataFrame({"a": [None, float("nan")], "b": [pd.NaT, pd.Timestamp("2026-01-02")]})
     ws = load_workbook(io.BytesIO(downloads.excel_bytes(df))).active
@@ -313,3 +352,17 @@ def test_refresh_and_snapshot_tables_on_an_empty_directory(tmp_path):
 def test_placeholders_helper():
     assert placeholders("{a} and {b:,}") == {"a", "b"}
     assert placeholders("none") == set()
+
+
+def test_cached_results_follow_the_settings_values():
+    """A page's cached numbers are keyed by what the settings say, not by the object: an edited
+    settings file (a new object with another target) is a new key, a reload of the same file
+    is the same key."""
+    from cs_analytics.ui import data
+
+    base = settings_from_dict({"targets": {"nrr_min": 1.1}})
+    same = settings_from_dict({"targets": {"nrr_min": 1.1}})
+    edited = settings_from_dict({"targets": {"nrr_min": 1.05}})
+    assert data._key(base) == data._key(same) == data._key(base)
+    assert data._key(edited) != data._key(base)
+    assert data._key("2026Q1") == "2026Q1"

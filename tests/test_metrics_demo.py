@@ -10,8 +10,11 @@ from click.testing import CliRunner
 
 from cs_analytics.cli import main
 from cs_analytics.config import settings_from_dict
+from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import churn, revenue
 from cs_analytics.metrics import periods as P
+from cs_analytics.metrics.base import fiscal_year_start_month
+from cs_analytics.metrics.filters import Filters
 from cs_analytics.sources import demo
 from cs_analytics.store import Store
 
@@ -89,3 +92,87 @@ def test_metrics_table_on_the_demo(demo_home, tmp_path, monkeypatch):
                   "two-year churn rate"):
         assert f"\n  {label} " in text
     assert "¥" in text and "%" in text
+
+
+# ---------------------------------------------------------------------------- one query, many views
+# Pages ask for several views of the same periods at once (the period and the previous one;
+# the bridge, the bars and both NRR trends). The combined calls must give exactly what the
+# single calls give, filtered or not.
+
+FILTERS = (None, Filters(segments=("S", "A")), Filters(industries=("製造", "IT")))
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+def test_headlines_are_the_kpis_and_bridges_of_each_period(snap, filters):
+    fsm = fiscal_year_start_month(snap)
+    period = P.period_containing("quarter", END, fsm)
+    previous = P.previous(period, fsm)
+    current, before = revenue.headlines(snap, [period, previous], filters)
+    for got, p in ((current, period), (before, previous)):
+        assert got["bridge"] == revenue.movement_totals(snap, p, filters)
+        assert got["kpis"] == revenue.kpis(snap, p, filters)
+        assert got["kpis"]["two_year_churn_rate"] == churn.two_year_churn(
+            snap, None, filters, month=p.end_month(END))["rate"]
+        assert got["kpis"]["mrr"] == pytest.approx(
+            got["bridge"]["start_mrr"] + sum(got["bridge"][m] for m in revenue.MOVEMENTS))
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+def test_period_sets_match_the_single_views(snap, filters):
+    fsm = fiscal_year_start_month(snap)
+    period = P.period_containing("month", END)
+    recent = P.last_n("month", 12, END, fsm)
+    sets = revenue.period_sets(snap, (
+        ("bridge", (period,)), ("recent", tuple(recent)),
+        ("quarterly", tuple(P.last_n("quarter", 8, END, fsm))),
+        ("ttm", tuple(P.last_n("ttm", 12, END, fsm)))), filters)
+    assert revenue.bridge_of(sets["bridge"].iloc[0]) == revenue.movement_totals(
+        snap, period, filters)
+    columns = list(revenue.MOVEMENTS_BY_PERIOD_COLUMNS)
+    assert sets["recent"][columns].equals(revenue.movements_by_period(snap, recent, filters))
+    columns = list(revenue.RETENTION_COLUMNS)
+    for name, kind, n in (("quarterly", "quarter", 8), ("ttm", "ttm", 12)):
+        single = revenue.retention_trend(snap, kind, n, None, filters)
+        assert sets[name][columns].equals(single), name
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+def test_headline_two_year_churn_is_the_last_month_of_the_trend(snap, filters):
+    trend = churn.two_year_churn_trend(snap, None, filters)
+    assert churn.two_year_churn_at(trend, END) == churn.two_year_churn(snap, None, filters)
+    with pytest.raises(CsAnalyticsError, match="no month"):
+        churn.two_year_churn_at(trend, dt.date(2020, 1, 1))
+
+
+class _WeeklyTablesOnly:
+    """The snapshot as an older build left it: no fct_signals_current."""
+
+    def __init__(self, snap):
+        self._snap = snap
+
+    def __getattr__(self, name):
+        return getattr(self._snap, name)
+
+    def has_table(self, name):
+        return name != "fct_signals_current" and self._snap.has_table(name)
+
+
+@pytest.mark.parametrize("filters", (None, Filters(segments=("S", "A"))))
+def test_signals_of_the_as_of_day_read_from_the_current_tables_equal_the_weekly_ones(
+        snap, filters):
+    from cs_analytics.metrics import signals
+
+    fast = signals.signals_on(snap, None, (), filters)
+    weekly = signals.signals_on(_WeeklyTablesOnly(snap), None, (), filters)
+    assert len(fast) > 0
+    assert fast.equals(weekly)
+
+
+@pytest.mark.parametrize("names", (("no_contact_60d",), ("no_login_60d", "health_red")))
+def test_one_signals_query_serves_every_list_of_the_monday_check(snap, names):
+    from cs_analytics.metrics import signals
+
+    shown = signals.signals_on(snap)
+    assert signals.only(shown, *names).equals(signals.signals_on(snap, None, names))
+    with pytest.raises(ValueError, match="expected one of"):
+        signals.only(shown, "no_such_signal")

@@ -55,10 +55,16 @@ def resolve_as_of(snap, as_of: dt.date | None) -> dt.date:
 
 def fiscal_year_start_month(snap) -> int:
     """The fiscal year start month the snapshot was built with (its `params` table)."""
-    return int(snap.scalar("SELECT fiscal_year_start_month FROM params"))
+    return int(snap.fact("fiscal_year_start_month",
+                         "SELECT fiscal_year_start_month FROM params"))
 
 
-def spine(snap, as_of: dt.date | None = None, filters: Filters | None = None) -> Spine:
+def spine(snap, as_of: dt.date | None = None, filters: Filters | None = None,
+          months: tuple[dt.date, dt.date] | None = None) -> Spine:
+    """The spine CTE for the as-of date, restricted to the filtered accounts and, with
+    `months=(first, last)`, to the rows of those months: a metric that reads a few months of
+    the three years says so, and the CTE — materialized when the query reads it twice — holds
+    only those rows."""
     if not snap.has_table(SPINE_TABLE):
         raise CsAnalyticsError(
             f"this snapshot has no revenue tables ({SPINE_TABLE} is missing): it was built by "
@@ -66,6 +72,10 @@ def spine(snap, as_of: dt.date | None = None, filters: Filters | None = None) ->
     as_of = resolve_as_of(snap, as_of)
     where, params = condition(filters, snap, "s.account_id")
     params = {**params, "eps": MRR_EPSILON}
+    if months is not None:
+        where += " AND s.month BETWEEN $spine_first_month AND $spine_last_month"
+        params["spine_first_month"], params["spine_last_month"] = (month_start(months[0]),
+                                                                  month_start(months[1]))
     if as_of == snap.as_of:
         body = f"SELECT s.* FROM {SPINE_TABLE} s WHERE {where}"
         cte = f"spine AS ({body})"

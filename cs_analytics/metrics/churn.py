@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import (as_date, check_period, fiscal_year_start_month, plain,
                                        query, ratio, resolve_as_of, spine)
@@ -80,7 +81,17 @@ def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None =
     churned, month, cohort_first_month, cohort_last_month."""
     as_of = resolve_as_of(snap, as_of)
     month = month_start(month or as_of)
-    row = two_year_churn_trend(snap, [month], filters, as_of).iloc[0]
+    return two_year_churn_at(two_year_churn_trend(snap, [month], filters, as_of), month)
+
+
+def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
+    """`two_year_churn` at `month`, read from a `two_year_churn_trend` that includes that month
+    (a page showing the trend and the headline needs one query, not two)."""
+    month = month_start(month)
+    rows = trend[[as_date(m) == month for m in trend["month"]]]
+    if rows.empty:
+        raise CsAnalyticsError(f"two-year churn trend has no month {month.isoformat()}")
+    row = rows.iloc[0]
     out = {k: plain(row[k]) for k in ("customers", "churned", "rate")}
     for k in ("month", "cohort_first_month", "cohort_last_month"):
         out[k] = as_date(row[k])

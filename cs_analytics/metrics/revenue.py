@@ -117,12 +117,14 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
     base_retained_mrr (Σ min), logo_churn_rate, nrr, grr, gross_mrr_churn, net_mrr_churn,
     quick_ratio.
     """
-    sp = spine(snap, as_of, filters)
+    as_of = resolve_as_of(snap, as_of)
     for period in periods:
-        check_period(period, sp.as_of)
+        check_period(period, as_of)
     a = [p.before_month for p in periods]
     first = [p.first_month for p in periods]
-    b = [p.end_month(sp.as_of) for p in periods]
+    b = [p.end_month(as_of) for p in periods]
+    # Every row read lies in some period's months a..b.
+    sp = spine(snap, as_of, filters, months=(min(a), max(b)))
     sql = f"""
         WITH {sp.cte},
         periods AS (
@@ -187,21 +189,43 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
     return frame
 
 
+BRIDGE_KEYS = ("start_mrr", *MOVEMENTS, *(f"{m}_count" for m in MOVEMENTS), "mrr")
+MOVEMENTS_BY_PERIOD_COLUMNS = ("label", "period_start", "period_end", "start_mrr", *MOVEMENTS,
+                               *(f"{m}_count" for m in MOVEMENTS), "mrr", "customers")
+RETENTION_COLUMNS = ("label", "period_start", "period_end", "base_customers",
+                     "churned_customers", "base_mrr", "base_end_mrr", "base_retained_mrr",
+                     "logo_churn_rate", "nrr", "grr")
+
+
+def bridge_of(row) -> dict:
+    """The MRR bridge in one row of `period_metrics` (see `movement_totals`)."""
+    return {k: plain(row[k]) for k in BRIDGE_KEYS}
+
+
 def movement_totals(snap, period: Period, filters: Filters | None = None,
                     as_of: dt.date | None = None) -> dict:
     """The MRR bridge of a period: start_mrr (month a), the signed movement totals and counts,
     mrr (month b). start_mrr + Σ movements = mrr."""
-    row = period_metrics(snap, [period], filters, as_of).iloc[0]
-    keys = ["start_mrr", *MOVEMENTS, *(f"{m}_count" for m in MOVEMENTS), "mrr"]
-    return {k: plain(row[k]) for k in keys}
+    return bridge_of(period_metrics(snap, [period], filters, as_of).iloc[0])
 
 
 def movements_by_period(snap, periods: Sequence[Period], filters: Filters | None = None,
                         as_of: dt.date | None = None) -> pd.DataFrame:
     """The bridge per period (a waterfall per month or quarter)."""
-    columns = ["label", "period_start", "period_end", "start_mrr", *MOVEMENTS,
-               *(f"{m}_count" for m in MOVEMENTS), "mrr", "customers"]
-    return period_metrics(snap, periods, filters, as_of)[columns]
+    return period_metrics(snap, periods, filters, as_of)[list(MOVEMENTS_BY_PERIOD_COLUMNS)]
+
+
+def period_sets(snap, sets: Sequence[tuple[str, Sequence[Period]]],
+                filters: Filters | None = None, as_of: dt.date | None = None
+                ) -> dict[str, pd.DataFrame]:
+    """`period_metrics` of several named lists of periods — the bridge of the period, the bars
+    of the last quarters, the NRR trends — from ONE query: {name: its periods' rows, in order}.
+    A page showing four of them waits for one query over the spine instead of four."""
+    unique = list(dict.fromkeys(p for _, group in sets for p in group))
+    frame = period_metrics(snap, unique, filters, as_of)
+    position = {p: i for i, p in enumerate(unique)}
+    return {name: frame.iloc[[position[p] for p in group]].reset_index(drop=True)
+            for name, group in sets}
 
 
 def movement_accounts(snap, period: Period, movement: str, filters: Filters | None = None,
@@ -233,9 +257,7 @@ def retention_trend(snap, kind: str = "quarter", n: int = 8, as_of: dt.date | No
     (kind="ttm"); "month" and "year" work the same way."""
     as_of = resolve_as_of(snap, as_of)
     periods = P.last_n(kind, n, as_of, fiscal_year_start_month(snap))
-    columns = ["label", "period_start", "period_end", "base_customers", "churned_customers",
-               "base_mrr", "base_end_mrr", "base_retained_mrr", "logo_churn_rate", "nrr", "grr"]
-    return period_metrics(snap, periods, filters, as_of)[columns]
+    return period_metrics(snap, periods, filters, as_of)[list(RETENTION_COLUMNS)]
 
 
 def kpis(snap, period: Period, filters: Filters | None = None,
@@ -243,18 +265,31 @@ def kpis(snap, period: Period, filters: Filters | None = None,
     """The headline numbers of a period, with exactly the keys of KPI_KEYS: mrr, arr and
     customers at the period's end; movement totals over the period (contraction and churn
     negative); rates as fractions or None; dates as ISO strings."""
+    return headlines(snap, [period], filters, as_of)[0]["kpis"]
+
+
+def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
+              as_of: dt.date | None = None) -> list[dict]:
+    """For each period, {"kpis": `kpis` of it, "bridge": `movement_totals` of it}, from two
+    queries whatever the number of periods (one `period_metrics`, one two-year churn trend
+    over the periods' end months): a page comparing a period with the previous one asks once."""
     from cs_analytics.metrics import churn  # churn builds on this module
 
     as_of = resolve_as_of(snap, as_of)
-    row = period_metrics(snap, [period], filters, as_of).iloc[0]
-    two_year = churn.two_year_churn(snap, as_of, filters, month=period.end_month(as_of))
+    frame = period_metrics(snap, periods, filters, as_of)
+    ends = [p.end_month(as_of) for p in periods]
+    trend = churn.two_year_churn_trend(snap, sorted(set(ends)), filters, as_of)
+    two_year = {as_date(m): plain(rate) for m, rate in zip(trend["month"], trend["rate"])}
     computed_elsewhere = ("two_year_churn_rate", "period_start", "period_end", "as_of")
-    values = {k: plain(row[k]) for k in KPI_KEYS if k not in computed_elsewhere}
-    values["two_year_churn_rate"] = two_year["rate"]
-    values["period_start"] = period.start_date.isoformat()
-    values["period_end"] = period.end_day(as_of).isoformat()
-    values["as_of"] = as_of.isoformat()
-    return {k: values[k] for k in KPI_KEYS}
+    out = []
+    for period, end, (_, row) in zip(periods, ends, frame.iterrows()):
+        values = {k: plain(row[k]) for k in KPI_KEYS if k not in computed_elsewhere}
+        values["two_year_churn_rate"] = two_year[end]
+        values["period_start"] = period.start_date.isoformat()
+        values["period_end"] = period.end_day(as_of).isoformat()
+        values["as_of"] = as_of.isoformat()
+        out.append({"kpis": {k: values[k] for k in KPI_KEYS}, "bridge": bridge_of(row)})
+    return out
 
 
 # ---------------------------------------------------------------------------- cohorts

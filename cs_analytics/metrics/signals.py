@@ -49,20 +49,39 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
         raise ValueError(f"signal '{unknown[0]}': expected one of {', '.join(SIGNALS)}")
     where, params = condition(filters, snap, "s.account_id")
     order = ", ".join(f"'{s}'" for s in SIGNALS)
+    if day == snap.as_of and snap.has_table("fct_signals_current"):
+        # The as-of day's rows, also kept apart by the models: read those small tables
+        # instead of picking one day out of three years of weekly rows.
+        tables = ("fct_signals_current s",
+                  "fct_segment_current g USING (account_id)",
+                  "fct_health_current h USING (account_id)")
+    else:
+        tables = ("fct_signals_weekly s",
+                  "fct_segment_history g USING (account_id, snapshot_day)",
+                  "fct_health_weekly h USING (account_id, snapshot_day)")
     return snap.query(f"""
         SELECT s.*, a.name, a.owner_id, coalesce(u.name, a.owner_id) AS owner_name,
                u.manager_id AS owner_manager_id, g.segment, h.mrr, a.sf_url
-        FROM fct_signals_weekly s
+        FROM {tables[0]}
         JOIN accounts a USING (account_id)
         LEFT JOIN users u ON u.user_id = a.owner_id
-        LEFT JOIN fct_segment_history g USING (account_id, snapshot_day)
-        LEFT JOIN fct_health_weekly h USING (account_id, snapshot_day)
+        LEFT JOIN {tables[1]}
+        LEFT JOIN {tables[2]}
         WHERE s.snapshot_day = $day
           AND (len($signals) = 0 OR list_contains($signals, s.signal))
           AND ($account_id IS NULL OR s.account_id = $account_id)
           AND {where}
         ORDER BY s.account_id, list_position([{order}], s.signal)
     """, {**params, "day": day, "signals": list(signals), "account_id": account_id})
+
+
+def only(shown: pd.DataFrame, *names: str) -> pd.DataFrame:
+    """The rows of `signals_on` output showing one of `names`, in the same order — what
+    `signals_on(..., signals=names)` returns, without another query."""
+    unknown = [s for s in names if s not in SIGNALS]
+    if unknown:
+        raise ValueError(f"signal '{unknown[0]}': expected one of {', '.join(SIGNALS)}")
+    return shown[shown["signal"].isin(names)].reset_index(drop=True)
 
 
 def evidence(row) -> dict:

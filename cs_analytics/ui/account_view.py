@@ -26,9 +26,10 @@ def pick_account(snap: Snapshot, view: View) -> str | None:
     """The account in the URL (a drill-down or a shared link), else the first of the list;
     changing the picker rewrites the URL."""
     listed = data.call(accounts.account_list, snap, view.filters)
-    ids = list(listed["account_id"])
-    labels = {r.account_id: f"{r.name}（{r.owner_name}）" if current_language() == "ja"
-              else f"{r.name} ({r.owner_name})" for r in listed.itertuples()}
+    ids = listed["account_id"].tolist()
+    pattern = "{}（{}）" if current_language() == "ja" else "{} ({})"
+    labels = {account_id: pattern.format(name, owner) for account_id, name, owner
+              in zip(ids, listed["name"].tolist(), listed["owner_name"].tolist())}
     wanted = st.query_params.get(PARAM)
     if wanted and wanted not in labels and viewer().owner_scope is None:
         # (a viewer limited to a portfolio never reaches accounts outside it, links included)

@@ -9,14 +9,15 @@ through st.dataframe or escaped markdown, never as HTML.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from cs_analytics.store import Snapshot
 from cs_analytics.ui import downloads, fmt
-from cs_analytics.ui.i18n import current_language, t
+from cs_analytics.ui.i18n import current_language, t, translate
 
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$=")
 
@@ -121,6 +122,9 @@ class Col:
     def text(self) -> str:
         return self.label if self.literal else t(self.label)
 
+    def text_in(self, lang: str) -> str:
+        return self.label if self.literal else translate(lang, self.label)
+
 
 # An account list with its state (metrics.team.portfolio): used by Team and Health pages.
 PORTFOLIO_COLUMNS = {
@@ -136,7 +140,7 @@ PORTFOLIO_COLUMNS = {
 
 
 def account_url(account_id: str) -> str:
-    return "account?" + urlencode({"account_id": account_id})
+    return "account?account_id=" + quote_plus(str(account_id))
 
 
 def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, dict]:
@@ -174,7 +178,8 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
             config[label] = st.column_config.LinkColumn(
                 label, display_text=t("common.open_salesforce"))
         elif col.kind == "account":
-            shown[label] = [account_url(v) if _present(v) else None for v in values]
+            shown[label] = [account_url(v) if present else None
+                            for v, present in zip(values, values.notna())]
             config[label] = st.column_config.LinkColumn(
                 label, display_text=t("common.open_account"))
         elif col.kind == "band":
@@ -188,9 +193,21 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
     return shown, config
 
 
-def _each_value(values: pd.Series, convert) -> list:
+def _each_value(values: pd.Series, convert) -> np.ndarray | list:
     """convert(v) for each present value, None for a missing one; each distinct value is
-    converted once (a table of thousands of rows repeats a few dates, bands and codes)."""
+    converted once (a table of thousands of rows repeats a few dates, bands and codes), and
+    spread back to the rows by position."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists): one by one
+        return _each_value_slowly(values, convert)
+    # factorize leaves missing values out of `uniques` (code -1 → the trailing None)
+    lookup = np.array([*(convert(v) if _present(v) else None for v in uniques), None],
+                      dtype=object)
+    return lookup[codes]
+
+
+def _each_value_slowly(values: pd.Series, convert) -> list:
     done: dict = {}
     out = []
     for v in values:
@@ -206,22 +223,25 @@ def _each_value(values: pd.Series, convert) -> list:
     return out
 
 
-def _download_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, dict]:
-    """Raw values (unrounded amounts, fractions) under the translated headers."""
+def _download_frame(df: pd.DataFrame, columns: dict[str, Col],
+                    lang: str) -> tuple[pd.DataFrame, dict]:
+    """Raw values (unrounded amounts, fractions) under the translated headers. Takes the
+    language explicitly: it runs when a download is clicked, outside the page run."""
     out = pd.DataFrame(index=df.index)
     kinds = {}
     for name, col in columns.items():
-        label = col.text
+        label = col.text_in(lang)
         if col.kind == "account":
             out[label] = df[name]
             kinds[label] = "text"
             continue
         if col.kind == "band":
-            out[label] = _each_value(df[name], band_label)
+            out[label] = _each_value(df[name], lambda v: band_label(v, lang))
         elif col.kind == "enum":
-            out[label] = _each_value(df[name], lambda v, p=col.prefix: t(f"{p}.{v}"))
+            out[label] = _each_value(df[name],
+                                     lambda v, p=col.prefix: translate(lang, f"{p}.{v}"))
         elif col.kind == "enums":
-            out[label] = _each_value(df[name], lambda v, p=col.prefix: _enum_list(v, p))
+            out[label] = _each_value(df[name], lambda v, p=col.prefix: _enum_list(v, p, lang))
         else:
             out[label] = df[name]
         kinds[label] = col.kind
@@ -247,7 +267,7 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
     event = st.dataframe(shown, column_config=config, hide_index=True, key=key,
                          height=height, width="stretch", **kwargs)
     if download:
-        download_buttons(*_download_frame(df, columns), stem=download, key=key)
+        download_buttons(df, columns, stem=download, key=key)
     if select:
         rows = event.selection.rows if event is not None else []
         if rows and rows[0] < len(df):
@@ -255,21 +275,28 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
     return None
 
 
-def download_buttons(df: pd.DataFrame, kinds: dict[str, str] | None = None, *, stem: str,
+def download_buttons(df: pd.DataFrame, columns: dict[str, Col], *, stem: str,
                      key: str) -> None:
-    """CSV (UTF-8 with BOM) and Excel buttons; the files are made when clicked."""
+    """CSV (UTF-8 with BOM) and Excel buttons of `df` under the translated headers of
+    `columns`; the files — and the frame behind them — are made only when clicked."""
     from cs_analytics.ui.data import current_snapshot
 
     snap = current_snapshot()
     as_of = snap.as_of if snap is not None else None
+    lang = current_language()
+
+    def frame() -> tuple[pd.DataFrame, dict]:
+        return _download_frame(df, columns, lang)
+
     left, right, _ = st.columns([1, 1, 4])
     with left:
-        st.download_button(t("common.download_csv"), lambda: downloads.csv_bytes(df),
+        st.download_button(t("common.download_csv"), lambda: downloads.csv_bytes(frame()[0]),
                            file_name=downloads.filename(stem, as_of, "csv"),
                            mime="text/csv", key=f"{key}_csv", icon="⬇️", on_click="ignore")
     with right:
         st.download_button(t("common.download_excel"),
-                           lambda: downloads.excel_bytes(df, sheet=stem, kinds=kinds),
+                           lambda: downloads.excel_bytes(frame()[0], sheet=stem,
+                                                         kinds=frame()[1]),
                            file_name=downloads.filename(stem, as_of, "xlsx"), mime=XLSX_MIME,
                            key=f"{key}_xlsx", icon="⬇️", on_click="ignore")
 
@@ -290,15 +317,19 @@ def report_download(render, report, *, stem: str, label: str, key: str) -> None:
 BAND_EMOJI = {"healthy": "🟢", "caution": "🟡", "warning": "🟠", "danger": "🔴"}
 
 
-def band_label(band: str) -> str:
-    return f"{BAND_EMOJI.get(band, '⚪')} {t(f'band.{band}')}" if band in BAND_EMOJI else str(band)
+def band_label(band: str, lang: str | None = None) -> str:
+    if band not in BAND_EMOJI:
+        return str(band)
+    return f"{BAND_EMOJI[band]} {translate(lang or current_language(), f'band.{band}')}"
 
 
-def _enum_list(value, prefix: str) -> str | None:
+def _enum_list(value, prefix: str, lang: str | None = None) -> str | None:
     """'a, b' (codes joined by metrics) → translated names joined the same way."""
     if not _present(value) or not str(value).strip():
         return None
-    return ", ".join(t(f"{prefix}.{code.strip()}") for code in str(value).split(","))
+    lang = lang or current_language()
+    return ", ".join(translate(lang, f"{prefix}.{code.strip()}")
+                     for code in str(value).split(","))
 
 
 def _present(value) -> bool:
