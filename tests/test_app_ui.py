@@ -121,6 +121,9 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
     links = shown[translate("ja", "col.account_link")].tolist()
     assert links[0] == "account?account_id=A1" and links[1] == "account?account_id=A%2F2"
     assert links[2] is None or pd.isna(links[2])
+    safe = widgets._account_urls(pd.Series(["001A000001", None, "A-1_x.y"], dtype="str"))
+    assert safe[0] == "account?account_id=001A000001" and pd.isna(safe[1])
+    assert safe[2] == "account?account_id=A-1_x.y"
     bands = shown[translate("ja", "col.band")].tolist()
     assert bands[0] == bands[3] == "🔴 " + translate("ja", "band.danger")
     assert bands[1] is None or pd.isna(bands[1])

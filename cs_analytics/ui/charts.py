@@ -1,6 +1,11 @@
 """Plotly figures for the pages. Each takes a small DataFrame from the metrics API (already
 aggregated) and returns a figure with translated names; pages show it with `show(fig)`.
 
+Figures are written as plain plotly dicts and wrapped without validation (`_figure`): building
+them through graph_objects validates every property as it is set, which cost 6–13 ms a chart
+on every rerun. tests/test_charts.py passes every builder's output through the validating
+constructor instead, so an invalid property fails a test, not a page.
+
 Amounts are plotted unrounded and formatted in hovers as ¥12,345,678; rates as percentages.
 """
 
@@ -8,7 +13,9 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
@@ -20,12 +27,37 @@ BAND_COLORS = {"healthy": "#2e7d32", "caution": "#f9a825", "warning": "#ef6c00",
                "danger": "#c62828"}
 MOVEMENT_COLORS = {"new": "#1565c0", "reactivation": "#6a1b9a", "expansion": "#2e7d32",
                    "contraction": "#ef6c00", "churn": "#c62828"}
+MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn")
 PRIMARY = "#1f4e79"
+SECONDARY = "#00897b"
 TARGET = "#c62828"
 YEN_HOVER = "¥%{y:,.0f}"
-# Every figure gets this template as it is created. Passed to each figure instead (layout
-# template="…"), plotly deep-copies and re-validates the whole template: ~15 ms a figure.
-pio.templates.default = "plotly_white"
+PCT_HOVER = "%{y:.1%}"
+TRACE_TYPES = ("bar", "scatter", "heatmap", "waterfall")
+
+
+def _plotly_white() -> dict:
+    """plotly_white without its defaults for trace types and subplot kinds not drawn here:
+    plotly deep-copies a figure's template when it builds the figure and again when Streamlit
+    serializes it, ~1 ms a chart for the whole template, a third of that for this part."""
+    white = pio.templates["plotly_white"].to_plotly_json()
+    return {"data": {k: v for k, v in white["data"].items() if k in TRACE_TYPES},
+            "layout": {k: v for k, v in white["layout"].items()
+                       if k not in ("polar", "ternary", "scene", "geo")}}
+
+
+TEMPLATE = _plotly_white()
+
+
+def _colorscale(colors: list[str]) -> list[list]:
+    """A named plotly.py colorscale spelled out: plotly.js has its own, different scales under
+    some of the same names ("Blues"), and only a validated figure expands the name."""
+    last = len(colors) - 1
+    return [[i / last, color] for i, color in enumerate(colors)]
+
+
+BLUES = _colorscale(plotly.colors.sequential.Blues)
+ORANGES = _colorscale(plotly.colors.sequential.Oranges)
 
 
 def labels(values) -> list[str]:
@@ -38,12 +70,28 @@ def show(fig: go.Figure, key: str) -> None:
     st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
 
 
-def _layout(fig: go.Figure, *, title: str | None = None, yaxis: dict | None = None,
-            height: int = 360) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "y": -0.15}, hovermode="x unified",
-                      yaxis=yaxis or {})
-    return fig
+def _figure(traces: list[dict], layout: dict) -> go.Figure:
+    """The figure of plain trace and layout dicts, not validated (see the module docstring)."""
+    return go.Figure({"data": traces, "layout": {"template": TEMPLATE, **layout}},
+                     _validate=False)
+
+
+def _plain(values) -> list:
+    """Numbers as Python scalars, as validation would have made them (a bridge dict or a list
+    from a Series holds numpy scalars)."""
+    return np.asarray(values).tolist()
+
+
+def _layout(*, title: str | None, yaxis: dict | None = None, height: int = 360,
+            **more) -> dict:
+    """The layout every chart shares, plus the chart's own properties (`more`)."""
+    layout = {"height": height, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+              "legend": {"orientation": "h", "y": -0.15}, "hovermode": "x unified", **more}
+    if title is not None:
+        layout["title"] = {"text": title}
+    if yaxis:
+        layout["yaxis"] = yaxis
+    return layout
 
 
 def _yen_axis() -> dict:
@@ -54,38 +102,58 @@ def _pct_axis() -> dict:
     return {"tickformat": ".0%"}
 
 
+def _category_axis() -> dict:
+    """A category axis listing from the top (first row first)."""
+    return {"autorange": "reversed", "type": "category"}
+
+
+def _date_axis() -> dict:
+    return {"type": "date",
+            "tickformat": "%Y/%m/%d" if current_language() == "ja" else "%b %d, %Y"}
+
+
+def _days(values) -> list[str]:
+    """Days as the ISO text plotly writes for a Timestamp: the same points on a date axis,
+    without deep-copying and JSON-encoding a Timestamp object per point (~3 ms a chart)."""
+    return [pd.Timestamp(d).isoformat() for d in values]
+
+
 def _month_labels(months) -> list[str]:
     lang = current_language()
     return [fmt.month(m, lang) for m in months]
 
 
+def _line(x, y, name: str, color: str, **more) -> dict:
+    return {"type": "scatter", "x": x, "y": y, "name": name, "mode": "lines+markers",
+            "line": {"color": color}, **more}
+
+
+def _bar(x, y, name: str, color: str, **more) -> dict:
+    return {"type": "bar", "x": x, "y": y, "name": name, "marker": {"color": color}, **more}
+
+
 def mrr_trend(df: pd.DataFrame) -> go.Figure:
     """MRR per month (area) with the customer count in the hover."""
-    x = _month_labels(df["month"])
-    fig = go.Figure(go.Scatter(
-        x=x, y=df["mrr"], name=t("chart.mrr"), mode="lines+markers", fill="tozeroy",
-        line={"color": PRIMARY}, customdata=df[["customers"]].to_numpy(),
-        hovertemplate=YEN_HOVER + "<br>" + t("chart.customers") + " %{customdata[0]:,}"
-        + "<extra></extra>"))
-    return _layout(fig, title=t("chart.mrr_trend"), yaxis=_yen_axis())
+    trace = _line(_month_labels(df["month"]), df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
+                  fill="tozeroy", customdata=df[["customers"]].to_numpy(),
+                  hovertemplate=YEN_HOVER + "<br>" + t("chart.customers")
+                  + " %{customdata[0]:,}<extra></extra>")
+    return _figure([trace], _layout(title=t("chart.mrr_trend"), yaxis=_yen_axis()))
 
 
 def waterfall(bridge: dict, title: str) -> go.Figure:
     """The MRR bridge of one period: start, new, reactivation, expansion, contraction, churn,
     end (amounts signed; the last bar is the total)."""
-    steps = ["new", "reactivation", "expansion", "contraction", "churn"]
-    x = [t("movement.start")] + [t(f"movement.{m}") for m in steps] + [t("movement.end")]
-    y = [bridge["start_mrr"]] + [bridge[m] for m in steps] + [bridge["mrr"]]
-    measure = ["absolute"] + ["relative"] * len(steps) + ["total"]
+    x = [t("movement.start")] + [t(f"movement.{m}") for m in MOVEMENTS] + [t("movement.end")]
+    y = _plain([bridge["start_mrr"]] + [bridge[m] for m in MOVEMENTS] + [bridge["mrr"]])
+    measure = ["absolute"] + ["relative"] * len(MOVEMENTS) + ["total"]
     lang = current_language()
-    fig = go.Figure(go.Waterfall(
-        x=x, y=y, measure=measure, name=t("chart.bridge"),
-        text=[fmt.yen_compact(v, lang) for v in y], textposition="outside",
-        increasing={"marker": {"color": MOVEMENT_COLORS["expansion"]}},
-        decreasing={"marker": {"color": MOVEMENT_COLORS["churn"]}},
-        totals={"marker": {"color": PRIMARY}},
-        hovertemplate="%{x}: ¥%{y:,.0f}<extra></extra>"))
-    fig.update_layout(showlegend=False)
+    trace = {"type": "waterfall", "x": x, "y": y, "measure": measure, "name": t("chart.bridge"),
+             "text": [fmt.yen_compact(v, lang) for v in y], "textposition": "outside",
+             "increasing": {"marker": {"color": MOVEMENT_COLORS["expansion"]}},
+             "decreasing": {"marker": {"color": MOVEMENT_COLORS["churn"]}},
+             "totals": {"marker": {"color": PRIMARY}},
+             "hovertemplate": "%{x}: ¥%{y:,.0f}<extra></extra>"}
     # The movements are small next to the MRR itself: start the axis near the lowest level
     # the bridge reaches, as a bridge chart usually does, so the steps can be read.
     levels, level = [], 0.0
@@ -96,54 +164,44 @@ def waterfall(bridge: dict, title: str) -> go.Figure:
     axis = _yen_axis()
     if low > 0 and high > low:
         axis["range"] = [max(0.0, low - (high - low) * 1.5), high + (high - low) * 0.6]
-    return _layout(fig, title=title, yaxis=axis, height=400)
+    return _figure([trace], _layout(title=title, yaxis=axis, height=400, showlegend=False))
 
 
 def movements_by_period(df: pd.DataFrame) -> go.Figure:
     """Signed movement totals per period as stacked bars (gains up, losses down)."""
-    fig = go.Figure()
-    for m in ("new", "reactivation", "expansion", "contraction", "churn"):
-        fig.add_trace(go.Bar(x=list(df["label"]), y=df[m], name=t(f"movement.{m}"),
-                             marker_color=MOVEMENT_COLORS[m], hovertemplate=YEN_HOVER))
-    net = df[["new", "reactivation", "expansion", "contraction", "churn"]].sum(axis=1)
-    fig.add_trace(go.Scatter(x=list(df["label"]), y=net, name=t("chart.net_change"),
-                             mode="lines+markers", line={"color": "#212121"},
-                             hovertemplate=YEN_HOVER))
-    fig.update_layout(barmode="relative")
-    return _layout(fig, title=t("chart.movements_by_period"), yaxis=_yen_axis())
+    x = list(df["label"])
+    traces = [_bar(x, df[m].to_numpy(), t(f"movement.{m}"), MOVEMENT_COLORS[m],
+                   hovertemplate=YEN_HOVER) for m in MOVEMENTS]
+    net = df[list(MOVEMENTS)].sum(axis=1)
+    traces.append(_line(x, net.to_numpy(), t("chart.net_change"), "#212121",
+                        hovertemplate=YEN_HOVER))
+    return _figure(traces, _layout(title=t("chart.movements_by_period"), yaxis=_yen_axis(),
+                                   barmode="relative"))
 
 
 def retention(df: pd.DataFrame, target: float, title: str) -> go.Figure:
     """NRR and GRR per period with the NRR target line (TTM periods named by their month)."""
     x = [str(label).removeprefix("TTM ") for label in df["label"]]
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=df["nrr"], name="NRR", mode="lines+markers",
-                             line={"color": PRIMARY}, hovertemplate="%{y:.1%}"))
-    fig.add_trace(go.Scatter(x=x, y=df["grr"], name="GRR", mode="lines+markers",
-                             line={"color": "#00897b"}, hovertemplate="%{y:.1%}"))
-    fig.add_trace(_target_trace(x, target, t("chart.nrr_target", value=fmt.pct(target))))
-    return _layout(fig, title=title, yaxis=_pct_axis())
+    traces = [_line(x, df["nrr"].to_numpy(), "NRR", PRIMARY, hovertemplate=PCT_HOVER),
+              _line(x, df["grr"].to_numpy(), "GRR", SECONDARY, hovertemplate=PCT_HOVER),
+              _target_trace(x, target, t("chart.nrr_target", value=fmt.pct(target)))]
+    return _figure(traces, _layout(title=title, yaxis=_pct_axis()))
 
 
-def _target_trace(x: list, target: float, name: str) -> go.Scatter:
+def _target_trace(x: list, target: float, name: str) -> dict:
     """A dashed horizontal target line as its own trace (so it shows in the legend)."""
-    return go.Scatter(x=x, y=[target] * len(x), name=name, mode="lines",
-                      line={"color": TARGET, "dash": "dash"}, hovertemplate="%{y:.1%}")
+    return {"type": "scatter", "x": x, "y": [target] * len(x), "name": name, "mode": "lines",
+            "line": {"color": TARGET, "dash": "dash"}, "hovertemplate": PCT_HOVER}
 
 
 def rate_with_target(df: pd.DataFrame, column: str, target: float, *, title: str,
                      name: str, target_name: str, bars: bool = True) -> go.Figure:
     """A rate per period (bars or a line) with a dashed target line."""
     x = list(df["label"])
-    fig = go.Figure()
-    if bars:
-        fig.add_trace(go.Bar(x=x, y=df[column], name=name, marker_color=PRIMARY,
-                             hovertemplate="%{y:.1%}"))
-    else:
-        fig.add_trace(go.Scatter(x=x, y=df[column], name=name, mode="lines+markers",
-                                 line={"color": PRIMARY}, hovertemplate="%{y:.1%}"))
-    fig.add_trace(_target_trace(x, target, target_name))
-    return _layout(fig, title=title, yaxis=_pct_axis())
+    draw = _bar if bars else _line
+    traces = [draw(x, df[column].to_numpy(), name, PRIMARY, hovertemplate=PCT_HOVER),
+              _target_trace(x, target, target_name)]
+    return _figure(traces, _layout(title=title, yaxis=_pct_axis()))
 
 
 def cohort_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
@@ -151,47 +209,46 @@ def cohort_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
     offsets = [c for c in df.columns if c.startswith("+")]
     z = df[offsets].astype("float64").to_numpy()
     text = [[fmt.pct(v, 0) if pd.notna(v) else "" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=offsets, y=list(df["cohort"]), text=text, texttemplate="%{text}",
-        colorscale="Blues", zmin=0, zmax=max(1.0, float(pd.DataFrame(z).max().max() or 1)),
-        hovertemplate="%{y} %{x}: %{z:.1%}<extra></extra>", colorbar={"tickformat": ".0%"}))
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_layout(hovermode="closest")
-    return _layout(fig, title=title, height=max(320, 28 * len(df) + 120))
-
-
-def _date_axis(fig: go.Figure) -> None:
-    fig.update_xaxes(type="date", tickformat="%Y/%m/%d" if current_language() == "ja"
-                     else "%b %d, %Y")
+    trace = {"type": "heatmap", "z": z, "x": offsets, "y": list(df["cohort"]), "text": text,
+             "texttemplate": "%{text}", "colorscale": BLUES, "zmin": 0,
+             "zmax": max(1.0, float(pd.DataFrame(z).max().max() or 1)),
+             "hovertemplate": "%{y} %{x}: %{z:.1%}<extra></extra>",
+             "colorbar": {"tickformat": ".0%"}}
+    return _figure([trace], _layout(title=title, yaxis=_category_axis(), hovermode="closest",
+                                    height=max(320, 28 * len(df) + 120)))
 
 
 def band_areas(df: pd.DataFrame, title: str) -> go.Figure:
     """Accounts per health band over time, stacked (df: snapshot_day, and one column per band)."""
-    x = [pd.Timestamp(d) for d in df["snapshot_day"]]
-    fig = go.Figure()
-    for band in ("danger", "warning", "caution", "healthy"):
-        fig.add_trace(go.Scatter(
-            x=x, y=df[band], name=t(f"band.{band}"), mode="lines", stackgroup="bands",
-            line={"color": BAND_COLORS[band], "width": 0.5}, fillcolor=BAND_COLORS[band]))
-    _date_axis(fig)
-    return _layout(fig, title=title)
+    x = _days(df["snapshot_day"])
+    traces = [{"type": "scatter", "x": x, "y": df[band].to_numpy(), "name": t(f"band.{band}"),
+               "mode": "lines", "stackgroup": "bands",
+               "line": {"color": BAND_COLORS[band], "width": 0.5},
+               "fillcolor": BAND_COLORS[band]}
+              for band in ("danger", "warning", "caution", "healthy")]
+    return _figure(traces, _layout(title=title, xaxis=_date_axis()))
 
 
 def band_bars(df: pd.DataFrame, category: str, title: str, *, horizontal: bool = False
               ) -> go.Figure:
     """Accounts per band (stacked) per category (owner, segment…): df has `category` and one
     column per band."""
-    fig = go.Figure()
+    names = labels(df[category])
+    traces = []
     for band in ("healthy", "caution", "warning", "danger"):
         if band not in df:
             continue
-        kwargs = ({"y": labels(df[category]), "x": df[band], "orientation": "h"} if horizontal
-                  else {"x": labels(df[category]), "y": df[band]})
-        fig.add_trace(go.Bar(name=t(f"band.{band}"), marker_color=BAND_COLORS[band], **kwargs))
-    fig.update_layout(barmode="stack", hovermode="closest")
+        counts = df[band].to_numpy()
+        trace = ({"y": names, "x": counts, "orientation": "h"} if horizontal
+                 else {"x": names, "y": counts})
+        traces.append({"type": "bar", "name": t(f"band.{band}"),
+                       "marker": {"color": BAND_COLORS[band]}, **trace})
     if horizontal:
-        fig.update_yaxes(autorange="reversed", type="category")
-    return _layout(fig, title=title, height=max(320, 30 * len(df) + 120) if horizontal else 360)
+        layout = _layout(title=title, yaxis=_category_axis(), height=max(320, 30 * len(df) + 120),
+                         barmode="stack", hovermode="closest")
+    else:
+        layout = _layout(title=title, barmode="stack", hovermode="closest")
+    return _figure(traces, layout)
 
 
 def matrix(df: pd.DataFrame, title: str) -> go.Figure:
@@ -201,112 +258,104 @@ def matrix(df: pd.DataFrame, title: str) -> go.Figure:
     seg = df[[f"segment_{b}" for b in bands]].to_numpy() if f"segment_{bands[0]}" in df else None
     text = [[f"{seg[i][j]} · {int(z[i][j])}" if seg is not None else f"{int(z[i][j])}"
              for j in range(len(bands))] for i in range(len(df))]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[t(f"band.{b}") for b in bands], y=[t(f"tier.{v}") for v in df["tier"]],
-        text=text, texttemplate="%{text}", colorscale="Oranges",
-        hovertemplate="%{y} × %{x}: %{z}<extra></extra>", showscale=False))
-    fig.update_yaxes(type="category", autorange="reversed")  # high tier on top
-    fig.update_layout(hovermode="closest")
-    return _layout(fig, title=title, height=320)
+    trace = {"type": "heatmap", "z": z, "x": [t(f"band.{b}") for b in bands],
+             "y": [t(f"tier.{v}") for v in df["tier"]], "text": text, "texttemplate": "%{text}",
+             "colorscale": ORANGES, "hovertemplate": "%{y} × %{x}: %{z}<extra></extra>",
+             "showscale": False}
+    # The high tier (first row) on top.
+    return _figure([trace], _layout(title=title, yaxis=_category_axis(), height=320,
+                                    hovermode="closest"))
 
 
 def usage_trend(df: pd.DataFrame, title: str) -> go.Figure:
-    """Monthly deliveries (bars) and logins and viewers (lines)."""
+    """Monthly deliveries (bars, left axis) and logins (line, right axis)."""
     x = _month_labels(df["month"])
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=df["deliveries"], name=t("usage.deliveries"),
-                         marker_color=PRIMARY))
-    fig.add_trace(go.Scatter(x=x, y=df["logins"], name=t("usage.logins"), mode="lines+markers",
-                             line={"color": "#00897b"}, yaxis="y2"))
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False})
-    return _layout(fig, title=title)
+    traces = [_bar(x, df["deliveries"].to_numpy(), t("usage.deliveries"), PRIMARY),
+              _line(x, df["logins"].to_numpy(), t("usage.logins"), SECONDARY, yaxis="y2")]
+    return _figure(traces, _layout(title=title, yaxis2={"overlaying": "y", "side": "right",
+                                                        "showgrid": False}))
 
 
 def health_history(df: pd.DataFrame, bands: dict[str, float], title: str) -> go.Figure:
     """Score over snapshot days with the band thresholds as background."""
-    x = [pd.Timestamp(d) for d in df["snapshot_day"]]
-    fig = go.Figure()
+    x = _days(df["snapshot_day"])
     edges = [(bands["healthy"], 100, "healthy"), (bands["caution"], bands["healthy"], "caution"),
              (bands["warning"], bands["caution"], "warning"), (0, bands["warning"], "danger")]
-    for low, high, band in edges:
-        fig.add_hrect(y0=low, y1=high, fillcolor=BAND_COLORS[band], opacity=0.08, line_width=0)
-    fig.add_trace(go.Scatter(x=x, y=df["score"], name=t("chart.health_score"),
-                             mode="lines+markers", line={"color": PRIMARY},
-                             hovertemplate="%{y:.0f}"))
-    _date_axis(fig)
-    return _layout(fig, title=title, yaxis={"range": [0, 100]})
+    # What fig.add_hrect draws: a rectangle across the plot's width between two scores.
+    shapes = [{"type": "rect", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": low,
+               "y1": high, "fillcolor": BAND_COLORS[band], "opacity": 0.08, "line": {"width": 0},
+               "layer": "below"}
+              for low, high, band in edges]
+    trace = _line(x, df["score"].to_numpy(), t("chart.health_score"), PRIMARY,
+                  hovertemplate="%{y:.0f}")
+    return _figure([trace], _layout(title=title, yaxis={"range": [0, 100]}, xaxis=_date_axis(),
+                                    shapes=shapes))
 
 
 def horizontal_bars(names: list[str], values: list[float], *, title: str, name: str,
                     yen: bool = False, color: str = PRIMARY) -> go.Figure:
-    fig = go.Figure(go.Bar(y=labels(names), x=values, orientation="h", name=name,
-                           marker_color=color,
-                           hovertemplate=("¥%{x:,.0f}" if yen else "%{x:,}") + "<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_layout(hovermode="closest")
+    trace = {"type": "bar", "y": labels(names), "x": _plain(values), "orientation": "h",
+             "name": name, "marker": {"color": color},
+             "hovertemplate": ("¥%{x:,.0f}" if yen else "%{x:,}") + "<extra></extra>"}
+    layout = _layout(title=title, yaxis=_category_axis(), height=max(280, 32 * len(names) + 120),
+                     hovermode="closest")
     if yen:
-        fig.update_xaxes(tickprefix="¥", tickformat=",.0f")
-    return _layout(fig, title=title, height=max(280, 32 * len(names) + 120))
+        layout["xaxis"] = {"tickprefix": "¥", "tickformat": ",.0f"}
+    return _figure([trace], layout)
 
 
 def stacked_bars(df: pd.DataFrame, x: str, series: dict[str, tuple[str, str]], *, title: str,
                  yen: bool = False) -> go.Figure:
     """Stacked bars: series = {column: (name, color)}."""
-    fig = go.Figure()
-    for column, (name, color) in series.items():
-        fig.add_trace(go.Bar(x=labels(df[x]), y=df[column], name=name, marker_color=color,
-                             hovertemplate=YEN_HOVER if yen else "%{y:,}"))
-    fig.update_layout(barmode="stack")
-    return _layout(fig, title=title, yaxis=_yen_axis() if yen else None)
+    categories = labels(df[x])
+    traces = [_bar(categories, df[column].to_numpy(), name, color,
+                   hovertemplate=YEN_HOVER if yen else "%{y:,}")
+              for column, (name, color) in series.items()]
+    return _figure(traces, _layout(title=title, yaxis=_yen_axis() if yen else None,
+                                   barmode="stack"))
 
 
 def capacity(df: pd.DataFrame, title: str) -> go.Figure:
     """Active customers per owner (bars) against each owner's capacity (markers)."""
     x = labels(df["owner_name"])
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=df["accounts"], name=t("team.col.accounts"),
-                         marker_color=PRIMARY))
-    fig.add_trace(go.Scatter(x=x, y=df["capacity"], name=t("team.col.capacity"), mode="markers",
-                             marker={"symbol": "line-ew-open", "size": 28, "color": TARGET,
-                                     "line": {"width": 3}}))
-    return _layout(fig, title=title)
+    traces = [_bar(x, df["accounts"].to_numpy(), t("team.col.accounts"), PRIMARY),
+              {"type": "scatter", "x": x, "y": df["capacity"].to_numpy(),
+               "name": t("team.col.capacity"), "mode": "markers",
+               "marker": {"symbol": "line-ew-open", "size": 28, "color": TARGET,
+                          "line": {"width": 3}}}]
+    return _figure(traces, _layout(title=title))
 
 
 def usage_by_quarter(df: pd.DataFrame, title: str) -> go.Figure:
     """Deliveries per quarter (bars) with the conversion rate (line, right axis)."""
     x = list(df["period"])
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=df["deliveries"], name=t("usage.deliveries"),
-                         marker_color=PRIMARY))
-    fig.add_trace(go.Scatter(x=x, y=df["conversion_rate"], name=t("usage.conversion_rate"),
-                             mode="lines+markers", yaxis="y2", line={"color": "#00897b"},
-                             hovertemplate="%{y:.1%}"))
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right",
-                                               "tickformat": ".0%", "showgrid": False})
-    return _layout(fig, title=title)
+    traces = [_bar(x, df["deliveries"].to_numpy(), t("usage.deliveries"), PRIMARY),
+              _line(x, df["conversion_rate"].to_numpy(), t("usage.conversion_rate"), SECONDARY,
+                    yaxis="y2", hovertemplate=PCT_HOVER)]
+    return _figure(traces, _layout(title=title, yaxis2={"overlaying": "y", "side": "right",
+                                                        "tickformat": ".0%",
+                                                        "showgrid": False}))
 
 
 def components(df: pd.DataFrame, title: str) -> go.Figure:
     """Per component, the average points it adds to the score and the points it costs."""
     names = [t(f"component.{c}") for c in df["component"]]
-    fig = go.Figure()
-    fig.add_trace(go.Bar(y=names, x=df["avg_contribution"], orientation="h",
-                         name=t("health.col.contribution"), marker_color=BAND_COLORS["healthy"],
-                         hovertemplate="%{x:.1f}<extra></extra>"))
-    fig.add_trace(go.Bar(y=names, x=df["avg_lost"], orientation="h", name=t("health.col.lost"),
-                         marker_color=BAND_COLORS["danger"],
-                         hovertemplate="%{x:.1f}<extra></extra>"))
-    fig.update_layout(barmode="stack", hovermode="closest")
-    fig.update_yaxes(autorange="reversed", type="category")
-    return _layout(fig, title=title)
+
+    def points(column: str, name: str, band: str) -> dict:
+        return {"type": "bar", "y": names, "x": df[column].to_numpy(), "orientation": "h",
+                "name": name, "marker": {"color": BAND_COLORS[band]},
+                "hovertemplate": "%{x:.1f}<extra></extra>"}
+
+    traces = [points("avg_contribution", t("health.col.contribution"), "healthy"),
+              points("avg_lost", t("health.col.lost"), "danger")]
+    return _figure(traces, _layout(title=title, yaxis=_category_axis(), barmode="stack",
+                                   hovermode="closest"))
 
 
 def account_mrr(df: pd.DataFrame, title: str) -> go.Figure:
     """One account's MRR per month (steps), movements marked with their name."""
-    x = _month_labels(df["month"])
     names = [t(f"movement.{m}") if isinstance(m, str) else "" for m in df["movement"]]
-    fig = go.Figure(go.Scatter(
-        x=x, y=df["mrr"], name=t("chart.mrr"), mode="lines+markers", line_shape="hv",
-        line={"color": PRIMARY}, customdata=names,
-        hovertemplate=YEN_HOVER + " %{customdata}<extra></extra>"))
-    return _layout(fig, title=title, yaxis=_yen_axis())
+    trace = _line(_month_labels(df["month"]), df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
+                  line={"color": PRIMARY, "shape": "hv"}, customdata=names,
+                  hovertemplate=YEN_HOVER + " %{customdata}<extra></extra>")
+    return _figure([trace], _layout(title=title, yaxis=_yen_axis()))

@@ -145,7 +145,7 @@ def account_url(account_id: str) -> str:
 
 def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, dict]:
     lang = current_language()
-    shown = pd.DataFrame(index=df.index)
+    shown = {}  # label → column, made into one frame at the end (not inserted one by one)
     config = {}
     for name, col in columns.items():
         label = col.text
@@ -178,8 +178,7 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
             config[label] = st.column_config.LinkColumn(
                 label, display_text=t("common.open_salesforce"))
         elif col.kind == "account":
-            shown[label] = [account_url(v) if present else None
-                            for v, present in zip(values, values.notna())]
+            shown[label] = _account_urls(values)
             config[label] = st.column_config.LinkColumn(
                 label, display_text=t("common.open_account"))
         elif col.kind == "band":
@@ -190,7 +189,18 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
             shown[label] = _each_value(values, lambda v, p=col.prefix: _enum_list(v, p))
         else:
             shown[label] = values.astype("object").where(values.notna(), None)
-    return shown, config
+    return pd.DataFrame(shown, index=df.index), config
+
+
+def _account_urls(values: pd.Series) -> pd.Series:
+    """account_url of each id (None where missing). Ids made of URL-safe characters only —
+    Salesforce ids, the demo's — need no quoting: joined as one column operation."""
+    ids = values.astype("str")
+    if ids.str.fullmatch(r"[A-Za-z0-9_.~-]+").fillna(True).all():
+        return ("account?account_id=" + ids).where(values.notna(), None)
+    return pd.Series([account_url(v) if present else None
+                      for v, present in zip(values, values.notna())], index=values.index,
+                     dtype="object")
 
 
 def _each_value(values: pd.Series, convert) -> np.ndarray | list:

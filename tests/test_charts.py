@@ -1,0 +1,456 @@
+"""The chart builders of cs_analytics/ui/charts.py, without a browser.
+
+Figures are built as plain dicts and not validated when a page runs, so these tests are where
+plotly's validation happens: every builder, on small frames like the ones the pages pass (and
+the empty and NaN cases they can pass), must give a figure the validating constructor accepts
+unchanged, that serializes to JSON, and that shows what a user would notice — names, colors,
+axis formats, target lines, translated titles, escaped labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import math
+
+import pandas as pd
+import plotly.colors
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from cs_analytics.ui import charts
+from cs_analytics.ui.i18n import LANGUAGES, translate
+from test_app_common import values
+
+HOSTILE = "<b>x</b>"
+ESCAPED = "&lt;b&gt;x&lt;/b&gt;"
+BANDS = {"healthy": 75.0, "caution": 50.0, "warning": 25.0}
+MOVEMENTS = ["new", "reactivation", "expansion", "contraction", "churn"]
+
+
+@pytest.fixture(params=LANGUAGES)
+def lang(request, monkeypatch):
+    """Build the charts in one language (outside a page run the session has none)."""
+    monkeypatch.setattr(charts, "current_language", lambda: request.param)
+    monkeypatch.setattr(charts, "t", lambda key, **v: translate(request.param, key, **v))
+    return request.param
+
+
+def months(*isos: str) -> pd.Series:
+    return pd.Series(pd.to_datetime(list(isos))).astype("datetime64[us]")
+
+
+def bridge(start, new, reactivation, expansion, contraction, churn) -> dict:
+    end = start + new + reactivation + expansion + contraction + churn
+    return {"start_mrr": start, "new": new, "reactivation": reactivation,
+            "expansion": expansion, "contraction": contraction, "churn": churn, "mrr": end}
+
+
+def movements_frame(labels: list[str], rows: list[list[float]]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=MOVEMENTS, dtype="float64")
+    df.insert(0, "label", pd.Series(labels, dtype="str"))
+    return df
+
+
+def band_frame(category: str, names: list[str], counts: dict[str, list[int]]) -> pd.DataFrame:
+    return pd.DataFrame({category: pd.Series(names, dtype="str"), **counts})
+
+
+# Every public builder, called as the pages call it: id → (builder, call).
+CASES = {
+    "mrr_trend": ("mrr_trend", lambda: charts.mrr_trend(pd.DataFrame({
+        "month": months("2025-04-01", "2025-05-01"), "mrr": [4_130_000.0, 4_140_000.5],
+        "customers": [21, 22]}))),
+    "waterfall": ("waterfall", lambda: charts.waterfall(
+        bridge(5_440_000.0, 60_000.0, 0.0, 80_000.0, -190_000.0, -160_000.0), "Bridge")),
+    "waterfall_empty_snapshot": ("waterfall", lambda: charts.waterfall(
+        bridge(0.0, 0.0, 0.0, 0.0, 0.0, 0.0), "Bridge")),
+    "movements_by_period": ("movements_by_period", lambda: charts.movements_by_period(
+        movements_frame(["2025Q1", "2025Q2"], [[100.0, 0.0, 50.0, -20.0, -40.0],
+                                                [0.0, 10.0, 0.0, 0.0, -70.0]]))),
+    "movements_by_period_empty": ("movements_by_period", lambda: charts.movements_by_period(
+        movements_frame([], []))),
+    "retention": ("retention", lambda: charts.retention(pd.DataFrame({
+        "label": pd.Series(["2025Q1", "2025Q2", "2025Q3"], dtype="str"),
+        "nrr": [float("nan"), 1.05, 0.98], "grr": [float("nan"), 0.95, 0.9]}), 1.1, "NRR")),
+    "retention_ttm_none": ("retention", lambda: charts.retention(pd.DataFrame({
+        "label": ["TTM 2025-01", "TTM 2025-02"], "nrr": pd.Series([None, 1.2], dtype=object),
+        "grr": pd.Series([None, 0.9], dtype=object)}), 1.1, "TTM")),
+    "rate_bars": ("rate_with_target", lambda: charts.rate_with_target(pd.DataFrame({
+        "label": pd.Series(["2025Q1", "2025Q2"], dtype="str"),
+        "logo_churn_rate": [0.05, float("nan")]}), "logo_churn_rate", 0.02,
+        title="Logo churn", name="Rate", target_name="Target 2.0%")),
+    "rate_line_empty": ("rate_with_target", lambda: charts.rate_with_target(pd.DataFrame({
+        "label": pd.Series([], dtype="str"), "rate": pd.Series([], dtype="float64")}), "rate",
+        0.1, title="Churn", name="Rate", target_name="Target", bars=False)),
+    "cohort_heatmap": ("cohort_heatmap", lambda: charts.cohort_heatmap(pd.DataFrame({
+        "cohort": pd.Series(["2024Q1", "2024Q2"], dtype="str"), "customers": [5, 2],
+        "+0": [1.0, 1.0], "+1": [1.25, 0.5], "+2": [0.8, float("nan")]}), "Cohorts")),
+    "band_areas": ("band_areas", lambda: charts.band_areas(pd.DataFrame({
+        "snapshot_day": months("2025-10-06", "2025-10-13"), "healthy": [18, 20],
+        "caution": [7, 5], "warning": [0, 1], "danger": [1, 0]}), "Bands")),
+    "band_areas_empty": ("band_areas", lambda: charts.band_areas(pd.DataFrame({
+        "snapshot_day": months(), "healthy": [], "caution": [], "warning": [],
+        "danger": []}), "Bands")),
+    "band_bars": ("band_bars", lambda: charts.band_bars(band_frame(
+        "owner_name", ["佐藤 悠斗", HOSTILE], {"healthy": [3, 0], "caution": [2, 2],
+                                             "warning": [0, 1], "danger": [0, 1]}),
+        "owner_name", "By owner")),
+    "band_bars_horizontal_some_bands": ("band_bars", lambda: charts.band_bars(band_frame(
+        "group", ["S", HOSTILE, "B"], {"healthy": [1, 2, 3], "danger": [0, 1, 0]}),
+        "group", "By segment", horizontal=True)),
+    "band_bars_empty": ("band_bars", lambda: charts.band_bars(band_frame(
+        "group", [], {"healthy": [], "caution": [], "warning": [], "danger": []}),
+        "group", "By segment", horizontal=True)),
+    "matrix": ("matrix", lambda: charts.matrix(pd.DataFrame({
+        "tier": pd.Series(["high", "mid", "low"], dtype="str"),
+        "healthy": [1, 5, 12], "caution": [0, 0, 6], "warning": [1, 0, 0], "danger": [0, 0, 1],
+        "segment_healthy": ["S", "A", "B"], "segment_caution": ["S", "A", "C"],
+        "segment_warning": ["A", "B", "C"], "segment_danger": ["A", "B", "C"]}), "Matrix")),
+    "matrix_without_segments": ("matrix", lambda: charts.matrix(pd.DataFrame({
+        "tier": ["low"], "healthy": [0], "caution": [0], "warning": [0], "danger": [0]}),
+        "Matrix")),
+    "usage_trend": ("usage_trend", lambda: charts.usage_trend(pd.DataFrame({
+        "month": [dt.date(2025, 4, 1), dt.date(2025, 5, 1)], "deliveries": [2.0, 4.0],
+        "logins": [39.0, float("nan")]}), "Usage")),
+    "health_history": ("health_history", lambda: charts.health_history(pd.DataFrame({
+        "snapshot_day": months("2025-04-07", "2025-04-14", "2025-04-21"),
+        "score": [80.0, float("nan"), 45.5]}), BANDS, "Health")),
+    "horizontal_bars": ("horizontal_bars", lambda: charts.horizontal_bars(
+        ["施策終了・中止", HOSTILE], [3, 1], title="Reasons", name="Count")),
+    "horizontal_bars_yen": ("horizontal_bars", lambda: charts.horizontal_bars(
+        ["A社"], [1_200_000.5], title="MRR", name="MRR", yen=True, color="#00897b")),
+    "stacked_bars": ("stacked_bars", lambda: charts.stacked_bars(pd.DataFrame({
+        "quarter": pd.Series(["2026Q2", HOSTILE], dtype="str"),
+        "signed_arr": [480_000.0, 0.0], "at_risk_arr": [12_960_000.0, 100.0]}), "quarter",
+        {"signed_arr": ("Signed", "#2e7d32"), "at_risk_arr": ("At risk", "#c62828")},
+        title="ARR by quarter", yen=True)),
+    "stacked_bars_counts": ("stacked_bars", lambda: charts.stacked_bars(pd.DataFrame({
+        "quarter": ["2026Q2"], "contracts": [3]}), "quarter",
+        {"contracts": ("Contracts", "#1f4e79")}, title="Contracts")),
+    "capacity": ("capacity", lambda: charts.capacity(pd.DataFrame({
+        "owner_name": pd.Series(["佐藤 悠斗", HOSTILE], dtype="str"), "accounts": [5, 4],
+        "capacity": [29, 23]}), "Load")),
+    "usage_by_quarter": ("usage_by_quarter", lambda: charts.usage_by_quarter(pd.DataFrame({
+        "period": pd.Series(["2025Q2", "2025Q3"], dtype="str"), "deliveries": [18.0, 0.0],
+        "conversion_rate": [0.138, float("nan")]}), "Usage")),
+    "components": ("components", lambda: charts.components(pd.DataFrame({
+        "component": pd.Series(["deliveries", "renewal"], dtype="str"),
+        "avg_contribution": [21.78, 10.0], "avg_lost": [3.43, 5.0]}), "Components")),
+    "components_empty": ("components", lambda: charts.components(pd.DataFrame({
+        "component": pd.Series([], dtype="str"), "avg_contribution": [],
+        "avg_lost": []}), "Components")),
+    "account_mrr": ("account_mrr", lambda: charts.account_mrr(pd.DataFrame({
+        "month": months("2023-07-01", "2023-08-01", "2023-09-01"),
+        "mrr": [60_000.0, 60_000.0, 90_000.0],
+        "movement": pd.Series(["new", None, "expansion"], dtype="str")}), "MRR history")),
+}
+
+
+def spec(fig: go.Figure) -> dict:
+    """What the browser receives (st.plotly_chart sends the same JSON)."""
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+def traces(fig: go.Figure) -> list[dict]:
+    return spec(fig)["data"]
+
+
+def build(case: str) -> go.Figure:
+    return CASES[case][1]()
+
+
+def same(a, b) -> bool:
+    """Equal lists of numbers, NaN (a gap) equal to NaN or null."""
+    def norm(v):
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+    return [norm(v) for v in a] == [norm(v) for v in b]
+
+
+# ---------------------------------------------------------------------------- every builder
+
+
+def test_every_public_builder_has_a_case():
+    builders = {name for name, f in inspect.getmembers(charts, inspect.isfunction)
+                if f.__module__ == charts.__name__ and not name.startswith("_")
+                and name not in ("labels", "show")}
+    assert builders == {builder for builder, _ in CASES.values()}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_plotly_validation_accepts_the_figure_unchanged(case, lang):
+    fig = build(case)
+    assert isinstance(fig, go.Figure)
+    validated = go.Figure(fig.to_dict())  # raises on any property plotly does not know
+    # …and rewrites nothing: a value only the validator expands (a named colorscale) would
+    # reach the browser unexpanded and render differently.
+    assert spec(validated) == spec(fig)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_figure_serializes_to_strict_json(case, lang):
+    fig = build(case)
+
+    def not_json(constant):
+        raise AssertionError(f"{constant} in the chart's JSON: browsers cannot parse it")
+
+    sent = json.loads(pio.to_json(fig, validate=False), parse_constant=not_json)
+    assert len(sent["data"]) == len(fig.data)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_figure_has_the_plotly_white_look(case, lang):
+    white = pio.templates["plotly_white"].to_plotly_json()
+    template = spec(build(case))["layout"]["template"]
+    assert template["layout"] == {k: v for k, v in white["layout"].items()
+                                  if k not in ("polar", "ternary", "scene", "geo")}
+    for kind in {t.get("type", "scatter") for t in traces(build(case))}:
+        assert kind in charts.TRACE_TYPES
+        assert template["data"].get(kind) == white["data"].get(kind)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_layout_shared_by_every_chart(case, lang):
+    layout = spec(build(case))["layout"]
+    assert layout["margin"] == {"l": 10, "r": 10, "t": 50, "b": 10}
+    assert layout["legend"] == {"orientation": "h", "y": -0.15}
+    assert layout["title"]["text"]
+
+
+# ---------------------------------------------------------------------------- what users see
+
+
+def test_mrr_trend(lang):
+    fig = spec(build("mrr_trend"))
+    (trace,) = fig["data"]
+    assert fig["layout"]["title"]["text"] == {"ja": "MRRの推移", "en": "MRR trend"}[lang]
+    assert trace["x"] == {"ja": ["2025年4月", "2025年5月"],
+                          "en": ["Apr 2025", "May 2025"]}[lang]
+    assert values(trace["y"]) == [4_130_000.0, 4_140_000.5]  # unrounded
+    assert values(trace["customdata"]) == [[21], [22]]
+    assert trace["hovertemplate"].startswith("¥%{y:,.0f}<br>" + translate(lang, "chart.customers"))
+    assert fig["layout"]["yaxis"] == {"tickprefix": "¥", "tickformat": ",.0f",
+                                      "separatethousands": True}
+    assert (trace["fill"], trace["line"]["color"]) == ("tozeroy", charts.PRIMARY)
+
+
+def test_waterfall_starts_the_axis_near_the_lowest_level(lang):
+    fig = spec(build("waterfall"))
+    (trace,) = fig["data"]
+    assert trace["x"][0] == translate(lang, "movement.start")
+    assert trace["x"][-1] == translate(lang, "movement.end")
+    assert trace["y"] == [5_440_000.0, 60_000.0, 0.0, 80_000.0, -190_000.0, -160_000.0,
+                          5_230_000.0]
+    assert trace["measure"] == ["absolute"] + ["relative"] * 5 + ["total"]
+    assert trace["text"][0] == {"ja": "544万円", "en": "¥5.4M"}[lang]
+    assert trace["increasing"]["marker"]["color"] == charts.MOVEMENT_COLORS["expansion"]
+    assert trace["decreasing"]["marker"]["color"] == charts.MOVEMENT_COLORS["churn"]
+    # Levels 5.44M, 5.50M, 5.50M, 5.58M, 5.39M, 5.23M, 5.23M: low 5.23M, high 5.58M (span 350k).
+    low, high, span = 5_230_000.0, 5_580_000.0, 350_000.0
+    assert fig["layout"]["yaxis"]["range"] == pytest.approx([low - span * 1.5, high + span * 0.6],
+                                                            abs=1e-6)
+    assert fig["layout"]["yaxis"]["tickprefix"] == "¥"
+    assert fig["layout"]["showlegend"] is False
+    assert fig["layout"]["height"] == 400
+
+
+def test_waterfall_of_an_empty_snapshot_has_no_axis_range(lang):
+    fig = spec(build("waterfall_empty_snapshot"))
+    assert "range" not in fig["layout"]["yaxis"]
+    assert fig["data"][0]["y"] == [0.0] * 7
+
+
+def test_movements_by_period_stack_gains_and_losses_with_the_net_line(lang):
+    fig = spec(build("movements_by_period"))
+    bars, net = fig["data"][:5], fig["data"][5]
+    assert [b["name"] for b in bars] == [translate(lang, f"movement.{m}") for m in MOVEMENTS]
+    assert [b["marker"]["color"] for b in bars] == [charts.MOVEMENT_COLORS[m] for m in MOVEMENTS]
+    assert values(bars[3]["y"]) == [-20.0, 0.0]
+    assert net["name"] == {"ja": "純増減", "en": "Net change"}[lang]
+    assert values(net["y"]) == [90.0, -60.0]  # 100 + 50 − 20 − 40; 10 − 70
+    assert fig["layout"]["barmode"] == "relative"
+    assert fig["layout"]["title"]["text"] == translate(lang, "chart.movements_by_period")
+    assert fig["layout"]["yaxis"]["tickformat"] == ",.0f"
+
+
+def test_empty_movements_draw_empty_traces(lang):
+    assert [len(values(t["y"])) for t in traces(build("movements_by_period_empty"))] == [0] * 6
+
+
+def test_retention_has_nrr_grr_and_the_target_line(lang):
+    fig = spec(build("retention"))
+    nrr, grr, target = fig["data"]
+    assert [nrr["name"], grr["name"]] == ["NRR", "GRR"]
+    assert target["name"] == {"ja": "NRR目標 110.0%", "en": "NRR target 110.0%"}[lang]
+    assert target["y"] == [1.1, 1.1, 1.1]
+    assert target["line"] == {"color": charts.TARGET, "dash": "dash"}
+    assert same(values(nrr["y"]), [None, 1.05, 0.98])  # no rate without a base: a gap
+    assert fig["layout"]["yaxis"] == {"tickformat": ".0%"}
+    assert nrr["hovertemplate"] == "%{y:.1%}"
+
+
+def test_ttm_periods_are_named_by_their_month_and_missing_rates_are_null(lang):
+    nrr, grr, target = traces(build("retention_ttm_none"))
+    assert nrr["x"] == ["2025-01", "2025-02"] == target["x"]
+    assert nrr["y"] == [None, 1.2]
+
+
+def test_rate_with_target_as_bars_or_a_line(lang):
+    rate, target = traces(build("rate_bars"))
+    assert (rate["type"], rate["name"], rate["marker"]["color"]) == ("bar", "Rate", charts.PRIMARY)
+    assert same(values(rate["y"]), [0.05, None])
+    assert (target["name"], target["y"]) == ("Target 2.0%", [0.02, 0.02])
+    line, target = traces(build("rate_line_empty"))
+    assert (line["type"], line["mode"]) == ("scatter", "lines+markers")
+    assert target["y"] == []
+
+
+def test_cohort_heatmap_cells_are_percentages(lang):
+    fig = spec(build("cohort_heatmap"))
+    (trace,) = fig["data"]
+    assert trace["x"] == ["+0", "+1", "+2"]
+    assert trace["y"] == ["2024Q1", "2024Q2"]
+    assert trace["text"] == [["100%", "125%", "80%"], ["100%", "50%", ""]]
+    assert (trace["zmin"], trace["zmax"]) == (0, 1.25)
+    assert trace["colorscale"][0] == [0.0, plotly.colors.sequential.Blues[0]]
+    assert fig["layout"]["yaxis"] == {"autorange": "reversed", "type": "category"}
+    assert fig["layout"]["height"] == 320  # max(320, 28 × 2 + 120)
+
+
+def test_band_areas_stack_bands_in_their_colors_on_a_date_axis(lang):
+    fig = spec(build("band_areas"))
+    assert [t["name"] for t in fig["data"]] == [
+        translate(lang, f"band.{b}") for b in ("danger", "warning", "caution", "healthy")]
+    assert [t["fillcolor"] for t in fig["data"]] == [
+        charts.BAND_COLORS[b] for b in ("danger", "warning", "caution", "healthy")]
+    assert {t["stackgroup"] for t in fig["data"]} == {"bands"}
+    assert fig["data"][0]["x"] == ["2025-10-06T00:00:00", "2025-10-13T00:00:00"]
+    assert values(fig["data"][3]["y"]) == [18, 20]
+    assert fig["layout"]["xaxis"] == {"type": "date", "tickformat": {"ja": "%Y/%m/%d",
+                                                                     "en": "%b %d, %Y"}[lang]}
+
+
+def test_band_bars_escape_labels_and_skip_missing_bands(lang):
+    fig = spec(build("band_bars"))
+    assert [t["marker"]["color"] for t in fig["data"]] == [
+        charts.BAND_COLORS[b] for b in ("healthy", "caution", "warning", "danger")]
+    assert fig["data"][0]["x"] == ["佐藤 悠斗", ESCAPED]
+    assert fig["layout"]["barmode"] == "stack"
+    assert "yaxis" not in fig["layout"] and fig["layout"]["height"] == 360
+    fig = spec(build("band_bars_horizontal_some_bands"))
+    assert [t["name"] for t in fig["data"]] == [translate(lang, "band.healthy"),
+                                               translate(lang, "band.danger")]
+    assert fig["data"][1]["y"] == ["S", ESCAPED, "B"]
+    assert values(fig["data"][1]["x"]) == [0, 1, 0]
+    assert fig["data"][1]["orientation"] == "h"
+    assert fig["layout"]["yaxis"] == {"autorange": "reversed", "type": "category"}
+    assert fig["layout"]["height"] == 320  # max(320, 30 × 3 + 120)
+
+
+def test_matrix_cells_show_segment_and_count(lang):
+    fig = spec(build("matrix"))
+    (trace,) = fig["data"]
+    assert trace["text"][0] == ["S · 1", "S · 0", "A · 1", "A · 0"]
+    assert trace["y"] == [translate(lang, f"tier.{t}") for t in ("high", "mid", "low")]
+    assert trace["x"][0] == translate(lang, "band.healthy")
+    assert values(trace["z"])[2] == [12, 6, 0, 1]
+    assert trace["showscale"] is False
+    assert fig["layout"]["yaxis"]["autorange"] == "reversed"
+    (trace,) = traces(build("matrix_without_segments"))
+    assert trace["text"] == [["0", "0", "0", "0"]]
+
+
+def test_usage_trend_puts_logins_on_the_right_axis(lang):
+    fig = spec(build("usage_trend"))
+    deliveries, logins = fig["data"]
+    assert (deliveries["type"], deliveries["name"]) == ("bar", translate(lang, "usage.deliveries"))
+    assert (logins["yaxis"], logins["name"]) == ("y2", translate(lang, "usage.logins"))
+    assert same(values(logins["y"]), [39.0, None])
+    assert fig["layout"]["yaxis2"] == {"overlaying": "y", "side": "right", "showgrid": False}
+
+
+def test_health_history_draws_the_bands_as_background(lang):
+    fig = spec(build("health_history"))
+    (trace,) = fig["data"]
+    assert trace["name"] == translate(lang, "chart.health_score")
+    assert same(values(trace["y"]), [80.0, None, 45.5])
+    assert trace["x"][0] == "2025-04-07T00:00:00"
+    shapes = fig["layout"]["shapes"]
+    assert [(s["y0"], s["y1"], s["fillcolor"]) for s in shapes] == [
+        (75.0, 100, charts.BAND_COLORS["healthy"]), (50.0, 75.0, charts.BAND_COLORS["caution"]),
+        (25.0, 50.0, charts.BAND_COLORS["warning"]), (0, 25.0, charts.BAND_COLORS["danger"])]
+    assert all((s["type"], s["xref"], s["x0"], s["x1"], s["opacity"], s["line"]["width"])
+               == ("rect", "x domain", 0, 1, 0.08, 0) for s in shapes)
+    assert fig["layout"]["yaxis"] == {"range": [0, 100]}
+    assert fig["layout"]["xaxis"]["type"] == "date"
+
+
+def test_horizontal_bars(lang):
+    fig = spec(build("horizontal_bars"))
+    (trace,) = fig["data"]
+    assert (trace["y"], trace["x"]) == (["施策終了・中止", ESCAPED], [3, 1])
+    assert trace["hovertemplate"] == "%{x:,}<extra></extra>"
+    assert "xaxis" not in fig["layout"]
+    assert fig["layout"]["height"] == 280  # max(280, 32 × 2 + 120)
+    fig = spec(build("horizontal_bars_yen"))
+    assert fig["data"][0]["x"] == [1_200_000.5]
+    assert fig["data"][0]["marker"]["color"] == "#00897b"
+    assert fig["layout"]["xaxis"] == {"tickprefix": "¥", "tickformat": ",.0f"}
+
+
+def test_stacked_bars(lang):
+    fig = spec(build("stacked_bars"))
+    signed, at_risk = fig["data"]
+    assert [(t["name"], t["marker"]["color"]) for t in fig["data"]] == [
+        ("Signed", "#2e7d32"), ("At risk", "#c62828")]
+    assert signed["x"] == ["2026Q2", ESCAPED]
+    assert values(at_risk["y"]) == [12_960_000.0, 100.0]
+    assert signed["hovertemplate"] == "¥%{y:,.0f}"
+    assert fig["layout"]["yaxis"]["tickprefix"] == "¥"
+    fig = spec(build("stacked_bars_counts"))
+    assert fig["data"][0]["hovertemplate"] == "%{y:,}"
+    assert "yaxis" not in fig["layout"]
+
+
+def test_capacity_marks_each_owners_limit(lang):
+    bars, limits = traces(build("capacity"))
+    assert bars["x"] == ["佐藤 悠斗", ESCAPED]
+    assert (bars["name"], limits["name"]) == (translate(lang, "team.col.accounts"),
+                                              translate(lang, "team.col.capacity"))
+    assert values(limits["y"]) == [29, 23]
+    assert limits["marker"]["symbol"] == "line-ew-open"
+    assert limits["marker"]["color"] == charts.TARGET
+
+
+def test_usage_by_quarter_has_the_conversion_rate_in_percent(lang):
+    fig = spec(build("usage_by_quarter"))
+    deliveries, rate = fig["data"]
+    assert deliveries["x"] == ["2025Q2", "2025Q3"]
+    assert rate["name"] == translate(lang, "usage.conversion_rate")
+    assert same(values(rate["y"]), [0.138, None])
+    assert (rate["yaxis"], rate["hovertemplate"]) == ("y2", "%{y:.1%}")
+    assert fig["layout"]["yaxis2"]["tickformat"] == ".0%"
+
+
+def test_components_gained_and_lost_points(lang):
+    fig = spec(build("components"))
+    gained, lost = fig["data"]
+    assert gained["y"] == [translate(lang, "component.deliveries"),
+                           translate(lang, "component.renewal")]
+    assert (gained["name"], lost["name"]) == (translate(lang, "health.col.contribution"),
+                                              translate(lang, "health.col.lost"))
+    assert (gained["marker"]["color"], lost["marker"]["color"]) == (
+        charts.BAND_COLORS["healthy"], charts.BAND_COLORS["danger"])
+    assert values(lost["x"]) == [3.43, 5.0]
+    assert fig["layout"]["barmode"] == "stack"
+    assert fig["layout"]["yaxis"]["autorange"] == "reversed"
+
+
+def test_account_mrr_steps_with_movement_names(lang):
+    (trace,) = traces(build("account_mrr"))
+    assert trace["line"] == {"color": charts.PRIMARY, "shape": "hv"}
+    assert trace["customdata"] == [translate(lang, "movement.new"), "",
+                                   translate(lang, "movement.expansion")]
+    assert trace["x"][2] == {"ja": "2023年9月", "en": "Sep 2023"}[lang]
+    assert values(trace["y"]) == [60_000.0, 60_000.0, 90_000.0]
