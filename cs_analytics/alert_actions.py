@@ -81,23 +81,21 @@ def with_status(signals: pd.DataFrame, recorded: pd.DataFrame,
     """`signals` (account_id, signal, since, …) with status (open / acknowledged / snoozed),
     snoozed_until and handled_by (the author of the action that applies).
 
-    The latest action of each kind per (account, signal) is looked up through an index, not
-    row by row through dicts: the overview and the Monday check run this on every rerun, over
-    every alert of the company (thousands at 10,000 accounts)."""
+    The latest action of each kind per (account, signal) is looked up in a dict of the few
+    recorded actions, not by converting every alert row into a dict: the overview and the
+    Monday check run this on every rerun, over every alert of the company (thousands at 10,000
+    accounts)."""
     today = today or today_tokyo()
     out = signals.copy()
-    n = len(out)
     latest = recorded.drop_duplicates(["account_id", "signal", "action"], keep="last")
-    keys = pd.MultiIndex.from_frame(out[["account_id", "signal"]]) if n else None
+    keys = list(zip(out["account_id"].tolist(), out["signal"].tolist()))
 
-    def latest_of(action: str, column: str) -> pd.Series:
-        rows = latest[latest["action"] == action].set_index(["account_id", "signal"])[column]
-        if keys is None:
-            return pd.Series([], dtype="object")
-        return pd.Series(rows.reindex(keys).to_numpy(dtype=object), index=out.index)
+    def latest_of(action: str, column: str) -> list:
+        rows = latest[latest["action"] == action]  # a few rows: what users recorded
+        found = dict(zip(zip(rows["account_id"], rows["signal"]), rows[column]))
+        return [found.get(key) for key in keys]
 
-    since = (pd.to_datetime(out["since"]).dt.date.astype(object) if n
-             else pd.Series([], dtype="object"))
+    since = (pd.to_datetime(out["since"]).dt.date.tolist() if len(out) else [])
     ack_at, ack_by = latest_of("acknowledge", "created_at"), latest_of("acknowledge", "author")
     until, snz_by = latest_of("snooze", "until"), latest_of("snooze", "author")
     acknowledged = [a is not None and a == a and s is not None and s == s and a >= s

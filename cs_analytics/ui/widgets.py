@@ -298,12 +298,10 @@ def download_buttons(df: pd.DataFrame, columns: dict[str, Col], *, stem: str,
     def frame() -> tuple[pd.DataFrame, dict]:
         return _download_frame(df, columns, lang)
 
-    left, right, _ = st.columns([1, 1, 4])
-    with left:
+    with st.container(horizontal=True):  # side by side, left-aligned
         st.download_button(t("common.download_csv"), lambda: downloads.csv_bytes(frame()[0]),
                            file_name=downloads.filename(stem, as_of, "csv"),
                            mime="text/csv", key=f"{key}_csv", icon="⬇️", on_click="ignore")
-    with right:
         st.download_button(t("common.download_excel"),
                            lambda: downloads.excel_bytes(frame()[0], sheet=stem,
                                                          kinds=frame()[1]),
