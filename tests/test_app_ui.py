@@ -369,3 +369,26 @@ def test_cached_results_follow_the_settings_values():
     assert data._key(base) == data._key(same) == data._key(base)
     assert data._key(edited) != data._key(base)
     assert data._key("2026Q1") == "2026Q1"
+
+
+def test_the_app_rereads_the_settings_file_when_it_changes(tmp_path, monkeypatch):
+    """An administrator edits a target in the settings file: the next page run uses it, with
+    no restart (the cached settings are keyed by the file's modification time)."""
+    import os
+
+    import streamlit as st
+
+    from cs_analytics.ui import data
+
+    path = tmp_path / "settings.toml"
+    path.write_text("[targets]\nnrr_min = 1.1\n", encoding="utf-8")
+    os.utime(path, (1_000_000, 1_000_000))
+    monkeypatch.setenv("CS_ANALYTICS_CONFIG", str(path))
+    st.cache_resource.clear()
+    try:
+        assert data.settings().targets.nrr_min == 1.1
+        path.write_text("[targets]\nnrr_min = 1.05\n", encoding="utf-8")
+        os.utime(path, (2_000_000, 2_000_000))
+        assert data.settings().targets.nrr_min == 1.05
+    finally:
+        st.cache_resource.clear()
