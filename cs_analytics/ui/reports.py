@@ -3,6 +3,8 @@ snapshot, with the user-entered parts (weekly reviews, action plans) read fresh 
 
 from __future__ import annotations
 
+import copy
+
 from cs_analytics.config import Settings
 from cs_analytics.reports import kpi, qbr
 from cs_analytics.store import Snapshot, Store
@@ -12,7 +14,8 @@ from cs_analytics.ui import data
 def kpi_report(snap: Snapshot, settings: Settings, quarter: str, lang: str,
                store: Store) -> kpi.KpiReport:
     """The quarter's KPI report; numbers cached per snapshot, reviews and plans current."""
-    report = data.call(kpi.kpi_report_data, snap, settings, quarter, lang)
+    # The shared report, copied before this run attaches the user-entered parts to it.
+    report = copy.copy(data.call_shared(kpi.kpi_report_data, snap, settings, quarter, lang))
     con = store.userdata_db()
     try:
         report.weekly_reviews = kpi.weekly_reviews(con, report.quarter.start_date,
@@ -24,4 +27,4 @@ def kpi_report(snap: Snapshot, settings: Settings, quarter: str, lang: str,
 
 
 def qbr_pack(snap: Snapshot, settings: Settings, account_id: str, lang: str) -> qbr.QbrPack:
-    return data.call(qbr.qbr_data, snap, settings, account_id, lang)
+    return data.call_shared(qbr.qbr_data, snap, settings, account_id, lang)  # read only
