@@ -5,14 +5,18 @@ Run by `python -m cs_analytics.bench` (not by hand) with CS_ANALYTICS_HOME point
 
     python bench/apptest_tour.py pages '{"repeats": 3}'   # cold and warm time of every page
     python bench/apptest_tour.py tour '{}'                # peak RSS of one session, all pages
+    python bench/apptest_tour.py profile '{"out": DIR}'   # where filter changes spend time
 
 Lives outside cs_analytics/ because it imports streamlit. Prints one JSON line.
 """
 
 from __future__ import annotations
 
+import cProfile
 import gc
+import io
 import json
+import pstats
 import sys
 import time
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 import streamlit as st  # noqa: E402
 from streamlit.runtime import pages_manager as _pages_manager  # noqa: E402
+from streamlit.runtime.scriptrunner import script_runner as _script_runner  # noqa: E402
 from streamlit.runtime.scriptrunner.script_cache import ScriptCache  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1 import app_test as _app_test  # noqa: E402
@@ -30,7 +35,7 @@ from streamlit.testing.v1 import local_script_runner as _local_script_runner  # 
 
 from cs_analytics.bench import bench_subjects, median, peak_rss_mb  # noqa: E402
 from cs_analytics.config import data_home  # noqa: E402
-from cs_analytics.store import Store, reset_connection_cache  # noqa: E402
+from cs_analytics.store import Snapshot, Store, reset_connection_cache  # noqa: E402
 from cs_analytics.ui import i18n, nav  # noqa: E402
 
 APP = str(REPO / "app.py")
@@ -195,7 +200,113 @@ def tour(args: dict) -> dict:
             "problems": found}
 
 
+# ---------------------------------------------------------------------------- profile
+
+# Filter changes a profile goes through: every combination of segments, so each rerun computes
+# new results (none of them comes from the cache).
+FILTER_CHANGES = (["S"], ["A"], ["B"], ["C"], ["S", "A"], ["S", "B"], ["A", "B"], ["B", "C"],
+                  ["A", "C"], ["S", "C"], ["S", "A", "B"], ["A", "B", "C"], ["S", "B", "C"],
+                  ["S", "A", "C"], ["S", "A", "B", "C"])
+
+
+class _Recorder:
+    """Time spent in snapshot queries, and a profiler switched on around script runs only."""
+
+    def __init__(self):
+        self.query_seconds = 0.0
+        self.profiler: cProfile.Profile | None = None
+
+    def install(self) -> None:
+        recorder = self
+        for name in ("query", "rows"):
+            original = getattr(Snapshot, name)
+
+            def timed(snap, *args, _original=original, **kwargs):
+                started = time.perf_counter()
+                try:
+                    return _original(snap, *args, **kwargs)
+                finally:
+                    recorder.query_seconds += time.perf_counter() - started
+
+            setattr(Snapshot, name, timed)
+        run_script = _script_runner.ScriptRunner._run_script
+
+        def profiled(runner, *args, **kwargs):
+            if recorder.profiler is None:
+                return run_script(runner, *args, **kwargs)
+            recorder.profiler.enable()  # the script runs on its own thread: profile it there
+            try:
+                return run_script(runner, *args, **kwargs)
+            finally:
+                recorder.profiler.disable()
+
+        _script_runner.ScriptRunner._run_script = profiled
+
+
+def _filter_changes(name: str, query: dict, changes, recorder: _Recorder,
+                    profiler: cProfile.Profile | None = None) -> list[dict]:
+    clear_caches()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(page_path(name))
+    at.run(timeout=TIMEOUT_SECONDS)  # the first render is not what is profiled
+    recorder.profiler = profiler
+    runs = []
+    for value in changes:
+        change_filter(at, value)
+        recorder.query_seconds = 0.0
+        seconds = timed_run(at)
+        runs.append({"seconds": seconds, "query_seconds": recorder.query_seconds,
+                     "problems": problems(at)})
+    recorder.profiler = None
+    return runs
+
+
+def _report(profiler: cProfile.Profile, title: str) -> str:
+    out = io.StringIO()
+    out.write(f"{title}\n\n")
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(50)
+    stats.sort_stats("tottime").print_stats(30)
+    return out.getvalue()
+
+
+def profile(args: dict) -> dict:
+    """For each page: reruns after filter changes, timed (with the part spent in snapshot
+    queries), then the same under cProfile — written as DIR/<page>.prof (pstats) and
+    DIR/<page>.txt (the costliest functions by cumulative and by own time)."""
+    install()
+    out = Path(args["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    recorder = _Recorder()
+    recorder.install()
+    snap = Store(data_home()).open_current()
+    subjects = bench_subjects(snap)
+    names = args.get("pages") or [p.name for p in nav.PAGES if p.name != "trivial_page"]
+    changes = FILTER_CHANGES[:args.get("filters", 10)]
+    measure("trivial_page", {})  # imports and first-use setup, as in a running server
+    summary = {}
+    for name in ["trivial_page", *names]:
+        query = {"account_id": subjects["account_id"]} if name in ACCOUNT_PAGES else {}
+        runs = _filter_changes(name, query, changes, recorder)
+        profiler = cProfile.Profile()
+        _filter_changes(name, query, changes, recorder, profiler)
+        stem = "trivial" if name == "trivial_page" else name
+        profiler.dump_stats(str(out / f"{stem}.prof"))
+        (out / f"{stem}.txt").write_text(_report(profiler, (
+            f"{stem}: {len(changes)} reruns after a segment filter change, under cProfile "
+            f"(its overhead roughly doubles Python-heavy parts)")), encoding="utf-8")
+        summary[stem] = {
+            "warm_seconds": median(r["seconds"] for r in runs),
+            "query_seconds": median(r["query_seconds"] for r in runs),
+            "runs": len(runs), "problems": sorted({p for r in runs for p in r["problems"]}),
+            "profile": str(out / f"{stem}.txt")}
+    return {"pages": summary, "filter_changes": [list(c) for c in changes],
+            "account_id": subjects["account_id"]}
+
+
 if __name__ == "__main__":
     step, raw = sys.argv[1], sys.argv[2]
-    result = {"pages": pages, "tour": tour}[step](json.loads(raw))
+    result = {"pages": pages, "tour": tour, "profile": profile}[step](json.loads(raw))
     print(json.dumps(result, ensure_ascii=False, default=str))

@@ -677,6 +677,58 @@ def main(ctx: click.Context, accounts: int, small_accounts: int, years: int, see
     click.echo(f"\nresults written to {out}")
 
 
+@main.command("profile")
+@click.option("--pages", "page_names", default="", metavar="NAMES",
+              help="Comma-separated page names (default: every page).")
+@click.option("--filters", default=10, show_default=True, type=click.IntRange(1, 15),
+              help="Filter changes (segment combinations) per page.")
+@click.option("--accounts", default=Profile.accounts, show_default=True,
+              type=click.IntRange(1, 100_000), help="The data directory to profile on.")
+@click.option("--work", "work_dir", type=click.Path(file_okay=False), default=str(DEFAULT_WORK),
+              show_default=True, help="The working directory of an earlier bench run.")
+def profile_cmd(page_names: str, filters: int, accounts: int, work_dir: str) -> None:
+    """Where each page's rerun after a filter change spends its time: the reruns are timed
+    (median, and the part spent in snapshot queries), then run again under cProfile, written
+    to WORK/profiles/<page>.txt (costliest functions) and <page>.prof (pstats). Uses the data
+    of an earlier `bench` run at --accounts."""
+    from cs_analytics.ui.nav import PAGES
+
+    work = Path(work_dir).resolve()
+    home = work / f"home-{accounts}"
+    if not (home / "CURRENT").exists():
+        raise click.UsageError(f"no data at {home}: run the benchmark first "
+                               f"(make bench, or --steps ingest with --accounts {accounts})")
+    chosen = [n.strip() for n in page_names.split(",") if n.strip()]
+    known = [p.name for p in PAGES]
+    unknown = [n for n in chosen if n not in known]
+    if unknown:
+        raise click.UsageError(f"unknown page {unknown[0]!r}; expected some of "
+                               f"{', '.join(known)}")
+    config = work / "bench.toml"
+    if not config.exists():
+        config = write_config(work, Profile(accounts=accounts))
+    out = work / "profiles"
+    _progress(f"profiling {len(chosen) or len(known)} pages at {accounts:,} accounts, "
+              f"{filters} filter changes each")
+    try:
+        result = _Runner(work, config, _progress).worker(
+            "profile", {"out": str(out), "pages": chosen, "filters": filters},
+            script=APPTEST_SCRIPT, home=home)
+    except CsAnalyticsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    trivial = result["pages"]["trivial"]["warm_seconds"]
+    click.echo(f"{'page':<16}{'warm':>10}{'/ trivial':>11}{'queries':>10}  profile")
+    for name, page in result["pages"].items():
+        click.echo(f"{name:<16}{page['warm_seconds']:>9.3f}s{page['warm_seconds'] / trivial:>10.1f}×"
+                   f"{page['query_seconds']:>9.3f}s  {page['profile']}")
+    problems = [f"{name}: {p}" for name, page in result["pages"].items()
+                for p in page["problems"]]
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    sys.exit(1 if problems else 0)
+
+
 @main.command("worker", hidden=True)
 @click.argument("step", type=click.Choice(sorted(WORKERS)))
 @click.argument("args_json")

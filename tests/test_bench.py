@@ -238,3 +238,29 @@ def test_unknown_step_is_a_usage_error(tmp_path):
                           timeout=120)
     assert done.returncode == 2
     assert "unknown step 'bogus'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_profile_shows_where_a_filter_change_spends_its_time(tiny):
+    """`bench profile` on the data of the run above: each page's reruns after filter changes,
+    timed, with the time in queries, and a cProfile report naming the page's own code."""
+    _results, _done, root = tiny
+    work = root / "work"
+    done = subprocess.run(
+        [sys.executable, "-m", "cs_analytics.bench", "profile", "--pages", "overview,team",
+         "--filters", "2", "--accounts", "30", "--work", str(work)],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.stderr[-3000:], done.stdout[-2000:])
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:4] == ["page", "warm", "/", "trivial"]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert set(rows) == {"trivial", "overview", "team"}
+    for name in ("overview", "team"):
+        report = (work / "profiles" / f"{name}.txt").read_text(encoding="utf-8")
+        assert f"pages/{name}.py" in report and "2 reruns" in report
+        assert (work / "profiles" / f"{name}.prof").stat().st_size > 0
+        assert float(rows[name][1].rstrip("s")) > 0
+    unknown = subprocess.run(
+        [sys.executable, "-m", "cs_analytics.bench", "profile", "--pages", "nope",
+         "--accounts", "30", "--work", str(work)], cwd=REPO, capture_output=True, text=True,
+        timeout=120)
+    assert unknown.returncode == 2 and "unknown page 'nope'" in unknown.stderr
