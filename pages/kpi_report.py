@@ -65,7 +65,7 @@ widgets.table(report.health_distribution, {
     "band": Col("col.band", "band"), "start": Col("kpi_report.col.start", "int"),
     "end": Col("kpi_report.col.end", "int"), "change": Col("kpi_report.col.change", "int"),
     "end_share": Col("kpi_report.col.share", "pct"),
-}, key="kpi_health", download=f"health-distribution-{code}", empty_key="health.no_scores")
+}, key="kpi_health", download=f"health-distribution-{code}", empty_key="health.no_scores", shared=True)
 
 st.subheader(t("kpi_report.activity_title"))
 widgets.table(report.activity, {
@@ -75,7 +75,7 @@ widgets.table(report.activity, {
     "accounts_no_contact": Col("team.col.no_contact", "int"),
     "onboarding_due": Col("team.col.onboarding_due", "int"),
     "onboarding_completed": Col("team.col.onboarding_completed", "int"),
-}, key="kpi_activity", download=f"activity-{code}")
+}, key="kpi_activity", download=f"activity-{code}", shared=True)
 
 st.subheader(t("kpi_report.renewals_title", quarter=report.next_quarter.label))
 st.caption(t("kpi_report.renewals_caption", due=fmt.yen(report.renewal_summary["due_arr"]),
@@ -85,7 +85,7 @@ row = widgets.table(report.renewals, {
     "end_date": Col("col.end_date", "date"), "arr": Col("col.arr", "yen"),
     "status": Col("churn.col.status", "enum", "kpi_report.status"), "band": Col("col.band", "band"),
     "account_id": Col("col.account_link", "account"),
-}, key="kpi_renewals", download=f"renewals-{report.next_quarter.label}", select=True)
+}, key="kpi_renewals", download=f"renewals-{report.next_quarter.label}", select=True, shared=True)
 if row is not None:
     widgets.go_to_account(report.renewals["account_id"].iloc[row])
 

@@ -392,3 +392,23 @@ def test_the_app_rereads_the_settings_file_when_it_changes(tmp_path, monkeypatch
         assert data.settings().targets.nrr_min == 1.05
     finally:
         st.cache_resource.clear()
+
+
+def test_display_frames_of_shared_frames_are_made_once_per_language():
+    """A frame of a shared report object looks the same on every run: it is formatted once
+    per language and reused while the object lives; another frame is formatted anew."""
+    from cs_analytics.ui import widgets
+    from cs_analytics.ui.widgets import Col
+
+    cache = widgets._ShownFrames(size=2)
+    df = pd.DataFrame({"band": ["danger", "healthy"], "mrr": [1.5, 2.0]}, index=[5, 7])
+    columns = {"band": Col("col.band", "band"), "mrr": Col("col.mrr", "yen")}
+    frame, shown, _config = cache.get(df, columns, "ja")
+    assert list(frame.index) == [0, 1] and list(df.index) == [5, 7]  # df itself untouched
+    again = cache.get(df, columns, "ja")
+    assert again[1] is shown
+    assert cache.get(df, columns, "en")[1] is not shown
+    other = df.copy()
+    assert cache.get(other, columns, "ja")[1] is not shown
+    assert cache.get(df, {"band": Col("col.band", "band")}, "ja")[1] is not shown
+    assert len(cache._items) == 2  # bounded

@@ -8,6 +8,8 @@ through st.dataframe or escaped markdown, never as HTML.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
@@ -259,18 +261,23 @@ def _download_frame(df: pd.DataFrame, columns: dict[str, Col],
 
 
 def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str | None = None,
-          select: bool = False, height: int | str = "auto", empty_key: str = "common.no_rows"
-          ) -> int | None:
+          select: bool = False, height: int | str = "auto", empty_key: str = "common.no_rows",
+          shared: bool = False) -> int | None:
     """Show a table with translated headers and CSV/Excel downloads.
 
     With `select=True` a row can be clicked; the position (0-based, in `df` order) of the
-    selected row is returned, else None.
+    selected row is returned, else None. `shared=True` says `df` is a frame of a shared,
+    never-changed object (`data.call_shared`): what it looks like on screen is then made once
+    and kept while that object lives, not again on every run.
     """
     if df is None or df.empty:
         empty(empty_key)
         return None
-    df = df.reset_index(drop=True)
-    shown, config = _display_frame(df, columns)
+    if shared:
+        df, shown, config = _SHOWN.get(df, columns, current_language())
+    else:
+        df = df.reset_index(drop=True)
+        shown, config = _display_frame(df, columns)
     kwargs = {}
     if select:
         kwargs = {"on_select": "rerun", "selection_mode": "single-row"}
@@ -283,6 +290,34 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
         if rows and rows[0] < len(df):
             return int(rows[0])
     return None
+
+
+class _ShownFrames:
+    """Display frames of shared frames, by the frame's identity, language and columns; the
+    frame is held with its entry, so its id cannot be reused while the entry exists."""
+
+    def __init__(self, size: int = 64):
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple, tuple] = OrderedDict()
+
+    def get(self, df: pd.DataFrame, columns: dict[str, Col], lang: str) -> tuple:
+        key = (id(df), lang, tuple(columns.items()))
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None and item[0] is df:
+                self._items.move_to_end(key)
+                return item[1:]
+        frame = df.reset_index(drop=True)
+        shown, config = _display_frame(frame, columns)
+        with self._lock:
+            self._items[key] = (df, frame, shown, config)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return frame, shown, config
+
+
+_SHOWN = _ShownFrames()
 
 
 def download_buttons(df: pd.DataFrame, columns: dict[str, Col], *, stem: str,
