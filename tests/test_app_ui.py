@@ -412,3 +412,34 @@ def test_display_frames_of_shared_frames_are_made_once_per_language():
     assert cache.get(other, columns, "ja")[1] is not shown
     assert cache.get(df, {"band": Col("col.band", "band")}, "ja")[1] is not shown
     assert len(cache._items) == 2  # bounded
+
+
+def test_download_buttons_make_their_files_when_clicked(tmp_path, monkeypatch):
+    """Both buttons of a table hold a callable that Streamlit runs on click, outside the page
+    run: the CSV and the workbook it makes carry the page's language and the raw values."""
+    from cs_analytics.ui import widgets
+    from cs_analytics.ui.widgets import Col
+
+    monkeypatch.setenv("CS_ANALYTICS_HOME", str(tmp_path))
+    clicked = {}
+    monkeypatch.setattr(widgets.st, "download_button",
+                        lambda label, data, **kw: clicked.setdefault(kw["key"], (data, kw)))
+    df = pd.DataFrame({"name": ["株式会社A", "=cmd"], "mrr": [1000.5, 2.25],
+                       "band": ["danger", None]})
+    columns = {"name": Col("col.account_name"), "mrr": Col("col.mrr", "yen"),
+               "band": Col("col.band", "band")}
+    widgets.download_buttons(df, columns, stem="accounts", key="t")
+    (csv_data, csv_kw), (xlsx_data, xlsx_kw) = clicked["t_csv"], clicked["t_xlsx"]
+    assert callable(csv_data) and callable(xlsx_data)  # nothing made before the click
+    assert csv_kw["file_name"].endswith(".csv") and xlsx_kw["file_name"].endswith(".xlsx")
+    raw = csv_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    header = raw.decode("utf-8-sig").splitlines()[0]
+    assert header.split(",") == [translate("ja", "col.account_name"), translate("ja", "col.mrr"),
+                                 translate("ja", "col.band")]
+    book = load_workbook(io.BytesIO(xlsx_data()))
+    sheet = book["accounts"]
+    assert [c.value for c in sheet[1]] == header.split(",")
+    assert sheet["A3"].value == "=cmd" and sheet["A3"].data_type == "s"
+    assert sheet["B2"].value == 1000.5 and sheet["C2"].value == "🔴 " + translate("ja",
+                                                                                  "band.danger")

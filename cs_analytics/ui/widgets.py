@@ -330,16 +330,18 @@ def download_buttons(df: pd.DataFrame, columns: dict[str, Col], *, stem: str,
     as_of = snap.as_of if snap is not None else None
     lang = current_language()
 
-    def frame() -> tuple[pd.DataFrame, dict]:
-        return _download_frame(df, columns, lang)
+    def csv() -> bytes:
+        return downloads.csv_bytes(_download_frame(df, columns, lang)[0])
+
+    def excel() -> bytes:
+        raw, kinds = _download_frame(df, columns, lang)
+        return downloads.excel_bytes(raw, sheet=stem, kinds=kinds)
 
     with st.container(horizontal=True):  # side by side, left-aligned
-        st.download_button(t("common.download_csv"), lambda: downloads.csv_bytes(frame()[0]),
+        st.download_button(t("common.download_csv"), csv,
                            file_name=downloads.filename(stem, as_of, "csv"),
                            mime="text/csv", key=f"{key}_csv", icon="⬇️", on_click="ignore")
-        st.download_button(t("common.download_excel"),
-                           lambda: downloads.excel_bytes(frame()[0], sheet=stem,
-                                                         kinds=frame()[1]),
+        st.download_button(t("common.download_excel"), excel,
                            file_name=downloads.filename(stem, as_of, "xlsx"), mime=XLSX_MIME,
                            key=f"{key}_xlsx", icon="⬇️", on_click="ignore")
 
