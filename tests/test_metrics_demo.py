@@ -176,3 +176,8 @@ def test_one_signals_query_serves_every_list_of_the_monday_check(snap, names):
     assert signals.only(shown, *names).equals(signals.signals_on(snap, None, names))
     with pytest.raises(ValueError, match="expected one of"):
         signals.only(shown, "no_such_signal")
+
+
+def test_no_periods_is_an_empty_frame_not_an_error(snap):
+    frame = revenue.period_metrics(snap, [])
+    assert frame.empty and {"label", "nrr", "start_mrr"} <= set(frame.columns)

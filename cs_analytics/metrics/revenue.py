@@ -124,7 +124,7 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
     first = [p.first_month for p in periods]
     b = [p.end_month(as_of) for p in periods]
     # Every row read lies in some period's months a..b.
-    sp = spine(snap, as_of, filters, months=(min(a), max(b)))
+    sp = spine(snap, as_of, filters, months=(min(a), max(b)) if periods else None)
     sql = f"""
         WITH {sp.cte},
         periods AS (
