@@ -4,7 +4,9 @@
 keeps the result in a bounded `st.cache_data` cache: a new snapshot has a new id, so a refresh
 is visible on the next rerun without clearing anything, and old entries age out (max_entries,
 ttl). The snapshot itself is passed as an underscore argument (not hashed). Results must be
-small (aggregated in SQL by the metrics API) and picklable.
+small (aggregated in SQL by the metrics API) and picklable: each run gets its own copy.
+`call_shared` is the same for large results the pages only read (report objects): every run
+gets the one cached object.
 """
 
 from __future__ import annotations
@@ -78,6 +80,16 @@ def _key(value: Any) -> Any:
     return ("settings", _fingerprint(value)) if isinstance(value, Settings) else value
 
 
+def _keys(snap: Snapshot, fn: Callable, args: tuple, kwargs: dict) -> dict:
+    """What a cached call is keyed by (hashed) and what it runs with (underscored, not
+    hashed), as keywords: for each positional argument Streamlit looks the parameter name up
+    through inspect.signature, ~0.5 ms a cached call; keywords carry their names."""
+    return {"snapshot_id": snap.id, "fn_key": _fn_key(fn),
+            "arg_keys": tuple(_key(a) for a in args),
+            "kwarg_keys": tuple(sorted((k, _key(v)) for k, v in kwargs.items())),
+            "_snap": snap, "_fn": fn, "_args": args, "_kwargs": kwargs}
+
+
 @st.cache_data(max_entries=CACHE_ENTRIES, ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def _cached_call(snapshot_id: str, fn_key: str, arg_keys: tuple, kwarg_keys: tuple,
                  _snap: Snapshot, _fn: Callable, _args: tuple, _kwargs: dict) -> Any:
@@ -87,12 +99,7 @@ def _cached_call(snapshot_id: str, fn_key: str, arg_keys: tuple, kwarg_keys: tup
 def call(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
     """`fn(snap, *args, **kwargs)`, cached per snapshot id and arguments (settings by the
     fingerprint of their values)."""
-    arg_keys = tuple(_key(a) for a in args)
-    kwarg_keys = tuple(sorted((k, _key(v)) for k, v in kwargs.items()))
-    # By keyword: for each positional argument Streamlit looks the parameter name up through
-    # inspect.signature, ~0.5 ms a cached call; keywords carry their names.
-    return _cached_call(snapshot_id=snap.id, fn_key=_fn_key(fn), arg_keys=arg_keys,
-                        kwarg_keys=kwarg_keys, _snap=snap, _fn=fn, _args=args, _kwargs=kwargs)
+    return _cached_call(**_keys(snap, fn, args, kwargs))
 
 
 @st.cache_resource(max_entries=64, ttl=CACHE_TTL_SECONDS, show_spinner=False)
@@ -105,7 +112,4 @@ def call_shared(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
     """`call`, for a large result the pages only read (a report object): every run gets the
     same object instead of an unpickled copy of it (~10 ms for the KPI report at 10,000
     accounts). The caller must not change it — copy first (`copy.copy`) to set attributes."""
-    arg_keys = tuple(_key(a) for a in args)
-    kwarg_keys = tuple(sorted((k, _key(v)) for k, v in kwargs.items()))
-    return _shared_call(snapshot_id=snap.id, fn_key=_fn_key(fn), arg_keys=arg_keys,
-                        kwarg_keys=kwarg_keys, _snap=snap, _fn=fn, _args=args, _kwargs=kwargs)
+    return _shared_call(**_keys(snap, fn, args, kwargs))
