@@ -83,20 +83,29 @@ def scores_on(snap, day: dt.date | None = None, filters: Filters | None = None) 
     """, {**params, "day": day})
 
 
-def band_counts(snap, day: dt.date | None = None, filters: Filters | None = None
-                ) -> dict[str, int]:
-    """Active accounts per band on the snapshot in effect on `day` (every band present)."""
-    counts = {b: 0 for b in BANDS}
-    if not has_health(snap):
+def counts_on(snap, table: str, column: str, keys, day: dt.date | None = None,
+              filters: Filters | None = None) -> dict[str, int]:
+    """Rows of a weekly health mart (`table`: fct_health_weekly, fct_segment_history,
+    fct_signals_weekly) per value of `column` on the snapshot in effect on `day`: every one of
+    `keys` present (0 when none, and all 0 when the snapshot has no such table); rows without a
+    value are not counted."""
+    counts = {k: 0 for k in keys}
+    if not snap.has_table(table):
         return counts
     day = snapshot_day_for(snap, day)
     where, params = condition(filters, snap, "account_id")
-    for band, n in snap.rows(f"""
-            SELECT band, count(*) FROM fct_health_weekly
-            WHERE snapshot_day = $day AND band IS NOT NULL AND {where}
-            GROUP BY band""", {**params, "day": day}):
-        counts[band] = int(n)
+    for value, n in snap.rows(f"""
+            SELECT {column}, count(*) FROM {table}
+            WHERE snapshot_day = $day AND {column} IS NOT NULL AND {where}
+            GROUP BY {column}""", {**params, "day": day}):
+        counts[value] = int(n)
     return counts
+
+
+def band_counts(snap, day: dt.date | None = None, filters: Filters | None = None
+                ) -> dict[str, int]:
+    """Active accounts per band on the snapshot in effect on `day` (every band present)."""
+    return counts_on(snap, "fct_health_weekly", "band", BANDS, day, filters)
 
 
 @headline_section

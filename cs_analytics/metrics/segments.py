@@ -14,7 +14,7 @@ import pandas as pd
 
 from cs_analytics.config import SEGMENTS
 from cs_analytics.metrics.filters import Filters, condition
-from cs_analytics.metrics.health import snapshot_day_for
+from cs_analytics.metrics.health import counts_on, snapshot_day_for
 
 
 def has_segments(snap) -> bool:
@@ -39,17 +39,7 @@ def segments_on(snap, day: dt.date | None = None, filters: Filters | None = None
 
 def counts(snap, day: dt.date | None = None, filters: Filters | None = None) -> dict[str, int]:
     """Active accounts per segment (S, A, B, C — every one present) on `day`'s snapshot."""
-    result = {s: 0 for s in SEGMENTS}
-    if not has_segments(snap):
-        return result
-    day = snapshot_day_for(snap, day)
-    where, params = condition(filters, snap, "account_id")
-    for segment, n in snap.rows(f"""
-            SELECT segment, count(*) FROM fct_segment_history
-            WHERE snapshot_day = $day AND segment IS NOT NULL AND {where}
-            GROUP BY segment""", {**params, "day": day}):
-        result[segment] = int(n)
-    return result
+    return counts_on(snap, "fct_segment_history", "segment", SEGMENTS, day, filters)
 
 
 def history(snap, account_id: str) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import datetime as dt
 import pandas as pd
 
 from cs_analytics.metrics.filters import Filters, condition
-from cs_analytics.metrics.health import json_value, snapshot_day_for
+from cs_analytics.metrics.health import counts_on, json_value, snapshot_day_for
 
 SIGNALS = ("no_login_60d", "deliveries_drop_50", "no_contact_60d", "health_red",
            "renewal_at_risk")
@@ -100,16 +100,7 @@ def by_account(frame: pd.DataFrame) -> dict[str, list[dict]]:
 
 def counts(snap, day: dt.date | None = None, filters: Filters | None = None) -> dict[str, int]:
     """Accounts showing each signal on the snapshot in effect on `day` (every signal present)."""
-    result = {s: 0 for s in SIGNALS}
-    if not has_signals(snap):
-        return result
-    day = snapshot_day_for(snap, day)
-    where, params = condition(filters, snap, "account_id")
-    for signal, n in snap.rows(f"""
-            SELECT signal, count(*) FROM fct_signals_weekly
-            WHERE snapshot_day = $day AND {where} GROUP BY signal""", {**params, "day": day}):
-        result[signal] = int(n)
-    return result
+    return counts_on(snap, "fct_signals_weekly", "signal", SIGNALS, day, filters)
 
 
 def history(snap, account_id: str) -> pd.DataFrame:
