@@ -391,6 +391,17 @@ def data_home() -> Path:
     return Path(os.environ.get(HOME_ENV) or REPO_ROOT / "data")
 
 
+def read_toml(path: Path) -> dict:
+    """A TOML file (settings, secrets) as a dict, or one ConfigError naming the file. The
+    parser's message gives the line and column, never the values."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Read and validate the configuration file; a missing default file means all defaults."""
     explicit = path is not None or os.environ.get(CONFIG_ENV)
@@ -399,12 +410,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         if explicit:
             raise ConfigError(f"configuration file not found: {path}")
         return Settings()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+    raw = read_toml(path)
     try:
         settings = settings_from_dict(raw)
     except ConfigError as exc:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import base64
 import os
-import tomllib
 from pathlib import Path
 from urllib.parse import quote, quote_plus, urlsplit
 
-from cs_analytics.config import REPO_ROOT
-from cs_analytics.errors import ConfigError
+from cs_analytics.config import REPO_ROOT, read_toml
 
 SECRETS_ENV = "CS_ANALYTICS_SECRETS"
 
@@ -130,13 +128,7 @@ def load_secrets(environ: dict[str, str] | None = None,
 def _read_secrets_file(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        # The parser's message gives the line and column, never the values.
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+    raw = read_toml(path)
     found: dict[str, str] = {}
     for name in KNOWN_KEYS:
         if isinstance(raw.get(name), str) and raw[name].strip():
