@@ -5,7 +5,6 @@ import streamlit as st
 from cs_analytics.metrics import periods, revenue
 from cs_analytics.ui import cards, charts, data, filters, session, shape, widgets
 from cs_analytics.ui.i18n import t
-from cs_analytics.ui.widgets import Col
 
 session.ensure_navigation()
 
@@ -38,10 +37,8 @@ with right:
 st.subheader(t("overview.movements_title"))
 st.caption(t("overview.movements_hint"))
 movements = shape.movement_summary(bridge)
-selected = widgets.table(movements, {
-    "movement": Col("revenue.col.movement", "enum", "movement"),
-    "count": Col("revenue.col.accounts", "int"), "amount": Col("revenue.col.amount", "yen"),
-}, key="overview_movements", download="movements-summary", select=True)
+selected = widgets.table(movements, widgets.MOVEMENT_SUMMARY_COLUMNS, key="overview_movements",
+                         download="movements-summary", select=True)
 if selected is not None:
     st.switch_page("pages/revenue.py",
                    query_params={"movement": movements["movement"].iloc[selected]})

@@ -52,10 +52,8 @@ with right:
 st.subheader(t("revenue.movements_title", period=period_text))
 st.caption(t("common.click_hint"))
 movements = shape.movement_summary(bridge)
-chosen = widgets.table(movements, {
-    "movement": Col("revenue.col.movement", "enum", "movement"),
-    "count": Col("revenue.col.accounts", "int"), "amount": Col("revenue.col.amount", "yen"),
-}, key="revenue_movements", download="movements-summary", select=True)
+chosen = widgets.table(movements, widgets.MOVEMENT_SUMMARY_COLUMNS, key="revenue_movements",
+                       download="movements-summary", select=True)
 movement = widgets.remember_choice("movement", None if chosen is None
                                    else movements["movement"].iloc[chosen], shape.MOVEMENTS)
 if movement:

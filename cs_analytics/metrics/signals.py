@@ -44,9 +44,7 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
     if not has_signals(snap):
         return pd.DataFrame(columns=["account_id", "signal", "since", *CONTEXT_COLUMNS])
     day = snapshot_day_for(snap, day)
-    unknown = [s for s in signals if s not in SIGNALS]
-    if unknown:
-        raise ValueError(f"signal '{unknown[0]}': expected one of {', '.join(SIGNALS)}")
+    _check_names(signals)
     where, params = condition(filters, snap, "s.account_id")
     order = ", ".join(f"'{s}'" for s in SIGNALS)
     if day == snap.as_of and snap.has_table("fct_signals_current"):
@@ -75,12 +73,16 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
     """, {**params, "day": day, "signals": list(signals), "account_id": account_id})
 
 
-def only(shown: pd.DataFrame, *names: str) -> pd.DataFrame:
-    """The rows of `signals_on` output showing one of `names`, in the same order — what
-    `signals_on(..., signals=names)` returns, without another query."""
+def _check_names(names) -> None:
     unknown = [s for s in names if s not in SIGNALS]
     if unknown:
         raise ValueError(f"signal '{unknown[0]}': expected one of {', '.join(SIGNALS)}")
+
+
+def only(shown: pd.DataFrame, *names: str) -> pd.DataFrame:
+    """The rows of `signals_on` output showing one of `names`, in the same order — what
+    `signals_on(..., signals=names)` returns, without another query."""
+    _check_names(names)
     return shown[shown["signal"].isin(names)].reset_index(drop=True)
 
 

@@ -141,6 +141,16 @@ PORTFOLIO_COLUMNS = {
 }
 
 
+# The period's movements (shape.movement_summary): used by the Overview and MRR pages.
+MOVEMENT_SUMMARY_COLUMNS = {
+    "movement": Col("revenue.col.movement", "enum", "movement"),
+    "count": Col("revenue.col.accounts", "int"), "amount": Col("revenue.col.amount", "yen"),
+}
+
+# Number columns shown as they are, with their display format.
+NUMBER_FORMATS = {"yen": "yen", "int": "localized", "number": "%.1f"}
+
+
 def account_url(account_id: str) -> str:
     return "account?account_id=" + quote_plus(str(account_id))
 
@@ -155,15 +165,9 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
         if col.kind == "pct":
             shown[label] = pd.to_numeric(values, errors="coerce") * 100
             config[label] = st.column_config.NumberColumn(label, format="%.1f%%")
-        elif col.kind == "yen":
+        elif col.kind in NUMBER_FORMATS:
             shown[label] = pd.to_numeric(values, errors="coerce")
-            config[label] = st.column_config.NumberColumn(label, format="yen")
-        elif col.kind == "int":
-            shown[label] = pd.to_numeric(values, errors="coerce")
-            config[label] = st.column_config.NumberColumn(label, format="localized")
-        elif col.kind == "number":
-            shown[label] = pd.to_numeric(values, errors="coerce")
-            config[label] = st.column_config.NumberColumn(label, format="%.1f")
+            config[label] = st.column_config.NumberColumn(label, format=NUMBER_FORMATS[col.kind])
         elif col.kind == "score":
             shown[label] = pd.to_numeric(values, errors="coerce")
             config[label] = st.column_config.ProgressColumn(
