@@ -113,15 +113,26 @@ def change_filter(at: AppTest, value: list[str]) -> None:
     at.sidebar.multiselect(key=FILTER_KEY).set_value(value)
 
 
-def measure(name: str, query: dict) -> dict:
-    """First render with cold caches, a rerun after a filter change (warm: the process and
-    its caches are warm, the filtered results are computed), then a rerun back to the first
-    filter (cached: every result comes from the cache)."""
+def page_query(name: str, subjects: dict) -> dict:
+    """The URL a page is opened with: the account pages open the bench's account."""
+    return {"account_id": subjects["account_id"]} if name in ACCOUNT_PAGES else {}
+
+
+def open_page(name: str, query: dict) -> AppTest:
+    """A new session on page `name` with the URL's `query`, caches cleared (not yet run)."""
     clear_caches()
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
     for key, value in query.items():
         at.query_params[key] = value
     at.switch_page(page_path(name))
+    return at
+
+
+def measure(name: str, query: dict) -> dict:
+    """First render with cold caches, a rerun after a filter change (warm: the process and
+    its caches are warm, the filtered results are computed), then a rerun back to the first
+    filter (cached: every result comes from the cache)."""
+    at = open_page(name, query)
     cold = timed_run(at)
     found = problems(at)
     shown = {"charts": len(at.get("plotly_chart")), "tables": len(at.dataframe),
@@ -141,8 +152,7 @@ def pages(args: dict) -> dict:
     snap = Store(data_home()).open_current()
     subjects = bench_subjects(snap)
     names = ["trivial_page"] + [p.name for p in nav.PAGES if p.name != "trivial_page"]
-    queries = {name: {"account_id": subjects["account_id"]} if name in ACCOUNT_PAGES else {}
-               for name in names}
+    queries = {name: page_query(name, subjects) for name in names}
     measure("trivial_page", {})  # imports and first-use setup, as in a running server
     runs: dict[str, list[dict]] = {name: [] for name in names}
     for _ in range(args.get("repeats", 1)):
@@ -245,11 +255,7 @@ class _Recorder:
 
 def _filter_changes(name: str, query: dict, changes, recorder: _Recorder,
                     profiler: cProfile.Profile | None = None) -> list[dict]:
-    clear_caches()
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(page_path(name))
+    at = open_page(name, query)
     at.run(timeout=TIMEOUT_SECONDS)  # the first render is not what is profiled
     recorder.profiler = profiler
     runs = []
@@ -288,7 +294,7 @@ def profile(args: dict) -> dict:
     measure("trivial_page", {})  # imports and first-use setup, as in a running server
     summary = {}
     for name in ["trivial_page", *names]:
-        query = {"account_id": subjects["account_id"]} if name in ACCOUNT_PAGES else {}
+        query = page_query(name, subjects)
         runs = _filter_changes(name, query, changes, recorder)
         profiler = cProfile.Profile()
         _filter_changes(name, query, changes, recorder, profiler)

@@ -109,6 +109,17 @@ def build_snapshot(home: Path, *, users=None, accounts=None, contracts=(), activ
 
 
 @pytest.fixture
+def org():
+    """A fake Salesforce org (tests/fakes/salesforce.py) with the standard records, serving
+    two records a page."""
+    from tests.fakes.salesforce import FakeSalesforce, populate
+
+    with FakeSalesforce(page_size=2) as fake:
+        populate(fake)
+        yield fake
+
+
+@pytest.fixture
 def make_snapshot(tmp_path):
     """Factory: `make_snapshot(contracts=[...], as_of="2025-06-30", ...)` → published Snapshot.
 

@@ -10,30 +10,14 @@ import pytest
 
 from cs_analytics.build import open_build
 from cs_analytics.errors import BuildFailed
-from cs_analytics.refresh import refresh
-from cs_analytics.secrets import Secrets
 from cs_analytics.sources import salesforce
 from cs_analytics.store import RefreshLog, Store
-from tests.fakes.salesforce import FakeSalesforce, password_secrets, populate
-from tests.fakes.salesforce import connector_settings
-
-
-@pytest.fixture
-def org():
-    with FakeSalesforce(page_size=2) as fake:
-        populate(fake)
-        yield fake
+from tests.fakes.salesforce import connector_settings, pull
 
 
 @pytest.fixture
 def store(tmp_path):
     return Store(tmp_path / "data")
-
-
-def pull(org, store, settings=None, full=False, messages=None):
-    return refresh(settings or connector_settings(), store, source="salesforce", full=full,
-                   secrets=Secrets(password_secrets(org)), salesforce_session=org.session(),
-                   progress=(messages.append if messages is not None else None))
 
 
 def rows(store, sql):

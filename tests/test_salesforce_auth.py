@@ -16,15 +16,8 @@ from cs_analytics.secrets import Secrets, load_secrets
 from cs_analytics.sources import salesforce
 from cs_analytics.store import RefreshLog, Store
 from tests.fakes.http import Response
-from tests.fakes.salesforce import FakeSalesforce, errors, password_secrets, populate
+from tests.fakes.salesforce import errors, password_secrets
 from tests.fakes.salesforce import connector_settings
-
-
-@pytest.fixture
-def org():
-    with FakeSalesforce(page_size=2) as fake:
-        populate(fake)
-        yield fake
 
 
 def pull(org, tmp_path, secrets, session=True, settings=None):

@@ -8,25 +8,16 @@ import hashlib
 import pytest
 
 from cs_analytics.errors import SourceError, ValidationFailed
-from cs_analytics.refresh import refresh
-from cs_analytics.secrets import Secrets
 from cs_analytics.store import RefreshLog, Store
 from tests.fakes.http import Response
-from tests.fakes.salesforce import FakeSalesforce, errors, password_secrets, populate
-from tests.fakes.salesforce import connector_settings
+from tests.fakes.salesforce import connector_settings, errors, password_secrets
+from tests.fakes.salesforce import pull as salesforce_pull
 
 CONTRACT_QUERY = r"/query(All)?/\?q=SELECT.*FROM\+Contract"
 TASK_QUERY = r"/query(All)?/\?q=SELECT.*FROM\+Task"
 LIMIT_EXCEEDED = Response(403, errors("REQUEST_LIMIT_EXCEEDED",
                                       "TotalRequests Limit exceeded."))
 EXPIRED = Response(401, errors("INVALID_SESSION_ID", "Session expired or invalid"))
-
-
-@pytest.fixture
-def org():
-    with FakeSalesforce(page_size=2) as fake:
-        populate(fake)
-        yield fake
 
 
 @pytest.fixture
@@ -38,11 +29,8 @@ def store(tmp_path, org):
     return store
 
 
-def pull(org, store, settings=None, secrets=None, full=False, messages=None):
-    return refresh(settings or connector_settings(), store, source="salesforce", full=full,
-                   secrets=Secrets(secrets or password_secrets(org)),
-                   salesforce_session=org.session(timeout=5),
-                   progress=messages.append if messages is not None else None)
+def pull(org, store, settings=None, **kwargs):
+    return salesforce_pull(org, store, settings, session_timeout=5, **kwargs)
 
 
 def published_state(store: Store):

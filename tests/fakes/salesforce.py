@@ -560,3 +560,17 @@ def connector_settings(salesforce_settings: dict | None = None, **sections):
     sf = {"backoff_seconds": 0, "bulk_poll_seconds": 0.01, "timeout_seconds": 5,
           **(salesforce_settings or {})}
     return settings_from_dict({"general": {"as_of": AS_OF}, "salesforce": sf, **sections})
+
+
+def pull(org: FakeSalesforce, store, settings=None, *, secrets: dict | None = None,
+         full: bool = False, messages: list | None = None, session_timeout: float = 10.0):
+    """`refresh --source salesforce` of `store` from `org` through the real client: password
+    login (or `secrets`), the connector test settings unless `settings` are given, progress
+    lines appended to `messages`."""
+    from cs_analytics.refresh import refresh
+    from cs_analytics.secrets import Secrets
+
+    return refresh(settings or connector_settings(), store, source="salesforce", full=full,
+                   secrets=Secrets(secrets or password_secrets(org)),
+                   salesforce_session=org.session(timeout=session_timeout),
+                   progress=messages.append if messages is not None else None)
