@@ -5,6 +5,7 @@ demo data — what a user sees: KPI values equal to the metrics API's, chart ser
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from conftest import build_snapshot, contract
@@ -129,6 +130,27 @@ def test_churn_page_headline_and_target_line(demo_home, use_home):
     assert set(values(trend["data"][1]["y"])) == {0.1}
     renewals = churn.renewals(snap, _period(snap))
     assert metric(at, "Contracts due").value == fmt.number(renewals.due_count)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_tables_show_dates_as_dates_and_missing_values_as_a_dash(lang, demo_home, use_home):
+    """The QBR list: its dates are the metric's dates (so the column sorts by date), drawn in
+    the page's date format; an account without a QBR yet shows "—", not "None"."""
+    from cs_analytics.metrics import accounts
+
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    quarter = periods.period_containing("quarter", snap.as_of)
+    due = accounts.qbr_candidates(snap, quarter.start_date, quarter.end_day(snap.as_of))
+    at = run_page("qbr", lang)
+    shown = next(d for d in at.dataframe if d.proto.id.endswith("qbr_due"))
+    label = translate(lang, "qbr.col.last_qbr")
+    assert shown.value[label].tolist() == due["last_qbr_date"].tolist()
+    assert due["last_qbr_date"].isna().any() and due["last_qbr_date"].notna().any()
+    assert shown.proto.placeholder == fmt.MISSING
+    config = json.loads(shown.proto.columns)[label]
+    assert config["type_config"] == {**config["type_config"], "type": "date",
+                                     "format": widgets.DATE_FORMATS["date"][lang]}
 
 
 # ---------------------------------------------------------------------------- partial data

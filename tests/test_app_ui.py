@@ -115,7 +115,7 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
     columns = {"account_id": Col("col.account_link", "account"), "band": Col("col.band", "band"),
                "signals": Col("team.col.signals", "enums", "signal"),
                "mrr": Col("col.mrr", "yen"), "end": Col("col.end_date", "date")}
-    shown, _ = widgets._display_frame(df, columns)  # the session's language: ja
+    shown, config = widgets._display_frame(df, columns)  # the session's language: ja
     assert list(shown.columns[:2]) == [translate("ja", "col.account_link"),
                                        translate("ja", "col.band")]
     links = shown[translate("ja", "col.account_link")].tolist()
@@ -127,8 +127,11 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
     bands = shown[translate("ja", "col.band")].tolist()
     assert bands[0] == bands[3] == "🔴 " + translate("ja", "band.danger")
     assert bands[1] is None or pd.isna(bands[1])
-    dates = shown[translate("ja", "col.end_date")].tolist()
-    assert dates[0] == "2026/03/31" and (dates[1] is None or pd.isna(dates[1]))
+    # Dates stay dates (the table sorts them as dates); the browser draws them as fmt.date.
+    end = translate("ja", "col.end_date")
+    dates = shown[end].tolist()
+    assert dates[0] == pd.Timestamp("2026-03-31") and pd.isna(dates[1])
+    assert config[end]["type_config"]["format"] == widgets.DATE_FORMATS["date"]["ja"]
 
     raw, kinds = widgets._download_frame(df, columns, "en")
     assert list(raw.columns) == [translate("en", c.label) for c in columns.values()]
@@ -139,6 +142,23 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
     assert raw[translate("en", "col.band")].tolist()[0] == "🔴 " + translate("en", "band.danger")
     assert raw[translate("en", "col.mrr")].tolist()[0] == 1000.5  # unrounded
     assert kinds[translate("en", "col.mrr")] == "yen"
+
+
+def _moment(day: dt.date, pattern: str) -> str:
+    """The moment.js tokens the table's date columns use, as the browser renders them."""
+    tokens = {"YYYY": str(day.year), "MMM": day.strftime("%b"), "MM": f"{day.month:02d}",
+              "M": str(day.month), "DD": f"{day.day:02d}", "D": str(day.day)}
+    return re.sub("YYYY|MMM|MM|M|DD|D", lambda m: tokens[m.group(0)], pattern)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_table_date_formats_read_like_the_rest_of_the_page(lang):
+    """A table's dates are drawn by the browser: they must read as fmt writes them elsewhere."""
+    from cs_analytics.ui.widgets import DATE_FORMATS
+
+    for day in (dt.date(2026, 3, 5), dt.date(2025, 12, 31), dt.date(2026, 10, 1)):
+        assert _moment(day, DATE_FORMATS["date"][lang]) == fmt.date(day, lang)
+        assert _moment(day, DATE_FORMATS["month"][lang]) == fmt.month(day, lang)
 
 
 def test_excel_of_empty_and_missing_values():

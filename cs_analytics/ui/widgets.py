@@ -15,6 +15,7 @@ from urllib.parse import quote_plus
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from cs_analytics.store import Snapshot
@@ -150,6 +151,11 @@ MOVEMENT_SUMMARY_COLUMNS = {
 # Number columns shown as they are, with their display format.
 NUMBER_FORMATS = {"yen": "yen", "int": "localized", "number": "%.1f"}
 
+# Date columns by language, as the browser draws them (moment.js tokens): the same text as
+# fmt.date and fmt.month — 2026/03/31 and 2026年3月, Mar 31, 2026 and Mar 2026.
+DATE_FORMATS = {"date": {"ja": "YYYY/MM/DD", "en": "MMM D, YYYY"},
+                "month": {"ja": "YYYY年M月", "en": "MMM YYYY"}}
+
 
 def account_url(account_id: str) -> str:
     return "account?account_id=" + quote_plus(str(account_id))
@@ -172,10 +178,12 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
             shown[label] = pd.to_numeric(values, errors="coerce")
             config[label] = st.column_config.ProgressColumn(
                 label, min_value=0, max_value=100, format="%.0f")
-        elif col.kind == "date":
-            shown[label] = _each_value(values, lambda v: fmt.date(v, lang))
-        elif col.kind == "month":
-            shown[label] = _each_value(values, lambda v: fmt.month(v, lang))
+        elif col.kind in DATE_FORMATS:
+            # Real dates, drawn in the page's format by the browser: a date column sorts by
+            # date, not as text ("Mar 5" after "Apr 30"), and nothing is formatted per row.
+            shown[label] = _datetimes(values)
+            config[label] = st.column_config.DateColumn(
+                label, format=DATE_FORMATS[col.kind][lang])
         elif col.kind == "url":
             present = values.notna() & (values.astype(str) != "")
             if not present.any():
@@ -193,9 +201,28 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
             shown[label] = _each_value(values, lambda v, p=col.prefix: t(f"{p}.{v}"))
         elif col.kind == "enums":
             shown[label] = _each_value(values, lambda v, p=col.prefix: _enum_list(v, p))
+        elif isinstance(values.dtype, pd.StringDtype):
+            shown[label] = values  # Arrow-backed text goes to the table as it is
         else:
             shown[label] = values.astype("object").where(values.notna(), None)
     return pd.DataFrame(shown, index=df.index), config
+
+
+def _datetimes(values: pd.Series) -> pd.Series:
+    """Dates (datetime.date objects, Timestamps or ISO text) as datetime64; missing → NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    return pd.to_datetime(values, errors="coerce")
+
+
+def _arrow(shown: pd.DataFrame):
+    """The display frame as an Arrow table, converted in this thread: pyarrow would start a
+    thread pool for every table of a few hundred rows (~1 ms each, more than the conversion).
+    A column Arrow cannot type (mixed values) is left to Streamlit, which shows it as text."""
+    try:
+        return pa.Table.from_pandas(shown, preserve_index=False, nthreads=1)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return shown
 
 
 def _account_urls(values: pd.Series) -> pd.Series:
@@ -285,8 +312,8 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
     kwargs = {}
     if select:
         kwargs = {"on_select": "rerun", "selection_mode": "single-row"}
-    event = st.dataframe(shown, column_config=config, hide_index=True, key=key,
-                         height=height, width="stretch", **kwargs)
+    event = st.dataframe(_arrow(shown), column_config=config, hide_index=True, key=key,
+                         height=height, width="stretch", placeholder=fmt.MISSING, **kwargs)
     if download:
         download_buttons(df, columns, stem=download, key=key)
     if select:
