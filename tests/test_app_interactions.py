@@ -204,6 +204,8 @@ def test_acknowledging_an_alert_removes_it_from_the_open_ones(own_demo_home, use
     assert recorded["account_id"].iloc[0] in set(
         signals.signals_on(store.open_current())["account_id"])
     assert len(alerts) == len(table(at, "check_alerts"))  # still listed, as acknowledged
+    # The overview counts the open alerts from the signals' keys: the same count.
+    assert int(metric(run_page("overview", "en"), "Open alerts").value) == before - 1
 
 
 def test_notes_and_manual_assessment_on_the_account_page(own_demo_home, use_home):

@@ -168,6 +168,22 @@ def test_signals_of_the_as_of_day_read_from_the_current_tables_equal_the_weekly_
     assert fast.equals(weekly)
 
 
+@pytest.mark.parametrize("filters", (None, Filters(segments=("S", "A")),
+                                     Filters(industries=("製造",))))
+def test_signal_keys_are_the_keys_of_the_signals_shown(snap, filters):
+    """The overview counts open alerts from the keys alone: the same rows, in the same order,
+    on the as-of day and on an earlier snapshot day."""
+    from cs_analytics.metrics import signals
+
+    for day in (None, END - dt.timedelta(days=70)):
+        shown = signals.signals_on(snap, day, (), filters)
+        keys = signals.keys_on(snap, day, filters)
+        assert len(keys) > 0
+        assert keys.equals(shown[["account_id", "signal", "since"]])
+    weekly = signals.keys_on(_WeeklyTablesOnly(snap), None, filters)
+    assert weekly.equals(signals.keys_on(snap, None, filters))
+
+
 @pytest.mark.parametrize("names", (("no_contact_60d",), ("no_login_60d", "health_red")))
 def test_one_signals_query_serves_every_list_of_the_monday_check(snap, names):
     from cs_analytics.metrics import signals

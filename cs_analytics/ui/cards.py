@@ -75,7 +75,7 @@ def attention_cards(snap, view, store) -> None:
     from cs_analytics.ui.widgets import band_label
 
     bands = data.call(health_summary.band_distribution, snap, view.filters)
-    shown = data.call(signals.signals_on, snap, None, (), view.filters)
+    shown = data.call(signals.keys_on, snap, None, view.filters)
     alerts = alert_actions.with_status(shown, alert_actions.actions(store))
     cols = st.columns(5)
     for col, row in zip(cols, bands.itertuples()):
