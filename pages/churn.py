@@ -59,7 +59,8 @@ charts.show(charts.rate_with_target(
     target_name=t("chart.churn_target", value=fmt.pct(target))), key="churn_logo")
 
 st.subheader(t("churn.reasons_title", period=period_text))
-reasons = data.call(churn.churn_reasons, snap, view.period, view.filters)
+lost = data.call(churn.churned_accounts, snap, view.period, view.filters)
+reasons = churn.reasons_of(lost)
 if reasons.empty:
     widgets.empty("churn.no_churn")
 else:
@@ -72,7 +73,6 @@ else:
         "share": Col("churn.col.share", "pct"), "churned_mrr": Col("churn.col.lost_mrr", "yen"),
         "mrr_share": Col("churn.col.mrr_share", "pct"),
     }, key="churn_reasons", download="churn-reasons")
-    lost = data.call(churn.churned_accounts, snap, view.period, view.filters)
     row = widgets.table(lost, {
         "name": Col("col.account_name"), "owner_name": Col("col.owner"),
         "month": Col("col.month", "month"), "churned_mrr": Col("churn.col.lost_mrr", "yen"),

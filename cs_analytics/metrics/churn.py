@@ -303,16 +303,23 @@ def churn_reasons(snap, period: Period, filters: Filters | None = None,
                   as_of: dt.date | None = None) -> pd.DataFrame:
     """Churns of the period by reason: reason (missing when not recorded), churned (count of
     churn movements), churned_mrr (MRR lost), share, mrr_share; largest first."""
-    sp = spine(snap, as_of, filters)
-    check_period(period, sp.as_of)
-    sql = _churn_events_sql(sp.cte) + """
-        SELECT reason, count(*) AS churned, sum(churned_mrr) AS churned_mrr
-        FROM reasoned
-        GROUP BY reason
-        ORDER BY churned DESC, churned_mrr DESC, reason NULLS LAST"""
-    frame = query(snap, sql, sp.with_params(first_month=period.first_month,
-                                           end_month=period.end_month(sp.as_of)))
+    return reasons_of(churned_accounts(snap, period, filters, as_of))
+
+
+REASON_COLUMNS = ["reason", "churned", "churned_mrr", "share", "mrr_share"]
+
+
+def reasons_of(churned: pd.DataFrame) -> pd.DataFrame:
+    """`churn_reasons` of the churns listed by `churned_accounts`: a page or report showing
+    both reads the period's churns once. Largest first (count, then MRR), then by reason,
+    not recorded last."""
+    grouped = churned.groupby("reason", dropna=False, sort=False)
+    frame = pd.DataFrame({"churned": grouped.size(),
+                          "churned_mrr": grouped["churned_mrr"].sum()}).reset_index()
+    frame = frame.sort_values(["churned", "churned_mrr", "reason"],
+                              ascending=[False, False, True], na_position="last",
+                              kind="stable").reset_index(drop=True)
     total, total_mrr = frame["churned"].sum(), frame["churned_mrr"].sum()
     frame["share"] = [ratio(v, total) for v in frame["churned"]]
     frame["mrr_share"] = [ratio(v, total_mrr) for v in frame["churned_mrr"]]
-    return frame
+    return frame[REASON_COLUMNS]

@@ -127,8 +127,8 @@ def kpi_report_data(snap, settings: Settings, quarter: str | Period, lang: str =
     two_year_trend = churn_metrics.two_year_churn_trend(
         snap, [q.end_month(as_of) for q in quarters])
     two_year_cohorts = churn_metrics.two_year_churn_by_cohort(snap)
-    reasons = churn_metrics.churn_reasons(snap, quarter)
     churned = churn_metrics.churned_accounts(snap, quarter)
+    reasons = churn_metrics.reasons_of(churned)
 
     start_day = quarter.start_date
     health = health_view.distribution(snap, start_day, end_day)
