@@ -238,11 +238,14 @@ def test_generated_nrr_grr_and_logo_churn_match_a_recomputation(generated, kind)
         assert got["mrr"] == pytest.approx(sum(ref.mrr(i, b_day) for i in accounts), abs=1e-4)
 
 
-def test_generated_two_year_churn_matches_a_recomputation(generated):
+@pytest.mark.parametrize("as_of", [AS_OF, dt.date(2025, 8, 19)])
+def test_generated_two_year_churn_matches_a_recomputation(generated, as_of):
+    """At the snapshot's as-of date (the account life table) and at an earlier one (the same
+    definition recomputed by the snapshot's macro)."""
     snap, rows = generated
-    spine = Reference(rows).spine(AS_OF)
-    months = [P.add_months(AS_OF.replace(day=1), -i) for i in range(16, -1, -4)]
-    trend = churn.two_year_churn_trend(snap, months).to_dict("records")
+    spine = Reference(rows).spine(as_of)
+    months = [P.add_months(as_of.replace(day=1), -i) for i in range(16, -1, -4)]
+    trend = churn.two_year_churn_trend(snap, months, as_of=as_of).to_dict("records")
     for month, got in zip(months, trend):
         cohort = []
         for values in spine.values():

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import build_snapshot, contract
 from cs_analytics.cli import main
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics import Filters, headline, revenue
+from cs_analytics.metrics import Filters, churn, headline, revenue
 from cs_analytics.metrics import periods as P
 
 D = dt.date.fromisoformat
@@ -182,6 +182,12 @@ def test_an_earlier_as_of_equals_a_snapshot_built_for_that_date(tmp_path, as_of)
     recomputed = revenue.mrr_trend(later, D("2023-01-01"), day, as_of=day)
     assert recomputed.to_dict("records") == \
         revenue.mrr_trend(direct, D("2023-01-01"), day).to_dict("records")
+    # Two-year churn: the account life table of the later snapshot, recomputed by its macro.
+    months = [P.add_months(day.replace(day=1), -i) for i in range(3)]
+    assert churn.two_year_churn_trend(later, months, as_of=day).equals(
+        churn.two_year_churn_trend(direct, months))
+    assert churn.two_year_churn_by_cohort(later, as_of=day).equals(
+        churn.two_year_churn_by_cohort(direct))
 
 
 def test_an_as_of_after_the_snapshot_is_refused(mixed):

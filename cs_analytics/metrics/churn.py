@@ -26,14 +26,26 @@ TWO_YEARS = 24  # months from the first month with MRR within which a churn coun
 HEADLINE_COHORT_MONTHS = 12  # the headline covers customers who started in 12 months
 
 
-def _life_cte() -> str:
-    """Per account: F_i (first month with MRR > 0) and C_i (first month after it with MRR = 0)."""
-    return """life AS (
-            SELECT s.account_id, min(s.first_month) AS first_month,
-                   min(s.month) FILTER (WHERE s.mrr < $eps) AS churn_month
-            FROM spine s
-            GROUP BY s.account_id
-        )"""
+LIFE_TABLE = "fct_account_life"
+
+
+def _life(snap, as_of: dt.date | None, filters: Filters | None) -> tuple[str, dict, dt.date]:
+    """The `life` CTE — per filtered account F_i (first month with MRR > 0) and C_i (first
+    month after it with MRR = 0), models/13_fct_account_life.sql — with its parameters and the
+    as-of date: the snapshot's table for its own as-of date, the same definition recomputed by
+    the snapshot's macro for an earlier one. An account's life does not depend on the other
+    accounts, so filtering the life rows equals computing life over the filtered spine."""
+    as_of = resolve_as_of(snap, as_of)
+    if not snap.has_table(LIFE_TABLE):
+        raise CsAnalyticsError(
+            f"this snapshot has no {LIFE_TABLE} table: it was built by an older version; "
+            "refresh the data")
+    where, params = condition(filters, snap, "l.account_id")
+    source = f"{LIFE_TABLE} l"
+    if as_of != snap.as_of:
+        source = "account_life_as_of(CAST($life_as_of AS DATE)) l"
+        params = {**params, "life_as_of": as_of}
+    return f"life AS (SELECT l.* FROM {source} WHERE {where})", params, as_of
 
 
 def _churned_within_two_years(alias: str = "l") -> str:
@@ -49,15 +61,14 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
     """The headline two-year churn rate at each month M: over customers whose first month F_i
     is in (M−36, M−24], the share with C_i ≤ F_i + 24 months. Columns: month, cohort_first_month,
     cohort_last_month, customers, churned, rate. Default months: the last 12."""
-    sp = spine(snap, as_of, filters)
+    life, params, as_of = _life(snap, as_of, filters)
     if months is None:
-        months = [add_months(sp.as_of_month, -i) for i in range(11, -1, -1)]
+        months = [add_months(month_start(as_of), -i) for i in range(11, -1, -1)]
     months = [month_start(m) for m in months]
     lag_last = TWO_YEARS
     lag_first = TWO_YEARS + HEADLINE_COHORT_MONTHS - 1
     sql = f"""
-        WITH {sp.cte},
-        {_life_cte()},
+        WITH {life},
         months AS (SELECT unnest($months) AS month)
         SELECT m.month,
                CAST(m.month - INTERVAL {lag_first} MONTH AS DATE) AS cohort_first_month,
@@ -70,7 +81,7 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
          AND l.first_month <= CAST(m.month - INTERVAL {lag_last} MONTH AS DATE)
         GROUP BY m.month
         ORDER BY m.month"""
-    frame = query(snap, sql, sp.with_params(months=months))
+    frame = query(snap, sql, {**params, "months": months})
     frame["rate"] = [ratio(c, n) for c, n in zip(frame["churned"], frame["customers"])]
     return frame
 
@@ -103,12 +114,11 @@ def two_year_churn_by_cohort(snap, as_of: dt.date | None = None,
     """Two-year churn per start quarter (fiscal): cohort, cohort_start, customers, eligible
     (F_i + 24 ≤ the as-of month), churned (eligible and churned within two years), rate
     (churned / eligible), churned_to_date (churned within two years so far, eligible or not)."""
-    sp = spine(snap, as_of, filters)
+    life, params, as_of = _life(snap, as_of, filters)
     fsm = fiscal_year_start_month(snap)
     eligible = f"CAST(l.first_month + INTERVAL {TWO_YEARS} MONTH AS DATE) <= $as_of_month"
     sql = f"""
-        WITH {sp.cte},
-        {_life_cte()}
+        WITH {life}
         SELECT {period_start_sql("l.first_month", "quarter")} AS cohort_start,
                count(*) AS customers,
                count(*) FILTER (WHERE {eligible}) AS eligible,
@@ -117,7 +127,7 @@ def two_year_churn_by_cohort(snap, as_of: dt.date | None = None,
         FROM life l
         GROUP BY ALL
         ORDER BY cohort_start"""
-    frame = query(snap, sql, sp.with_params(fsm=fsm, as_of_month=sp.as_of_month))
+    frame = query(snap, sql, {**params, "fsm": fsm, "as_of_month": month_start(as_of)})
     starts = [as_date(v) for v in frame["cohort_start"]]
     frame["cohort_start"] = starts
     frame.insert(0, "cohort", [P.period_containing("quarter", s, fsm).label for s in starts])
