@@ -391,6 +391,33 @@ def test_cached_results_follow_the_settings_values():
     assert data._key("2026Q1") == "2026Q1"
 
 
+def test_cached_calls_are_keyed_by_every_value_of_their_arguments():
+    """Periods, filters, dates and lists of them are keyed by what they hold: equal values
+    share a cached result, any difference — a month, a label, a filter value, list or tuple,
+    1 or 1.0 or True — is another result. Other values are left to Streamlit's hashing."""
+    import pandas as pd
+
+    from cs_analytics.metrics.filters import Filters
+    from cs_analytics.metrics.periods import Period
+    from cs_analytics.ui import data
+
+    q1 = Period("quarter", dt.date(2026, 1, 1), dt.date(2026, 3, 1), "2026Q1")
+    variants = [
+        q1, Period("quarter", dt.date(2026, 1, 1), dt.date(2026, 2, 1), "2026Q1"),
+        Period("quarter", dt.date(2026, 1, 1), dt.date(2026, 3, 1), "FY2026Q1"),
+        (q1,), [q1], (("bridge", (q1,)),), (("bars", (q1,)),),
+        Filters(segments=("S",)), Filters(segments=("S", "A")), Filters(owner_ids=("S",)),
+        dt.date(2026, 3, 31), dt.datetime(2026, 3, 31), 1, 1.0, True, None, "1",
+    ]
+    keys = [data._key(v) for v in variants]
+    assert len(set(map(repr, keys))) == len(variants)
+    same = Period("quarter", dt.date(2026, 1, 1), dt.date(2026, 3, 1), "2026Q1")
+    assert data._key((("bridge", (same,)),)) == keys[5]
+    assert data._key(Filters(segments=["S", "A"])) == keys[8]
+    frame = pd.DataFrame({"a": [1]})
+    assert data._key(frame) is frame and data._key((frame,)) == (frame,)
+
+
 def test_the_app_rereads_the_settings_file_when_it_changes(tmp_path, monkeypatch):
     """An administrator edits a target in the settings file: the next page run uses it, with
     no restart (the cached settings are keyed by the file's modification time)."""

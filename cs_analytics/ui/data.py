@@ -11,6 +11,7 @@ gets the one cached object.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any, Callable
 
@@ -18,6 +19,8 @@ import streamlit as st
 
 from cs_analytics.config import Settings, data_home, load_settings
 from cs_analytics.errors import NoSnapshot
+from cs_analytics.metrics.filters import Filters
+from cs_analytics.metrics.periods import Period
 from cs_analytics.store import Snapshot, Store
 
 CACHE_ENTRIES = 512
@@ -76,8 +79,26 @@ def _fingerprint(settings: Settings) -> str:
     return known[1]
 
 
+# Arguments made only of these types are keyed by their repr, which says every value they
+# hold (dataclass reprs list every field): Streamlit's own hashing walks a dataclass through
+# its reduce protocol, ~0.25 ms a period and ~5 ms for the revenue page's lists of periods,
+# on every cached call. Exact types: a subclass could print less than it holds.
+_REPR_TYPES = frozenset({str, int, float, bool, type(None), dt.date, dt.datetime, Period,
+                         Filters})
+
+
+def _plain(value: Any) -> bool:
+    if type(value) in (tuple, list):
+        return all(_plain(v) for v in value)
+    return type(value) in _REPR_TYPES
+
+
 def _key(value: Any) -> Any:
-    return ("settings", _fingerprint(value)) if isinstance(value, Settings) else value
+    if isinstance(value, Settings):
+        return ("settings", _fingerprint(value))
+    if _plain(value) and not isinstance(value, str):
+        return ("repr", repr(value))
+    return value
 
 
 def _keys(snap: Snapshot, fn: Callable, args: tuple, kwargs: dict) -> dict:
