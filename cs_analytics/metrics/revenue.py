@@ -334,13 +334,13 @@ def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
             WHERE s.month = s.first_month
         ),
         cells AS (
-            SELECT m.cohort,
-                   datediff('month', m.first_month, s.month) // {step} AS k,
+            -- every spine row carries its account's F_i (first_month): no join back needed
+            SELECT {period_start_sql("s.first_month", grain)} AS cohort,
+                   datediff('month', s.first_month, s.month) // {step} AS k,
                    count(*) FILTER (WHERE s.mrr >= $eps) AS active,
                    sum(s.mrr) AS mrr
-            FROM members m
-            JOIN spine s ON s.account_id = m.account_id
-             AND datediff('month', m.first_month, s.month) % {step} = 0
+            FROM spine s
+            WHERE datediff('month', s.first_month, s.month) % {step} = 0
             GROUP BY ALL
         ),
         sizes AS (
@@ -357,10 +357,12 @@ def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
     max_k = 0
     for r in cells.itertuples(index=False):
         cohort = as_date(r.cohort)
-        row = rows.setdefault(cohort, {
-            "cohort": P.period_containing(grain, cohort, fsm).label,
-            "cohort_start": cohort, "customers": int(r.customers),
-            "start_mrr": float(r.start_mrr), "cells": {}})
+        row = rows.get(cohort)
+        if row is None:
+            row = rows[cohort] = {
+                "cohort": P.period_containing(grain, cohort, fsm).label,
+                "cohort_start": cohort, "customers": int(r.customers),
+                "start_mrr": float(r.start_mrr), "cells": {}}
         # A cell is shown once every member has reached it: the latest starter included.
         if add_months(as_date(r.last_start), int(r.k) * step) > as_of_month:
             continue
