@@ -19,6 +19,7 @@ from streamlit.testing.v1 import app_test as _app_test
 from cs_analytics.build import open_build
 from cs_analytics.config import HOME_ENV, Settings
 from cs_analytics.store import Store, reset_connection_cache
+from cs_analytics.ui.i18n import translate
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
@@ -117,6 +118,15 @@ def run_page(page: str, lang: str = "ja", query: dict | None = None) -> AppTest:
     if page != "overview":
         at.switch_page(f"pages/{page}.py").run()
     return at
+
+
+ACCOUNT_TABS = ("overview", "contracts", "usage", "activity", "health", "notes")
+
+
+def open_account_tab(at: AppTest, tab: str, lang: str = "ja") -> AppTest:
+    """Open a tab of the account page and rerun: only the open tab's content runs."""
+    at.session_state["account_tab"] = translate(lang, f"account.tab.{tab}")
+    return at.run()
 
 
 def texts(at: AppTest) -> str:

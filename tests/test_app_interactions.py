@@ -16,8 +16,8 @@ from cs_analytics.metrics import health, health_summary, periods, revenue, signa
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.store import Store
 from cs_analytics.ui import fmt
-from test_app_common import (demo_home, make_app, metric, run_page, select_row,  # noqa: F401
-                             table, table_with, texts, use_home)
+from test_app_common import (demo_home, make_app, metric, open_account_tab,  # noqa: F401
+                             run_page, select_row, table, table_with, texts, use_home)
 
 
 @pytest.fixture
@@ -213,15 +213,19 @@ def test_notes_and_manual_assessment_on_the_account_page(own_demo_home, use_home
     store = Store(own_demo_home)
     at = run_page("account", "ja")
     account_id = at.selectbox(key="account_pick").value
+    open_account_tab(at, "notes")
     at.text_area(key="account_note_body").set_value("<b>次回QBRで研修用途を提案</b>")
     next(b for b in at.button if b.label == "メモを追加").click().run()
     assert list(notes.notes(store, account_id)["body"]) == ["<b>次回QBRで研修用途を提案</b>"]
+    assert "<b>次回QBRで研修用途を提案</b>" in list(table_with(at, "メモ")["メモ"])
+    open_account_tab(at, "health")
     at.selectbox(key="assessment_band").set_value("warning")
     at.text_input(key="assessment_comment").set_value("担当者退職の可能性")
     next(b for b in at.button if b.label == "評価を記録").click().run()
     assert not at.exception
     current = health.current_assessments(store)[account_id]
     assert current.band == "warning" and current.comment == "担当者退職の可能性"
+    open_account_tab(at, "overview")  # shown beside the computed score
     assert any("手動評価: 🟠 警戒" in i.value for i in at.info)
 
 

@@ -15,9 +15,9 @@ from cs_analytics.store import Store
 from cs_analytics.ui import fmt, widgets
 from cs_analytics.ui.i18n import translate
 from cs_analytics.ui.nav import PAGES
-from test_app_common import (chart, chart_titles, demo_home, empty_home,  # noqa: F401
-                             metric, no_snapshot_home, run_page, table, texts, use_home,
-                             values)
+from test_app_common import (ACCOUNT_TABS, chart, chart_titles, demo_home,  # noqa: F401
+                             empty_home, metric, no_snapshot_home, open_account_tab, run_page,
+                             table, table_with, texts, use_home, values)
 
 PAGE_NAMES = [p.name for p in PAGES]
 LANGS = ("ja", "en")
@@ -37,6 +37,17 @@ def test_page_on_demo_data(page, lang, demo_home, use_home):
     assert translate(lang, "frame.as_of", date=fmt.date(
         Store(demo_home).open_current().as_of, lang)) in shown
     assert not [e for e in at.error], [e.value for e in at.error]
+    _every_account_tab(at, page, lang)
+
+
+def _every_account_tab(at, page: str, lang: str) -> None:
+    """The account page runs only its open tab: open each one, no exception, no error."""
+    if page != "account" or not at.tabs:
+        return
+    for tab in ACCOUNT_TABS[1:]:
+        open_account_tab(at, tab, lang)
+        assert not at.exception, (tab, [e.value for e in at.exception])
+        assert not [e for e in at.error], (tab, [e.value for e in at.error])
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -46,6 +57,7 @@ def test_page_on_an_empty_snapshot(page, lang, empty_home, use_home):
     at = run_page(page, lang)
     assert not at.exception, [e.value for e in at.exception]
     assert not [e for e in at.error], [e.value for e in at.error]
+    _every_account_tab(at, page, lang)
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -212,6 +224,31 @@ def test_page_on_partial_data(page, scenario_home, use_home):
     at = run_page(page, "ja")
     assert not at.exception, [e.value for e in at.exception]
     assert not [e for e in at.error], [e.value for e in at.error]
+    _every_account_tab(at, page, "ja")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_account_page_runs_only_its_open_tab(lang, demo_home, use_home):
+    """Each section is read and drawn when its tab is open, and the choice holds over reruns
+    (another account picked); the overview tab is the one a link opens."""
+    use_home(demo_home)
+    at = run_page("account", lang)
+    assert [t.label for t in at.tabs] == [translate(lang, f"account.tab.{k}")
+                                          for k in ACCOUNT_TABS]
+    contract = translate(lang, "account.col.contract")
+    assert not [d for d in at.dataframe if contract in d.value.columns]
+    assert not at.get("plotly_chart")
+    open_account_tab(at, "contracts", lang)
+    assert table_with(at, contract).shape[0] > 0
+    assert len(at.get("plotly_chart")) == 1  # the MRR history, nothing of the other tabs
+    first = at.selectbox(key="account_pick").value
+    other = Store(demo_home).open_current().scalar(
+        "SELECT account_id FROM accounts WHERE account_id <> $first ORDER BY 1 LIMIT 1",
+        {"first": first})
+    at.selectbox(key="account_pick").set_value(other).run()
+    assert at.selectbox(key="account_pick").value == other != first
+    assert at.session_state["account_tab"] == translate(lang, "account.tab.contracts")
+    assert table_with(at, contract).shape[0] > 0
 
 
 def test_hostile_account_name_is_shown_as_text(use_home, tmp_path_factory):

@@ -182,6 +182,15 @@ def test_drill_down_from_overview_to_an_account(server, browser, demo_home):
     click_row(page, 1, 0)  # the accounts behind the movement
     settle(page, "Account")
     assert f"account_id={first_account}" in page.url
+    # Only the open tab is drawn: the contracts appear when their tab is clicked.
+    contract = translate("en", "account.col.contract")
+    grid = page.locator('[data-testid="stDataFrame"]')
+    assert not [t for t in grid.all_inner_texts() if contract in t]
+    page.get_by_role("tab", name=translate("en", "account.tab.contracts")).click()
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    page.locator('[data-testid="stDataFrame"]').filter(has_text=contract).first.wait_for(
+        timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
     page.close()
 
 
