@@ -36,16 +36,28 @@ def _life(snap, as_of: dt.date | None, filters: Filters | None) -> tuple[str, di
     the snapshot's macro for an earlier one. An account's life does not depend on the other
     accounts, so filtering the life rows equals computing life over the filtered spine."""
     as_of = resolve_as_of(snap, as_of)
-    if not snap.has_table(LIFE_TABLE):
-        raise CsAnalyticsError(
-            f"this snapshot has no {LIFE_TABLE} table: it was built by an older version; "
-            "refresh the data")
     where, params = condition(filters, snap, "l.account_id")
-    source = f"{LIFE_TABLE} l"
     if as_of != snap.as_of:
-        source = "account_life_as_of(CAST($life_as_of AS DATE)) l"
         params = {**params, "life_as_of": as_of}
+    if not snap.has_table(LIFE_TABLE):
+        source = _life_of_spine(snap, as_of)
+        params = {**params, "eps": MRR_EPSILON}
+    elif as_of == snap.as_of:
+        source = f"{LIFE_TABLE} l"
+    else:
+        source = "account_life_as_of(CAST($life_as_of AS DATE)) l"
     return f"life AS (SELECT l.* FROM {source} WHERE {where})", params, as_of
+
+
+def _life_of_spine(snap, as_of: dt.date) -> str:
+    """The life rows of a snapshot built before models/13 existed, grouped from its spine (the
+    model's definition; a test holds the two equal): the churn pages keep working until the
+    next refresh rebuilds it."""
+    spine_rows = ("fct_account_mrr_monthly" if as_of == snap.as_of
+                  else "account_mrr_as_of(CAST($life_as_of AS DATE))")
+    return f"""(SELECT s.account_id, min(s.first_month) AS first_month,
+                       min(s.month) FILTER (WHERE s.mrr < $eps) AS churn_month
+                FROM {spine_rows} s GROUP BY s.account_id) l"""
 
 
 def _churned_within_two_years(alias: str = "l") -> str:
