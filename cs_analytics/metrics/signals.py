@@ -17,6 +17,9 @@ from cs_analytics.metrics.health import counts_on, json_value, snapshot_day_for
 
 SIGNALS = ("no_login_60d", "deliveries_drop_50", "no_contact_60d", "health_red",
            "renewal_at_risk")
+# Signal rows by account, then in the order of SIGNALS (signals_on and keys_on).
+_ORDER_BY = ("ORDER BY s.account_id, list_position(["
+             + ", ".join(f"'{name}'" for name in SIGNALS) + "], s.signal)")
 
 # The evidence fields that explain each signal (all are columns of fct_signals_weekly).
 EVIDENCE: dict[str, tuple[str, ...]] = {
@@ -46,7 +49,6 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
     day = snapshot_day_for(snap, day)
     _check_names(signals)
     where, params = condition(filters, snap, "s.account_id")
-    order = ", ".join(f"'{s}'" for s in SIGNALS)
     tables = _tables_on(snap, day)
     return snap.query(f"""
         SELECT s.*, a.name, a.owner_id, coalesce(u.name, a.owner_id) AS owner_name,
@@ -60,7 +62,7 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
           AND (len($signals) = 0 OR list_contains($signals, s.signal))
           AND ($account_id IS NULL OR s.account_id = $account_id)
           AND {where}
-        ORDER BY s.account_id, list_position([{order}], s.signal)
+        {_ORDER_BY}
     """, {**params, "day": day, "signals": list(signals), "account_id": account_id})
 
 
@@ -72,12 +74,11 @@ def keys_on(snap, day: dt.date | None = None, filters: Filters | None = None) ->
         return pd.DataFrame(columns=["account_id", "signal", "since"])
     day = snapshot_day_for(snap, day)
     where, params = condition(filters, snap, "s.account_id")
-    order = ", ".join(f"'{s}'" for s in SIGNALS)
     return snap.query(f"""
         SELECT s.account_id, s.signal, s.since
         FROM {_tables_on(snap, day)[0]}
         WHERE s.snapshot_day = $day AND {where}
-        ORDER BY s.account_id, list_position([{order}], s.signal)
+        {_ORDER_BY}
     """, {**params, "day": day})
 
 
