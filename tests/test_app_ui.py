@@ -452,8 +452,9 @@ def test_display_frames_of_shared_frames_are_made_once_per_language():
     columns = {"band": Col("col.band", "band"), "mrr": Col("col.mrr", "yen")}
     frame, shown, _config = cache.get(df, columns, "ja")
     assert list(frame.index) == [0, 1] and list(df.index) == [5, 7]  # df itself untouched
+    assert shown.column_names == [translate("ja", "col.band"), translate("ja", "col.mrr")]
     again = cache.get(df, columns, "ja")
-    assert again[1] is shown
+    assert again[1] is shown  # the same Arrow table: not converted again
     assert cache.get(df, columns, "en")[1] is not shown
     other = df.copy()
     assert cache.get(other, columns, "ja")[1] is not shown

@@ -305,14 +305,15 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
         empty(empty_key)
         return None
     if shared:
-        df, shown, config = _SHOWN.get(df, columns, current_language())
+        df, data, config = _SHOWN.get(df, columns, current_language())
     else:
         df = df.reset_index(drop=True)
         shown, config = _display_frame(df, columns)
+        data = _arrow(shown)
     kwargs = {}
     if select:
         kwargs = {"on_select": "rerun", "selection_mode": "single-row"}
-    event = st.dataframe(_arrow(shown), column_config=config, hide_index=True, key=key,
+    event = st.dataframe(data, column_config=config, hide_index=True, key=key,
                          height=height, width="stretch", placeholder=fmt.MISSING, **kwargs)
     if download:
         download_buttons(df, columns, stem=download, key=key)
@@ -324,8 +325,9 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
 
 
 class _ShownFrames:
-    """Display frames of shared frames, by the frame's identity, language and columns; the
-    frame is held with its entry, so its id cannot be reused while the entry exists."""
+    """What shared frames look like on screen (the display frame as Arrow, its column
+    config), by the frame's identity, language and columns; the frame is held with its entry,
+    so its id cannot be reused while the entry exists."""
 
     def __init__(self, size: int = 64):
         self._size = size
@@ -341,11 +343,12 @@ class _ShownFrames:
                 return item[1:]
         frame = df.reset_index(drop=True)
         shown, config = _display_frame(frame, columns)
+        data = _arrow(shown)
         with self._lock:
-            self._items[key] = (df, frame, shown, config)
+            self._items[key] = (df, frame, data, config)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return frame, shown, config
+        return frame, data, config
 
 
 _SHOWN = _ShownFrames()
