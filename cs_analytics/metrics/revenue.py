@@ -28,16 +28,6 @@ KPI_KEYS = ("mrr", "arr", "customers", "new", "expansion", "contraction", "churn
             "quick_ratio", "two_year_churn_rate", "period_start", "period_end", "as_of")
 
 
-def _movement_columns() -> str:
-    """Signed movement totals and counts over spine rows `s`."""
-    parts = []
-    for kind in MOVEMENTS:
-        match = f"s.movement = '{kind}'"
-        parts.append(f"coalesce(sum(s.movement_amount) FILTER (WHERE {match}), 0) AS {kind}")
-        parts.append(f"count(*) FILTER (WHERE {match}) AS {kind}_count")
-    return ",\n       ".join(parts)
-
-
 def _period_movement_columns() -> str:
     """Movement totals and counts of `monthly` rows `m` inside period `p` (a excluded)."""
     parts = []
@@ -50,13 +40,38 @@ def _period_movement_columns() -> str:
 
 
 def _monthly_cte() -> str:
-    """`monthly`: the spine summed per month (MRR, customers, movement totals and counts)."""
-    return f"""monthly AS (
-            SELECT s.month, sum(s.mrr) AS mrr,
-                   count(*) FILTER (WHERE s.mrr >= $eps) AS customers,
-                   {_movement_columns()}
+    """`monthly`: the spine summed per month — snapshot_day, mrr, previous_mrr, customers and
+    the signed movement totals and counts. The movements are grouped by (month, movement) and
+    spread into columns afterwards, over a few dozen rows: ten filtered sums over every spine
+    row cost twice as much."""
+    spread = []
+    for kind in MOVEMENTS:
+        match = f"v.movement = '{kind}'"
+        spread.append(f"coalesce(sum(v.amount) FILTER (WHERE {match}), 0) AS {kind}")
+        spread.append(f"CAST(coalesce(sum(v.n) FILTER (WHERE {match}), 0) AS BIGINT) "
+                      f"AS {kind}_count")
+    spread_columns = ",\n                   ".join(spread)
+    return f"""levels AS (
+            SELECT s.month, max(s.snapshot_day) AS snapshot_day, sum(s.mrr) AS mrr,
+                   sum(s.previous_mrr) AS previous_mrr,
+                   count(*) FILTER (WHERE s.mrr >= $eps) AS customers
             FROM spine s
             GROUP BY s.month
+        ),
+        moves AS (
+            SELECT s.month, s.movement, sum(s.movement_amount) AS amount, count(*) AS n
+            FROM spine s
+            WHERE s.movement IS NOT NULL
+            GROUP BY s.month, s.movement
+        ),
+        monthly AS (
+            SELECT l.month, any_value(l.snapshot_day) AS snapshot_day, any_value(l.mrr) AS mrr,
+                   any_value(l.previous_mrr) AS previous_mrr,
+                   any_value(l.customers) AS customers,
+                   {spread_columns}
+            FROM levels l
+            LEFT JOIN moves v USING (month)
+            GROUP BY l.month
         )"""
 
 
@@ -67,20 +82,16 @@ def mrr_trend(snap, first_month: dt.date, last_month: dt.date, filters: Filters 
               as_of: dt.date | None = None) -> pd.DataFrame:
     """One row per month in [first_month, last_month] that has data: month, snapshot_day, mrr,
     arr, previous_mrr, customers, the signed movement totals and their counts."""
-    sp = spine(snap, as_of, filters)
+    # Only the months shown are read.
+    sp = spine(snap, as_of, filters, months=(first_month, last_month))
     sql = f"""
-        WITH {sp.cte}
-        SELECT s.month,
-               max(s.snapshot_day) AS snapshot_day,
-               sum(s.mrr) AS mrr,
-               12 * sum(s.mrr) AS arr,
-               sum(s.previous_mrr) AS previous_mrr,
-               count(*) FILTER (WHERE s.mrr >= $eps) AS customers,
-               {_movement_columns()}
-        FROM spine s
-        WHERE s.month BETWEEN $first_month AND $last_month
-        GROUP BY s.month
-        ORDER BY s.month"""
+        WITH {sp.cte},
+        {_monthly_cte()}
+        SELECT m.month, m.snapshot_day, m.mrr, 12 * m.mrr AS arr, m.previous_mrr,
+               m.customers, {", ".join(f"m.{k}, m.{k}_count" for k in MOVEMENTS)}
+        FROM monthly m
+        WHERE m.month BETWEEN $first_month AND $last_month
+        ORDER BY m.month"""
     return query(snap, sql, sp.with_params(first_month=month_start(first_month),
                                           last_month=month_start(last_month)))
 
@@ -175,17 +186,23 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
     frame.insert(3, "period_end", [p.end_day(sp.as_of) for p in periods])
     frame.insert(4, "end_month", b)
     frame["arr"] = 12 * frame["mrr"]
-    rows = frame.to_dict("records")
-    frame["logo_churn_rate"] = [ratio(r["churned_customers"], r["base_customers"]) for r in rows]
-    frame["nrr"] = [ratio(r["base_end_mrr"], r["base_mrr"]) if r["base_customers"] else None
-                    for r in rows]
-    frame["grr"] = [ratio(r["base_retained_mrr"], r["base_mrr"]) if r["base_customers"]
-                    else None for r in rows]
+    # The rates, per row from plain column lists (a records dict per row cost ~10 ms a page).
+    col = {name: frame[name].tolist() for name in (
+        "base_customers", "churned_customers", "base_mrr", "base_end_mrr", "base_retained_mrr",
+        *MOVEMENTS)}
+    based = col["base_customers"]
+    frame["logo_churn_rate"] = [ratio(c, n) for c, n in zip(col["churned_customers"], based)]
+    frame["nrr"] = [ratio(e, m) if n else None
+                    for e, m, n in zip(col["base_end_mrr"], col["base_mrr"], based)]
+    frame["grr"] = [ratio(r, m) if n else None
+                    for r, m, n in zip(col["base_retained_mrr"], col["base_mrr"], based)]
     frame["gross_mrr_churn"] = [None if g is None or pd.isna(g) else 1 - g for g in frame["grr"]]
     frame["net_mrr_churn"] = [None if n is None or pd.isna(n) else 1 - n for n in frame["nrr"]]
     frame["quick_ratio"] = [
-        ratio(r["new"] + r["expansion"] + r["reactivation"],
-               abs(r["contraction"]) + abs(r["churn"])) for r in rows]
+        ratio(new + expansion + reactivation, abs(contraction) + abs(churn))
+        for new, expansion, reactivation, contraction, churn in zip(
+            col["new"], col["expansion"], col["reactivation"], col["contraction"],
+            col["churn"])]
     return frame
 
 

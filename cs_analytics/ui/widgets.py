@@ -16,6 +16,7 @@ from urllib.parse import quote_plus
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from cs_analytics.store import Snapshot
@@ -169,13 +170,13 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
         label = col.text
         values = df[name]
         if col.kind == "pct":
-            shown[label] = pd.to_numeric(values, errors="coerce") * 100
+            shown[label] = _numbers(values) * 100
             config[label] = st.column_config.NumberColumn(label, format="%.1f%%")
         elif col.kind in NUMBER_FORMATS:
-            shown[label] = pd.to_numeric(values, errors="coerce")
+            shown[label] = _numbers(values)
             config[label] = st.column_config.NumberColumn(label, format=NUMBER_FORMATS[col.kind])
         elif col.kind == "score":
-            shown[label] = pd.to_numeric(values, errors="coerce")
+            shown[label] = _numbers(values)
             config[label] = st.column_config.ProgressColumn(
                 label, min_value=0, max_value=100, format="%.0f")
         elif col.kind in DATE_FORMATS:
@@ -208,6 +209,13 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
     return pd.DataFrame(shown, index=df.index), config
 
 
+def _numbers(values: pd.Series) -> pd.Series:
+    """Numbers as they are; anything else (None, text) through to_numeric, missing → NaN."""
+    if values.dtype.kind in "iuf":
+        return values
+    return pd.to_numeric(values, errors="coerce")
+
+
 def _datetimes(values: pd.Series) -> pd.Series:
     """Dates (datetime.date objects, Timestamps or ISO text) as datetime64; missing → NaT."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
@@ -225,12 +233,18 @@ def _arrow(shown: pd.DataFrame):
         return shown
 
 
+_URL_SAFE_ID = r"^[A-Za-z0-9_.~-]+$"
+
+
 def _account_urls(values: pd.Series) -> pd.Series:
     """account_url of each id (None where missing). Ids made of URL-safe characters only —
-    Salesforce ids, the demo's — need no quoting: joined as one column operation."""
-    ids = values.astype("str")
-    if ids.str.fullmatch(r"[A-Za-z0-9_.~-]+").fillna(True).all():
-        return ("account?account_id=" + ids).where(values.notna(), None)
+    Salesforce ids, the demo's — need no quoting: checked and joined as two Arrow operations
+    (pandas' string methods cost ~1 ms a column, whatever its length)."""
+    ids = pa.Array.from_pandas(values.astype("str"))
+    if pc.all(pc.match_substring_regex(ids, _URL_SAFE_ID)).as_py() is not False:
+        prefix = pa.scalar("account?account_id=", ids.type)
+        urls = pc.binary_join_element_wise(prefix, ids, pa.scalar("", ids.type))
+        return pd.Series(urls.to_pandas(), index=values.index, dtype="object")
     return pd.Series([account_url(v) if present else None
                       for v, present in zip(values, values.notna())], index=values.index,
                      dtype="object")
