@@ -67,8 +67,8 @@ if activity_tab.open:
     with activity_tab:
         timeline = data.call(activity.account_activities, snap, account_id)
         widgets.table(timeline, {
-            "date": Col("account.col.date", "date"), "type": Col("account.col.activity_type", "enum",
-                                                                 "activity_type"),
+            "date": Col("account.col.date", "date"),
+            "type": Col("account.col.activity_type", "enum", "activity_type"),
             "owner_name": Col("col.owner"), "subject": Col("account.col.subject"),
         }, key="account_activities", download=f"activities-{account_id}",
             empty_key="account.no_activities")

@@ -65,7 +65,8 @@ widgets.table(report.health_distribution, {
     "band": Col("col.band", "band"), "start": Col("kpi_report.col.start", "int"),
     "end": Col("kpi_report.col.end", "int"), "change": Col("kpi_report.col.change", "int"),
     "end_share": Col("kpi_report.col.share", "pct"),
-}, key="kpi_health", download=f"health-distribution-{code}", empty_key="health.no_scores", shared=True)
+}, key="kpi_health", download=f"health-distribution-{code}", empty_key="health.no_scores",
+    shared=True)
 
 st.subheader(t("kpi_report.activity_title"))
 widgets.table(report.activity, {

@@ -158,8 +158,11 @@ DATE_FORMATS = {"date": {"ja": "YYYY/MM/DD", "en": "MMM D, YYYY"},
                 "month": {"ja": "YYYY年M月", "en": "MMM YYYY"}}
 
 
+ACCOUNT_URL_PREFIX = "account?account_id="
+
+
 def account_url(account_id: str) -> str:
-    return "account?account_id=" + quote_plus(str(account_id))
+    return ACCOUNT_URL_PREFIX + quote_plus(str(account_id))
 
 
 def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, dict]:
@@ -237,12 +240,12 @@ _URL_SAFE_ID = r"^[A-Za-z0-9_.~-]+$"
 
 
 def _account_urls(values: pd.Series) -> pd.Series:
-    """account_url of each id (None where missing). Ids made of URL-safe characters only —
-    Salesforce ids, the demo's — need no quoting: checked and joined as two Arrow operations
-    (pandas' string methods cost ~1 ms a column, whatever its length)."""
+    """account_url of each id (missing where the id is). Ids made of URL-safe characters
+    only — Salesforce ids, the demo's — need no quoting: checked and joined as two Arrow
+    operations (pandas' string methods cost ~1 ms a column, whatever its length)."""
     ids = pa.Array.from_pandas(values.astype("str"))
     if pc.all(pc.match_substring_regex(ids, _URL_SAFE_ID)).as_py() is not False:
-        prefix = pa.scalar("account?account_id=", ids.type)
+        prefix = pa.scalar(ACCOUNT_URL_PREFIX, ids.type)
         urls = pc.binary_join_element_wise(prefix, ids, pa.scalar("", ids.type))
         return pd.Series(urls.to_pandas(), index=values.index, dtype="object")
     return pd.Series([account_url(v) if present else None
@@ -321,9 +324,7 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
     if shared:
         df, data, config = _SHOWN.get(df, columns, current_language())
     else:
-        df = df.reset_index(drop=True)
-        shown, config = _display_frame(df, columns)
-        data = _arrow(shown)
+        df, data, config = _shown(df, columns)
     kwargs = {}
     if select:
         kwargs = {"on_select": "rerun", "selection_mode": "single-row"}
@@ -336,6 +337,14 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
         if rows and rows[0] < len(df):
             return int(rows[0])
     return None
+
+
+def _shown(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, object, dict]:
+    """`df` renumbered from 0 (selections and downloads index it), what the table shows of it
+    (Arrow) and the column config."""
+    frame = df.reset_index(drop=True)
+    shown, config = _display_frame(frame, columns)
+    return frame, _arrow(shown), config
 
 
 class _ShownFrames:
@@ -355,9 +364,7 @@ class _ShownFrames:
             if item is not None and item[0] is df:
                 self._items.move_to_end(key)
                 return item[1:]
-        frame = df.reset_index(drop=True)
-        shown, config = _display_frame(frame, columns)
-        data = _arrow(shown)
+        frame, data, config = _shown(df, columns)
         with self._lock:
             self._items[key] = (df, frame, data, config)
             while len(self._items) > self._size:
