@@ -17,9 +17,19 @@ period_text = filters.period_label(view.period)
 widgets.title("churn.title")
 st.caption(t("churn.caption", period=period_text))
 
-trend = data.call(churn.two_year_churn_trend, snap, None, view.filters)  # the last 12 months
+# Every query of the page, started side by side; each section takes its result when drawn.
+logo_grain = view.period.kind if view.period.kind in ("month", "quarter") else "quarter"
+started = {
+    "trend": data.start(churn.two_year_churn_trend, snap, None, view.filters),  # last 12 months
+    "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
+    "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
+    "lost": data.start(churn.churned_accounts, snap, view.period, view.filters),
+    "due": data.start(churn.renewals, snap, view.period, view.filters),
+    "by_quarter": data.start(churn.renewals_by_quarter, snap, 4, None, view.filters),
+}
+trend = started["trend"].result()
 headline = churn.two_year_churn_at(trend, view.as_of)
-cohorts = data.call(churn.two_year_churn_by_cohort, snap, None, view.filters)
+cohorts = started["cohorts"].result()
 left, right = st.columns([1, 3])
 with left:
     widgets.kpi(t("kpi.two_year_churn_rate"), fmt.pct(headline["rate"]),
@@ -51,15 +61,13 @@ else:
     }, key="churn_cohort_table", download="two-year-churn-by-cohort")
 
 st.subheader(t("churn.logo_title"))
-logo = data.call(churn.logo_churn_by_period, snap, view.period.kind
-                 if view.period.kind in ("month", "quarter") else "quarter", 8, None,
-                 view.filters)
+logo = started["logo"].result()
 charts.show(charts.rate_with_target(
     logo, "logo_churn_rate", target, title=t("churn.logo_chart"), name=t("kpi.logo_churn_rate"),
     target_name=t("chart.churn_target", value=fmt.pct(target))), key="churn_logo")
 
 st.subheader(t("churn.reasons_title", period=period_text))
-lost = data.call(churn.churned_accounts, snap, view.period, view.filters)
+lost = started["lost"].result()
 reasons = churn.reasons_of(lost)
 if reasons.empty:
     widgets.empty("churn.no_churn")
@@ -82,7 +90,7 @@ else:
         widgets.go_to_account(lost["account_id"].iloc[row])
 
 st.subheader(t("churn.renewals_title", period=period_text))
-due = data.call(churn.renewals, snap, view.period, view.filters)
+due = started["due"].result()
 cols = st.columns(4)
 cols[0].metric(t("churn.due"), fmt.number(due.due_count), border=True,
                help=fmt.yen(due.due_mrr * 12))
@@ -102,7 +110,7 @@ if row is not None:
     widgets.go_to_account(due_rows["account_id"].iloc[row])
 
 st.subheader(t("churn.at_risk_title"))
-by_quarter = data.call(churn.renewals_by_quarter, snap, 4, None, view.filters)
+by_quarter = started["by_quarter"].result()
 charts.show(charts.stacked_bars(by_quarter, "quarter", {
     "signed_arr": (t("churn.signed_arr"), "#2e7d32"),
     "at_risk_arr": (t("churn.at_risk_arr"), "#c62828")}, title=t("churn.at_risk_chart"), yen=True),

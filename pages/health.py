@@ -17,7 +17,16 @@ view = filters.view()
 widgets.title("health.title")
 st.caption(t("health.caption"))
 
-bands = data.call(health.band_distribution, snap, view.filters)
+# The queries every visit makes, started side by side; each section takes its result when
+# drawn. The band's accounts and the grouping follow the user's choices below.
+started = {
+    "bands": data.start(health.band_distribution, snap, view.filters),
+    "over_time": data.start(health.band_counts_over_time, snap, 26, view.filters),
+    "matrix": data.start(health.attribute_matrix, snap, view.filters),
+    "declined": data.start(health.declined, snap, 10.0, view.filters),
+    "components": data.start(health.component_contributions, snap, view.filters),
+}
+bands = started["bands"].result()
 if bands["accounts"].sum() == 0:
     widgets.empty("health.no_scores")
     st.stop()
@@ -26,7 +35,7 @@ for col, row in zip(cols, bands.itertuples()):
     col.metric(widgets.band_label(row.band), fmt.number(row.accounts), border=True,
                help=t("health.share", share=fmt.pct(row.share)))
 
-over_time = data.call(health.band_counts_over_time, snap, 26, view.filters)
+over_time = started["over_time"].result()
 charts.show(charts.band_areas(over_time, t("health.over_time")), key="health_over_time")
 
 st.subheader(t("health.bands_title"))
@@ -58,11 +67,11 @@ with left:
     charts.show(charts.band_bars(by_group, "group", t(f"health.by.{grouping}"), horizontal=True),
                 key="health_by_group")
 with right:
-    matrix = data.call(health.attribute_matrix, snap, view.filters)
+    matrix = started["matrix"].result()
     charts.show(charts.matrix(matrix, t("health.matrix_title")), key="health_matrix")
 
 st.subheader(t("health.declined_title"))
-declined = data.call(health.declined, snap, 10.0, view.filters)
+declined = started["declined"].result()
 row = widgets.table(declined, {
     "name": Col("col.account_name"), "owner_name": Col("col.owner"),
     "score": Col("col.score", "score"), "score_4w_before": Col("health.col.score_4w", "number"),
@@ -75,7 +84,7 @@ if row is not None:
     widgets.go_to_account(declined["account_id"].iloc[row])
 
 st.subheader(t("health.components_title"))
-components = data.call(health.component_contributions, snap, view.filters)
+components = started["components"].result()
 charts.show(charts.components(components, t("health.components_chart")), key="health_components")
 widgets.table(components, {
     "component": Col("glossary.col.component", "enum", "component"),

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cs_analytics.metrics import periods, revenue
+from cs_analytics.metrics import health_summary, periods, revenue, signals
 from cs_analytics.ui import cards, charts, data, filters, session, shape, widgets
 from cs_analytics.ui.i18n import t
 
@@ -13,15 +13,22 @@ settings, view = data.settings(), filters.view()
 widgets.title("overview.title")
 st.caption(t("overview.caption", period=filters.period_label(view.period)))
 
+# Every query of the page, started side by side; each section takes its result when drawn.
 # The period and the previous one, with the period's bridge: one cached call, two queries.
-current, previous = data.call(revenue.headlines, snap, (view.period, view.previous_period),
-                              view.filters)
+trend_last = view.period.end_month(view.as_of)
+started = {
+    "headlines": data.start(revenue.headlines, snap, (view.period, view.previous_period),
+                            view.filters),
+    "bands": data.start(health_summary.band_distribution, snap, view.filters),
+    "alerts": data.start(signals.keys_on, snap, None, view.filters),
+    "trend": data.start(revenue.mrr_trend, snap, periods.add_months(trend_last, -23),
+                        trend_last, view.filters),
+}
+current, previous = started["headlines"].result()
 cards.revenue_cards(current["kpis"], previous["kpis"], settings)
-cards.attention_cards(snap, view, data.store())
+cards.attention_cards(started["bands"].result(), started["alerts"].result(), data.store())
 
-trend_first = periods.add_months(view.period.end_month(view.as_of), -23)
-trend = data.call(revenue.mrr_trend, snap, trend_first, view.period.end_month(view.as_of),
-                  view.filters)
+trend = started["trend"].result()
 left, right = st.columns([3, 2])
 with left:
     if trend.empty:

@@ -9,6 +9,8 @@ from cs_analytics.ui import charts, data, filters, session, shape, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.widgets import Col
 
+COHORT_METRIC_KEY = "revenue_cohort_metric"
+
 session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
@@ -24,11 +26,16 @@ recent = periods.last_n(grain, 12 if grain == "month" else 8, view.period.end_da
 # Every period this page shows, from one query (the bridge, the bars, both NRR trends — those
 # by the fiscal year the snapshot was built with, as `revenue.retention_trend`).
 snapshot_fsm = fiscal_year_start_month(snap)
-sets = data.call(revenue.period_sets, snap, (
+started_sets = data.start(revenue.period_sets, snap, (
     ("bridge", (view.period,)), ("recent", tuple(recent)),
     ("quarterly", tuple(periods.last_n("quarter", 8, view.as_of, snapshot_fsm))),
     ("ttm", tuple(periods.last_n("ttm", 12, view.as_of, snapshot_fsm))),
 ), view.filters)
+# The cohort table at the bottom, started now to run beside the query above, with the metric
+# its radio holds (a widget's state is set before the run); the call below gets this result.
+data.start(revenue.cohort_table, snap, "quarter", st.session_state.get(COHORT_METRIC_KEY, "mrr"),
+           view.filters)
+sets = started_sets.result()
 bridge = revenue.bridge_of(sets["bridge"].iloc[0])
 by_period = sets["recent"][list(revenue.MOVEMENTS_BY_PERIOD_COLUMNS)]
 left, right = st.columns(2)
@@ -71,7 +78,7 @@ if movement:
 
 st.subheader(t("revenue.cohort_title"))
 metric = st.radio(t("revenue.cohort_metric"), ("mrr", "logo"), horizontal=True,
-                  key="revenue_cohort_metric", format_func=formatter("revenue.cohort"))
+                  key=COHORT_METRIC_KEY, format_func=formatter("revenue.cohort"))
 cohorts = data.call(revenue.cohort_table, snap, "quarter", metric, view.filters)
 if cohorts.empty:
     widgets.empty("revenue.no_cohorts")

@@ -20,11 +20,15 @@ settings, view, store = data.settings(), filters.view(), data.store()
 widgets.title("check.title")
 st.caption(t("check.caption", days=settings.signals.no_contact_days))
 
-at_risk = data.call(team.portfolio, snap, None, view.filters, ("warning", "danger"))
-shown = data.call(signals.signals_on, snap, None, (), view.filters)  # every signal, one query
+# The page's three queries, side by side.
+started = {
+    "at_risk": data.start(team.portfolio, snap, None, view.filters, ("warning", "danger")),
+    "shown": data.start(signals.signals_on, snap, None, (), view.filters),  # every signal
+    "stale": data.start(data_quality.stale_records, snap, view.filters),
+}
+at_risk, shown, stale = (started[k].result() for k in ("at_risk", "shown", "stale"))
 no_contact = signals.only(shown, "no_contact_60d")
 no_login = signals.only(shown, "no_login_60d")
-stale = data.call(data_quality.stale_records, snap, view.filters)
 alerts = alert_actions.with_status(shown, alert_actions.actions(store))
 open_alerts = alert_actions.open_only(alerts)
 cols = st.columns(5)

@@ -67,15 +67,12 @@ def targets_line(current: dict) -> str:
     return t("kpi.targets", parts=" · ".join(parts))
 
 
-def attention_cards(snap, view, store) -> None:
-    """Accounts per health band and the open alerts, each linking to where to act."""
+def attention_cards(bands, shown, store) -> None:
+    """Accounts per health band (`health_summary.band_distribution`) and the open alerts
+    among the signals shown (`signals.keys_on`), each linking to where to act."""
     from cs_analytics import alert_actions
-    from cs_analytics.metrics import health_summary, signals
-    from cs_analytics.ui import data
     from cs_analytics.ui.widgets import band_label
 
-    bands = data.call(health_summary.band_distribution, snap, view.filters)
-    shown = data.call(signals.keys_on, snap, None, view.filters)
     alerts = alert_actions.with_status(shown, alert_actions.actions(store))
     cols = st.columns(5)
     for col, row in zip(cols, bands.itertuples()):

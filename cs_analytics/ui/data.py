@@ -6,13 +6,15 @@ is visible on the next rerun without clearing anything, and old entries age out 
 ttl). The snapshot itself is passed as an underscore argument (not hashed). Results must be
 small (aggregated in SQL by the metrics API) and picklable: each run gets its own copy.
 `call_shared` is the same for large results the pages only read (report objects): every run
-gets the one cached object.
+gets the one cached object. `start` begins a `call` on a worker thread, so that a page's
+independent queries run side by side while the page draws what it already has.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 import streamlit as st
@@ -134,3 +136,34 @@ def call_shared(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
     same object instead of an unpickled copy of it (~10 ms for the KPI report at 10,000
     accounts). The caller must not change it — copy first (`copy.copy`) to set attributes."""
     return _shared_call(**_keys(snap, fn, args, kwargs))
+
+
+# Worker threads for `start`, shared by every session of the process. DuckDB releases the GIL
+# while a query runs, so a page's queries overlap each other and the page's own drawing.
+WORKERS = 4
+_workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cs-analytics-data")
+
+
+class Started:
+    """A `call` begun on a worker thread (`start`); `result()` is its value."""
+
+    def __init__(self, keys: dict):
+        self._keys = keys
+        self._future: Future = _workers.submit(_cached_call, **keys)
+
+    def result(self) -> Any:
+        """The call's value, or its exception raised here. A call no worker has picked up yet
+        (the workers are busy with other sessions' calls) is taken back and run in this
+        thread rather than waited for."""
+        if self._future.cancel():
+            return _cached_call(**self._keys)
+        return self._future.result()
+
+
+def start(fn: Callable, snap: Snapshot, *args, **kwargs) -> Started:
+    """`call(fn, snap, *args, **kwargs)`, begun on a worker thread; take its value with
+    `.result()` where the page needs it. For the calls a page makes whatever the user
+    clicks: start them all first, then draw. The cache is the same as `call`'s — a value
+    computed by a worker is the one a later `call` with the same arguments gets, and two
+    threads asking for one missing value compute it once (Streamlit locks each key)."""
+    return Started(_keys(snap, fn, args, kwargs))

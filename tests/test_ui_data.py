@@ -1,0 +1,97 @@
+"""Pages' cached calls begun on worker threads (`data.start`): the same cache and the same
+values as `data.call`, errors where the page takes the value, never stuck behind busy workers."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.ui import data
+
+
+@dataclass(frozen=True)
+class _Snap:
+    """What `data.call` reads of a snapshot: its id (a new one per test: a fresh cache key)."""
+
+    id: str
+
+
+RUNS: list[tuple[str, int, str]] = []  # (snapshot id, argument, thread name) of every run
+SLOW = threading.Event()  # set: the slow metric returns
+
+
+def slow_metric(snap, value):
+    RUNS.append((snap.id, value, threading.current_thread().name))
+    assert SLOW.wait(10)
+    return {"value": value * 2, "rows": [value] * 3}
+
+
+def failing_metric(snap, value):
+    raise CsAnalyticsError(f"no such period: {value}")
+
+
+def blocked(event: threading.Event) -> None:
+    assert event.wait(10)
+
+
+@pytest.fixture
+def snap():
+    RUNS.clear()
+    SLOW.set()
+    yield _Snap(uuid.uuid4().hex)
+    SLOW.set()
+
+
+def test_a_started_call_gives_the_value_call_gives_and_is_computed_once(snap):
+    """Three sections asking for one number at once — two started, one called while the first
+    still runs — get equal values from a single computation, and a later call is a cache hit."""
+    SLOW.clear()
+    first, second = data.start(slow_metric, snap, 21), data.start(slow_metric, snap, 21)
+    called = []
+    caller = threading.Thread(target=lambda: called.append(data.call(slow_metric, snap, 21)))
+    caller.start()
+    time.sleep(0.2)  # every caller is now waiting on the one computation
+    SLOW.set()
+    caller.join(10)
+    expected = {"value": 42, "rows": [21, 21, 21]}
+    assert first.result() == second.result() == called[0] == expected
+    assert data.call(slow_metric, snap, 21) == expected
+    assert [(run[0], run[1]) for run in RUNS] == [(snap.id, 21)]
+    assert RUNS[0][2].startswith("cs-analytics-data")  # it ran on a worker
+
+
+def test_started_calls_with_other_arguments_are_other_values(snap):
+    started = {v: data.start(slow_metric, snap, v) for v in (1, 2, 3)}
+    assert {v: s.result()["value"] for v, s in started.items()} == {1: 2, 2: 4, 3: 6}
+    assert sorted(run[1] for run in RUNS) == [1, 2, 3]
+
+
+def test_an_error_is_raised_where_the_page_takes_the_value(snap):
+    """A failing query does not fail the page where it was started (the sections above it still
+    draw); its message is raised where the section takes the value, as with `call`."""
+    started = data.start(failing_metric, snap, "2031Q9")
+    with pytest.raises(CsAnalyticsError, match="no such period: 2031Q9"):
+        started.result()
+
+
+def test_a_page_does_not_wait_behind_busy_workers(snap):
+    """Other sessions' queries hold every worker: a page's started call is taken back and run
+    in the page's own thread instead of waiting for a worker to come free."""
+    release = threading.Event()
+    busy = [data._workers.submit(blocked, release) for _ in range(data.WORKERS)]
+    try:
+        time.sleep(0.1)
+        started = data.start(slow_metric, snap, 5)
+        began = time.monotonic()
+        assert started.result()["value"] == 10
+        assert time.monotonic() - began < 5
+        assert RUNS == [(snap.id, 5, threading.current_thread().name)]
+    finally:
+        release.set()
+        for future in busy:
+            future.result(10)
