@@ -39,6 +39,13 @@ def blocked(event: threading.Event) -> None:
     assert event.wait(10)
 
 
+def _wait_for(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def snap():
     RUNS.clear()
@@ -51,11 +58,13 @@ def test_a_started_call_gives_the_value_call_gives_and_is_computed_once(snap):
     """Three sections asking for one number at once — two started, one called while the first
     still runs — get equal values from a single computation, and a later call is a cache hit."""
     SLOW.clear()
-    first, second = data.start(slow_metric, snap, 21), data.start(slow_metric, snap, 21)
+    first = data.start(slow_metric, snap, 21)
+    _wait_for(lambda: RUNS)  # a worker is computing it
+    second = data.start(slow_metric, snap, 21)
     called = []
     caller = threading.Thread(target=lambda: called.append(data.call(slow_metric, snap, 21)))
     caller.start()
-    time.sleep(0.2)  # every caller is now waiting on the one computation
+    time.sleep(0.2)  # the others are now waiting on the one computation
     SLOW.set()
     caller.join(10)
     expected = {"value": 42, "rows": [21, 21, 21]}
