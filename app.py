@@ -15,10 +15,12 @@ from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.ui import data, filters, widgets
 from cs_analytics.ui.i18n import LANG_KEY, LANGUAGES, t
 from cs_analytics.ui.nav import DEFAULT_PAGE, PAGES, SECTIONS
-from cs_analytics.ui.session import OPEN_VIEWER, Viewer, auth_configured, set_viewer
+from cs_analytics.ui.session import (OPEN_VIEWER, Viewer, auth_configured, ensure_navigation,
+                                     set_viewer)
 
 st.set_page_config(page_title="CS Analytics", page_icon="📈", layout="wide",
                    initial_sidebar_state="expanded")
+ensure_navigation()
 
 
 def resolve_viewer(settings) -> Viewer:

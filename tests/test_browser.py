@@ -194,6 +194,21 @@ def test_drill_down_from_overview_to_an_account(server, browser, demo_home):
     page.close()
 
 
+def test_the_first_visit_after_a_server_start_keeps_its_language(browser, demo_home):
+    """A link opened right after a restart (a deploy) behaves like any other. The first session
+    of a server used to start in Streamlit's old pages-folder mode, and its first page switch
+    lost `?lang=en`: clicking a movement on the Overview opened the MRR page in Japanese."""
+    with start_server(demo_home, "streamlit-first-visit.log") as base:
+        page = browser.new_page(viewport={"width": WIDTH, "height": 1000}, locale="ja-JP")
+        page.goto(f"{base}/?lang=en")
+        settle(page, "Overview")
+        click_row(page, 0, 0)  # a movement: opens the MRR page
+        settle(page, "MRR & NRR")
+        assert "lang=en" in page.url and "movement=new" in page.url
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.close()
+
+
 def test_download_a_table_as_csv(server, browser):
     page = browser.new_page(viewport={"width": WIDTH, "height": 1000}, accept_downloads=True)
     page.goto(f"{server}/team")

@@ -61,12 +61,13 @@ def auth_configured() -> bool:
 
 
 def ensure_navigation() -> None:
-    """Run the page through app.py (st.navigation), never on its own.
-
-    When the first request after the server starts is a page URL (a shared link, a bookmark),
-    Streamlit runs that file directly in its older pages-folder mode, without app.py's frame.
-    The first st.navigation call switches the server out of that mode for good; a page that
-    finds itself running alone switches it and reruns, which goes through app.py."""
+    """Run every script through app.py's st.navigation, never in Streamlit's older
+    pages-folder mode. A new server starts in that mode because of the pages/ folder, until
+    the first st.navigation call switches it out for good. Its first session would run a page
+    URL (a shared link, a bookmark) as that file alone, without app.py's frame, and the app's
+    root as that mode's main page, whose first page switch then lost the language (?lang=en).
+    Called first by app.py and by every page: the script that finds the old mode switches it
+    off and reruns (same URL, same query parameters) before drawing anything."""
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
