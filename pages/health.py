@@ -10,6 +10,8 @@ from cs_analytics.ui import charts, data, filters, fmt, session, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.widgets import Col
 
+GROUPINGS, GROUP_BY_KEY = ("owner", "segment", "industry"), "health_group_by"
+
 session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
@@ -18,7 +20,7 @@ widgets.title("health.title")
 st.caption(t("health.caption"))
 
 # The queries every visit makes, started side by side; each section takes its result when
-# drawn. The band's accounts and the grouping follow the user's choices below.
+# drawn. The band's accounts follow the user's choice below.
 started = {
     "bands": data.start(health.band_distribution, snap, view.filters),
     "over_time": data.start(health.band_counts_over_time, snap, 26, view.filters),
@@ -26,6 +28,10 @@ started = {
     "declined": data.start(health.declined, snap, 10.0, view.filters),
     "components": data.start(health.component_contributions, snap, view.filters),
 }
+# The counts by group too, with the grouping its radio holds (a widget's state is set before
+# the run): the call under the radio gets this result.
+data.start(health.band_counts_by, snap, st.session_state.get(GROUP_BY_KEY, GROUPINGS[0]),
+           view.filters)
 bands = started["bands"].result()
 if bands["accounts"].sum() == 0:
     widgets.empty("health.no_scores")
@@ -61,8 +67,8 @@ if band:
 
 left, right = st.columns(2)
 with left:
-    grouping = st.radio(t("health.group_by"), ("owner", "segment", "industry"), horizontal=True,
-                        key="health_group_by", format_func=formatter("health.group"))
+    grouping = st.radio(t("health.group_by"), GROUPINGS, horizontal=True, key=GROUP_BY_KEY,
+                        format_func=formatter("health.group"))
     by_group = data.call(health.band_counts_by, snap, grouping, view.filters)
     charts.show(charts.band_bars(by_group, "group", t(f"health.by.{grouping}"), horizontal=True),
                 key="health_by_group")

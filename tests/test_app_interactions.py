@@ -16,8 +16,9 @@ from cs_analytics.metrics import health, health_summary, periods, revenue, signa
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.store import Store
 from cs_analytics.ui import fmt
-from test_app_common import (demo_home, make_app, metric, open_account_tab,  # noqa: F401
-                             run_page, select_row, table, table_with, texts, use_home)
+from test_app_common import (chart, demo_home, make_app, metric,  # noqa: F401
+                             open_account_tab, run_page, select_row, table, table_with, texts,
+                             use_home, values)
 
 
 @pytest.fixture
@@ -148,6 +149,35 @@ def test_health_band_to_accounts_to_account_page(demo_home, use_home):
     select_row(at, f"health_band_{band}", 0)
     assert at.title[0].value == "Account"
     assert param(at, "account_id") == [in_band["account_id"].iloc[0]]
+
+
+def test_the_grouping_and_cohort_radios_choose_what_is_shown(demo_home, use_home):
+    """The health page's grouping and the revenue page's cohort metric: their results are
+    started before the radio is drawn, with the radio's value, so a change must show the new
+    choice — on its first run after the change and on a later filter change."""
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    at = run_page("health", "en")
+    for grouping in ("segment", "industry", "owner"):
+        at.radio(key="health_group_by").set_value(grouping).run()
+        assert not at.exception
+        expected = health_summary.band_counts_by(snap, grouping)
+        shown = chart(at, f"Health bands by {grouping}")
+        assert values(shown["data"][0]["y"]) == [str(g) for g in expected["group"]]
+        assert sum(sum(values(trace["x"])) for trace in shown["data"]) == \
+            expected["accounts"].sum()
+    at.sidebar.multiselect(key="f_segment").set_value(["S", "A"]).run()
+    expected = health_summary.band_counts_by(snap, "owner", Filters(segments=("S", "A")))
+    assert values(chart(at, "Health bands by owner")["data"][0]["y"]) == list(expected["group"])
+
+    at = run_page("revenue", "en")
+    for metric_name, title in (("logo", "Logo retention"), ("mrr", "Net MRR retention")):
+        at.radio(key="revenue_cohort_metric").set_value(metric_name).run()
+        assert not at.exception
+        expected = revenue.cohort_table(snap, "quarter", metric_name)
+        assert values(chart(at, title)["data"][0]["y"]) == list(expected["cohort"])
+        shown = table_with(at, "+0", "+1")
+        assert list(shown["+1"]) == pytest.approx(list(expected["+1"] * 100), nan_ok=True)
 
 
 def test_account_page_follows_the_url_and_the_picker(demo_home, use_home):
