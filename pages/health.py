@@ -11,6 +11,7 @@ from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.widgets import Col
 
 GROUPINGS, GROUP_BY_KEY = ("owner", "segment", "industry"), "health_group_by"
+BAND_PARAM = "band"
 
 session.ensure_navigation()
 
@@ -29,9 +30,12 @@ started = {
     "components": data.start(health.component_contributions, snap, view.filters),
 }
 # The counts by group too, with the grouping its radio holds (a widget's state is set before
-# the run): the call under the radio gets this result.
+# the run), and the accounts of the band the URL holds (an open drill-down): the calls below
+# get these results; a new choice is a new call.
 data.start(health.band_counts_by, snap, st.session_state.get(GROUP_BY_KEY, GROUPINGS[0]),
            view.filters)
+if st.query_params.get(BAND_PARAM) in BANDS:
+    data.start(health.accounts_in_band, snap, st.query_params[BAND_PARAM], view.filters)
 bands = started["bands"].result()
 if bands["accounts"].sum() == 0:
     widgets.empty("health.no_scores")
@@ -50,8 +54,8 @@ chosen = widgets.table(bands, {"band": Col("col.band", "band"),
                                "accounts": Col("team.col.accounts", "int"),
                                "share": Col("health.col.share", "pct")},
                        key="health_bands", download="health-bands", select=True)
-band = widgets.remember_choice("band", None if chosen is None else bands["band"].iloc[chosen],
-                               BANDS)
+band = widgets.remember_choice(
+    BAND_PARAM, None if chosen is None else bands["band"].iloc[chosen], BANDS)
 if band:
     st.markdown("#### " + t("health.band_accounts", band=widgets.band_label(band)))
     in_band = data.call(health.accounts_in_band, snap, band, view.filters)

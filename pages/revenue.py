@@ -9,7 +9,7 @@ from cs_analytics.ui import charts, data, filters, session, shape, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.widgets import Col
 
-COHORT_METRIC_KEY = "revenue_cohort_metric"
+COHORT_METRIC_KEY, MOVEMENT_PARAM = "revenue_cohort_metric", "movement"
 
 session.ensure_navigation()
 
@@ -32,9 +32,14 @@ started_sets = data.start(revenue.period_sets, snap, (
     ("ttm", tuple(periods.last_n("ttm", 12, view.as_of, snapshot_fsm))),
 ), view.filters)
 # The cohort table at the bottom, started now to run beside the query above, with the metric
-# its radio holds (a widget's state is set before the run); the call below gets this result.
+# its radio holds (a widget's state is set before the run), and the accounts behind the
+# movement the URL holds (an open drill-down): the calls below get these results; a new
+# choice is a new call.
 data.start(revenue.cohort_table, snap, "quarter", st.session_state.get(COHORT_METRIC_KEY, "mrr"),
            view.filters)
+if st.query_params.get(MOVEMENT_PARAM) in shape.MOVEMENTS:
+    data.start(revenue.movement_accounts, snap, view.period, st.query_params[MOVEMENT_PARAM],
+               view.filters)
 sets = started_sets.result()
 bridge = revenue.bridge_of(sets["bridge"].iloc[0])
 by_period = sets["recent"][list(revenue.MOVEMENTS_BY_PERIOD_COLUMNS)]
@@ -61,7 +66,7 @@ st.caption(t("common.click_hint"))
 movements = shape.movement_summary(bridge)
 chosen = widgets.table(movements, widgets.MOVEMENT_SUMMARY_COLUMNS, key="revenue_movements",
                        download="movements-summary", select=True)
-movement = widgets.remember_choice("movement", None if chosen is None
+movement = widgets.remember_choice(MOVEMENT_PARAM, None if chosen is None
                                    else movements["movement"].iloc[chosen], shape.MOVEMENTS)
 if movement:
     st.markdown("#### " + t("revenue.accounts_title", movement=t(f"movement.{movement}"),

@@ -8,6 +8,8 @@ from cs_analytics.ui import charts, data, filters, session, widgets
 from cs_analytics.ui.i18n import t
 from cs_analytics.ui.widgets import Col
 
+OWNER_PARAM = "team_owner"
+
 session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
@@ -15,6 +17,10 @@ view = filters.view()
 widgets.title("team.title")
 st.caption(t("team.caption"))
 
+# The portfolio of the owner the URL holds (an open drill-down, a shared link) runs beside the
+# summary: a filter change recomputes both. The call below gets it; a new click is a new call.
+if st.query_params.get(OWNER_PARAM):
+    data.start(team.portfolio, snap, st.query_params[OWNER_PARAM], view.filters)
 owners = data.call(team.owner_summary, snap, view.filters)
 if owners.empty:
     widgets.empty("team.no_owners")
@@ -39,7 +45,7 @@ chosen = widgets.table(owners, {
     "max_days_since_contact": Col("team.col.max_contact", "int"),
 }, key="team_owners", download="team", select=True)
 owner_id = widgets.remember_choice(
-    "team_owner", None if chosen is None else owners["owner_id"].iloc[chosen],
+    OWNER_PARAM, None if chosen is None else owners["owner_id"].iloc[chosen],
     set(owners["owner_id"]))
 if owner_id:
     name = owners.loc[owners["owner_id"] == owner_id, "owner_name"].iloc[0]

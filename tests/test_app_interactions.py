@@ -180,6 +180,40 @@ def test_the_grouping_and_cohort_radios_choose_what_is_shown(demo_home, use_home
         assert list(shown["+1"]) == pytest.approx(list(expected["+1"] * 100), nan_ok=True)
 
 
+def test_an_open_drill_down_follows_a_filter_change(demo_home, use_home):
+    """A drill-down held in the URL (an owner's portfolio, a band's accounts, the accounts
+    behind a movement) is started with the page's own queries; after a filter change it shows
+    the filtered rows, as the page's own tables do."""
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    narrow = Filters(segments=("S", "A"))
+    period = periods.period_containing("quarter", snap.as_of)
+    owner = team.owner_summary(snap).sort_values("accounts").iloc[-1]["owner_id"]
+    band = health_summary.band_distribution(snap).sort_values("accounts").iloc[-1]["band"]
+    bridge = revenue.movement_totals(snap, period)
+    movement = max(("new", "expansion", "contraction", "churn"),
+                   key=lambda m: bridge[f"{m}_count"])
+    cases = (
+        ("team", {"team_owner": owner}, f"team_portfolio_{owner}",
+         lambda f: team.portfolio(snap, owner, f)),
+        ("health", {"band": band}, f"health_band_{band}",
+         lambda f: health_summary.accounts_in_band(snap, band, f)),
+        ("revenue", {"movement": movement}, f"revenue_accounts_{movement}",
+         lambda f: revenue.movement_accounts(snap, period, movement, f)),
+    )
+    for page, query, key, expected in cases:
+        at = make_app("en", query)
+        at.run()
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception
+        assert list(table(at, key)["Account"]) == list(expected(None)["name"])
+        at.sidebar.multiselect(key="f_segment").set_value(["S", "A"]).run()
+        assert not at.exception
+        filtered = list(expected(narrow)["name"])
+        assert list(table(at, key)["Account"]) == filtered
+        assert 0 < len(filtered) < len(expected(None))
+
+
 def test_account_page_follows_the_url_and_the_picker(demo_home, use_home):
     use_home(demo_home)
     snap = Store(demo_home).open_current()
