@@ -21,7 +21,7 @@ widgets.title("health.title")
 st.caption(t("health.caption"))
 
 # The queries every visit makes, started side by side; each section takes its result when
-# drawn. The band's accounts follow the user's choice below.
+# drawn.
 started = {
     "bands": data.start(health.band_distribution, snap, view.filters),
     "over_time": data.start(health.band_counts_over_time, snap, 26, view.filters),
@@ -34,8 +34,8 @@ started = {
 # get these results; a new choice is a new call.
 data.start(health.band_counts_by, snap, st.session_state.get(GROUP_BY_KEY, GROUPINGS[0]),
            view.filters)
-if st.query_params.get(BAND_PARAM) in BANDS:
-    data.start(health.accounts_in_band, snap, st.query_params[BAND_PARAM], view.filters)
+if band_in_url := widgets.url_choice(BAND_PARAM, BANDS):
+    data.start(health.accounts_in_band, snap, band_in_url, view.filters)
 bands = started["bands"].result()
 if bands["accounts"].sum() == 0:
     widgets.empty("health.no_scores")

@@ -9,7 +9,8 @@ from cs_analytics.ui import charts, data, filters, session, shape, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.widgets import Col
 
-COHORT_METRIC_KEY, MOVEMENT_PARAM = "revenue_cohort_metric", "movement"
+COHORT_METRICS, COHORT_METRIC_KEY = ("mrr", "logo"), "revenue_cohort_metric"
+MOVEMENT_PARAM = "movement"
 
 session.ensure_navigation()
 
@@ -35,11 +36,10 @@ started_sets = data.start(revenue.period_sets, snap, (
 # its radio holds (a widget's state is set before the run), and the accounts behind the
 # movement the URL holds (an open drill-down): the calls below get these results; a new
 # choice is a new call.
-data.start(revenue.cohort_table, snap, "quarter", st.session_state.get(COHORT_METRIC_KEY, "mrr"),
-           view.filters)
-if st.query_params.get(MOVEMENT_PARAM) in shape.MOVEMENTS:
-    data.start(revenue.movement_accounts, snap, view.period, st.query_params[MOVEMENT_PARAM],
-               view.filters)
+data.start(revenue.cohort_table, snap, "quarter",
+           st.session_state.get(COHORT_METRIC_KEY, COHORT_METRICS[0]), view.filters)
+if movement_in_url := widgets.url_choice(MOVEMENT_PARAM, shape.MOVEMENTS):
+    data.start(revenue.movement_accounts, snap, view.period, movement_in_url, view.filters)
 sets = started_sets.result()
 bridge = revenue.bridge_of(sets["bridge"].iloc[0])
 by_period = sets["recent"][list(revenue.MOVEMENTS_BY_PERIOD_COLUMNS)]
@@ -82,7 +82,7 @@ if movement:
         widgets.go_to_account(behind["account_id"].iloc[row])
 
 st.subheader(t("revenue.cohort_title"))
-metric = st.radio(t("revenue.cohort_metric"), ("mrr", "logo"), horizontal=True,
+metric = st.radio(t("revenue.cohort_metric"), COHORT_METRICS, horizontal=True,
                   key=COHORT_METRIC_KEY, format_func=formatter("revenue.cohort"))
 cohorts = data.call(revenue.cohort_table, snap, "quarter", metric, view.filters)
 if cohorts.empty:

@@ -21,12 +21,10 @@ widgets.title("check.title")
 st.caption(t("check.caption", days=settings.signals.no_contact_days))
 
 # The page's three queries, side by side.
-started = {
-    "at_risk": data.start(team.portfolio, snap, None, view.filters, ("warning", "danger")),
-    "shown": data.start(signals.signals_on, snap, None, (), view.filters),  # every signal
-    "stale": data.start(data_quality.stale_records, snap, view.filters),
-}
-at_risk, shown, stale = (started[k].result() for k in ("at_risk", "shown", "stale"))
+started = (data.start(team.portfolio, snap, None, view.filters, ("warning", "danger")),
+           data.start(signals.signals_on, snap, None, (), view.filters),  # every signal
+           data.start(data_quality.stale_records, snap, view.filters))
+at_risk, shown, stale = (s.result() for s in started)
 no_contact = signals.only(shown, "no_contact_60d")
 no_login = signals.only(shown, "no_login_60d")
 alerts = alert_actions.with_status(shown, alert_actions.actions(store))

@@ -448,8 +448,13 @@ def remember_choice(param: str, chosen: str | None, allowed) -> str | None:
         if st.query_params.get(param) != chosen:
             st.query_params[param] = chosen
         return chosen
+    return url_choice(param, allowed)
+
+
+def url_choice(param: str, allowed=None) -> str | None:
+    """The drill-down choice the URL holds, if `allowed` has it (any value when None)."""
     value = st.query_params.get(param)
-    return value if value in allowed else None
+    return value if value and (allowed is None or value in allowed) else None
 
 
 def go_to_account(account_id: str) -> None:
