@@ -18,6 +18,7 @@ import plotly.colors
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from cs_analytics.ui import charts
 from cs_analytics.ui.i18n import LANGUAGES, translate
@@ -148,16 +149,30 @@ CASES = {
 }
 
 
-def spec(fig: go.Figure) -> dict:
-    """What the browser receives (st.plotly_chart sends the same JSON)."""
+def spec(fig: dict | go.Figure) -> dict:
+    """What the browser receives (`charts.show` sends the same JSON: test below)."""
     return json.loads(pio.to_json(fig, validate=False))
 
 
-def traces(fig: go.Figure) -> list[dict]:
+def traces(fig: dict) -> list[dict]:
     return spec(fig)["data"]
 
 
-def build(case: str) -> go.Figure:
+def decoded(value):
+    """A spec with plotly's base64 arrays ('bdata', written for numpy arrays by a Figure) as
+    lists and NaN as null, as a plain dict writes them: the same figure either way."""
+    if isinstance(value, dict):
+        if "bdata" in value:
+            return decoded(values(value))
+        return {k: decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decoded(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def build(case: str) -> dict:
     return CASES[case][1]()
 
 
@@ -181,11 +196,25 @@ def test_every_public_builder_has_a_case():
 @pytest.mark.parametrize("case", CASES)
 def test_plotly_validation_accepts_the_figure_unchanged(case, lang):
     fig = build(case)
-    assert isinstance(fig, go.Figure)
-    validated = go.Figure(fig.to_dict())  # raises on any property plotly does not know
+    assert isinstance(fig, dict)
+    validated = go.Figure(fig)  # raises on any property plotly does not know
     # …and rewrites nothing: a value only the validator expands (a named colorscale) would
     # reach the browser unexpanded and render differently.
-    assert spec(validated) == spec(fig)
+    assert decoded(spec(validated)) == decoded(spec(fig))
+
+
+@pytest.mark.parametrize("case", ["rate_bars", "matrix", "usage_trend", "health_history"])
+def test_show_sends_the_figure_as_written(case, lang):
+    def page(case):
+        import test_charts
+        from cs_analytics.ui import charts
+
+        charts.show(test_charts.build(case), key="chart")  # in `lang`: the fixture's patch
+
+    at = AppTest.from_function(page, args=(case,), default_timeout=30).run()
+    assert not at.exception
+    [chart] = at.get("plotly_chart")
+    assert json.loads(chart.proto.spec) == spec(build(case))
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -196,7 +225,7 @@ def test_figure_serializes_to_strict_json(case, lang):
         raise AssertionError(f"{constant} in the chart's JSON: browsers cannot parse it")
 
     sent = json.loads(pio.to_json(fig, validate=False), parse_constant=not_json)
-    assert len(sent["data"]) == len(fig.data)
+    assert len(sent["data"]) == len(fig["data"])
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -1,10 +1,12 @@
 """Plotly figures for the pages. Each takes a small DataFrame from the metrics API (already
 aggregated) and returns a figure with translated names; pages show it with `show(fig)`.
 
-Figures are written as plain plotly dicts and wrapped without validation (`_figure`): building
-them through graph_objects validates every property as it is set, which cost 6–13 ms a chart
-on every rerun. tests/test_charts.py passes every builder's output through the validating
-constructor instead, so an invalid property fails a test, not a page.
+A figure is plotly's plain dict ({"data": [...], "layout": {...}}), written directly and handed
+to Streamlit as it is (`show`): building it through graph_objects validates every property as
+it is set, which cost 6–13 ms a chart on every rerun, and even an unvalidated `go.Figure` is
+deep-copied twice and walked for numeric arrays on its way to Streamlit (~1 ms a chart, ~3 ms
+for a few hundred points). tests/test_charts.py passes every builder's output through the
+validating constructor instead, so an invalid property fails a test, not a page.
 
 Amounts are plotted unrounded and formatted in hovers as ¥12,345,678; rates as percentages.
 """
@@ -66,14 +68,26 @@ def labels(values) -> list[str]:
     return [html.escape(str(v)) for v in values]
 
 
-def show(fig: go.Figure, key: str) -> None:
-    st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+def show(fig: dict, key: str) -> None:
+    st.plotly_chart(_Written(fig), key=key, width="stretch", config={"displaylogo": False})
 
 
-def _figure(traces: list[dict], layout: dict) -> go.Figure:
+class _Written(go.Figure):
+    """A figure already written as plotly's plain dict, for `st.plotly_chart`: Streamlit
+    validates a dict it is given (rebuilding it through graph_objects) but takes a Figure's
+    `to_dict()` as it is — so this Figure is only that dict. go.Figure's constructor, which
+    would copy and wrap every trace, is not run: nothing but `to_dict` may be used."""
+
+    def __init__(self, fig: dict):  # noqa: D107 — deliberately not go.Figure.__init__
+        self._written = fig
+
+    def to_dict(self) -> dict:
+        return self._written
+
+
+def _figure(traces: list[dict], layout: dict) -> dict:
     """The figure of plain trace and layout dicts, not validated (see the module docstring)."""
-    return go.Figure({"data": traces, "layout": {"template": TEMPLATE, **layout}},
-                     _validate=False)
+    return {"data": traces, "layout": {"template": TEMPLATE, **layout}}
 
 
 def _plain(values) -> list:
@@ -132,7 +146,7 @@ def _bar(x, y, name: str, color: str, **more) -> dict:
     return {"type": "bar", "x": x, "y": y, "name": name, "marker": {"color": color}, **more}
 
 
-def mrr_trend(df: pd.DataFrame) -> go.Figure:
+def mrr_trend(df: pd.DataFrame) -> dict:
     """MRR per month (area) with the customer count in the hover."""
     trace = _line(_month_labels(df["month"]), df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
                   fill="tozeroy", customdata=df[["customers"]].to_numpy(),
@@ -141,7 +155,7 @@ def mrr_trend(df: pd.DataFrame) -> go.Figure:
     return _figure([trace], _layout(title=t("chart.mrr_trend"), yaxis=_yen_axis()))
 
 
-def waterfall(bridge: dict, title: str) -> go.Figure:
+def waterfall(bridge: dict, title: str) -> dict:
     """The MRR bridge of one period: start, new, reactivation, expansion, contraction, churn,
     end (amounts signed; the last bar is the total)."""
     x = [t("movement.start")] + [t(f"movement.{m}") for m in MOVEMENTS] + [t("movement.end")]
@@ -167,7 +181,7 @@ def waterfall(bridge: dict, title: str) -> go.Figure:
     return _figure([trace], _layout(title=title, yaxis=axis, height=400, showlegend=False))
 
 
-def movements_by_period(df: pd.DataFrame) -> go.Figure:
+def movements_by_period(df: pd.DataFrame) -> dict:
     """Signed movement totals per period as stacked bars (gains up, losses down)."""
     x = list(df["label"])
     traces = [_bar(x, df[m].to_numpy(), t(f"movement.{m}"), MOVEMENT_COLORS[m],
@@ -179,7 +193,7 @@ def movements_by_period(df: pd.DataFrame) -> go.Figure:
                                    barmode="relative"))
 
 
-def retention(df: pd.DataFrame, target: float, title: str) -> go.Figure:
+def retention(df: pd.DataFrame, target: float, title: str) -> dict:
     """NRR and GRR per period with the NRR target line (TTM periods named by their month)."""
     x = [str(label).removeprefix("TTM ") for label in df["label"]]
     traces = [_line(x, df["nrr"].to_numpy(), "NRR", PRIMARY, hovertemplate=PCT_HOVER),
@@ -195,7 +209,7 @@ def _target_trace(x: list, target: float, name: str) -> dict:
 
 
 def rate_with_target(df: pd.DataFrame, column: str, target: float, *, title: str,
-                     name: str, target_name: str, bars: bool = True) -> go.Figure:
+                     name: str, target_name: str, bars: bool = True) -> dict:
     """A rate per period (bars or a line) with a dashed target line."""
     x = list(df["label"])
     draw = _bar if bars else _line
@@ -204,7 +218,7 @@ def rate_with_target(df: pd.DataFrame, column: str, target: float, *, title: str
     return _figure(traces, _layout(title=title, yaxis=_pct_axis()))
 
 
-def cohort_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
+def cohort_heatmap(df: pd.DataFrame, title: str) -> dict:
     """Cohorts (rows) × periods since start (columns); cells are fractions."""
     offsets = [c for c in df.columns if c.startswith("+")]
     z = df[offsets].astype("float64").to_numpy()
@@ -218,7 +232,7 @@ def cohort_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
                                     height=max(320, 28 * len(df) + 120)))
 
 
-def band_areas(df: pd.DataFrame, title: str) -> go.Figure:
+def band_areas(df: pd.DataFrame, title: str) -> dict:
     """Accounts per health band over time, stacked (df: snapshot_day, and one column per band)."""
     x = _days(df["snapshot_day"])
     traces = [{"type": "scatter", "x": x, "y": df[band].to_numpy(), "name": t(f"band.{band}"),
@@ -230,7 +244,7 @@ def band_areas(df: pd.DataFrame, title: str) -> go.Figure:
 
 
 def band_bars(df: pd.DataFrame, category: str, title: str, *, horizontal: bool = False
-              ) -> go.Figure:
+              ) -> dict:
     """Accounts per band (stacked) per category (owner, segment…): df has `category` and one
     column per band."""
     names = labels(df[category])
@@ -251,7 +265,7 @@ def band_bars(df: pd.DataFrame, category: str, title: str, *, horizontal: bool =
     return _figure(traces, layout)
 
 
-def matrix(df: pd.DataFrame, title: str) -> go.Figure:
+def matrix(df: pd.DataFrame, title: str) -> dict:
     """Attribute tier (rows) × health band (columns) account counts, with the segment letter."""
     bands = ["healthy", "caution", "warning", "danger"]
     z = df[bands].to_numpy()
@@ -267,7 +281,7 @@ def matrix(df: pd.DataFrame, title: str) -> go.Figure:
                                     hovermode="closest"))
 
 
-def usage_trend(df: pd.DataFrame, title: str) -> go.Figure:
+def usage_trend(df: pd.DataFrame, title: str) -> dict:
     """Monthly deliveries (bars, left axis) and logins (line, right axis)."""
     x = _month_labels(df["month"])
     traces = [_bar(x, df["deliveries"].to_numpy(), t("usage.deliveries"), PRIMARY),
@@ -276,7 +290,7 @@ def usage_trend(df: pd.DataFrame, title: str) -> go.Figure:
                                                         "showgrid": False}))
 
 
-def health_history(df: pd.DataFrame, bands: dict[str, float], title: str) -> go.Figure:
+def health_history(df: pd.DataFrame, bands: dict[str, float], title: str) -> dict:
     """Score over snapshot days with the band thresholds as background."""
     x = _days(df["snapshot_day"])
     edges = [(bands["healthy"], 100, "healthy"), (bands["caution"], bands["healthy"], "caution"),
@@ -293,7 +307,7 @@ def health_history(df: pd.DataFrame, bands: dict[str, float], title: str) -> go.
 
 
 def horizontal_bars(names: list[str], values: list[float], *, title: str, name: str,
-                    yen: bool = False, color: str = PRIMARY) -> go.Figure:
+                    yen: bool = False, color: str = PRIMARY) -> dict:
     trace = {"type": "bar", "y": labels(names), "x": _plain(values), "orientation": "h",
              "name": name, "marker": {"color": color},
              "hovertemplate": ("¥%{x:,.0f}" if yen else "%{x:,}") + "<extra></extra>"}
@@ -305,7 +319,7 @@ def horizontal_bars(names: list[str], values: list[float], *, title: str, name: 
 
 
 def stacked_bars(df: pd.DataFrame, x: str, series: dict[str, tuple[str, str]], *, title: str,
-                 yen: bool = False) -> go.Figure:
+                 yen: bool = False) -> dict:
     """Stacked bars: series = {column: (name, color)}."""
     categories = labels(df[x])
     traces = [_bar(categories, df[column].to_numpy(), name, color,
@@ -315,7 +329,7 @@ def stacked_bars(df: pd.DataFrame, x: str, series: dict[str, tuple[str, str]], *
                                    barmode="stack"))
 
 
-def capacity(df: pd.DataFrame, title: str) -> go.Figure:
+def capacity(df: pd.DataFrame, title: str) -> dict:
     """Active customers per owner (bars) against each owner's capacity (markers)."""
     x = labels(df["owner_name"])
     traces = [_bar(x, df["accounts"].to_numpy(), t("team.col.accounts"), PRIMARY),
@@ -326,7 +340,7 @@ def capacity(df: pd.DataFrame, title: str) -> go.Figure:
     return _figure(traces, _layout(title=title))
 
 
-def usage_by_quarter(df: pd.DataFrame, title: str) -> go.Figure:
+def usage_by_quarter(df: pd.DataFrame, title: str) -> dict:
     """Deliveries per quarter (bars) with the conversion rate (line, right axis)."""
     x = list(df["period"])
     traces = [_bar(x, df["deliveries"].to_numpy(), t("usage.deliveries"), PRIMARY),
@@ -337,7 +351,7 @@ def usage_by_quarter(df: pd.DataFrame, title: str) -> go.Figure:
                                                         "showgrid": False}))
 
 
-def components(df: pd.DataFrame, title: str) -> go.Figure:
+def components(df: pd.DataFrame, title: str) -> dict:
     """Per component, the average points it adds to the score and the points it costs."""
     names = [t(f"component.{c}") for c in df["component"]]
 
@@ -352,7 +366,7 @@ def components(df: pd.DataFrame, title: str) -> go.Figure:
                                    hovermode="closest"))
 
 
-def account_mrr(df: pd.DataFrame, title: str) -> go.Figure:
+def account_mrr(df: pd.DataFrame, title: str) -> dict:
     """One account's MRR per month (steps), movements marked with their name."""
     names = [t(f"movement.{m}") if isinstance(m, str) else "" for m in df["movement"]]
     trace = _line(_month_labels(df["month"]), df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
