@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 
@@ -116,21 +117,23 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
                "signals": Col("team.col.signals", "enums", "signal"),
                "mrr": Col("col.mrr", "yen"), "end": Col("col.end_date", "date")}
     shown, config = widgets._display_frame(df, columns)  # the session's language: ja
-    assert list(shown.columns[:2]) == [translate("ja", "col.account_link"),
-                                       translate("ja", "col.band")]
-    links = shown[translate("ja", "col.account_link")].tolist()
-    assert links[0] == "account?account_id=A1" and links[1] == "account?account_id=A%2F2"
-    assert links[2] is None or pd.isna(links[2])
+    assert shown.column_names[:2] == [translate("ja", "col.account_link"),
+                                      translate("ja", "col.band")]
+    links = shown.column(translate("ja", "col.account_link")).to_pylist()
+    assert links[:3] == ["account?account_id=A1", "account?account_id=A%2F2", None]
     safe = widgets._account_urls(pd.Series(["001A000001", None, "A-1_x.y"], dtype="str"))
-    assert safe[0] == "account?account_id=001A000001" and pd.isna(safe[1])
-    assert safe[2] == "account?account_id=A-1_x.y"
-    bands = shown[translate("ja", "col.band")].tolist()
+    assert safe.to_pylist() == ["account?account_id=001A000001", None,
+                                "account?account_id=A-1_x.y"]
+    bands = shown.column(translate("ja", "col.band")).to_pylist()
     assert bands[0] == bands[3] == "🔴 " + translate("ja", "band.danger")
-    assert bands[1] is None or pd.isna(bands[1])
+    assert bands[1] is None
+    # A missing amount is empty (null), not NaN.
+    assert shown.column(translate("ja", "col.mrr")).to_pylist() == [1000.5, None, 3.0, 1000.5]
     # Dates stay dates (the table sorts them as dates); the browser draws them as fmt.date.
     end = translate("ja", "col.end_date")
-    dates = shown[end].tolist()
-    assert dates[0] == pd.Timestamp("2026-03-31") and pd.isna(dates[1])
+    assert pa.types.is_timestamp(shown.schema.field(end).type)
+    dates = shown.column(end).to_pylist()
+    assert dates[0] == pd.Timestamp("2026-03-31") and dates[1] is None
     assert config[end]["type_config"]["format"] == widgets.DATE_FORMATS["date"]["ja"]
 
     raw, kinds = widgets._download_frame(df, columns, "en")
@@ -142,6 +145,39 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
     assert raw[translate("en", "col.band")].tolist()[0] == "🔴 " + translate("en", "band.danger")
     assert raw[translate("en", "col.mrr")].tolist()[0] == 1000.5  # unrounded
     assert kinds[translate("en", "col.mrr")] == "yen"
+
+
+def test_a_table_shows_its_rows_in_order_whatever_the_frames_index():
+    """Results filtered or sorted in pandas keep their old index labels: the table shows the
+    rows in the frame's order, each value with its own row."""
+    from cs_analytics.ui import widgets
+    from cs_analytics.ui.widgets import Col
+
+    df = pd.DataFrame({"name": ["B", "A", "C"], "band": ["healthy", "danger", None],
+                       "share": [0.5, 0.25, None]}, index=[7, 2, 5])
+    columns = {"name": Col("col.account_name"), "band": Col("col.band", "band"),
+               "share": Col("churn.col.share", "pct")}
+    shown, _config = widgets._display_frame(df, columns)
+    assert shown.column(0).to_pylist() == ["B", "A", "C"]
+    assert shown.column(1).to_pylist() == ["🟢 " + translate("ja", "band.healthy"),
+                                           "🔴 " + translate("ja", "band.danger"), None]
+    assert shown.column(2).to_pylist() == [50.0, 25.0, None]
+
+
+def test_a_column_of_mixed_values_is_shown_as_it_is():
+    """A text column holding numbers and text (a free-form field) cannot be typed by Arrow:
+    the table is handed to Streamlit as a frame, which shows the values as text."""
+    from cs_analytics.ui import widgets
+    from cs_analytics.ui.widgets import Col
+
+    df = pd.DataFrame({"id": ["A1", "A2", "A3"], "note": [12, "twelve", None]},
+                      index=[3, 1, 2])
+    columns = {"id": Col("col.account_link", "account"), "note": Col("note", literal=True)}
+    shown, _config = widgets._display_frame(df, columns)
+    assert isinstance(shown, pd.DataFrame)
+    assert shown.iloc[:, 0].tolist() == ["account?account_id=A1", "account?account_id=A2",
+                                         "account?account_id=A3"]
+    assert shown.iloc[:, 1].tolist()[:2] == [12, "twelve"]
 
 
 def _moment(day: dt.date, pattern: str) -> str:
@@ -450,15 +486,15 @@ def test_display_frames_of_shared_frames_are_made_once_per_language():
     cache = widgets._ShownFrames(size=2)
     df = pd.DataFrame({"band": ["danger", "healthy"], "mrr": [1.5, 2.0]}, index=[5, 7])
     columns = {"band": Col("col.band", "band"), "mrr": Col("col.mrr", "yen")}
-    frame, shown, _config = cache.get(df, columns, "ja")
-    assert list(frame.index) == [0, 1] and list(df.index) == [5, 7]  # df itself untouched
+    shown, _config = cache.get(df, columns, "ja")
+    assert list(df.index) == [5, 7]  # df itself untouched
     assert shown.column_names == [translate("ja", "col.band"), translate("ja", "col.mrr")]
     again = cache.get(df, columns, "ja")
-    assert again[1] is shown  # the same Arrow table: not converted again
-    assert cache.get(df, columns, "en")[1] is not shown
+    assert again[0] is shown  # the same Arrow table: not converted again
+    assert cache.get(df, columns, "en")[0] is not shown
     other = df.copy()
-    assert cache.get(other, columns, "ja")[1] is not shown
-    assert cache.get(df, {"band": Col("col.band", "band")}, "ja")[1] is not shown
+    assert cache.get(other, columns, "ja")[0] is not shown
+    assert cache.get(df, {"band": Col("col.band", "band")}, "ja")[0] is not shown
     assert len(cache._items) == 2  # bounded
 
 

@@ -165,9 +165,14 @@ def account_url(account_id: str) -> str:
     return ACCOUNT_URL_PREFIX + quote_plus(str(account_id))
 
 
-def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, dict]:
+def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, dict]:
+    """What a table shows of `df` — its columns translated, formatted and in order — as an
+    Arrow table, and the column config. Each column goes to Arrow on its own: a pandas frame
+    of the shown columns, converted as a whole, cost 2–4 ms a table for its construction and
+    pandas' metadata (which a table with a hidden index does not use). A column Arrow cannot
+    type (mixed values) makes it a pandas frame, which Streamlit shows as text."""
     lang = current_language()
-    shown = {}  # label → column, made into one frame at the end (not inserted one by one)
+    shown = {}  # label → column
     config = {}
     for name, col in columns.items():
         label = col.text
@@ -209,7 +214,21 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFr
             shown[label] = values  # Arrow-backed text goes to the table as it is
         else:
             shown[label] = values.astype("object").where(values.notna(), None)
-    return pd.DataFrame(shown, index=df.index), config
+    try:
+        table = pa.Table.from_arrays([_arrow_column(v) for v in shown.values()],
+                                     names=list(shown))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.DataFrame({label: v.to_numpy(zero_copy_only=False)
+                             if isinstance(v, pa.Array) else v for label, v in shown.items()},
+                            index=df.index), config
+    return table, config
+
+
+def _arrow_column(values) -> pa.Array:
+    """A shown column (Series, array or Arrow) as Arrow; a missing number (NaN) is null."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    return pa.array(values, from_pandas=True)
 
 
 def _numbers(values: pd.Series) -> pd.Series:
@@ -226,31 +245,19 @@ def _datetimes(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, errors="coerce")
 
 
-def _arrow(shown: pd.DataFrame):
-    """The display frame as an Arrow table, converted in this thread: pyarrow would start a
-    thread pool for every table of a few hundred rows (~1 ms each, more than the conversion).
-    A column Arrow cannot type (mixed values) is left to Streamlit, which shows it as text."""
-    try:
-        return pa.Table.from_pandas(shown, preserve_index=False, nthreads=1)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return shown
-
-
 _URL_SAFE_ID = r"^[A-Za-z0-9_.~-]+$"
 
 
-def _account_urls(values: pd.Series) -> pd.Series:
-    """account_url of each id (missing where the id is). Ids made of URL-safe characters
-    only — Salesforce ids, the demo's — need no quoting: checked and joined as two Arrow
-    operations (pandas' string methods cost ~1 ms a column, whatever its length)."""
+def _account_urls(values: pd.Series) -> pa.Array:
+    """account_url of each id (null where the id is missing), as Arrow. Ids made of URL-safe
+    characters only — Salesforce ids, the demo's — need no quoting: checked and joined as two
+    Arrow operations (pandas' string methods cost ~1 ms a column, whatever its length)."""
     ids = pa.Array.from_pandas(values.astype("str"))
     if pc.all(pc.match_substring_regex(ids, _URL_SAFE_ID)).as_py() is not False:
         prefix = pa.scalar(ACCOUNT_URL_PREFIX, ids.type)
-        urls = pc.binary_join_element_wise(prefix, ids, pa.scalar("", ids.type))
-        return pd.Series(urls.to_pandas(), index=values.index, dtype="object")
-    return pd.Series([account_url(v) if present else None
-                      for v, present in zip(values, values.notna())], index=values.index,
-                     dtype="object")
+        return pc.binary_join_element_wise(prefix, ids, pa.scalar("", ids.type))
+    return pa.array([account_url(v) if present else None
+                     for v, present in zip(values, values.notna())], type=pa.string())
 
 
 def _each_value(values: pd.Series, convert) -> np.ndarray | list:
@@ -322,9 +329,9 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
         empty(empty_key)
         return None
     if shared:
-        df, data, config = _SHOWN.get(df, columns, current_language())
+        data, config = _SHOWN.get(df, columns, current_language())
     else:
-        df, data, config = _shown(df, columns)
+        data, config = _display_frame(df, columns)
     kwargs = {}
     if select:
         kwargs = {"on_select": "rerun", "selection_mode": "single-row"}
@@ -339,18 +346,10 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
     return None
 
 
-def _shown(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[pd.DataFrame, object, dict]:
-    """`df` renumbered from 0 (selections and downloads index it), what the table shows of it
-    (Arrow) and the column config."""
-    frame = df.reset_index(drop=True)
-    shown, config = _display_frame(frame, columns)
-    return frame, _arrow(shown), config
-
-
 class _ShownFrames:
-    """What shared frames look like on screen (the display frame as Arrow, its column
-    config), by the frame's identity, language and columns; the frame is held with its entry,
-    so its id cannot be reused while the entry exists."""
+    """What shared frames look like on screen (`_display_frame`: the shown columns as Arrow,
+    their config), by the frame's identity, language and columns; the frame is held with its
+    entry, so its id cannot be reused while the entry exists."""
 
     def __init__(self, size: int = 64):
         self._size = size
@@ -364,12 +363,12 @@ class _ShownFrames:
             if item is not None and item[0] is df:
                 self._items.move_to_end(key)
                 return item[1:]
-        frame, data, config = _shown(df, columns)
+        data, config = _display_frame(df, columns)
         with self._lock:
-            self._items[key] = (df, frame, data, config)
+            self._items[key] = (df, data, config)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return frame, data, config
+        return data, config
 
 
 _SHOWN = _ShownFrames()
