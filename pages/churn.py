@@ -23,7 +23,7 @@ started = {
     "trend": data.start(churn.two_year_churn_trend, snap, None, view.filters),  # last 12 months
     "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
     "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
-    "lost": data.start(churn.churned_accounts, snap, view.period, view.filters),
+    "lost": data.start_rows(churn.churned_accounts, snap, view.filters, period=view.period),
     "due": data.start(churn.renewals, snap, view.period, view.filters),
     "by_quarter": data.start(churn.renewals_by_quarter, snap, 4, None, view.filters),
 }

@@ -214,6 +214,59 @@ def test_an_open_drill_down_follows_a_filter_change(demo_home, use_home):
         assert 0 < len(filtered) < len(expected(None))
 
 
+
+def test_the_lists_restricted_to_the_filtered_accounts_follow_a_filter_change(demo_home,
+                                                                              use_home):
+    """The Monday check's lists, the churned accounts and the QBR list are the company's lists
+    restricted to the filtered accounts (`data.start_rows`): after each filter change — owner,
+    segment, back to none — each table shows the rows the filtered query gives, in order."""
+    from cs_analytics.metrics import accounts, churn
+
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    quarter = periods.period_containing("quarter", snap.as_of)
+    ttm = periods.period_containing("ttm", snap.as_of)  # the churn page's, for more churns
+    owner = team.owner_summary(snap).sort_values("accounts").iloc[-1]["owner_id"]
+    cases = (
+        ("weekly_check", "check_at_risk",
+         lambda f: team.portfolio(snap, None, f, ("warning", "danger"))),
+        ("weekly_check", "check_no_contact",
+         lambda f: signals.signals_on(snap, None, ("no_contact_60d",), f)),
+        ("churn", "churn_accounts", lambda f: churn.churned_accounts(snap, ttm, f)),
+        ("qbr", "qbr_due", lambda f: accounts.qbr_candidates(
+            snap, quarter.start_date, quarter.end_day(snap.as_of), f)),
+    )
+    industry = snap.query("SELECT industry FROM accounts GROUP BY industry "
+                          "ORDER BY count(*) DESC, industry LIMIT 1")["industry"][0]
+
+    def shown(at, key) -> list[str]:
+        keys = [d.key for d in at.dataframe]
+        return list(table(at, key)["Account"]) if key in keys else []  # none: no table
+
+    for page, key, expected in cases:
+        at = make_app("en")
+        at.run()
+        at.switch_page(f"pages/{page}.py").run()
+        if page == "churn":
+            at.sidebar.radio(key="f_period_kind").set_value("ttm").run()
+        assert not at.exception
+        everyone = list(expected(None)["name"])
+        assert shown(at, key) == everyone
+        narrowed = []
+        for widget, value, filters in (
+                ("f_owner", [owner], Filters(owner_ids=(owner,))),
+                ("f_owner", [], None),
+                ("f_segment", ["S", "A"], Filters(segments=("S", "A"))),
+                ("f_segment", [], None),
+                ("f_industry", [industry], Filters(industries=(industry,)))):
+            at.sidebar.multiselect(key=widget).set_value(value).run()
+            assert not at.exception
+            rows = list(expected(filters)["name"])
+            assert shown(at, key) == rows, (page, key, filters)
+            narrowed.append(0 < len(rows) < len(everyone))
+        assert any(narrowed), (page, key)  # a filter kept some rows and left some out
+
+
 def test_account_page_follows_the_url_and_the_picker(demo_home, use_home):
     use_home(demo_home)
     snap = Store(demo_home).open_current()

@@ -218,3 +218,46 @@ def test_one_signals_query_serves_every_list_of_the_monday_check(snap, names):
 def test_no_periods_is_an_empty_frame_not_an_error(snap):
     frame = revenue.period_metrics(snap, [])
     assert frame.empty and {"label", "nrr", "start_mrr"} <= set(frame.columns)
+
+
+def _lists_read_restricted():
+    """The lists the pages read through `data.start_rows`, with their arguments (the stale
+    records, which the demo company has none of: tests/test_app_metrics.py)."""
+    from cs_analytics.metrics import accounts, signals, team
+
+    quarter = P.period_containing("quarter", END)
+    return {
+        "portfolio_at_risk": (team.portfolio, {"bands": ("warning", "danger")}),
+        "signals": (signals.signals_on, {}),
+        "qbr_candidates": (accounts.qbr_candidates, {"first_day": quarter.start_date,
+                                                      "last_day": END}),
+        "churned_accounts": (churn.churned_accounts, {"period": P.period_containing("year",
+                                                                                    END)}),
+    }
+
+
+@pytest.mark.parametrize("name", list(_lists_read_restricted()))
+def test_a_list_restricted_to_the_filtered_accounts_is_the_filtered_list(snap, name):
+    """The pages compute these lists once per snapshot and restrict them on each filter
+    change: the rows, their order, values and types must be what the filtered query gives —
+    for each kind of filter, together, and for a filter that selects nothing."""
+    from cs_analytics.metrics.filters import account_ids, rows_of
+
+    fn, kwargs = _lists_read_restricted()[name]
+    owners = snap.query("SELECT DISTINCT owner_id FROM accounts ORDER BY owner_id")["owner_id"]
+    whole = fn(snap, filters=None, **kwargs)
+    assert len(whole) > 10, name
+    for filters in (Filters(segments=("S", "A")), Filters(industries=("製造", "IT")),
+                    Filters(owner_ids=tuple(owners[:3])),
+                    Filters(owner_ids=tuple(owners[:20]), segments=("A", "B", "C"),
+                            industries=("製造", "IT", "小売")),
+                    Filters(owner_ids=("no-such-owner",))):
+        expected = fn(snap, filters=filters, **kwargs)
+        restricted = rows_of(whole, account_ids(snap, filters))
+        assert list(restricted.columns) == list(expected.columns)
+        if expected.empty:  # (DuckDB types an empty result's text columns as objects)
+            assert restricted.empty, (name, filters)
+            continue
+        assert restricted.equals(expected), (name, filters)
+        assert list(restricted.dtypes) == list(expected.dtypes), (name, filters)
+        assert restricted.index.equals(expected.index)

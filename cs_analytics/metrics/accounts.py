@@ -178,6 +178,6 @@ def qbr_candidates(snap, first_day: dt.date, last_day: dt.date,
         LEFT JOIN fct_health_current h USING (account_id)
         LEFT JOIN qbr q USING (account_id)
         WHERE list_contains($segments, s.segment) AND {where}
-        ORDER BY qbr_done, h.contract_end_date NULLS LAST, s.segment, a.name
+        ORDER BY qbr_done, h.contract_end_date NULLS LAST, s.segment, a.name, a.account_id
     """, {**params, "first": first_day, "last": last_day, "keyword": QBR_KEYWORD.upper(),
           "segments": list(QBR_SEGMENTS)})

@@ -134,7 +134,7 @@ def declined(snap, min_drop: float = 10.0, filters: Filters | None = None) -> pd
           AND (h.score_change_4w <= -$min_drop
                OR {rank.format("h.band")} > {rank.format("h.band_4w_before")})
           AND {where}
-        ORDER BY h.score_change_4w, a.name
+        ORDER BY h.score_change_4w, a.name, a.account_id
     """, {**params, "min_drop": float(min_drop)})[columns]
 
 
@@ -183,7 +183,7 @@ def accounts_in_band(snap, band: str, filters: Filters | None = None) -> pd.Data
         JOIN accounts a USING (account_id)
         LEFT JOIN users u ON u.user_id = a.owner_id
         WHERE h.band = $band AND {where}
-        ORDER BY h.score, a.name
+        ORDER BY h.score, a.name, a.account_id
     """, {**params, "band": band})[columns]
 
 

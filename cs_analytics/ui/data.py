@@ -7,7 +7,9 @@ ttl). The snapshot itself is passed as an underscore argument (not hashed). Resu
 small (aggregated in SQL by the metrics API) and picklable: each run gets its own copy.
 `call_shared` is the same for large results the pages only read (report objects): every run
 gets the one cached object. `start` begins a `call` on a worker thread, so that a page's
-independent queries run side by side while the page draws what it already has.
+independent queries run side by side while the page draws what it already has; `start_rows`
+does the same for a list with one account per row, computed once without filters and
+restricted to the filtered accounts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import streamlit as st
 
 from cs_analytics.config import Settings, data_home, load_settings
 from cs_analytics.errors import NoSnapshot
+from cs_analytics.metrics import filters as filters_api
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.metrics.periods import Period
 from cs_analytics.store import Snapshot, Store
@@ -167,3 +170,26 @@ def start(fn: Callable, snap: Snapshot, *args, **kwargs) -> Started:
     computed by a worker is the one a later `call` with the same arguments gets, and two
     threads asking for one missing value compute it once (Streamlit locks each key)."""
     return Started(_keys(snap, fn, args, kwargs))
+
+
+class _Restricted:
+    """A per-account list started without filters and the ids of the filtered accounts
+    (`start_rows`); `result()` is the list restricted to those accounts."""
+
+    def __init__(self, rows: Started, ids: Started):
+        self._rows, self._ids = rows, ids
+
+    def result(self) -> Any:
+        return filters_api.rows_of(self._rows.result(), self._ids.result())
+
+
+def start_rows(fn: Callable, snap: Snapshot, filters: Filters | None, **kwargs) -> Any:
+    """`start(fn, snap, filters=filters, **kwargs)` for a list with one account per row
+    (signals, stale records, a portfolio): the list is computed without filters, once per
+    snapshot and arguments, and restricted to the accounts `filters` selects when taken
+    (`metrics.filters.rows_of`). A filter change then costs a query of the accounts table,
+    not the list's own. Only for lists whose rows do not depend on the other accounts."""
+    rows = start(fn, snap, filters=None, **kwargs)
+    if filters is None or filters.is_empty:
+        return rows
+    return _Restricted(rows, start(filters_api.account_ids, snap, filters))
