@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cs_analytics.errors import CsAnalyticsError
 
 if TYPE_CHECKING:
@@ -75,13 +78,14 @@ def condition(filters: Filters | None, snap, column: str = "account_id") -> tupl
 # place in a portfolio), the filtered list is the unfiltered one restricted to the accounts
 # the filter selects, in the same order: the pages compute such a list once per snapshot and
 # restrict it on each filter change, a query of the accounts table instead of the list's own
-# joins (tests/test_filters_restrict.py compares the two for every list read this way).
+# joins (tests/test_metrics_demo.py and tests/test_app_metrics.py compare the two for every
+# list read this way).
 
 
 def account_ids(snap, filters: Filters | None) -> list[str]:
     """The ids of the accounts `filters` selects (every account for no filter)."""
     where, params = condition(filters, snap, "account_id")
-    return snap.query(f"SELECT account_id FROM accounts WHERE {where} ORDER BY account_id",
+    return snap.query(f"SELECT account_id FROM accounts WHERE {where}",
                       params)["account_id"].tolist()
 
 
@@ -90,9 +94,6 @@ def rows_of(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     one of `ids`, in the frame's order and numbered from 0: what the list's function returns
     with the filter `ids` came from. Matched by Arrow (`Series.isin` of a few thousand ids
     on a text column took ~25 ms; this ~0.2 ms)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     keys = pa.array(frame["account_id"], type=pa.string(), from_pandas=True)
     wanted = pc.is_in(keys, value_set=pa.array(ids, type=pa.string()))
     return frame[wanted.to_numpy(zero_copy_only=False)].reset_index(drop=True)
