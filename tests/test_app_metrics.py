@@ -218,6 +218,29 @@ def test_component_contributions_add_up_to_the_average_score(demo_home):
         assert row.avg_contribution + row.avg_lost == pytest.approx(100 * row.avg_weight)
 
 
+@pytest.mark.parametrize("filters", (None, Filters(segments=("S", "A")),
+                                     Filters(industries=("no-such-industry",))))
+def test_component_contributions_are_the_averages_over_the_scored_accounts(demo_home, filters):
+    from cs_analytics.config import HEALTH_COMPONENTS
+
+    snap = Store(demo_home).open_current()
+    scores = health.scores_on(snap, None, filters)
+    parts = health_summary.component_contributions(snap, filters)
+    assert list(parts["component"]) == list(HEALTH_COMPONENTS)
+    for row in parts.itertuples():
+        score, weight = scores[f"{row.component}_score"], scores[f"{row.component}_weight"]
+        assert row.accounts == score.count()
+        for got, expected in ((row.avg_score, score.mean()), (row.avg_weight, weight.mean()),
+                              (row.avg_contribution,
+                               scores[f"{row.component}_contribution"].mean()),
+                              (row.avg_lost, (weight * (100 - score)).fillna(0).mean())):
+            if scores.empty:
+                assert pd.isna(got)
+            else:
+                assert got == pytest.approx(expected, abs=1e-9)
+    assert parts["accounts"].dtype == "int64" and parts["avg_score"].dtype == "float64"
+
+
 def test_declined_accounts_dropped_or_changed_band(demo_home):
     snap = Store(demo_home).open_current()
     rank = {b: i for i, b in enumerate(BANDS)}

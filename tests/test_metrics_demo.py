@@ -191,6 +191,31 @@ def test_signals_of_the_as_of_day_read_from_the_current_tables_equal_the_weekly_
 
 @pytest.mark.parametrize("filters", (None, Filters(segments=("S", "A")),
                                      Filters(industries=("製造",))))
+@pytest.mark.parametrize("mart, column", [("fct_health_weekly", "band"),
+                                          ("fct_segment_history", "segment"),
+                                          ("fct_signals_weekly", "signal")])
+def test_counts_of_the_as_of_day_read_from_the_current_tables_equal_the_weekly_ones(
+        snap, filters, mart, column):
+    """Bands, segments and signals on the as-of date are counted from the as-of tables
+    (fct_*_current); they must be the counts of the weekly mart's as-of rows."""
+    from cs_analytics.metrics import health, segments, signals
+    from cs_analytics.metrics.filters import condition
+
+    counted = {"fct_health_weekly": health.band_counts, "fct_segment_history": segments.counts,
+               "fct_signals_weekly": signals.counts}[mart]
+    where, params = condition(filters, snap)
+    weekly = dict(snap.rows(
+        f"SELECT {column}, count(*) FROM {mart} WHERE snapshot_day = $day "
+        f"AND {column} IS NOT NULL AND {where} GROUP BY 1", {**params, "day": END}))
+    assert sum(weekly.values()) > 0
+    for day in (None, END):
+        got = counted(snap, day, filters)
+        assert {k: n for k, n in got.items() if n} == weekly
+        assert set(weekly) <= set(got)
+
+
+@pytest.mark.parametrize("filters", (None, Filters(segments=("S", "A")),
+                                     Filters(industries=("製造",))))
 def test_signal_keys_are_the_keys_of_the_signals_shown(snap, filters):
     """The overview counts open alerts from the keys alone: the same rows, in the same order,
     on the as-of day and on an earlier snapshot day."""

@@ -94,12 +94,25 @@ def counts_on(snap, table: str, column: str, keys, day: dt.date | None = None,
         return counts
     day = snapshot_day_for(snap, day)
     where, params = condition(filters, snap, "account_id")
-    for value, n in snap.rows(f"""
-            SELECT {column}, count(*) FROM {table}
-            WHERE snapshot_day = $day AND {column} IS NOT NULL AND {where}
-            GROUP BY {column}""", {**params, "day": day}):
+    current = AS_OF_TABLES.get(table)
+    if day == snap.as_of and current and snap.has_table(current):
+        # The as-of rows on their own (10,000 at 10k accounts) rather than picked out of
+        # every week's (1.1M): 9 → 4 ms for the bands on the Overview and Health pages.
+        sql, params = (f"SELECT {column}, count(*) FROM {current} "
+                       f"WHERE {column} IS NOT NULL AND {where} GROUP BY {column}"), params
+    else:
+        sql, params = (f"SELECT {column}, count(*) FROM {table} "
+                       f"WHERE snapshot_day = $day AND {column} IS NOT NULL AND {where} "
+                       f"GROUP BY {column}"), {**params, "day": day}
+    for value, n in snap.rows(sql, params):
         counts[value] = int(n)
     return counts
+
+
+# Each weekly mart and the table of its as-of rows (`WHERE is_as_of`, built with it).
+AS_OF_TABLES = {"fct_health_weekly": "fct_health_current",
+                "fct_segment_history": "fct_segment_current",
+                "fct_signals_weekly": "fct_signals_current"}
 
 
 def band_counts(snap, day: dt.date | None = None, filters: Filters | None = None

