@@ -148,8 +148,8 @@ def component_contributions(snap, filters: Filters | None = None) -> pd.DataFram
     if not has_health(snap):
         return pd.DataFrame(columns=columns)
     where, params = condition(filters, snap, "h.account_id")
-    # One scan for the six components (a UNION of six filtered scans cost 3× as much),
-    # spread into one row per component afterwards.
+    # One scan for the six components, spread into a row per component afterwards: a UNION
+    # of six scans, each with the filter's semi-join, took 23 ms against 15 at 10k accounts.
     measures = {"accounts": "count({c}_score)", "avg_score": "avg({c}_score)",
                 "avg_weight": "avg({c}_weight)", "avg_contribution": "avg({c}_contribution)",
                 "avg_lost": "avg(coalesce({c}_weight * (100 - {c}_score), 0))"}
