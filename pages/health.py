@@ -10,7 +10,7 @@ from cs_analytics.ui import charts, data, filters, fmt, session, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.widgets import Col
 
-GROUPINGS, GROUP_BY_KEY = ("owner", "segment", "industry"), "health_group_by"
+GROUPINGS, GROUP_BY_KEY = tuple(health.GROUPINGS), "health_group_by"
 BAND_PARAM = "band"
 
 session.ensure_navigation()

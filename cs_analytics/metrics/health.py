@@ -94,18 +94,12 @@ def counts_on(snap, table: str, column: str, keys, day: dt.date | None = None,
         return counts
     day = snapshot_day_for(snap, day)
     where, params = condition(filters, snap, "account_id")
-    current = AS_OF_TABLES.get(table)
-    if day == snap.as_of and current and snap.has_table(current):
-        # The as-of rows on their own (10,000 at 10k accounts) rather than picked out of
-        # every week's (1.1M): 12 → 5 ms for the filtered bands of the Overview and Health.
-        sql = (f"SELECT {column}, count(*) FROM {current} "
-               f"WHERE {column} IS NOT NULL AND {where} GROUP BY {column}")
-    else:
-        sql = (f"SELECT {column}, count(*) FROM {table} "
-               f"WHERE snapshot_day = $day AND {column} IS NOT NULL AND {where} "
-               f"GROUP BY {column}")
-        params = {**params, "day": day}
-    for value, n in snap.rows(sql, params):
+    source = mart_on(snap, table, day)
+    if source == table:
+        where, params = f"snapshot_day = $day AND {where}", {**params, "day": day}
+    for value, n in snap.rows(f"SELECT {column}, count(*) FROM {source} "
+                              f"WHERE {column} IS NOT NULL AND {where} GROUP BY {column}",
+                              params):
         counts[value] = int(n)
     return counts
 
@@ -114,6 +108,15 @@ def counts_on(snap, table: str, column: str, keys, day: dt.date | None = None,
 AS_OF_TABLES = {"fct_health_weekly": "fct_health_current",
                 "fct_segment_history": "fct_segment_current",
                 "fct_signals_weekly": "fct_signals_current"}
+
+
+def mart_on(snap, mart: str, day: dt.date) -> str:
+    """The table to read weekly mart `mart`'s rows of snapshot day `day` from: its as-of table
+    for the as-of date (a row per account: 10,000 at 10k accounts, against 1.1M weekly rows
+    in account order, where a day skips no row group — filtered band counts 12 → 5 ms), else
+    the mart itself (also for a snapshot built before its as-of table)."""
+    current = AS_OF_TABLES.get(mart)
+    return current if current and day == snap.as_of and snap.has_table(current) else mart
 
 
 def band_counts(snap, day: dt.date | None = None, filters: Filters | None = None

@@ -153,10 +153,11 @@ def component_contributions(snap, filters: Filters | None = None) -> pd.DataFram
     measures = {"accounts": "count({c}_score)", "avg_score": "avg({c}_score)",
                 "avg_weight": "avg({c}_weight)", "avg_contribution": "avg({c}_contribution)",
                 "avg_lost": "avg(coalesce({c}_weight * (100 - {c}_score), 0))"}
-    values = iter(snap.rows("SELECT " + ", ".join(
-        sql.format(c=c) for c in HEALTH_COMPONENTS for sql in measures.values())
-        + f" FROM fct_health_current h WHERE {where}", params)[0])
-    frame = pd.DataFrame([{"component": c, **{name: next(values) for name in measures}}
+    cells = [(c, name) for c in HEALTH_COMPONENTS for name in measures]
+    row = dict(zip(cells, snap.rows("SELECT " + ", ".join(
+        measures[name].format(c=c) for c, name in cells)
+        + f" FROM fct_health_current h WHERE {where}", params)[0]))
+    frame = pd.DataFrame([{"component": c, **{name: row[c, name] for name in measures}}
                           for c in HEALTH_COMPONENTS], columns=columns)
     return frame.astype({name: "int64" if name == "accounts" else "float64"
                          for name in measures})

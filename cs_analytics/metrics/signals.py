@@ -13,7 +13,7 @@ import datetime as dt
 import pandas as pd
 
 from cs_analytics.metrics.filters import Filters, condition
-from cs_analytics.metrics.health import counts_on, json_value, snapshot_day_for
+from cs_analytics.metrics.health import counts_on, json_value, mart_on, snapshot_day_for
 
 SIGNALS = ("no_login_60d", "deliveries_drop_50", "no_contact_60d", "health_red",
            "renewal_at_risk")
@@ -84,9 +84,7 @@ def keys_on(snap, day: dt.date | None = None, filters: Filters | None = None) ->
 
 def _tables_on(snap, day: dt.date) -> tuple[str, str, str]:
     """The signals, segment and health tables of snapshot day `day`, as FROM/JOIN items."""
-    if day == snap.as_of and snap.has_table("fct_signals_current"):
-        # The as-of day's rows, also kept apart by the models: read those small tables
-        # instead of picking one day out of three years of weekly rows.
+    if mart_on(snap, "fct_signals_weekly", day) == "fct_signals_current":
         return ("fct_signals_current s",
                 "fct_segment_current g USING (account_id)",
                 "fct_health_current h USING (account_id)")
