@@ -88,6 +88,11 @@ class Snapshot:
             self._facts[key] = self.scalar(sql)
         return self._facts[key]
 
+    def derived(self, name: str) -> OrderedDict:
+        """A dict kept with the file's facts for values derived from the file's tables (they
+        never change either), shared by every Snapshot of the file: `name` says whose."""
+        return self._facts.setdefault(("derived", name), OrderedDict())
+
     def has_table(self, name: str) -> bool:
         tables = self._facts.get("tables")
         if tables is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -13,8 +14,10 @@ from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import churn, revenue
 from cs_analytics.metrics import periods as P
-from cs_analytics.metrics.base import fiscal_year_start_month
-from cs_analytics.metrics.filters import Filters
+from cs_analytics.metrics.base import as_date, fiscal_year_start_month
+from cs_analytics.metrics.filters import Filters, account_ids, condition
+from cs_analytics.metrics.spine_arrays import EARLIER_AS_OF_KEPT, spine_arrays
+from cs_analytics.models.parameters import MRR_EPSILON
 from cs_analytics.sources import demo
 from cs_analytics.store import Store
 
@@ -157,25 +160,206 @@ class _WeeklyTablesOnly:
         return name != "fct_signals_current" and self._snap.has_table(name)
 
 
-class _BuiltBeforeTheLifeTable(_WeeklyTablesOnly):
-    """The snapshot as a build before models/13 left it: no fct_account_life."""
+# ---------------------------------------------------------------------------- the spine as arrays
+# The revenue and churn aggregates sum the spine held as arrays (metrics.spine_arrays). Each
+# is checked here against the same sum written plainly in SQL over the snapshot's own tables
+# — the spine (fct_account_mrr_monthly, or its macro for an earlier as-of date) and the life
+# table (fct_account_life) — with the filters' own SQL condition, for every kind of filter,
+# one that selects nobody, and two as-of dates.
 
-    def has_table(self, name):
-        return name != "fct_account_life" and self._snap.has_table(name)
+EARLIER = END - dt.timedelta(days=200)
+ARRAY_FILTERS = (None, Filters(segments=("S", "A")), Filters(industries=("製造", "IT")),
+                 Filters(owner_ids=("first three owners",)),
+                 Filters(segments=("B", "C"), industries=("製造", "IT", "小売")),
+                 Filters(owner_ids=("no-such-owner",)))
 
 
-@pytest.mark.parametrize("filters", (None, Filters(segments=("S", "A")),
-                                     Filters(industries=("製造",))))
-def test_two_year_churn_of_an_older_snapshot_equals_the_life_table(snap, filters):
-    """A snapshot built before the account life table existed groups its spine the same way
-    (until the next refresh rebuilds it), at its as-of date and at an earlier one."""
-    older = _BuiltBeforeTheLifeTable(snap)
-    for as_of in (None, END - dt.timedelta(days=200)):
-        trend = churn.two_year_churn_trend(snap, None, filters, as_of)
-        assert trend["customers"].sum() > 0 and trend["churned"].sum() > 0
-        assert churn.two_year_churn_trend(older, None, filters, as_of).equals(trend)
-        assert churn.two_year_churn_by_cohort(older, as_of, filters).equals(
-            churn.two_year_churn_by_cohort(snap, as_of, filters))
+def _resolved(snap, filters):
+    if filters is not None and filters.owner_ids == ("first three owners",):
+        owners = snap.query("SELECT DISTINCT owner_id FROM accounts ORDER BY owner_id")
+        return Filters(owner_ids=tuple(owners["owner_id"][:3]))
+    return filters
+
+
+def _spine_rows(snap, filters, as_of):
+    """The filtered spine as a CTE `s`, with its parameters."""
+    where, params = condition(filters, snap, "s.account_id")
+    if as_of is None:
+        return f"s AS (SELECT * FROM fct_account_mrr_monthly s WHERE {where})", params
+    return (f"s AS (SELECT * FROM account_mrr_as_of(CAST($as_of AS DATE)) s WHERE {where})",
+            {**params, "as_of": as_of})
+
+
+def _period_by_sql(snap, period, filters, as_of):
+    cte, params = _spine_rows(snap, filters, as_of)
+    params = {**params, "a": period.before_month, "b": period.end_month(as_of or END),
+              "eps": MRR_EPSILON}
+    moves = ", ".join(
+        f"coalesce(sum(movement_amount) FILTER (WHERE {inside}), 0) AS {kind}, "
+        f"count(*) FILTER (WHERE {inside}) AS {kind}_count"
+        for kind in revenue.MOVEMENTS
+        for inside in [f"movement = '{kind}' AND month > $a AND month <= $b"])
+    totals = snap.query(f"""
+        WITH {cte}
+        SELECT coalesce(sum(mrr) FILTER (WHERE month = $a), 0) AS start_mrr,
+               count(*) FILTER (WHERE month = $a AND mrr >= $eps) AS start_customers,
+               coalesce(sum(mrr) FILTER (WHERE month = $b), 0) AS mrr,
+               count(*) FILTER (WHERE month = $b AND mrr >= $eps) AS customers, {moves}
+        FROM s""", params).iloc[0].to_dict()
+    base = snap.query(f"""
+        WITH {cte}
+        SELECT count(*) AS base_customers,
+               count(*) FILTER (WHERE sb.mrr < $eps) AS churned_customers,
+               coalesce(sum(sa.mrr), 0) AS base_mrr, coalesce(sum(sb.mrr), 0) AS base_end_mrr,
+               coalesce(sum(least(sa.mrr, sb.mrr)), 0) AS base_retained_mrr
+        FROM s sa JOIN s sb ON sb.account_id = sa.account_id AND sb.month = $b
+        WHERE sa.month = $a AND sa.mrr >= $eps""", params).iloc[0].to_dict()
+    return {**totals, **base}
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+@pytest.mark.parametrize("as_of", (None, EARLIER))
+def test_period_metrics_are_the_sums_over_the_filtered_spine(snap, filters, as_of):
+    filters = _resolved(snap, filters)
+    fsm = fiscal_year_start_month(snap)
+    day = as_of or END
+    periods = [*P.last_n("month", 3, day, fsm), *P.last_n("quarter", 4, day, fsm),
+               *P.last_n("ttm", 2, day, fsm), *P.last_n("year", 4, day, fsm),
+               P.period_containing("year", day - dt.timedelta(days=5 * 365), fsm)]
+    frame = revenue.period_metrics(snap, periods, filters, as_of)
+    for i, period in enumerate(periods):
+        expected = _period_by_sql(snap, period, filters, as_of)
+        for name, value in expected.items():
+            assert frame[name].iloc[i] == pytest.approx(value, abs=1e-6), (period.label, name)
+    if filters is None:  # (the year before the data: nothing to sum)
+        assert frame["start_mrr"].iloc[-1] == 0 and frame["mrr"].iloc[0] > 0
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+@pytest.mark.parametrize("as_of", (None, EARLIER))
+def test_mrr_trend_is_the_filtered_spine_summed_by_month(snap, filters, as_of):
+    filters = _resolved(snap, filters)
+    cte, params = _spine_rows(snap, filters, as_of)
+    moves = ", ".join(f"coalesce(sum(movement_amount) FILTER (WHERE movement = '{k}'), 0) AS {k}, "
+                      f"count(*) FILTER (WHERE movement = '{k}') AS {k}_count"
+                      for k in revenue.MOVEMENTS)
+    expected = snap.query(f"""
+        WITH {cte}
+        SELECT month, max(snapshot_day) AS snapshot_day, sum(mrr) AS mrr, 12 * sum(mrr) AS arr,
+               sum(previous_mrr) AS previous_mrr,
+               count(*) FILTER (WHERE mrr >= $eps) AS customers, {moves}
+        FROM s GROUP BY month ORDER BY month""", {**params, "eps": MRR_EPSILON})
+    got = revenue.mrr_trend(snap, END - dt.timedelta(days=6 * 365), END, filters, as_of)
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected) and (len(got) > 0) == (filters is None or
+                                                            filters.owner_ids != ("no-such-owner",))
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=1e-6)
+
+
+def _life_rows(snap, filters, as_of):
+    where, params = condition(filters, snap, "l.account_id")
+    source = ("fct_account_life" if as_of is None
+              else "account_life_as_of(CAST($as_of AS DATE))")
+    return snap.rows(f"SELECT l.first_month, l.churn_month FROM {source} l WHERE {where}",
+                     {**params, **({} if as_of is None else {"as_of": as_of})})
+
+
+def _churned_in_two_years(first, churn_month):
+    return churn_month is not None and churn_month <= P.add_months(first, 24)
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+@pytest.mark.parametrize("as_of", (None, EARLIER))
+def test_two_year_churn_is_counted_from_the_life_table(snap, filters, as_of):
+    """F_i and C_i as the life table (models/13) holds them: the trend over its 12 months and
+    the start quarters."""
+    filters = _resolved(snap, filters)
+    life = _life_rows(snap, filters, as_of)
+    trend = churn.two_year_churn_trend(snap, None, filters, as_of)
+    assert len(trend) == 12
+    for month, customers, churned in zip(trend["month"], trend["customers"], trend["churned"]):
+        month = as_date(month)
+        cohort = [(f, c) for f, c in life
+                  if P.add_months(month, -35) <= f <= P.add_months(month, -24)]
+        assert customers == len(cohort)
+        assert churned == sum(_churned_in_two_years(f, c) for f, c in cohort)
+    fsm = fiscal_year_start_month(snap)
+    as_of_month = P.month_start(as_of or END)
+    quarters: dict = {}
+    for f, c in life:
+        q = quarters.setdefault(P.period_containing("quarter", f, fsm).first_month, [0, 0, 0, 0])
+        eligible = P.add_months(f, 24) <= as_of_month
+        q[0] += 1
+        q[1] += eligible
+        q[2] += eligible and _churned_in_two_years(f, c)
+        q[3] += _churned_in_two_years(f, c)
+    cohorts = churn.two_year_churn_by_cohort(snap, as_of, filters)
+    assert list(cohorts["cohort_start"]) == sorted(quarters)
+    assert cohorts[["customers", "eligible", "churned", "churned_to_date"]].values.tolist() \
+        == [quarters[q] for q in sorted(quarters)]
+    if filters is None:
+        assert trend["churned"].sum() > 0 and cohorts["churned"].sum() > 0
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+@pytest.mark.parametrize("grain", ("month", "quarter", "year"))
+def test_cohort_table_cells_are_read_from_the_filtered_spine(snap, filters, grain):
+    filters = _resolved(snap, filters)
+    cte, params = _spine_rows(snap, filters, EARLIER)
+    rows = snap.rows(f"WITH {cte} SELECT account_id, first_month, month, mrr FROM s", params)
+    mrr = {(a, m): v for a, _, m, v in rows}
+    first = {a: f for a, f, _, _ in rows}
+    fsm = fiscal_year_start_month(snap)
+    step = revenue.GRAIN_MONTHS[grain]
+    members: dict = {}
+    for account, f in first.items():
+        members.setdefault(P.period_containing(grain, f, fsm).first_month, []).append(account)
+    logo = revenue.cohort_table(snap, grain, "logo", filters, EARLIER)
+    net = revenue.cohort_table(snap, grain, "mrr", filters, EARLIER)
+    assert list(logo["cohort_start"]) == sorted(members) == list(net["cohort_start"])
+    last = P.month_start(EARLIER)
+    for i, start in enumerate(sorted(members)):
+        accounts = members[start]
+        start_mrr = sum(mrr[a, first[a]] for a in accounts)
+        assert logo["customers"].iloc[i] == len(accounts)
+        assert logo["start_mrr"].iloc[i] == pytest.approx(start_mrr)
+        latest = max(first[a] for a in accounts)
+        for k in range(len(logo.columns) - 4):
+            if P.add_months(latest, k * step) > last:  # not every member has reached it
+                assert pd.isna(logo[f"+{k}"].iloc[i]) and pd.isna(net[f"+{k}"].iloc[i])
+                continue
+            then = [mrr[a, P.add_months(first[a], k * step)] for a in accounts]
+            assert logo[f"+{k}"].iloc[i] == pytest.approx(
+                sum(v >= MRR_EPSILON for v in then) / len(accounts))
+            assert net[f"+{k}"].iloc[i] == pytest.approx(sum(then) / start_mrr)
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+def test_account_ids_are_the_accounts_the_filter_condition_selects(snap, filters):
+    filters = _resolved(snap, filters)
+    where, params = condition(filters, snap, "account_id")
+    expected = snap.query(f"SELECT account_id FROM accounts WHERE {where} ORDER BY account_id",
+                          params)["account_id"].tolist()
+    assert account_ids(snap, filters) == expected
+    assert (len(expected) == 0) == (filters is not None
+                                    and filters.owner_ids == ("no-such-owner",))
+
+
+def test_the_spine_arrays_are_loaded_once_per_as_of_date(snap):
+    """One load per snapshot file and as-of date, shared by every call; the snapshot's own
+    as-of date always kept, a few earlier ones."""
+    own = spine_arrays(snap)
+    assert spine_arrays(snap, END) is own
+    days = [END - dt.timedelta(days=31 * k) for k in range(1, EARLIER_AS_OF_KEPT + 3)]
+    oldest = spine_arrays(snap, days[0])
+    assert spine_arrays(snap, days[0]) is oldest
+    for day in days[1:]:
+        spine_arrays(snap, day)
+    assert spine_arrays(snap, END) is own
+    assert spine_arrays(snap, days[-1]) is spine_arrays(snap, days[-1])
+    assert spine_arrays(snap, days[0]) is not oldest  # dropped, then loaded again
+    earlier = [key for key in snap.derived("spine_arrays") if key[0] != END]
+    assert len(earlier) == EARLIER_AS_OF_KEPT
 
 
 @pytest.mark.parametrize("filters", (None, Filters(segments=("S", "A"))))

@@ -2,8 +2,10 @@
 quarter —, logo churn by period, renewals due and renewal rate, at-risk ARR by renewal quarter,
 and churn reasons.
 
-Like revenue.py, every function aggregates in SQL over the account × month spine and returns a
-small DataFrame or dict; rates are fractions and None when their denominator is 0.
+Like revenue.py, every function aggregates over the account × month spine and returns a small
+DataFrame or dict; rates are fractions and None when their denominator is 0. The two-year churn
+rate sums the spine held as arrays (metrics.spine_arrays: F_i and C_i per account); the lists of
+contracts and churns are SQL over the spine and the contracts.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from cs_analytics.errors import CsAnalyticsError
@@ -20,52 +23,22 @@ from cs_analytics.metrics.base import (as_date, check_period, fiscal_year_start_
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.periods import Period, add_months, month_start
 from cs_analytics.metrics.revenue import period_metrics, period_start_sql
+from cs_analytics.metrics.spine_arrays import SpineArrays, spine_arrays
 from cs_analytics.models.parameters import MRR_EPSILON
 
 TWO_YEARS = 24  # months from the first month with MRR within which a churn counts
 HEADLINE_COHORT_MONTHS = 12  # the headline covers customers who started in 12 months
 
 
-LIFE_TABLE = "fct_account_life"
-
-
-def _life(snap, as_of: dt.date | None, filters: Filters | None) -> tuple[str, dict, dt.date]:
-    """The `life` CTE — per filtered account F_i (first month with MRR > 0) and C_i (first
-    month after it with MRR = 0), models/13_fct_account_life.sql — with its parameters and the
-    as-of date: the snapshot's table for its own as-of date, the same definition recomputed by
-    the snapshot's macro for an earlier one. An account's life does not depend on the other
-    accounts, so filtering the life rows equals computing life over the filtered spine."""
-    as_of = resolve_as_of(snap, as_of)
-    where, params = condition(filters, snap, "l.account_id")
-    if as_of != snap.as_of:
-        params = {**params, "life_as_of": as_of}
-    if not snap.has_table(LIFE_TABLE):
-        source = _life_of_spine(snap, as_of)
-        params = {**params, "eps": MRR_EPSILON}
-    elif as_of == snap.as_of:
-        source = f"{LIFE_TABLE} l"
-    else:
-        source = "account_life_as_of(CAST($life_as_of AS DATE)) l"
-    return f"life AS (SELECT l.* FROM {source} WHERE {where})", params, as_of
-
-
-def _life_of_spine(snap, as_of: dt.date) -> str:
-    """The life rows of a snapshot built before models/13 existed, grouped from its spine (the
-    model's definition; a test holds the two equal): the churn pages keep working until the
-    next refresh rebuilds it."""
-    spine_rows = ("fct_account_mrr_monthly" if as_of == snap.as_of
-                  else "account_mrr_as_of(CAST($life_as_of AS DATE))")
-    return f"""(SELECT s.account_id, min(s.first_month) AS first_month,
-                       min(s.month) FILTER (WHERE s.mrr < $eps) AS churn_month
-                FROM {spine_rows} s GROUP BY s.account_id) l"""
-
-
-def _churned_within_two_years(alias: str = "l") -> str:
-    return (f"({alias}.churn_month IS NOT NULL AND {alias}.churn_month <= "
-            f"CAST({alias}.first_month + INTERVAL {TWO_YEARS} MONTH AS DATE))")
-
-
-# ---------------------------------------------------------------------------- two-year churn
+def _life(snap, as_of: dt.date | None,
+          filters: Filters | None) -> tuple[SpineArrays, np.ndarray, np.ndarray]:
+    """Per filtered account, F_i (first month with MRR > 0) and C_i (the first month after it
+    with MRR = 0) as month indices of the spine arrays (metrics.spine_arrays, which hold
+    both), with the accounts' weights: (arrays, weights, churned within two years)."""
+    arrays = spine_arrays(snap, as_of)
+    weights = arrays.weights(filters)
+    within = (arrays.churn >= 0) & (arrays.churn <= arrays.first + TWO_YEARS)
+    return arrays, weights, within
 
 
 def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Filters | None = None,
@@ -73,29 +46,34 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
     """The headline two-year churn rate at each month M: over customers whose first month F_i
     is in (M−36, M−24], the share with C_i ≤ F_i + 24 months. Columns: month, cohort_first_month,
     cohort_last_month, customers, churned, rate. Default months: the last 12."""
-    life, params, as_of = _life(snap, as_of, filters)
+    as_of = resolve_as_of(snap, as_of)
+    arrays, weights, within = _life(snap, as_of, filters)
     if months is None:
         months = [add_months(month_start(as_of), -i) for i in range(11, -1, -1)]
-    months = [month_start(m) for m in months]
+    months = sorted({month_start(m) for m in months})
     lag_last = TWO_YEARS
     lag_first = TWO_YEARS + HEADLINE_COHORT_MONTHS - 1
-    sql = f"""
-        WITH {life},
-        months AS (SELECT unnest($months) AS month)
-        SELECT m.month,
-               CAST(m.month - INTERVAL {lag_first} MONTH AS DATE) AS cohort_first_month,
-               CAST(m.month - INTERVAL {lag_last} MONTH AS DATE) AS cohort_last_month,
-               count(l.account_id) AS customers,
-               count(l.account_id) FILTER (WHERE {_churned_within_two_years()}) AS churned
-        FROM months m
-        LEFT JOIN life l
-          ON l.first_month >= CAST(m.month - INTERVAL {lag_first} MONTH AS DATE)
-         AND l.first_month <= CAST(m.month - INTERVAL {lag_last} MONTH AS DATE)
-        GROUP BY m.month
-        ORDER BY m.month"""
-    frame = query(snap, sql, {**params, "months": months})
+    # Customers and churns by first month, then summed over each month's cohort window.
+    size = arrays.months
+    customers = np.bincount(arrays.first, weights=weights, minlength=size)
+    churned = np.bincount(arrays.first, weights=weights * within, minlength=size)
+    window = [(max(arrays.month_index(m) - lag_first, 0), arrays.month_index(m) - lag_last)
+              for m in months]
+    frame = pd.DataFrame({
+        "month": _timestamps(months),
+        "cohort_first_month": _timestamps([add_months(m, -lag_first) for m in months]),
+        "cohort_last_month": _timestamps([add_months(m, -lag_last) for m in months]),
+        "customers": [customers[lo:hi + 1].sum() if hi >= 0 else 0 for lo, hi in window],
+        "churned": [churned[lo:hi + 1].sum() if hi >= 0 else 0 for lo, hi in window],
+    })
+    frame[["customers", "churned"]] = frame[["customers", "churned"]].round().astype(np.int64)
     frame["rate"] = [ratio(c, n) for c, n in zip(frame["churned"], frame["customers"])]
     return frame
+
+
+def _timestamps(days: list[dt.date]) -> pd.Series:
+    """Dates as the datetime64[us] column a DuckDB DATE reads back as."""
+    return pd.Series(np.array(days, dtype="datetime64[D]").astype("datetime64[us]"))
 
 
 def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None = None,
@@ -125,24 +103,29 @@ def two_year_churn_by_cohort(snap, as_of: dt.date | None = None,
                              filters: Filters | None = None) -> pd.DataFrame:
     """Two-year churn per start quarter (fiscal): cohort, cohort_start, customers, eligible
     (F_i + 24 ≤ the as-of month), churned (eligible and churned within two years), rate
-    (churned / eligible), churned_to_date (churned within two years so far, eligible or not)."""
-    life, params, as_of = _life(snap, as_of, filters)
+    (churned / eligible), churned_to_date (churned within two years so far, eligible or not).
+    One row per quarter with a filtered customer."""
+    as_of = resolve_as_of(snap, as_of)
+    arrays, weights, within = _life(snap, as_of, filters)
     fsm = fiscal_year_start_month(snap)
-    eligible = f"CAST(l.first_month + INTERVAL {TWO_YEARS} MONTH AS DATE) <= $as_of_month"
-    sql = f"""
-        WITH {life}
-        SELECT {period_start_sql("l.first_month", "quarter")} AS cohort_start,
-               count(*) AS customers,
-               count(*) FILTER (WHERE {eligible}) AS eligible,
-               count(*) FILTER (WHERE {eligible} AND {_churned_within_two_years()}) AS churned,
-               count(*) FILTER (WHERE {_churned_within_two_years()}) AS churned_to_date
-        FROM life l
-        GROUP BY ALL
-        ORDER BY cohort_start"""
-    frame = query(snap, sql, {**params, "fsm": fsm, "as_of_month": month_start(as_of)})
-    starts = [as_date(v) for v in frame["cohort_start"]]
-    frame["cohort_start"] = starts
-    frame.insert(0, "cohort", [P.period_containing("quarter", s, fsm).label for s in starts])
+    eligible = arrays.first + TWO_YEARS <= arrays.month_index(as_of)
+    by_first = {name: np.bincount(arrays.first, weights=w, minlength=arrays.months)
+                for name, w in (("customers", weights), ("eligible", weights * eligible),
+                                ("churned", weights * eligible * within),
+                                ("churned_to_date", weights * within))}
+    cohorts: dict[dt.date, dict[str, float]] = {}
+    for m in np.flatnonzero(by_first["customers"]):
+        start = P.period_containing("quarter", arrays.month_at(m), fsm).first_month
+        cohort = cohorts.setdefault(start, dict.fromkeys(by_first, 0.0))
+        for name, counts in by_first.items():
+            cohort[name] += counts[m]
+    starts = sorted(cohorts)
+    frame = pd.DataFrame({
+        "cohort": [P.period_containing("quarter", s, fsm).label for s in starts],
+        "cohort_start": pd.Series(starts, dtype=object),
+        **{name: np.array([round(cohorts[s][name]) for s in starts], dtype=np.int64)
+           for name in by_first},
+    })
     frame["rate"] = [ratio(c, e) for c, e in zip(frame["churned"], frame["eligible"])]
     return frame
 
