@@ -62,7 +62,6 @@ class SpineArrays:
     """
 
     as_of: dt.date
-    account_ids: list[str]
     first_month: dt.date
     sums: np.ndarray
     first: np.ndarray
@@ -89,6 +88,10 @@ class SpineArrays:
     def weights(self, filters: Filters | None) -> np.ndarray:
         """1.0 for each account `filters` selects, 0.0 otherwise."""
         return self.attributes.selected(filters).astype(np.float64)
+
+    @property
+    def account_ids(self) -> list[str]:
+        return self.attributes.account_ids
 
     def totals(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """Every SUM_ROWS sum per month over the weighted accounts: {name: array by month}."""
@@ -139,6 +142,8 @@ def _load(snap, as_of: dt.date) -> SpineArrays:
             FROM {source} s GROUP BY s.account_id ORDER BY s.account_id""", params).fetchall()
         spine_accounts = f"(SELECT DISTINCT account_id FROM {source})"
         attributes = cur.execute(attributes_sql(snap, spine_accounts), params).fetchall()
+        if [r[0] for r in attributes] != [r[0] for r in accounts]:  # both in account id order
+            raise CsAnalyticsError("spine accounts and their attributes do not line up")
         first_month = min((r[1] for r in accounts), default=month_start(as_of))
         codes = " ".join(f"WHEN '{kind}' THEN {k}" for k, kind in enumerate(MOVEMENTS))
         rows = cur.execute(f"""
@@ -174,6 +179,5 @@ def _load(snap, as_of: dt.date) -> SpineArrays:
     zero = (sums[SUM_ROWS.index("rows")] > 0) & (sums[SUM_ROWS.index("mrr")] < MRR_EPSILON)
     churn = np.where(zero.any(axis=0), zero.argmax(axis=0), -1)
     return SpineArrays(
-        as_of=as_of, account_ids=[r[0] for r in accounts], first_month=first_month,
-        sums=sums, first=first, churn=churn,
+        as_of=as_of, first_month=first_month, sums=sums, first=first, churn=churn,
         attributes=AccountAttributes.of(attributes, snap.has_table(SEGMENT_TABLE)))
