@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from cs_analytics.errors import CsAnalyticsError
@@ -117,6 +118,12 @@ def plain(value):
 def as_date(value) -> dt.date:
     """A DATE read back through pandas (Timestamp or date) → datetime.date."""
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def date_column(days: list[dt.date]) -> pd.Series:
+    """Dates as the datetime64[us] column a DuckDB DATE reads back as (for a frame computed
+    in Python that stands for a query's)."""
+    return pd.Series(np.array(days, dtype="datetime64[D]").astype("datetime64[us]"))
 
 
 def query(snap, sql: str, params: dict):

@@ -18,8 +18,9 @@ import pandas as pd
 
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import periods as P
-from cs_analytics.metrics.base import (as_date, check_period, fiscal_year_start_month, plain,
-                                       query, ratio, resolve_as_of, spine)
+from cs_analytics.metrics.base import (as_date, check_period, date_column,
+                                       fiscal_year_start_month, plain, query, ratio,
+                                       resolve_as_of, spine)
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.periods import Period, add_months, month_start
 from cs_analytics.metrics.revenue import period_metrics, period_start_sql
@@ -60,20 +61,15 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
     window = [(max(arrays.month_index(m) - lag_first, 0), arrays.month_index(m) - lag_last)
               for m in months]
     frame = pd.DataFrame({
-        "month": _timestamps(months),
-        "cohort_first_month": _timestamps([add_months(m, -lag_first) for m in months]),
-        "cohort_last_month": _timestamps([add_months(m, -lag_last) for m in months]),
+        "month": date_column(months),
+        "cohort_first_month": date_column([add_months(m, -lag_first) for m in months]),
+        "cohort_last_month": date_column([add_months(m, -lag_last) for m in months]),
         "customers": [customers[lo:hi + 1].sum() if hi >= 0 else 0 for lo, hi in window],
         "churned": [churned[lo:hi + 1].sum() if hi >= 0 else 0 for lo, hi in window],
     })
     frame[["customers", "churned"]] = frame[["customers", "churned"]].round().astype(np.int64)
     frame["rate"] = [ratio(c, n) for c, n in zip(frame["churned"], frame["customers"])]
     return frame
-
-
-def _timestamps(days: list[dt.date]) -> pd.Series:
-    """Dates as the datetime64[us] column a DuckDB DATE reads back as."""
-    return pd.Series(np.array(days, dtype="datetime64[D]").astype("datetime64[us]"))
 
 
 def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None = None,

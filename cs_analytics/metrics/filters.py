@@ -82,9 +82,9 @@ def condition(filters: Filters | None, snap, column: str = "account_id") -> tupl
 # rows that do not depend on the other accounts (an account's signals, its stale records, its
 # place in a portfolio), the filtered list is the unfiltered one restricted to the accounts
 # the filter selects, in the same order: the pages compute such a list once per snapshot and
-# restrict it on each filter change, a query of the accounts table instead of the list's own
-# joins (tests/test_metrics_demo.py and tests/test_app_metrics.py compare the two for every
-# list read this way).
+# restrict it on each filter change, selecting the ids from the accounts' attributes held in
+# memory instead of running the list's own joins (tests/test_metrics_demo.py and
+# tests/test_app_metrics.py compare the two for every list read this way).
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class AccountAttributes:
 
     @classmethod
     def of(cls, rows: list[tuple], has_segments: bool) -> "AccountAttributes":
-        """From (account_id, owner_id, industry, segment) rows."""
+        """From rows starting (account_id, owner_id, industry, segment)."""
         return cls([r[0] for r in rows], Attribute.of([r[1] for r in rows]),
                    Attribute.of([r[2] for r in rows]),
                    Attribute.of([r[3] for r in rows]) if has_segments else None)
@@ -143,13 +143,14 @@ class AccountAttributes:
         return chosen
 
 
-def attributes_sql(snap, accounts: str) -> str:
-    """SELECT account_id, owner_id, industry, segment for the accounts of `accounts` (a SQL
-    relation with an account_id column, aliased `x`), in account id order."""
+def attributes_sql(snap, accounts: str, also: str = "") -> str:
+    """SELECT account_id, owner_id, industry, segment for the accounts of `accounts` (a table
+    or table function with an account_id column, aliased `x` here), then the aggregates `also`
+    (say, ", min(x.month)") over each account's rows, in account id order."""
     has_segments = snap.has_table(SEGMENT_TABLE)
     return f"""
         SELECT x.account_id, any_value(a.owner_id), any_value(a.industry),
-               {"any_value(g.segment)" if has_segments else "NULL"}
+               {"any_value(g.segment)" if has_segments else "NULL"}{also}
         FROM {accounts} x
         LEFT JOIN accounts a USING (account_id)
         {f"LEFT JOIN {SEGMENT_TABLE} g USING (account_id)" if has_segments else ""}

@@ -18,8 +18,9 @@ import pandas as pd
 
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import periods as P
-from cs_analytics.metrics.base import (as_date, check_period, fiscal_year_start_month, plain,
-                                       query, ratio, resolve_as_of, spine)
+from cs_analytics.metrics.base import (as_date, check_period, date_column,
+                                       fiscal_year_start_month, plain, query, ratio,
+                                       resolve_as_of, spine)
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.metrics.periods import Period, month_start
 from cs_analytics.metrics.spine_arrays import MOVEMENTS, spine_arrays
@@ -48,11 +49,10 @@ def mrr_trend(snap, first_month: dt.date, last_month: dt.date, filters: Filters 
     months = [arrays.month_at(m) for m in shown]
     as_of_month = month_start(as_of)
     frame = pd.DataFrame({
-        "month": np.array(months, dtype="datetime64[D]").astype("datetime64[us]"),
+        "month": date_column(months),
         # the month's last day; the as-of date itself in the as-of month
-        "snapshot_day": np.array([as_of if m == as_of_month else P.last_day(m)
-                                  for m in months], dtype="datetime64[D]").astype(
-            "datetime64[us]"),
+        "snapshot_day": date_column([as_of if m == as_of_month else P.last_day(m)
+                                     for m in months]),
         "mrr": totals["mrr"][shown],
     })
     frame["arr"] = 12 * frame["mrr"]

@@ -89,10 +89,6 @@ class SpineArrays:
         """1.0 for each account `filters` selects, 0.0 otherwise."""
         return self.attributes.selected(filters).astype(np.float64)
 
-    @property
-    def account_ids(self) -> list[str]:
-        return self.attributes.account_ids
-
     def totals(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """Every SUM_ROWS sum per month over the weighted accounts: {name: array by month}."""
         rows, months, accounts = self.sums.shape
@@ -137,14 +133,10 @@ def _load(snap, as_of: dt.date) -> SpineArrays:
         source, params = "account_mrr_as_of(CAST($as_of AS DATE))", {"as_of": as_of}
     cur = snap.cursor()
     try:
-        accounts = cur.execute(f"""
-            SELECT s.account_id, min(s.first_month) AS first_month
-            FROM {source} s GROUP BY s.account_id ORDER BY s.account_id""", params).fetchall()
-        spine_accounts = f"(SELECT DISTINCT account_id FROM {source})"
-        attributes = cur.execute(attributes_sql(snap, spine_accounts), params).fetchall()
-        if [r[0] for r in attributes] != [r[0] for r in accounts]:  # both in account id order
-            raise CsAnalyticsError("spine accounts and their attributes do not line up")
-        first_month = min((r[1] for r in accounts), default=month_start(as_of))
+        # (account_id, owner_id, industry, segment, F_i) per account of the spine
+        accounts = cur.execute(attributes_sql(snap, source, ", min(x.first_month)"),
+                               params).fetchall()
+        first_month = min((r[4] for r in accounts), default=month_start(as_of))
         codes = " ".join(f"WHEN '{kind}' THEN {k}" for k, kind in enumerate(MOVEMENTS))
         rows = cur.execute(f"""
             WITH ids AS (SELECT unnest($ids) AS account_id, unnest($positions) AS i)
@@ -173,11 +165,11 @@ def _load(snap, as_of: dt.date) -> SpineArrays:
         hit = movement == k
         sums[SUM_ROWS.index(kind), m[hit], i[hit]] = amount[hit]
         sums[SUM_ROWS.index(f"{kind}_count"), m[hit], i[hit]] = 1.0
-    first = np.array([(r[1].year - first_month.year) * 12 + r[1].month - first_month.month
+    first = np.array([(r[4].year - first_month.year) * 12 + r[4].month - first_month.month
                       for r in accounts], dtype=np.int64)
     # C_i: the first month of the account's rows (which start at F_i) with MRR 0.
     zero = (sums[SUM_ROWS.index("rows")] > 0) & (sums[SUM_ROWS.index("mrr")] < MRR_EPSILON)
     churn = np.where(zero.any(axis=0), zero.argmax(axis=0), -1)
     return SpineArrays(
         as_of=as_of, first_month=first_month, sums=sums, first=first, churn=churn,
-        attributes=AccountAttributes.of(attributes, snap.has_table(SEGMENT_TABLE)))
+        attributes=AccountAttributes.of(accounts, snap.has_table(SEGMENT_TABLE)))

@@ -187,8 +187,9 @@ def start_rows(fn: Callable, snap: Snapshot, filters: Filters | None, **kwargs) 
     """`start(fn, snap, filters=filters, **kwargs)` for a list with one account per row
     (signals, stale records, a portfolio): the list is computed without filters, once per
     snapshot and arguments, and restricted to the accounts `filters` selects when taken
-    (`metrics.filters.rows_of`). A filter change then costs a query of the accounts table,
-    not the list's own. Only for lists whose rows do not depend on the other accounts."""
+    (`metrics.filters.rows_of`). A filter change then costs selecting the ids from the
+    accounts' attributes held in memory (`metrics.filters.account_ids`), not the list's own
+    query. Only for lists whose rows do not depend on the other accounts."""
     rows = start(fn, snap, filters=None, **kwargs)
     if filters is None or filters.is_empty:
         return rows
