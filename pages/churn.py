@@ -24,8 +24,8 @@ started = {
     "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
     "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
     "lost": data.start_rows(churn.churned_accounts, snap, view.filters, period=view.period),
-    "due": data.start(churn.renewals, snap, view.period, view.filters),
-    "by_quarter": data.start(churn.renewals_by_quarter, snap, 4, None, view.filters),
+    "due": data.start_rows(churn.renewal_contracts, snap, view.filters, period=view.period),
+    "ahead": data.start_rows(churn.upcoming_contracts, snap, view.filters, quarters=4),
 }
 trend = started["trend"].result()
 headline = churn.two_year_churn_at(trend, view.as_of)
@@ -90,7 +90,7 @@ else:
         widgets.go_to_account(lost["account_id"].iloc[row])
 
 st.subheader(t("churn.renewals_title", period=period_text))
-due = started["due"].result()
+due = churn.renewals_of(started["due"].result())
 cols = st.columns(4)
 cols[0].metric(t("churn.due"), fmt.number(due.due_count), border=True,
                help=fmt.yen(due.due_mrr * 12))
@@ -110,7 +110,8 @@ if row is not None:
     widgets.go_to_account(due_rows["account_id"].iloc[row])
 
 st.subheader(t("churn.at_risk_title"))
-by_quarter = started["by_quarter"].result()
+by_quarter = churn.renewals_by_quarter_of(started["ahead"].result(),
+                                          churn.renewal_quarters(snap, 4))
 charts.show(charts.stacked_bars(by_quarter, "quarter", {
     "signed_arr": (t("churn.signed_arr"), "#2e7d32"),
     "at_risk_arr": (t("churn.at_risk_arr"), "#c62828")}, title=t("churn.at_risk_chart"), yen=True),

@@ -26,7 +26,7 @@ started = {
     "bands": data.start(health.band_distribution, snap, view.filters),
     "over_time": data.start(health.band_counts_over_time, snap, 26, view.filters),
     "matrix": data.start(health.attribute_matrix, snap, view.filters),
-    "declined": data.start(health.declined, snap, 10.0, view.filters),
+    "declined": data.start_rows(health.declined, snap, view.filters, min_drop=10.0),
     "components": data.start(health.component_contributions, snap, view.filters),
 }
 # The counts by group too, with the grouping its radio holds (a widget's state is set before

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from cs_analytics.cli import main
-from cs_analytics.config import settings_from_dict
+from cs_analytics.config import BANDS, HEALTH_COMPONENTS, settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics import churn, revenue
+from cs_analytics.metrics import churn, health_summary, revenue
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import as_date, fiscal_year_start_month
 from cs_analytics.metrics.filters import Filters, account_ids, condition
@@ -345,6 +345,122 @@ def test_account_ids_are_the_accounts_the_filter_condition_selects(snap, filters
                                     and filters.owner_ids == ("no-such-owner",))
 
 
+def _selects_someone(filters) -> bool:
+    return filters is None or filters.owner_ids != ("no-such-owner",)
+
+
+_BAND_COUNTS = ", ".join(f"count(*) FILTER (WHERE h.band = '{b}') AS {b}" for b in BANDS)
+
+
+def _frames_equal(got: pd.DataFrame, expected: pd.DataFrame, **kwargs) -> None:
+    assert list(got.columns) == list(expected.columns)
+    if expected.empty:  # (DuckDB types an empty result's text columns as objects)
+        assert got.empty
+        return
+    pd.testing.assert_frame_equal(got, expected, **kwargs)
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+def test_band_counts_over_time_are_the_filtered_weekly_rows_counted(snap, filters):
+    filters = _resolved(snap, filters)
+    where, params = condition(filters, snap, "h.account_id")
+    for weeks in (26, 5):
+        expected = snap.query(f"""
+            SELECT h.snapshot_day, {_BAND_COUNTS}, count(*) AS accounts
+            FROM fct_health_weekly h
+            WHERE (h.is_weekly OR h.is_as_of) AND h.snapshot_day > $end - 7 * $weeks
+              AND {where}
+            GROUP BY 1 ORDER BY 1""", {**params, "end": END, "weeks": weeks})
+        got = health_summary.band_counts_over_time(snap, weeks, filters)
+        _frames_equal(got, expected)
+        assert (len(got) == weeks + 1) == _selects_someone(filters)  # weeks Mondays, as-of
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+@pytest.mark.parametrize("by", list(health_summary.GROUPINGS))
+def test_band_counts_by_group_are_the_filtered_current_rows_counted(snap, filters, by):
+    filters = _resolved(snap, filters)
+    where, params = condition(filters, snap, "h.account_id")
+    expected = snap.query(f"""
+        SELECT {health_summary.GROUPINGS[by]} AS "group", {_BAND_COUNTS}, count(*) AS accounts
+        FROM fct_health_current h
+        JOIN accounts a USING (account_id)
+        LEFT JOIN users u ON u.user_id = a.owner_id
+        LEFT JOIN fct_segment_current s USING (account_id)
+        WHERE {where}
+        GROUP BY 1 ORDER BY 1 NULLS LAST""", params)
+    got = health_summary.band_counts_by(snap, by, filters)
+    _frames_equal(got, expected)
+    assert (len(got) > 1) == _selects_someone(filters)
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+def test_attribute_matrix_counts_the_filtered_segments_by_tier_and_band(snap, filters):
+    filters = _resolved(snap, filters)
+    where, params = condition(filters, snap, "s.account_id")
+    expected = {(tier, band): n for tier, band, n in snap.rows(f"""
+        SELECT attribute_tier, band, count(*) FROM fct_segment_current s
+        WHERE band IS NOT NULL AND {where} GROUP BY ALL""", params)}
+    matrix = health_summary.attribute_matrix(snap, filters)
+    got = {(row["tier"], band): row[band] for row in matrix.to_dict("records") for band in BANDS}
+    assert {k: n for k, n in got.items() if n} == expected
+    assert (sum(got.values()) > 0) == _selects_someone(filters)
+    assert matrix["segment_healthy"].notna().all()
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+def test_component_averages_are_the_filtered_current_rows_averaged(snap, filters):
+    filters = _resolved(snap, filters)
+    where, params = condition(filters, snap, "h.account_id")
+    got = health_summary.component_contributions(snap, filters)
+    assert list(got["component"]) == list(HEALTH_COMPONENTS)
+    for i, c in enumerate(HEALTH_COMPONENTS):
+        accounts, score, weight, contribution, lost = snap.rows(f"""
+            SELECT count({c}_score), avg({c}_score), avg({c}_weight), avg({c}_contribution),
+                   avg(coalesce({c}_weight * (100 - {c}_score), 0))
+            FROM fct_health_current h WHERE {where}""", params)[0]
+        assert got["accounts"].iloc[i] == accounts
+        for name, value in (("avg_score", score), ("avg_weight", weight),
+                            ("avg_contribution", contribution), ("avg_lost", lost)):
+            if value is None:
+                assert pd.isna(got[name].iloc[i]) and not _selects_someone(filters)
+            else:
+                assert got[name].iloc[i] == pytest.approx(value, rel=1e-12), (c, name)
+    assert list(got.dtypes[1:]) == ["int64", *["float64"] * 4]
+
+
+def test_rows_held_in_memory_are_counted_and_averaged_as_sql_does(snap):
+    """`account_rows` (the health figures' rows held in memory): NULLs counted as their own
+    group and left out of an average, a filter selecting rows by their account, and a row
+    whose account is not in the accounts table counted without a filter, never with one."""
+    from cs_analytics.metrics.account_rows import account_rows
+
+    a, b, c = account_ids(snap, None)[:3]
+    sql = """SELECT * FROM (VALUES ($a, 'x', 1.0), ($a, NULL, NULL), ($b, 'x', 3.0),
+                                   ($c, 'y', 5.0), ('not-an-account', 'x', 7.0))
+             t(account_id, g, v)"""
+    params = {"a": a, "b": b, "c": c}
+    rows = account_rows(snap, sql, params)
+    assert account_rows(snap, sql, dict(params)) is rows  # read once per file and query
+    everyone = rows.weights(snap, None)
+    assert rows.counts(everyone, "g") == {("x",): 3, (None,): 1, ("y",): 1}
+    assert rows.counts(everyone, "g", "g") == {("x", "x"): 3, (None, None): 1, ("y", "y"): 1}
+    assert rows.means(everyone, ("v",)) == {"v": (4, 4.0)}
+    owner = snap.scalar("SELECT owner_id FROM accounts WHERE account_id = $a", {"a": a})
+    for filters in (Filters(owner_ids=(owner,)), Filters(owner_ids=("no-such-owner",))):
+        where, where_params = condition(filters, snap, "account_id")
+        expected = {(g,): n for g, n in snap.rows(
+            f"SELECT g, count(*) FROM ({sql}) WHERE {where} GROUP BY g",
+            {**params, **where_params})}
+        weights = rows.weights(snap, filters)
+        assert rows.counts(weights, "g") == expected
+        n, mean = snap.rows(f"SELECT count(v), avg(v) FROM ({sql}) WHERE {where}",
+                            {**params, **where_params})[0]
+        got_n, got_mean = rows.means(weights, ("v",))["v"]
+        assert got_n == n
+        assert got_mean == pytest.approx(mean) if mean is not None else pd.isna(got_mean)
+
+
 def test_the_spine_arrays_are_loaded_once_per_as_of_date(snap):
     """One load per snapshot file and as-of date, shared by every call; the snapshot's own
     as-of date always kept, a few earlier ones."""
@@ -373,25 +489,25 @@ def test_signals_of_the_as_of_day_read_from_the_current_tables_equal_the_weekly_
     assert fast.equals(weekly)
 
 
-@pytest.mark.parametrize("filters", (None, Filters(segments=("S", "A")),
-                                     Filters(industries=("製造",))))
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
 @pytest.mark.parametrize("mart, column", [("fct_health_weekly", "band"),
                                           ("fct_segment_history", "segment"),
                                           ("fct_signals_weekly", "signal")])
 def test_counts_of_the_as_of_day_read_from_the_current_tables_equal_the_weekly_ones(
         snap, filters, mart, column):
     """Bands, segments and signals on the as-of date are counted from the as-of tables
-    (fct_*_current); they must be the counts of the weekly mart's as-of rows."""
+    (fct_*_current) held in memory (metrics.account_rows); they must be the counts of the
+    weekly mart's as-of rows."""
     from cs_analytics.metrics import health, segments, signals
-    from cs_analytics.metrics.filters import condition
 
+    filters = _resolved(snap, filters)
     counted = {"fct_health_weekly": health.band_counts, "fct_segment_history": segments.counts,
                "fct_signals_weekly": signals.counts}[mart]
     where, params = condition(filters, snap)
     weekly = dict(snap.rows(
         f"SELECT {column}, count(*) FROM {mart} WHERE snapshot_day = $day "
         f"AND {column} IS NOT NULL AND {where} GROUP BY 1", {**params, "day": END}))
-    assert sum(weekly.values()) > 0
+    assert (sum(weekly.values()) > 0) == _selects_someone(filters)
     for day in (None, END):
         got = counted(snap, day, filters)
         assert {k: n for k, n in got.items() if n} == weekly
@@ -433,7 +549,9 @@ def test_no_periods_is_an_empty_frame_not_an_error(snap):
 
 def _lists_read_restricted():
     """The lists the pages read through `data.start_rows`, with their arguments (the stale
-    records, which the demo company has none of: tests/test_app_metrics.py)."""
+    records, which the demo company has none of: tests/test_app_metrics.py). The churn page
+    sums the two contract lists after restricting them (`churn.renewals_of`,
+    `churn.renewals_by_quarter_of`)."""
     from cs_analytics.metrics import accounts, signals, team
 
     quarter = P.period_containing("quarter", END)
@@ -444,6 +562,11 @@ def _lists_read_restricted():
                                                       "last_day": END}),
         "churned_accounts": (churn.churned_accounts, {"period": P.period_containing("year",
                                                                                     END)}),
+        "renewal_contracts": (churn.renewal_contracts, {"period": P.period_containing("year",
+                                                                                      END)}),
+        "upcoming_contracts": (churn.upcoming_contracts, {"quarters": 4}),
+        "declined": (health_summary.declined, {"min_drop": 5.0}),
+        "signal_keys": (signals.keys_on, {}),
     }
 
 

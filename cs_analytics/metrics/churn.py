@@ -5,7 +5,9 @@ and churn reasons.
 Like revenue.py, every function aggregates over the account × month spine and returns a small
 DataFrame or dict; rates are fractions and None when their denominator is 0. The two-year churn
 rate sums the spine held as arrays (metrics.spine_arrays: F_i and C_i per account); the lists of
-contracts and churns are SQL over the spine and the contracts.
+contracts and churns are SQL over the spine and the contracts, and the renewal figures are sums
+over those lists (`renewals_of`, `renewals_by_quarter_of`), so a page can restrict a list to
+the filtered accounts and sum what is left.
 """
 
 from __future__ import annotations
@@ -164,12 +166,14 @@ class Renewals:
     renewal_rate: float | None
 
 
-def renewals(snap, period: Period, filters: Filters | None = None,
-             as_of: dt.date | None = None) -> Renewals:
-    """Contracts with MRR whose end_date falls in the period; renewed ⇔ the account has MRR > 0
-    in the month after end_date's month (renewal grace applied). `contracts` columns:
-    contract_id, account_id, name, owner_id, owner_name, start_date, end_date, mrr, arr,
-    check_month, next_month_mrr, renewed (True / False / None when pending)."""
+def renewal_contracts(snap, period: Period, filters: Filters | None = None,
+                      as_of: dt.date | None = None) -> pd.DataFrame:
+    """The contracts `renewals` counts: contracts with MRR whose end_date falls in the period;
+    renewed ⇔ the account has MRR > 0 in the month after end_date's month (renewal grace
+    applied). Columns: contract_id, account_id, name, owner_id, owner_name, start_date,
+    end_date, mrr, arr, check_month, next_month_mrr, renewed (True / False / None when
+    pending). Each row belongs to one account and depends on nothing else, so the filtered
+    list is the unfiltered one restricted to the filtered accounts (`filters.rows_of`)."""
     sp = spine(snap, as_of, filters)
     where, params = condition(filters, snap, "c.account_id")
     sql = f"""
@@ -196,14 +200,28 @@ def renewals(snap, period: Period, filters: Filters | None = None,
     frame = query(snap, sql, sp.with_params(**params, period_start=period.start_date,
                                            period_end=period.end_date,
                                            as_of_month=sp.as_of_month))
-    renewed_flags = [None if pd.isna(v) else bool(v) for v in frame["renewed"]]
-    frame["renewed"] = pd.Series(renewed_flags, dtype="object")
-    mrr = [float(v) for v in frame["mrr"]]
-    renewed = [m for m, f in zip(mrr, renewed_flags) if f is True]
-    lost = [m for m, f in zip(mrr, renewed_flags) if f is False]
-    pending = [m for m, f in zip(mrr, renewed_flags) if f is None]
+    frame["renewed"] = pd.Series([None if pd.isna(v) else bool(v) for v in frame["renewed"]],
+                                 dtype="object")
+    return frame
+
+
+def renewals(snap, period: Period, filters: Filters | None = None,
+             as_of: dt.date | None = None) -> Renewals:
+    """Contracts with MRR whose end_date falls in the period and how many renewed
+    (`renewal_contracts`, summed by `renewals_of`)."""
+    return renewals_of(renewal_contracts(snap, period, filters, as_of))
+
+
+def renewals_of(contracts: pd.DataFrame) -> Renewals:
+    """`renewals` of the contracts listed by `renewal_contracts`: a page restricting the list
+    to the filtered accounts counts the restricted rows."""
+    flags = list(contracts["renewed"])
+    mrr = [float(v) for v in contracts["mrr"]]
+    renewed = [m for m, f in zip(mrr, flags) if f is True]
+    lost = [m for m, f in zip(mrr, flags) if f is False]
+    pending = [m for m, f in zip(mrr, flags) if f is None]
     return Renewals(
-        contracts=frame, due_count=len(mrr), due_mrr=float(sum(mrr)),
+        contracts=contracts, due_count=len(mrr), due_mrr=float(sum(mrr)),
         renewed_count=len(renewed), renewed_mrr=float(sum(renewed)),
         lost_count=len(lost), lost_mrr=float(sum(lost)),
         pending_count=len(pending), pending_mrr=float(sum(pending)),
@@ -211,44 +229,72 @@ def renewals(snap, period: Period, filters: Filters | None = None,
         else None)
 
 
+def renewal_quarters(snap, quarters: int = 4, as_of: dt.date | None = None) -> list[Period]:
+    """The fiscal quarters `renewals_by_quarter` covers: the as-of quarter and the next ones."""
+    fsm = fiscal_year_start_month(snap)
+    current = P.period_containing("quarter", resolve_as_of(snap, as_of), fsm)
+    return [P.shift(current, i, fsm) for i in range(quarters)]
+
+
+def upcoming_contracts(snap, quarters: int = 4, as_of: dt.date | None = None,
+                       filters: Filters | None = None) -> pd.DataFrame:
+    """The contracts `renewals_by_quarter` sums: contracts with MRR still to end (end_date ≥
+    the as-of date) within `renewal_quarters`. Columns: contract_id, account_id, end_date,
+    quarter (the fiscal quarter of end_date: its label, a category of the quarters' labels),
+    mrr, following_signed (a following contract is already signed). Each row belongs to one
+    account, like `renewal_contracts`."""
+    as_of = resolve_as_of(snap, as_of)
+    fsm = fiscal_year_start_month(snap)
+    wanted = renewal_quarters(snap, quarters, as_of)
+    where, params = condition(filters, snap, "c.account_id")
+    sql = f"""
+        SELECT c.contract_id, c.account_id, c.end_date,
+               {period_start_sql("CAST(date_trunc('month', c.end_date) AS DATE)", "quarter")}
+                   AS quarter_start,
+               c.mrr, c.following_signed
+        FROM int_contract_mrr c
+        WHERE c.end_date >= $as_of AND c.end_date <= $last_day AND c.mrr >= $eps AND {where}
+        ORDER BY c.end_date, c.contract_id"""
+    frame = query(snap, sql, {**params, "fsm": fsm, "as_of": as_of, "eps": MRR_EPSILON,
+                             "last_day": wanted[-1].end_date})
+    labels = {q.first_month: q.label for q in wanted}
+    # The quarter as a category of the quarters' labels, in order: summing by quarter reads
+    # its codes (`renewals_by_quarter_of`).
+    frame.insert(3, "quarter", pd.Categorical(
+        [labels[as_date(v)] for v in frame.pop("quarter_start")], categories=list(
+            labels.values())))
+    return frame
+
+
 def renewals_by_quarter(snap, quarters: int = 4, as_of: dt.date | None = None,
                         filters: Filters | None = None) -> pd.DataFrame:
     """Contracts still to end (end_date ≥ as-of date) by fiscal quarter of end_date, for the
     current quarter and the next ones: quarter, quarter_start, contracts, due_arr, signed_arr
     (a following contract is already signed), at_risk_contracts and at_risk_arr (nothing
-    following signed yet)."""
-    sp = spine(snap, as_of, filters)
-    fsm = fiscal_year_start_month(snap)
-    current = P.period_containing("quarter", sp.as_of, fsm)
-    wanted = [P.shift(current, i, fsm) for i in range(quarters)]
-    where, params = condition(filters, snap, "c.account_id")
-    sql = f"""
-        SELECT {period_start_sql("CAST(date_trunc('month', c.end_date) AS DATE)", "quarter")}
-                   AS quarter_start,
-               count(*) AS contracts,
-               12 * sum(c.mrr) AS due_arr,
-               coalesce(12 * sum(c.mrr) FILTER (WHERE c.following_signed), 0) AS signed_arr,
-               count(*) FILTER (WHERE NOT c.following_signed) AS at_risk_contracts,
-               coalesce(12 * sum(c.mrr) FILTER (WHERE NOT c.following_signed), 0) AS at_risk_arr
-        FROM int_contract_mrr c
-        WHERE c.end_date >= $as_of AND c.end_date <= $last_day AND c.mrr >= $eps AND {where}
-        GROUP BY ALL"""
-    found = query(snap, sql, {**params, "fsm": fsm, "as_of": sp.as_of, "eps": MRR_EPSILON,
-                             "last_day": wanted[-1].end_date})
-    by_start = {as_date(v): r
-                for v, r in zip(found["quarter_start"], found.to_dict("records"))}
-    records = []
-    for q in wanted:
-        r = by_start.get(q.first_month, {})
-        records.append({
-            "quarter": q.label, "quarter_start": q.first_month,
-            "contracts": int(r.get("contracts", 0)), "due_arr": float(r.get("due_arr", 0.0)),
-            "signed_arr": float(r.get("signed_arr", 0.0)),
-            "at_risk_contracts": int(r.get("at_risk_contracts", 0)),
-            "at_risk_arr": float(r.get("at_risk_arr", 0.0))})
-    return pd.DataFrame.from_records(records, columns=[
-        "quarter", "quarter_start", "contracts", "due_arr", "signed_arr", "at_risk_contracts",
-        "at_risk_arr"])
+    following signed yet). `upcoming_contracts` summed by `renewals_by_quarter_of`."""
+    return renewals_by_quarter_of(upcoming_contracts(snap, quarters, as_of, filters),
+                                  renewal_quarters(snap, quarters, as_of))
+
+
+def renewals_by_quarter_of(contracts: pd.DataFrame, quarters: list[Period]) -> pd.DataFrame:
+    """`renewals_by_quarter` of the contracts listed by `upcoming_contracts` over the same
+    quarters (`renewal_quarters`): one row per quarter, zeros where nothing ends."""
+    at = pd.Categorical(contracts["quarter"], categories=[q.label for q in quarters]).codes
+    arr = 12 * contracts["mrr"].to_numpy(dtype=np.float64)
+    signed = contracts["following_signed"].to_numpy(dtype=bool)
+
+    def total(weights):  # per quarter (float64, also when there are no contracts)
+        return np.bincount(at, weights=weights, minlength=len(quarters)).astype(np.float64)
+
+    return pd.DataFrame({
+        "quarter": [q.label for q in quarters],
+        "quarter_start": [q.first_month for q in quarters],
+        "contracts": np.bincount(at, minlength=len(quarters)).astype(np.int64),
+        "due_arr": total(arr),
+        "signed_arr": total(arr * signed),
+        "at_risk_contracts": np.bincount(at[~signed], minlength=len(quarters)).astype(np.int64),
+        "at_risk_arr": total(arr * ~signed),
+    })
 
 
 # ---------------------------------------------------------------------------- churn reasons
@@ -314,13 +360,20 @@ def reasons_of(churned: pd.DataFrame) -> pd.DataFrame:
     """`churn_reasons` of the churns listed by `churned_accounts`: a page or report showing
     both reads the period's churns once. Largest first (count, then MRR), then by reason,
     not recorded last."""
-    grouped = churned.groupby("reason", dropna=False, sort=False)
-    frame = pd.DataFrame({"churned": grouped.size(),
-                          "churned_mrr": grouped["churned_mrr"].sum()}).reset_index()
-    frame = frame.sort_values(["churned", "churned_mrr", "reason"],
-                              ascending=[False, False, True], na_position="last",
-                              kind="stable").reset_index(drop=True)
-    total, total_mrr = frame["churned"].sum(), frame["churned_mrr"].sum()
-    frame["share"] = [ratio(v, total) for v in frame["churned"]]
-    frame["mrr_share"] = [ratio(v, total_mrr) for v in frame["churned_mrr"]]
-    return frame[REASON_COLUMNS]
+    # Summed in Python: a period has tens of churns, and pandas' groupby and sort cost ~5 ms
+    # on a page's every filter change.
+    totals: dict = {}
+    for reason, mrr in zip(churned["reason"].tolist(), churned["churned_mrr"].tolist()):
+        key = None if pd.isna(reason) else reason
+        count, lost = totals.get(key, (0, 0.0))
+        totals[key] = (count + 1, lost + mrr)
+    order = sorted(totals, key=lambda r: (-totals[r][0], -totals[r][1], r is None, r or ""))
+    counts = np.array([totals[r][0] for r in order], dtype=np.int64)
+    lost = np.array([totals[r][1] for r in order], dtype=np.float64)
+    total, total_mrr = counts.sum(), lost.sum()
+    return pd.DataFrame({
+        "reason": pd.Series(order, dtype=churned["reason"].dtype),
+        "churned": counts, "churned_mrr": lost,
+        "share": pd.Series([ratio(v, total) for v in counts.tolist()], dtype=np.float64),
+        "mrr_share": pd.Series([ratio(v, total_mrr) for v in lost.tolist()], dtype=np.float64),
+    })[REASON_COLUMNS]

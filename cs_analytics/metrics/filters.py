@@ -78,13 +78,14 @@ def condition(filters: Filters | None, snap, column: str = "account_id") -> tupl
 
 # ---------------------------------------------------------------- per-account lists, restricted
 #
-# A filter restricts which accounts a metric reads. For a list with one account per row and
-# rows that do not depend on the other accounts (an account's signals, its stale records, its
-# place in a portfolio), the filtered list is the unfiltered one restricted to the accounts
-# the filter selects, in the same order: the pages compute such a list once per snapshot and
-# restrict it on each filter change, selecting the ids from the accounts' attributes held in
-# memory instead of running the list's own joins (tests/test_metrics_demo.py and
-# tests/test_app_metrics.py compare the two for every list read this way).
+# A filter restricts which accounts a metric reads. For a list whose rows each belong to one
+# account and do not depend on the other accounts (an account's signals, its stale records,
+# its place in a portfolio, its contracts due), the filtered list is the unfiltered one
+# restricted to the accounts the filter selects, in the same order: the pages compute such a
+# list once per snapshot and restrict it on each filter change, selecting the ids from the
+# accounts' attributes held in memory instead of running the list's own joins
+# (tests/test_metrics_demo.py and tests/test_app_metrics.py compare the two for every list
+# read this way). A total over such a list is then taken from the restricted rows.
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def account_ids(snap, filters: Filters | None) -> list[str]:
 
 
 def rows_of(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
-    """The rows of `frame` (a per-account list, with an account_id column) whose account is
+    """The rows of `frame` (a per-account list: an account_id column) whose account is
     one of `ids`, in the frame's order and numbered from 0: what the list's function returns
     with the filter `ids` came from. Matched by Arrow (`Series.isin` of a few thousand ids
     on a text column took ~25 ms; this ~0.2 ms)."""

@@ -18,6 +18,7 @@ from cs_analytics.build import today_tokyo
 from cs_analytics.config import BANDS, HEALTH_COMPONENTS
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import headline_section
+from cs_analytics.metrics.account_rows import account_rows
 from cs_analytics.metrics.base import plain
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.store import Store, now_iso
@@ -88,18 +89,24 @@ def counts_on(snap, table: str, column: str, keys, day: dt.date | None = None,
     """Rows of a weekly health mart (`table`: fct_health_weekly, fct_segment_history,
     fct_signals_weekly) per value of `column` on the snapshot in effect on `day`: every one of
     `keys` present (0 when none, and all 0 when the snapshot has no such table); rows without a
-    value are not counted."""
+    value are not counted. The as-of date's rows are counted in memory (metrics.account_rows),
+    another day's in SQL."""
     counts = {k: 0 for k in keys}
     if not snap.has_table(table):
         return counts
     day = snapshot_day_for(snap, day)
-    where, params = condition(filters, snap, "account_id")
     source = mart_on(snap, table, day)
-    if source == table:
-        where, params = f"snapshot_day = $day AND {where}", {**params, "day": day}
+    if source != table:
+        # The as-of table: its rows held in memory, counted with the filter's weights.
+        rows = account_rows(snap, f"SELECT account_id, {column} FROM {source}")
+        for (value,), n in rows.counts(rows.weights(snap, filters), column).items():
+            if value is not None:
+                counts[value] = n
+        return counts
+    where, params = condition(filters, snap, "account_id")
     for value, n in snap.rows(f"SELECT {column}, count(*) FROM {source} "
-                              f"WHERE {column} IS NOT NULL AND {where} GROUP BY {column}",
-                              params):
+                              f"WHERE {column} IS NOT NULL AND snapshot_day = $day AND {where} "
+                              f"GROUP BY {column}", {**params, "day": day}):
         counts[value] = int(n)
     return counts
 

@@ -6,27 +6,26 @@ shown now (views over metrics/health.py and metrics/signals.py for the pages and
 
 Scores, bands and segments are computed by the health models (fct_health_weekly,
 fct_health_current, fct_segment_current — docs/metrics.md) and read per account by
-metrics/health.py; this module only counts and selects, in SQL. A snapshot built without those
-marts gives empty results.
+metrics/health.py; this module only counts and selects. The counts and averages a filter
+change recomputes are sums over the marts' rows held in memory (metrics.account_rows); the
+lists are SQL. A snapshot built without those marts gives empty results.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from cs_analytics.config import ATTRIBUTE_TIERS, BANDS, HEALTH_COMPONENTS
 from cs_analytics.metrics import health
-from cs_analytics.metrics.base import plain
+from cs_analytics.metrics.account_rows import account_rows
+from cs_analytics.metrics.base import date_column, plain
 from cs_analytics.metrics.filters import Filters, condition
 
 GROUPINGS = {"owner": "coalesce(u.name, a.owner_id)", "segment": "s.segment",
              "industry": "coalesce(nullif(a.industry, ''), '—')"}
-
-
-def _counts(alias: str = "h") -> str:
-    return ", ".join(f"count(*) FILTER (WHERE {alias}.band = '{b}') AS {b}" for b in BANDS)
 
 
 def has_health(snap) -> bool:
@@ -49,41 +48,49 @@ def band_counts_over_time(snap, weeks: int = 26, filters: Filters | None = None
     columns = ["snapshot_day", *BANDS, "accounts"]
     if not has_health(snap):
         return pd.DataFrame(columns=columns)
-    where, params = condition(filters, snap, "h.account_id")
-    return snap.query(f"""
-        SELECT h.snapshot_day, {_counts()}, count(*) AS accounts
-        FROM fct_health_weekly h
-        WHERE (h.is_weekly OR h.is_as_of)
-          AND h.snapshot_day > (SELECT as_of FROM params) - 7 * $weeks
-          AND {where}
-        GROUP BY h.snapshot_day
-        ORDER BY h.snapshot_day
-    """, {**params, "weeks": weeks})[columns]
+    rows = account_rows(snap, """
+        SELECT account_id, snapshot_day, band
+        FROM fct_health_weekly
+        WHERE (is_weekly OR is_as_of) AND snapshot_day > (SELECT as_of FROM params) - 7 * $weeks
+    """, {"weeks": weeks})
+    counts = rows.counts(rows.weights(snap, filters), "snapshot_day", "band")
+    days = sorted({day for day, _ in counts})
+    return pd.DataFrame({"snapshot_day": date_column(days), **_by_band(counts, days)})
 
 
 def band_counts_by(snap, by: str, filters: Filters | None = None) -> pd.DataFrame:
     """Accounts per band on the as-of date grouped by owner, segment or industry:
-    group, healthy, caution, warning, danger, accounts."""
+    group, healthy, caution, warning, danger, accounts; by group, no group last."""
     if by not in GROUPINGS:
         raise ValueError(f"group by '{by}': expected one of {', '.join(GROUPINGS)}")
     columns = ["group", *BANDS, "accounts"]
     if not has_health(snap):
         return pd.DataFrame(columns=columns)
-    where, params = condition(filters, snap, "h.account_id")
     segment_join = ("LEFT JOIN fct_segment_current s USING (account_id)"
                     if snap.has_table("fct_segment_current") else
                     "LEFT JOIN (SELECT NULL::VARCHAR AS account_id, NULL::VARCHAR AS segment "
                     "WHERE false) s USING (account_id)")
-    return snap.query(f"""
-        SELECT {GROUPINGS[by]} AS "group", {_counts()}, count(*) AS accounts
+    # Every grouping of every scored account of the accounts table, held in memory.
+    rows = account_rows(snap, f"""
+        SELECT h.account_id, h.band,
+               {", ".join(f'{sql} AS "{name}"' for name, sql in GROUPINGS.items())}
         FROM fct_health_current h
         JOIN accounts a USING (account_id)
         LEFT JOIN users u ON u.user_id = a.owner_id
-        {segment_join}
-        WHERE {where}
-        GROUP BY 1
-        ORDER BY 1 NULLS LAST
-    """, params)[columns]
+        {segment_join}""")
+    counts = rows.counts(rows.weights(snap, filters), by, "band")
+    groups = sorted({g for g, _ in counts}, key=lambda g: (g is None, g or ""))
+    return pd.DataFrame({"group": pd.Series(groups, dtype="str"), **_by_band(counts, groups)})
+
+
+def _by_band(counts: dict[tuple, int], keys: list) -> dict[str, np.ndarray]:
+    """The columns healthy…danger and accounts (every band, and rows without one) for `keys`
+    from counts by (key, band)."""
+    columns = {band: np.array([counts.get((k, band), 0) for k in keys], dtype=np.int64)
+               for band in [*BANDS, None]}
+    columns["accounts"] = sum(columns.values())
+    del columns[None]
+    return columns
 
 
 def attribute_matrix(snap, filters: Filters | None = None) -> pd.DataFrame:
@@ -92,24 +99,29 @@ def attribute_matrix(snap, filters: Filters | None = None) -> pd.DataFrame:
     columns = ["tier", *BANDS, *(f"segment_{b}" for b in BANDS)]
     if not snap.has_table("fct_segment_current"):
         return pd.DataFrame(columns=columns)
-    where, params = condition(filters, snap, "s.account_id")
-    counts = snap.query(f"""
-        SELECT s.attribute_tier AS tier, {_counts("s")}
-        FROM fct_segment_current s
-        WHERE s.band IS NOT NULL AND {where}
-        GROUP BY 1
-    """, params).set_index("tier")
-    matrix = dict(((tier, band), seg) for tier, band, seg in snap.rows(
-        "SELECT attribute_tier, band, segment FROM params_segment_matrix")) \
-        if snap.has_table("params_segment_matrix") else {}
+    rows = account_rows(snap, "SELECT account_id, attribute_tier, band "
+                              "FROM fct_segment_current WHERE band IS NOT NULL")
+    counts = rows.counts(rows.weights(snap, filters), "attribute_tier", "band")
+    matrix = _segment_matrix(snap)
     rows = []
     for tier in ATTRIBUTE_TIERS:
         row = {"tier": tier}
         for band in BANDS:
-            row[band] = int(counts.loc[tier, band]) if tier in counts.index else 0
+            row[band] = counts.get((tier, band), 0)
             row[f"segment_{band}"] = matrix.get((tier, band))
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
+
+
+def _segment_matrix(snap) -> dict[tuple[str, str], str]:
+    """{(attribute tier, band): segment} of the snapshot's params_segment_matrix (empty
+    without one), read once per snapshot file."""
+    kept = snap.derived("segment_matrix")
+    if "matrix" not in kept:
+        kept["matrix"] = dict(((tier, band), seg) for tier, band, seg in snap.rows(
+            "SELECT attribute_tier, band, segment FROM params_segment_matrix")) \
+            if snap.has_table("params_segment_matrix") else {}
+    return kept["matrix"]
 
 
 def declined(snap, min_drop: float = 10.0, filters: Filters | None = None) -> pd.DataFrame:
@@ -147,20 +159,20 @@ def component_contributions(snap, filters: Filters | None = None) -> pd.DataFram
                "avg_lost"]
     if not has_health(snap):
         return pd.DataFrame(columns=columns)
-    where, params = condition(filters, snap, "h.account_id")
-    # One scan for the six components, spread into a row per component afterwards: a UNION
-    # of six scans, each with the filter's semi-join, took 23 ms against 15 at 10k accounts.
-    measures = {"accounts": "count({c}_score)", "avg_score": "avg({c}_score)",
-                "avg_weight": "avg({c}_weight)", "avg_contribution": "avg({c}_contribution)",
-                "avg_lost": "avg(coalesce({c}_weight * (100 - {c}_score), 0))"}
-    cells = [(c, name) for c in HEALTH_COMPONENTS for name in measures]
-    row = dict(zip(cells, snap.rows("SELECT " + ", ".join(
-        measures[name].format(c=c) for c, name in cells)
-        + f" FROM fct_health_current h WHERE {where}", params)[0]))
-    frame = pd.DataFrame([{"component": c, **{name: row[c, name] for name in measures}}
-                          for c in HEALTH_COMPONENTS], columns=columns)
-    return frame.astype({name: "int64" if name == "accounts" else "float64"
-                         for name in measures})
+    # Every scored account's components, held in memory; averaged over the filtered ones.
+    rows = account_rows(snap, "SELECT account_id, " + ", ".join(
+        f"{c}_score, {c}_weight, {c}_contribution, "
+        f"coalesce({c}_weight * (100 - {c}_score), 0) AS {c}_lost" for c in HEALTH_COMPONENTS)
+        + " FROM fct_health_current")
+    measures = ("score", "weight", "contribution", "lost")
+    means = rows.means(rows.weights(snap, filters),
+                       tuple(f"{c}_{m}" for c in HEALTH_COMPONENTS for m in measures))
+    return pd.DataFrame({
+        "component": pd.Series(HEALTH_COMPONENTS, dtype="str"),
+        "accounts": np.array([means[f"{c}_score"][0] for c in HEALTH_COMPONENTS],
+                             dtype=np.int64),
+        **{f"avg_{m}": np.array([means[f"{c}_{m}"][1] for c in HEALTH_COMPONENTS],
+                                dtype=np.float64) for m in measures}})[columns]
 
 
 def accounts_in_band(snap, band: str, filters: Filters | None = None) -> pd.DataFrame:

@@ -8,8 +8,8 @@ small (aggregated in SQL by the metrics API) and picklable: each run gets its ow
 `call_shared` is the same for large results the pages only read (report objects): every run
 gets the one cached object. `start` begins a `call` on a worker thread, so that a page's
 independent queries run side by side while the page draws what it already has; `start_rows`
-does the same for a list with one account per row, computed once without filters and
-restricted to the filtered accounts.
+does the same for a list whose rows each belong to one account, computed once without
+filters and restricted to the filtered accounts.
 """
 
 from __future__ import annotations
@@ -184,12 +184,13 @@ class _Restricted:
 
 
 def start_rows(fn: Callable, snap: Snapshot, filters: Filters | None, **kwargs) -> Any:
-    """`start(fn, snap, filters=filters, **kwargs)` for a list with one account per row
-    (signals, stale records, a portfolio): the list is computed without filters, once per
-    snapshot and arguments, and restricted to the accounts `filters` selects when taken
-    (`metrics.filters.rows_of`). A filter change then costs selecting the ids from the
-    accounts' attributes held in memory (`metrics.filters.account_ids`), not the list's own
-    query. Only for lists whose rows do not depend on the other accounts."""
+    """`start(fn, snap, filters=filters, **kwargs)` for a list whose rows each belong to one
+    account (signals, stale records, a portfolio, contracts due): the list is computed
+    without filters, once per snapshot and arguments, and restricted to the accounts
+    `filters` selects when taken (`metrics.filters.rows_of`). A filter change then costs
+    selecting the ids from the accounts' attributes held in memory
+    (`metrics.filters.account_ids`), not the list's own query. Only for lists whose rows do
+    not depend on the other accounts; a page summing such a list sums the restricted rows."""
     rows = start(fn, snap, filters=None, **kwargs)
     if filters is None or filters.is_empty:
         return rows
