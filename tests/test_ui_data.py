@@ -104,3 +104,21 @@ def test_a_page_does_not_wait_behind_busy_workers(snap):
         release.set()
         for future in busy:
             future.result(10)
+
+
+def test_opening_a_snapshot_starts_loading_the_filter_attributes(make_snapshot, monkeypatch):
+    """The first filter change after a refresh does not wait for the accounts' filter
+    attributes, which pages without filters never read: opening the snapshot starts loading
+    them on a worker thread, once per snapshot file."""
+    from cs_analytics.metrics.filters import Filters, account_attributes, account_ids
+    from conftest import contract
+
+    built = make_snapshot(contracts=[contract("c1", "a1", "2024-04-15", "2025-04-14")],
+                          as_of="2025-06-30")
+    monkeypatch.setenv("CS_ANALYTICS_HOME", str(make_snapshot.home))
+    snap = data.current_snapshot()
+    assert snap.id == built.id
+    loading = snap.derived("prefetched")["attributes"]
+    assert loading.result(timeout=10) is account_attributes(snap)
+    assert data.current_snapshot().derived("prefetched")["attributes"] is loading
+    assert account_ids(snap, Filters(owner_ids=("no-such-owner",))) == []

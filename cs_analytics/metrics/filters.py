@@ -7,6 +7,7 @@ by the health models). Empty means "all accounts".
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -166,9 +167,15 @@ def account_attributes(snap) -> AccountAttributes:
     kept = snap.derived("account_attributes")
     found = kept.get(has_segments)
     if found is None:
-        rows = snap.rows(attributes_sql(snap, "accounts"))
-        found = kept[has_segments] = AccountAttributes.of(rows, has_segments)
+        with _attributes_lock:  # one thread reads them (a page's, or the prefetch); others wait
+            found = kept.get(has_segments)
+            if found is None:
+                rows = snap.rows(attributes_sql(snap, "accounts"))
+                found = kept[has_segments] = AccountAttributes.of(rows, has_segments)
     return found
+
+
+_attributes_lock = threading.Lock()
 
 
 def account_ids(snap, filters: Filters | None) -> list[str]:

@@ -121,9 +121,10 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
         len(periods), arrays.months)
     totals = arrays.totals(weights)
     # S: the filtered accounts with MRR at a; their MRR at b (each has a row at b: the spine
-    # runs from F_i to the as-of month).
-    mrr_a, mrr_b = arrays.at_months("mrr", ia), arrays.at_months("mrr", ib)
-    base = (mrr_a >= MRR_EPSILON) * weights
+    # runs from F_i to the as-of month). Read for the filtered accounts only (weights are 0/1).
+    chosen = np.flatnonzero(weights)
+    mrr_a, mrr_b = arrays.at_months("mrr", ia, chosen), arrays.at_months("mrr", ib, chosen)
+    base = (mrr_a >= MRR_EPSILON).astype(np.float64)
     sums = {
         "start_mrr": _at(totals["mrr"], ia), "start_customers": _at(totals["customers"], ia),
         "mrr": _at(totals["mrr"], ib), "customers": _at(totals["customers"], ib),

@@ -95,12 +95,16 @@ class SpineArrays:
         summed = (self.sums.reshape(rows * months, accounts) @ weights).reshape(rows, months)
         return dict(zip(SUM_ROWS, summed))
 
-    def at_months(self, name: str, indices: list[int]) -> np.ndarray:
-        """Rows `indices` of matrix `name` (one per index, all accounts); zeros for a month
-        outside the spine."""
+    def at_months(self, name: str, indices: list[int],
+                  accounts: np.ndarray | None = None) -> np.ndarray:
+        """Rows `indices` of matrix `name` (one per index), for the accounts at positions
+        `accounts` (all when None); zeros for a month outside the spine."""
         index = np.asarray(indices, dtype=np.int64)
         inside = (index >= 0) & (index < self.months)
-        return self.matrix(name)[np.where(inside, index, 0)] * inside[:, None]
+        months = np.where(inside, index, 0)
+        matrix = self.matrix(name)
+        rows = matrix[months] if accounts is None else matrix[np.ix_(months, accounts)]
+        return rows * inside[:, None]
 
 
 def spine_arrays(snap, as_of: dt.date | None = None) -> SpineArrays:

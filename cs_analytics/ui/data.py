@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -59,9 +60,24 @@ def current_snapshot() -> Snapshot | None:
     Opened on every run: reading the pointer is cheap and the connection is cached by the
     store, so a refresh published by another process shows on the next rerun."""
     try:
-        return store().open_current()
+        snap = store().open_current()
     except NoSnapshot:
         return None
+    _prefetch(snap)
+    return snap
+
+
+def _prefetch(snap: Snapshot) -> None:
+    """The first time a snapshot file is opened, start loading on a worker thread what a
+    filter change reads and a page without filters does not: the accounts' filter attributes
+    (`metrics.filters.account_attributes`, ~20 ms at 10,000 accounts), with which a filter
+    change restricts the per-account lists (`start_rows`). The first filter change after a
+    refresh then finds them loaded."""
+    kept = snap.derived("prefetched")
+    if not kept:
+        with _prefetch_lock:
+            if not kept:
+                kept["attributes"] = _workers.submit(filters_api.account_attributes, snap)
 
 
 def _fn_key(fn: Callable) -> str:
@@ -145,6 +161,7 @@ def call_shared(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
 # while a query runs, so a page's queries overlap each other and the page's own drawing.
 WORKERS = 4
 _workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cs-analytics-data")
+_prefetch_lock = threading.Lock()
 
 
 class Started:
