@@ -80,7 +80,7 @@ class AccountRows:
     def _combined(self, names: tuple[str, ...]) -> tuple[np.ndarray, list[int]]:
         """One code per row for the combination of `names`' values (NULL the last code of
         each), and each column's number of codes; computed once per `names`."""
-        found = self.combined.get(names)
+        found = self.combined.get(("codes", names))
         if found is None:
             sizes, index = [], np.zeros(len(self.account), dtype=np.int64)
             for name in names:
@@ -88,7 +88,7 @@ class AccountRows:
                 size = len(column.values) + 1
                 index = index * size + np.where(column.codes < 0, size - 1, column.codes)
                 sizes.append(size)
-            found = self.combined[names] = (index, sizes)
+            found = self.combined["codes", names] = (index, sizes)
         return found
 
     def means(self, weights: np.ndarray, names: tuple[str, ...]) -> dict[str, tuple[int, float]]:
@@ -102,12 +102,12 @@ class AccountRows:
     def _stacked(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """The numeric columns `names` side by side (rows × names, NULL as 0) and 1.0 where a
         value is present; computed once per `names`."""
-        found = self.combined.get(names)
+        found = self.combined.get(("numbers", names))
         if found is None:
             stacked = np.column_stack([self.numbers[n] for n in names]) if names else \
                 np.zeros((len(self.account), 0))
             present = ~np.isnan(stacked)
-            found = self.combined[names] = (np.where(present, stacked, 0.0),
+            found = self.combined["numbers", names] = (np.where(present, stacked, 0.0),
                                             present.astype(np.float64))
         return found
 
