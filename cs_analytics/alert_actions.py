@@ -81,37 +81,39 @@ def with_status(signals: pd.DataFrame, recorded: pd.DataFrame,
     """`signals` (account_id, signal, since, …) with status (open / acknowledged / snoozed),
     snoozed_until and handled_by (the author of the action that applies).
 
-    The latest action of each kind per (account, signal) is looked up in a dict of the few
-    recorded actions, not by converting every alert row into a dict: the overview and the
-    Monday check run this on every rerun, over every alert of the company (thousands at 10,000
-    accounts)."""
+    Only the alerts someone acted on are looked at: the latest action of each kind per
+    (account, signal) is kept in a dict of the few recorded actions, and the others are open.
+    The overview and the Monday check run this on every rerun, over every alert of the
+    company (thousands at 10,000 accounts)."""
     today = today or today_tokyo()
     out = signals.copy()
-    latest = recorded.drop_duplicates(["account_id", "signal", "action"], keep="last")
-    keys = list(zip(out["account_id"].tolist(), out["signal"].tolist()))
-
-    def latest_of(action: str, column: str) -> list:
-        rows = latest[latest["action"] == action]  # a few rows: what users recorded
-        found = dict(zip(zip(rows["account_id"], rows["signal"]), rows[column]))
-        return [found.get(key) for key in keys]
-
-    since = (pd.to_datetime(out["since"]).dt.date.tolist() if len(out) else [])
-    ack_at, ack_by = latest_of("acknowledge", "created_at"), latest_of("acknowledge", "author")
-    until, snz_by = latest_of("snooze", "until"), latest_of("snooze", "author")
-    acknowledged = [a is not None and a == a and s is not None and s == s and a >= s
-                    for a, s in zip(ack_at, since)]
-    snoozed = [u is not None and u == u and u >= today for u in until]
-    status = ["acknowledged" if a else "snoozed" if z else "open"
-              for a, z in zip(acknowledged, snoozed)]
+    # (account, signal) → {action: (created_at, until, author) of its latest one}
+    acted: dict[tuple, dict[str, tuple]] = {}
+    for account, signal, action, *facts in zip(*(recorded[c].tolist() for c in (
+            "account_id", "signal", "action", "created_at", "until", "author"))):
+        acted.setdefault((account, signal), {})[action] = facts  # in order: the last one wins
+    status, snoozed_until, handled_by = (["open"] * len(out), [None] * len(out),
+                                         [None] * len(out))
+    if acted and len(out):
+        keys = zip(out["account_id"].tolist(), out["signal"].tolist())
+        hits = [(i, acted[key]) for i, key in enumerate(keys) if key in acted]
+        since = pd.to_datetime(out["since"].iloc[[i for i, _ in hits]]).dt.date.tolist()
+        for (i, actions), started in zip(hits, since):
+            ack_at, _, ack_by = actions.get("acknowledge", (None, None, None))
+            _, until, snoozed_by = actions.get("snooze", (None, None, None))
+            if _present(ack_at) and _present(started) and ack_at >= started:
+                status[i], handled_by[i] = "acknowledged", ack_by
+            elif _present(until) and until >= today:
+                status[i], snoozed_until[i], handled_by[i] = "snoozed", until, snoozed_by
     out["status"] = pd.Series(status, index=out.index, dtype="object")
-    out["snoozed_until"] = pd.Series(
-        [u if z and not a else None for a, z, u in zip(acknowledged, snoozed, until)],
-        index=out.index, dtype="object")
-    out["handled_by"] = pd.Series(
-        [ab if a else sb if z else None
-         for a, z, ab, sb in zip(acknowledged, snoozed, ack_by, snz_by)],
-        index=out.index, dtype="object")
+    out["snoozed_until"] = pd.Series(snoozed_until, index=out.index, dtype="object")
+    out["handled_by"] = pd.Series(handled_by, index=out.index, dtype="object")
     return out
+
+
+def _present(value) -> bool:
+    """Not None and not NaN/NaT (a missing value of a pandas column)."""
+    return value is not None and value == value
 
 
 def open_only(alerts: pd.DataFrame) -> pd.DataFrame:

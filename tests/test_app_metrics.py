@@ -295,3 +295,24 @@ def test_alert_status_from_acknowledgements_and_snoozes(tmp_path):
     fresh = alert_actions.with_status(shown, alert_actions.actions(Store(tmp_path / "new")),
                                       today=today)
     assert set(fresh["status"]) == {"open"}
+
+
+def test_the_latest_action_of_each_kind_decides_an_alerts_status(tmp_path):
+    store = Store(tmp_path)
+    today = dt.date(2026, 4, 2)
+    shown = pd.DataFrame([
+        {"account_id": "A1", "signal": "no_login_60d", "since": pd.Timestamp("2026-03-02")},
+        {"account_id": "A2", "signal": "health_red", "since": pd.Timestamp("2026-03-30")},
+        {"account_id": "A2", "signal": "no_login_60d", "since": pd.NaT},
+    ])
+    alert_actions.snooze(store, "A1", "no_login_60d", dt.date(2026, 4, 9), "ann", today=today)
+    alert_actions.snooze(store, "A1", "no_login_60d", dt.date(2026, 4, 3), "bob", today=today)
+    alert_actions.snooze(store, "A2", "health_red", dt.date(2026, 4, 9), "ann", today=today)
+    alert_actions.acknowledge(store, "A2", "health_red", "bob")
+    alert_actions.acknowledge(store, "A2", "no_login_60d", "ann")  # no episode start known
+    status = alert_actions.with_status(shown, alert_actions.actions(store), today=today)
+    assert status[["status", "snoozed_until", "handled_by"]].values.tolist() == [
+        ["snoozed", dt.date(2026, 4, 3), "bob"],  # the later snooze, shorter, wins
+        ["acknowledged", None, "bob"],  # an acknowledgement covering the episode wins
+        ["open", None, None],
+    ]
