@@ -135,8 +135,7 @@ def settle() -> None:
     trivial page's rerun is timed the same way."""
     snap = data.current_snapshot()
     if snap is not None:
-        for loading in list(snap.derived("prefetched").values()):
-            loading.result(timeout=TIMEOUT_SECONDS)
+        data.wait_for_prefetch(snap, TIMEOUT_SECONDS)
 
 
 def measure(name: str, query: dict) -> dict:

@@ -30,6 +30,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import duckdb
 
@@ -38,6 +39,9 @@ from cs_analytics.errors import CsAnalyticsError, NoSnapshot
 POINTER = "CURRENT"
 SNAPSHOT_DIR = "snapshots"
 BUILDING_PREFIX = ".building-"
+
+_MISSING = object()
+_derived_locks_lock = threading.Lock()  # guards the creation of Snapshot.derived_once's locks
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,21 @@ class Snapshot:
         """A dict kept with the file's facts for values derived from the file's tables (they
         never change either), shared by every Snapshot of the file: `name` says whose."""
         return self._facts.setdefault(("derived", name), OrderedDict())
+
+    def derived_once(self, name: str, key, load: Callable[[], Any]) -> Any:
+        """`derived(name)[key]`, made by `load()` the first time it is asked for: once per
+        snapshot file, whichever thread asks first — the others wait for its value."""
+        kept = self.derived(name)
+        found = kept.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
+        with _derived_locks_lock:
+            lock = self._facts.setdefault(("derived locks", name, key), threading.Lock())
+        with lock:
+            found = kept.get(key, _MISSING)
+            if found is _MISSING:
+                found = kept[key] = load()
+        return found
 
     def has_table(self, name: str) -> bool:
         tables = self._facts.get("tables")

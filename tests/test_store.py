@@ -247,3 +247,32 @@ def test_frames_can_be_registered_between_merges(tmp_path):
             build.merge("users", f"SELECT * FROM incoming{i}")
         build.publish()
     assert store.open_current().scalar("SELECT count(*) FROM users") == 2
+
+
+def test_a_derived_value_is_made_once_per_file_whichever_thread_asks_first(tmp_path):
+    """Threads asking for one missing derived value at once wait for the first one's load;
+    another Snapshot of the same file gets the same value, another key its own."""
+    import threading
+    import time
+
+    store = Store(tmp_path)
+    publish_users(store, ["佐藤"])
+    loads = []
+
+    def load():
+        loads.append(threading.current_thread().name)
+        time.sleep(0.2)  # long enough for the other threads to ask meanwhile
+        return object()
+
+    snap = store.open_current()
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(snap.derived_once("x", 1, load)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(loads) == 1 and len(got) == 4 and all(v is got[0] for v in got)
+    assert store.open_current().derived_once("x", 1, load) is got[0]
+    assert store.open_current().derived("x")[1] is got[0]
+    assert store.open_current().derived_once("x", 2, load) is not got[0] and len(loads) == 2

@@ -21,7 +21,6 @@ each caller gives, and tests hold every figure equal to its SQL (tests/test_metr
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from math import prod
 
@@ -30,8 +29,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cs_analytics.metrics.filters import Filters, account_attributes
-
-_locks_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -116,18 +113,8 @@ def account_rows(snap, sql: str, params: dict | None = None) -> AccountRows:
     """The rows of `sql` (its first column an account_id, then the columns the caller sums),
     read once per snapshot file and query, and shared by every thread."""
     params = params or {}
-    key = (sql, tuple(sorted(params.items())))
-    kept = snap.derived("account_rows")
-    with _locks_lock:
-        found = kept.get(key)
-        if found is not None:
-            return found
-        lock = snap.derived("account_rows_locks").setdefault(key, threading.Lock())
-    with lock:  # one thread reads a query's rows; the others wait for them
-        found = kept.get(key)
-        if found is None:
-            found = kept[key] = _read(snap, sql, params)
-    return found
+    return snap.derived_once("account_rows", (sql, tuple(sorted(params.items()))),
+                             lambda: _read(snap, sql, params))
 
 
 def _read(snap, sql: str, params: dict) -> AccountRows:

@@ -7,7 +7,6 @@ by the health models). Empty means "all accounts".
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -164,18 +163,8 @@ def account_attributes(snap) -> AccountAttributes:
     """The filter attributes of every account of the accounts table, read once per snapshot
     file (its `derived` values) and as the snapshot has or lacks segments."""
     has_segments = snap.has_table(SEGMENT_TABLE)
-    kept = snap.derived("account_attributes")
-    found = kept.get(has_segments)
-    if found is None:
-        with _attributes_lock:  # one thread reads them (a page's, or the prefetch); others wait
-            found = kept.get(has_segments)
-            if found is None:
-                rows = snap.rows(attributes_sql(snap, "accounts"))
-                found = kept[has_segments] = AccountAttributes.of(rows, has_segments)
-    return found
-
-
-_attributes_lock = threading.Lock()
+    return snap.derived_once("account_attributes", has_segments, lambda: AccountAttributes.of(
+        snap.rows(attributes_sql(snap, "accounts")), has_segments))
 
 
 def account_ids(snap, filters: Filters | None) -> list[str]:

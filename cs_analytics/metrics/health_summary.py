@@ -116,12 +116,11 @@ def attribute_matrix(snap, filters: Filters | None = None) -> pd.DataFrame:
 def _segment_matrix(snap) -> dict[tuple[str, str], str]:
     """{(attribute tier, band): segment} of the snapshot's params_segment_matrix (empty
     without one), read once per snapshot file."""
-    kept = snap.derived("segment_matrix")
-    if "matrix" not in kept:
-        kept["matrix"] = dict(((tier, band), seg) for tier, band, seg in snap.rows(
-            "SELECT attribute_tier, band, segment FROM params_segment_matrix")) \
-            if snap.has_table("params_segment_matrix") else {}
-    return kept["matrix"]
+    if not snap.has_table("params_segment_matrix"):
+        return {}
+    return snap.derived_once("segment_matrix", None, lambda: {
+        (tier, band): segment for tier, band, segment in snap.rows(
+            "SELECT attribute_tier, band, segment FROM params_segment_matrix")})
 
 
 def declined(snap, min_drop: float = 10.0, filters: Filters | None = None) -> pd.DataFrame:
