@@ -276,3 +276,25 @@ def test_a_derived_value_is_made_once_per_file_whichever_thread_asks_first(tmp_p
     assert store.open_current().derived_once("x", 1, load) is got[0]
     assert store.open_current().derived("x")[1] is got[0]
     assert store.open_current().derived_once("x", 2, load) is not got[0] and len(loads) == 2
+
+
+def test_the_current_snapshot_follows_the_pointer_however_it_changes(tmp_path):
+    """The file a pointer names is resolved once per name and remembered: a publish, a
+    pointer rewritten in place (an operator switching back by hand), a pointer removed and a
+    current file deleted are each seen by the next read, through the same Store or another."""
+    store = Store(tmp_path)
+    first = publish_users(store, ["佐藤"]).snapshot
+    assert store.current_file() == first
+    second = publish_users(store, ["佐藤", "鈴木"]).snapshot
+    assert store.current_file() == second
+    assert Store(tmp_path).open_current().scalar("SELECT count(*) FROM users") == 2
+    store.pointer.write_text(first.path.name + "\n", encoding="utf-8")  # in place, same size
+    assert Store(tmp_path).current_file() == first
+    assert store.open_current().scalar("SELECT count(*) FROM users") == 1
+    first.path.unlink()
+    assert store.current_file() is None
+    store.pointer.write_text(second.path.name + "\n", encoding="utf-8")
+    assert store.current_file() == second
+    store.pointer.unlink()
+    assert store.current_file() is None
+    assert not store.has_snapshot()

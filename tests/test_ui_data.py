@@ -122,3 +122,37 @@ def test_opening_a_snapshot_starts_loading_the_filter_attributes(make_snapshot, 
     assert loading.result(timeout=10) is account_attributes(snap)
     assert data.current_snapshot().derived("prefetched")["attributes"] is loading
     assert account_ids(snap, Filters(owner_ids=("no-such-owner",))) == []
+
+
+def test_a_started_list_is_shared_restricted_by_account_and_never_changed_by_a_page(
+        make_snapshot, monkeypatch):
+    """`start_rows` keeps one copy of a list for every run: a page adding or changing a column
+    of what it got changes its own frame only; a filter keeps the rows of the accounts it
+    selects, in the list's order, and never a row whose account the accounts table lacks."""
+    import pandas as pd
+    from conftest import contract
+
+    from cs_analytics.metrics.filters import Filters
+
+    make_snapshot(accounts=[{"account_id": "a1", "name": "A1", "owner_id": "u1"},
+                            {"account_id": "a2", "name": "A2", "owner_id": "u2"}],
+                  contracts=[contract("c1", "a1", "2024-04-15", "2025-04-14"),
+                             contract("c2", "a2", "2024-04-15", "2025-04-14")],
+                  as_of="2025-06-30")
+    monkeypatch.setenv("CS_ANALYTICS_HOME", str(make_snapshot.home))
+    snap = data.current_snapshot()
+
+    def listed(snap, filters):
+        assert filters is None
+        return pd.DataFrame({"account_id": ["a2", "ghost", "a1", "a2"], "n": [1, 2, 3, 4]})
+
+    first = data.start_rows(listed, snap, None).result()
+    first["n"] = first["n"] * 100  # what a page may do with its frame
+    first.loc[0, "account_id"] = "changed"
+    again = data.start_rows(listed, snap, None).result()
+    assert again.to_dict("list") == {"account_id": ["a2", "ghost", "a1", "a2"], "n": [1, 2, 3, 4]}
+    mine = data.start_rows(listed, snap, Filters(owner_ids=("u2",))).result()
+    assert mine.to_dict("list") == {"account_id": ["a2", "a2"], "n": [1, 4]}
+    assert list(mine.index) == [0, 1]
+    nobody = data.start_rows(listed, snap, Filters(owner_ids=("no-such-owner",))).result()
+    assert nobody.empty and list(nobody.columns) == ["account_id", "n"]

@@ -7,6 +7,7 @@ by the health models). Empty means "all accounts".
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -129,6 +130,11 @@ class AccountAttributes:
                    Attribute.of([r[2] for r in rows]),
                    Attribute.of([r[3] for r in rows]) if has_segments else None)
 
+    @functools.cached_property
+    def id_array(self) -> pa.Array:
+        """The account ids as Arrow text, to find rows' accounts by (`AccountList`)."""
+        return pa.array(self.account_ids, type=pa.string())
+
     def selected(self, filters: Filters | None) -> np.ndarray:
         """For each account, whether `filters` selects it — what `Filters.sql` selects."""
         chosen = np.ones(len(self.account_ids), dtype=bool)
@@ -163,8 +169,14 @@ def account_attributes(snap) -> AccountAttributes:
     """The filter attributes of every account of the accounts table, read once per snapshot
     file (its `derived` values) and as the snapshot has or lacks segments."""
     has_segments = snap.has_table(SEGMENT_TABLE)
-    return snap.derived_once("account_attributes", has_segments, lambda: AccountAttributes.of(
-        snap.rows(attributes_sql(snap, "accounts")), has_segments))
+
+    def load() -> AccountAttributes:
+        attributes = AccountAttributes.of(snap.rows(attributes_sql(snap, "accounts")),
+                                          has_segments)
+        attributes.id_array  # made here, where the lists are not waiting for it
+        return attributes
+
+    return snap.derived_once("account_attributes", has_segments, load)
 
 
 def account_ids(snap, filters: Filters | None) -> list[str]:
@@ -176,11 +188,39 @@ def account_ids(snap, filters: Filters | None) -> list[str]:
     return [a for a, keep in zip(attributes.account_ids, chosen.tolist()) if keep]
 
 
-def rows_of(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
-    """The rows of `frame` (a per-account list: an account_id column) whose account is
-    one of `ids`, in the frame's order and numbered from 0: what the list's function returns
-    with the filter `ids` came from. Matched by Arrow (`Series.isin` of a few thousand ids
-    on a text column took ~25 ms; this ~0.2 ms)."""
-    keys = pa.array(frame["account_id"], type=pa.string(), from_pandas=True)
-    wanted = pc.is_in(keys, value_set=pa.array(ids, type=pa.string()))
-    return frame[wanted.to_numpy(zero_copy_only=False)].reset_index(drop=True)
+class AccountList:
+    """A per-account list (a frame with an account_id column) made once without filters,
+    and `positions`: for each of its rows, the position of its account in the accounts'
+    attributes (`account_attributes`; -1 for an account the accounts table lacks, which no
+    filter selects), found when the list is made. A filter then restricts it by position:
+    which accounts the filter selects is an array over the accounts, and a row is kept when
+    its account's entry is — an indexing and a take, ~0.5 ms a list at 10,000 accounts,
+    where matching the rows' ids against the selected ids cost 1.5–3 ms. The frame is
+    shared and never changed: `restricted` and `whole` return frames of their own."""
+
+    def __init__(self, snap, frame: pd.DataFrame):
+        self._snap = snap
+        self.frame = frame
+        keys = pa.array(frame["account_id"], type=pa.string(), from_pandas=True)
+        found = pc.index_in(keys, value_set=account_attributes(snap).id_array)
+        self.positions = found.fill_null(-1).to_numpy(zero_copy_only=False)
+
+    def whole(self) -> pd.DataFrame:
+        """The list without filters. A shallow copy: with pandas' copy-on-write, a page
+        adding or changing a column of it changes its own copy, never the shared frame."""
+        return self.frame.copy(deep=False)
+
+    def restricted(self, filters: Filters | None) -> pd.DataFrame:
+        """The rows of the accounts `filters` selects, in the list's order and numbered
+        from 0: what the list's function returns with `filters`."""
+        if filters is None or filters.is_empty:
+            return self.whole()
+        chosen = account_attributes(self._snap).selected(filters)
+        keep = np.append(chosen, False)[self.positions]  # position -1 reads the False
+        return self.frame.take(np.flatnonzero(keep)).reset_index(drop=True)
+
+
+def rows_of(snap, frame: pd.DataFrame, filters: Filters | None) -> pd.DataFrame:
+    """`frame` (a per-account list made without filters) restricted to the accounts
+    `filters` selects (`AccountList.restricted`)."""
+    return AccountList(snap, frame).restricted(filters)
