@@ -82,6 +82,23 @@ def test_account_list_puts_current_customers_first(small):
     assert list(only_u2["account_id"]) == ["A3"]
 
 
+def test_the_account_picker_lists_the_filtered_accounts_with_their_owner(small):
+    """The picker's options (made once for every account and kept per filter): the filtered
+    list's accounts in its order, each labelled with its owner, in the page's language."""
+    from cs_analytics.ui.account_view import _picker_options
+
+    ids, labels = _picker_options(small, None, "ja")
+    assert ids == ("A2", "A3", "A1", "A4")
+    assert labels == {"A2": "いろは（田中）", "A3": "うみ（佐藤）", "A1": "㈱あさひ（田中）",
+                      "A4": "えがお（田中）"}
+    ids, labels = _picker_options(small, Filters(owner_ids=("u1",)), "en")
+    assert ids == ("A2", "A1", "A4")
+    assert labels == {"A2": "いろは (田中)", "A1": "㈱あさひ (田中)", "A4": "えがお (田中)"}
+    ids, labels = _picker_options(small, Filters(industries=("製造", "IT")), "ja")
+    assert (ids, dict(labels)) == (("A3",), {"A3": "うみ（佐藤）"})
+    assert _picker_options(small, Filters(owner_ids=("nobody",)), "ja") == ((), {})
+
+
 def test_profile_by_hand(small):
     p = accounts.profile(small, "A1")
     assert p["mrr"] == pytest.approx(100_000, abs=1e-6)

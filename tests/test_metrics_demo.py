@@ -548,8 +548,9 @@ def test_no_periods_is_an_empty_frame_not_an_error(snap):
 
 
 def _lists_read_restricted():
-    """The lists the pages read through `data.start_rows`, with their arguments (the stale
-    records, which the demo company has none of: tests/test_app_metrics.py). The churn page
+    """The lists the pages read through `data.start_rows` (and the account picker's, through
+    `metrics.filters.AccountList`), with their arguments (the stale records, which the demo
+    company has none of: tests/test_app_metrics.py). The churn page
     sums the two contract lists after restricting them (`churn.renewals_of`,
     `churn.renewals_by_quarter_of`)."""
     from cs_analytics.metrics import accounts, signals, team
@@ -567,6 +568,7 @@ def _lists_read_restricted():
         "upcoming_contracts": (churn.upcoming_contracts, {"quarters": 4}),
         "declined": (health_summary.declined, {"min_drop": 5.0}),
         "signal_keys": (signals.keys_on, {}),
+        "account_picker": (accounts.account_list, {}),  # the account page's picker
     }
 
 
@@ -595,3 +597,75 @@ def test_a_list_restricted_to_the_filtered_accounts_is_the_filtered_list(snap, n
         assert restricted.equals(expected), (name, filters)
         assert list(restricted.dtypes) == list(expected.dtypes), (name, filters)
         assert restricted.index.equals(expected.index)
+
+
+def _owner_summary_in_sql(snap, filters):
+    """The owner summary as one SQL query (what `team.owner_summary` computed before it
+    summed rows held in memory): the reference it is held to."""
+    from cs_analytics.config import SEGMENTS
+    from cs_analytics.metrics.team import _active_cte, _optional
+
+    where, params = condition(filters, snap, "a.account_id")
+    seg = ", ".join(f"count(*) FILTER (WHERE s.segment = '{x}') AS segment_{x}" for x in SEGMENTS)
+    band = ", ".join(f"count(*) FILTER (WHERE h.band = '{b}') AS {b}" for b in BANDS)
+    return snap.query(f"""
+        WITH {_active_cte()},
+        health AS ({_optional(snap, "fct_health_current", "band, last_contact_date")}),
+        segments AS ({_optional(snap, "fct_segment_current", "segment")}),
+        signals AS ({_optional(snap, "fct_signals_current", "signal")}),
+        signal_counts AS (
+            SELECT account_id, count(*) AS n,
+                   count(*) FILTER (WHERE signal = 'no_contact_60d') AS no_contact
+            FROM signals GROUP BY account_id
+        ),
+        portfolio AS (
+            SELECT a.owner_id, count(*) AS accounts, sum(x.mrr) AS mrr, {seg}, {band},
+                   count(*) FILTER (WHERE h.band IS NULL) AS no_score,
+                   count(*) FILTER (WHERE sc.n > 0) AS accounts_with_signals,
+                   coalesce(sum(sc.n), 0) AS signals,
+                   count(*) FILTER (WHERE sc.no_contact > 0) AS accounts_no_contact,
+                   avg(p.as_of - h.last_contact_date) AS avg_days_since_contact,
+                   max(p.as_of - h.last_contact_date) AS max_days_since_contact
+            FROM active x
+            JOIN accounts a USING (account_id)
+            CROSS JOIN params p
+            LEFT JOIN health h USING (account_id)
+            LEFT JOIN segments s USING (account_id)
+            LEFT JOIN signal_counts sc USING (account_id)
+            WHERE {where}
+            GROUP BY a.owner_id
+        )
+        SELECT u.user_id AS owner_id, coalesce(u.name, u.user_id) AS owner_name, u.role,
+               u.capacity, coalesce(p.accounts, 0) AS accounts,
+               CASE WHEN u.capacity > 0 THEN coalesce(p.accounts, 0) / u.capacity END
+                   AS utilization,
+               coalesce(p.mrr, 0) AS mrr, 12 * coalesce(p.mrr, 0) AS arr,
+               {", ".join(f"coalesce(p.segment_{x}, 0) AS segment_{x}" for x in SEGMENTS)},
+               {", ".join(f"coalesce(p.{b}, 0) AS {b}" for b in BANDS)},
+               coalesce(p.no_score, 0) AS no_score,
+               coalesce(p.accounts_with_signals, 0) AS accounts_with_signals,
+               coalesce(p.signals, 0) AS signals,
+               coalesce(p.accounts_no_contact, 0) AS accounts_no_contact,
+               p.avg_days_since_contact, p.max_days_since_contact
+        FROM users u
+        LEFT JOIN portfolio p ON p.owner_id = u.user_id
+        WHERE p.owner_id IS NOT NULL
+           OR (u.capacity > 0 AND coalesce(u.active, true) AND $all_owners)
+        ORDER BY owner_name, owner_id
+    """, {**params, "all_owners": filters is None or filters.is_empty})
+
+
+@pytest.mark.parametrize("filters", ARRAY_FILTERS)
+def test_the_owner_summary_is_the_filtered_portfolios_grouped_by_owner(snap, filters):
+    """The team page's table: every column, its type and the owners listed (those with a free
+    capacity only without a filter) are what the SQL grouping gives."""
+    from cs_analytics.metrics import team
+
+    filters = _resolved(snap, filters)
+    got, expected = team.owner_summary(snap, filters), _owner_summary_in_sql(snap, filters)
+    assert list(got.columns) == list(expected.columns)
+    if expected.empty:  # (DuckDB types an empty result's text columns as objects)
+        assert got.empty and not _selects_someone(filters)
+        return
+    assert got.equals(expected), filters
+    assert list(got.dtypes) == list(expected.dtypes)

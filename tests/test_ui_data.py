@@ -156,3 +156,13 @@ def test_a_started_list_is_shared_restricted_by_account_and_never_changed_by_a_p
     assert list(mine.index) == [0, 1]
     nobody = data.start_rows(listed, snap, Filters(owner_ids=("no-such-owner",))).result()
     assert nobody.empty and list(nobody.columns) == ["account_id", "n"]
+
+
+def test_matrix_products_run_in_one_thread_once_the_app_has_loaded():
+    """OpenBLAS's own threads would spin beside the sessions' threads on a small server
+    (docs/benchmarks.md, session 10): the app limits it to the thread asking."""
+    import threadpoolctl
+
+    blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    assert blas, "numpy's BLAS is loaded"
+    assert all(pool["num_threads"] == 1 for pool in blas)

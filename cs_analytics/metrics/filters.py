@@ -210,14 +210,20 @@ class AccountList:
         adding or changing a column of it changes its own copy, never the shared frame."""
         return self.frame.copy(deep=False)
 
+    def kept(self, filters: Filters | None) -> np.ndarray:
+        """The positions of the rows of the accounts `filters` selects, in the list's order
+        (every row for no filter)."""
+        if filters is None or filters.is_empty:
+            return np.arange(len(self.frame))
+        chosen = account_attributes(self._snap).selected(filters)
+        return np.flatnonzero(np.append(chosen, False)[self.positions])  # -1 reads the False
+
     def restricted(self, filters: Filters | None) -> pd.DataFrame:
         """The rows of the accounts `filters` selects, in the list's order and numbered
         from 0: what the list's function returns with `filters`."""
         if filters is None or filters.is_empty:
             return self.whole()
-        chosen = account_attributes(self._snap).selected(filters)
-        keep = np.append(chosen, False)[self.positions]  # position -1 reads the False
-        return self.frame.take(np.flatnonzero(keep)).reset_index(drop=True)
+        return self.frame.take(self.kept(filters)).reset_index(drop=True)
 
 
 def rows_of(snap, frame: pd.DataFrame, filters: Filters | None) -> pd.DataFrame:

@@ -3,7 +3,8 @@ the teams weekly reviews are written for, and a team's numbers for one week.
 
 Active customers are the accounts with MRR > 0 in the as-of month (fct_account_mrr_monthly);
 health, segments and signals come from the health marts (fct_health_current,
-fct_segment_current, fct_signals_current). Everything is aggregated in SQL.
+fct_segment_current, fct_signals_current). Everything is aggregated in SQL, but for the owner
+summary, which sums one SQL row per active customer in memory (a filter keeps its accounts' rows).
 
 Teams: each user with role 'manager' leads a team of the users whose manager_id is that manager
 (plus the manager); "all" is the whole CS team.
@@ -13,10 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cs_analytics.config import BANDS, SEGMENTS, Settings
-from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.filters import Filters, account_attributes, condition
 
 ALL_TEAM = "all"
 
@@ -42,63 +46,122 @@ def owner_summary(snap, filters: Filters | None = None) -> pd.DataFrame:
     role, capacity, accounts (active customers), utilization (accounts / capacity), mrr, arr,
     segment_S…segment_C, healthy…danger (band counts), no_score, accounts_with_signals,
     signals, accounts_no_contact (no_contact_60d), avg_days_since_contact,
-    max_days_since_contact. Ordered by owner name."""
-    where, params = condition(filters, snap, "a.account_id")
-    seg = ", ".join(f"count(*) FILTER (WHERE s.segment = '{x}') AS segment_{x}" for x in SEGMENTS)
-    band = ", ".join(f"count(*) FILTER (WHERE h.band = '{b}') AS {b}" for b in BANDS)
-    health = _optional(snap, "fct_health_current", "band, last_contact_date")
-    segments = _optional(snap, "fct_segment_current", "segment")
-    signals = _optional(snap, "fct_signals_current", "signal")
-    frame = snap.query(f"""
-        WITH {_active_cte()},
-        health AS ({health}),
-        segments AS ({segments}),
-        signals AS ({signals}),
-        signal_counts AS (
-            SELECT account_id, count(*) AS n,
-                   count(*) FILTER (WHERE signal = 'no_contact_60d') AS no_contact
-            FROM signals GROUP BY account_id
-        ),
-        portfolio AS (
-            SELECT a.owner_id,
-                   count(*) AS accounts,
-                   sum(x.mrr) AS mrr,
-                   {seg},
-                   {band},
-                   count(*) FILTER (WHERE h.band IS NULL) AS no_score,
-                   count(*) FILTER (WHERE sc.n > 0) AS accounts_with_signals,
-                   coalesce(sum(sc.n), 0) AS signals,
-                   count(*) FILTER (WHERE sc.no_contact > 0) AS accounts_no_contact,
-                   avg(p.as_of - h.last_contact_date) AS avg_days_since_contact,
-                   max(p.as_of - h.last_contact_date) AS max_days_since_contact
+    max_days_since_contact. Ordered by owner name.
+
+    Summed from one row per active customer (`_OwnerRows`, read once per snapshot file): a
+    filter keeps the rows of the accounts it selects (`filters.account_attributes`), so a
+    filter change costs ~1 ms at 10,000 accounts instead of a ~20 ms query. Owners without a
+    customer are listed only without a filter (their capacity is free). Each column is what
+    `SELECT … GROUP BY owner` over those rows gives (tests/test_metrics_demo.py holds it to
+    that query for every kind of filter)."""
+    rows = snap.derived_once("owner_summary", None, lambda: _OwnerRows.read(snap))
+    return rows.summary(snap, filters)
+
+
+class _OwnerRows:
+    """Each active customer (its account in the accounts table) with what the summary sums,
+    and the users (owners) in the summary's order."""
+
+    def __init__(self, rows: pd.DataFrame, users: pd.DataFrame, account: np.ndarray):
+        self.users = users
+        self.account = account  # the row's account, a position in the filter attributes
+        self.owner = pd.Index(users["owner_id"]).get_indexer(rows["owner_id"])  # -1: no user
+        self.mrr = rows["mrr"].to_numpy(dtype=float)
+        self.segment = rows["segment"].to_numpy(dtype=object, na_value=None)
+        self.band = rows["band"].to_numpy(dtype=object, na_value=None)
+        self.signals = rows["signals"].to_numpy(dtype=np.int64)
+        self.no_contact = rows["no_contact"].to_numpy(dtype=np.int64)
+        self.days = rows["days_since_contact"].to_numpy(dtype=float, na_value=np.nan)
+
+    @classmethod
+    def read(cls, snap) -> "_OwnerRows":
+        health = _optional(snap, "fct_health_current", "band, last_contact_date")
+        segments = _optional(snap, "fct_segment_current", "segment")
+        signals = _optional(snap, "fct_signals_current", "signal")
+        rows = snap.query(f"""
+            WITH {_active_cte()},
+            health AS ({health}),
+            segments AS ({segments}),
+            signals AS ({signals}),
+            signal_counts AS (
+                SELECT account_id, count(*) AS n,
+                       count(*) FILTER (WHERE signal = 'no_contact_60d') AS no_contact
+                FROM signals GROUP BY account_id
+            )
+            SELECT x.account_id, a.owner_id, x.mrr, s.segment, h.band,
+                   coalesce(sc.n, 0) AS signals, coalesce(sc.no_contact, 0) AS no_contact,
+                   p.as_of - h.last_contact_date AS days_since_contact
             FROM active x
             JOIN accounts a USING (account_id)
             CROSS JOIN params p
             LEFT JOIN health h USING (account_id)
             LEFT JOIN segments s USING (account_id)
-            LEFT JOIN signal_counts sc USING (account_id)
-            WHERE {where}
-            GROUP BY a.owner_id
-        )
-        SELECT u.user_id AS owner_id, coalesce(u.name, u.user_id) AS owner_name, u.role,
-               u.capacity, coalesce(p.accounts, 0) AS accounts,
-               CASE WHEN u.capacity > 0 THEN coalesce(p.accounts, 0) / u.capacity END
-                   AS utilization,
-               coalesce(p.mrr, 0) AS mrr, 12 * coalesce(p.mrr, 0) AS arr,
-               {", ".join(f"coalesce(p.segment_{x}, 0) AS segment_{x}" for x in SEGMENTS)},
-               {", ".join(f"coalesce(p.{b}, 0) AS {b}" for b in BANDS)},
-               coalesce(p.no_score, 0) AS no_score,
-               coalesce(p.accounts_with_signals, 0) AS accounts_with_signals,
-               coalesce(p.signals, 0) AS signals,
-               coalesce(p.accounts_no_contact, 0) AS accounts_no_contact,
-               p.avg_days_since_contact, p.max_days_since_contact
-        FROM users u
-        LEFT JOIN portfolio p ON p.owner_id = u.user_id
-        WHERE p.owner_id IS NOT NULL
-           OR (u.capacity > 0 AND coalesce(u.active, true) AND $all_owners)
-        ORDER BY owner_name, owner_id
-    """, {**params, "all_owners": filters is None or filters.is_empty})
-    return frame
+            LEFT JOIN signal_counts sc USING (account_id)""")
+        users = snap.query("""
+            SELECT user_id AS owner_id, coalesce(name, user_id) AS owner_name, role, capacity,
+                   coalesce(active, true) AS active
+            FROM users ORDER BY owner_name, owner_id""")
+        keys = pa.array(rows["account_id"], type=pa.string(), from_pandas=True)
+        account = pc.index_in(keys, value_set=account_attributes(snap).id_array)
+        return cls(rows, users, account.fill_null(-1).to_numpy(zero_copy_only=False))
+
+    def summary(self, snap, filters: Filters | None) -> pd.DataFrame:
+        every = filters is None or filters.is_empty
+        keep = self.owner >= 0
+        if not every:
+            chosen = account_attributes(snap).selected(filters)
+            keep &= np.append(chosen, False)[self.account]
+        owner, n = self.owner[keep], len(self.users)
+
+        def count(where=None) -> np.ndarray:
+            return np.bincount(owner if where is None else owner[where], minlength=n)
+
+        def total(values) -> np.ndarray:
+            return np.bincount(owner, weights=values, minlength=n)
+
+        segment, band, days = self.segment[keep], self.band[keep], self.days[keep]
+        accounts = count()
+        capacity = self.users["capacity"].to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            utilization = np.where(capacity > 0, accounts / capacity, np.nan)
+        dated = ~np.isnan(days)
+        contacted = count(dated)
+        latest = np.full(n, -np.inf)
+        np.maximum.at(latest, owner[dated], days[dated])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            average = np.where(contacted > 0, total(np.where(dated, days, 0.0)) / contacted,
+                               np.nan)
+        mrr = total(self.mrr[keep])
+        columns = {
+            "accounts": accounts, "utilization": utilization, "mrr": mrr, "arr": 12 * mrr,
+            **{f"segment_{x}": count(segment == x) for x in SEGMENTS},
+            **{b: count(band == b) for b in BANDS},
+            "no_score": count(pd.isna(band)),
+            "accounts_with_signals": count(self.signals[keep] > 0),
+            "signals": total(self.signals[keep].astype(float)),
+            "accounts_no_contact": count(self.no_contact[keep] > 0),
+            "avg_days_since_contact": average,
+            "max_days_since_contact": np.where(contacted > 0, latest, np.nan),
+        }
+        listed = (accounts > 0) | ((capacity > 0) & self.users["active"].to_numpy(dtype=bool)
+                                   & every)
+        at = np.flatnonzero(listed)
+        users = self.users.take(at)
+        return pd.DataFrame({
+            **{name: users[name].array for name in ("owner_id", "owner_name", "role")},
+            "capacity": _whole(capacity[at]),
+            **{name: values[at] for name, values in columns.items()},
+            "max_days_since_contact": _whole(columns["max_days_since_contact"][at]),
+            **{name: columns[name][at].astype(float) for name in ("mrr", "arr", "signals")},
+        })
+
+
+def _whole(values: np.ndarray) -> np.ndarray | pd.arrays.IntegerArray:
+    """Whole numbers as DuckDB hands them over: int64, or Int64 when one is missing."""
+    missing = np.isnan(values)
+    if missing.any():
+        return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
+    return values.astype(np.int64)
 
 
 def portfolio(snap, owner_id: str | None = None, filters: Filters | None = None,

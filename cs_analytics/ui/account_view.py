@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +14,7 @@ from cs_analytics.config import BANDS
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, health, signals as signal_metrics
 from cs_analytics.metrics import health_summary as health_summary_metrics
+from cs_analytics.metrics.filters import AccountList
 from cs_analytics.store import Snapshot
 from cs_analytics.ui import charts, data, fmt
 from cs_analytics.ui.filters import View
@@ -48,15 +50,25 @@ def pick_account(snap: Snapshot, view: View) -> str | None:
 
 
 def _picker_options(snap: Snapshot, filters, lang: str) -> tuple[tuple, MappingProxyType]:
-    """The picker's account ids (`accounts.account_list` order) and their labels, "name（owner）".
-    Made once per snapshot, filters and language and shared, read-only, by every run: at
-    10,000 accounts, unpickling the list and formatting every label cost ~10 ms a click."""
-    listed = accounts.account_list(snap, filters)
-    ids = tuple(listed["account_id"].tolist())
+    """The picker's account ids (`accounts.account_list` order) and their labels, "name（owner）",
+    for the accounts `filters` selects. Made once per snapshot, filters and language and
+    shared, read-only, by every run: at 10,000 accounts, unpickling the list and formatting
+    every label cost ~10 ms a click. The labels of every account are made once per snapshot
+    and language (`_picker_labels`) and a filter keeps those of its accounts
+    (`metrics.filters.AccountList`): ~1 ms, where the filtered list's query and its labels
+    took ~15 ms."""
+    listed, labels = data.call_shared(_picker_labels, snap, lang)
+    kept = listed.kept(filters)
+    ids = tuple(listed.frame["account_id"].to_numpy()[kept].tolist())
+    return ids, MappingProxyType(dict(zip(ids, labels[kept].tolist())))
+
+
+def _picker_labels(snap: Snapshot, lang: str) -> tuple[AccountList, np.ndarray]:
+    """Every account of the picker's list, and its label in `lang`."""
+    listed = AccountList(snap, accounts.account_list(snap))
     pattern = "{}（{}）" if lang == "ja" else "{} ({})"
-    return ids, MappingProxyType({
-        account_id: pattern.format(name, owner) for account_id, name, owner
-        in zip(ids, listed["name"].tolist(), listed["owner_name"].tolist())})
+    return listed, np.array([pattern.format(name, owner) for name, owner in zip(
+        listed.frame["name"].tolist(), listed.frame["owner_name"].tolist())], dtype=object)
 
 
 def header(snap: Snapshot, profile: dict) -> None:

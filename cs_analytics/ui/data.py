@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 import streamlit as st
+import threadpoolctl
 
 from cs_analytics.config import Settings, data_home, load_settings
 from cs_analytics.errors import NoSnapshot
@@ -166,6 +167,14 @@ def call_shared(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
 # Worker threads for `start`, shared by every session of the process. DuckDB releases the GIL
 # while a query runs, so a page's queries overlap each other and the page's own drawing.
 WORKERS = 4
+
+# Matrix products (the sums over the spine's arrays and the health marts' rows) run in the
+# thread that asks for them. OpenBLAS would otherwise split each product over a thread per core
+# and keep those threads spinning after it: on the 2-core server they took the CPU from the
+# sessions' own threads — a filter change on the revenue page used 119 ms of CPU for 61 ms of
+# wall time; with one BLAS thread, 55 ms for 51 ms. Each product (arrays × a vector of
+# weights) is as fast in one thread (tests/test_ui_data.py checks the limit is in place).
+threadpoolctl.threadpool_limits(1, user_api="blas")
 _workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cs-analytics-data")
 
 
