@@ -196,12 +196,12 @@ def test_stale_salesforce_records_by_hand(small):
         == ["A3"]
     # The Monday check restricts the company's list to the filtered accounts (start_rows):
     # the same rows as the filtered query, in the same order.
-    from cs_analytics.metrics.filters import rows_of
+    from cs_analytics.metrics.filters import AccountList
 
     for filters in (Filters(owner_ids=("u2",)), Filters(owner_ids=("u1",)),
                     Filters(industries=("金融",)), Filters(industries=("IT",))):
         expected = data_quality.stale_records(small, filters)
-        restricted = rows_of(small, issues, filters)
+        restricted = AccountList(small, issues).restricted(filters)
         assert list(zip(restricted["account_id"], restricted["issue"], restricted["detail"])) \
             == list(zip(expected["account_id"], expected["issue"], expected["detail"]))
 

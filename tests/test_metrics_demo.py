@@ -577,7 +577,7 @@ def test_a_list_restricted_to_the_filtered_accounts_is_the_filtered_list(snap, n
     """The pages compute these lists once per snapshot and restrict them on each filter
     change: the rows, their order, values and types must be what the filtered query gives —
     for each kind of filter, together, and for a filter that selects nothing."""
-    from cs_analytics.metrics.filters import rows_of
+    from cs_analytics.metrics.filters import AccountList
 
     fn, kwargs = _lists_read_restricted()[name]
     owners = snap.query("SELECT DISTINCT owner_id FROM accounts ORDER BY owner_id")["owner_id"]
@@ -589,7 +589,7 @@ def test_a_list_restricted_to_the_filtered_accounts_is_the_filtered_list(snap, n
                             industries=("製造", "IT", "小売")),
                     Filters(owner_ids=("no-such-owner",))):
         expected = fn(snap, filters=filters, **kwargs)
-        restricted = rows_of(snap, whole, filters)
+        restricted = AccountList(snap, whole).restricted(filters)
         assert list(restricted.columns) == list(expected.columns)
         if expected.empty:  # (DuckDB types an empty result's text columns as objects)
             assert restricted.empty, (name, filters)

@@ -12,7 +12,7 @@ floats —, a filter becomes a 0/1 weight per row (its account's), and the figur
 queries took 5–20 ms each (planning, the filter's semi-joins); their sums take well under 1 ms
 (docs/benchmarks.md, session 9).
 
-Which rows a filter keeps is `filters.account_ids`'s answer, from the accounts' attributes held
+Which rows a filter keeps is `filters.rows_kept`'s answer, from the accounts' attributes held
 in memory (`filters.account_attributes`): the accounts of the accounts table the filter
 selects. A row whose account is not in the accounts table counts without a filter and never
 with one. What the SQL of each figure selected is unchanged: the rows are those of the query
@@ -26,9 +26,8 @@ from math import prod
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from cs_analytics.metrics.filters import Filters, account_attributes
+from cs_analytics.metrics.filters import Filters, account_positions, rows_kept
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,7 @@ class AccountRows:
     def weights(self, snap, filters: Filters | None) -> np.ndarray:
         """Per row, 1.0 when `filters` selects its account, else 0.0 (every row for no
         filter)."""
-        chosen = account_attributes(snap).selected(filters)
-        # Position -1 (an account not in the accounts table) reads the last entry.
-        chosen = np.append(chosen, filters is None or filters.is_empty)
-        return chosen[self.account].astype(np.float64)
+        return rows_kept(snap, self.account, filters).astype(np.float64)
 
     def counts(self, weights: np.ndarray, *names: str) -> dict[tuple, int]:
         """The weighted rows per combination of the coded columns `names` (NULL as None):
@@ -123,9 +119,7 @@ def _read(snap, sql: str, params: dict) -> AccountRows:
         table = cur.sql(sql, params=params).to_arrow_table()
     finally:
         cur.close()
-    ids = pa.array(account_attributes(snap).account_ids, type=pa.string())
-    keys = table.column(0).cast(pa.string())
-    account = pc.index_in(keys, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False)
+    account = account_positions(snap, table.column(0))
     coded, numbers = {}, {}
     for name, column in zip(table.column_names[1:], table.columns[1:]):
         kind = column.type
@@ -135,4 +129,4 @@ def _read(snap, sql: str, params: dict) -> AccountRows:
             encoded = column.combine_chunks().dictionary_encode()
             coded[name] = Coded(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
                                 .astype(np.int64), encoded.dictionary.to_pylist())
-    return AccountRows(account.astype(np.int64), coded, numbers)
+    return AccountRows(account, coded, numbers)

@@ -173,7 +173,7 @@ def renewal_contracts(snap, period: Period, filters: Filters | None = None,
     applied). Columns: contract_id, account_id, name, owner_id, owner_name, start_date,
     end_date, mrr, arr, check_month, next_month_mrr, renewed (True / False / None when
     pending). Each row belongs to one account and depends on nothing else, so the filtered
-    list is the unfiltered one restricted to the filtered accounts (`filters.rows_of`)."""
+    list is the unfiltered one restricted to the filtered accounts (`filters.AccountList`)."""
     sp = spine(snap, as_of, filters)
     where, params = condition(filters, snap, "c.account_id")
     sql = f"""

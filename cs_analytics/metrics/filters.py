@@ -188,6 +188,25 @@ def account_ids(snap, filters: Filters | None) -> list[str]:
     return [a for a, keep in zip(attributes.account_ids, chosen.tolist()) if keep]
 
 
+def account_positions(snap, ids) -> np.ndarray:
+    """For each of `ids` (a pandas or Arrow column of account ids), the position of its
+    account in `account_attributes(snap)`; -1 for an account the accounts table lacks."""
+    if not isinstance(ids, (pa.Array, pa.ChunkedArray)):
+        ids = pa.array(ids, type=pa.string(), from_pandas=True)
+    found = pc.index_in(ids.cast(pa.string()), value_set=account_attributes(snap).id_array)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def rows_kept(snap, positions: np.ndarray, filters: Filters | None) -> np.ndarray:
+    """For rows whose accounts are at `positions` (`account_positions`), whether `filters`
+    keeps each: every row without a filter, else the rows of the accounts it selects — never
+    one of an account the accounts table lacks, which no filter's SQL selects either."""
+    if filters is None or filters.is_empty:
+        return np.ones(len(positions), dtype=bool)
+    chosen = account_attributes(snap).selected(filters)
+    return np.append(chosen, False)[positions]  # position -1 reads the False
+
+
 class AccountList:
     """A per-account list (a frame with an account_id column) made once without filters,
     and `positions`: for each of its rows, the position of its account in the accounts'
@@ -201,9 +220,7 @@ class AccountList:
     def __init__(self, snap, frame: pd.DataFrame):
         self._snap = snap
         self.frame = frame
-        keys = pa.array(frame["account_id"], type=pa.string(), from_pandas=True)
-        found = pc.index_in(keys, value_set=account_attributes(snap).id_array)
-        self.positions = found.fill_null(-1).to_numpy(zero_copy_only=False)
+        self.positions = account_positions(snap, frame["account_id"])
 
     def whole(self) -> pd.DataFrame:
         """The list without filters. A shallow copy: with pandas' copy-on-write, a page
@@ -213,10 +230,7 @@ class AccountList:
     def kept(self, filters: Filters | None) -> np.ndarray:
         """The positions of the rows of the accounts `filters` selects, in the list's order
         (every row for no filter)."""
-        if filters is None or filters.is_empty:
-            return np.arange(len(self.frame))
-        chosen = account_attributes(self._snap).selected(filters)
-        return np.flatnonzero(np.append(chosen, False)[self.positions])  # -1 reads the False
+        return np.flatnonzero(rows_kept(self._snap, self.positions, filters))
 
     def restricted(self, filters: Filters | None) -> pd.DataFrame:
         """The rows of the accounts `filters` selects, in the list's order and numbered
@@ -225,8 +239,3 @@ class AccountList:
             return self.whole()
         return self.frame.take(self.kept(filters)).reset_index(drop=True)
 
-
-def rows_of(snap, frame: pd.DataFrame, filters: Filters | None) -> pd.DataFrame:
-    """`frame` (a per-account list made without filters) restricted to the accounts
-    `filters` selects (`AccountList.restricted`)."""
-    return AccountList(snap, frame).restricted(filters)

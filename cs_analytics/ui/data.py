@@ -172,7 +172,7 @@ WORKERS = 4
 # thread that asks for them. OpenBLAS would otherwise split each product over a thread per core
 # and keep those threads spinning after it: on the 2-core server they took the CPU from the
 # sessions' own threads — a filter change on the revenue page used 119 ms of CPU for 61 ms of
-# wall time; with one BLAS thread, 55 ms for 51 ms. Each product (arrays × a vector of
+# wall time; with one BLAS thread, ~50 ms for ~47 ms. Each product (arrays × a vector of
 # weights) is as fast in one thread (tests/test_ui_data.py checks the limit is in place).
 threadpoolctl.threadpool_limits(1, user_api="blas")
 _workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cs-analytics-data")
@@ -181,7 +181,7 @@ _workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cs-analyt
 class Started:
     """A `call` begun on a worker thread (`start`); `result()` is its value."""
 
-    def __init__(self, keys: dict, cached: Callable = None):
+    def __init__(self, keys: dict, cached: Callable | None = None):
         self._keys = keys
         self._cached = cached or _cached_call
         self._future: Future = _workers.submit(self._cached, **keys)
