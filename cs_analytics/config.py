@@ -64,6 +64,9 @@ class General:
         "Fixed as-of date for every metric. Unset: today, or the latest date in the data for "
         "the demo dataset.", None)
     language: str = _doc("Default UI and report language: 'ja' or 'en'.", "ja")
+    timezone: str = _doc(
+        "Time zone in which every time shown to a user (banner, reports, history, alerts) is "
+        "given, with its label; the data-as-of date is a date in this zone.", "Asia/Tokyo")
     app_base_url: str = _doc(
         "Public URL of the app, used for links to account pages in Slack messages.",
         "http://localhost:8501")
@@ -640,6 +643,10 @@ def _check_health_extras(s: "Settings", fail) -> None:
     for i, row in enumerate(s.segments.arr_points):
         if len(row) != 2 or row[0] < 0:
             fail(f"segments.arr_points[{i}]", "expected [ARR at least (yen, 0 or more), points]")
+    try:
+        zoneinfo.ZoneInfo(s.general.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        fail("general.timezone", "expected a time zone name like Asia/Tokyo")
     sig = s.signals
     for name in ("no_login_days", "deliveries_window_days", "no_contact_days",
                  "renewal_at_risk_days"):
