@@ -16,10 +16,14 @@ from click.testing import CliRunner
 
 from conftest import build_snapshot, contract
 from cs_analytics.cli import main
-from cs_analytics.config import HEALTH_COMPONENTS, HOME_ENV
+from cs_analytics.config import HEALTH_COMPONENTS, HOME_ENV, Settings, settings_from_dict
 from cs_analytics.metrics import backtest
 from cs_analytics.metrics.base import wilson_interval
-from cs_analytics.metrics.filters import Filters
+from cs_analytics.metrics.filters import Filters, account_positions
+from cs_analytics.store import Store
+from cs_analytics.ui import fmt, glossary
+from cs_analytics.ui.i18n import translate
+from test_app_common import demo_home, metric, run_page, table_with, texts, use_home  # noqa: F401
 
 D = dt.date.fromisoformat
 START = D("2024-01-01")          # a Monday: contracts and the usage export start here
@@ -150,9 +154,7 @@ def test_churn_before_the_day_is_not_an_outcome_and_former_customers_are_not_sco
     weeks = backtest.account_weeks(history, backtest.alternatives_of(backtest.Options()))
     evaluated = np.isin(weeks.day, [(d - dt.date(1970, 1, 1)).days
                                     for d in result.evaluation_days])
-    ids = np.array(["E", "R"])
-    from cs_analytics.metrics.filters import account_positions
-    e, r = account_positions(history, ids).tolist()
+    e, r = account_positions(history, np.array(["E", "R"])).tolist()
     assert not (evaluated & (weeks.account == e)).any()
     r_weeks = evaluated & (weeks.account == r)
     assert r_weeks.sum() == 5
@@ -209,6 +211,32 @@ def test_kaplan_meier_by_band_from_each_quarters_first_evaluation_day(history):
     assert curve["survival"].iloc[0] == 1.0
     assert curve["survival"].iloc[-1] == pytest.approx(3 / 4 * 2 / 3)  # D3 at 90 days
     assert 0 < result.logrank_p <= 1
+
+
+def test_survival_from_counted_rows_equals_lifelines_on_every_row():
+    from lifelines import KaplanMeierFitter
+    from lifelines.statistics import multivariate_logrank_test
+
+    rng = np.random.default_rng(3)
+    origin = rng.choice([19_800, 19_891, 19_982], 600).astype(np.int32)
+    churn = origin + rng.choice([30, 61, 91, 120], 600)
+    next_churn = np.where(rng.random(600) < 0.3, churn, backtest._NO_CHURN).astype(np.int32)
+    band = rng.integers(0, 4, 600).astype(np.int8)
+    options = backtest.Options(horizon_days=91)
+    curves, summary, p_value = backtest._survival(origin, band, next_churn, AS_OF, options)
+    end = (AS_OF - dt.date(1970, 1, 1)).days
+    event = next_churn != backtest._NO_CHURN
+    duration = np.where(event, next_churn.astype(np.int64), end) - origin
+    for code, name in enumerate(("healthy", "caution", "warning", "danger")):
+        mine = band == code
+        direct = KaplanMeierFitter(alpha=0.1).fit(duration[mine], event[mine])
+        ours = curves[curves["band"] == name]
+        assert ours["survival"].to_numpy() == pytest.approx(
+            direct.survival_function_.iloc[:, 0].to_numpy())
+        assert ours["ci_low"].to_numpy() == pytest.approx(
+            direct.confidence_interval_survival_function_.iloc[:, 0].to_numpy())
+        assert summary.set_index("band").loc[name, "origins"] == mine.sum()
+    assert p_value == pytest.approx(multivariate_logrank_test(duration, band, event).p_value)
 
 
 # ---------------------------------------------------------------------------- filters
@@ -389,3 +417,48 @@ def test_cli_history_exports_every_monday(cli_home):
     assert row["touchpoints_score"] == "" and row["conversion_score"] == ""  # no data
     refused = CliRunner().invoke(main, ["health", "--history", "--as-of", "2024-04-01"])
     assert refused.exit_code != 0 and "--history" in refused.output
+
+
+# ---------------------------------------------------------------------------- glossary, page
+
+
+def test_the_glossary_defines_the_backtest_with_the_configured_values():
+    settings = settings_from_dict({"backtest": {"horizon_days": 120, "min_churned_accounts": 40}})
+    values = glossary.definition_values(settings)
+    keys = dict(glossary.DEFINITIONS)["backtest"]
+    assert {"backtest_population", "backtest_outcome", "backtest_rates", "backtest_lead_time",
+            "backtest_survival", "backtest_components", "backtest_evidence",
+            "backtest_weights"} <= set(keys)
+    assert "120 days (the horizon)" in translate("en", "glossary.def.backtest_population",
+                                                 **values)
+    assert "40社未満" in translate("ja", "glossary.def.backtest_evidence", **values)
+    assert "×0.5, ×2" in translate("en", "glossary.def.backtest_weights", **values)
+
+
+def test_the_page_shows_the_metrics_figures_and_follows_the_owner_filter(demo_home, use_home):
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    options = backtest.Options.of(Settings())
+    whole = backtest.run(snap, options)
+    at = run_page("score_check", "en")
+    assert not at.exception and not at.error
+    label = translate("en", "score_check.kpi.warned_rate", horizon=180)
+    assert metric(at, label).value == fmt.pct(whole.precision)
+    weeks, churned_accounts = (translate("en", "score_check.col.weeks"),
+                               translate("en", "score_check.col.churned_accounts"))
+    shown = table_with(at, weeks, churned_accounts)
+    assert shown[weeks].tolist() == whole.bands["n"].tolist()
+    assert shown[churned_accounts].tolist() == whole.bands["churned_accounts"].tolist()
+    evidence = translate("en", "score_check.evidence", accounts=whole.churned_accounts,
+                         churns=len(whole.churns), weeks=fmt.number(whole.account_weeks),
+                         population=whole.accounts)
+    assert evidence in texts(at)
+    owner = snap.scalar("SELECT owner_id FROM accounts GROUP BY owner_id ORDER BY count(*) DESC "
+                        "LIMIT 1")
+    mine = backtest.run(snap, options, Filters(owner_ids=(owner,)))
+    assert 0 < mine.account_weeks < whole.account_weeks
+    at = run_page("score_check", "en", query={"owner": owner})
+    assert table_with(at, weeks, churned_accounts)[weeks].tolist() == mine.bands["n"].tolist()
+    assert translate("en", "score_check.evidence", accounts=mine.churned_accounts,
+                     churns=len(mine.churns), weeks=fmt.number(mine.account_weeks),
+                     population=mine.accounts) in texts(at)

@@ -86,24 +86,29 @@ def _alternative_sql(k: int, component: str) -> str:
     components with data, so Σ r_i·weight_i·score_i / Σ r_i·weight_i (r the factor of each
     component) is the score with the changed weights; the band is the model's health_band."""
     f = f"$factor_{k}"
-    score = (f"({_CONTRIBUTIONS} + ({f} - 1) * ({_KNOWN[component]})) / "
-             f"nullif({_WEIGHTS} + ({f} - 1) * w.{component}_weight, 0)")
+    contribution = ("w.known_renewal_contribution" if component == "renewal"
+                    else f"w.{component}_contribution")
+    score = (f"(w.known_score + ({f} - 1) * {contribution}) / "
+             f"nullif(w.weight_sum + ({f} - 1) * w.{component}_weight, 0)")
     return f"CASE WHEN {_band_sql(score)} IN ('warning', 'danger') THEN {1 << k} ELSE 0 END"
 
+
+# The columns of fct_health_weekly the backtest reads (not all ~50: the mart is ~1.1M rows at
+# 10,000 accounts, and a query carrying every column through its joins holds them all).
+_READ = ", ".join(["w.account_id", "w.snapshot_day", "w.band", "w.score", "w.top_detractor",
+                   "w.renewal_days_score"]
+                  + [f"w.{c}_{part}" for c in HEALTH_COMPONENTS
+                     for part in ("score", "weight", "contribution")])
 
 # Every weekly scored account-week with its score and band as known that day.
 _KNOWN_WEEKS = f"""
     known AS (
-        SELECT w.*, {_CONTRIBUTIONS} AS known_score,
-               {_band_sql(_CONTRIBUTIONS)} AS known_band
+        SELECT {_READ}, {_CONTRIBUTIONS} AS known_score,
+               {_band_sql(_CONTRIBUTIONS)} AS known_band,
+               {_KNOWN["renewal"]} AS known_renewal_contribution, {_WEIGHTS} AS weight_sum
         FROM fct_health_weekly w
         CROSS JOIN params_health ph
         WHERE w.is_weekly AND w.band IS NOT NULL
-    ),
-    churns AS (
-        SELECT account_id, snapshot_day AS churn_day
-        FROM fct_account_mrr_monthly
-        WHERE movement = 'churn'
     )"""
 
 
@@ -112,20 +117,31 @@ def _weeks_sql(alternatives: list[tuple[str, float]]) -> str:
     return f"""
         WITH {_KNOWN_WEEKS}
         SELECT w.account_id, w.snapshot_day AS day, w.known_band AS band,
-               w.band AS recorded_band, s.segment, c.churn_day AS next_churn_day,
-               {_KNOWN_SCORES}, CAST({bits} AS INTEGER) AS alternatives_warned
+               w.band AS recorded_band, {_KNOWN_SCORES},
+               CAST({bits} AS INTEGER) AS alternatives_warned
         FROM known w
-        CROSS JOIN params_health ph
-        LEFT JOIN fct_segment_history s USING (account_id, snapshot_day)
-        ASOF LEFT JOIN churns c
-          ON c.account_id = w.account_id AND w.snapshot_day < c.churn_day"""
+        CROSS JOIN params_health ph"""
+
+
+# The segment each account held on each Monday, and the churn movements' snapshot days: matched
+# to the weeks by account and day (`_matched`, `_next_after`) rather than joined in SQL — at
+# 10,000 accounts the two joins of 1.1M wide rows took most of the query's time and memory.
+_SEGMENTS_SQL = """
+    SELECT account_id, snapshot_day, segment
+    FROM fct_segment_history
+    WHERE is_weekly"""
+_CHURN_DAYS_SQL = """
+    SELECT account_id, snapshot_day AS churn_day
+    FROM fct_account_mrr_monthly
+    WHERE movement = 'churn'"""
 
 
 # One row per churn movement: the account's weekly rows in the lead_weeks before the churn
 # month's snapshot day give its first 🟠/🔴 week (and that week's top detractor as recorded,
 # the component that carried the warning) and its last score.
 _CHURNS_SQL = f"""
-    WITH {_KNOWN_WEEKS}
+    WITH {_KNOWN_WEEKS},
+    churns AS ({_CHURN_DAYS_SQL})
     SELECT c.account_id, c.churn_day,
            min(w.snapshot_day) FILTER (WHERE w.known_band IN ('warning', 'danger'))
                AS first_warned_day,
@@ -206,27 +222,68 @@ def account_weeks(snap, alternatives: tuple[tuple[str, float], ...]) -> AccountW
         try:
             params = {f"factor_{k}": float(f) for k, (_c, f) in enumerate(alternatives)}
             table = cur.sql(_weeks_sql(list(alternatives)), params=params).to_arrow_table()
+            segments = cur.sql(_SEGMENTS_SQL).to_arrow_table()
+            churns = cur.sql(_CHURN_DAYS_SQL).to_arrow_table()
             weekly = cur.sql("SELECT snapshot_day FROM int_health_snapshot_days "
                              "WHERE is_weekly ORDER BY snapshot_day").to_arrow_table()
         finally:
             cur.close()
+        account = account_positions(snap, table.column("account_id")).astype(np.int32)
+        day = _day_numbers(table.column("day"))
+        keys = _keys(account, day)
+        segment_keys = _keys(account_positions(snap, segments.column("account_id")),
+                             _day_numbers(segments.column("snapshot_day")))
+        churn_keys = _keys(account_positions(snap, churns.column("account_id")),
+                           _day_numbers(churns.column("churn_day")))
         components = np.column_stack(
             [table.column(f"{c}_score").cast(pa.float32()).to_numpy(zero_copy_only=False)
              for c in HEALTH_COMPONENTS]) if table.num_rows else \
             np.zeros((0, len(HEALTH_COMPONENTS)), dtype=np.float32)
         return AccountWeeks(
-            account=account_positions(snap, table.column("account_id")).astype(np.int32),
-            day=_day_numbers(table.column("day")),
+            account=account, day=day,
             band=_codes(table.column("band"), BANDS),
             recorded=_codes(table.column("recorded_band"), BANDS),
-            segment=_codes(table.column("segment"), SEGMENTS),
-            next_churn=_day_numbers(table.column("next_churn_day")),
+            segment=_matched(keys, segment_keys,
+                             _codes(segments.column("segment"), SEGMENTS), -1),
+            next_churn=_next_after(keys, churn_keys),
             components=components.astype(np.float32),
             alternatives=table.column("alternatives_warned").to_numpy(
                 zero_copy_only=False).astype(np.int32),
             weekly_days=_day_numbers(weekly.column("snapshot_day")))
 
     return snap.derived_once("backtest_weeks", alternatives, load)
+
+
+def _keys(account: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """(account position, day number) as one sortable int64: position << 20 | day. Every
+    scored account has an accounts row (contracts must reference one), so positions are ≥ 0."""
+    return (account.astype(np.int64) << _DAY_BITS) | day.astype(np.int64)
+
+
+def _matched(keys: np.ndarray, their_keys: np.ndarray, their_values: np.ndarray,
+             missing) -> np.ndarray:
+    """For each of `keys`, the value of the row of `their_keys` with the same key, else
+    `missing` (keys unique on both sides)."""
+    order = np.argsort(their_keys, kind="stable")
+    sorted_keys = their_keys[order]
+    found = np.searchsorted(sorted_keys, keys)
+    found = np.minimum(found, max(len(sorted_keys) - 1, 0))
+    hit = (sorted_keys[found] == keys) if len(sorted_keys) else np.zeros(len(keys), bool)
+    values = np.full(len(keys), missing, dtype=their_values.dtype)
+    values[hit] = their_values[order][found[hit]]
+    return values
+
+
+def _next_after(keys: np.ndarray, churn_keys: np.ndarray) -> np.ndarray:
+    """For each (account, day) of `keys`, the day of the account's first churn after that day
+    (_NO_CHURN: none) — the smallest churn key above the week's key, if it is the account's."""
+    sorted_keys = np.sort(churn_keys)
+    found = np.searchsorted(sorted_keys, keys, side="right")
+    inside = found < len(sorted_keys)
+    nearest = sorted_keys[np.minimum(found, max(len(sorted_keys) - 1, 0))] if len(
+        sorted_keys) else np.zeros(len(keys), np.int64)
+    same = inside & ((nearest >> _DAY_BITS) == (keys >> _DAY_BITS))
+    return np.where(same, nearest & ((1 << _DAY_BITS) - 1), _NO_CHURN).astype(np.int32)
 
 
 def churn_events(snap, lead_weeks: int) -> pd.DataFrame:
@@ -237,9 +294,8 @@ def churn_events(snap, lead_weeks: int) -> pd.DataFrame:
 
     def load() -> pd.DataFrame:
         events = snap.query(_CHURNS_SQL, {"lead_weeks": lead_weeks})
-        positions = account_positions(snap, events["account_id"]).astype(np.int64)
-        days = _days_of(events["churn_day"])
-        events["key"] = (positions << _DAY_BITS) | days
+        events["key"] = _keys(account_positions(snap, events["account_id"]),
+                              _days_of(events["churn_day"]))
         return events
 
     return snap.derived_once("backtest_churns", lead_weeks, load)
@@ -415,8 +471,7 @@ def run(snap, options: Options = Options(), filters: Filters | None = None) -> B
     result.precision = _ratio(result.warned_churned_weeks, result.warned_weeks)
     result.recall = _ratio(result.warned_churned_weeks, result.churned_weeks)
 
-    keys = np.unique((account[churned].astype(np.int64) << _DAY_BITS)
-                     | next_churn[churned].astype(np.int64))
+    keys = np.unique(_keys(account[churned], next_churn[churned]))
     events = churn_events(snap, options.lead_weeks)
     result.churns = _churns(events[np.isin(events["key"].to_numpy(), keys)])
     result.lead_time = _lead_time(result.churns)
@@ -510,32 +565,39 @@ def _quarter_origins(days: np.ndarray, fsm: int) -> np.ndarray:
 def _survival(origin: np.ndarray, band: np.ndarray, next_churn: np.ndarray, as_of: dt.date,
               options: Options) -> tuple[pd.DataFrame, pd.DataFrame, float | None]:
     """Kaplan–Meier by band (lifelines) of days from each quarter's first evaluation day to
-    the next churn, censored at as_of; the survival at the horizon; the log-rank p-value."""
+    the next churn, censored at as_of; the survival at the horizon; the log-rank p-value.
+    Equal (band, duration, churned) rows go to lifelines once, with their count as weight —
+    the same estimates, intervals and test as one row each."""
     end = (as_of - _EPOCH).days
     event = next_churn != _NO_CHURN
     duration = np.where(event, next_churn.astype(np.int64), end) - origin
+    rows, counts = np.unique(np.column_stack([band.astype(np.int64), event, duration]), axis=0,
+                             return_counts=True)
+    band, event, duration = rows[:, 0], rows[:, 1].astype(bool), rows[:, 2]
     curves, summary = [], []
     alpha = 1 - options.confidence
     for code, name in enumerate(BANDS):
         mine = band == code
         if not mine.any():
             continue
-        fitter = KaplanMeierFitter(alpha=alpha).fit(duration[mine], event[mine])
+        fitter = KaplanMeierFitter(alpha=alpha).fit(duration[mine], event[mine],
+                                                     weights=counts[mine])
         interval = fitter.confidence_interval_survival_function_
         curves.append(pd.DataFrame({
             "band": name, "weeks": fitter.timeline / 7.0,
             "survival": fitter.survival_function_.iloc[:, 0].to_numpy(),
             "ci_low": interval.iloc[:, 0].to_numpy(), "ci_high": interval.iloc[:, 1].to_numpy()}))
         at = np.searchsorted(fitter.timeline, options.horizon_days, side="right") - 1
-        summary.append({"band": name, "origins": int(mine.sum()),
-                        "churned": int((event[mine] & (duration[mine] <= options.horizon_days)
-                                        ).sum()),
+        churned = event[mine] & (duration[mine] <= options.horizon_days)
+        summary.append({"band": name, "origins": int(counts[mine].sum()),
+                        "churned": int(counts[mine][churned].sum()),
                         "survival_at_horizon": float(fitter.survival_function_.iloc[at, 0]),
                         "ci_low": float(interval.iloc[at, 0]),
                         "ci_high": float(interval.iloc[at, 1])})
     p_value = None
     if len(curves) > 1 and event.any():
-        p_value = float(multivariate_logrank_test(duration, band, event).p_value)
+        p_value = float(multivariate_logrank_test(duration, band, event,
+                                                  weights=counts).p_value)
     return (pd.concat(curves, ignore_index=True) if curves
             else pd.DataFrame(columns=SURVIVAL_COLUMNS),
             pd.DataFrame(summary, columns=SURVIVAL_BY_BAND_COLUMNS), p_value)
