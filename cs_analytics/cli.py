@@ -290,6 +290,30 @@ def _plain_amount(value):
     return int(value) if value.is_integer() else value
 
 
+def _filter_options(segment_help: str):
+    """--owner, --segment and --industry (the sidebar's filters), for the commands that take
+    them: the parameters owner_ids, segments, industries."""
+    def decorate(fn):
+        for option in reversed((
+                click.option("--owner", "owner_ids", multiple=True, metavar="USER_ID",
+                             help="Only accounts owned by this user (repeatable)."),
+                click.option("--segment", "segments", multiple=True,
+                             type=click.Choice(["S", "A", "B", "C"]), help=segment_help),
+                click.option("--industry", "industries", multiple=True,
+                             help="Only accounts of this industry (repeatable)."))):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def _filtered_line(filters, segment: str = "segment") -> str:
+    """'filtered: owner U001, U002; segment S' for the filters a command was given."""
+    return "filtered: " + "; ".join(f"{name} {', '.join(values)}" for name, values in (
+        ("owner", filters.owner_ids), (segment, filters.segments),
+        ("industry", filters.industries)) if values)
+
+
 @main.command("metrics")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               metavar="YYYY-MM-DD",
@@ -301,12 +325,7 @@ def _plain_amount(value):
                    "contain the as-of date.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table: for reading (¥, %); json: rates as fractions.")
-@click.option("--owner", "owner_ids", multiple=True, metavar="USER_ID",
-              help="Only accounts owned by this user (repeatable).")
-@click.option("--segment", "segments", multiple=True, type=click.Choice(["S", "A", "B", "C"]),
-              help="Only accounts currently in this segment (repeatable).")
-@click.option("--industry", "industries", multiple=True,
-              help="Only accounts of this industry (repeatable).")
+@_filter_options("Only accounts currently in this segment (repeatable).")
 @click.pass_obj
 @user_errors
 def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segments,
@@ -339,9 +358,7 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
     click.echo(f"{period.label}: {values['period_start']} – {values['period_end']} "
                f"(data as of {values['as_of']}){demo}")
     if not filters.is_empty:
-        shown = [f"{name} {', '.join(v)}" for name, v in (
-            ("owner", owner_ids), ("segment", segments), ("industry", industries)) if v]
-        click.echo("filtered: " + "; ".join(shown))
+        click.echo(_filtered_line(filters))
     lines = [
         ("MRR", _yen(values["mrr"])),
         ("ARR", _yen(values["arr"])),
@@ -373,6 +390,34 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
         click.echo(f"  {label:<{width}}{shown}".rstrip())
 
 
+def _write_rows(columns, batches, fmt: str) -> None:
+    """Stream rows (batches of tuples in `columns` order) to stdout as CSV or a JSON array;
+    a closed pipe (`| head`) ends quietly."""
+    import csv
+
+    out = click.get_text_stream("stdout")
+    try:
+        if fmt == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for batch in batches:
+                writer.writerows(batch)
+            return
+        out.write("[")
+        first = True
+        for batch in batches:
+            for row in batch:
+                out.write(("\n" if first else ",\n")
+                          + json.dumps(dict(zip(columns, row)), ensure_ascii=False))
+                first = False
+        out.write("\n]\n")
+        out.flush()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 @main.command("movements")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
@@ -382,36 +427,14 @@ def movements_cmd(obj: Context, fmt: str) -> None:
     """Every account's MRR per month with its movement, from its first month with MRR to the
     as-of month: account_id, month (YYYY-MM), mrr, previous_mrr, movement (new, reactivation,
     expansion, contraction, churn; empty when unchanged). Amounts are unrounded yen."""
-    import csv
-
     from cs_analytics.metrics import revenue
 
     obj.settings
     snap = obj.store.open_current()
-    out = click.get_text_stream("stdout")
-    columns = revenue.MOVEMENT_ROW_COLUMNS
-    try:
-        if fmt == "csv":
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(columns)
-            for batch in revenue.iter_account_movements(snap):
-                writer.writerows((a, m, _plain_amount(v), _plain_amount(p), kind or "")
-                                 for a, m, v, p, kind in batch)
-            return
-        out.write("[")
-        first = True
-        for batch in revenue.iter_account_movements(snap):
-            for a, m, v, p, kind in batch:
-                row = dict(zip(columns, (a, m, _plain_amount(v), _plain_amount(p), kind or "")))
-                out.write(("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False))
-                first = False
-        out.write("\n]\n")
-        out.flush()
-    except BrokenPipeError:
-        # `movements | head` closed the pipe: stop quietly, like other Unix tools.
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    batches = ([(a, m, _plain_amount(v), _plain_amount(p), kind or "")
+                for a, m, v, p, kind in batch]
+               for batch in revenue.iter_account_movements(snap))
+    _write_rows(revenue.MOVEMENT_ROW_COLUMNS, batches, fmt)
 
 
 # ---------------------------------------------------------------------------- health, alerts
@@ -426,7 +449,8 @@ def movements_cmd(obj: Context, fmt: str) -> None:
 @click.option("--history", is_flag=True,
               help="Every account's score on every Monday instead (the weekly history the "
                    "backtest reads): account_id, day, score, band, each component's score, "
-                   "segment.")
+                   "renewal_days_score (the renewal score from the days to the contract's end "
+                   "alone, as the backtest takes it), segment.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
 @click.pass_context
@@ -484,34 +508,6 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
                            manual.get("expires_on")])
 
 
-def _write_rows(columns, batches, fmt: str) -> None:
-    """Stream rows (batches of tuples in `columns` order) to stdout as CSV or a JSON array;
-    a closed pipe (`| head`) ends quietly."""
-    import csv
-
-    out = click.get_text_stream("stdout")
-    try:
-        if fmt == "csv":
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(columns)
-            for batch in batches:
-                writer.writerows(batch)
-            return
-        out.write("[")
-        first = True
-        for batch in batches:
-            for row in batch:
-                out.write(("\n" if first else ",\n")
-                          + json.dumps(dict(zip(columns, row)), ensure_ascii=False))
-                first = False
-        out.write("\n]\n")
-        out.flush()
-    except BrokenPipeError:
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
 @health_cmd.command("backtest")
 @click.option("--horizon", "horizon", type=click.IntRange(7, 3650), default=None,
               metavar="DAYS",
@@ -519,12 +515,7 @@ def _write_rows(columns, batches, fmt: str) -> None:
                    "days. Default: backtest.horizon_days (180).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table: for reading; json: rates as fractions.")
-@click.option("--owner", "owner_ids", multiple=True, metavar="USER_ID",
-              help="Only accounts owned by this user (repeatable).")
-@click.option("--segment", "segments", multiple=True, type=click.Choice(["S", "A", "B", "C"]),
-              help="Only account-weeks in this segment on the evaluation day (repeatable).")
-@click.option("--industry", "industries", multiple=True,
-              help="Only accounts of this industry (repeatable).")
+@_filter_options("Only account-weeks in this segment on the evaluation day (repeatable).")
 @click.pass_obj
 @user_errors
 def health_backtest_cmd(obj: Context, horizon: int | None, fmt: str, owner_ids, segments,
@@ -568,10 +559,7 @@ def _backtest_lines(result, demo: bool) -> list[str]:
                 "no evaluation Monday yet (the weekly history needs "
                 f"{options.min_history_days} days plus the horizon)")]
     if result.filters is not None and not result.filters.is_empty:
-        f = result.filters
-        lines.append("filtered: " + "; ".join(f"{name} {', '.join(v)}" for name, v in (
-            ("owner", f.owner_ids), ("segment on the day", f.segments),
-            ("industry", f.industries)) if v))
+        lines.append(_filtered_line(result.filters, "segment on the day"))
     lines.append(f"evidence: {result.churned_accounts} distinct churned accounts "
                  f"({len(result.churns)} churns) behind {result.account_weeks:,} account-weeks"
                  f" of {result.accounts:,} accounts")
