@@ -3,16 +3,17 @@ before churn? From the weekly health history as it was recorded and the churn mo
 
 Every figure of the Score check page and of `health backtest` is defined here, once:
 
-- The rows are SQL (`_WEEKS_SQL`): every weekly scored account-week of fct_health_weekly with
-  the band, segment and component scores recorded that Monday (point in time, never recomputed
-  with later data), the snapshot day of the account's next `churn` movement after it
-  (fct_account_mrr_monthly), and whether each weight alternative would have banded it 🟠/🔴.
-  Churn events with their lead time are SQL too (`_CHURNS_SQL`). Both are read once per
-  snapshot file and held as arrays.
-- The figures are counts over those rows (this module): the evaluation days and a filter
-  choose the rows, and `run` counts them. A filter is owner and industry (the accounts'
-  current ones) and segment *as held on the evaluation day* — a churned account has no
-  current segment, so the current one would drop every churn from a segment's figures.
+- The rows: every weekly scored account-week of fct_health_weekly with the component scores
+  recorded that Monday and the band of its score as known that day (the renewal component
+  without later-signed renewals, `_KNOWN`; everything else as recorded, never recomputed
+  with later data), whether each weight alternative would have banded it 🟠/🔴 (`_weeks_sql`),
+  the segment it held that day and the snapshot day of the account's next `churn` movement
+  after it (fct_account_mrr_monthly). Churn events with their lead-time facts are SQL too
+  (`_CHURNS_SQL`). Both are read once per snapshot file and held as arrays.
+- The figures are counts over those rows (`run`): the evaluation days and a filter choose the
+  rows. A filter is owner and industry (the accounts' current ones) and segment *as held on
+  the evaluation day* — a churned account has no current segment, so the current one would
+  drop every churn from a segment's figures.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ class Options:
 # with hindsight on past days (the data has no signing date), so the recorded renewal score of
 # a week before a renewal was signed already knows the account renews. The backtest takes
 # the renewal score from the days to the contract's end alone (renewal_days_score, model 34)
-# and the week's score and band with it; every other component is the one recorded.
+# and the week's score and band with it; every other component is the one recorded. (The
+# renewal component always has data, so renewal_days_score is there wherever a score is; the
+# coalesce only keeps such a week scored should it not be.)
 _KNOWN = {c: (f"w.{c}_weight * coalesce(w.renewal_days_score, w.renewal_score)"
               if c == "renewal" else f"w.{c}_contribution") for c in HEALTH_COMPONENTS}
 _KNOWN_SCORES = ", ".join(
@@ -94,8 +97,8 @@ def _alternative_sql(k: int, component: str) -> str:
 
 
 # The columns of fct_health_weekly the backtest reads (not all ~50: the mart is ~1.1M rows at
-# 10,000 accounts, and a query carrying every column through its joins holds them all).
-_READ = ", ".join(["w.account_id", "w.snapshot_day", "w.band", "w.score", "w.top_detractor",
+# 10,000 accounts, and a query carrying every column holds them all).
+_READ = ", ".join(["w.account_id", "w.snapshot_day", "w.band", "w.top_detractor",
                    "w.renewal_days_score"]
                   + [f"w.{c}_{part}" for c in HEALTH_COMPONENTS
                      for part in ("score", "weight", "contribution")])
@@ -104,7 +107,7 @@ _READ = ", ".join(["w.account_id", "w.snapshot_day", "w.band", "w.score", "w.top
 _KNOWN_WEEKS = f"""
     known AS (
         SELECT {_READ}, {_CONTRIBUTIONS} AS known_score,
-               {_band_sql(_CONTRIBUTIONS)} AS known_band,
+               {_band_sql("known_score")} AS known_band,
                {_KNOWN["renewal"]} AS known_renewal_contribution, {_WEIGHTS} AS weight_sum
         FROM fct_health_weekly w
         CROSS JOIN params_health ph
