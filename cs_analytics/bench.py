@@ -38,7 +38,7 @@ APPTEST_SCRIPT = BENCH_DIR / "apptest_tour.py"
 DEFAULT_WORK = BENCH_DIR / "work"
 DEFAULT_OUT = BENCH_DIR / "results.json"
 WORKER_TIMEOUT_SECONDS = 3600
-STEPS = ("ingest", "build", "pages", "tour", "reports")
+STEPS = ("ingest", "build", "pages", "tour", "reports", "backtest")
 SEED_TABLES = ("users", "accounts", "contracts", "activities")  # usage is the ingest step
 GB = 1024.0
 
@@ -79,6 +79,9 @@ TARGETS = {
     "page_warm_seconds": Target("page_warm_seconds", "page {page}: warm", 1.0, "s"),
     "page_warm_ratio": Target("page_warm_ratio", "page {page}: warm / trivial", 5.0, "x"),
     "tour_peak_mb": Target("tour_peak_mb", "page tour: peak RSS", 1.5 * GB, "MB"),
+    # Issue 27: `health backtest` in a fresh process (imports, rows, every figure).
+    "backtest_cold_seconds": Target("backtest_cold_seconds", "health backtest {n}: cold", 10.0,
+                                    "s"),
 }
 
 
@@ -121,6 +124,8 @@ def run_bench(profile: Profile, work: Path, steps: tuple[str, ...] = STEPS,
     if "reports" in steps:
         results["reports"] = {kind: runner.report(kind, large, profile.repeats)
                               for kind in ("kpi", "qbr")}
+    if "backtest" in steps:
+        results["backtest"] = runner.backtest(large, profile.repeats)
     results["machine"]["load_average_end"] = list(os.getloadavg())
     results["seconds"] = round(time.monotonic() - started, 1)
     results["checks"] = evaluate(results, profile)
@@ -201,6 +206,13 @@ class _Runner:
 
     def apptest(self, step: str, home: Path, repeats: int = 1) -> dict:
         return self.worker(step, {"repeats": repeats}, script=APPTEST_SCRIPT, home=home)
+
+    def backtest(self, home: Path, repeats: int) -> dict:
+        runs = []
+        for i in range(repeats):
+            self.say(f"health backtest: cold, run {i + 1}/{repeats}")
+            runs.append(self.worker("backtest", {}, home=home))
+        return summarise_runs(runs, keys=("seconds", "peak_rss_mb"))
 
     def report(self, kind: str, home: Path, repeats: int) -> dict:
         runs = []
@@ -383,6 +395,9 @@ def evaluate(results: dict, profile: Profile) -> list[dict]:
     tour = results.get("tour")
     if tour:
         add("tour_peak_mb", tour["peak_rss_mb"] if tour["ok"] else None)
+    backtest = results.get("backtest")
+    if backtest:
+        add("backtest_cold_seconds", backtest["seconds"])
     return checks
 
 
@@ -462,6 +477,15 @@ def _info_rows(results: dict) -> list[tuple[str, str]]:
     tour = results.get("tour")
     if tour and not tour["ok"]:
         info.append(("page tour", "FAILED: " + "; ".join(tour["problems"])[:200]))
+    backtest = results.get("backtest")
+    if backtest:
+        info.append(("health backtest: import, rows, figures",
+                     f"{_show(backtest['import_seconds'], 's')}, "
+                     f"{_show(backtest['rows_seconds'], 's')}, "
+                     f"{_show(backtest['figures_seconds'], 's')}; "
+                     f"{backtest['account_weeks']:,} account-weeks, "
+                     f"{backtest['churned_accounts']:,} churned accounts, peak RSS "
+                     f"{_show(backtest['peak_rss_mb'], 'MB')}"))
     for kind, report in results.get("reports", {}).items():
         subject = report.get("quarter") if kind == "kpi" else report.get("account_id")
         info.append((f"report {kind} ({subject})",
@@ -621,8 +645,31 @@ def worker_report(args: dict) -> dict:
     return {"seconds": seconds, "bytes": len(data), "peak_rss_mb": peak_rss_mb(), **subjects}
 
 
+def worker_backtest(args: dict) -> dict:
+    """`health backtest` as the CLI runs it, in a fresh process: the metrics module imported
+    (lifelines with it), the account-week rows read from the snapshot, every figure computed,
+    and the JSON made. The default options (horizon 180 days)."""
+    settings, store = _settings_and_store()
+    started = time.perf_counter()
+    snap = store.open_current()
+    from cs_analytics.metrics import backtest
+
+    imported = time.perf_counter()
+    options = backtest.Options.of(settings)
+    backtest.account_weeks(snap, backtest.alternatives_of(options))
+    backtest.churn_events(snap, options.lead_weeks)
+    read = time.perf_counter()
+    result = backtest.run(snap, options)
+    json.dumps(backtest.as_json(result), allow_nan=False)
+    finished = time.perf_counter()
+    return {"seconds": finished - started, "import_seconds": imported - started,
+            "rows_seconds": read - imported, "figures_seconds": finished - read,
+            "account_weeks": result.account_weeks, "churned_accounts": result.churned_accounts,
+            "evaluation_days": len(result.evaluation_days), "peak_rss_mb": peak_rss_mb()}
+
+
 WORKERS = {"generate": worker_generate, "seed": worker_seed, "ingest": worker_ingest,
-           "build": worker_build, "report": worker_report}
+           "build": worker_build, "report": worker_report, "backtest": worker_backtest}
 
 
 # ---------------------------------------------------------------------------- command line

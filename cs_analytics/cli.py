@@ -290,6 +290,30 @@ def _plain_amount(value):
     return int(value) if value.is_integer() else value
 
 
+def _filter_options(segment_help: str):
+    """--owner, --segment and --industry (the sidebar's filters), for the commands that take
+    them: the parameters owner_ids, segments, industries."""
+    def decorate(fn):
+        for option in reversed((
+                click.option("--owner", "owner_ids", multiple=True, metavar="USER_ID",
+                             help="Only accounts owned by this user (repeatable)."),
+                click.option("--segment", "segments", multiple=True,
+                             type=click.Choice(["S", "A", "B", "C"]), help=segment_help),
+                click.option("--industry", "industries", multiple=True,
+                             help="Only accounts of this industry (repeatable)."))):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def _filtered_line(filters, segment: str = "segment") -> str:
+    """'filtered: owner U001, U002; segment S' for the filters a command was given."""
+    return "filtered: " + "; ".join(f"{name} {', '.join(values)}" for name, values in (
+        ("owner", filters.owner_ids), (segment, filters.segments),
+        ("industry", filters.industries)) if values)
+
+
 @main.command("metrics")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               metavar="YYYY-MM-DD",
@@ -301,12 +325,7 @@ def _plain_amount(value):
                    "contain the as-of date.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table: for reading (¥, %); json: rates as fractions.")
-@click.option("--owner", "owner_ids", multiple=True, metavar="USER_ID",
-              help="Only accounts owned by this user (repeatable).")
-@click.option("--segment", "segments", multiple=True, type=click.Choice(["S", "A", "B", "C"]),
-              help="Only accounts currently in this segment (repeatable).")
-@click.option("--industry", "industries", multiple=True,
-              help="Only accounts of this industry (repeatable).")
+@_filter_options("Only accounts currently in this segment (repeatable).")
 @click.pass_obj
 @user_errors
 def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segments,
@@ -339,9 +358,7 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
     click.echo(f"{period.label}: {values['period_start']} – {values['period_end']} "
                f"(data as of {values['as_of']}){demo}")
     if not filters.is_empty:
-        shown = [f"{name} {', '.join(v)}" for name, v in (
-            ("owner", owner_ids), ("segment", segments), ("industry", industries)) if v]
-        click.echo("filtered: " + "; ".join(shown))
+        click.echo(_filtered_line(filters))
     lines = [
         ("MRR", _yen(values["mrr"])),
         ("ARR", _yen(values["arr"])),
@@ -373,6 +390,34 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
         click.echo(f"  {label:<{width}}{shown}".rstrip())
 
 
+def _write_rows(columns, batches, fmt: str) -> None:
+    """Stream rows (batches of tuples in `columns` order) to stdout as CSV or a JSON array;
+    a closed pipe (`| head`) ends quietly."""
+    import csv
+
+    out = click.get_text_stream("stdout")
+    try:
+        if fmt == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for batch in batches:
+                writer.writerows(batch)
+            return
+        out.write("[")
+        first = True
+        for batch in batches:
+            for row in batch:
+                out.write(("\n" if first else ",\n")
+                          + json.dumps(dict(zip(columns, row)), ensure_ascii=False))
+                first = False
+        out.write("\n]\n")
+        out.flush()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 @main.command("movements")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
@@ -382,52 +427,35 @@ def movements_cmd(obj: Context, fmt: str) -> None:
     """Every account's MRR per month with its movement, from its first month with MRR to the
     as-of month: account_id, month (YYYY-MM), mrr, previous_mrr, movement (new, reactivation,
     expansion, contraction, churn; empty when unchanged). Amounts are unrounded yen."""
-    import csv
-
     from cs_analytics.metrics import revenue
 
     obj.settings
     snap = obj.store.open_current()
-    out = click.get_text_stream("stdout")
-    columns = revenue.MOVEMENT_ROW_COLUMNS
-    try:
-        if fmt == "csv":
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(columns)
-            for batch in revenue.iter_account_movements(snap):
-                writer.writerows((a, m, _plain_amount(v), _plain_amount(p), kind or "")
-                                 for a, m, v, p, kind in batch)
-            return
-        out.write("[")
-        first = True
-        for batch in revenue.iter_account_movements(snap):
-            for a, m, v, p, kind in batch:
-                row = dict(zip(columns, (a, m, _plain_amount(v), _plain_amount(p), kind or "")))
-                out.write(("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False))
-                first = False
-        out.write("\n]\n")
-        out.flush()
-    except BrokenPipeError:
-        # `movements | head` closed the pipe: stop quietly, like other Unix tools.
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    batches = ([(a, m, _plain_amount(v), _plain_amount(p), kind or "")
+                for a, m, v, p, kind in batch]
+               for batch in revenue.iter_account_movements(snap))
+    _write_rows(revenue.MOVEMENT_ROW_COLUMNS, batches, fmt)
 
 
 # ---------------------------------------------------------------------------- health, alerts
 
 
-@main.command("health")
+@main.group("health", invoke_without_command=True)
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               metavar="YYYY-MM-DD",
               help="Date the scores are for. Scores are kept for every Monday and the "
                    "snapshot's data-as-of date; another date shows the latest of those on or "
                    "before it. Default: the data-as-of date.")
+@click.option("--history", is_flag=True,
+              help="Every account's score on every Monday instead (the weekly history the "
+                   "backtest reads): account_id, day, score, band, each component's score, "
+                   "renewal_days_score (the renewal score from the days to the contract's end "
+                   "alone, as the backtest takes it), segment.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
-@click.pass_obj
+@click.pass_context
 @user_errors
-def health_cmd(obj: Context, as_of, fmt: str) -> None:
+def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
     """Health score of every active account: score, band, the six components (value, score,
     weight, contribution), top detractor, segment, risk signals with their evidence, and the
     manual assessment when one is valid (definitions: docs/metrics.md).
@@ -437,15 +465,27 @@ def health_cmd(obj: Context, as_of, fmt: str) -> None:
     score, weight, contribution}}, top_detractor, segment, attribute_tier, signals [{id,
     since, evidence…}], manual_assessment. CSV: one row per account, components flattened
     (deliveries_value, deliveries_score, …), signal ids separated by ';'. Lowest score first.
+
+    `health --history` writes the weekly history instead, one row per account and Monday,
+    ordered by account and day; `health backtest` checks whether the score warned before
+    churn.
     """
     import csv
 
     from cs_analytics.config import HEALTH_COMPONENTS
     from cs_analytics.metrics import health
 
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
     obj.settings
     store = obj.store
     snap = store.open_current()
+    if history:
+        if as_of:
+            raise click.UsageError("--history writes every Monday; leave out --as-of.")
+        _write_rows(health.HISTORY_COLUMNS, health.iter_history(snap), fmt)
+        return
     day = health.snapshot_day_for(snap, as_of.date() if as_of else None)
     if as_of and day != as_of.date():
         progress(f"health on {day} (the latest snapshot on or before {as_of.date()})")
@@ -466,6 +506,143 @@ def health_cmd(obj: Context, as_of, fmt: str) -> None:
                         + [r["components"][c][p] for c in HEALTH_COMPONENTS for p in parts]
                         + [";".join(s["id"] for s in r["signals"]), manual.get("band"),
                            manual.get("expires_on")])
+
+
+@health_cmd.command("backtest")
+@click.option("--horizon", "horizon", type=click.IntRange(7, 3650), default=None,
+              metavar="DAYS",
+              help="An account-week counts as churned when a churn follows within this many "
+                   "days. Default: backtest.horizon_days (180).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="table: for reading; json: rates as fractions.")
+@_filter_options("Only account-weeks in this segment on the evaluation day (repeatable).")
+@click.pass_obj
+@user_errors
+def health_backtest_cmd(obj: Context, horizon: int | None, fmt: str, owner_ids, segments,
+                        industries) -> None:
+    """Does the health score warn before churn? Every Monday of the weekly history (from 91
+    days after its start to the data-as-of date minus the horizon), each scored account's band
+    that day against whether it churned within the horizon (definitions: docs/metrics.md).
+
+    Prints churn rate per band with a 90% Wilson interval and lift, precision and recall of
+    🟠/🔴, lead time, survival by band (Kaplan–Meier, log-rank test), churn by component
+    quartile and the evidence behind them; weight alternatives from 30 churned accounts.
+    JSON keys: as_of, horizon_days, evaluation_days, bands {band: n, churned, rate, ci90,
+    lift}, overall_rate, precision, recall, lead_time_weeks {median, q1, q3, warned,
+    not_warned}, logrank_p, churned_accounts, components, and the details (evidence,
+    survival_at_horizon, not_warned, carriers, weight_alternatives).
+    """
+    from cs_analytics.metrics import backtest
+    from cs_analytics.metrics.filters import Filters
+
+    options = backtest.Options.of(obj.settings, horizon)
+    snap = obj.store.open_current()
+    filters = Filters(owner_ids=owner_ids, segments=segments, industries=industries)
+    progress(f"backtest over the weekly health history (data as of {snap.as_of}, horizon "
+             f"{options.horizon_days} days)")
+    result = backtest.run(snap, options, None if filters.is_empty else filters)
+    if fmt == "json":
+        click.echo(json.dumps(backtest.as_json(result), ensure_ascii=False, indent=2,
+                              allow_nan=False))
+        return
+    for line in _backtest_lines(result, snap.is_demo):
+        click.echo(line.rstrip())
+
+
+def _backtest_lines(result, demo: bool) -> list[str]:
+    """The backtest as text for the terminal."""
+    options, days = result.options, result.evaluation_days
+    label = " — demo data" if demo else ""
+    lines = [f"health-score backtest, data as of {result.as_of}{label}",
+             f"horizon {options.horizon_days} days; "
+             + (f"{len(days)} evaluation Mondays {days[0]} – {days[-1]}" if days else
+                "no evaluation Monday yet (the weekly history needs "
+                f"{options.min_history_days} days plus the horizon)")]
+    if result.filters is not None and not result.filters.is_empty:
+        lines.append(_filtered_line(result.filters, "segment on the day"))
+    lines.append(f"evidence: {result.churned_accounts} distinct churned accounts "
+                 f"({len(result.churns)} churns) behind {result.account_weeks:,} account-weeks"
+                 f" of {result.accounts:,} accounts")
+    if not result.enough_evidence:
+        lines.append(f"WARNING: fewer than {options.min_churned_accounts} churned accounts — "
+                     "read the rates as indications, not proof; no weight alternatives")
+    if not result.account_weeks:
+        return lines
+    confidence = f"{options.confidence:.0%}"
+    lines += ["", f"churn within {options.horizon_days} days by band on the Monday "
+                  f"({confidence} Wilson interval):",
+              f"  {'band':<9}{'weeks':>9}{'churned':>9}{'rate':>8}{'interval':>17}{'lift':>7}"
+              f"{'accounts':>10}"]
+    for r in result.bands.to_dict("records"):
+        lines.append(f"  {r['band']:<9}{r['n']:>9,}{r['churned']:>9,}{_rate(r['rate']):>8}"
+                     f"{_interval_text(r['ci_low'], r['ci_high']):>17}"
+                     f"{_times(r['lift']):>7}{r['accounts']:>10,}")
+    lines.append(f"  {'all':<9}{result.account_weeks:>9,}{result.churned_weeks:>9,}"
+                 f"{_rate(result.overall_rate):>8}"
+                 f"{_interval_text(*result.overall_ci):>17}")
+    lead = result.lead_time
+    lines += ["", f"warning = 🟠 or 🔴 on the Monday: precision {_rate(result.precision)} "
+                  f"({result.warned_churned_weeks:,} of {result.warned_weeks:,} warned weeks "
+                  f"churned), recall {_rate(result.recall)} of churned weeks",
+              f"lead time: {lead['warned']} of {lead['warned'] + lead['not_warned']} churns "
+              f"warned within {options.lead_weeks} weeks before; median "
+              f"{_weeks(lead['median'])}, quartiles {_weeks(lead['q1'])} – "
+              f"{_weeks(lead['q3'])}"]
+    if result.renewal_adjusted_weeks:
+        lines.append(f"renewal component as known each Monday: {result.renewal_adjusted_weeks:,}"
+                     " account-weeks banded without a renewal signed later")
+    lines += ["", f"still a customer {options.horizon_days} days after each quarter's first "
+                  f"evaluation Monday (Kaplan–Meier), log-rank p = "
+                  + ("—" if result.logrank_p is None else f"{result.logrank_p:.2g}")]
+    for r in result.survival_by_band.to_dict("records"):
+        lines.append(f"  {r['band']:<9}{_rate(r['survival_at_horizon']):>8}"
+                     f"{_interval_text(r['ci_low'], r['ci_high']):>17}  "
+                     f"({r['origins']:,} starts, {r['churned']:,} churned)")
+    lines += ["", "churn rate by component score quartile (1 = lowest scores):"]
+    for component, rows in result.components.groupby("component", sort=False):
+        cells = [f"Q{int(q)} {_rate(rate)}" for q, rate, n in
+                 zip(rows["quartile"], rows["rate"], rows["n"]) if n]
+        lines.append(f"  {component:<12}" + "   ".join(cells))
+    not_warned = result.churns[~result.churns["warned"].astype(bool)]
+    if len(not_warned):
+        lines += ["", "churned without a 🟠/🔴 week before (last score):"]
+        for r in not_warned.to_dict("records"):
+            score = "—" if _missing(r["last_score"]) else f"{r['last_score']:.0f}"
+            lines.append(f"  {r['account_id']}  {r['name']}  churn {str(r['churn_day'])[:7]}"
+                         f"  last score {score} ({r['last_band'] or '—'})")
+    if result.alternatives is not None:
+        lines += ["", "weight alternatives (never applied; add the line under [health.weights] "
+                      "to adopt one):",
+                  f"  {'change':<24}{'warned':>8}{'precision':>11}{'recall':>8}{'lift':>7}"]
+        for r in result.alternatives.to_dict("records"):
+            change = ("current weights" if _missing(r["component"]) else
+                      f"{r['config_line']} (×{r['factor']:g})")
+            lines.append(f"  {change:<24}{_rate(r['warned_share']):>8}"
+                         f"{_rate(r['precision']):>11}{_rate(r['recall']):>8}"
+                         f"{_times(r['lift']):>7}")
+    return lines
+
+
+def _missing(value) -> bool:
+    return value is None or value != value  # None, or NaN in a frame
+
+
+def _rate(value) -> str:
+    return "—" if _missing(value) else _percent(value)
+
+
+def _interval_text(low, high) -> str:
+    if _missing(low) or _missing(high):
+        return "—"
+    return f"{_percent(low)} – {_percent(high)}"
+
+
+def _times(value) -> str:
+    return "—" if _missing(value) else f"{value:.1f}×"
+
+
+def _weeks(value) -> str:
+    return "—" if _missing(value) else f"{value:.1f} weeks"
 
 
 @main.command("alerts")

@@ -157,6 +157,31 @@ class Health:
 
 
 @dataclass(frozen=True)
+class Backtest:
+    """Health-score backtest (the Score check page, `health backtest`): does the score warn
+    before churn?"""
+
+    horizon_days: int = _doc(
+        "An account-week counts as churned when the account has a churn movement whose "
+        "snapshot day falls within this many days after the evaluation day (the CLI's "
+        "--horizon and the page's choice override it).", 180)
+    min_history_days: int = _doc(
+        "Evaluation days start this many days after the first day of the weekly health "
+        "history, so the scores' 90-day windows are filled.", 91)
+    lead_weeks: int = _doc(
+        "Lead time looks for the first 🟠/🔴 week among this many weeks before the churn "
+        "month's snapshot day.", 26)
+    min_churned_accounts: int = _doc(
+        "Below this many distinct churned accounts behind the figures, the page and the CLI "
+        "warn that the evidence is thin and show no weight alternatives.", 30)
+    confidence: float = _doc("Confidence of the Wilson intervals around churn rates.", 0.90)
+    weight_factors: list[float] = _doc(
+        "Weight alternatives: each component's weight multiplied by each of these factors "
+        "(the others unchanged), the score re-weighted from the components recorded each "
+        "week. Shown, never applied.", [0.5, 2.0])
+
+
+@dataclass(frozen=True)
 class Segments:
     """Attribute score (fixed) × health band (variable) → segment S/A/B/C."""
 
@@ -373,6 +398,7 @@ class Settings:
     import_: Import = field(default_factory=Import, metadata={"toml": "import"})
     targets: Targets = field(default_factory=Targets)
     health: Health = field(default_factory=Health)
+    backtest: Backtest = field(default_factory=Backtest)
     segments: Segments = field(default_factory=Segments)
     signals: Signals = field(default_factory=Signals)
     alerts: Alerts = field(default_factory=Alerts)
@@ -586,6 +612,7 @@ def _check_semantics(s: Settings) -> None:
     if s.alerts.max_attempts < 1:
         fail("alerts.max_attempts", "expected at least 1")
     _check_health_extras(s, fail)
+    _check_backtest(s.backtest, fail)
     _check_salesforce(s.salesforce, fail)
     _check_reports(s.reports, fail)
     for i, card in enumerate(s.metabase.cards):
@@ -598,6 +625,24 @@ def _check_semantics(s: Settings) -> None:
             if column not in columns:
                 fail(f"metabase.cards[{i}].mapping.{header}",
                      f"expected a column of {card.table}: {', '.join(columns)}")
+
+
+def _check_backtest(b: "Backtest", fail) -> None:
+    if not 7 <= b.horizon_days <= 3650:
+        fail("backtest.horizon_days", "expected 7 to 3650 days")
+    if b.min_history_days < 0:
+        fail("backtest.min_history_days", "expected 0 or more days")
+    if b.lead_weeks < 1:
+        fail("backtest.lead_weeks", "expected at least 1 week")
+    if b.min_churned_accounts < 1:
+        fail("backtest.min_churned_accounts", "expected at least 1")
+    if not 0.5 <= b.confidence < 1:
+        fail("backtest.confidence", "expected a share from 0.5 up to (not including) 1, "
+                                    "like 0.9")
+    if any(f <= 0 or f == 1 for f in b.weight_factors) or \
+            len(set(b.weight_factors)) != len(b.weight_factors):
+        fail("backtest.weight_factors", "expected distinct factors above 0 other than 1, "
+                                        "like [0.5, 2.0]")
 
 
 def _check_reports(r: "Reports", fail) -> None:

@@ -40,7 +40,8 @@ def test_tiny_profile_measures_every_step(tiny):
     assert results["profile"] == {"accounts": 30, "small_accounts": 15, "years": 1, "seed": 7,
                                   "end": "2026-03-31", "repeats": 1}
     assert results["machine"]["cpus"] >= 1 and results["machine"]["memory_gb"] > 0
-    assert set(results) >= {"data", "ingest", "build", "pages", "tour", "reports", "checks"}
+    assert set(results) >= {"data", "ingest", "build", "pages", "tour", "reports", "backtest",
+                            "checks"}
     for n in ("15", "30"):
         data = results["data"][n]
         assert data["accounts"] == int(n)
@@ -86,6 +87,19 @@ def test_every_page_is_rendered_cold_warm_and_cached(tiny):
     assert tour["peak_rss_mb"] >= tour["rss_before_mb"] > 0
 
 
+def test_the_backtest_is_timed_cold_in_its_own_process(tiny):
+    results, _done, _root = tiny
+    backtest = results["backtest"]
+    assert len(backtest["runs"]) == 1
+    assert backtest["seconds"] >= backtest["import_seconds"] + backtest["rows_seconds"] > 0
+    assert backtest["figures_seconds"] > 0 and backtest["peak_rss_mb"] > 0
+    assert backtest["evaluation_days"] > 0 and backtest["account_weeks"] > 0
+    assert "score_check" in results["pages"]["pages"]
+    check = next(c for c in results["checks"] if c["target"] == "backtest_cold_seconds")
+    assert check["label"] == "health backtest 30: cold" and check["limit"] == 10.0
+    assert check["measured"] == backtest["seconds"]
+
+
 def test_reports_are_generated_for_the_as_of_quarter_and_a_real_account(tiny):
     results, _done, root = tiny
     kpi, qbr = results["reports"]["kpi"], results["reports"]["qbr"]
@@ -107,6 +121,7 @@ def test_checks_cover_every_target_and_the_table_shows_them(tiny):
     for key in ("page_cold_seconds", "page_warm_seconds", "page_warm_ratio"):
         assert kinds.count(key) == len(PAGE_NAMES)
     assert kinds.count("tour_peak_mb") == 1
+    assert kinds.count("backtest_cold_seconds") == 1
     growth = next(c for c in checks if c["target"] == "build_growth")
     assert growth["measured"] == pytest.approx(
         results["build"]["30"]["seconds"] / results["build"]["15"]["seconds"])

@@ -142,6 +142,21 @@ CASES = {
     "components_empty": ("components", lambda: charts.components(pd.DataFrame({
         "component": pd.Series([], dtype="str"), "avg_contribution": [],
         "avg_lost": []}), "Components")),
+    "band_rates": ("band_rates", lambda: charts.band_rates(pd.DataFrame({
+        "band": ["healthy", "caution", "warning", "danger"], "rate": [0.02, None, 0.53, 0.8],
+        "ci_low": [0.018, None, 0.47, 0.71], "ci_high": [0.023, None, 0.58, 0.86]}),
+        "Churn by band", "Churn rate")),
+    "survival_curves": ("survival_curves", lambda: charts.survival_curves(pd.DataFrame({
+        "band": ["healthy", "healthy", "danger", "danger"], "weeks": [0.0, 8.5, 0.0, 4.1],
+        "survival": [1.0, 0.97, 1.0, 0.5]}), "Survival", " wk", 25.7, "180 days")),
+    "survival_curves_empty": ("survival_curves", lambda: charts.survival_curves(pd.DataFrame({
+        "band": pd.Series([], dtype="str"), "weeks": [], "survival": []}), "Survival", "週",
+        25.7, "180日")),
+    "quartile_rates": ("quartile_rates", lambda: charts.quartile_rates(pd.DataFrame({
+        "component": ["logins", "logins", "renewal"], "quartile": [1, 3, 1],
+        "rate": [0.22, 0.03, 0.12]}), "By quartile")),
+    "lead_times": ("lead_times", lambda: charts.lead_times(pd.DataFrame({
+        "weeks": [0, 1, 2, 3], "churns": [0, 2, 0, 1]}), "Lead time", "Churns", "weeks")),
     "account_mrr": ("account_mrr", lambda: charts.account_mrr(pd.DataFrame({
         "month": months("2023-07-01", "2023-08-01", "2023-09-01"),
         "mrr": [60_000.0, 60_000.0, 90_000.0],
@@ -483,3 +498,43 @@ def test_account_mrr_steps_with_movement_names(lang):
                                    translate(lang, "movement.expansion")]
     assert trace["x"][2] == {"ja": "2023年9月", "en": "Sep 2023"}[lang]
     assert values(trace["y"]) == [60_000.0, 60_000.0, 90_000.0]
+
+
+def test_band_rates_draw_each_band_in_its_color_with_its_interval(lang):
+    [bars] = traces(build("band_rates"))
+    assert bars["x"] == [translate(lang, f"band.{b}") for b in
+                         ("healthy", "caution", "warning", "danger")]
+    assert bars["marker"]["color"] == [charts.BAND_COLORS[b] for b in
+                                       ("healthy", "caution", "warning", "danger")]
+    assert same(decoded(bars["y"]), [0.02, None, 0.53, 0.8])
+    error = bars["error_y"]
+    assert error["symmetric"] is False
+    assert decoded(error["array"])[2] == pytest.approx(0.05)
+    assert decoded(error["arrayminus"])[3] == pytest.approx(0.09)
+    assert spec(build("band_rates"))["layout"]["yaxis"]["tickformat"] == ".0%"
+
+
+def test_survival_curves_are_steps_per_band_with_the_horizon_marked(lang):
+    drawn = traces(build("survival_curves"))
+    assert [t["name"] for t in drawn] == [translate(lang, "band.healthy"),
+                                          translate(lang, "band.danger"), "180 days"]
+    assert all(t["line"]["shape"] == "hv" for t in drawn[:2])
+    assert drawn[2]["x"] == [25.7, 25.7] and drawn[2]["line"]["dash"] == "dash"
+    assert spec(build("survival_curves"))["layout"]["xaxis"]["ticksuffix"] == " wk"
+
+
+def test_quartile_rates_group_quartiles_per_component(lang):
+    drawn = traces(build("quartile_rates"))
+    assert [t["name"] for t in drawn] == [translate(lang, "chart.score_quartile", quartile=q)
+                                          for q in (1, 2, 3, 4)]
+    assert drawn[0]["x"] == [translate(lang, "component.logins"),
+                             translate(lang, "component.renewal")]
+    assert same(decoded(drawn[0]["y"]), [0.22, 0.12])
+    assert same(decoded(drawn[2]["y"]), [0.03, None])  # renewal has no third quartile
+    assert spec(build("quartile_rates"))["layout"]["barmode"] == "group"
+
+
+def test_lead_times_count_whole_churns(lang):
+    [bars] = traces(build("lead_times"))
+    assert decoded(bars["y"]) == [0, 2, 0, 1]
+    assert spec(build("lead_times"))["layout"]["yaxis"]["dtick"] == 1

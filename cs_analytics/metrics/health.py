@@ -198,6 +198,33 @@ def history(snap, account_id: str) -> pd.DataFrame:
     """, {"id": account_id})
 
 
+# The weekly history as `health --history` exports it: what the backtest reads, so anyone can
+# recompute it (with `movements` for the churns).
+HISTORY_COLUMNS = ("account_id", "day", "score", "band",
+                   *(f"{c}_score" for c in HEALTH_COMPONENTS), "renewal_days_score", "segment")
+
+
+def iter_history(snap, batch_size: int = 10_000):
+    """Every account's row of every Monday of the weekly history (fct_health_weekly where
+    is_weekly, with its segment that day), in batches of tuples in HISTORY_COLUMNS order, by
+    account and day; dates as ISO text. Streams: the history is never held at once."""
+    _require_health(snap)
+    components = ", ".join(f"h.{c}_score" for c in HEALTH_COMPONENTS)
+    cur = snap.cursor()
+    try:
+        cur.execute(f"""
+            SELECT h.account_id, strftime(h.snapshot_day, '%Y-%m-%d'), h.score, h.band,
+                   {components}, h.renewal_days_score, s.segment
+            FROM fct_health_weekly h
+            LEFT JOIN fct_segment_history s USING (account_id, snapshot_day)
+            WHERE h.is_weekly
+            ORDER BY h.account_id, h.snapshot_day""")
+        while rows := cur.fetchmany(batch_size):
+            yield rows
+    finally:
+        cur.close()
+
+
 # ---------------------------------------------------------------------------- manual assessment
 
 

@@ -9,7 +9,10 @@
 --   meetings     meetings in the window
 --   conversion   conversions / viewers (or viewers / registrants) in the window
 --   renewal      days to the current contract's end; scored 100 when a following contract is
---                signed or the contract is open-ended
+--                signed or the contract is open-ended. renewal_days_score is the score from
+--                the days to the end alone (100 when open-ended), as if nothing following were
+--                signed: model 31 counts a following contract as signed with hindsight on past
+--                days, so the backtest scores past weeks with this one (what was known then).
 -- "No data" (the component is left out and its weight shared by the others, never scored 0):
 --   deliveries, logins, conversion: the account has no usage row on or before d, or the usage
 --     export does not cover the window start (it starts later or ended earlier);
@@ -28,6 +31,18 @@
 -- when no component loses points.
 -- previous_* / *_4w_before: the same account on the previous Monday and on the latest Monday
 -- on or before d − 28 (NULL when it was not active then).
+-- health_band(score, healthy, caution, warning): the band of a score given the bands' lowest
+-- scores (params_health); kept in the snapshot, so the backtest bands the scores it re-weights
+-- with this same rule.
+CREATE OR REPLACE MACRO health_band(score, healthy, caution, warning) AS
+    CASE
+        WHEN score IS NULL THEN NULL
+        WHEN score >= healthy - 1e-9 THEN 'healthy'
+        WHEN score >= caution - 1e-9 THEN 'caution'
+        WHEN score >= warning - 1e-9 THEN 'warning'
+        ELSE 'danger'
+    END;
+
 CREATE TEMP MACRO health_curve_score(x, x_from, x_to, score_from, score_to) AS
     CASE
         WHEN score_from = score_to THEN score_from
@@ -112,9 +127,10 @@ component_scores AS (
             AS meetings_score,
         health_curve_score(i.conversion_value, c5.x_from, c5.x_to, c5.score_from, c5.score_to)
             AS conversion_score,
-        CASE WHEN i.following_signed OR i.open_ended THEN 100.0
+        CASE WHEN i.open_ended THEN 100.0
              ELSE health_curve_score(i.renewal_value, c6.x_from, c6.x_to, c6.score_from,
-                                     c6.score_to) END AS renewal_score
+                                     c6.score_to) END AS renewal_days_score,
+        CASE WHEN i.following_signed THEN 100.0 ELSE renewal_days_score END AS renewal_score
     FROM int_health_inputs i
     CROSS JOIN weights w
     LEFT JOIN params_health_curve c1
@@ -195,13 +211,7 @@ totals AS (
 )
 SELECT
     t.*,
-    CASE
-        WHEN t.score IS NULL THEN NULL
-        WHEN t.score >= ph.band_healthy - 1e-9 THEN 'healthy'
-        WHEN t.score >= ph.band_caution - 1e-9 THEN 'caution'
-        WHEN t.score >= ph.band_warning - 1e-9 THEN 'warning'
-        ELSE 'danger'
-    END AS band,
+    health_band(t.score, ph.band_healthy, ph.band_caution, ph.band_warning) AS band,
     CASE
         WHEN NOT t.most_lost > 1e-9 THEN NULL
         WHEN t.deliveries_lost = t.most_lost THEN 'deliveries'
@@ -235,6 +245,7 @@ SELECT
     h.meetings_value, h.meetings_score, h.meetings_weight, h.meetings_contribution,
     h.conversion_value, h.conversion_score, h.conversion_weight, h.conversion_contribution,
     h.renewal_value, h.renewal_score, h.renewal_weight, h.renewal_contribution,
+    h.renewal_days_score,
     prev.snapshot_day AS previous_day,
     prev.score AS previous_score,
     prev.band AS previous_band,

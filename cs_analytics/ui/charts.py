@@ -373,3 +373,71 @@ def account_mrr(df: pd.DataFrame, title: str) -> dict:
                   line={"color": PRIMARY, "shape": "hv"}, customdata=names,
                   hovertemplate=YEN_HOVER + " %{customdata}<extra></extra>")
     return _figure([trace], _layout(title=title, yaxis=_yen_axis()))
+
+
+def band_rates(df: pd.DataFrame, title: str, name: str) -> dict:
+    """A rate per health band (df: band, rate, ci_low, ci_high) as bars in the bands' colors,
+    with the interval as error bars."""
+    rate = df["rate"].astype("float64").to_numpy()
+    trace = _bar([t(f"band.{b}") for b in df["band"]], rate, name,
+                 [BAND_COLORS[b] for b in df["band"]],
+                 error_y={"type": "data", "symmetric": False,
+                          "array": df["ci_high"].astype("float64").to_numpy() - rate,
+                          "arrayminus": rate - df["ci_low"].astype("float64").to_numpy(),
+                          "color": "#424242"},
+                 hovertemplate=PCT_HOVER + "<extra></extra>")
+    return _figure([trace], _layout(title=title, yaxis=_pct_axis(), showlegend=False,
+                                    hovermode="closest"))
+
+
+def survival_curves(df: pd.DataFrame, title: str, week_suffix: str, marker_weeks: float,
+                    marker_name: str) -> dict:
+    """Kaplan–Meier curves by health band (df: band, weeks, survival) as steps over weeks
+    (ticks end in `week_suffix`), with a dashed vertical line at `marker_weeks` (the horizon)
+    named `marker_name`."""
+    traces = []
+    for band in ("healthy", "caution", "warning", "danger"):
+        rows = df[df["band"] == band]
+        if rows.empty:
+            continue
+        traces.append(_line(rows["weeks"].astype("float64").to_numpy(),
+                            rows["survival"].astype("float64").to_numpy(),
+                            t(f"band.{band}"), BAND_COLORS[band], mode="lines",
+                            line={"color": BAND_COLORS[band], "shape": "hv"},
+                            hovertemplate=PCT_HOVER + "<extra></extra>"))
+    traces.append({"type": "scatter", "x": [marker_weeks, marker_weeks], "y": [0, 1],
+                   "name": marker_name, "mode": "lines", "hoverinfo": "skip",
+                   "line": {"color": "#757575", "dash": "dash", "width": 1}})
+    return _figure(traces, _layout(title=title, yaxis={**_pct_axis(), "range": [0, 1.02]},
+                                   xaxis={"ticksuffix": week_suffix}, hovermode="closest"))
+
+
+QUARTILE_COLORS = ("#c62828", "#ef6c00", "#7cb342", "#2e7d32")
+
+
+def quartile_rates(df: pd.DataFrame, title: str) -> dict:
+    """Churn rate per component (x) and score quartile (bars side by side; df: component,
+    quartile, rate). A quartile no account-week fell in has no bar."""
+    components = list(dict.fromkeys(df["component"]))
+    names = [t(f"component.{c}") for c in components]
+    traces = []
+    for q, color in enumerate(QUARTILE_COLORS, start=1):
+        rows = df[df["quartile"] == q].set_index("component").reindex(components)
+        traces.append(_bar(names, rows["rate"].astype("float64").to_numpy(),
+                           t("chart.score_quartile", quartile=q), color,
+                           hovertemplate=PCT_HOVER + "<extra></extra>"))
+    return _figure(traces, _layout(title=title, yaxis=_pct_axis(), barmode="group",
+                                   hovermode="closest"))
+
+
+def lead_times(df: pd.DataFrame, title: str, name: str, x_title: str) -> dict:
+    """Churns per week of warning before the churn (df: weeks, churns)."""
+    counts = df["churns"].to_numpy()
+    trace = _bar(df["weeks"].to_numpy(), counts, name, PRIMARY,
+                 hovertemplate="%{x}: %{y:,}<extra></extra>")
+    # Whole churns: ticks at whole numbers (a step of 1 while the bars are short).
+    yaxis = {"rangemode": "tozero", "tickformat": ",d"}
+    if len(counts) and counts.max() <= 10:
+        yaxis["dtick"] = 1
+    return _figure([trace], _layout(title=title, xaxis={"title": {"text": x_title}},
+                                    yaxis=yaxis, showlegend=False, hovermode="closest"))

@@ -20,6 +20,9 @@ DEFINITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("health", ("health_score", "bands", "onboarding", "manual_assessment", "segment")),
     ("signals", ("no_login", "deliveries_drop", "no_contact", "health_red", "renewal_at_risk",
                  "alerts")),
+    ("backtest", ("backtest_population", "backtest_outcome", "backtest_rates",
+                  "backtest_precision_recall", "backtest_lead_time", "backtest_survival",
+                  "backtest_components", "backtest_evidence", "backtest_weights")),
     ("targets", ("target_churn", "target_nrr", "target_grr")),
 )
 
@@ -45,6 +48,12 @@ def definition_values(s: Settings) -> dict[str, object]:
         "grr_target": _num(tg.grr_min * 100),
         "tier_high": _num(g.tier_min_points["high"]),
         "tier_mid": _num(g.tier_min_points["mid"]),
+        "horizon_days": s.backtest.horizon_days,
+        "min_history_days": s.backtest.min_history_days,
+        "lead_weeks": s.backtest.lead_weeks,
+        "min_churned": s.backtest.min_churned_accounts,
+        "confidence": _num(s.backtest.confidence * 100),
+        "weight_factors": ", ".join(f"×{_num(f)}" for f in s.backtest.weight_factors),
     }
 
 

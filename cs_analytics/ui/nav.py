@@ -24,6 +24,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("revenue", "analysis", "💴"),
     PageSpec("churn", "analysis", "📉"),
     PageSpec("health", "analysis", "🩺"),
+    PageSpec("score_check", "analysis", "🎯"),
     PageSpec("team", "analysis", "👥"),
     PageSpec("account", "customers", "🏢"),
     PageSpec("qbr", "customers", "🤝"),
