@@ -472,6 +472,7 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
     """
     import csv
 
+    from cs_analytics import assessments
     from cs_analytics.config import HEALTH_COMPONENTS
     from cs_analytics.metrics import health
 
@@ -489,7 +490,7 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
     day = health.snapshot_day_for(snap, as_of.date() if as_of else None)
     if as_of and day != as_of.date():
         progress(f"health on {day} (the latest snapshot on or before {as_of.date()})")
-    records = health.records(snap, day, health.current_assessments(store))
+    records = health.records(snap, day, assessments.current_assessments(store))
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return

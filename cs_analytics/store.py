@@ -97,19 +97,28 @@ class Snapshot:
         never change either), shared by every Snapshot of the file: `name` says whose."""
         return self._facts.setdefault(("derived", name), OrderedDict())
 
-    def derived_once(self, name: str, key, load: Callable[[], Any]) -> Any:
+    def derived_once(self, name: str, key, load: Callable[[], Any],
+                     keep: int | None = None) -> Any:
         """`derived(name)[key]`, made by `load()` the first time it is asked for: once per
-        snapshot file, whichever thread asks first — the others wait for its value."""
+        snapshot file, whichever thread asks first — the others wait for its value. With
+        `keep`, at most that many values of `name` are kept, the least recently asked for
+        dropped first (a dropped value is made again when asked for)."""
         kept = self.derived(name)
         found = kept.get(key, _MISSING)
-        if found is not _MISSING:
-            return found
-        with _derived_locks_lock:
-            lock = self._facts.setdefault(("derived locks", name, key), threading.Lock())
-        with lock:
-            found = kept.get(key, _MISSING)
-            if found is _MISSING:
-                found = kept[key] = load()
+        if found is _MISSING:
+            with _derived_locks_lock:
+                lock = self._facts.setdefault(("derived locks", name, key), threading.Lock())
+            with lock:
+                found = kept.get(key, _MISSING)
+                if found is _MISSING:
+                    found = kept[key] = load()
+        if keep is not None:
+            with _derived_locks_lock:
+                if key in kept:
+                    kept.move_to_end(key)
+                while len(kept) > keep:
+                    dropped, _ = kept.popitem(last=False)
+                    self._facts.pop(("derived locks", name, dropped), None)
         return found
 
     def has_table(self, name: str) -> bool:

@@ -23,9 +23,10 @@ started = {
     "trend": data.start(churn.two_year_churn_trend, snap, None, view.filters),  # last 12 months
     "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
     "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
-    "lost": data.start_rows(churn.churned_accounts, snap, view.filters, period=view.period),
-    "due": data.start_rows(churn.renewal_contracts, snap, view.filters, period=view.period),
-    "ahead": data.start_rows(churn.upcoming_contracts, snap, view.filters, quarters=4),
+    "lost": data.start(churn.churned_accounts, snap, view.period, view.filters),
+    "reasons": data.start(churn.churn_reasons, snap, view.period, view.filters),
+    "due": data.start(churn.renewals, snap, view.period, view.filters),
+    "ahead": data.start(churn.renewals_by_quarter, snap, 4, None, view.filters),
 }
 trend = started["trend"].result()
 headline = churn.two_year_churn_at(trend, view.as_of)
@@ -67,8 +68,7 @@ charts.show(charts.rate_with_target(
     target_name=t("chart.churn_target", value=fmt.pct(target))), key="churn_logo")
 
 st.subheader(t("churn.reasons_title", period=period_text))
-lost = started["lost"].result()
-reasons = churn.reasons_of(lost)
+lost, reasons = started["lost"].result(), started["reasons"].result()
 if reasons.empty:
     widgets.empty("churn.no_churn")
 else:
@@ -90,7 +90,7 @@ else:
         widgets.go_to_account(lost["account_id"].iloc[row])
 
 st.subheader(t("churn.renewals_title", period=period_text))
-due = churn.renewals_of(started["due"].result())
+due = started["due"].result()
 cols = st.columns(4)
 cols[0].metric(t("churn.due"), fmt.number(due.due_count), border=True,
                help=fmt.yen(due.due_mrr * 12))
@@ -110,8 +110,7 @@ if row is not None:
     widgets.go_to_account(due_rows["account_id"].iloc[row])
 
 st.subheader(t("churn.at_risk_title"))
-by_quarter = churn.renewals_by_quarter_of(started["ahead"].result(),
-                                          churn.renewal_quarters(snap, 4))
+by_quarter = started["ahead"].result()
 charts.show(charts.stacked_bars(by_quarter, "quarter", {
     "signed_arr": (t("churn.signed_arr"), "#2e7d32"),
     "at_risk_arr": (t("churn.at_risk_arr"), "#c62828")}, title=t("churn.at_risk_chart"), yen=True),

@@ -26,16 +26,9 @@ started = {
     "bands": data.start(health.band_distribution, snap, view.filters),
     "over_time": data.start(health.band_counts_over_time, snap, 26, view.filters),
     "matrix": data.start(health.attribute_matrix, snap, view.filters),
-    "declined": data.start_rows(health.declined, snap, view.filters, min_drop=10.0),
+    "declined": data.start(health.declined, snap, 10.0, view.filters),
     "components": data.start(health.component_contributions, snap, view.filters),
 }
-# The counts by group too, with the grouping its radio holds (a widget's state is set before
-# the run), and the accounts of the band the URL holds (an open drill-down): the calls below
-# get these results; a new choice is a new call.
-data.start(health.band_counts_by, snap, st.session_state.get(GROUP_BY_KEY, GROUPINGS[0]),
-           view.filters)
-if band_in_url := widgets.url_choice(BAND_PARAM, BANDS):
-    data.start(health.accounts_in_band, snap, band_in_url, view.filters)
 bands = started["bands"].result()
 if bands["accounts"].sum() == 0:
     widgets.empty("health.no_scores")

@@ -20,7 +20,7 @@ started = {
     "headlines": data.start(revenue.headlines, snap, (view.period, view.previous_period),
                             view.filters),
     "bands": data.start(health_summary.band_distribution, snap, view.filters),
-    "alerts": data.start_rows(signals.keys_on, snap, view.filters),
+    "alerts": data.start(signals.keys_on, snap, None, view.filters),
     "trend": data.start(revenue.mrr_trend, snap, periods.add_months(trend_last, -23),
                         trend_last, view.filters),
 }

@@ -20,8 +20,8 @@ widgets.title("qbr.title")
 quarter = periods.period_containing("quarter", view.as_of, view.fiscal_year_start_month)
 st.caption(t("qbr.caption", quarter=quarter.label))
 
-due = data.start_rows(accounts.qbr_candidates, snap, view.filters, first_day=quarter.start_date,
-                      last_day=quarter.end_day(view.as_of)).result()
+due = data.call(accounts.qbr_candidates, snap, quarter.start_date, quarter.end_day(view.as_of),
+                view.filters)
 chosen = widgets.table(due, {
     "name": Col("col.account_name"), "owner_name": Col("col.owner"),
     "segment": Col("col.segment"), "band": Col("col.band", "band"),

@@ -32,14 +32,6 @@ started_sets = data.start(revenue.period_sets, snap, (
     ("quarterly", tuple(periods.last_n("quarter", 8, view.as_of, snapshot_fsm))),
     ("ttm", tuple(periods.last_n("ttm", 12, view.as_of, snapshot_fsm))),
 ), view.filters)
-# The cohort table at the bottom, started now to run beside the query above, with the metric
-# its radio holds (a widget's state is set before the run), and the accounts behind the
-# movement the URL holds (an open drill-down): the calls below get these results; a new
-# choice is a new call.
-data.start(revenue.cohort_table, snap, "quarter",
-           st.session_state.get(COHORT_METRIC_KEY, COHORT_METRICS[0]), view.filters)
-if movement_in_url := widgets.url_choice(MOVEMENT_PARAM, shape.MOVEMENTS):
-    data.start(revenue.movement_accounts, snap, view.period, movement_in_url, view.filters)
 sets = started_sets.result()
 bridge = revenue.bridge_of(sets["bridge"].iloc[0])
 by_period = sets["recent"][list(revenue.MOVEMENTS_BY_PERIOD_COLUMNS)]

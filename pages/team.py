@@ -17,10 +17,6 @@ view = filters.view()
 widgets.title("team.title")
 st.caption(t("team.caption"))
 
-# The portfolio of the owner the URL holds (an open drill-down, a shared link) runs beside the
-# summary: a filter change recomputes both. The call below gets it; a new click is a new call.
-if owner_in_url := widgets.url_choice(OWNER_PARAM):
-    data.start(team.portfolio, snap, owner_in_url, view.filters)
 owners = data.call(team.owner_summary, snap, view.filters)
 if owners.empty:
     widgets.empty("team.no_owners")

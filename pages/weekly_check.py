@@ -20,11 +20,10 @@ settings, view, store = data.settings(), filters.view(), data.store()
 widgets.title("check.title")
 st.caption(t("check.caption", days=settings.signals.no_contact_days))
 
-# The page's three lists, side by side; each is the company's list restricted to the accounts
-# of the filters (a filter change reads the accounts, not the lists again).
-started = (data.start_rows(team.portfolio, snap, view.filters, bands=("warning", "danger")),
-           data.start_rows(signals.signals_on, snap, view.filters),  # every signal
-           data.start_rows(data_quality.stale_records, snap, view.filters))
+# The page's three lists, side by side.
+started = (data.start(team.portfolio, snap, None, view.filters, ("warning", "danger")),
+           data.start(signals.signals_on, snap, None, (), view.filters),  # every signal
+           data.start(data_quality.stale_records, snap, view.filters))
 at_risk, shown, stale = (s.result() for s in started)
 no_contact = signals.only(shown, "no_contact_60d")
 no_login = signals.only(shown, "no_login_60d")

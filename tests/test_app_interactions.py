@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cs_analytics import alert_actions, notes, reviews
+from cs_analytics import alert_actions, assessments, notes, reviews
 from cs_analytics.metrics import health, health_summary, periods, revenue, signals, team
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.store import Store
@@ -218,7 +218,7 @@ def test_an_open_drill_down_follows_a_filter_change(demo_home, use_home):
 def test_the_lists_restricted_to_the_filtered_accounts_follow_a_filter_change(demo_home,
                                                                               use_home):
     """The Monday check's lists, the churned accounts and the QBR list are the company's lists
-    restricted to the filtered accounts (`data.start_rows`): after each filter change — owner,
+    held per account and restricted to the filtered accounts: after each filter change — owner,
     segment, back to none — each table shows the rows the filtered query gives, in order."""
     from cs_analytics.metrics import accounts, churn
 
@@ -340,7 +340,7 @@ def test_notes_and_manual_assessment_on_the_account_page(own_demo_home, use_home
     at.text_input(key="assessment_comment").set_value("担当者退職の可能性")
     next(b for b in at.button if b.label == "評価を記録").click().run()
     assert not at.exception
-    current = health.current_assessments(store)[account_id]
+    current = assessments.current_assessments(store)[account_id]
     assert current.band == "warning" and current.comment == "担当者退職の可能性"
     open_account_tab(at, "overview")  # shown beside the computed score
     assert any("手動評価: 🟠 警戒" in i.value for i in at.info)

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from conftest import build_snapshot, contract
 from cs_analytics.cli import main
+from cs_analytics import assessments
 from cs_analytics.config import Health
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import health
@@ -346,16 +347,16 @@ def test_only_active_accounts_are_scored(tmp_path):
 def test_manual_assessment_is_shown_until_it_expires(tmp_path):
     store = Store(tmp_path)
     today = D("2025-07-01")
-    a = health.record_assessment(store, "a1", "warning", D("2025-07-15"), "u1",
+    a = assessments.record_assessment(store, "a1", "warning", D("2025-07-15"), "u1",
                                  comment="予算削減の話あり", today=today)
     assert a.band == "warning"
-    assert health.current_assessments(store, today)["a1"].comment == "予算削減の話あり"
-    assert "a1" in health.current_assessments(store, D("2025-07-15"))   # valid on expiry day
-    assert "a1" not in health.current_assessments(store, D("2025-07-16"))
-    health.record_assessment(store, "a1", "danger", D("2025-08-31"), "u2", today=today)
-    latest = health.current_assessments(store, D("2025-07-10"))["a1"]
+    assert assessments.current_assessments(store, today)["a1"].comment == "予算削減の話あり"
+    assert "a1" in assessments.current_assessments(store, D("2025-07-15"))   # valid on expiry day
+    assert "a1" not in assessments.current_assessments(store, D("2025-07-16"))
+    assessments.record_assessment(store, "a1", "danger", D("2025-08-31"), "u2", today=today)
+    latest = assessments.current_assessments(store, D("2025-07-10"))["a1"]
     assert (latest.band, latest.author) == ("danger", "u2")
-    assert [x.band for x in health.assessment_history(store, "a1")] == ["danger", "warning"]
+    assert [x.band for x in assessments.assessment_history(store, "a1")] == ["danger", "warning"]
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -368,15 +369,15 @@ def test_manual_assessment_rejects_bad_input(tmp_path, kwargs, message):
     args = {"account_id": "a1", "band": "caution", "expires_on": D("2025-07-31"),
             "author": "u1", **kwargs}
     with pytest.raises(CsAnalyticsError, match=re.escape(message)):
-        health.record_assessment(Store(tmp_path), today=D("2025-07-01"), **args)
+        assessments.record_assessment(Store(tmp_path), today=D("2025-07-01"), **args)
 
 
 def test_manual_assessment_beside_the_score_never_replaces_it(tmp_path):
     home = tmp_path / "data"
     snap = build(home, contracts=[days_left_contract("a1", 80)], config=DAYS_LEFT)
     store = Store(home)
-    health.record_assessment(store, "a1", "danger", D("2099-01-01"), "u1", comment="要注意")
-    [record] = health.records(snap, assessments=health.current_assessments(store))
+    assessments.record_assessment(store, "a1", "danger", D("2099-01-01"), "u1", comment="要注意")
+    [record] = health.records(snap, assessments=assessments.current_assessments(store))
     assert (record["score"], record["band"]) == (80.0, "healthy")
     assert record["manual_assessment"]["band"] == "danger"
     assert record["manual_assessment"]["comment"] == "要注意"

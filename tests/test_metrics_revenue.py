@@ -277,22 +277,15 @@ def test_cohort_table_logo_and_net_mrr_retention(make_snapshot):
     assert monthly.iloc[1]["+6"] == 0.0 and monthly.iloc[1].isna()["+8"]
 
 
-# ---------------------------------------------------------------------------- headline hook
+# ---------------------------------------------------------------------------- headline
 
 
-def test_headline_adds_registered_sections(mixed, monkeypatch):
-    import cs_analytics.metrics as metrics_api
-
-    seen = []
-
-    def section(snap, period, filters, as_of):
-        seen.append((period.label, as_of))
-        return {"extra_count": 3}
-
-    monkeypatch.setattr(metrics_api, "HEADLINE_SECTIONS", [section])
+def test_headline_is_the_kpis_then_the_health_band_counts(mixed):
     values = headline(mixed, Q1_2025)
-    assert values["extra_count"] == 3 and values["mrr"] == 220_000
-    assert seen == [("2025Q1", D("2025-06-30"))]
+    assert list(values) == [*revenue.KPI_KEYS, "health_bands"]
+    assert {k: values[k] for k in revenue.KPI_KEYS} == revenue.kpis(mixed, Q1_2025)
+    assert values["mrr"] == 220_000
+    assert set(values["health_bands"]) == {"healthy", "caution", "warning", "danger"}
 
 
 # ---------------------------------------------------------------------------- CLI

@@ -278,6 +278,24 @@ def test_a_derived_value_is_made_once_per_file_whichever_thread_asks_first(tmp_p
     assert store.open_current().derived_once("x", 2, load) is not got[0] and len(loads) == 2
 
 
+def test_derived_values_kept_are_bounded_least_recently_asked_first(tmp_path):
+    store = Store(tmp_path)
+    publish_users(store, ["佐藤"])
+    snap = store.open_current()
+    made = []
+
+    def value(key):
+        return lambda: made.append(key) or object()
+
+    first = snap.derived_once("y", 1, value(1), keep=2)
+    snap.derived_once("y", 2, value(2), keep=2)
+    assert snap.derived_once("y", 1, value(1), keep=2) is first  # 1 asked most recently
+    snap.derived_once("y", 3, value(3), keep=2)  # drops 2
+    assert list(snap.derived("y")) == [1, 3] and made == [1, 2, 3]
+    snap.derived_once("y", 2, value(2), keep=2)
+    assert made == [1, 2, 3, 2] and list(snap.derived("y")) == [3, 2]
+
+
 def test_the_current_snapshot_follows_the_pointer_however_it_changes(tmp_path):
     """The file a pointer names is resolved once per name and remembered: a publish, a
     pointer rewritten in place (an operator switching back by hand), a pointer removed and a

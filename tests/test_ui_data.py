@@ -124,15 +124,16 @@ def test_opening_a_snapshot_starts_loading_the_filter_attributes(make_snapshot, 
     assert account_ids(snap, Filters(owner_ids=("no-such-owner",))) == []
 
 
-def test_a_started_list_is_shared_restricted_by_account_and_never_changed_by_a_page(
+def test_a_per_account_list_is_held_not_cached_per_run_and_never_changed_by_a_page(
         make_snapshot, monkeypatch):
-    """`start_rows` keeps one copy of a list for every run: a page adding or changing a column
-    of what it got changes its own frame only; a filter keeps the rows of the accounts it
-    selects, in the list's order, and never a row whose account the accounts table lacks."""
+    """A per-account list called or started from a page comes from the rows the metrics hold
+    (no copy cached per run): a page adding or changing a column of what it got changes its
+    own frame only; a filter keeps the rows of the accounts it selects, in the list's order."""
     import pandas as pd
     from conftest import contract
 
     from cs_analytics.metrics.filters import Filters
+    from cs_analytics.metrics.held import PER_ACCOUNT, per_account
 
     make_snapshot(accounts=[{"account_id": "a1", "name": "A1", "owner_id": "u1"},
                             {"account_id": "a2", "name": "A2", "owner_id": "u2"}],
@@ -141,28 +142,24 @@ def test_a_started_list_is_shared_restricted_by_account_and_never_changed_by_a_p
                   as_of="2025-06-30")
     monkeypatch.setenv("CS_ANALYTICS_HOME", str(make_snapshot.home))
     snap = data.current_snapshot()
+    queried = []
 
-    def listed(snap, filters):
-        assert filters is None
+    @per_account
+    def listed(snap, filters=None):
+        queried.append(filters)
         return pd.DataFrame({"account_id": ["a2", "ghost", "a1", "a2"], "n": [1, 2, 3, 4]})
 
-    first = data.start_rows(listed, snap, None).result()
-    first["n"] = first["n"] * 100  # what a page may do with its frame
-    first.loc[0, "account_id"] = "changed"
-    again = data.start_rows(listed, snap, None).result()
-    assert again.to_dict("list") == {"account_id": ["a2", "ghost", "a1", "a2"], "n": [1, 2, 3, 4]}
-    mine = data.start_rows(listed, snap, Filters(owner_ids=("u2",))).result()
-    assert mine.to_dict("list") == {"account_id": ["a2", "a2"], "n": [1, 4]}
-    assert list(mine.index) == [0, 1]
-    nobody = data.start_rows(listed, snap, Filters(owner_ids=("no-such-owner",))).result()
-    assert nobody.empty and list(nobody.columns) == ["account_id", "n"]
-
-
-def test_matrix_products_run_in_one_thread_once_the_app_has_loaded():
-    """OpenBLAS's own threads would spin beside the sessions' threads on a small server
-    (docs/benchmarks.md, session 10): the app limits it to the thread asking."""
-    import threadpoolctl
-
-    blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
-    assert blas, "numpy's BLAS is loaded"
-    assert all(pool["num_threads"] == 1 for pool in blas)
+    try:
+        first = data.call(listed, snap, None)
+        first["n"] = first["n"] * 100  # what a page may do with its frame
+        first.loc[0, "account_id"] = "changed"
+        again = data.start(listed, snap, None).result()
+        assert again.to_dict("list") == {"account_id": ["a2", "ghost", "a1", "a2"],
+                                         "n": [1, 2, 3, 4]}
+        mine = data.call(listed, snap, Filters(owner_ids=("u2",)))
+        assert mine.to_dict("list") == {"account_id": ["a2", "a2"], "n": [1, 4]}
+        assert list(mine.index) == [0, 1]
+        assert data.start(listed, snap, Filters(owner_ids=("no-such-owner",))).result().empty
+        assert queried == [None]
+    finally:
+        PER_ACCOUNT.pop(f"{__name__}.{listed.__qualname__}")

@@ -11,7 +11,9 @@ import datetime as dt
 import pandas as pd
 
 from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.held import per_account
 from cs_analytics.metrics.periods import add_months, last_day, month_start
+from cs_analytics.metrics.usage import usage_by_period
 
 
 def owners(snap) -> pd.DataFrame:
@@ -29,6 +31,7 @@ def industries(snap) -> list[str]:
         "SELECT DISTINCT industry FROM accounts WHERE coalesce(industry, '') <> '' ORDER BY 1")]
 
 
+@per_account
 def account_list(snap, filters: Filters | None = None) -> pd.DataFrame:
     """Accounts for a picker: account_id, name, owner_name, mrr at the as-of month (0 when not
     a customer now), active (bool). Active customers first, then by name."""
@@ -123,8 +126,6 @@ def usage_by_month(snap, account_id: str, months: int = 12, settings=None) -> pd
     """Usage sums per calendar month over the last `months` months up to as-of (the as-of month
     is partial): month, deliveries, logins, viewers, registrants, conversions, conversion_rate.
     Empty when the account has no usage data at all."""
-    from cs_analytics.metrics.usage import usage_by_period
-
     as_of = snap.as_of
     start = add_months(month_start(as_of), -(months - 1))
     ranges = []
@@ -150,6 +151,7 @@ QBR_SEGMENTS = ("S", "A")
 QBR_KEYWORD = "QBR"  # a meeting whose subject contains this (any case) counts as a QBR
 
 
+@per_account
 def qbr_candidates(snap, first_day: dt.date, last_day: dt.date,
                    filters: Filters | None = None) -> pd.DataFrame:
     """Active customers in segment S or A (QBRs are held for them every quarter) with whether

@@ -32,7 +32,7 @@ from lifelines.statistics import multivariate_logrank_test
 from cs_analytics.config import BANDS, HEALTH_COMPONENTS, SEGMENTS, Settings
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics.base import fiscal_year_start_month, wilson_interval
-from cs_analytics.metrics.filters import Filters, account_positions, rows_kept
+from cs_analytics.metrics.filters import Filters, account_positions
 
 WARNING_BANDS = ("warning", "danger")  # "🟠 or 🔴": the score's warning
 _WARNING_CODES = np.array([BANDS.index(b) for b in WARNING_BANDS])
@@ -404,11 +404,11 @@ def evaluation_days(weekly_days: np.ndarray, as_of: dt.date, options: Options) -
 def population(snap, weeks: AccountWeeks, days: np.ndarray,
                filters: Filters | None) -> np.ndarray:
     """The account-weeks of the evaluation `days` the filter keeps: owner and industry the
-    accounts' current ones (`filters.rows_kept`), segment the one held on the day."""
+    accounts' current ones (`Filters.keeps`), segment the one held on the day."""
     chosen = np.isin(weeks.day, days)
     if filters is not None and (filters.owner_ids or filters.industries):
-        chosen &= rows_kept(snap, weeks.account, Filters(owner_ids=filters.owner_ids,
-                                                         industries=filters.industries))
+        chosen &= Filters(owner_ids=filters.owner_ids,
+                          industries=filters.industries).keeps(snap, weeks.account)
     if filters is not None and filters.segments:
         wanted = [SEGMENTS.index(s) for s in filters.segments if s in SEGMENTS]
         chosen &= np.isin(weeks.segment, wanted)

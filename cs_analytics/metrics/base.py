@@ -131,6 +131,12 @@ def plain(value):
     return value
 
 
+def json_value(value):
+    """A JSON-ready python value: dates as ISO strings, NaN/NaT as None."""
+    value = plain(value)
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
 def as_date(value) -> dt.date:
     """A DATE read back through pandas (Timestamp or date) → datetime.date."""
     return value.date() if isinstance(value, dt.datetime) else value

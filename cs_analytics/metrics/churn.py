@@ -4,14 +4,15 @@ and churn reasons.
 
 Like revenue.py, every function aggregates over the account × month spine and returns a small
 DataFrame or dict; rates are fractions and None when their denominator is 0. The two-year churn
-rate sums the spine held as arrays (metrics.spine_arrays: F_i and C_i per account); the lists of
-contracts and churns are SQL over the spine and the contracts, and the renewal figures are sums
-over those lists (`renewals_of`, `renewals_by_quarter_of`), so a page can restrict a list to
-the filtered accounts and sum what is left.
+rate counts the account life table (models/13: F_i and C_i per account) held in memory; the
+lists of contracts and churns are SQL over the spine and the contracts, held per account
+(`metrics.held.per_account`), and the renewal figures and churn reasons are sums over those
+lists (`renewals_of`, `renewals_by_quarter_of`, `reasons_of`).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 
@@ -23,25 +24,40 @@ from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import (as_date, check_period, date_column,
                                        fiscal_year_start_month, plain, query, ratio,
                                        resolve_as_of, spine)
-from cs_analytics.metrics.filters import Filters, condition
-from cs_analytics.metrics.periods import Period, add_months, month_start
-from cs_analytics.metrics.revenue import period_metrics, period_start_sql
-from cs_analytics.metrics.spine_arrays import SpineArrays, spine_arrays
+from cs_analytics.metrics.filters import Filters, condition, mask
+from cs_analytics.metrics.held import HeldRows, Query, held, per_account
+from cs_analytics.metrics.monthly import period_metrics
+from cs_analytics.metrics.periods import Period, add_months, month_start, period_start_sql
 from cs_analytics.models.parameters import MRR_EPSILON
 
 TWO_YEARS = 24  # months from the first month with MRR within which a churn counts
 HEADLINE_COHORT_MONTHS = 12  # the headline covers customers who started in 12 months
 
 
-def _life(snap, as_of: dt.date | None,
-          filters: Filters | None) -> tuple[SpineArrays, np.ndarray, np.ndarray]:
-    """Per filtered account, F_i (first month with MRR > 0) and C_i (the first month after it
-    with MRR = 0) as month indices of the spine arrays (metrics.spine_arrays, which hold
-    both), with the accounts' weights: (arrays, weights, churned within two years)."""
-    arrays = spine_arrays(snap, as_of)
-    weights = arrays.weights(filters)
-    within = (arrays.churn >= 0) & (arrays.churn <= arrays.first + TWO_YEARS)
-    return arrays, weights, within
+# One row per account of the spine: F_i and whether it churned within two years (C_i, the
+# first month after F_i with MRR 0, at most TWO_YEARS months after F_i).
+_LIFE_COLUMNS = """l.account_id, l.first_month,
+                   coalesce(l.churn_month <= l.first_month + to_months($two_years), false)
+                       AS churned_within_two_years"""
+LIFE = Query("account life", f"SELECT {_LIFE_COLUMNS} FROM fct_account_life l", keep=1)
+LIFE_AS_OF = Query("account life as of", f"""
+    SELECT {_LIFE_COLUMNS} FROM account_life_as_of(CAST($as_of AS DATE)) l""", keep=3)
+
+
+def _life(snap, as_of: dt.date, filters: Filters | None) -> tuple[list, np.ndarray,
+                                                                  np.ndarray]:
+    """The filtered accounts of the life table counted by F_i: (the first months, in order;
+    customers; of them, churned within two years), one entry per first month."""
+    if not snap.has_table("fct_account_life"):
+        raise CsAnalyticsError(
+            "this snapshot has no account life table (fct_account_life is missing): it was "
+            "built by an older version; refresh the data")
+    rows: HeldRows = (held(snap, LIFE, two_years=TWO_YEARS) if as_of == snap.as_of
+                      else held(snap, LIFE_AS_OF, as_of=as_of, two_years=TWO_YEARS))
+    totals = rows.totals(mask(filters, snap, rows), ("first_month",),
+                         ("churned_within_two_years",))
+    return (totals.labels[0][:-1], totals.count[:-1],
+            totals.sums["churned_within_two_years"][:-1].round().astype(np.int64))
 
 
 def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Filters | None = None,
@@ -50,26 +66,24 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
     is in (M−36, M−24], the share with C_i ≤ F_i + 24 months. Columns: month, cohort_first_month,
     cohort_last_month, customers, churned, rate. Default months: the last 12."""
     as_of = resolve_as_of(snap, as_of)
-    arrays, weights, within = _life(snap, as_of, filters)
+    firsts, customers, churned = _life(snap, as_of, filters)
     if months is None:
         months = [add_months(month_start(as_of), -i) for i in range(11, -1, -1)]
     months = sorted({month_start(m) for m in months})
     lag_last = TWO_YEARS
     lag_first = TWO_YEARS + HEADLINE_COHORT_MONTHS - 1
-    # Customers and churns by first month, then summed over each month's cohort window.
-    size = arrays.months
-    customers = np.bincount(arrays.first, weights=weights, minlength=size)
-    churned = np.bincount(arrays.first, weights=weights * within, minlength=size)
-    window = [(max(arrays.month_index(m) - lag_first, 0), arrays.month_index(m) - lag_last)
-              for m in months]
+    # Customers and churns by first month, summed over each month's cohort window.
+    running = {name: np.concatenate([[0], np.cumsum(values)])
+               for name, values in (("customers", customers), ("churned", churned))}
+    window = [(bisect.bisect_left(firsts, add_months(m, -lag_first)),
+               bisect.bisect_right(firsts, add_months(m, -lag_last))) for m in months]
     frame = pd.DataFrame({
         "month": date_column(months),
         "cohort_first_month": date_column([add_months(m, -lag_first) for m in months]),
         "cohort_last_month": date_column([add_months(m, -lag_last) for m in months]),
-        "customers": [customers[lo:hi + 1].sum() if hi >= 0 else 0 for lo, hi in window],
-        "churned": [churned[lo:hi + 1].sum() if hi >= 0 else 0 for lo, hi in window],
+        **{name: np.array([total[hi] - total[lo] for lo, hi in window], dtype=np.int64)
+           for name, total in running.items()},
     })
-    frame[["customers", "churned"]] = frame[["customers", "churned"]].round().astype(np.int64)
     frame["rate"] = [ratio(c, n) for c, n in zip(frame["churned"], frame["customers"])]
     return frame
 
@@ -104,25 +118,27 @@ def two_year_churn_by_cohort(snap, as_of: dt.date | None = None,
     (churned / eligible), churned_to_date (churned within two years so far, eligible or not).
     One row per quarter with a filtered customer."""
     as_of = resolve_as_of(snap, as_of)
-    arrays, weights, within = _life(snap, as_of, filters)
+    firsts, customers, churned = _life(snap, as_of, filters)
     fsm = fiscal_year_start_month(snap)
-    eligible = arrays.first + TWO_YEARS <= arrays.month_index(as_of)
-    by_first = {name: np.bincount(arrays.first, weights=w, minlength=arrays.months)
-                for name, w in (("customers", weights), ("eligible", weights * eligible),
-                                ("churned", weights * eligible * within),
-                                ("churned_to_date", weights * within))}
-    cohorts: dict[dt.date, dict[str, float]] = {}
-    for m in np.flatnonzero(by_first["customers"]):
-        start = P.period_containing("quarter", arrays.month_at(m), fsm).first_month
-        cohort = cohorts.setdefault(start, dict.fromkeys(by_first, 0.0))
-        for name, counts in by_first.items():
-            cohort[name] += counts[m]
+    as_of_month = month_start(as_of)
+    cohorts: dict[dt.date, dict[str, int]] = {}
+    for first, n, c in zip(firsts, customers.tolist(), churned.tolist()):
+        if not n:
+            continue
+        eligible = add_months(first, TWO_YEARS) <= as_of_month
+        start = P.period_containing("quarter", first, fsm).first_month
+        cohort = cohorts.setdefault(start, dict.fromkeys(
+            ("customers", "eligible", "churned", "churned_to_date"), 0))
+        cohort["customers"] += n
+        cohort["eligible"] += n if eligible else 0
+        cohort["churned"] += c if eligible else 0
+        cohort["churned_to_date"] += c
     starts = sorted(cohorts)
     frame = pd.DataFrame({
         "cohort": [P.period_containing("quarter", s, fsm).label for s in starts],
         "cohort_start": pd.Series(starts, dtype=object),
-        **{name: np.array([round(cohorts[s][name]) for s in starts], dtype=np.int64)
-           for name in by_first},
+        **{name: np.array([cohorts[s][name] for s in starts], dtype=np.int64)
+           for name in ("customers", "eligible", "churned", "churned_to_date")},
     })
     frame["rate"] = [ratio(c, e) for c, e in zip(frame["churned"], frame["eligible"])]
     return frame
@@ -166,6 +182,7 @@ class Renewals:
     renewal_rate: float | None
 
 
+@per_account
 def renewal_contracts(snap, period: Period, filters: Filters | None = None,
                       as_of: dt.date | None = None) -> pd.DataFrame:
     """The contracts `renewals` counts: contracts with MRR whose end_date falls in the period;
@@ -236,6 +253,7 @@ def renewal_quarters(snap, quarters: int = 4, as_of: dt.date | None = None) -> l
     return [P.shift(current, i, fsm) for i in range(quarters)]
 
 
+@per_account
 def upcoming_contracts(snap, quarters: int = 4, as_of: dt.date | None = None,
                        filters: Filters | None = None) -> pd.DataFrame:
     """The contracts `renewals_by_quarter` sums: contracts with MRR still to end (end_date ≥
@@ -332,6 +350,7 @@ def _churn_events_sql(cte: str) -> str:
         )"""
 
 
+@per_account
 def churned_accounts(snap, period: Period, filters: Filters | None = None,
                      as_of: dt.date | None = None) -> pd.DataFrame:
     """Every churn of the period: account_id, name, owner_id, owner_name, month, churned_mrr

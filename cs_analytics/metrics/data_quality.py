@@ -16,12 +16,14 @@ from __future__ import annotations
 import pandas as pd
 
 from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.held import per_account
 
 ACTIVE_STATUSES = ("activated", "active", "in effect", "有効", "契約中")
 CHURN_LOOKBACK_MONTHS = 12
 ISSUES = ("contract_status_stale", "churn_reason_missing", "owner_inactive", "industry_missing")
 
 
+@per_account
 def stale_records(snap, filters: Filters | None = None) -> pd.DataFrame:
     """account_id, name, owner_id, owner_name, issue (code), detail (contract id, date or
     owner id the issue is about), sf_url; by issue then account name."""

@@ -6,9 +6,9 @@ shown now (views over metrics/health.py and metrics/signals.py for the pages and
 
 Scores, bands and segments are computed by the health models (fct_health_weekly,
 fct_health_current, fct_segment_current — docs/metrics.md) and read per account by
-metrics/health.py; this module only counts and selects. The counts and averages a filter
-change recomputes are sums over the marts' rows held in memory (metrics.account_rows); the
-lists are SQL. A snapshot built without those marts gives empty results.
+metrics/health.py; this module only counts and selects. The counts and averages are taken
+from the marts' rows held in memory (`metrics.held`), the lists are SQL rows held per account.
+A snapshot built without those marts gives empty results.
 """
 
 from __future__ import annotations
@@ -20,12 +20,48 @@ import pandas as pd
 
 from cs_analytics.config import ATTRIBUTE_TIERS, BANDS, HEALTH_COMPONENTS
 from cs_analytics.metrics import health
-from cs_analytics.metrics.account_rows import account_rows
+from cs_analytics.metrics import signals as signal_metrics
 from cs_analytics.metrics.base import date_column, plain
-from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.filters import Filters, condition, mask
+from cs_analytics.metrics.held import Query, held, per_account
 
 GROUPINGS = {"owner": "coalesce(u.name, a.owner_id)", "segment": "s.segment",
              "industry": "coalesce(nullif(a.industry, ''), '—')"}
+
+# The rows each count and average reads, held in memory.
+WEEKLY_BANDS = Query("health bands of the last weeks", """
+    SELECT account_id, snapshot_day, band
+    FROM fct_health_weekly
+    WHERE (is_weekly OR is_as_of) AND snapshot_day > (SELECT as_of FROM params) - 7 * $weeks""",
+                     keep=4)
+
+
+def _grouped_bands_sql(snap) -> str:
+    """Every scored account of the accounts table with its band and each grouping."""
+    segment_join = ("LEFT JOIN fct_segment_current s USING (account_id)"
+                    if snap.has_table("fct_segment_current") else
+                    "LEFT JOIN (SELECT NULL::VARCHAR AS account_id, NULL::VARCHAR AS segment "
+                    "WHERE false) s USING (account_id)")
+    return f"""
+        SELECT h.account_id, h.band,
+               {", ".join(f'{sql} AS "{name}"' for name, sql in GROUPINGS.items())}
+        FROM fct_health_current h
+        JOIN accounts a USING (account_id)
+        LEFT JOIN users u ON u.user_id = a.owner_id
+        {segment_join}"""
+
+
+GROUPED_BANDS = Query("health bands with groupings", _grouped_bands_sql, keep=1)
+TIERS_AND_BANDS = Query("attribute tiers and bands", """
+    SELECT account_id, attribute_tier, band FROM fct_segment_current WHERE band IS NOT NULL""",
+                        keep=1)
+SEGMENT_MATRIX = Query("segment matrix", """
+    SELECT attribute_tier, band, segment FROM params_segment_matrix""", keep=1,
+                       by_account=False)
+COMPONENTS = Query("components of the current scores", "SELECT account_id, " + ", ".join(
+    f"{c}_score, {c}_weight, {c}_contribution, "
+    f"coalesce({c}_weight * (100 - {c}_score), 0) AS {c}_lost" for c in HEALTH_COMPONENTS)
+    + " FROM fct_health_current", keep=1)
 
 
 def has_health(snap) -> bool:
@@ -48,12 +84,8 @@ def band_counts_over_time(snap, weeks: int = 26, filters: Filters | None = None
     columns = ["snapshot_day", *BANDS, "accounts"]
     if not has_health(snap):
         return pd.DataFrame(columns=columns)
-    rows = account_rows(snap, """
-        SELECT account_id, snapshot_day, band
-        FROM fct_health_weekly
-        WHERE (is_weekly OR is_as_of) AND snapshot_day > (SELECT as_of FROM params) - 7 * $weeks
-    """, {"weeks": weeks})
-    counts = rows.counts(rows.weights(snap, filters), "snapshot_day", "band")
+    rows = held(snap, WEEKLY_BANDS, weeks=weeks)
+    counts = rows.counts(mask(filters, snap, rows), "snapshot_day", "band")
     days = sorted({day for day, _ in counts})
     return pd.DataFrame({"snapshot_day": date_column(days), **_by_band(counts, days)})
 
@@ -66,19 +98,8 @@ def band_counts_by(snap, by: str, filters: Filters | None = None) -> pd.DataFram
     columns = ["group", *BANDS, "accounts"]
     if not has_health(snap):
         return pd.DataFrame(columns=columns)
-    segment_join = ("LEFT JOIN fct_segment_current s USING (account_id)"
-                    if snap.has_table("fct_segment_current") else
-                    "LEFT JOIN (SELECT NULL::VARCHAR AS account_id, NULL::VARCHAR AS segment "
-                    "WHERE false) s USING (account_id)")
-    # Every grouping of every scored account of the accounts table, held in memory.
-    rows = account_rows(snap, f"""
-        SELECT h.account_id, h.band,
-               {", ".join(f'{sql} AS "{name}"' for name, sql in GROUPINGS.items())}
-        FROM fct_health_current h
-        JOIN accounts a USING (account_id)
-        LEFT JOIN users u ON u.user_id = a.owner_id
-        {segment_join}""")
-    counts = rows.counts(rows.weights(snap, filters), by, "band")
+    rows = held(snap, GROUPED_BANDS)
+    counts = rows.counts(mask(filters, snap, rows), by, "band")
     groups = sorted({g for g, _ in counts}, key=lambda g: (g is None, g or ""))
     return pd.DataFrame({"group": pd.Series(groups, dtype="str"), **_by_band(counts, groups)})
 
@@ -99,9 +120,8 @@ def attribute_matrix(snap, filters: Filters | None = None) -> pd.DataFrame:
     columns = ["tier", *BANDS, *(f"segment_{b}" for b in BANDS)]
     if not snap.has_table("fct_segment_current"):
         return pd.DataFrame(columns=columns)
-    rows = account_rows(snap, "SELECT account_id, attribute_tier, band "
-                              "FROM fct_segment_current WHERE band IS NOT NULL")
-    counts = rows.counts(rows.weights(snap, filters), "attribute_tier", "band")
+    rows = held(snap, TIERS_AND_BANDS)
+    counts = rows.counts(mask(filters, snap, rows), "attribute_tier", "band")
     matrix = _segment_matrix(snap)
     rows = []
     for tier in ATTRIBUTE_TIERS:
@@ -115,14 +135,14 @@ def attribute_matrix(snap, filters: Filters | None = None) -> pd.DataFrame:
 
 def _segment_matrix(snap) -> dict[tuple[str, str], str]:
     """{(attribute tier, band): segment} of the snapshot's params_segment_matrix (empty
-    without one), read once per snapshot file."""
+    without one)."""
     if not snap.has_table("params_segment_matrix"):
         return {}
-    return snap.derived_once("segment_matrix", None, lambda: {
-        (tier, band): segment for tier, band, segment in snap.rows(
-            "SELECT attribute_tier, band, segment FROM params_segment_matrix")})
+    rows = held(snap, SEGMENT_MATRIX).frame()
+    return dict(zip(zip(rows["attribute_tier"], rows["band"]), rows["segment"]))
 
 
+@per_account
 def declined(snap, min_drop: float = 10.0, filters: Filters | None = None) -> pd.DataFrame:
     """Accounts whose health fell over the last four weeks: the score dropped by at least
     `min_drop` points or the band got worse. account_id, name, owner_name, score,
@@ -158,22 +178,24 @@ def component_contributions(snap, filters: Filters | None = None) -> pd.DataFram
                "avg_lost"]
     if not has_health(snap):
         return pd.DataFrame(columns=columns)
-    # Every scored account's components, held in memory; averaged over the filtered ones.
-    rows = account_rows(snap, "SELECT account_id, " + ", ".join(
-        f"{c}_score, {c}_weight, {c}_contribution, "
-        f"coalesce({c}_weight * (100 - {c}_score), 0) AS {c}_lost" for c in HEALTH_COMPONENTS)
-        + " FROM fct_health_current")
+    rows = held(snap, COMPONENTS)
     measures = ("score", "weight", "contribution", "lost")
-    means = rows.means(rows.weights(snap, filters),
-                       tuple(f"{c}_{m}" for c in HEALTH_COMPONENTS for m in measures))
+    totals = rows.totals(mask(filters, snap, rows), (),
+                         tuple(f"{c}_{m}" for c in HEALTH_COMPONENTS for m in measures))
+
+    def average(name: str) -> float:  # avg(name): over the rows with a value
+        n = int(totals.present[name])
+        return float(totals.sums[name]) / n if n else float("nan")
+
     return pd.DataFrame({
         "component": pd.Series(HEALTH_COMPONENTS, dtype="str"),
-        "accounts": np.array([means[f"{c}_score"][0] for c in HEALTH_COMPONENTS],
+        "accounts": np.array([int(totals.present[f"{c}_score"]) for c in HEALTH_COMPONENTS],
                              dtype=np.int64),
-        **{f"avg_{m}": np.array([means[f"{c}_{m}"][1] for c in HEALTH_COMPONENTS],
+        **{f"avg_{m}": np.array([average(f"{c}_{m}") for c in HEALTH_COMPONENTS],
                                 dtype=np.float64) for m in measures}})[columns]
 
 
+@per_account
 def accounts_in_band(snap, band: str, filters: Filters | None = None) -> pd.DataFrame:
     """Active accounts in one band on the as-of date (the drill-down from a band):
     account_id, name, owner_name, score, score_change_4w, top_detractor, segment; lowest
@@ -259,7 +281,5 @@ def current_signals(snap, signals: tuple[str, ...] = (), filters: Filters | None
                     account_id: str | None = None) -> pd.DataFrame:
     """`signals.signals_on` for the as-of date with the evidence and context columns of
     SIGNAL_COLUMNS (all signals, or only `signals`)."""
-    from cs_analytics.metrics import signals as signal_metrics
-
     frame = signal_metrics.signals_on(snap, None, tuple(signals), filters, account_id)
     return frame.reindex(columns=SIGNAL_COLUMNS).reset_index(drop=True)

@@ -37,6 +37,17 @@ def months_between(first: dt.date, last: dt.date) -> int:
     return (last.year - first.year) * 12 + last.month - first.month
 
 
+def period_start_sql(month_expr: str, grain: str) -> str:
+    """SQL: the first month of the calendar month / fiscal quarter / fiscal year containing
+    `month_expr` (a first-of-month DATE); needs the named parameter $fsm."""
+    if grain == "month":
+        return month_expr
+    size = MONTHS_IN[grain]
+    index = f"(year({month_expr}) * 12 + month({month_expr}) - 1)"
+    start = f"({index} - ({index} - ($fsm - 1)) % {size})"
+    return f"make_date(CAST({start} // 12 AS INTEGER), CAST({start} % 12 + 1 AS INTEGER), 1)"
+
+
 @dataclass(frozen=True)
 class Period:
     """Months first_month..last_month; `label` is how reports name it ("2026Q1", "FY2026")."""

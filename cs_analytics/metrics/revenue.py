@@ -2,10 +2,10 @@
 over a period, quick ratio and cohort retention — and `kpis`, the headline numbers.
 
 Every function reads a published snapshot, aggregates over the account × month spine and
-returns a small DataFrame or dict. The aggregates a page recomputes on each filter change (the
-MRR trend, period metrics, cohorts) sum the spine held as arrays (`metrics.spine_arrays`); the
-drill-down lists read it in SQL (`metrics.base.spine`). Amounts are unrounded yen; rates are
-fractions (0.105 = 10.5%) and None when their denominator is 0. See docs/metrics.md.
+returns a small DataFrame or dict: the MRR trend, period metrics (`metrics.monthly`) and
+cohorts sum the spine's rows held in memory; the drill-down lists are its SQL rows of the
+accounts a filter selects. Amounts are unrounded yen; rates are fractions (0.105 = 10.5%) and
+None when their denominator is 0. See docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import numpy as np
 import pandas as pd
 
 from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.metrics import churn
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import (as_date, check_period, date_column,
                                        fiscal_year_start_month, plain, query, ratio,
                                        resolve_as_of, spine)
-from cs_analytics.metrics.filters import Filters
+from cs_analytics.metrics.filters import Filters, accounts_kept
+from cs_analytics.metrics.held import per_account
+from cs_analytics.metrics.monthly import MOVEMENTS, monthly_totals, period_metrics, spine_rows
 from cs_analytics.metrics.periods import Period, month_start
-from cs_analytics.metrics.spine_arrays import MOVEMENTS, spine_arrays
-from cs_analytics.models.parameters import MRR_EPSILON
 
 # The JSON keys of `kpis` (issue 3), in this order.
 KPI_KEYS = ("mrr", "arr", "customers", "new", "expansion", "contraction", "churn",
@@ -41,18 +42,16 @@ def mrr_trend(snap, first_month: dt.date, last_month: dt.date, filters: Filters 
     account): month, snapshot_day, mrr, arr, previous_mrr, customers, the signed movement
     totals and their counts."""
     as_of = resolve_as_of(snap, as_of)
-    arrays = spine_arrays(snap, as_of)
-    first = max(arrays.month_index(first_month), 0)
-    last = min(arrays.month_index(last_month), arrays.months - 1)
-    totals = arrays.totals(arrays.weights(filters), slice(first, max(last + 1, first)))
-    shown = np.flatnonzero(totals["rows"] > 0)  # positions in months first…last
-    months = [arrays.month_at(first + m) for m in shown.tolist()]
+    rows = spine_rows(snap, as_of)
+    months, totals = monthly_totals(snap, rows, filters, month_start(first_month),
+                                    month_start(last_month))
+    shown = np.flatnonzero(totals["rows"] > 0)  # (rows of months first…last only)
+    months = [months[i] for i in shown.tolist()]
     as_of_month = month_start(as_of)
 
     def counts(name: str) -> np.ndarray:
         return totals[name][shown].round().astype("int64")
 
-    # One DataFrame from whole columns (inserting them one by one cost a few ms).
     return pd.DataFrame({
         "month": date_column(months),
         # the month's last day; the as-of date itself in the as-of month
@@ -65,12 +64,6 @@ def mrr_trend(snap, first_month: dt.date, last_month: dt.date, filters: Filters 
         **{name: totals[kind][shown] if name == kind else counts(name)
            for kind in MOVEMENTS for name in (kind, f"{kind}_count")},
     })
-
-
-def _at(values: np.ndarray, indices: list[int]) -> np.ndarray:
-    """values[i] for each index, 0 for an index outside the array (a month without rows)."""
-    return np.array([values[i] if 0 <= i < len(values) else 0 for i in indices],
-                    dtype=values.dtype)
 
 
 MOVEMENT_ROW_COLUMNS = ("account_id", "month", "mrr", "previous_mrr", "movement")
@@ -93,86 +86,6 @@ def iter_account_movements(snap, batch_size: int = 10_000) -> Iterator[list[tupl
 
 
 # ---------------------------------------------------------------------------- periods
-
-
-def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = None,
-                   as_of: dt.date | None = None) -> pd.DataFrame:
-    """One row per period (SPEC §4 "Period metrics", P = months (a, b]):
-
-    label, kind, period_start, period_end (b's snapshot day), start_mrr / start_customers (at
-    a), mrr / arr / customers (at b), signed movement totals and counts over P, base_customers
-    (|S|), churned_customers, base_mrr (Σ MRR_i(a)), base_end_mrr (Σ MRR_i(b)),
-    base_retained_mrr (Σ min), logo_churn_rate, nrr, grr, gross_mrr_churn, net_mrr_churn,
-    quick_ratio.
-
-    Summed over the filtered accounts' spine rows held as arrays (metrics.spine_arrays): a
-    month outside the spine counts 0, as it has no rows.
-    """
-    as_of = resolve_as_of(snap, as_of)
-    for period in periods:
-        check_period(period, as_of)
-    arrays = spine_arrays(snap, as_of)
-    weights = arrays.weights(filters)
-    a = [p.before_month for p in periods]
-    b = [p.end_month(as_of) for p in periods]
-    ia = [arrays.month_index(m) for m in a]
-    ib = [arrays.month_index(m) for m in b]
-    # The monthly totals of the months the periods read, from a to b: months lo…hi.
-    lo = max(0, min(ia, default=0))
-    hi = min(arrays.months - 1, max(ib, default=-1))
-    totals = arrays.totals(weights, slice(lo, max(hi + 1, lo)))
-    ia_in, ib_in = [i - lo for i in ia], [i - lo for i in ib]
-    # inside[p, m]: month lo + m is one of period p's months (a, b] — the movements over P.
-    month = np.arange(lo, max(hi + 1, lo))
-    inside = np.array([(month > start) & (month <= end) for start, end in zip(ia, ib)],
-                      dtype=np.float64).reshape(len(periods), len(month))
-    # S: the filtered accounts with MRR at a; their MRR at b (each has a row at b: the spine
-    # runs from F_i to the as-of month). Read for the filtered accounts only (weights are 0/1).
-    chosen = np.flatnonzero(weights)
-    mrr_a, mrr_b = arrays.at_months("mrr", ia, chosen), arrays.at_months("mrr", ib, chosen)
-    base = (mrr_a >= MRR_EPSILON).astype(np.float64)
-    sums = {
-        "start_mrr": _at(totals["mrr"], ia_in),
-        "start_customers": _at(totals["customers"], ia_in),
-        "mrr": _at(totals["mrr"], ib_in), "customers": _at(totals["customers"], ib_in),
-        **{name: inside @ totals[name]
-           for kind in MOVEMENTS for name in (kind, f"{kind}_count")},
-        "base_customers": base.sum(axis=1),
-        "churned_customers": (base * (mrr_b < MRR_EPSILON)).sum(axis=1),
-        "base_mrr": (base * mrr_a).sum(axis=1),
-        "base_end_mrr": (base * mrr_b).sum(axis=1),
-        "base_retained_mrr": (base * np.minimum(mrr_a, mrr_b)).sum(axis=1),
-    }
-    for name in ("start_customers", "customers", "base_customers", "churned_customers",
-                 *(f"{kind}_count" for kind in MOVEMENTS)):
-        sums[name] = sums[name].round().astype(np.int64)
-    # The rates, per row from plain lists (a records dict per row cost ~10 ms a page).
-    col = {name: values.tolist() for name, values in sums.items()}
-    based = col["base_customers"]
-    nrr = [ratio(e, m) if n else None
-           for e, m, n in zip(col["base_end_mrr"], col["base_mrr"], based)]
-    grr = [ratio(r, m) if n else None
-           for r, m, n in zip(col["base_retained_mrr"], col["base_mrr"], based)]
-    # One DataFrame from whole columns: inserting ~30 columns one by one cost ~10 ms.
-    return pd.DataFrame({
-        "label": [p.label for p in periods],
-        "kind": [p.kind for p in periods],
-        "period_start": [p.start_date for p in periods],
-        "period_end": [p.end_day(as_of) for p in periods],
-        "end_month": b,
-        **sums,
-        "arr": 12 * sums["mrr"],
-        "logo_churn_rate": [ratio(c, n) for c, n in zip(col["churned_customers"], based)],
-        "nrr": nrr,
-        "grr": grr,
-        "gross_mrr_churn": [None if g is None else 1 - g for g in grr],
-        "net_mrr_churn": [None if n is None else 1 - n for n in nrr],
-        "quick_ratio": [
-            ratio(new + expansion + reactivation, abs(contraction) + abs(churn))
-            for new, expansion, reactivation, contraction, churn in zip(
-                col["new"], col["expansion"], col["reactivation"], col["contraction"],
-                col["churn"])],
-    })
 
 
 BRIDGE_KEYS = ("start_mrr", *MOVEMENTS, *(f"{m}_count" for m in MOVEMENTS), "mrr")
@@ -214,6 +127,7 @@ def period_sets(snap, sets: Sequence[tuple[str, Sequence[Period]]],
             for name, group in sets}
 
 
+@per_account
 def movement_accounts(snap, period: Period, movement: str, filters: Filters | None = None,
                       as_of: dt.date | None = None) -> pd.DataFrame:
     """The accounts behind one movement total of a period (drill-down): one row per account
@@ -259,8 +173,6 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
     """For each period, {"kpis": `kpis` of it, "bridge": `movement_totals` of it}, from two
     queries whatever the number of periods (one `period_metrics`, one two-year churn trend
     over the periods' end months): a page comparing a period with the previous one asks once."""
-    from cs_analytics.metrics import churn  # churn builds on this module
-
     as_of = resolve_as_of(snap, as_of)
     frame = period_metrics(snap, periods, filters, as_of)
     ends = [p.end_month(as_of) for p in periods]
@@ -283,17 +195,6 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
 GRAIN_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
-def period_start_sql(month_expr: str, grain: str) -> str:
-    """SQL: the first month of the calendar month / fiscal quarter / fiscal year containing
-    `month_expr` (a first-of-month DATE); needs the named parameter $fsm."""
-    if grain == "month":
-        return month_expr
-    size = GRAIN_MONTHS[grain]
-    index = f"(year({month_expr}) * 12 + month({month_expr}) - 1)"
-    start = f"({index} - ({index} - ($fsm - 1)) % {size})"
-    return f"make_date(CAST({start} // 12 AS INTEGER), CAST({start} % 12 + 1 AS INTEGER), 1)"
-
-
 def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
                  filters: Filters | None = None, as_of: dt.date | None = None) -> pd.DataFrame:
     """Cohorts by first month with MRR (F_i), grouped by month, fiscal quarter or fiscal year.
@@ -308,36 +209,44 @@ def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
     if metric not in ("logo", "mrr"):
         raise CsAnalyticsError(f"cohort metric '{metric}': expected logo or mrr")
     as_of = resolve_as_of(snap, as_of)
-    arrays = spine_arrays(snap, as_of)
-    weights = arrays.weights(filters)
+    spine_held = spine_rows(snap, as_of)
     fsm = fiscal_year_start_month(snap)
     step = GRAIN_MONTHS[grain]
-    last = arrays.months - 1  # the as-of month
-    # The cohort of each filtered account: the period containing its F_i.
-    members = np.flatnonzero(weights)
-    start_of = {m: P.period_containing(grain, arrays.month_at(m), fsm).first_month
-                for m in np.unique(arrays.first[members]).tolist()}
+    months = spine_held.codes("month")[1]  # every month from the first F_i to the as-of month
+    last = len(months) - 1  # the as-of month
+    # The filtered accounts, each with F_i (as a month index) and its cohort: the period
+    # containing F_i.
+    members = np.flatnonzero(accounts_kept(filters, snap, spine_held))
+    month_index = {m: i for i, m in enumerate(months)}
+    firsts = spine_held.codes("first_month")[1]
+    first = np.array([month_index[m] for m in firsts], dtype=np.int64)[
+        spine_held.by_account("first_month")[members]]
+    start_of = {m: P.period_containing(grain, months[m], fsm).first_month
+                for m in np.unique(first).tolist()}
     cohorts = sorted(set(start_of.values()))
     column = {c: j for j, c in enumerate(cohorts)}
-    cohort_of = np.array([column[start_of[m]] for m in arrays.first[members].tolist()],
-                         dtype=np.int64)
-    # one_hot[i, j] = 1: member i is in cohort j
-    one_hot = np.zeros((len(members), len(cohorts)))
-    one_hot[np.arange(len(members)), cohort_of] = 1.0
-    first = arrays.first[members]
-    mrr = arrays.matrix("mrr")[:, members]
-    customers = one_hot.sum(axis=0)
-    start_mrr = mrr[first, np.arange(len(members))] @ one_hot
-    last_start = np.full(len(cohorts), -1)
+    cohort_of = np.array([column[start_of[m]] for m in first.tolist()], dtype=np.int64)
+    n = len(cohorts)
+    mrr = spine_held.grid("mrr", "month")[:, members]
+    customer = spine_held.grid("customer", "month")[:, members]
+    customers = np.bincount(cohort_of, minlength=n)
+    start_mrr = np.bincount(cohort_of, weights=mrr[first, np.arange(len(members))],
+                            minlength=n)
+    last_start = np.full(n, -1)
     np.maximum.at(last_start, cohort_of, first)
-    # MRR of each member k periods after its F_i (its rows run from F_i to the as-of month;
-    # a cell is shown once every member of the cohort has reached it).
+    # Each member k periods after its F_i (its rows run from F_i to the as-of month; a cell is
+    # shown once every member of the cohort has reached it), summed by cohort.
     offsets = np.arange(0, last + 1, step)
     at = first[None, :] + offsets[:, None]
     reached = at <= last
-    mrr_at = np.where(reached, np.take_along_axis(mrr, np.minimum(at, last), axis=0), 0.0)
-    active = (mrr_at >= MRR_EPSILON) @ one_hot
-    mrr_sum = mrr_at @ one_hot
+    cell = (np.arange(len(offsets))[:, None] * n + cohort_of[None, :]).ravel()
+
+    def by_cohort(values: np.ndarray) -> np.ndarray:  # [offset, cohort]
+        then = np.where(reached, np.take_along_axis(values, np.minimum(at, last), axis=0), 0.0)
+        return np.bincount(cell, weights=then.ravel(),
+                           minlength=len(offsets) * n).reshape(len(offsets), n)
+
+    active, mrr_sum = by_cohort(customer), by_cohort(mrr)
     rows: dict[dt.date, dict] = {}
     max_k = 0
     for j, cohort in enumerate(cohorts):

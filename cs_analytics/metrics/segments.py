@@ -14,7 +14,7 @@ import pandas as pd
 
 from cs_analytics.config import SEGMENTS
 from cs_analytics.metrics.filters import Filters, condition
-from cs_analytics.metrics.health import counts_on, snapshot_day_for
+from cs_analytics.metrics.weekly import counts_on, snapshot_day_for
 
 
 def has_segments(snap) -> bool:

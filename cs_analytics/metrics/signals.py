@@ -12,8 +12,10 @@ import datetime as dt
 
 import pandas as pd
 
+from cs_analytics.metrics.base import json_value
 from cs_analytics.metrics.filters import Filters, condition
-from cs_analytics.metrics.health import counts_on, json_value, mart_on, snapshot_day_for
+from cs_analytics.metrics.held import per_account
+from cs_analytics.metrics.weekly import counts_on, mart_on, snapshot_day_for
 
 SIGNALS = ("no_login_60d", "deliveries_drop_50", "no_contact_60d", "health_red",
            "renewal_at_risk")
@@ -39,6 +41,7 @@ def has_signals(snap) -> bool:
     return snap.has_table("fct_signals_weekly")
 
 
+@per_account
 def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
                filters: Filters | None = None, account_id: str | None = None) -> pd.DataFrame:
     """Signals shown on the snapshot in effect on `day` (default: the as-of date): every
@@ -66,6 +69,7 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
     """, {**params, "day": day, "signals": list(signals), "account_id": account_id})
 
 
+@per_account
 def keys_on(snap, day: dt.date | None = None, filters: Filters | None = None) -> pd.DataFrame:
     """The rows of `signals_on` as account_id, signal, since only: what an alert's status
     (`alert_actions.with_status`) is decided by. Counting the open alerts needs no names,

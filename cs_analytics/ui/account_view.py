@@ -6,15 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from types import MappingProxyType
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from cs_analytics.config import BANDS
 from cs_analytics.errors import CsAnalyticsError
+from cs_analytics import assessments
 from cs_analytics.metrics import accounts, health, signals as signal_metrics
 from cs_analytics.metrics import health_summary as health_summary_metrics
-from cs_analytics.metrics.filters import AccountList
 from cs_analytics.store import Snapshot
 from cs_analytics.ui import charts, data, fmt
 from cs_analytics.ui.filters import View
@@ -51,24 +50,14 @@ def pick_account(snap: Snapshot, view: View) -> str | None:
 
 def _picker_options(snap: Snapshot, filters, lang: str) -> tuple[tuple, MappingProxyType]:
     """The picker's account ids (`accounts.account_list` order) and their labels, "name（owner）",
-    for the accounts `filters` selects. Made once per snapshot, filters and language and
-    shared, read-only, by every run: at 10,000 accounts, unpickling the list and formatting
-    every label cost ~10 ms a click. The labels of every account are made once per snapshot
-    and language (`_picker_labels`) and a filter keeps those of its accounts
-    (`metrics.filters.AccountList`): ~1 ms, where the filtered list's query and its labels
-    took ~15 ms."""
-    listed, labels = data.call_shared(_picker_labels, snap, lang)
-    kept = listed.kept(filters)
-    ids = tuple(listed.frame["account_id"].to_numpy()[kept].tolist())
-    return ids, MappingProxyType(dict(zip(ids, labels[kept].tolist())))
-
-
-def _picker_labels(snap: Snapshot, lang: str) -> tuple[AccountList, np.ndarray]:
-    """Every account of the picker's list, and its label in `lang`."""
-    listed = AccountList(snap, accounts.account_list(snap))
+    for the accounts `filters` selects: made once per snapshot, filters and language and
+    shared, read-only, by every run."""
+    listed = accounts.account_list(snap, filters)
     pattern = "{}（{}）" if lang == "ja" else "{} ({})"
-    return listed, np.array([pattern.format(name, owner) for name, owner in zip(
-        listed.frame["name"].tolist(), listed.frame["owner_name"].tolist())], dtype=object)
+    ids = tuple(listed["account_id"].tolist())
+    labels = [pattern.format(name, owner) for name, owner in zip(
+        listed["name"].tolist(), listed["owner_name"].tolist())]
+    return ids, MappingProxyType(dict(zip(ids, labels)))
 
 
 def header(snap: Snapshot, profile: dict) -> None:
@@ -100,7 +89,7 @@ def health_summary(snap: Snapshot, account_id: str, store) -> None:
     one is valid) shown beside the computed score."""
     lang = current_language()
     current = data.call(health_summary_metrics.account_current, snap, account_id)
-    manual = health.current_assessments(store).get(account_id)
+    manual = assessments.current_assessments(store).get(account_id)
     if current is None:
         st.info(t("account.not_scored"))
     else:
@@ -169,12 +158,12 @@ def assessment(store, account_id: str) -> None:
         comment = st.text_input(t("check.comment"), key="assessment_comment")
         if st.form_submit_button(t("account.record_assessment")):
             try:
-                health.record_assessment(store, account_id, band, expires, viewer().author,
+                assessments.record_assessment(store, account_id, band, expires, viewer().author,
                                          comment)
                 st.rerun()
             except CsAnalyticsError as exc:
                 st.error(str(exc))
-    recorded = pd.DataFrame([vars(a) for a in health.assessment_history(store, account_id)],
+    recorded = pd.DataFrame([vars(a) for a in assessments.assessment_history(store, account_id)],
                             columns=["band", "comment", "expires_on", "author", "created_at"])
     table(recorded, {
         "band": Col("col.band", "band"), "comment": Col("check.comment"),

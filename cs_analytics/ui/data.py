@@ -4,12 +4,12 @@
 keeps the result in a bounded `st.cache_data` cache: a new snapshot has a new id, so a refresh
 is visible on the next rerun without clearing anything, and old entries age out (max_entries,
 ttl). The snapshot itself is passed as an underscore argument (not hashed). Results must be
-small (aggregated in SQL by the metrics API) and picklable: each run gets its own copy.
-`call_shared` is the same for large results the pages only read (report objects): every run
-gets the one cached object. `start` begins a `call` on a worker thread, so that a page's
-independent queries run side by side while the page draws what it already has; `start_rows`
-does the same for a list whose rows each belong to one account, computed once without
-filters and restricted to the filtered accounts.
+small (aggregated by the metrics API) and picklable: each run gets its own copy. A per-account
+list (`metrics.held.per_account`) is not cached here: the metrics hold its rows once per
+snapshot file, and each call takes the filtered accounts' rows from them. `call_shared` is
+`call` for large results the pages only read (report objects): every run gets the one cached
+object. `start` begins a `call` on a worker thread, so that a page's independent calls run
+side by side while the page draws what it already has.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 import streamlit as st
-import threadpoolctl
 
 from cs_analytics.config import Settings, data_home, load_settings
 from cs_analytics.errors import NoSnapshot
 from cs_analytics.metrics import filters as filters_api
 from cs_analytics.metrics.filters import Filters
+from cs_analytics.metrics.held import is_per_account
 from cs_analytics.metrics.periods import Period
 from cs_analytics.store import Snapshot, Store
 
@@ -73,9 +73,8 @@ def current_snapshot() -> Snapshot | None:
 def _prefetch(snap: Snapshot) -> None:
     """The first time a snapshot file is opened, start loading on a worker thread what a
     filter change reads and a page without filters does not: the accounts' filter attributes
-    (`metrics.filters.account_attributes`, ~20 ms at 10,000 accounts), with which a filter
-    change restricts the per-account lists (`start_rows`). The first filter change after a
-    refresh then finds them loaded."""
+    (`metrics.filters.account_attributes`), from which a filter selects the rows held in
+    memory. The first filter change after a refresh then finds them loaded."""
     snap.derived_once(PREFETCHED, "attributes",
                       lambda: _workers.submit(filters_api.account_attributes, snap))
 
@@ -147,7 +146,9 @@ def _cached_call(snapshot_id: str, fn_key: str, arg_keys: tuple, kwarg_keys: tup
 
 def call(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
     """`fn(snap, *args, **kwargs)`, cached per snapshot id and arguments (settings by the
-    fingerprint of their values)."""
+    fingerprint of their values); a per-account list straight from the rows it holds."""
+    if is_per_account(fn):
+        return fn(snap, *args, **kwargs)
     return _cached_call(**_keys(snap, fn, args, kwargs))
 
 
@@ -168,22 +169,15 @@ def call_shared(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
 # while a query runs, so a page's queries overlap each other and the page's own drawing.
 WORKERS = 4
 
-# Matrix products (the sums over the spine's arrays and the health marts' rows) run in the
-# thread that asks for them. OpenBLAS would otherwise split each product over a thread per core
-# and keep those threads spinning after it: on the 2-core server they took the CPU from the
-# sessions' own threads — a filter change on the revenue page used 119 ms of CPU for 61 ms of
-# wall time; with one BLAS thread, ~50 ms for ~47 ms. Each product (arrays × a vector of
-# weights) is as fast in one thread (tests/test_ui_data.py checks the limit is in place).
-threadpoolctl.threadpool_limits(1, user_api="blas")
 _workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cs-analytics-data")
 
 
 class Started:
     """A `call` begun on a worker thread (`start`); `result()` is its value."""
 
-    def __init__(self, keys: dict, cached: Callable | None = None):
+    def __init__(self, keys: dict, cached: Callable = _cached_call):
         self._keys = keys
-        self._cached = cached or _cached_call
+        self._cached = cached
         self._future: Future = _workers.submit(self._cached, **keys)
 
     def result(self) -> Any:
@@ -201,39 +195,9 @@ def start(fn: Callable, snap: Snapshot, *args, **kwargs) -> Started:
     clicks: start them all first, then draw. The cache is the same as `call`'s — a value
     computed by a worker is the one a later `call` with the same arguments gets, and two
     threads asking for one missing value compute it once (Streamlit locks each key)."""
-    return Started(_keys(snap, fn, args, kwargs))
+    keys = _keys(snap, fn, args, kwargs)
+    return Started(keys, _direct_call if is_per_account(fn) else _cached_call)
 
 
-# Per-account lists kept (`start_rows`): a page reads up to five, some per period chosen.
-ACCOUNT_LISTS = 128
-
-
-@st.cache_resource(max_entries=ACCOUNT_LISTS, ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _account_list(snapshot_id: str, fn_key: str, arg_keys: tuple, kwarg_keys: tuple,
-                  _snap: Snapshot, _fn: Callable, _args: tuple,
-                  _kwargs: dict) -> filters_api.AccountList:
-    return filters_api.AccountList(_snap, _fn(_snap, *_args, **_kwargs))
-
-
-class _Restricted:
-    """A per-account list started without filters (`start_rows`); `result()` is the list
-    restricted to the accounts the filters select."""
-
-    def __init__(self, rows: Started, filters: Filters | None):
-        self._rows, self._filters = rows, filters
-
-    def result(self) -> Any:
-        return self._rows.result().restricted(self._filters)
-
-
-def start_rows(fn: Callable, snap: Snapshot, filters: Filters | None, **kwargs) -> _Restricted:
-    """`start(fn, snap, filters=filters, **kwargs)` for a list whose rows each belong to one
-    account (signals, stale records, a portfolio, contracts due): the list is computed
-    without filters once per snapshot and arguments, kept as one shared object (not copied
-    into each run, ~1–2 ms a list at 10,000 accounts), and restricted to the accounts
-    `filters` selects when taken (`metrics.filters.AccountList`). A filter change then costs
-    selecting the accounts from their attributes held in memory, not the list's own query.
-    Only for lists whose rows do not depend on the other accounts; a page summing such a
-    list sums the restricted rows."""
-    keys = _keys(snap, fn, (), {"filters": None, **kwargs})
-    return _Restricted(Started(keys, _account_list), filters)
+def _direct_call(_snap: Snapshot, _fn: Callable, _args: tuple, _kwargs: dict, **_keys) -> Any:
+    return _fn(_snap, *_args, **_kwargs)
