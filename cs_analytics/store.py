@@ -105,17 +105,21 @@ class Snapshot:
         dropped first (a dropped value is made again when asked for)."""
         kept = self.derived(name)
         found = kept.get(key, _MISSING)
-        if found is _MISSING:
-            with _derived_locks_lock:
-                lock = self._facts.setdefault(("derived locks", name, key), threading.Lock())
-            with lock:
-                found = kept.get(key, _MISSING)
-                if found is _MISSING:
-                    found = kept[key] = load()
+        if found is not _MISSING:
+            if keep is not None:
+                try:
+                    kept.move_to_end(key)
+                except KeyError:  # (dropped meanwhile by another thread: still a good value)
+                    pass
+            return found
+        with _derived_locks_lock:
+            lock = self._facts.setdefault(("derived locks", name, key), threading.Lock())
+        with lock:
+            found = kept.get(key, _MISSING)
+            if found is _MISSING:
+                found = kept[key] = load()
         if keep is not None:
             with _derived_locks_lock:
-                if key in kept:
-                    kept.move_to_end(key)
                 while len(kept) > keep:
                     dropped, _ = kept.popitem(last=False)
                     self._facts.pop(("derived locks", name, dropped), None)
@@ -198,8 +202,7 @@ class Store:
     def current_file(self) -> SnapshotFile | None:
         """The snapshot the pointer names, or None. Asked on every page run (and by parts
         of it): the pointer is read each time, and the file it names is resolved once per
-        name (`_pointers`) instead of on each read (~0.1 ms, more while other threads run);
-        the snapshot file is still checked to exist."""
+        name (`_pointers`); the snapshot file is still checked to exist."""
         try:
             with open(self.pointer, "rb") as fh:
                 name = fh.read()

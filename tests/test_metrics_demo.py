@@ -258,8 +258,11 @@ def test_each_owners_revenue_and_churn_figures_add_up_to_the_company(snap, as_of
     assert len(owners) > 10
 
     whole = revenue.period_metrics(snap, periods, None, as_of).set_index("label")
-    added = _added([revenue.period_metrics(snap, periods, f, as_of) for f in owners], "label",
-                   ADDITIVE)
+    each = [revenue.period_metrics(snap, periods, f, as_of) for f in owners]
+    for frame in (whole, *each):  # the bridge: MRR at a + the period's movements = MRR at b
+        moved = frame[list(revenue.MOVEMENTS)].sum(axis=1)
+        assert (frame["mrr"] - frame["start_mrr"] - moved).abs().max() < 1e-6
+    added = _added(each, "label", ADDITIVE)
     pd.testing.assert_frame_equal(added.loc[whole.index], whole[list(ADDITIVE)],
                                   check_exact=False, atol=1e-6, check_dtype=False)
     assert whole["base_customers"].min() > 0 and whole["churn_count"].sum() > 0

@@ -189,8 +189,7 @@ def renewal_contracts(snap, period: Period, filters: Filters | None = None,
     renewed ⇔ the account has MRR > 0 in the month after end_date's month (renewal grace
     applied). Columns: contract_id, account_id, name, owner_id, owner_name, start_date,
     end_date, mrr, arr, check_month, next_month_mrr, renewed (True / False / None when
-    pending). Each row belongs to one account and depends on nothing else, so the filtered
-    list is the unfiltered one restricted to the filtered accounts (`filters.AccountList`)."""
+    pending). Each row belongs to one account and depends on nothing else (`per_account`)."""
     sp = spine(snap, as_of, filters)
     where, params = condition(filters, snap, "c.account_id")
     sql = f"""
@@ -379,8 +378,7 @@ def reasons_of(churned: pd.DataFrame) -> pd.DataFrame:
     """`churn_reasons` of the churns listed by `churned_accounts`: a page or report showing
     both reads the period's churns once. Largest first (count, then MRR), then by reason,
     not recorded last."""
-    # Summed in Python: a period has tens of churns, and pandas' groupby and sort cost ~5 ms
-    # on a page's every filter change.
+    # (a period has tens of churns: summed in a dict)
     totals: dict = {}
     for reason, mrr in zip(churned["reason"].tolist(), churned["churned_mrr"].tolist()):
         key = None if pd.isna(reason) else reason

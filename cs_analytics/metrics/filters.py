@@ -80,6 +80,9 @@ class Filters:
         """For each account of the accounts table (`account_attributes(snap).accounts`),
         whether this filter selects it — the accounts `sql` selects."""
         attributes = account_attributes(snap)
+        return attributes.per_filter("selected", self, lambda: self._selected(snap, attributes))
+
+    def _selected(self, snap, attributes: HeldRows) -> np.ndarray:
         chosen = np.ones(attributes.size, dtype=bool)
         if self.owner_ids:
             chosen &= attributes.isin("owner_id", self.owner_ids)
@@ -105,14 +108,15 @@ class Filters:
         selects it."""
         positions = rows.memo("account positions",
                               lambda: account_positions(snap, rows.accounts))
-        return self.keeps(snap, positions)
+        return rows.per_filter("accounts kept", self, lambda: self.keeps(snap, positions))
 
     def mask(self, snap, rows: HeldRows) -> np.ndarray:
         """For each held row, whether this filter keeps it: the rows of the accounts it
         selects — what `WHERE {sql('account_id')}` keeps of the same rows."""
         if self.is_empty:
             return np.ones(rows.size, dtype=bool)
-        return self.accounts_kept(snap, rows)[rows.account]
+        return rows.per_filter("mask", self,
+                               lambda: self.accounts_kept(snap, rows)[rows.account])
 
 
 def no_segments_error() -> CsAnalyticsError:

@@ -138,8 +138,9 @@ def _segment_matrix(snap) -> dict[tuple[str, str], str]:
     without one)."""
     if not snap.has_table("params_segment_matrix"):
         return {}
-    rows = held(snap, SEGMENT_MATRIX).frame()
-    return dict(zip(zip(rows["attribute_tier"], rows["band"]), rows["segment"]))
+    rows = held(snap, SEGMENT_MATRIX)
+    return rows.memo("by tier and band", lambda: dict(zip(
+        zip(rows.frame()["attribute_tier"], rows.frame()["band"]), rows.frame()["segment"])))
 
 
 @per_account

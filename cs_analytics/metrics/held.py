@@ -28,6 +28,7 @@ import pandas as pd
 
 ACCOUNT = "account_id"  # the column saying whose a row is
 LISTS_KEPT = 64  # per-account lists kept per snapshot file and function (one per arguments)
+FILTERS_KEPT = 16  # masks kept per set of held rows (one per filter)
 
 QUERIES: dict[str, "Query"] = {}
 PER_ACCOUNT: dict[str, Callable] = {}  # "module.function" → the function as written (its SQL)
@@ -157,6 +158,20 @@ class HeldRows:
             found = self._memo[key] = make()
         return found
 
+    def per_filter(self, name: str, filters, make: Callable):
+        """`memo` for a value that depends on a filter: the last FILTERS_KEPT filters' values
+        of `name` are kept (a page's rerun asks again for the filter it just computed)."""
+        values = self.memo(("per filter", name), dict)
+        found = values.get(filters)
+        if found is None:
+            if len(values) >= FILTERS_KEPT:
+                values.clear()
+            found = make()
+            if isinstance(found, np.ndarray):
+                found.flags.writeable = False  # (shared by every caller)
+            values[filters] = found
+        return found
+
     def frame(self, mask: np.ndarray | None = None) -> pd.DataFrame:
         """The rows (those of `mask`), numbered from 0; a frame of the caller's own."""
         if mask is None:
@@ -192,33 +207,66 @@ class HeldRows:
         lo, hi = bisect.bisect_left(values, first), bisect.bisect_right(values, last)
         return slice(*np.searchsorted(codes, [lo, hi]).tolist())
 
-    def totals(self, mask: np.ndarray | None, by: tuple[str, ...] = (),
-               values: tuple[str, ...] = (), maxima: tuple[str, ...] = (),
-               rows: slice = slice(None)) -> Totals:
-        """The rows among `rows` that `mask` keeps (every one for None), grouped by the
-        columns `by`: what `SELECT by…, count(*), sum(v), count(v), max(m) … GROUP BY by…`
-        returns, as arrays over every combination of the columns' values (see Totals)."""
+    def rows_of(self, accounts: np.ndarray | None, within: slice = slice(None),
+                having: str | None = None) -> np.ndarray | slice:
+        """The rows among `within` of the accounts `accounts` keeps (a bool per account of
+        `self.accounts`; every one for None) — with `having`, only those whose column
+        `having` is not NULL — as row positions (or `within` itself)."""
+        start, stop, _ = within.indices(self.size)
+        if having is not None:
+            present = self.memo(("present", having), lambda: np.flatnonzero(
+                self.codes(having)[0] >= 0))
+            rows = present[np.searchsorted(present, start):np.searchsorted(present, stop)]
+            return rows if accounts is None else rows[accounts[self.account[rows]]]
+        if accounts is None:
+            return within
+        return np.flatnonzero(accounts[self.account[within]]) + start
+
+    def totals(self, kept: np.ndarray | slice | None, by: tuple[str, ...] = (),
+               values: tuple[str, ...] = (), maxima: tuple[str, ...] = ()) -> Totals:
+        """The kept rows (a bool per row, row positions or a slice; every row for None)
+        grouped by the columns `by`: what `SELECT by…, count(*), sum(v), count(v), max(m) …
+        GROUP BY by…` returns, as arrays over every combination of the columns' values (see
+        Totals)."""
+        if kept is None:
+            kept = slice(None)
+        if not by and not maxima:  # one group: column sums of the kept rows
+            filled, present = self._stacked(values)
+            if isinstance(kept, np.ndarray) and kept.dtype == bool:
+                weights = kept.astype(np.float64)
+                count = np.asarray(int(kept.sum()))
+                sums = np.einsum("rk,r->k", filled, weights)
+                counts = np.einsum("rk,r->k", present, weights)
+            else:
+                count = np.asarray(len(range(self.size)[kept]) if isinstance(kept, slice)
+                                   else len(kept))
+                sums, counts = filled[kept].sum(axis=0), present[kept].sum(axis=0)
+            return Totals((), count, dict(zip(values, sums.astype(np.float64))),
+                          dict(zip(values, counts.round().astype(np.int64))))
+        if isinstance(kept, np.ndarray) and kept.dtype == bool:
+            kept = np.flatnonzero(kept)
         index, labels = self._combined(by)
-        sizes = [len(lab) for lab in labels]
-        chosen = np.arange(self.size)[rows]
-        if mask is not None:
-            chosen = chosen[mask[rows]]
-        at = index[chosen]
-        size = prod(sizes)
-        shape = tuple(sizes)
+        size = prod(len(lab) for lab in labels)
+        shape = tuple(len(lab) for lab in labels)
+        at = index[kept]
         result = Totals(labels, np.bincount(at, minlength=size).reshape(shape))
         for name in dict.fromkeys((*values, *maxima)):
-            column = self.numbers(name)[chosen]
-            present = ~np.isnan(column)
+            column = self.numbers(name)[kept]
+            whole = not self.memo(("has null", name), lambda: bool(np.isnan(
+                self.numbers(name)).any()))
+            present = None if whole else ~np.isnan(column)
             if name in values:
                 result.sums[name] = np.bincount(  # (float64 even with no row)
-                    at, weights=np.where(present, column, 0.0),
+                    at, weights=column if whole else np.where(present, column, 0.0),
                     minlength=size).astype(np.float64).reshape(shape)
-                result.present[name] = np.bincount(at[present],
-                                                   minlength=size).reshape(shape)
+                result.present[name] = (result.count if whole else np.bincount(
+                    at[present], minlength=size).reshape(shape))
             if name in maxima:
                 top = np.full(size, -np.inf)
-                np.maximum.at(top, at[present], column[present])
+                if whole:
+                    np.maximum.at(top, at, column)
+                else:
+                    np.maximum.at(top, at[present], column[present])
                 result.maxima[name] = np.where(np.isinf(top), np.nan, top).reshape(shape)
         return result
 
@@ -228,17 +276,38 @@ class HeldRows:
         totals = self.totals(mask, by)
         return dict(zip(totals.groups(), totals.count[totals.count > 0].tolist()))
 
-    def grid(self, value: str, key: str) -> np.ndarray:
-        """Column `value` summed by (key's value, account): [values of `key`, accounts], 0
-        where an account has no row (NULL keys and values left out)."""
+    def grid(self, value: str | None, by: tuple[str, ...]) -> np.ndarray:
+        """Column `value` (rows counted for None) summed by the values of `by` and account:
+        shape [values of each of `by` (see Totals.labels)…, accounts]; 0 where an account has
+        no row (NULL values left out)."""
         def make():
-            codes, labels = self.codes(key)
-            numbers = self.numbers(value)
-            grid = np.zeros((len(labels), len(self.accounts)))
-            keep = (codes >= 0) & ~np.isnan(numbers)
-            np.add.at(grid, (codes[keep], self.account[keep]), numbers[keep])
-            return grid
-        return self.memo(("grid", value, key), make)
+            index, labels = self._combined(by)
+            accounts = len(self.accounts)
+            if value is None:
+                weights = None
+            else:
+                numbers = self.numbers(value)
+                weights = np.where(np.isnan(numbers), 0.0, numbers)
+            size = prod(len(lab) for lab in labels) * accounts
+            return np.bincount(index * accounts + self.account, weights=weights,
+                               minlength=size).astype(np.float64).reshape(
+                *(len(lab) for lab in labels), accounts)
+        return self.memo(("grid", value, by), make)
+
+    def sums(self, accounts: np.ndarray | None, by: tuple[str, ...],
+             values: tuple[str | None, ...], within: slice = slice(None)
+             ) -> dict[str | None, np.ndarray]:
+        """{value: Σ of column `value` (rows counted for None) over the rows of the accounts
+        `accounts` keeps (a bool per account; every one for None), by the values of `by`} —
+        `grid` summed over those accounts, for the values of `by`'s first column `within`
+        (its codes' positions)."""
+        weights = None if accounts is None else accounts.astype(np.float64)
+        out = {}
+        for value in values:
+            grid = self.grid(value, by)[within]
+            out[value] = (grid.sum(axis=-1) if weights is None
+                          else np.einsum("...a,a->...", grid, weights))
+        return out
 
     def by_account(self, name: str) -> np.ndarray:
         """Per account, the code of column `name` (`codes`) on its first row — for a column
@@ -248,6 +317,16 @@ class HeldRows:
             first[self.account[::-1]] = np.arange(self.size)[::-1]
             return self.codes(name)[0][first]
         return self.memo(("by account", name), make)
+
+    def _stacked(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The numeric columns `names` side by side (rows × names, NULL as 0), and 1 where a
+        value is present."""
+        def make():
+            stacked = (np.column_stack([self.numbers(n) for n in names]) if names
+                       else np.zeros((self.size, 0)))
+            present = ~np.isnan(stacked)
+            return np.where(present, stacked, 0.0), present.astype(np.float64)
+        return self.memo(("stacked", names), make)
 
     def _combined(self, by: tuple[str, ...]) -> tuple[np.ndarray, tuple[list, ...]]:
         """One code per row for the combination of `by`'s values (NULL the last of each), and

@@ -17,7 +17,7 @@ import pandas as pd
 
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics.base import SPINE_TABLE, check_period, ratio, resolve_as_of
-from cs_analytics.metrics.filters import Filters, accounts_kept, mask
+from cs_analytics.metrics.filters import Filters, accounts_kept
 from cs_analytics.metrics.held import HeldRows, Query, held
 from cs_analytics.metrics.periods import Period
 
@@ -50,21 +50,21 @@ def monthly_totals(snap, rows: HeldRows, filters: Filters | None, first: dt.date
     """The filtered accounts' rows of the months first…last summed by month: (the months
     with a row, in order; {name: array by month}) for mrr, previous_mrr, customers, rows and
     each movement's signed total and count."""
-    kept = mask(filters, snap, rows)
-    months_read = rows.span("month", first, last)
-    by_month = rows.totals(kept, ("month",), ("mrr", "previous_mrr", "customer"),
-                           rows=months_read)
-    moves = rows.totals(kept, ("month", "movement"), ("movement_amount",), rows=months_read)
-    months = by_month.labels[0][:-1]  # (no NULL month)
-    out = {"mrr": by_month.sums["mrr"][:-1], "previous_mrr": by_month.sums["previous_mrr"][:-1],
-           "customers": by_month.sums["customer"][:-1], "rows": by_month.count[:-1]}
+    chosen = None if filters is None or filters.is_empty else filters.accounts_kept(snap, rows)
+    labels = rows.codes("month")[1]
+    within = slice(bisect.bisect_left(labels, first), bisect.bisect_right(labels, last))
+    by_month = rows.sums(chosen, ("month",), (None, "mrr", "previous_mrr", "customer"), within)
+    moved = rows.rows_of(chosen, rows.span("month", first, last), having="movement")
+    moves = rows.totals(moved, ("month", "movement"), ("movement_amount",))
+    movements = moves.labels[1]
+    out = {"mrr": by_month["mrr"], "previous_mrr": by_month["previous_mrr"],
+           "customers": by_month["customer"], "rows": by_month[None]}
     for kind in MOVEMENTS:
-        at = moves.labels[1].index(kind) if kind in moves.labels[1] else None
-        out[kind] = (np.zeros(len(months)) if at is None
-                     else moves.sums["movement_amount"][:-1, at])
-        out[f"{kind}_count"] = (np.zeros(len(months), dtype=np.int64) if at is None
-                                else moves.count[:-1, at])
-    return months, out
+        at = movements.index(kind) if kind in movements else None
+        zeros = np.zeros(len(out["rows"]))
+        out[kind] = zeros if at is None else moves.sums["movement_amount"][within, at]
+        out[f"{kind}_count"] = zeros if at is None else moves.count[within, at]
+    return labels[within], out
 
 
 def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = None,
@@ -154,5 +154,5 @@ def _at_months(rows: HeldRows, name: str, months: list[int], accounts: np.ndarra
     """[len(months), len(accounts)]: column `name` of each account's row in each month (its
     position in `rows.codes("month")`; -1: a month without rows, all 0)."""
     index = np.asarray(months, dtype=np.int64)
-    grid = rows.grid(name, "month")
-    return grid[np.ix_(np.maximum(index, 0), accounts)] * (index >= 0)[:, None]
+    grid = rows.grid(name, ("month",))
+    return grid[np.maximum(index, 0)][:, accounts] * (index >= 0)[:, None]

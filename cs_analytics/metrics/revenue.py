@@ -227,8 +227,8 @@ def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
     column = {c: j for j, c in enumerate(cohorts)}
     cohort_of = np.array([column[start_of[m]] for m in first.tolist()], dtype=np.int64)
     n = len(cohorts)
-    mrr = spine_held.grid("mrr", "month")[:, members]
-    customer = spine_held.grid("customer", "month")[:, members]
+    mrr = spine_held.grid("mrr", ("month",))[:, members]
+    customer = spine_held.grid("customer", ("month",))[:, members]
     customers = np.bincount(cohort_of, minlength=n)
     start_mrr = np.bincount(cohort_of, weights=mrr[first, np.arange(len(members))],
                             minlength=n)

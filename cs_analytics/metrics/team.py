@@ -99,8 +99,11 @@ def owner_summary(snap, filters: Filters | None = None) -> pd.DataFrame:
         out[user_of[known]] = values[known]
         return out
 
+    by_column = {column: rows.totals(kept, ("owner_id", column))
+                 for column in ("segment", "band")}
+
     def counted(column: str, value) -> np.ndarray:
-        totals = rows.totals(kept, ("owner_id", column))
+        totals = by_column[column]
         at = totals.labels[1].index(value) if value in totals.labels[1] else None
         return (np.zeros(n, dtype=np.int64) if at is None
                 else by_user(totals.count[:, at]))

@@ -90,9 +90,9 @@ def _fn_key(fn: Callable) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
-# Settings passed to a cached call are keyed by a fingerprint of their values: hashing the
-# dataclass tree itself costs ~3 ms per call, on every rerun. The settings object is the same
-# on every run until the file changes (`settings()`), so each is fingerprinted once.
+# Settings passed to a cached call are keyed by a fingerprint of their values (never by
+# hashing the dataclass tree on every call). The settings object is the same on every run
+# until the file changes (`settings()`), so each is fingerprinted once.
 _FINGERPRINTS: dict[int, tuple[Settings, str]] = {}
 
 
@@ -107,9 +107,8 @@ def _fingerprint(settings: Settings) -> str:
 
 
 # Arguments made only of these types are keyed by their repr, which says every value they
-# hold (dataclass reprs list every field): Streamlit's own hashing walks a dataclass through
-# its reduce protocol, ~0.25 ms a period and ~5 ms for the revenue page's lists of periods,
-# on every cached call. Exact types: a subclass could print less than it holds.
+# hold (dataclass reprs list every field), instead of Streamlit walking each dataclass
+# through its reduce protocol. Exact types: a subclass could print less than it holds.
 _REPR_TYPES = frozenset({str, int, float, bool, type(None), dt.date, dt.datetime, Period,
                          Filters})
 
@@ -130,8 +129,8 @@ def _key(value: Any) -> Any:
 
 def _keys(snap: Snapshot, fn: Callable, args: tuple, kwargs: dict) -> dict:
     """What a cached call is keyed by (hashed) and what it runs with (underscored, not
-    hashed), as keywords: for each positional argument Streamlit looks the parameter name up
-    through inspect.signature, ~0.5 ms a cached call; keywords carry their names."""
+    hashed), as keywords: keywords carry their names, so Streamlit does not look each
+    positional argument's name up through inspect.signature."""
     return {"snapshot_id": snap.id, "fn_key": _fn_key(fn),
             "arg_keys": tuple(_key(a) for a in args),
             "kwarg_keys": tuple(sorted((k, _key(v)) for k, v in kwargs.items())),
@@ -160,8 +159,8 @@ def _shared_call(snapshot_id: str, fn_key: str, arg_keys: tuple, kwarg_keys: tup
 
 def call_shared(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
     """`call`, for a large result the pages only read (a report object): every run gets the
-    same object instead of an unpickled copy of it (~10 ms for the KPI report at 10,000
-    accounts). The caller must not change it — copy first (`copy.copy`) to set attributes."""
+    same object instead of an unpickled copy of it. The caller must not change it — copy
+    first (`copy.copy`) to set attributes."""
     return _shared_call(**_keys(snap, fn, args, kwargs))
 
 
