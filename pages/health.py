@@ -29,6 +29,10 @@ started = {
     "declined": data.start(health.declined, snap, 10.0, view.filters),
     "components": data.start(health.component_contributions, snap, view.filters),
 }
+# The counts by group too, for the grouping its radio shows this run (a widget's value is its
+# state, known before it is drawn).
+grouping_shown = st.session_state.get(GROUP_BY_KEY, GROUPINGS[0])
+started["by_group"] = data.start(health.band_counts_by, snap, grouping_shown, view.filters)
 bands = started["bands"].result()
 if bands["accounts"].sum() == 0:
     widgets.empty("health.no_scores")
@@ -66,7 +70,8 @@ left, right = st.columns(2)
 with left:
     grouping = st.radio(t("health.group_by"), GROUPINGS, horizontal=True, key=GROUP_BY_KEY,
                         format_func=formatter("health.group"))
-    by_group = data.call(health.band_counts_by, snap, grouping, view.filters)
+    by_group = (started["by_group"].result() if grouping == grouping_shown
+                else data.call(health.band_counts_by, snap, grouping, view.filters))
     charts.show(charts.band_bars(by_group, "group", t(f"health.by.{grouping}"), horizontal=True),
                 key="health_by_group")
 with right:

@@ -32,6 +32,10 @@ started_sets = data.start(revenue.period_sets, snap, (
     ("quarterly", tuple(periods.last_n("quarter", 8, view.as_of, snapshot_fsm))),
     ("ttm", tuple(periods.last_n("ttm", 12, view.as_of, snapshot_fsm))),
 ), view.filters)
+# The cohort table at the bottom, beside the query above, for the metric its radio shows this
+# run (a widget's value is its state, known before it is drawn).
+cohort_metric = st.session_state.get(COHORT_METRIC_KEY, COHORT_METRICS[0])
+started_cohorts = data.start(revenue.cohort_table, snap, "quarter", cohort_metric, view.filters)
 sets = started_sets.result()
 bridge = revenue.bridge_of(sets["bridge"].iloc[0])
 by_period = sets["recent"][list(revenue.MOVEMENTS_BY_PERIOD_COLUMNS)]
@@ -76,7 +80,8 @@ if movement:
 st.subheader(t("revenue.cohort_title"))
 metric = st.radio(t("revenue.cohort_metric"), COHORT_METRICS, horizontal=True,
                   key=COHORT_METRIC_KEY, format_func=formatter("revenue.cohort"))
-cohorts = data.call(revenue.cohort_table, snap, "quarter", metric, view.filters)
+cohorts = (started_cohorts.result() if metric == cohort_metric
+           else data.call(revenue.cohort_table, snap, "quarter", metric, view.filters))
 if cohorts.empty:
     widgets.empty("revenue.no_cohorts")
 else:

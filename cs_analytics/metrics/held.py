@@ -68,14 +68,14 @@ def per_account(fn: Callable) -> Callable:
     is queried once per snapshot file without filters and held; a call with filters returns
     the rows of the accounts they select, in the list's order and numbered from 0 — what
     `fn`'s own filtered query returns. The frame returned is the caller's own (a shallow copy;
-    pandas' copy-on-write keeps the held rows unchanged)."""
+    pandas' copy-on-write keeps the held rows unchanged). `fn.rows(snap, …)` gives the held
+    rows themselves, for a caller deriving a column of them once (`HeldRows.memo`)."""
     signature = inspect.signature(fn)
     first = next(iter(signature.parameters))
     name = f"{fn.__module__}.{fn.__qualname__}"
     PER_ACCOUNT[name] = fn
 
-    @functools.wraps(fn)
-    def restricted(*args, **kwargs):
+    def held_list(*args, **kwargs) -> tuple[object, HeldRows, object]:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         arguments = dict(bound.arguments)
@@ -84,11 +84,21 @@ def per_account(fn: Callable) -> Callable:
         rows = snap.derived_once(
             f"held list:{name}", _hashable(arguments),
             lambda: HeldRows(fn(snap, **arguments, filters=None)), keep=LISTS_KEPT)
+        return snap, rows, filters
+
+    @functools.wraps(fn)
+    def restricted(*args, **kwargs):
+        snap, rows, filters = held_list(*args, **kwargs)
         if filters is None or filters.is_empty:
             return rows.frame()
         return rows.frame(filters.mask(snap, rows))
 
+    def rows(*args, **kwargs) -> HeldRows:
+        """The held rows of the list for these arguments (filters ignored)."""
+        return held_list(*args, **kwargs)[1]
+
     restricted.per_account = True
+    restricted.rows = rows
     return restricted
 
 

@@ -88,27 +88,29 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
     months, totals = monthly_totals(snap, rows, filters, min(a, default=as_of),
                                     max(b, default=as_of))
     position = {m: i for i, m in enumerate(months)}
-    ia, ib = [position.get(m, -1) for m in a], [position.get(m, -1) for m in b]
+    ia = np.array([position.get(m, -1) for m in a], dtype=np.int64)
+    ib = np.array([position.get(m, -1) for m in b], dtype=np.int64)
+    # P's months (a, b] are positions after_a … through_b − 1 of `months`.
+    after_a = np.array([bisect.bisect_right(months, m) for m in a], dtype=np.int64)
+    through_b = np.array([bisect.bisect_right(months, m) for m in b], dtype=np.int64)
 
-    def at(name: str, indices: list[int]) -> np.ndarray:  # 0 for a month without rows
+    def at(name: str, indices: np.ndarray) -> np.ndarray:  # 0 for a month without rows
         values = totals[name]
-        return np.array([values[i] if i >= 0 else 0 for i in indices], dtype=values.dtype)
+        return np.where(indices >= 0, values[np.maximum(indices, 0)] if len(values) else 0, 0)
 
     def over_period(name: str) -> np.ndarray:  # Σ over the months of (a, b]
         running = np.concatenate([[0], np.cumsum(totals[name])])
-        return np.array([running[bisect.bisect_right(months, end)]
-                         - running[bisect.bisect_right(months, start)]
-                         for start, end in zip(a, b)], dtype=running.dtype)
+        return running[through_b] - running[after_a]
 
     # S: the filtered customers at a, with their MRR at a and at b (read for those only).
     chosen = np.flatnonzero(accounts_kept(filters, snap, rows))
     month_of = {m: i for i, m in enumerate(rows.codes("month")[1])}
-    grid_a = [month_of.get(m, -1) for m in a]
-    grid_b = [month_of.get(m, -1) for m in b]
-    mrr_a, mrr_b = _at_months(rows, "mrr", grid_a, chosen), _at_months(rows, "mrr", grid_b,
-                                                                       chosen)
-    base = _at_months(rows, "customer", grid_a, chosen)
-    customer_b = _at_months(rows, "customer", grid_b, chosen)
+    read = sorted({*a, *b})  # each month read once, for a and b alike
+    row_of = {m: i for i, m in enumerate(read)}
+    at_a, at_b = [row_of[m] for m in a], [row_of[m] for m in b]
+    mrr = _at_months(rows, "mrr", [month_of.get(m, -1) for m in read], chosen)
+    customer = _at_months(rows, "customer", [month_of.get(m, -1) for m in read], chosen)
+    mrr_a, mrr_b, base, customer_b = mrr[at_a], mrr[at_b], customer[at_a], customer[at_b]
     sums = {
         "start_mrr": at("mrr", ia), "start_customers": at("customers", ia),
         "mrr": at("mrr", ib), "customers": at("customers", ib),
@@ -155,4 +157,5 @@ def _at_months(rows: HeldRows, name: str, months: list[int], accounts: np.ndarra
     position in `rows.codes("month")`; -1: a month without rows, all 0)."""
     index = np.asarray(months, dtype=np.int64)
     grid = rows.grid(name, ("month",))
-    return grid[np.maximum(index, 0)][:, accounts] * (index >= 0)[:, None]
+    return (np.take(np.take(grid, np.maximum(index, 0), axis=0), accounts, axis=1)
+            * (index >= 0)[:, None])

@@ -227,11 +227,10 @@ def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
     column = {c: j for j, c in enumerate(cohorts)}
     cohort_of = np.array([column[start_of[m]] for m in first.tolist()], dtype=np.int64)
     n = len(cohorts)
-    mrr = spine_held.grid("mrr", ("month",))[:, members]
-    customer = spine_held.grid("customer", ("month",))[:, members]
+    mrr = spine_held.grid("mrr", ("month",))
+    customer = spine_held.grid("customer", ("month",))
     customers = np.bincount(cohort_of, minlength=n)
-    start_mrr = np.bincount(cohort_of, weights=mrr[first, np.arange(len(members))],
-                            minlength=n)
+    start_mrr = np.bincount(cohort_of, weights=mrr[first, members], minlength=n)
     last_start = np.full(n, -1)
     np.maximum.at(last_start, cohort_of, first)
     # Each member k periods after its F_i (its rows run from F_i to the as-of month; a cell is
@@ -241,8 +240,8 @@ def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
     reached = at <= last
     cell = (np.arange(len(offsets))[:, None] * n + cohort_of[None, :]).ravel()
 
-    def by_cohort(values: np.ndarray) -> np.ndarray:  # [offset, cohort]
-        then = np.where(reached, np.take_along_axis(values, np.minimum(at, last), axis=0), 0.0)
+    def by_cohort(grid: np.ndarray) -> np.ndarray:  # [offset, cohort]
+        then = np.where(reached, grid[np.minimum(at, last), members[None, :]], 0.0)
         return np.bincount(cell, weights=then.ravel(),
                            minlength=len(offsets) * n).reshape(len(offsets), n)
 

@@ -82,16 +82,18 @@ def owner_summary(snap, filters: Filters | None = None) -> pd.DataFrame:
     signals, accounts_no_contact (no_contact_60d), avg_days_since_contact,
     max_days_since_contact. Ordered by owner name. Owners without a customer are listed only
     without a filter (their capacity is free)."""
-    rows = held(snap, OWNER_ROWS)
-    users = held(snap, USERS).frame()
+    rows, user_rows = held(snap, OWNER_ROWS), held(snap, USERS)
+    users = user_rows.frame()
     kept = mask(filters, snap, rows)
+    kept = None if kept is None else np.flatnonzero(kept)
     every = filters is None or filters.is_empty
     n = len(users)
     per_owner = rows.totals(kept, ("owner_id",), ("mrr", "signals", "with_signals",
                                                   "no_contact", "days_since_contact"),
                             maxima=("days_since_contact",))
     # Each owner_id label's user (-1: not a user, left out), and its totals by user.
-    user_of = pd.Index(users["owner_id"]).get_indexer(per_owner.labels[0])
+    user_of = rows.memo("user of owner", lambda: pd.Index(users["owner_id"]).get_indexer(
+        rows.codes("owner_id")[1] + [None]))
     known = user_of >= 0
 
     def by_user(values: np.ndarray, fill=0) -> np.ndarray:  # first axis: owner labels
@@ -109,7 +111,7 @@ def owner_summary(snap, filters: Filters | None = None) -> pd.DataFrame:
                 else by_user(totals.count[:, at]))
 
     accounts = by_user(per_owner.count)
-    capacity = users["capacity"].to_numpy(dtype=float, na_value=np.nan)
+    capacity = user_rows.numbers("capacity")
     with np.errstate(divide="ignore", invalid="ignore"):
         utilization = np.where(capacity > 0, accounts / capacity, np.nan)
     contacted = by_user(per_owner.present["days_since_contact"])
@@ -129,7 +131,7 @@ def owner_summary(snap, filters: Filters | None = None) -> pd.DataFrame:
         "avg_days_since_contact": average,
         "max_days_since_contact": by_user(per_owner.maxima["days_since_contact"], np.nan),
     }
-    listed = (accounts > 0) | ((capacity > 0) & users["active"].to_numpy(dtype=bool) & every)
+    listed = (accounts > 0) | ((capacity > 0) & (user_rows.numbers("active") > 0) & every)
     at = np.flatnonzero(listed)
     chosen = users.take(at)
     return pd.DataFrame({

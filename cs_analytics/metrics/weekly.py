@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.metrics.base import resolve_as_of
 from cs_analytics.metrics.filters import Filters, mask
 from cs_analytics.metrics.held import Query, held
 
@@ -42,12 +43,7 @@ def snapshot_day_for(snap, day: dt.date | None = None) -> dt.date:
     require_health(snap)
     if day is None:
         return snap.as_of
-    if isinstance(day, dt.datetime):
-        day = day.date()
-    if day > snap.as_of:
-        raise CsAnalyticsError(
-            f"date {day.isoformat()} is after this snapshot's data as-of "
-            f"{snap.as_of.isoformat()}; refresh the data or choose an earlier date")
+    day = resolve_as_of(snap, day)
     found = snap.scalar("SELECT max(snapshot_day) FROM int_health_snapshot_days "
                         "WHERE snapshot_day <= $day", {"day": day})
     if found is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +15,7 @@ from cs_analytics.errors import CsAnalyticsError
 from cs_analytics import assessments
 from cs_analytics.metrics import accounts, health, signals as signal_metrics
 from cs_analytics.metrics import health_summary as health_summary_metrics
+from cs_analytics.metrics.filters import mask
 from cs_analytics.store import Snapshot
 from cs_analytics.ui import charts, data, fmt
 from cs_analytics.ui.filters import View
@@ -51,13 +53,19 @@ def pick_account(snap: Snapshot, view: View) -> str | None:
 def _picker_options(snap: Snapshot, filters, lang: str) -> tuple[tuple, MappingProxyType]:
     """The picker's account ids (`accounts.account_list` order) and their labels, "name（owner）",
     for the accounts `filters` selects: made once per snapshot, filters and language and
-    shared, read-only, by every run."""
-    listed = accounts.account_list(snap, filters)
+    shared, read-only, by every run. Every account's label is made once per language, with
+    the list's rows held by the metrics."""
+    rows = accounts.account_list.rows(snap)
+    ids = rows.memo("ids", lambda: rows.frame()["account_id"].to_numpy(dtype=object))
     pattern = "{}（{}）" if lang == "ja" else "{} ({})"
-    ids = tuple(listed["account_id"].tolist())
-    labels = [pattern.format(name, owner) for name, owner in zip(
-        listed["name"].tolist(), listed["owner_name"].tolist())]
-    return ids, MappingProxyType(dict(zip(ids, labels)))
+    labels = rows.memo(("labels", lang), lambda: np.array([pattern.format(name, owner) for
+                                                          name, owner in zip(
+        rows.frame()["name"].tolist(), rows.frame()["owner_name"].tolist())], dtype=object))
+    kept = mask(filters, snap, rows)
+    if kept is not None:
+        ids, labels = ids[kept], labels[kept]
+    chosen = tuple(ids.tolist())
+    return chosen, MappingProxyType(dict(zip(chosen, labels.tolist())))
 
 
 def header(snap: Snapshot, profile: dict) -> None:
