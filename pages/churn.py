@@ -24,9 +24,6 @@ started = {
     "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
     "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
     "lost": data.start(churn.churned_accounts, snap, view.period, view.filters),
-    "reasons": data.start(churn.churn_reasons, snap, view.period, view.filters),
-    "due": data.start(churn.renewals, snap, view.period, view.filters),
-    "ahead": data.start(churn.renewals_by_quarter, snap, 4, None, view.filters),
 }
 trend = started["trend"].result()
 headline = churn.two_year_churn_at(trend, view.as_of)
@@ -68,7 +65,8 @@ charts.show(charts.rate_with_target(
     target_name=t("chart.churn_target", value=fmt.pct(target))), key="churn_logo")
 
 st.subheader(t("churn.reasons_title", period=period_text))
-lost, reasons = started["lost"].result(), started["reasons"].result()
+# (sums over the lists the metrics hold: read here, not copied through the page cache)
+lost, reasons = started["lost"].result(), churn.churn_reasons(snap, view.period, view.filters)
 if reasons.empty:
     widgets.empty("churn.no_churn")
 else:
@@ -90,7 +88,7 @@ else:
         widgets.go_to_account(lost["account_id"].iloc[row])
 
 st.subheader(t("churn.renewals_title", period=period_text))
-due = started["due"].result()
+due = churn.renewals(snap, view.period, view.filters)
 cols = st.columns(4)
 cols[0].metric(t("churn.due"), fmt.number(due.due_count), border=True,
                help=fmt.yen(due.due_mrr * 12))
@@ -110,7 +108,7 @@ if row is not None:
     widgets.go_to_account(due_rows["account_id"].iloc[row])
 
 st.subheader(t("churn.at_risk_title"))
-by_quarter = started["ahead"].result()
+by_quarter = churn.renewals_by_quarter(snap, 4, None, view.filters)
 charts.show(charts.stacked_bars(by_quarter, "quarter", {
     "signed_arr": (t("churn.signed_arr"), "#2e7d32"),
     "at_risk_arr": (t("churn.at_risk_arr"), "#c62828")}, title=t("churn.at_risk_chart"), yen=True),

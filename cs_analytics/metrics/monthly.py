@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics.base import SPINE_TABLE, check_period, ratio, resolve_as_of
+from cs_analytics.metrics.base import SPINE_TABLE, as_date, check_period, ratio, resolve_as_of
 from cs_analytics.metrics.filters import Filters, accounts_kept
 from cs_analytics.metrics.held import HeldRows, Query, held
 from cs_analytics.metrics.periods import Period
@@ -50,6 +50,7 @@ def monthly_totals(snap, rows: HeldRows, filters: Filters | None, first: dt.date
     """The filtered accounts' rows of the months first…last summed by month: (the months
     with a row, in order; {name: array by month}) for mrr, previous_mrr, customers, rows and
     each movement's signed total and count."""
+    first, last = as_date(first), as_date(last)
     chosen = None if filters is None or filters.is_empty else filters.accounts_kept(snap, rows)
     labels = rows.codes("month")[1]
     within = slice(bisect.bisect_left(labels, first), bisect.bisect_right(labels, last))
