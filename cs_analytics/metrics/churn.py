@@ -300,16 +300,26 @@ def renewals_by_quarter_of(contracts: pd.DataFrame, quarters: list[Period]) -> p
 # ---------------------------------------------------------------------------- churn reasons
 
 
-def _churn_events_sql(cte: str) -> str:
-    """Churn movements of the period with their reason: the churn_reason of the contract(s)
-    that stopped counting between the previous snapshot day and the churn month's (the latest
-    ending one with a reason), else the account's churn_reason, else NULL."""
+REASONED_MOVEMENTS = ("contraction", "churn")  # movements a churn reason can explain
+
+
+def movement_events_sql(cte: str) -> str:
+    """The movements of kinds $movements in months $first_month…$end_month, one row per
+    account and month (`reasoned`: account_id, month, snapshot_day, movement,
+    movement_amount, churned_mrr = −amount, name, owner_id, owner_name, reason).
+
+    reason — for a contraction or a churn only: the churn_reason of the contract(s) that
+    stopped counting between the previous snapshot day and the month's (the latest ending one
+    with a reason); for a churn, else the account's churn_reason; else NULL."""
+    reasoned = ", ".join(f"'{m}'" for m in REASONED_MOVEMENTS)
     return f"""
         WITH {cte},
         events AS (
-            SELECT s.account_id, s.month, s.snapshot_day, -s.movement_amount AS churned_mrr
+            SELECT s.account_id, s.month, s.snapshot_day, s.movement, s.movement_amount,
+                   -s.movement_amount AS churned_mrr
             FROM spine s
-            WHERE s.movement = 'churn' AND s.month BETWEEN $first_month AND $end_month
+            WHERE list_contains($movements, s.movement)
+              AND s.month BETWEEN $first_month AND $end_month
         ),
         contract_reasons AS (
             SELECT e.account_id, e.month,
@@ -320,11 +330,13 @@ def _churn_events_sql(cte: str) -> str:
              AND c.active_until < e.snapshot_day
              AND c.active_until >= last_day(CAST(e.month - INTERVAL 1 MONTH AS DATE))
              AND nullif(trim(c.churn_reason), '') IS NOT NULL
+            WHERE e.movement IN ({reasoned})
             GROUP BY e.account_id, e.month
         ),
         reasoned AS (
             SELECT e.*, a.name, a.owner_id, u.name AS owner_name,
-                   coalesce(r.reason, nullif(trim(a.churn_reason), '')) AS reason
+                   coalesce(r.reason, CASE WHEN e.movement = 'churn'
+                                           THEN nullif(trim(a.churn_reason), '') END) AS reason
             FROM events e
             LEFT JOIN contract_reasons r ON r.account_id = e.account_id AND r.month = e.month
             LEFT JOIN accounts a ON a.account_id = e.account_id
@@ -338,11 +350,11 @@ def churned_accounts(snap, period: Period, filters: Filters | None = None,
     (MRR lost, positive), reason (missing — NaN — when not recorded)."""
     sp = spine(snap, as_of, filters)
     check_period(period, sp.as_of)
-    sql = _churn_events_sql(sp.cte) + """
+    sql = movement_events_sql(sp.cte) + """
         SELECT account_id, name, owner_id, owner_name, month, churned_mrr, reason
         FROM reasoned
         ORDER BY month, churned_mrr DESC, account_id"""
-    return query(snap, sql, sp.with_params(first_month=period.first_month,
+    return query(snap, sql, sp.with_params(movements=["churn"], first_month=period.first_month,
                                           end_month=period.end_month(sp.as_of)))
 
 
