@@ -606,23 +606,32 @@ _REPORT_LANG = click.option("--lang", type=click.Choice(["ja", "en"]), default=N
 
 
 @report_group.command("kpi")
-@click.option("--quarter", required=True, metavar="YYYYQn",
+@click.option("--quarter", default=None, metavar="YYYYQn",
               help="Fiscal quarter, e.g. 2026Q1 (fiscal years start in "
-                   "general.fiscal_year_start_month). The current quarter is reported to date.")
+                   "general.fiscal_year_start_month). Default: the last complete quarter. The "
+                   "current quarter is reported to date, compared like for like.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="The .xlsx file to write (replaced if it exists).")
+@click.option("--unit", type=click.Choice(["yen", "man", "million"]), default="yen",
+              show_default=True,
+              help="Amounts in yen (¥), 万円 (man) or 百万円 (million); the bridge's totals are "
+                   "reconciled in a note.")
 @_REPORT_LANG
 @click.pass_obj
 @user_errors
-def report_kpi(obj: Context, quarter: str, out_path: str, lang: str | None) -> None:
-    """The quarterly KPI report for management: headline KPIs vs targets and the previous
-    quarter, MRR bridge, NRR/GRR, churn, health distribution, activity per owner, renewals due
-    next quarter and the weekly-review action plans (sheets described in docs/reports.md)."""
+def report_kpi(obj: Context, quarter: str | None, out_path: str, unit: str,
+               lang: str | None) -> None:
+    """The quarterly KPI report for management: headline KPIs vs the previous quarter, the same
+    quarter a year ago and the targets (each on its basis), the commentary, MRR bridge and the
+    accounts behind each movement, NRR/GRR, churn, health distribution, activity per owner,
+    renewals and the weekly-review action plans (sheets described in docs/reports.md)."""
     from cs_analytics.reports import kpi_report_workbook
 
-    _write_report(obj, out_path, f"the KPI report for {quarter}",
+    what = f"the KPI report for {quarter or 'the last complete quarter'}"
+    _write_report(obj, out_path, what,
                   lambda snap, settings, userdata: kpi_report_workbook(
-                      snap, settings, quarter, lang or settings.general.language, userdata))
+                      snap, settings, quarter, lang or settings.general.language, userdata,
+                      unit))
 
 
 @report_group.command("qbr")

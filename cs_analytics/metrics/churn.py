@@ -24,6 +24,7 @@ from cs_analytics.metrics.base import (as_date, check_period, date_column,
                                        fiscal_year_start_month, plain, query, ratio,
                                        resolve_as_of, spine)
 from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.intervals import wilson_interval
 from cs_analytics.metrics.periods import Period, add_months, month_start
 from cs_analytics.metrics.revenue import period_metrics, period_start_sql
 from cs_analytics.metrics.spine_arrays import SpineArrays, spine_arrays
@@ -77,7 +78,7 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
 def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None = None,
                    month: dt.date | None = None) -> dict:
     """The headline two-year churn rate at `month` (default: the as-of month): rate, customers,
-    churned, month, cohort_first_month, cohort_last_month."""
+    churned, month, cohort_first_month, cohort_last_month, ci90 (its 90% Wilson interval)."""
     as_of = resolve_as_of(snap, as_of)
     month = month_start(month or as_of)
     return two_year_churn_at(two_year_churn_trend(snap, [month], filters, as_of), month)
@@ -85,7 +86,8 @@ def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None =
 
 def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
     """`two_year_churn` at `month`, read from a `two_year_churn_trend` that includes that month
-    (a page showing the trend and the headline needs one query, not two)."""
+    (a page showing the trend and the headline needs one query, not two), with ci90: the
+    rate's 90% Wilson interval (low, high), None without customers."""
     month = month_start(month)
     rows = trend[[as_date(m) == month for m in trend["month"]]]
     if rows.empty:
@@ -94,6 +96,7 @@ def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
     out = {k: plain(row[k]) for k in ("customers", "churned", "rate")}
     for k in ("month", "cohort_first_month", "cohort_last_month"):
         out[k] = as_date(row[k])
+    out["ci90"] = wilson_interval(out["churned"], out["customers"])
     return out
 
 
@@ -389,3 +392,13 @@ def reasons_of(churned: pd.DataFrame) -> pd.DataFrame:
         "share": pd.Series([ratio(v, total) for v in counts.tolist()], dtype=np.float64),
         "mrr_share": pd.Series([ratio(v, total_mrr) for v in lost.tolist()], dtype=np.float64),
     })[REASON_COLUMNS]
+
+
+def reason_share(reasons: pd.DataFrame, wanted) -> dict:
+    """Of the churns a `churn_reasons` frame counts, those whose reason is one of `wanted`:
+    churned, total (every churn, reason recorded or not) and share (None without churns)."""
+    wanted = {str(w).strip() for w in wanted}
+    churned = int(sum(n for reason, n in zip(reasons["reason"], reasons["churned"])
+                      if isinstance(reason, str) and reason.strip() in wanted))
+    total = int(reasons["churned"].sum()) if len(reasons) else 0
+    return {"churned": churned, "total": total, "share": ratio(churned, total)}

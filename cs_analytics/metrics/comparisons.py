@@ -17,7 +17,7 @@ from cs_analytics.metrics import periods as P
 from cs_analytics.metrics import revenue, targets as target_rules
 from cs_analytics.metrics.base import fiscal_year_start_month, resolve_as_of
 from cs_analytics.metrics.filters import Filters
-from cs_analytics.metrics.intervals import SMALL_SAMPLE_BELOW, is_small, wilson_interval
+from cs_analytics.metrics.intervals import SMALL_SAMPLE_BELOW, is_small
 from cs_analytics.metrics.periods import Period
 
 COMPARISONS = ("previous", "year_ago")
@@ -63,7 +63,6 @@ def _measure(period: Period, day: dt.date, results: dict, small_below: int) -> d
     own = results[period]
     ttm = P.ttm(period.end_month(day))
     two_year = dict(own["two_year"])
-    two_year["ci90"] = wilson_interval(two_year["churned"], two_year["customers"])
     two_year["small_sample"] = is_small(two_year["customers"], small_below)
     return {
         "label": period.label, "period": period, "as_of": day,
