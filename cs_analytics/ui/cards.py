@@ -35,8 +35,7 @@ def revenue_cards(comparison: dict, settings: Settings, columns: int = 4) -> Non
             label = t(f"kpi.{key}")
             year_text = t("compare.year_ago_change", change=_change_text(key, value, ago, lang))
             if key in ("mrr", "arr"):
-                kpi(label, fmt.yen_compact(value, lang),
-                    help=f"{fmt.yen(value)} · {year_text}",
+                kpi(label, fmt.yen_compact(value, lang), help=fmt.yen(value),
                     delta=yen_change(value, before), description=f"{description} · {year_text}")
             elif key == "customers":
                 delta = None if value is None or before is None else fmt.signed(value - before)
