@@ -127,6 +127,21 @@ def test_overview_cards_equal_the_metrics_api(demo_home, use_home):
                                             "churn")]
 
 
+def test_overview_names_the_accounts_behind_each_movement(demo_home, use_home):
+    from cs_analytics.metrics import contributors
+
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    period = _period(snap)
+    expected = contributors.top_contributors(snap, period, top=3)
+    at = run_page("overview", "en")
+    shown = table(at, "overview_movers")
+    assert list(shown["Account"]) == list(expected["name"])
+    assert list(shown["Share of the movement"]) == pytest.approx(
+        [100 * v for v in expected["share"]])
+    assert list(shown["Owner"]) == list(expected["owner_name"])
+
+
 def test_revenue_charts_have_targets_and_series(demo_home, use_home):
     use_home(demo_home)
     snap = Store(demo_home).open_current()

@@ -240,6 +240,20 @@ def test_top_contributors_per_movement_by_hand(moved):
     assert list(top1["accounts"]) == [2, 1, 2]          # how many accounts in all
 
 
+def test_top_of_a_restricted_list_is_the_filtered_top(moved):
+    """The overview ranks the unfiltered list restricted to the filtered accounts: the same
+    rows as the filtered query (shares of the filtered movement totals)."""
+    from cs_analytics.metrics import Filters
+
+    quarter = P.parse_quarter("2025Q1")
+    every = contributors.movement_accounts(moved, quarter)
+    restricted = contributors.top_of(every[every["owner_id"] == "u1"].reset_index(drop=True))
+    filtered = contributors.top_contributors(moved, quarter, Filters(owner_ids=("u1",)))
+    assert restricted.to_dict("records") == filtered.to_dict("records")
+    churn = filtered[filtered["movement"] == "churn"].iloc[0]
+    assert (churn["account_id"], churn["share"], churn["accounts"]) == ("x4", 1.0, 1)
+
+
 # ---------------------------------------------------------------------------- the CLI
 
 
