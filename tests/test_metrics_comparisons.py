@@ -141,7 +141,7 @@ def test_target_direction_and_chart_lines():
 
 
 def test_target_settings_say_their_basis():
-    settings = settings_from_dict({"targets": {"nrr": {"value": 1.2}}}).targets
+    targets = settings_from_dict({"targets": {"nrr": {"value": 1.2}}}).targets
     assert targets["nrr"] == Target("nrr", 1.2, "ttm", "at_least")   # other keys kept
     with pytest.raises(ConfigError, match="targets now say their basis"):
         settings_from_dict({"targets": {"nrr_min": 1.1}})
