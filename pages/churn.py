@@ -40,13 +40,13 @@ cohorts = started["cohorts"].result()
 left, right = st.columns([1, 3])
 with left:
     widgets.kpi(t("kpi.two_year_churn_rate"), fmt.pct(headline["rate"]),
-                description=cards.group_text(headline),
+                description=cards.group_text(headline, short=True),
                 help=t("churn.headline_help", first=fmt.month(headline["cohort_first_month"], lang),
                        last=fmt.month(headline["cohort_last_month"], lang)))
     if target is not None:
         st.caption(widgets.target_line(headline["rate"], target, at_most=True))
     st.caption(t("churn.headline_counts", churned=headline["churned"],
-                 customers=headline["customers"]))
+                 customers=headline["customers"]) + " · " + cards.group_text(headline))
 with right:
     trend["label"] = [fmt.month(m, lang) for m in trend["month"]]
     charts.show(charts.rate_with_target(

@@ -102,15 +102,21 @@ def test_overview_cards_equal_the_metrics_api(demo_home, use_home):
     # beside the previous quarter, the same quarter a year ago
     year_ago = revenue.kpis(snap, periods.shift(period, -4))
     change = (current["mrr"] - year_ago["mrr"]) / year_ago["mrr"] * 100
-    assert mrr.proto.delta_description == f"vs {periods.previous(period).label} · vs a year ago {change:+.1f}%"
+    assert mrr.proto.delta_description == "vs previous"
+    assert f"MRR {change:+.1f}%" in texts(at)      # the year-ago line beside the cards
+    assert (f"Previous: {periods.previous(period).label}; a year ago: "
+            f"{periods.shift(period, -4).label}") in metric(at, "NRR").proto.help
     # the quarter's NRR is not judged on the annual target; its TTM value is
     ttm = revenue.kpis(snap, periods.ttm(period.last_month))
     nrr_help = metric(at, "NRR").proto.help
     assert "The period's own value is not judged" in nrr_help
     assert f"trailing 12 months (TTM {period.last_month:%Y-%m}) {fmt.pct(ttm['nrr'])} (target ≥ 110.0%)" in nrr_help
-    two_year = metric(at, "Two-year churn rate").proto.delta_description
+    two_year = metric(at, "Two-year churn rate").proto
     headline = churn.two_year_churn(snap, month=period.last_month)
-    assert two_year.startswith(f"{headline['churned']} of {headline['customers']} customers")
+    assert two_year.delta_description.startswith(
+        f"{headline['churned']} of {headline['customers']}")
+    low, high = headline["ci90"]
+    assert f"90% interval {fmt.pct(low)}–{fmt.pct(high)}" in two_year.help
     bridge = revenue.movement_totals(snap, period)
     waterfall = chart(at, f"MRR bridge ({period.label})")["data"][0]
     assert waterfall["type"] == "waterfall"
@@ -182,8 +188,9 @@ def test_churn_page_headline_and_target_line(demo_home, use_home):
     # the rate says how many customers it is over, how sure it is, and when that is few
     low, high = headline["ci90"]
     assert card.proto.delta_description.startswith(
-        f"{headline['churned']} of {headline['customers']} customers · 90% interval "
-        f"{fmt.pct(low)}–{fmt.pct(high)}")
+        f"{headline['churned']} of {headline['customers']}")
+    assert (f"{headline['churned']} of {headline['customers']} customers · 90% interval "
+            f"{fmt.pct(low)}–{fmt.pct(high)}") in texts(at)
     assert ("small sample" in card.proto.delta_description) == (headline["customers"] < 30)
     trend = chart(at, "Two-year churn rate by month")
     assert [t["name"] for t in trend["data"]] == ["Two-year churn rate", "Target 10.0%"]

@@ -27,7 +27,10 @@ def revenue_cards(comparison: dict, settings: Settings, columns: int = 4) -> Non
     current = comparison["current"]["kpis"]
     previous = comparison["previous"]["kpis"]
     year_ago = comparison["year_ago"]["kpis"]
-    description = t("compare.vs_previous", period=filters.measured_text(comparison["previous"]))
+    description = t("compare.vs_previous")
+    compared_with = t("compare.compared_with",
+                      previous=filters.measured_text(comparison["previous"]),
+                      year_ago=filters.measured_text(comparison["year_ago"]))
     cols = st.columns(columns)
     for i, key in enumerate(REVENUE_CARDS):
         with cols[i % columns]:
@@ -36,30 +39,42 @@ def revenue_cards(comparison: dict, settings: Settings, columns: int = 4) -> Non
             year_text = t("compare.year_ago_change", change=_change_text(key, value, ago, lang))
             if key in ("mrr", "arr"):
                 kpi(label, fmt.yen_compact(value, lang), help=fmt.yen(value),
-                    delta=yen_change(value, before), description=f"{description} · {year_text}")
+                    delta=yen_change(value, before), description=description)
             elif key == "customers":
                 delta = None if value is None or before is None else fmt.signed(value - before)
-                kpi(label, fmt.number(value), delta=delta,
-                    description=f"{description} · {year_text}")
+                kpi(label, fmt.number(value), delta=delta, description=description,
+                    help=f"{year_text}\n\n{compared_with}")
             elif key == "quick_ratio":
                 delta = (None if value is None or before is None
                          else fmt.signed(value - before, 2))
                 kpi(label, fmt.number(value, 2), delta=delta, description=description,
-                    help=t("kpi.quick_ratio_help") + " · " + year_text)
+                    help=f"{t('kpi.quick_ratio_help')}\n\n{year_text}\n\n{compared_with}")
             elif key == "two_year_churn_rate":
                 two = comparison["current"]["two_year"]
-                earlier = comparison["previous"]["two_year"]
-                text = group_text(two)
-                if group_changed(two, earlier):
-                    text += " · " + t("compare.group_changed", customers=earlier["customers"])
+                # over other customers than the previous rate: the change is not coloured
+                # as better or worse (the help names both groups)
+                other = group_changed(two, comparison["previous"]["two_year"])
                 kpi(label, fmt.pct(value), delta=rate_delta(value, before),
-                    delta_color="inverse", description=text, help=two_year_help(comparison))
+                    delta_color="off" if other else "inverse",
+                    description=group_text(two, short=True), help=two_year_help(comparison))
             else:
                 kpi(label, fmt.pct(value), delta=rate_delta(value, before),
                     delta_color="inverse" if key in LOWER_IS_BETTER else "normal",
-                    description=f"{description} · {year_text}",
-                    help=target_help(comparison, key))
+                    description=description,
+                    help=f"{target_help(comparison, key)}\n\n{year_text}\n\n{compared_with}")
+    st.caption(year_ago_line(comparison))
     st.caption(targets_line(comparison))
+
+
+def year_ago_line(comparison: dict) -> str:
+    """One line beside the cards: each card's KPI against the same period a year ago."""
+    lang = current_language()
+    current, ago = comparison["current"]["kpis"], comparison["year_ago"]["kpis"]
+    parts = [t("compare.year_ago_part", kpi=t(f"kpi.{key}"),
+               change=_change_text(key, current.get(key), ago.get(key), lang))
+             for key in REVENUE_CARDS]
+    return t("compare.year_ago_line", period=filters.measured_text(comparison["year_ago"]),
+             parts=" · ".join(parts))
 
 
 def _change_text(key: str, value, before, lang: str) -> str:
@@ -75,10 +90,12 @@ def _change_text(key: str, value, before, lang: str) -> str:
     return f"{(value - before) / abs(before) * 100:+.1f}%"
 
 
-def group_text(two_year: dict) -> str:
-    """'3/18社 · 90%CI 6.9–35.2% · 小サンプル': the two-year churn rate's group."""
-    parts = [t("compare.group", churned=two_year["churned"], customers=two_year["customers"])]
-    if two_year["ci90"] is not None:
+def group_text(two_year: dict, short: bool = False) -> str:
+    """'18社中3社 · 90%信頼区間 6.9%〜35.2% · 小サンプル': the two-year churn rate's group
+    (`short`: without the interval, which the card's help then gives)."""
+    parts = [t("compare.group_short" if short else "compare.group",
+               churned=two_year["churned"], customers=two_year["customers"])]
+    if two_year["ci90"] is not None and not short:
         parts.append(t("compare.interval", low=fmt.pct(two_year["ci90"][0]),
                        high=fmt.pct(two_year["ci90"][1])))
     if two_year["small_sample"]:
@@ -91,7 +108,8 @@ def two_year_help(comparison: dict) -> str:
     comparisons are over other customers, their groups: the change is partly a new group."""
     two = comparison["current"]["two_year"]
     lang = current_language()
-    lines = [t("churn.headline_help", first=fmt.month(two["cohort_first_month"], lang),
+    lines = [group_text(two),
+             t("churn.headline_help", first=fmt.month(two["cohort_first_month"], lang),
                last=fmt.month(two["cohort_last_month"], lang))]
     target = _judged(comparison, "two_year_churn_rate")
     if target:
