@@ -107,6 +107,8 @@ THIN = Side(style="thin", color="BFBFBF")
 CELL_BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
 MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 6.0, 60.0, 48.0
+HEADER_WIDTH = 22.0      # a header wider than this wraps (its row grows) instead of widening
+                         # its column: long period titles do not shrink the printed page
 MAX_FROZEN_ROWS = 10     # a table lower than this freezes only the title, not half a screen
 CHART_ROWS = 14          # rows (of LINE_PT) left free under a chart anchored in the sheet
 CHART_WIDTH_CM, CHART_HEIGHT_CM = 18.0, 8.0
@@ -446,7 +448,8 @@ class ReportSheet:
                          else HEADER_FILL)
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             cell.border = CELL_BORDER
-            self._measure(c, display_width(col.header) + 1)
+            self._measure(c, min(display_width(col.header) + 1,
+                                 max(HEADER_WIDTH, _longest_word(col.header) + 1)))
             if col.kind == "wrap":
                 self._wrap_columns.add(c)
         r = header_row + 1
@@ -751,6 +754,11 @@ class ReportSheet:
             ws.row_breaks.append(Break(id=row))
         if title_row is not None:
             ws.print_title_rows = f"{title_row}:{title_row}"
+
+
+def _longest_word(text: str) -> int:
+    """The display width of the longest run without a space (where a header cannot wrap)."""
+    return max((display_width(word) for word in text.split()), default=0)
 
 
 def _lines(text: str, width: float) -> int:
