@@ -5,6 +5,10 @@ defined, shared by pages, reports, alerts and the CLI (no streamlit here).
     filters   Filters(owner_ids, segments, industries) → an account condition for SQL
     revenue   MRR, ARR, movements (the MRR bridge), NRR/GRR, quick ratio, cohorts, kpis()
     churn     two-year churn rate, logo churn by period, renewals, churn reasons
+    comparisons  a period with its previous and year-ago periods like for like, and targets
+    targets   targets judged on their basis (TTM, a period kind, the two-year churn rate)
+    intervals the 90% Wilson interval of a rate and the small-sample mark
+    contributors the accounts behind each movement total
     base      the account × month spine every metric reads, for the snapshot or an earlier date
 
 Definitions: SPEC §4 and docs/metrics.md.
