@@ -331,63 +331,117 @@ def _filtered_line(filters, segment: str = "segment") -> str:
 def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segments,
                 industries) -> None:
     """Headline KPIs: MRR, ARR, customers, MRR movements, logo churn, NRR, GRR, gross and net
-    MRR churn, quick ratio and the two-year churn rate (definitions: docs/metrics.md).
+    MRR churn, quick ratio and the two-year churn rate (definitions: docs/metrics.md), with the
+    previous period and the same period a year ago, and each target judged on its basis.
 
     MRR, ARR and customers are at the period's end (the as-of date for the current period);
-    movements are totals over the period, contraction and churn negative. JSON keys: mrr, arr,
-    customers, new, expansion, contraction, churn, reactivation, logo_churn_rate, nrr, grr,
-    gross_mrr_churn, net_mrr_churn, quick_ratio, two_year_churn_rate, period_start,
-    period_end, as_of; a rate is null when its base is empty.
+    movements are totals over the period, contraction and churn negative. A period that has
+    not ended is to date: its previous and year-ago periods are measured like for like (on the
+    same day of them). JSON keys: mrr, arr, customers, new, expansion, contraction, churn,
+    reactivation, logo_churn_rate, nrr, grr, gross_mrr_churn, net_mrr_churn, quick_ratio,
+    two_year_churn_rate, period_start, period_end, as_of, period_complete, days_elapsed,
+    days_in_period, previous and year_ago (objects with the same KPI keys), two_year_churn_
+    customers / _churned / _ci90 ([low, high], 90% Wilson) / _small_sample, targets ({name:
+    metric, value, basis, direction, on, measured, met}), health_bands; a rate is null when
+    its base is empty.
     """
     from cs_analytics import metrics as metrics_api
     from cs_analytics.metrics import periods
     from cs_analytics.metrics.base import fiscal_year_start_month, resolve_as_of
-    from cs_analytics.metrics.revenue import KPI_KEYS
 
     settings = obj.settings
     snap = obj.store.open_current()
     day = resolve_as_of(snap, as_of.date() if as_of else None)
     period = periods.period_containing(period_kind, day, fiscal_year_start_month(snap))
     filters = metrics_api.Filters(owner_ids=owner_ids, segments=segments, industries=industries)
-    values = metrics_api.headline(snap, period, None if filters.is_empty else filters, day)
+    values = metrics_api.headline(snap, period, None if filters.is_empty else filters, day,
+                                  settings)
     if fmt == "json":
         click.echo(json.dumps(values, ensure_ascii=False, indent=2, default=str))
         return
-    targets = settings.targets
     demo = " — demo data" if snap.is_demo else ""
-    click.echo(f"{period.label}: {values['period_start']} – {values['period_end']} "
-               f"(data as of {values['as_of']}){demo}")
+    click.echo(f"{period.label}{_to_date(values)}: {values['period_start']} – "
+               f"{values['period_end']} (data as of {values['as_of']}){demo}")
     if not filters.is_empty:
         click.echo(_filtered_line(filters))
-    lines = [
-        ("MRR", _yen(values["mrr"])),
-        ("ARR", _yen(values["arr"])),
-        ("customers", f"{values['customers']:,}"),
-        ("movements", ""),
-        ("  new", _yen(values["new"])),
-        ("  expansion", _yen(values["expansion"])),
-        ("  contraction", _yen(values["contraction"])),
-        ("  churn", _yen(values["churn"])),
-        ("  reactivation", _yen(values["reactivation"])),
-        ("logo churn rate", _percent(values["logo_churn_rate"])),
-        ("NRR", f"{_percent(values['nrr'])}   (target ≥ {_percent(targets.nrr_min)})"),
-        ("GRR", f"{_percent(values['grr'])}   (target ≥ {_percent(targets.grr_min)})"),
-        ("gross MRR churn", _percent(values["gross_mrr_churn"])),
-        ("net MRR churn", _percent(values["net_mrr_churn"])),
-        ("quick ratio", "—" if values["quick_ratio"] is None
-         else f"{values['quick_ratio']:.2f}"),
-        ("two-year churn rate", f"{_percent(values['two_year_churn_rate'])}   "
-                                f"(target ≤ {_percent(targets.two_year_churn_max)})"),
-    ]
-    known = set(KPI_KEYS)
+    before, year_ago = values["previous"], values["year_ago"]
+    heads = ("", period.label, f"previous {before['label']}{_to_date(before)}",
+             f"year ago {year_ago['label']}{_to_date(year_ago)}")
+    rows = [(label, *(shown(v.get(key)) for v in (values, before, year_ago)))
+            for label, key, shown in METRIC_ROWS]
+    rows.append(("two-year churn group", *(
+        _group(v) for v in (values, before, year_ago))))
+    widths = [max(len(r[i]) for r in (heads, *rows)) + 3 for i in range(4)]
+    for row in (heads, *rows):
+        click.echo("  " + "".join(f"{cell:<{w}}" for cell, w in zip(row, widths)).rstrip())
+    click.echo("  two-year churn rate: " + _two_year_line(values))
+    click.echo("targets (each judged on its basis):")
+    for name, target in values["targets"].items():
+        click.echo("  " + _target_line(name, target))
+    known = {*metrics_api.COMPARED_KEYS, "previous", "year_ago", "targets", "period_complete",
+             "days_elapsed", "days_in_period", "two_year_churn_customers",
+             "two_year_churn_churned", "two_year_churn_ci90", "two_year_churn_small_sample"}
     for key, value in values.items():  # sections added by other modules (health bands)
         if key not in known:
             shown = (", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict)
                      else str(value))
-            lines.append((key.replace("_", " "), shown))
-    width = max(len(label) for label, _ in lines) + 3
-    for label, shown in lines:
-        click.echo(f"  {label:<{width}}{shown}".rstrip())
+            click.echo(f"  {key.replace('_', ' ')}: {shown}")
+
+
+def _ratio(value) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _count(value) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+# (label, key, how it is shown) of the metrics table, in order.
+METRIC_ROWS = (
+    ("MRR", "mrr", _yen), ("ARR", "arr", _yen), ("customers", "customers", _count),
+    ("new", "new", _yen), ("expansion", "expansion", _yen),
+    ("contraction", "contraction", _yen), ("churn", "churn", _yen),
+    ("reactivation", "reactivation", _yen), ("logo churn rate", "logo_churn_rate", _percent),
+    ("NRR", "nrr", _percent), ("GRR", "grr", _percent),
+    ("gross MRR churn", "gross_mrr_churn", _percent),
+    ("net MRR churn", "net_mrr_churn", _percent), ("quick ratio", "quick_ratio", _ratio),
+    ("two-year churn rate", "two_year_churn_rate", _percent),
+)
+
+
+def _to_date(values: dict) -> str:
+    """' to date, 68 of 92 days' for a period that has not ended; '' for a complete one."""
+    if values["period_complete"]:
+        return ""
+    return f" to date, {values['days_elapsed']} of {values['days_in_period']} days"
+
+
+def _group(values: dict) -> str:
+    """The two-year churn rate's group size at the period's end (a change between two rates
+    is partly a change of group)."""
+    customers = values.get("two_year_churn_customers")
+    if customers is None:  # previous / year_ago carry only the rate
+        return ""
+    return f"{customers:,} customers"
+
+
+def _two_year_line(values: dict) -> str:
+    ci = values["two_year_churn_ci90"]
+    interval = "—" if ci is None else f"{_percent(ci[0])}–{_percent(ci[1])}"
+    small = ", small sample" if values["two_year_churn_small_sample"] else ""
+    return (f"{_percent(values['two_year_churn_rate'])} = {values['two_year_churn_churned']:,} "
+            f"of {values['two_year_churn_customers']:,} customers (90% interval {interval}"
+            f"{small})")
+
+
+def _target_line(name: str, target: dict) -> str:
+    sign = "≥" if target["direction"] == "at_least" else "≤"
+    shown = _ratio if target["metric"] == "quick_ratio" else _percent
+    head = f"{name}: {target['metric']} {sign} {shown(target['value'])} on {target['basis']}"
+    if target["on"] is None:
+        return f"{head} — not judged on a {target['basis']} basis for this period"
+    verdict = {True: "met", False: "missed", None: "no value"}[target["met"]]
+    return f"{head} ({target['on']}): {shown(target['measured'])} — {verdict}"
 
 
 def _write_rows(columns, batches, fmt: str) -> None:
@@ -729,23 +783,32 @@ _REPORT_LANG = click.option("--lang", type=click.Choice(["ja", "en"]), default=N
 
 
 @report_group.command("kpi")
-@click.option("--quarter", required=True, metavar="YYYYQn",
+@click.option("--quarter", default=None, metavar="YYYYQn",
               help="Fiscal quarter, e.g. 2026Q1 (fiscal years start in "
-                   "general.fiscal_year_start_month). The current quarter is reported to date.")
+                   "general.fiscal_year_start_month). Default: the last complete quarter. The "
+                   "current quarter is reported to date, compared like for like.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="The .xlsx file to write (replaced if it exists).")
+@click.option("--unit", type=click.Choice(["yen", "man", "million"]), default="yen",
+              show_default=True,
+              help="Amounts in yen (¥), 万円 (man) or 百万円 (million); the bridge's totals are "
+                   "reconciled in a note.")
 @_REPORT_LANG
 @click.pass_obj
 @user_errors
-def report_kpi(obj: Context, quarter: str, out_path: str, lang: str | None) -> None:
-    """The quarterly KPI report for management: headline KPIs vs targets and the previous
-    quarter, MRR bridge, NRR/GRR, churn, health distribution, activity per owner, renewals due
-    next quarter and the weekly-review action plans (sheets described in docs/reports.md)."""
+def report_kpi(obj: Context, quarter: str | None, out_path: str, unit: str,
+               lang: str | None) -> None:
+    """The quarterly KPI report for management: headline KPIs vs the previous quarter, the same
+    quarter a year ago and the targets (each on its basis), the commentary, MRR bridge and the
+    accounts behind each movement, NRR/GRR, churn, health distribution, activity per owner,
+    renewals and the weekly-review action plans (sheets described in docs/reports.md)."""
     from cs_analytics.reports import kpi_report_workbook
 
-    _write_report(obj, out_path, f"the KPI report for {quarter}",
+    what = f"the KPI report for {quarter or 'the last complete quarter'}"
+    _write_report(obj, out_path, what,
                   lambda snap, settings, userdata: kpi_report_workbook(
-                      snap, settings, quarter, lang or settings.general.language, userdata))
+                      snap, settings, quarter, lang or settings.general.language, userdata,
+                      unit))
 
 
 @report_group.command("qbr")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
 import tomllib
 import re
@@ -94,13 +95,66 @@ class Import:
         "(raw_import_files), so the snapshot does not hold every row twice.", 1_000_000)
 
 
-@dataclass(frozen=True)
-class Targets:
-    """The CS strategy's goals, drawn as target lines and compared in KPI cards."""
+# The KPIs a target may judge, and the bases each can be judged on (SPEC §4 "Comparisons and
+# targets"): a rate of a period on that period kind or on the trailing twelve months at the
+# period's end; the two-year churn rate only on itself.
+TARGET_BASES = {
+    "nrr": ("ttm", "year", "quarter", "month"),
+    "grr": ("ttm", "year", "quarter", "month"),
+    "logo_churn_rate": ("ttm", "year", "quarter", "month"),
+    "gross_mrr_churn": ("ttm", "year", "quarter", "month"),
+    "net_mrr_churn": ("ttm", "year", "quarter", "month"),
+    "quick_ratio": ("ttm", "year", "quarter", "month"),
+    "two_year_churn_rate": ("two_year",),
+}
+TARGET_DIRECTIONS = ("at_least", "at_most")
 
-    two_year_churn_max: float = _doc("Target two-year churn rate (チャーン率), at most.", 0.10)
-    nrr_min: float = _doc("Target net revenue retention, at least.", 1.10)
-    grr_min: float = _doc("Target gross revenue retention, at least.", 0.90)
+
+@dataclass(frozen=True)
+class Target:
+    """One goal: the KPI it judges, its value, the basis it is judged on and its direction."""
+
+    metric: str = _doc(
+        "The KPI judged: nrr, grr, logo_churn_rate, gross_mrr_churn, net_mrr_churn, "
+        "quick_ratio or two_year_churn_rate. Unset: the target's own name.", "")
+    value: float = _doc("The target (rates as fractions: 1.10 = 110%).", 0.0)
+    basis: str = _doc(
+        "What the target is judged on: 'ttm' (the trailing twelve months ending with the "
+        "period's last month — an annual target, judged whatever period is shown), 'year', "
+        "'quarter' or 'month' (that period itself, judged only when such a period is shown), "
+        "'two_year' (the two-year churn rate at the period's last month).", "")
+    direction: str = _doc("'at_least' or 'at_most'.", "")
+    enabled: bool = _doc("false switches a default target off.", True)
+
+
+def _default_targets() -> dict:
+    return {
+        "nrr": {"metric": "nrr", "value": 1.10, "basis": "ttm", "direction": "at_least"},
+        "grr": {"metric": "grr", "value": 0.90, "basis": "ttm", "direction": "at_least"},
+        "two_year_churn_rate": {"metric": "two_year_churn_rate", "value": 0.10,
+                                "basis": "two_year", "direction": "at_most"},
+    }
+
+
+TARGETS_DOC = (
+    "The CS strategy's goals, each with its basis, keyed by a name of your choice: "
+    "[targets.<name>] metric, value, basis, direction. Defaults: NRR ≥ 110% and GRR ≥ 90% on "
+    "the trailing twelve months, two-year churn ≤ 10%. A period's own NRR, GRR or logo churn "
+    "is shown without a pass/fail mark unless a target with that basis is configured, e.g. "
+    "[targets.nrr_quarter] metric = \"nrr\", value = 1.02, basis = \"quarter\", "
+    "direction = \"at_least\". For a default name only the keys you set change.")
+@dataclass(frozen=True)
+class Samples:
+    """How a rate over a small group says how small it is (SPEC §4)."""
+
+    small_below: int = _doc(
+        "A rate over fewer customers than this (the two-year churn rate's cohort) is marked as "
+        "a small sample (its 90% Wilson interval is shown beside it in any case).", 30)
+
+
+LEGACY_TARGET_KEYS = {"nrr_min": ("nrr", "ttm", "at_least"),
+                      "grr_min": ("grr", "ttm", "at_least"),
+                      "two_year_churn_max": ("two_year_churn_rate", "two_year", "at_most")}
 
 
 def _points(*pairs):
@@ -396,7 +450,11 @@ class Settings:
     general: General = field(default_factory=General)
     snapshots: Snapshots = field(default_factory=Snapshots)
     import_: Import = field(default_factory=Import, metadata={"toml": "import"})
-    targets: Targets = field(default_factory=Targets)
+    targets: dict[str, Target] = field(
+        default_factory=lambda: {k: _build(Target, v, f"targets.{k}")
+                                 for k, v in _default_targets().items()},
+        metadata={"doc": TARGETS_DOC})
+    samples: Samples = field(default_factory=Samples)
     health: Health = field(default_factory=Health)
     backtest: Backtest = field(default_factory=Backtest)
     segments: Segments = field(default_factory=Segments)
@@ -462,6 +520,8 @@ def _build(cls, raw, where: str):
         raise ConfigError(f"{where or 'top level'}: expected a table, got {_show(raw)}")
     if cls is Salesforce and isinstance(raw.get("objects"), dict):
         raw = {**raw, "objects": _merge_sf_objects(raw["objects"])}
+    if cls is Settings and "targets" in raw:
+        raw = {**raw, "targets": _merge_targets(raw["targets"])}
     fields = {_toml_name(f): f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
@@ -490,6 +550,26 @@ def _merge_sf_objects(raw_objects: dict) -> dict:
                 base[key] = {**base.get(key, {}), **value}
             else:
                 base[key] = value
+    return merged
+
+
+def _merge_targets(raw_targets) -> dict:
+    """Targets of a default name change only the keys they set; a target's metric defaults to
+    its name. The pre-basis keys (nrr_min …) are refused with the form that replaces them."""
+    if not isinstance(raw_targets, dict):
+        return raw_targets
+    merged = _default_targets()
+    for name, override in raw_targets.items():
+        if name in LEGACY_TARGET_KEYS and not isinstance(override, dict):
+            metric, basis, direction = LEGACY_TARGET_KEYS[name]
+            raise ConfigError(
+                f"targets.{name}: targets now say their basis; write [targets.{metric}] with "
+                f"value = {override!r}, basis = \"{basis}\", direction = \"{direction}\"")
+        if not isinstance(override, dict):
+            merged[name] = override
+            continue
+        merged[name] = {**merged.get(name, {"metric": name}), **override}
+        merged[name].setdefault("metric", name)
     return merged
 
 
@@ -604,6 +684,19 @@ def _check_semantics(s: Settings) -> None:
         if phase not in ("onboarding", "adoption", "mature"):
             fail(f"segments.phase_points.{phase}", "expected onboarding, adoption or mature")
 
+    for name, target in s.targets.items():
+        key = f"targets.{name}"
+        if target.metric not in TARGET_BASES:
+            fail(f"{key}.metric", f"expected one of {', '.join(TARGET_BASES)}")
+        if target.basis not in TARGET_BASES[target.metric]:
+            fail(f"{key}.basis", f"expected for {target.metric} one of "
+                                 f"{', '.join(TARGET_BASES[target.metric])}")
+        if target.direction not in TARGET_DIRECTIONS:
+            fail(f"{key}.direction", "expected 'at_least' or 'at_most'")
+        if not math.isfinite(target.value) or target.value < 0:
+            fail(f"{key}.value", "expected a number of 0 or more (rates as fractions: 1.10)")
+    if s.samples.small_below < 1:
+        fail("samples.small_below", "expected at least 1")
     for band in s.signals.renewal_at_risk_bands:
         if band not in BANDS:
             fail("signals.renewal_at_risk_bands", f"expected bands among {', '.join(BANDS)}")
@@ -776,6 +869,10 @@ def defaults_toml() -> str:
     section = None
     for key, value, doc in iter_settings():
         head, _, name = key.rpartition(".")
+        if not head and isinstance(value, dict):  # a top-level table of tables ([targets.*])
+            section = key
+            lines += ["", f"# {doc}", *_table_of_tables(key, value)]
+            continue
         if head != section:
             section = head
             lines += ["", f"[{head}]"]
@@ -783,6 +880,20 @@ def defaults_toml() -> str:
         lines.append(f"{_toml_key(name)} = {_toml_value(value)}" if value is not None
                      else f"# {name} = (unset)")
     return "\n".join(lines).strip() + "\n"
+
+
+def _table_of_tables(key: str, tables: dict) -> list[str]:
+    """`[key.name]` sections, one per entry, each field with its documentation once."""
+    lines = []
+    documented = False
+    for name, entry in tables.items():
+        lines += ["", f"[{key}.{_toml_key(name)}]"]
+        for f in dataclasses.fields(entry):
+            if not documented:
+                lines.append(f"# {f.name}: {f.metadata.get('doc', '')}")
+            lines.append(f"{_toml_key(f.name)} = {_toml_value(getattr(entry, f.name))}")
+        documented = True
+    return lines
 
 
 def _toml_key(name: str) -> str:

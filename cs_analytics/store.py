@@ -464,6 +464,16 @@ USERDATA_MIGRATIONS: list[str] = [
     );
     CREATE INDEX action_plans_week ON action_plans (team, week_start);
     """,
+    """
+    CREATE TABLE kpi_commentary (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        quarter TEXT NOT NULL,          -- the fiscal quarter's label, e.g. 2026Q3
+        body TEXT NOT NULL,             -- '' clears the quarter's commentary
+        author TEXT NOT NULL,
+        created_at TEXT NOT NULL        -- UTC, ISO
+    );
+    CREATE INDEX kpi_commentary_quarter ON kpi_commentary (quarter, id);
+    """,
 ]
 
 

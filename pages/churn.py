@@ -1,10 +1,11 @@
-"""チャーン — logo churn by period, two-year churn (trend and by start quarter), churn reasons,
-renewals due and at-risk ARR by renewal quarter."""
+"""チャーン — logo churn by period, two-year churn (trend and by start quarter, each rate with its
+group), churn reasons, renewals due and at-risk ARR by renewal quarter."""
 
 import streamlit as st
 
-from cs_analytics.metrics import churn
-from cs_analytics.ui import charts, data, filters, fmt, session, widgets
+from cs_analytics.metrics import churn, intervals
+from cs_analytics.metrics import targets as target_rules
+from cs_analytics.ui import cards, charts, data, filters, fmt, session, widgets
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.widgets import Col
 
@@ -12,13 +13,17 @@ session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view = data.settings(), filters.view()
-lang, target = current_language(), settings.targets.two_year_churn_max
+lang = current_language()
+# Target lines only on charts of their basis: the two-year target on two-year churn rates, a
+# logo churn target (none by default) on logo churn of its period kind.
+target = target_rules.line_value(settings.targets, "two_year_churn_rate", "two_year")
 period_text = filters.period_label(view.period)
 widgets.title("churn.title")
-st.caption(t("churn.caption", period=period_text))
+st.caption(t("churn.caption", period=filters.view_period_text(view.period, view.as_of)))
 
 # Every query of the page, started side by side; each section takes its result when drawn.
 logo_grain = view.period.kind if view.period.kind in ("month", "quarter") else "quarter"
+logo_target = target_rules.line_value(settings.targets, "logo_churn_rate", logo_grain)
 started = {
     "trend": data.start(churn.two_year_churn_trend, snap, None, view.filters),  # last 12 months
     "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
@@ -29,21 +34,26 @@ started = {
 }
 trend = started["trend"].result()
 headline = churn.two_year_churn_at(trend, view.as_of)
+headline["small_sample"] = intervals.is_small(headline["customers"],
+                                              settings.samples.small_below)
 cohorts = started["cohorts"].result()
 left, right = st.columns([1, 3])
 with left:
     widgets.kpi(t("kpi.two_year_churn_rate"), fmt.pct(headline["rate"]),
+                description=cards.group_text(headline, short=True),
                 help=t("churn.headline_help", first=fmt.month(headline["cohort_first_month"], lang),
                        last=fmt.month(headline["cohort_last_month"], lang)))
-    st.caption(widgets.target_line(headline["rate"], target, at_most=True))
+    if target is not None:
+        st.caption(widgets.target_line(headline["rate"], target, at_most=True))
     st.caption(t("churn.headline_counts", churned=headline["churned"],
-                 customers=headline["customers"]))
+                 customers=headline["customers"]) + " · " + cards.group_text(headline))
 with right:
     trend["label"] = [fmt.month(m, lang) for m in trend["month"]]
     charts.show(charts.rate_with_target(
         trend, "rate", target, title=t("churn.trend_title"), name=t("kpi.two_year_churn_rate"),
-        target_name=t("chart.churn_target", value=fmt.pct(target)), bars=False),
-        key="churn_two_year_trend")
+        target_name=None if target is None else t("chart.churn_target", value=fmt.pct(target)),
+        bars=False, counts="customers"), key="churn_two_year_trend")
+    st.caption(t("churn.trend_groups"))
 
 st.subheader(t("churn.cohort_title"))
 if cohorts.empty:
@@ -52,7 +62,8 @@ else:
     cohorts["label"] = cohorts["cohort"]
     charts.show(charts.rate_with_target(
         cohorts, "rate", target, title=t("churn.cohort_chart"), name=t("churn.col.rate"),
-        target_name=t("chart.churn_target", value=fmt.pct(target))), key="churn_cohorts")
+        target_name=None if target is None else t("chart.churn_target", value=fmt.pct(target)),
+        counts="eligible"), key="churn_cohorts")
     widgets.table(cohorts, {
         "cohort": Col("revenue.col.cohort"), "customers": Col("revenue.col.customers", "int"),
         "eligible": Col("churn.col.eligible", "int"), "churned": Col("churn.col.churned", "int"),
@@ -63,8 +74,10 @@ else:
 st.subheader(t("churn.logo_title"))
 logo = started["logo"].result()
 charts.show(charts.rate_with_target(
-    logo, "logo_churn_rate", target, title=t("churn.logo_chart"), name=t("kpi.logo_churn_rate"),
-    target_name=t("chart.churn_target", value=fmt.pct(target))), key="churn_logo")
+    logo, "logo_churn_rate", logo_target, title=t("churn.logo_chart"),
+    name=t("kpi.logo_churn_rate"), counts="base_customers"), key="churn_logo")
+if logo_target is None:
+    st.caption(t("churn.logo_no_target"))
 
 st.subheader(t("churn.reasons_title", period=period_text))
 lost = started["lost"].result()

@@ -20,6 +20,17 @@ for section, keys in glossary.DEFINITIONS:
         with st.expander(t(f"glossary.name.{key}"), expanded=section == "revenue"):
             st.markdown(t(f"glossary.def.{key}", **values))
 
+st.subheader(t("glossary.targets_title"))
+targets = glossary.targets_table(settings)
+targets["metric"] = [t(f"kpi.{m}") for m in targets["metric"]]
+targets["direction"] = [t(f"glossary.direction.{d}") for d in targets["direction"]]
+targets["basis"] = [t(f"glossary.basis.{b}") for b in targets["basis"]]
+widgets.table(targets, {
+    "name": Col("glossary.col.name"), "metric": Col("glossary.col.metric"),
+    "direction": Col("glossary.col.direction"), "value": Col("glossary.col.target"),
+    "basis": Col("glossary.col.basis"),
+}, key="glossary_targets", download="targets")
+
 st.subheader(t("glossary.components_title"))
 components = glossary.health_components(settings)
 components["component"] = [t(f"component.{c}") for c in components["component"]]

@@ -438,3 +438,63 @@ def test_a_valid_upload_is_published_and_replaces_the_demo_data(own_demo_home, u
     assert names == {"A1": "㈱サンプル", "A2": '=HYPERLINK("http://x")'}
     at.switch_page("pages/overview.py").run()
     assert "デモデータ" not in texts(at)
+
+
+# ---------------------------------------------------------------------------- KPI report page
+
+
+@pytest.fixture
+def mid_quarter_home(tmp_path):
+    """A small company as of 2025-05-10: 2025Q2 has run 40 of 91 days."""
+    from conftest import build_snapshot, contract
+
+    home = tmp_path / "mid"
+    build_snapshot(home, contracts=[
+        contract("a1", "a1", "2024-01-01", "2025-12-31", mrr=100_000),
+        contract("a2", "a2", "2024-01-01", "2025-02-20", mrr=50_000),
+        contract("a3", "a3", "2025-02-15", "2025-12-31", mrr=30_000),
+        contract("a4", "a4", "2025-04-05", "2025-12-31", mrr=20_000),
+    ], as_of="2025-05-10")
+    return home
+
+
+def test_kpi_page_opens_on_the_last_complete_quarter_and_says_when_one_is_to_date(
+        mid_quarter_home, use_home):
+    use_home(mid_quarter_home)
+    at = run_page("kpi_report", "en")
+    assert not at.exception
+    picker = at.selectbox(key="kpi_quarter")
+    assert picker.value == "2025Q1"                      # complete: what management reads
+    assert picker.options[0] == "2025Q2 (to date: 40 of 91 days)"
+    headline = table_with(at, "KPI", "Target (basis)")
+    assert list(headline.columns)[1:4] == ["This quarter 2025Q1", "Previous quarter 2024Q4",
+                                           "Change vs previous"]
+    assert "A year ago 2024Q1" in headline.columns
+    picker.set_value("2025Q2").run()
+    shown = texts(at)
+    assert "to date: 40 of 91 days" in shown
+    # compared like for like: the previous quarter up to Feb 10, a year ago up to May 10, 2024
+    assert ("The period is to date, so the previous period and a year ago are compared up to "
+            "the same day (2025Q1 to Feb 10, 2025; 2024Q2 to May 10, 2024).") in shown
+    headline = table_with(at, "KPI", "Target (basis)")
+    assert "Previous quarter 2025Q1 to date (41 of 90 days, to 2025-02-10)" in headline.columns
+    mrr = headline[headline["KPI"] == "MRR (end of quarter)"].iloc[0]
+    # on Feb 10 a2 still ran and a3 had not started: ¥150,000, not the quarter end's ¥130,000
+    assert mrr["Previous quarter 2025Q1 to date (41 of 90 days, to 2025-02-10)"] == "¥150,000"
+
+
+def test_kpi_commentary_is_saved_with_its_author_and_shown_to_the_next_reader(
+        mid_quarter_home, use_home):
+    use_home(mid_quarter_home)
+    at = run_page("kpi_report", "ja")
+    at.text_area(key="kpi_commentary_text_2025Q1").set_value("縮小2社が主因。")
+    submit = next(b for b in at.get("form_submit_button")
+                  if b.label == "コメントを保存")
+    submit.click().run()
+    assert not at.exception
+    saved = Store(mid_quarter_home).userdata_db().execute(
+        "SELECT quarter, body, author FROM kpi_commentary").fetchall()
+    assert [tuple(r) for r in saved] == [("2025Q1", "縮小2社が主因。", "local")]
+    again = run_page("kpi_report", "ja")
+    assert "縮小2社が主因。" in texts(again)
+    assert "記入: local（" in texts(again)

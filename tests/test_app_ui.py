@@ -419,9 +419,9 @@ def test_cached_results_follow_the_settings_values():
     is the same key."""
     from cs_analytics.ui import data
 
-    base = settings_from_dict({"targets": {"nrr_min": 1.1}})
-    same = settings_from_dict({"targets": {"nrr_min": 1.1}})
-    edited = settings_from_dict({"targets": {"nrr_min": 1.05}})
+    base = settings_from_dict({"targets": {"nrr": {"value": 1.1}}})
+    same = settings_from_dict({"targets": {"nrr": {"value": 1.1}}})
+    edited = settings_from_dict({"targets": {"nrr": {"value": 1.05}}})
     assert data._key(base) == data._key(same) == data._key(base)
     assert data._key(edited) != data._key(base)
     assert data._key("2026Q1") == "2026Q1"
@@ -464,15 +464,15 @@ def test_the_app_rereads_the_settings_file_when_it_changes(tmp_path, monkeypatch
     from cs_analytics.ui import data
 
     path = tmp_path / "settings.toml"
-    path.write_text("[targets]\nnrr_min = 1.1\n", encoding="utf-8")
+    path.write_text("[targets.nrr]\nvalue = 1.1\n", encoding="utf-8")
     os.utime(path, (1_000_000, 1_000_000))
     monkeypatch.setenv("CS_ANALYTICS_CONFIG", str(path))
     st.cache_resource.clear()
     try:
-        assert data.settings().targets.nrr_min == 1.1
-        path.write_text("[targets]\nnrr_min = 1.05\n", encoding="utf-8")
+        assert data.settings().targets["nrr"].value == 1.1
+        path.write_text("[targets.nrr]\nvalue = 1.05\n", encoding="utf-8")
         os.utime(path, (2_000_000, 2_000_000))
-        assert data.settings().targets.nrr_min == 1.05
+        assert data.settings().targets["nrr"].value == 1.05
     finally:
         st.cache_resource.clear()
 

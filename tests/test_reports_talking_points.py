@@ -76,11 +76,19 @@ def test_campaign_ended_from_usage_stopping_after_a_burst():
 
 
 def test_campaign_ended_from_a_recorded_churn_reason_and_suggestion_text():
-    points = talking_points(facts(churn_reasons=("施策終了・中止",)), SETTINGS)
+    counted = {"churned": 5, "total": 8, "share": 0.625, "period": "TTM 2026-12"}
+    points = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_churns=counted),
+                            SETTINGS)
     campaign = next(p for p in points if p.rule == "campaign")
     assert "施策終了・中止" in campaign.evidence
-    for use in ("社内研修", "採用説明会", "IR説明会", "74%"):
+    for use in ("社内研修", "採用説明会", "IR説明会", "8件のうち5件（62.5%）"):
         assert use in campaign.suggestion
+    assert "74%" not in campaign.suggestion
+    # without churns to count, the suggestion quotes no figure
+    quiet = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_churns={
+        "churned": 0, "total": 0, "share": None, "period": "TTM 2026-12"}), SETTINGS)
+    text = next(p for p in quiet if p.rule == "campaign").suggestion
+    assert "%" not in text and text.startswith("イベント以外の用途")
     assert "campaign" not in rules(facts(churn_reasons=("予算削減",)))
     english = talking_points(facts(churn_reasons=("施策終了・中止",)), SETTINGS, "en")
     assert "internal training" in next(p for p in english if p.rule == "campaign").suggestion

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from cs_analytics import cli
+from cs_analytics import cli, commentary
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import activity, churn, periods, revenue, usage
@@ -37,10 +37,10 @@ KPI_ACCOUNTS = [dict(a, churn_reason=HYPERLINK) if a["account_id"] == "A6" else 
                 for a in ACCOUNTS] + EXTRA_ACCOUNTS
 KPI_CONTRACTS = [dict(c, churn_reason="施策終了・中止") if c["contract_id"] == "c4" else c
                  for c in CONTRACTS] + EXTRA_CONTRACTS
-KPI_SHEETS_JA = ["サマリー", "MRRブリッジ", "NRR・GRR", "チャーン", "ヘルス分布", "活動実績", "更新予定",
-                 "アクションプラン"]
-KPI_SHEETS_EN = ["Summary", "MRR bridge", "NRR & GRR", "Churn", "Health", "Activity", "Renewals",
-                 "Action plans"]
+KPI_SHEETS_JA = ["サマリー", "MRRブリッジ", "NRR・GRR", "チャーン", "ヘルス分布", "活動実績",
+                 "オンボーディング", "更新予定", "アクションプラン", "週次振り返り"]
+KPI_SHEETS_EN = ["Summary", "MRR bridge", "NRR & GRR", "Churn", "Health", "Activity",
+                 "Onboarding", "Renewals", "Action plans", "Weekly reviews"]
 QBR_SHEETS_JA = ["概要", "契約・MRR", "利用状況", "ヘルス推移", "接点", "シグナル"]
 QBR_SHEETS_EN = ["Overview", "Contracts & MRR", "Usage", "Health trend", "Contacts", "Signals"]
 
@@ -91,9 +91,18 @@ def assert_no_formulas_and_printable(data: bytes) -> None:
     for ws in load(data).worksheets:
         assert ws.page_setup.orientation == "landscape", ws.title
         assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4, ws.title
-        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, ws.title
-        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert 10 <= int(ws.page_setup.scale) <= 100, ws.title  # one page wide, set here
+        assert not ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         assert ws.freeze_panes is not None, f"{ws.title} has no frozen header"
+        # no sheet-wide title rows: a print title is only ever one table's header row
+        titles = ws.print_title_rows
+        if titles:
+            first, last = (int(n) for n in titles.replace("$", "").split(":"))
+            assert first == last and ws.cell(first, 1).fill.fgColor.rgb.endswith("305496"), (
+                ws.title, titles)
+        texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+        assert not [v for v in texts if any(e in v for e in "🟢🟡🟠🔴✅⚠")], (
+            f"{ws.title}: emoji print as boxes")
 
 
 # ---------------------------------------------------------------------------- KPI report
@@ -107,6 +116,7 @@ def test_kpi_workbook_summary_equals_the_metrics_api(snap, userdata):
     ws = wb["サマリー"]
     kpis = revenue.kpis(snap, quarter)
     previous = revenue.kpis(snap, periods.parse_quarter("2025Q1"))
+    year_ago = revenue.kpis(snap, periods.parse_quarter("2024Q2"))
     expect = {"MRR（期末）": "mrr", "ARR（期末）": "arr", "顧客数（期末）": "customers",
               "NRR（売上継続率）": "nrr", "GRR（グロス売上継続率）": "grr",
               "ロゴチャーン率（四半期）": "logo_churn_rate", "新規MRR": "new", "解約MRR": "churn",
@@ -114,38 +124,61 @@ def test_kpi_workbook_summary_equals_the_metrics_api(snap, userdata):
     for label, key in expect.items():
         r = row_of(ws, label)
         assert ws.cell(r, 2).value == pytest.approx(kpis[key], abs=1e-6), label
-        if previous[key] is None:
-            assert ws.cell(r, 3).value is None
-        else:
-            assert ws.cell(r, 3).value == pytest.approx(previous[key], abs=1e-6), label
+        for column, compared in ((3, previous), (5, year_ago)):
+            if compared[key] is None:
+                assert ws.cell(r, column).value is None, label
+            else:
+                assert ws.cell(r, column).value == pytest.approx(compared[key], abs=1e-6), label
+    head = row_of(ws, "指標")
+    assert [ws.cell(head, c).value for c in range(2, 10)] == [
+        "当四半期 2025Q2", "前四半期 2025Q1", "前四半期比", "前年同期 2024Q2", "前年同期比",
+        "目標（判定の基準）", "判定", "備考"]
     # hand-computed: MRR at 2025-06-30 = A1 100k + A2 50k + A3 30k + A5 40k + A7 60k + A8 25k
     mrr_row = row_of(ws, "MRR（期末）")
     assert ws.cell(mrr_row, 2).value == 305_000
     assert ws.cell(mrr_row, 2).number_format == YEN
     assert ws.cell(mrr_row, 4).value == 305_000 - previous["mrr"]
+    assert ws.cell(mrr_row, 6).value == 305_000 - year_ago["mrr"]
+    # The quarter's NRR carries no target: the annual one is judged on the TTM row.
     nrr_row = row_of(ws, "NRR（売上継続率）")
     assert ws.cell(nrr_row, 2).number_format == PERCENT
     assert ws.cell(nrr_row, 2).data_type == "n"
-    assert ws.cell(nrr_row, 5).value == "110% 以上"
-    assert ws.cell(nrr_row, 6).value == ("達成" if kpis["nrr"] >= 1.10 else "未達")
-    # the rate change is in percentage points
+    assert ws.cell(nrr_row, 7).value is None and ws.cell(nrr_row, 8).value is None
     assert ws.cell(nrr_row, 4).value == pytest.approx((kpis["nrr"] - previous["nrr"]) * 100)
+    ttm = revenue.kpis(snap, periods.ttm(dt.date(2025, 6, 1)))
+    ttm_row = row_of(ws, "NRR（直近12か月・TTM 2025-06）")
+    assert ws.cell(ttm_row, 2).value == pytest.approx(ttm["nrr"])
+    assert ws.cell(ttm_row, 7).value == "110% 以上（直近12か月で判定）"
+    assert ws.cell(ttm_row, 8).value == ("達成" if ttm["nrr"] >= 1.10 else "未達")
     churn_row = row_of(ws, "2年以内チャーン率")
-    assert ws.cell(churn_row, 5).value == "10% 以下"
+    assert ws.cell(churn_row, 7).value == "10% 以下（2年以内チャーン率で判定）"
     assert ws.cell(churn_row, 2).value == kpis["two_year_churn_rate"]  # None: no eligible cohort
-    assert ws.freeze_panes == f"A{row_of(ws, '指標') + 1}"
+    assert ws.cell(churn_row, 9).value.startswith("0社中0社")
+    assert ws.freeze_panes == f"A{head + 1}"
+    # band names as text, in the band's colour
+    healthy = ws.cell(row_of(ws, "ヘルス 良好（期末）"), 1)
+    assert healthy.font.color.rgb.endswith("2E7D32")
     assert_no_formulas_and_printable(data)
 
 
-def test_kpi_report_data_headline_matches_kpis_for_every_row(snap):
-    report = kpi_report_data(snap, SETTINGS, "2025Q2")
-    kpis = report.kpis
-    for row in report.headline.to_dict("records"):
-        if row["key"] in kpis:
-            assert row["value"] == kpis[row["key"]] or (row["value"] is None and kpis[row["key"]]
-                                                        is None), row["key"]
-    assert report.is_partial is False and report.end_day == dt.date(2025, 6, 30)
-    assert report.next_quarter.label == "2025Q3"
+def test_kpi_summary_prints_the_commentary_with_author_and_local_time(snap, make_snapshot):
+    store = Store(make_snapshot.home)
+    commentary.save_commentary(store, "2025Q2", "大型顧客2社の縮小が主因。\n=対策: 定例化", "佐藤")
+    con = store.userdata_db()
+    con.execute("UPDATE kpi_commentary SET created_at = '2025-07-01T01:30:00+00:00'")
+    try:
+        report = kpi_report_data(snap, SETTINGS, "2025Q2", userdata=con)
+        ws = load(kpi_report_workbook(snap, SETTINGS, "2025Q2", userdata=con))["サマリー"]
+    finally:
+        con.close()
+    assert report.commentary["author"] == "佐藤"
+    r = row_of(ws, "記入: 佐藤（2025-07-01 10:30 JST）")    # UTC 01:30 in Asia/Tokyo
+    body = ws.cell(r + 1, 1)
+    assert body.value == "大型顧客2社の縮小が主因。\n=対策: 定例化" and body.data_type == "s"
+    assert ws.row_dimensions[r + 1].height >= 2 * 18      # two lines, printed whole
+    stamp = next(ws.cell(i, 1).value for i in range(1, 10)
+                 if str(ws.cell(i, 1).value).startswith("作成"))
+    assert stamp.endswith("JST")
 
 
 def test_kpi_bridge_sheet_reconciles_and_has_charts(snap):
@@ -177,7 +210,13 @@ def test_kpi_retention_and_churn_sheets(snap):
     r = row_of(ws, "2025Q2")
     assert ws.cell(r, 6).value == pytest.approx(trend["nrr"])
     assert ws.cell(r, 7).value == pytest.approx(trend["grr"])
-    assert ws.cell(r, 8).value == pytest.approx(1.10) and ws.cell(r, 8).number_format == PERCENT
+    # No target column or line on the quarterly table: the annual target is a TTM one.
+    assert ws.cell(row_of(ws, "四半期"), 8).value is None and ws.cell(r, 8).value is None
+    ttm_head = row_of(ws, "月")
+    assert [ws.cell(ttm_head, c).value for c in (4, 5, 6, 7)] == ["NRR", "GRR", "NRR目標",
+                                                                  "GRR目標"]
+    assert ws.cell(ttm_head + 12, 1).value == "2025-06"
+    assert ws.cell(ttm_head + 12, 6).value == pytest.approx(1.10)
     assert len(ws._charts) == 2
     ws = wb["チャーン"]
     reasons = churn.churn_reasons(snap, periods.parse_quarter("2025Q2"))
@@ -188,6 +227,10 @@ def test_kpi_retention_and_churn_sheets(snap):
     churned_row = row_of(ws, "A4")
     assert ws.cell(churned_row, 2).value == "短期㈱" and ws.cell(churned_row, 6).value == "施策終了・中止"
     assert len(ws._charts) == 3
+    # the churned accounts — a list as long as the data — close the sheet: its header is the
+    # only row a print title may repeat
+    assert churned_row - 1 == max(r for r in range(1, ws.max_row + 1)
+                                  if ws.cell(r, 1).value == "顧客ID")
 
 
 def test_kpi_activity_renewals_and_plans(snap, userdata):
@@ -204,6 +247,7 @@ def test_kpi_activity_renewals_and_plans(snap, userdata):
     total = row_of(ws, "合計")
     assert ws.cell(total, 2).value == int(expected["accounts"].sum())
     assert len(ws._charts) == 1
+    ws = wb["オンボーディング"]
     assert ws.cell(row_of(ws, "A3"), 8).value == "はい"  # onboarding completed
     ws = wb["更新予定"]
     # hand-computed: due in 2025Q3 = c7 (60k, nothing following) and c8 (25k, c9 signed)
@@ -221,6 +265,7 @@ def test_kpi_activity_renewals_and_plans(snap, userdata):
     row_of(ws, "期日が当期", 4)  # written the week before the quarter, due inside it
     with pytest.raises(AssertionError):
         row_of(ws, "前四半期の計画", 4)
+    ws = wb["週次振り返り"]
     review = row_of(ws, "all")
     assert [ws.cell(review, c).value for c in (3, 5, 7)] == [HYPERLINK, "-1+2", "@SUM(A1)"]
     assert all(ws.cell(review, c).data_type == "s" for c in (3, 5, 7))
@@ -232,7 +277,9 @@ def test_kpi_workbook_in_english(snap):
     assert wb.sheetnames == KPI_SHEETS_EN
     ws = wb["Summary"]
     assert ws["A1"].value == "Quarterly KPI report 2025Q2"
-    assert ws.cell(row_of(ws, "NRR (net revenue retention)"), 5).value == "at least 110%"
+    assert ws.cell(row_of(ws, "NRR (net revenue retention)"), 7).value is None
+    assert ws.cell(row_of(ws, "NRR (trailing 12 months, TTM 2025-06)"), 7).value == (
+        "at least 110% (judged on the trailing 12 months)")
 
 
 def test_kpi_report_for_a_quarter_without_activity(snap):
@@ -257,6 +304,9 @@ def test_kpi_report_on_a_snapshot_with_contracts_only(make_snapshot):
     data = kpi_report_workbook(snap, SETTINGS, "2025Q1", lang="en")
     ws = load(data)["Summary"]
     assert "to date" in ws["A2"].value
+    assert ws["A3"].value == ("Compared with: previous quarter 2024Q4 to date (46 of 92 days, "
+                              "to 2024-11-15), a year ago 2024Q1 to date (46 of 91 days, to "
+                              "2024-02-15)")
     assert ws.cell(row_of(ws, "MRR (end of quarter)"), 2).value == 10
     assert_no_formulas_and_printable(data)
 
@@ -346,7 +396,7 @@ def test_qbr_notes_from_the_user_data_store(snap, userdata):
     ws = load(data)["接点"]
     r = row_of(ws, "佐藤", 2)
     assert ws.cell(r, 3).value == HYPERLINK and ws.cell(r, 3).data_type == "s"
-    assert ws.cell(r, 1).value == dt.datetime(2025, 6, 20, 9, 30)
+    assert ws.cell(r, 1).value == dt.datetime(2025, 6, 20, 18, 30)  # 09:30 UTC, in Tokyo
     assert ws.cell(r, 1).number_format == "yyyy-mm-dd hh:mm"
     assert_no_formulas_and_printable(data)
     assert qbr_data(snap, SETTINGS, "A1").notes.empty

@@ -24,6 +24,7 @@ from cs_analytics.metrics.base import (as_date, check_period, date_column,
                                        fiscal_year_start_month, plain, query, ratio,
                                        resolve_as_of, spine)
 from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.intervals import wilson_interval
 from cs_analytics.metrics.periods import Period, add_months, month_start
 from cs_analytics.metrics.revenue import period_metrics, period_start_sql
 from cs_analytics.metrics.spine_arrays import SpineArrays, spine_arrays
@@ -77,7 +78,7 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
 def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None = None,
                    month: dt.date | None = None) -> dict:
     """The headline two-year churn rate at `month` (default: the as-of month): rate, customers,
-    churned, month, cohort_first_month, cohort_last_month."""
+    churned, month, cohort_first_month, cohort_last_month, ci90 (its 90% Wilson interval)."""
     as_of = resolve_as_of(snap, as_of)
     month = month_start(month or as_of)
     return two_year_churn_at(two_year_churn_trend(snap, [month], filters, as_of), month)
@@ -85,7 +86,8 @@ def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None =
 
 def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
     """`two_year_churn` at `month`, read from a `two_year_churn_trend` that includes that month
-    (a page showing the trend and the headline needs one query, not two)."""
+    (a page showing the trend and the headline needs one query, not two), with ci90: the
+    rate's 90% Wilson interval (low, high), None without customers."""
     month = month_start(month)
     rows = trend[[as_date(m) == month for m in trend["month"]]]
     if rows.empty:
@@ -94,6 +96,7 @@ def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
     out = {k: plain(row[k]) for k in ("customers", "churned", "rate")}
     for k in ("month", "cohort_first_month", "cohort_last_month"):
         out[k] = as_date(row[k])
+    out["ci90"] = wilson_interval(out["churned"], out["customers"])
     return out
 
 
@@ -300,16 +303,26 @@ def renewals_by_quarter_of(contracts: pd.DataFrame, quarters: list[Period]) -> p
 # ---------------------------------------------------------------------------- churn reasons
 
 
-def _churn_events_sql(cte: str) -> str:
-    """Churn movements of the period with their reason: the churn_reason of the contract(s)
-    that stopped counting between the previous snapshot day and the churn month's (the latest
-    ending one with a reason), else the account's churn_reason, else NULL."""
+REASONED_MOVEMENTS = ("contraction", "churn")  # movements a churn reason can explain
+
+
+def movement_events_sql(cte: str) -> str:
+    """The movements of kinds $movements in months $first_month…$end_month, one row per
+    account and month (`reasoned`: account_id, month, snapshot_day, movement,
+    movement_amount, churned_mrr = −amount, name, owner_id, owner_name, reason).
+
+    reason — for a contraction or a churn only: the churn_reason of the contract(s) that
+    stopped counting between the previous snapshot day and the month's (the latest ending one
+    with a reason); for a churn, else the account's churn_reason; else NULL."""
+    reasoned = ", ".join(f"'{m}'" for m in REASONED_MOVEMENTS)
     return f"""
         WITH {cte},
         events AS (
-            SELECT s.account_id, s.month, s.snapshot_day, -s.movement_amount AS churned_mrr
+            SELECT s.account_id, s.month, s.snapshot_day, s.movement, s.movement_amount,
+                   -s.movement_amount AS churned_mrr
             FROM spine s
-            WHERE s.movement = 'churn' AND s.month BETWEEN $first_month AND $end_month
+            WHERE list_contains($movements, s.movement)
+              AND s.month BETWEEN $first_month AND $end_month
         ),
         contract_reasons AS (
             SELECT e.account_id, e.month,
@@ -320,11 +333,13 @@ def _churn_events_sql(cte: str) -> str:
              AND c.active_until < e.snapshot_day
              AND c.active_until >= last_day(CAST(e.month - INTERVAL 1 MONTH AS DATE))
              AND nullif(trim(c.churn_reason), '') IS NOT NULL
+            WHERE e.movement IN ({reasoned})
             GROUP BY e.account_id, e.month
         ),
         reasoned AS (
             SELECT e.*, a.name, a.owner_id, u.name AS owner_name,
-                   coalesce(r.reason, nullif(trim(a.churn_reason), '')) AS reason
+                   coalesce(r.reason, CASE WHEN e.movement = 'churn'
+                                           THEN nullif(trim(a.churn_reason), '') END) AS reason
             FROM events e
             LEFT JOIN contract_reasons r ON r.account_id = e.account_id AND r.month = e.month
             LEFT JOIN accounts a ON a.account_id = e.account_id
@@ -338,11 +353,11 @@ def churned_accounts(snap, period: Period, filters: Filters | None = None,
     (MRR lost, positive), reason (missing — NaN — when not recorded)."""
     sp = spine(snap, as_of, filters)
     check_period(period, sp.as_of)
-    sql = _churn_events_sql(sp.cte) + """
+    sql = movement_events_sql(sp.cte) + """
         SELECT account_id, name, owner_id, owner_name, month, churned_mrr, reason
         FROM reasoned
         ORDER BY month, churned_mrr DESC, account_id"""
-    return query(snap, sql, sp.with_params(first_month=period.first_month,
+    return query(snap, sql, sp.with_params(movements=["churn"], first_month=period.first_month,
                                           end_month=period.end_month(sp.as_of)))
 
 
@@ -377,3 +392,13 @@ def reasons_of(churned: pd.DataFrame) -> pd.DataFrame:
         "share": pd.Series([ratio(v, total) for v in counts.tolist()], dtype=np.float64),
         "mrr_share": pd.Series([ratio(v, total_mrr) for v in lost.tolist()], dtype=np.float64),
     })[REASON_COLUMNS]
+
+
+def reason_share(reasons: pd.DataFrame, wanted) -> dict:
+    """Of the churns a `churn_reasons` frame counts, those whose reason is one of `wanted`:
+    churned, total (every churn, reason recorded or not) and share (None without churns)."""
+    wanted = {str(w).strip() for w in wanted}
+    churned = int(sum(n for reason, n in zip(reasons["reason"], reasons["churned"])
+                      if isinstance(reason, str) and reason.strip() in wanted))
+    total = int(reasons["churned"].sum()) if len(reasons) else 0
+    return {"churned": churned, "total": total, "share": ratio(churned, total)}

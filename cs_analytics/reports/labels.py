@@ -1,5 +1,5 @@
 """The reports' words in Japanese (default) and English: sheet names, headers, KPI names and the
-talking-point texts. One catalogue, so both languages always have the same keys (a test checks).
+talking-point texts. No emoji: printed, they come out as boxes (bands are coloured text). One catalogue, so both languages always have the same keys (a test checks).
 `t(key, lang, **values)` formats a label with str.format.
 """
 
@@ -26,7 +26,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "col.value": ("値", "Value"),
     "col.current": ("当四半期", "This quarter"),
     "col.previous": ("前四半期", "Previous quarter"),
-    "col.change": ("前四半期比", "Change"),
+    "col.change": ("前四半期比", "Change vs previous"),
+    "col.current_of": ("当四半期 {period}", "This quarter {period}"),
+    "col.previous_of": ("前四半期 {period}", "Previous quarter {period}"),
+    "col.year_ago_of": ("前年同期 {period}", "A year ago {period}"),
+    "col.year_change": ("前年同期比", "Change vs a year ago"),
+    "col.target_basis": ("目標（判定の基準）", "Target (basis)"),
+    "col.movement": ("増減区分", "Movement"),
     "col.target": ("目標", "Target"),
     "col.status": ("判定", "Status"),
     "col.quarter": ("四半期", "Quarter"),
@@ -56,8 +62,78 @@ LABELS: dict[str, tuple[str, str]] = {
     "kpi.sheet.health": ("ヘルス分布", "Health"),
     "kpi.sheet.activity": ("活動実績", "Activity"),
     "kpi.sheet.renewals": ("更新予定", "Renewals"),
+    "kpi.sheet.onboarding": ("オンボーディング", "Onboarding"),
     "kpi.sheet.plans": ("アクションプラン", "Action plans"),
-    "kpi.headline": ("主要KPI（目標・前四半期との比較）", "Headline KPIs vs targets and the previous quarter"),
+    "kpi.sheet.reviews": ("週次振り返り", "Weekly reviews"),
+    "kpi.headline": ("主要KPI（前四半期・前年同期・目標との比較）",
+                     "Headline KPIs vs the previous quarter, a year ago and the targets"),
+    "kpi.to_date": ("{label}（途中経過: {total}日中{days}日、{end}まで）",
+                    "{label} to date ({days} of {total} days, to {end})"),
+    "kpi.compared": ("比較対象: 前四半期 {previous}、前年同期 {year_ago}",
+                     "Compared with: previous quarter {previous}, a year ago {year_ago}"),
+    "kpi.unit.yen": ("金額の単位: 円", "Amounts in yen"),
+    "kpi.unit.man": ("金額の単位: 万円（表示は1万円未満を四捨五入）",
+                     "Amounts in 万円 (×¥10k: units of ¥10,000, rounded for display)"),
+    "kpi.unit.million": ("金額の単位: 百万円（表示は小数第1位に四捨五入）",
+                         "Amounts in millions of yen (¥M, rounded to one decimal for display)"),
+    "kpi.unit_name.man": ("万円", "×¥10k"),
+    "kpi.unit_name.million": ("百万円", "¥M"),
+    "kpi.rounding_note": (
+        "{unit}表示の照合: 期首 {start} ＋ 増減 {moves} ＝ {total}、期末の表示は {end}"
+        "（差 {difference} は表示の四捨五入によるもの。セルの値は円単位で一致します）。",
+        "In {unit} as shown: start {start} + movements {moves} = {total}; the end shows {end} "
+        "(difference {difference} from rounding the display; the cells reconcile to the yen)."),
+    "kpi.target_on": ("{goal}（{basis}）", "{goal} ({basis})"),
+    "kpi.basis.ttm": ("直近12か月で判定", "judged on the trailing 12 months"),
+    "kpi.basis.year": ("年度で判定", "judged on the fiscal year"),
+    "kpi.basis.quarter": ("四半期で判定", "judged on the quarter"),
+    "kpi.basis.month": ("月で判定", "judged on the month"),
+    "kpi.basis.two_year": ("2年以内チャーン率で判定", "judged on the two-year churn rate"),
+    "kpi.basis_note": (
+        "目標はそれぞれの基準で判定します: NRR・GRRの年間目標は直近12か月（TTM）の値、チャーン率の目標は"
+        "2年以内チャーン率。四半期の値は、四半期の目標を設定した場合だけ判定します。",
+        "Each target is judged on its basis: the annual NRR and GRR targets on the trailing twelve "
+        "months (TTM), the churn target on the two-year churn rate. A quarter's own values are "
+        "judged only against a quarterly target, when one is configured."),
+    "kpi.like_for_like_note": (
+        "途中経過の四半期は同日比較です: 前四半期・前年同期も同じ日まで（例: 12月7日 → 9月7日）で集計します"
+        "（MRR・顧客数はその日の値、増減・活動はその日までの合計）。",
+        "A quarter to date is compared like for like: the previous quarter and a year ago are "
+        "measured as if it were the same day of them (e.g. Dec 7 → Sep 7): MRR and customers on "
+        "that day, movements and activities up to it."),
+    "kpi.note.period_value": ("四半期の値（年間目標は直近12か月の行で判定）",
+                              "The quarter's own value (the annual target is judged on the TTM row)"),
+    "kpi.nrr_ttm": ("NRR（直近12か月・{label}）", "NRR (trailing 12 months, {label})"),
+    "kpi.grr_ttm": ("GRR（直近12か月・{label}）", "GRR (trailing 12 months, {label})"),
+    "kpi.ttm_of": ("{kpi}（直近12か月・{label}）", "{kpi} (trailing 12 months, {label})"),
+    "kpi.gross_mrr_churn": ("グロスMRRチャーン", "Gross MRR churn"),
+    "kpi.net_mrr_churn": ("ネットMRRチャーン", "Net MRR churn"),
+    "kpi.two_year.group": ("{customers}社中{churned}社", "{churned} of {customers} customers"),
+    "kpi.two_year.interval": ("（90%信頼区間 {low}〜{high}）", " (90% interval {low}–{high})"),
+    "kpi.two_year.small": ("、小サンプル", ", a small sample"),
+    "kpi.two_year.previous": ("前四半期は{customers}社中{churned}社",
+                              "previous quarter {churned} of {customers}"),
+    "kpi.two_year.year_ago": ("前年同期は{customers}社中{churned}社",
+                              "a year ago {churned} of {customers}"),
+    "kpi.two_year.others": ("。比較の値は別の顧客群です（{groups}）",
+                            "; the comparisons are over other customers ({groups})"),
+    "kpi.commentary": ("{quarter} のコメント", "Commentary on {quarter}"),
+    "kpi.commentary_by": ("記入: {author}（{at}）", "Written by {author} ({at})"),
+    "kpi.commentary_none": ("コメントはまだありません（KPIレポート画面で記入できます）。",
+                            "No commentary yet (write it on the KPI report page)."),
+    "kpi.contributors": ("{quarter} の増減の要因（区分ごとの上位顧客）",
+                         "What moved MRR in {quarter}: the largest accounts behind each movement"),
+    "kpi.col.rank": ("順位", "Rank"),
+    "kpi.of_accounts": ("{rank}位 / {accounts}社", "{rank} of {accounts}"),
+    "kpi.col.share_of_movement": ("区分内の割合", "Share of the movement"),
+    "kpi.col.cumulative_share": ("累積割合", "Cumulative share"),
+    "kpi.col.ci_low": ("90%信頼区間（下限）", "90% interval, low"),
+    "kpi.col.ci_high": ("90%信頼区間（上限）", "90% interval, high"),
+    "kpi.col.sample": ("サンプル", "Sample"),
+    "kpi.sample.small": ("小サンプル（{n}社未満）", "small sample (under {n} customers)"),
+    "kpi.sample.ok": ("{n}社以上", "{n} customers or more"),
+    "kpi.col.point": ("グラフの表示（対象顧客数）", "Chart label (customers)"),
+    "kpi.col.logo_target": ("ロゴチャーン目標", "Logo churn target"),
     "kpi.delta_note": ("増減: 金額・件数は差、率はポイント差（pt）。",
                        "Change: amounts and counts as differences, rates in percentage points (pt)."),
     "kpi.mrr": ("MRR（期末）", "MRR (end of quarter)"),
@@ -95,6 +171,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "kpi.retention.ttm": ("直近12か月（TTM）NRR・GRR（月次）", "Trailing-12-month NRR and GRR by month"),
     "kpi.retention.chart": ("NRR・GRR（四半期）", "NRR and GRR by quarter"),
     "kpi.retention.chart_ttm": ("NRR・GRR（TTM）", "NRR and GRR (TTM)"),
+    "kpi.retention.quarter_note": (
+        "四半期の値です。NRR・GRRの年間目標は直近12か月（下の表）で判定します。",
+        "Quarterly values: the annual NRR and GRR targets are judged on the trailing twelve "
+        "months (table below)."),
     "kpi.col.base_customers": ("期首顧客数", "Customers at start"),
     "kpi.col.churned_customers": ("うち解約", "Of which churned"),
     "kpi.col.base_mrr": ("期首MRR（既存顧客）", "Start MRR (base)"),
@@ -106,6 +186,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "kpi.col.end_mrr": ("期末MRR", "End MRR"),
     "kpi.churn.logo": ("四半期別ロゴチャーン", "Logo churn by quarter"),
     "kpi.churn.logo_chart": ("ロゴチャーン率", "Logo churn rate"),
+    "kpi.churn.logo_note": (
+        "四半期ごとのロゴチャーン率です。チャーン率の目標は2年以内チャーン率に対するもので基準が異なるため、"
+        "目標線は引きません。",
+        "Logo churn per quarter: the churn target applies to the two-year churn rate, another "
+        "basis, so no target line is drawn."),
     "kpi.churn.two_year": ("2年以内チャーン率（戦略KPI）", "Two-year churn rate (strategy KPI)"),
     "kpi.churn.two_year_note": (
         "{month} 時点: 開始月が {first}〜{last} の顧客のうち、24か月以内に解約した割合。",
@@ -167,7 +252,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "kpi.renewals.renewed_arr": ("更新済み ARR（実績）", "ARR renewed (outcome)"),
     "kpi.renewals.lost_arr": ("解約 ARR（実績）", "ARR lost (outcome)"),
     "kpi.renewals.at_risk_arr": ("リスクARR（未締結）", "At-risk ARR (not yet signed)"),
-    "kpi.renewals.at_risk_red": ("うちヘルス🟠🔴の顧客", "Of which health 🟠/🔴"),
+    "kpi.renewals.at_risk_red": ("うちヘルス警戒・危険の顧客", "Of which health warning or danger"),
     "kpi.renewals.note": (
         "リスクARR = 更新期限が来ていて後続契約が未締結の契約のARR。状況は {as_of} 時点。",
         "At-risk ARR = ARR of due contracts with no following contract signed, as of {as_of}."),
@@ -284,10 +369,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "qbr.col.since": ("検知日", "Since"),
     "qbr.col.evidence_detail": ("根拠", "Evidence"),
     # ---------------------------------------------------------------- value names
-    "band.healthy": ("🟢 良好", "🟢 healthy"),
-    "band.caution": ("🟡 注意", "🟡 caution"),
-    "band.warning": ("🟠 警戒", "🟠 warning"),
-    "band.danger": ("🔴 危険", "🔴 danger"),
+    "band.healthy": ("良好", "healthy"),
+    "band.caution": ("注意", "caution"),
+    "band.warning": ("警戒", "warning"),
+    "band.danger": ("危険", "danger"),
     "band.none": ("スコアなし", "no score"),
     "component.deliveries": ("配信数", "Deliveries"),
     "component.logins": ("ログイン", "Logins"),
@@ -298,7 +383,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "signal.no_login_60d": ("60日以上ログインなし", "No login for 60+ days"),
     "signal.deliveries_drop_50": ("配信数50%以上減少", "Deliveries down 50%+"),
     "signal.no_contact_60d": ("60日以上接点なし", "No contact for 60+ days"),
-    "signal.health_red": ("ヘルス🔴", "Health red"),
+    "signal.health_red": ("ヘルス危険", "Health danger"),
     "signal.renewal_at_risk": ("更新リスク", "Renewal at risk"),
     "activity.meeting": ("MTG", "meeting"),
     "activity.email": ("メール", "email"),
@@ -353,11 +438,15 @@ LABELS: dict[str, tuple[str, str]] = {
         "usage stopped after an event."),
     "tp.campaign.reason": ("解約理由「{reason}」の記録があります。", "A churn reason \"{reason}\" is recorded."),
     "tp.campaign.suggestion": (
-        "解約理由の74%は「施策終了・中止」。イベント以外の用途（社内研修、採用説明会、IR説明会、"
+        "{share_line}イベント以外の用途（社内研修、採用説明会、IR説明会、"
         "製品勉強会など）を事例とともに提案し、年間の配信計画を一緒に作る。",
-        "74% of churn is \"campaign ended / stopped\". Propose uses beyond the event — internal "
+        "{share_line}Propose uses beyond the event — internal "
         "training, recruiting sessions, IR briefings, product seminars — with examples, and build a "
         "year-round delivery plan together."),
+    "tp.campaign.share": (
+        "直近12か月（{period}）の解約{total}件のうち{churned}件（{share}）の理由が「{reason}」。",
+        "{churned} of the {total} churns in the last 12 months ({period}) — {share} — were "
+        "\"{reason}\". "),
     "tp.deliveries.topic": ("配信数の減少: 活用プラン", "Deliveries falling: adoption plan"),
     "tp.deliveries.evidence": ("直近90日の配信数 {recent}件（その前の90日は{previous}件）。",
                                "Deliveries in the last 90 days: {recent} (the 90 days before: {previous})."),

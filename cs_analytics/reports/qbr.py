@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from cs_analytics import clock
 from cs_analytics.config import HEALTH_COMPONENTS, Settings
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts as account_metrics
 from cs_analytics.metrics import activity as activity_metrics
+from cs_analytics.metrics import churn as churn_metrics
 from cs_analytics.metrics import health_summary
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics import usage as usage_metrics
@@ -56,6 +58,7 @@ class QbrPack:
     signals: pd.DataFrame
     talking_points: list[TalkingPoint]
     notes: pd.DataFrame
+    settings: Settings | None = None  # times are shown in settings.general.timezone
 
     @property
     def title(self) -> str:
@@ -113,7 +116,8 @@ def qbr_data(snap, settings: Settings, account_id: str, lang: str = "ja",
         score_4w=(health or {}).get("score_4w_before"),
         top_detractor=(health or {}).get("top_detractor"),
         open_signals=tuple(str(s) for s in signals["signal"]),
-        churn_reasons=tuple(str(r) for r in reasons if isinstance(r, str) and r.strip()))
+        churn_reasons=tuple(str(r) for r in reasons if isinstance(r, str) and r.strip()),
+        campaign_churns=campaign_churns(snap, settings))
     return QbrPack(
         lang=lang, account_id=account_id, as_of=as_of, is_demo=snap.is_demo, profile=profile,
         segment=health_summary.account_segment(snap, account_id), health=health,
@@ -128,30 +132,41 @@ def qbr_data(snap, settings: Settings, account_id: str, lang: str = "ja",
             limit=RECENT_ACTIVITY_LIMIT),
         contact=contact, renewal=renewal, signals=signals,
         talking_points=talking_points(facts, settings, lang),
-        notes=account_notes(userdata, account_id))
+        notes=account_notes(userdata, account_id, settings), settings=settings)
 
 
 NOTE_COLUMNS = ["created_at", "author", "body"]
 
 
-def account_notes(userdata: sqlite3.Connection | None, account_id: str,
+def account_notes(userdata: sqlite3.Connection | None, account_id: str, settings: Settings,
                   limit: int = NOTES_LIMIT) -> pd.DataFrame:
-    """The account's notes from the user-data store, newest first: created_at (a datetime),
-    author, body."""
+    """The account's notes from the user-data store, newest first: created_at (a datetime in
+    the configured time zone), author, body."""
     if userdata is None:
         return pd.DataFrame(columns=NOTE_COLUMNS)
     rows = userdata.execute(
         "SELECT created_at, author, body FROM notes WHERE account_id = ? "
         "ORDER BY created_at DESC, id DESC LIMIT ?", (account_id, limit)).fetchall()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=NOTE_COLUMNS)
-    frame["created_at"] = [_timestamp(v) for v in frame["created_at"]]
+    frame["created_at"] = [_timestamp(v, settings) for v in frame["created_at"]]
     return frame
 
 
-def _timestamp(value):
-    """A stored ISO timestamp → naive datetime (Excel has no time zones); else the text."""
+def campaign_churns(snap, settings: Settings) -> dict:
+    """The company's churns of the trailing twelve months whose reason means a campaign ended
+    (`reports.campaign_churn_reasons`): churned, total, share, period — what the campaign
+    talking point quotes."""
+    period = P.ttm(P.month_start(snap.as_of))
+    counted = churn_metrics.reason_share(churn_metrics.churn_reasons(snap, period),
+                                         settings.reports.campaign_churn_reasons)
+    return {**counted, "period": period.label}
+
+
+def _timestamp(value, settings: Settings):
+    """A stored UTC moment → naive datetime in the configured zone (Excel has no time zones);
+    anything else is kept as the text."""
     try:
-        return dt.datetime.fromisoformat(str(value)).replace(tzinfo=None)
+        return clock.local(str(value), settings).replace(tzinfo=None)
     except ValueError:
         return str(value)
 
@@ -178,7 +193,7 @@ def qbr_workbook(snap, settings: Settings, account_id: str, lang: str = "ja",
 
 def render_qbr_workbook(pack: QbrPack) -> bytes:
     lang = pack.lang
-    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    stamp = clock.local_text(dt.datetime.now(dt.UTC), pack.settings or Settings())
     footer = f"{pack.title} — {t('as_of', lang, date=pack.as_of)}"
     book = ReportWorkbook(pack.title, t("empty", lang), footer=footer)
     demo = t("demo", lang) if pack.is_demo else None

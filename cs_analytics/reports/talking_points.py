@@ -41,6 +41,10 @@ class AccountFacts:
     last_contract_end: dt.date | None = None
     open_signals: tuple[str, ...] = ()
     churn_reasons: tuple[str, ...] = field(default=())
+    # The company's churns whose reason means a campaign ended (metrics.churn.reason_share over
+    # the trailing twelve months): churned, total, share, period — the figure the campaign
+    # talking point quotes. None: not computed, and the point quotes no figure.
+    campaign_churns: dict | None = None
 
     @property
     def days_to_renewal(self) -> int | None:
@@ -66,6 +70,18 @@ def _yen(value: float) -> str:
 
 def _date(value: dt.date | None) -> str:
     return value.isoformat() if value else "—"
+
+
+def _campaign_share(facts: AccountFacts, settings: Settings, lang: str) -> str:
+    """'直近12か月（TTM 2026-12）の解約11件のうち8件（72.7%）の理由が「施策終了・中止」。' from the
+    data, or nothing when there were no churns to count."""
+    counted = facts.campaign_churns
+    if not counted or not counted.get("total"):
+        return ""
+    return t("tp.campaign.share", lang, period=counted["period"], total=counted["total"],
+             churned=counted["churned"], share=f"{counted['share']:.1%}",
+             reason="・".join(settings.reports.campaign_churn_reasons) if lang == "ja"
+             else " / ".join(settings.reports.campaign_churn_reasons))
 
 
 def plan_limit(settings: Settings, mrr: float) -> float | None:
@@ -123,7 +139,8 @@ def talking_points(facts: AccountFacts, settings: Settings, lang: str = "ja") ->
                          last=_date(u.get("last_delivery_date")))
         else:
             evidence = t("tp.campaign.reason", lang, reason=reasons[0])
-        add("campaign", HIGH, evidence=evidence)
+        add("campaign", HIGH, evidence=evidence, share_line=_campaign_share(facts, settings,
+                                                                             lang))
 
     falling = (u.get("has_usage") and u["deliveries_previous"] >= r.deliveries_fall_min_previous
                and u["deliveries_recent"] <= r.deliveries_fall_ratio * u["deliveries_previous"] + EPS)

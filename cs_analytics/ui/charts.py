@@ -193,12 +193,15 @@ def movements_by_period(df: pd.DataFrame) -> dict:
                                    barmode="relative"))
 
 
-def retention(df: pd.DataFrame, target: float, title: str) -> dict:
-    """NRR and GRR per period with the NRR target line (TTM periods named by their month)."""
+def retention(df: pd.DataFrame, target: float | None, title: str) -> dict:
+    """NRR and GRR per period (TTM periods named by their month), with the NRR target line
+    only when a target of the chart's basis is given (an annual target is no line on a
+    quarterly chart)."""
     x = [str(label).removeprefix("TTM ") for label in df["label"]]
     traces = [_line(x, df["nrr"].to_numpy(), "NRR", PRIMARY, hovertemplate=PCT_HOVER),
-              _line(x, df["grr"].to_numpy(), "GRR", SECONDARY, hovertemplate=PCT_HOVER),
-              _target_trace(x, target, t("chart.nrr_target", value=fmt.pct(target)))]
+              _line(x, df["grr"].to_numpy(), "GRR", SECONDARY, hovertemplate=PCT_HOVER)]
+    if target is not None:
+        traces.append(_target_trace(x, target, t("chart.nrr_target", value=fmt.pct(target))))
     return _figure(traces, _layout(title=title, yaxis=_pct_axis()))
 
 
@@ -208,13 +211,24 @@ def _target_trace(x: list, target: float, name: str) -> dict:
             "line": {"color": TARGET, "dash": "dash"}, "hovertemplate": PCT_HOVER}
 
 
-def rate_with_target(df: pd.DataFrame, column: str, target: float, *, title: str,
-                     name: str, target_name: str, bars: bool = True) -> dict:
-    """A rate per period (bars or a line) with a dashed target line."""
+def rate_with_target(df: pd.DataFrame, column: str, target: float | None, *, title: str,
+                     name: str, target_name: str | None = None, bars: bool = True,
+                     counts: str | None = None) -> dict:
+    """A rate per period (bars or a line), with a dashed target line only when a target of
+    the chart's basis is given; `counts`: a column of group sizes shown on each point
+    ("n=18") and in its hover — a rate over few customers says so."""
     x = list(df["label"])
     draw = _bar if bars else _line
-    traces = [draw(x, df[column].to_numpy(), name, PRIMARY, hovertemplate=PCT_HOVER),
-              _target_trace(x, target, target_name)]
+    more = {"hovertemplate": PCT_HOVER}
+    if counts is not None:
+        n = [int(v) for v in df[counts]]
+        more = {"customdata": n, "text": [f"n={v}" for v in n],
+                "hovertemplate": "%{y:.1%} (n=%{customdata})"}
+        if not bars:
+            more.update(mode="lines+markers+text", textposition="top center")
+    traces = [draw(x, df[column].to_numpy(), name, PRIMARY, **more)]
+    if target is not None:
+        traces.append(_target_trace(x, target, target_name or name))
     return _figure(traces, _layout(title=title, yaxis=_pct_axis()))
 
 

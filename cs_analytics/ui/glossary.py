@@ -23,13 +23,13 @@ DEFINITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("backtest", ("backtest_population", "backtest_outcome", "backtest_rates",
                   "backtest_precision_recall", "backtest_lead_time", "backtest_survival",
                   "backtest_components", "backtest_evidence", "backtest_weights")),
-    ("targets", ("target_churn", "target_nrr", "target_grr")),
+    ("targets", ("target_basis", "to_date", "small_sample")),
 )
 
 
 def definition_values(s: Settings) -> dict[str, object]:
     """The configured numbers the definition texts mention, by placeholder name."""
-    h, g, sig, tg = s.health, s.segments, s.signals, s.targets
+    h, g, sig = s.health, s.segments, s.signals
     return {
         "grace_days": s.general.renewal_grace_days,
         "fiscal_start": s.general.fiscal_year_start_month,
@@ -43,9 +43,7 @@ def definition_values(s: Settings) -> dict[str, object]:
         "no_contact_days": sig.no_contact_days,
         "renewal_days": sig.renewal_at_risk_days,
         "cooldown_days": s.alerts.cooldown_days,
-        "churn_target": _num(tg.two_year_churn_max * 100),
-        "nrr_target": _num(tg.nrr_min * 100),
-        "grr_target": _num(tg.grr_min * 100),
+        "small_below": s.samples.small_below,
         "tier_high": _num(g.tier_min_points["high"]),
         "tier_mid": _num(g.tier_min_points["mid"]),
         "horizon_days": s.backtest.horizon_days,
@@ -55,6 +53,15 @@ def definition_values(s: Settings) -> dict[str, object]:
         "confidence": _num(s.backtest.confidence * 100),
         "weight_factors": ", ".join(f"×{_num(f)}" for f in s.backtest.weight_factors),
     }
+
+
+def targets_table(s: Settings) -> pd.DataFrame:
+    """The configured targets: name, metric, direction, value, basis (enabled ones)."""
+    return pd.DataFrame([{"name": name, "metric": target.metric,
+                          "direction": target.direction, "value": target.value,
+                          "basis": target.basis}
+                         for name, target in s.targets.items() if target.enabled],
+                        columns=["name", "metric", "direction", "value", "basis"])
 
 
 def _num(value: float) -> str:
@@ -114,6 +121,9 @@ def _show(value) -> str:
         return ""
     if dataclasses.is_dataclass(value):
         value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        value = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+                 for k, v in value.items()}
     if isinstance(value, float):
         return _num(value)
     return str(value)

@@ -149,6 +149,16 @@ MOVEMENT_SUMMARY_COLUMNS = {
     "count": Col("revenue.col.accounts", "int"), "amount": Col("revenue.col.amount", "yen"),
 }
 
+# The accounts behind each movement (contributors.top_of): used by the Overview and KPI pages.
+CONTRIBUTOR_COLUMNS = {
+    "movement": Col("revenue.col.movement", "enum", "movement"),
+    "rank": Col("compare.col.rank", "int"), "accounts": Col("compare.col.accounts", "int"),
+    "name": Col("col.account_name"), "owner_name": Col("col.owner"),
+    "amount": Col("revenue.col.amount", "yen"), "share": Col("compare.col.share", "pct"),
+    "cumulative_share": Col("compare.col.cumulative_share", "pct"),
+    "reason": Col("churn.col.reason"), "account_id": Col("col.account_link", "account"),
+}
+
 # Number columns shown as they are, with their display format.
 NUMBER_FORMATS = {"yen": "yen", "int": "localized", "number": "%.1f"}
 
