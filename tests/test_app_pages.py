@@ -10,7 +10,7 @@ import json
 import pytest
 from conftest import build_snapshot, contract
 
-from cs_analytics.metrics import churn, periods, revenue
+from cs_analytics.metrics import churn, periods, renewals, revenue
 from cs_analytics.store import Store
 from cs_analytics.ui import fmt, widgets
 from cs_analytics.ui.i18n import translate
@@ -140,8 +140,10 @@ def test_churn_page_headline_and_target_line(demo_home, use_home):
     trend = chart(at, "Two-year churn rate by month")
     assert [t["name"] for t in trend["data"]] == ["Two-year churn rate", "Target 10.0%"]
     assert set(values(trend["data"][1]["y"])) == {0.1}
-    renewals = churn.renewals(snap, _period(snap))
-    assert metric(at, "Contracts due").value == fmt.number(renewals.due_count)
+    due = renewals.summary_of(renewals.due_in(snap, _period(snap)))
+    assert metric(at, "ARR due").value == fmt.yen_compact(due.due_arr, "en")
+    assert metric(at, "At-risk ARR").value == fmt.yen_compact(due.at_risk_arr, "en")
+    assert metric(at, "Pending ARR").value == fmt.yen_compact(due.pending_arr, "en")
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -16,7 +16,7 @@ from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.health import counts_on, json_value, mart_on, snapshot_day_for
 
 SIGNALS = ("no_login_60d", "deliveries_drop_50", "no_contact_60d", "health_red",
-           "renewal_at_risk")
+           "renewal_at_risk", "notice_deadline_near")
 # Signal rows by account, then in the order of SIGNALS (signals_on and keys_on).
 _ORDER_BY = ("ORDER BY s.account_id, list_position(["
              + ", ".join(f"'{name}'" for name in SIGNALS) + "], s.signal)")
@@ -28,6 +28,8 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "no_contact_60d": ("last_contact_date", "last_contact_type", "days_since_contact"),
     "health_red": ("score", "band", "top_detractor"),
     "renewal_at_risk": ("contract_end_date", "days_to_end", "band", "score"),
+    "notice_deadline_near": ("notice_contract_id", "notice_deadline", "days_to_notice_deadline",
+                             "band", "score"),
 }
 
 # What an alert message needs beside the evidence.

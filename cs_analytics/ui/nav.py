@@ -23,6 +23,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("kpi_report", "management", "🗂️"),
     PageSpec("revenue", "analysis", "💴"),
     PageSpec("churn", "analysis", "📉"),
+    PageSpec("renewals", "analysis", "🔁"),
     PageSpec("health", "analysis", "🩺"),
     PageSpec("team", "analysis", "👥"),
     PageSpec("account", "customers", "🏢"),
