@@ -73,14 +73,14 @@ probabilities = started["probabilities"].result()
 st.caption(t("renewals.forecast_caption", min=terms.forecast_min_renewals,
              lead=terms.forecast_lead_days))
 st.markdown(renewal_view.probability_source_line(probabilities))
+history = renewals.by_quarter_of(started["past"].result(), past)
 left, right = st.columns(2)
 with left:
     widgets.table(probabilities, renewal_view.PROBABILITY_COLUMNS, key="renewals_probabilities",
                   download="renewal-probabilities")
 with right:
-    history = renewals.by_quarter_of(started["past"].result(), past)
     charts.show(charts.renewal_rate_history(history, t("renewals.chart.history",
                                                        n=terms.history_quarters)),
                 key="renewals_history")
-    widgets.table(history, renewal_view.HISTORY_COLUMNS, key="renewals_history_table",
-                  download="renewal-rate-history")
+widgets.table(history, renewal_view.HISTORY_COLUMNS, key="renewals_history_table",
+              download="renewal-rate-history")

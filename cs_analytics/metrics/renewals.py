@@ -22,7 +22,7 @@ import pandas as pd
 
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import periods as P
-from cs_analytics.metrics.base import fiscal_year_start_month, query, ratio
+from cs_analytics.metrics.base import fiscal_year_start_month, query, ratio, stable_types
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.periods import Period
 
@@ -46,6 +46,10 @@ COLUMNS = ["contract_id", "account_id", "name", "owner_id", "owner_name", "owner
            "p_low", "p_high", "expected_arr", "expected_arr_low", "expected_arr_high",
            "at_stake_arr"]
 
+_TEXT_COLUMNS = ("contract_id", "account_id", "name", "owner_id", "owner_name", "owner_email",
+                 "type", "renewal_kind", "status", "signed_by", "following_contract_id", "band",
+                 "signals", "risk_reasons", "bucket")
+_INT_COLUMNS = ("days_to_end", "notice_days", "days_to_notice_deadline")
 _STATUS_RANK = "list_position(['" + "', '".join(STATUSES) + "'], r.status)"
 
 
@@ -66,7 +70,7 @@ def _rows(snap, where_sql: str, params: dict, filters: Filters | None,
     name and owner, in `order_sql` order (COLUMNS)."""
     _require(snap)
     where, filter_params = condition(filters, snap, "r.account_id")
-    return query(snap, f"""
+    return stable_types(query(snap, f"""
         SELECT r.contract_id, r.account_id, a.name, a.owner_id,
                coalesce(u.name, a.owner_id) AS owner_name, u.email AS owner_email,
                r.start_date, r.end_date, CAST(r.end_date - $as_of AS INTEGER) AS days_to_end,
@@ -86,7 +90,8 @@ def _rows(snap, where_sql: str, params: dict, filters: Filters | None,
         LEFT JOIN accounts a ON a.account_id = r.account_id
         LEFT JOIN users u ON u.user_id = a.owner_id
         WHERE ({where_sql}) AND {where}
-        ORDER BY {order_sql}, r.contract_id""", {**params, **filter_params, "as_of": snap.as_of})
+        ORDER BY {order_sql}, r.contract_id""", {**params, **filter_params, "as_of": snap.as_of}),
+        text=_TEXT_COLUMNS, ints=_INT_COLUMNS)
 
 
 def contracts_due(snap, first_day: dt.date, last_day: dt.date,

@@ -12,6 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
+from cs_analytics.metrics.base import stable_types
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.health import counts_on, json_value, mart_on, snapshot_day_for
 
@@ -52,7 +53,7 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
     _check_names(signals)
     where, params = condition(filters, snap, "s.account_id")
     tables = _tables_on(snap, day)
-    return snap.query(f"""
+    return stable_types(snap.query(f"""
         SELECT s.*, a.name, a.owner_id, coalesce(u.name, a.owner_id) AS owner_name,
                u.manager_id AS owner_manager_id, g.segment, h.mrr, a.sf_url
         FROM {tables[0]}
@@ -65,7 +66,8 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
           AND ($account_id IS NULL OR s.account_id = $account_id)
           AND {where}
         {_ORDER_BY}
-    """, {**params, "day": day, "signals": list(signals), "account_id": account_id})
+    """, {**params, "day": day, "signals": list(signals), "account_id": account_id}),
+        text=("notice_contract_id",), ints=("days_to_notice_deadline",))
 
 
 def keys_on(snap, day: dt.date | None = None, filters: Filters | None = None) -> pd.DataFrame:

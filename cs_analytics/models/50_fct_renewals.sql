@@ -138,16 +138,19 @@ SELECT
     CAST(renewals AS BIGINT) AS renewals,
     CAST(renewed AS BIGINT) AS renewed,
     rate,
-    greatest(ci_low, 0.0) AS ci_low,
-    least(ci_high, 1.0) AS ci_high,
+    ci_low,
+    ci_high,
     CASE WHEN renewals >= forecast_min_renewals THEN 'history' ELSE 'default' END AS source,
     CASE WHEN renewals >= forecast_min_renewals THEN rate ELSE default_p END AS p,
-    CASE WHEN renewals >= forecast_min_renewals THEN greatest(ci_low, 0.0) ELSE default_p END
-        AS p_low,
-    CASE WHEN renewals >= forecast_min_renewals THEN least(ci_high, 1.0) ELSE default_p END
-        AS p_high,
+    CASE WHEN renewals >= forecast_min_renewals THEN ci_low ELSE default_p END AS p_low,
+    CASE WHEN renewals >= forecast_min_renewals THEN ci_high ELSE default_p END AS p_high,
     default_p
-FROM wilson
+FROM (
+    -- the interval within [0, 1] (rounding); none without renewals
+    SELECT * REPLACE (CASE WHEN renewals > 0 THEN greatest(ci_low, 0.0) END AS ci_low,
+                      CASE WHEN renewals > 0 THEN least(ci_high, 1.0) END AS ci_high)
+    FROM wilson
+)
 ORDER BY list_position(['healthy', 'caution', 'warning', 'danger', 'unscored', 'notice_given'],
                        bucket);
 

@@ -20,21 +20,21 @@ def summary_cards(s: RenewalSummary | dict) -> None:
     if isinstance(s, dict):
         s = RenewalSummary(**s)
     lang = current_language()
-    cols = st.columns(6)
     cards = (
         ("due", s.due_arr, t("renewals.card.due_help", count=s.due_count)),
         ("signed", s.signed_arr, t("renewals.card.signed_help", count=s.signed_count,
                                    auto=fmt.yen(s.auto_renew_arr))),
+        ("lost", s.lost_arr, t("renewals.card.lost_help", count=s.lost_count,
+                               rate=fmt.pct(s.renewal_rate))),
         ("pending", s.pending_arr, t("renewals.card.pending_help", count=s.pending_count,
                                      risk=s.at_risk_count)),
         ("at_risk", s.at_risk_arr, t("renewals.card.at_risk_help", count=s.at_risk_count)),
-        ("lost", s.lost_arr, t("renewals.card.lost_help", count=s.lost_count,
-                               rate=fmt.pct(s.renewal_rate))),
         ("expected", s.expected_arr, t("renewals.card.expected_help",
                                        low=fmt.yen(s.signed_arr + s.forecast_low),
                                        high=fmt.yen(s.signed_arr + s.forecast_high),
                                        rate=fmt.pct(s.expected_rate))),
     )
+    cols = st.columns(3) + st.columns(3)  # what is decided, then what is not
     for col, (key, value, help_text) in zip(cols, cards):
         col.metric(t(f"renewals.card.{key}"), fmt.yen_compact(value, lang), border=True,
                    help=f"{fmt.yen(value)} — {help_text}")
@@ -104,16 +104,16 @@ HISTORY_COLUMNS = {
     "renewal_rate": Col("renewals.col.renewal_rate", "pct"),
 }
 
-# P(renew) per bucket (renewals.probabilities).
+# P(renew) per bucket (renewals.probabilities): the P used first, then the history behind it.
 PROBABILITY_COLUMNS = {
     "bucket": Col("renewals.col.bucket", "enum", "renewals.bucket"),
+    "p": Col("renewals.col.p", "pct"), "p_low": Col("renewals.col.p_low", "pct"),
+    "p_high": Col("renewals.col.p_high", "pct"),
+    "source": Col("renewals.col.source", "enum", "renewals.source"),
     "renewals": Col("renewals.col.renewals", "int"),
     "renewed": Col("renewals.col.renewed", "int"),
     "rate": Col("renewals.col.rate", "pct"), "ci_low": Col("renewals.col.ci_low", "pct"),
     "ci_high": Col("renewals.col.ci_high", "pct"),
-    "source": Col("renewals.col.source", "enum", "renewals.source"),
-    "p": Col("renewals.col.p", "pct"), "p_low": Col("renewals.col.p_low", "pct"),
-    "p_high": Col("renewals.col.p_high", "pct"),
 }
 
 
