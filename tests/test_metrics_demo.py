@@ -91,6 +91,24 @@ def test_cohorts_renewals_and_trends_run_on_the_demo(snap):
     assert trend["nrr"].notna().all()
 
 
+def test_renewal_radar_reminders_and_forecast_are_plausible_on_the_demo(snap):
+    """What the renewals page shows on the demo: every status this quarter, auto-renewals
+    committed by their passed deadline, a radar of deadlines with at-risk accounts among
+    them, reminders to send, and P(renew) from past renewals for the common bands."""
+    quarter = P.period_containing("quarter", END)
+    due = renewals.due_in(snap, quarter)
+    assert {"signed", "pending", "at_risk"} <= set(due["status"])
+    assert (due["signed_by"] == "auto_renew").any() and (due["signed_by"] == "contract").any()
+    radar = renewals.notice_radar(snap, 60)
+    assert len(radar) >= 10 and set(radar["status"]) == {"pending", "at_risk"}
+    assert radar["owner_name"].notna().all() and radar["band"].notna().mean() > 0.9
+    assert len(renewals.reminders(snap, 55, 65)) >= 3
+    table = renewals.probabilities(snap).set_index("bucket")
+    assert table.loc["healthy", "source"] == "history"
+    assert table.loc["healthy", "p"] > table.loc["caution", "p"]
+    assert (table["p_low"] <= table["p"]).all() and (table["p"] <= table["p_high"]).all()
+
+
 def test_metrics_table_on_the_demo(demo_home, tmp_path, monkeypatch):
     config = tmp_path / "empty.toml"
     config.write_text("", encoding="utf-8")
