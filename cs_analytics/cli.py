@@ -681,7 +681,8 @@ _REPORT_LANG = click.option("--lang", type=click.Choice(["ja", "en"]), default=N
 def report_kpi(obj: Context, quarter: str, out_path: str, lang: str | None) -> None:
     """The quarterly KPI report for management: headline KPIs vs targets and the previous
     quarter, MRR bridge, NRR/GRR, churn, health distribution, activity per owner, renewals due
-    next quarter and the weekly-review action plans (sheets described in docs/reports.md)."""
+    in the quarter and the next one by status (pending and at-risk ARR apart) and the
+    weekly-review action plans (sheets described in docs/reports.md)."""
     from cs_analytics.reports import kpi_report_workbook
 
     _write_report(obj, out_path, f"the KPI report for {quarter}",
