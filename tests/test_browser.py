@@ -4,8 +4,8 @@ snapshot, driven by Playwright with Debian's Chromium (.ci/run installs it; neve
 test-artifacts/screenshots/), clicks the Overview → Revenue movement → account → Account page
 drill-down, and downloads a table as CSV.
 
-The Overview, Revenue, Health, Account and Renewals screenshots are also copied to docs/screenshots/ for
-the README.
+The Overview, Revenue, Health, Account and Renewals screenshots are also copied to
+docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
