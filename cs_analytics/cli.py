@@ -290,6 +290,25 @@ def _plain_amount(value):
     return int(value) if value.is_integer() else value
 
 
+def account_filters(command):
+    """--owner, --segment and --industry: the sidebar's filters (metrics.Filters)."""
+    for option in reversed((
+            click.option("--owner", "owner_ids", multiple=True, metavar="USER_ID",
+                         help="Only accounts owned by this user (repeatable)."),
+            click.option("--segment", "segments", multiple=True,
+                         type=click.Choice(["S", "A", "B", "C"]),
+                         help="Only accounts currently in this segment (repeatable)."),
+            click.option("--industry", "industries", multiple=True,
+                         help="Only accounts of this industry (repeatable)."))):
+        command = option(command)
+    return command
+
+
+def _filters_text(owner_ids, segments, industries) -> str:
+    return "; ".join(f"{name} {', '.join(v)}" for name, v in (
+        ("owner", owner_ids), ("segment", segments), ("industry", industries)) if v)
+
+
 @main.command("metrics")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               metavar="YYYY-MM-DD",
@@ -301,12 +320,7 @@ def _plain_amount(value):
                    "contain the as-of date.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table: for reading (¥, %); json: rates as fractions.")
-@click.option("--owner", "owner_ids", multiple=True, metavar="USER_ID",
-              help="Only accounts owned by this user (repeatable).")
-@click.option("--segment", "segments", multiple=True, type=click.Choice(["S", "A", "B", "C"]),
-              help="Only accounts currently in this segment (repeatable).")
-@click.option("--industry", "industries", multiple=True,
-              help="Only accounts of this industry (repeatable).")
+@account_filters
 @click.pass_obj
 @user_errors
 def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segments,
@@ -339,9 +353,7 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
     click.echo(f"{period.label}: {values['period_start']} – {values['period_end']} "
                f"(data as of {values['as_of']}){demo}")
     if not filters.is_empty:
-        shown = [f"{name} {', '.join(v)}" for name, v in (
-            ("owner", owner_ids), ("segment", segments), ("industry", industries)) if v]
-        click.echo("filtered: " + "; ".join(shown))
+        click.echo("filtered: " + _filters_text(owner_ids, segments, industries))
     lines = [
         ("MRR", _yen(values["mrr"])),
         ("ARR", _yen(values["arr"])),
@@ -531,12 +543,7 @@ RENEWAL_CSV_COLUMNS = ["contract_id", "account_id", "name", "owner_id", "owner_n
               show_default=True,
               help="table: for reading (¥, %); csv: one row per contract; json: the summary, "
                    "P(renew) by band and the contracts (rates as fractions).")
-@click.option("--owner", "owner_ids", multiple=True, metavar="USER_ID",
-              help="Only accounts owned by this user (repeatable).")
-@click.option("--segment", "segments", multiple=True, type=click.Choice(["S", "A", "B", "C"]),
-              help="Only accounts currently in this segment (repeatable).")
-@click.option("--industry", "industries", multiple=True,
-              help="Only accounts of this industry (repeatable).")
+@account_filters
 @click.pass_obj
 @user_errors
 def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segments,
@@ -598,6 +605,8 @@ def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segment
     demo = " — demo data" if snap.is_demo else ""
     click.echo(f"{period.label}: {period.start_date} – {period.end_date} renewals due "
                f"(status as of {snap.as_of}){demo}")
+    if not filters.is_empty:
+        click.echo("filtered: " + _filters_text(owner_ids, segments, industries))
     s = summary
     lines = [
         ("due", s.due_count, s.due_arr, ""),

@@ -97,12 +97,9 @@ QUARTER_COLUMNS = {
 }
 
 # The renewal rate of past quarters (renewals.by_quarter_of over past quarters).
-HISTORY_COLUMNS = {
-    "quarter": Col("renewals.col.quarter"), "due_count": Col("renewals.col.contracts", "int"),
-    "due_arr": Col("renewals.card.due", "yen"), "signed_arr": Col("renewals.card.signed", "yen"),
-    "lost_arr": Col("renewals.card.lost", "yen"),
-    "renewal_rate": Col("renewals.col.renewal_rate", "pct"),
-}
+HISTORY_COLUMNS = {**{k: QUARTER_COLUMNS[k] for k in ("quarter", "due_count", "due_arr",
+                                                      "signed_arr", "lost_arr")},
+                   "renewal_rate": Col("renewals.col.renewal_rate", "pct")}
 
 # P(renew) per bucket (renewals.probabilities): the P used first, then the history behind it.
 PROBABILITY_COLUMNS = {
