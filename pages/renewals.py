@@ -8,6 +8,8 @@ from cs_analytics.metrics import renewals
 from cs_analytics.ui import charts, data, downloads, filters, fmt, renewal_view, session, widgets
 from cs_analytics.ui.i18n import current_language, t
 
+QUARTER_PARAM = "renewal_quarter"  # the quarter listed, kept in the URL
+
 session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
@@ -41,9 +43,10 @@ widgets.table(by_quarter, renewal_view.QUARTER_COLUMNS, key="renewals_quarters",
               download="renewals-by-quarter")
 
 labels = [q.label for q in ahead]
-chosen = widgets.remember_choice("quarter", st.segmented_control(
-    t("renewals.pick_quarter"), labels, default=None, key="renewals_quarter"), labels)
-quarter = ahead[labels.index(chosen)] if chosen else ahead[0]
+picked = st.segmented_control(t("renewals.pick_quarter"), labels, key="renewals_quarter",
+                              default=widgets.url_choice(QUARTER_PARAM, labels) or labels[0])
+quarter = ahead[labels.index(widgets.remember_choice(QUARTER_PARAM, picked, labels)
+                             or labels[0])]
 st.subheader(t("renewals.contracts_title", quarter=quarter.label))
 st.caption(t("renewals.contracts_hint"))
 renewal_view.contracts_table(renewals.due_in_list(due, quarter), renewal_view.CONTRACT_COLUMNS,
