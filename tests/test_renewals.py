@@ -114,7 +114,9 @@ def test_each_status(statuses, contract_id, status, signed_by, risk):
 
 
 def test_what_each_status_rests_on(statuses):
-    rows = by_contract(renewals.contracts_due(statuses, D("2024-01-01"), D("2026-12-31")))
+    due = renewals.contracts_due(statuses, D("2024-01-01"), D("2026-12-31"))
+    assert list(due.columns) == renewals.COLUMNS
+    rows = by_contract(due)
     assert rows["late"]["following_contract_id"] == "late-next"
     assert rows["addon"]["following_contract_id"] == "base-main"
     assert bool(rows["lost"]["account_churned"]) is True

@@ -39,8 +39,8 @@ MART = "fct_renewals"
 
 # One row per contract due; docs/metrics.md "Renewals" describes each column.
 COLUMNS = ["contract_id", "account_id", "name", "owner_id", "owner_name", "owner_email",
-           "start_date", "end_date", "days_to_end", "mrr", "arr", "type", "auto_renew", "renewal_kind",
-           "notice_days", "notice_deadline", "days_to_notice_deadline", "notice_date",
+           "start_date", "end_date", "days_to_end", "mrr", "arr", "type", "auto_renew",
+           "renewal_kind", "notice_days", "notice_deadline", "days_to_notice_deadline", "notice_date",
            "notice_given", "status", "signed_by", "following_contract_id", "account_churned",
            "band", "score", "last_contact_date", "signals", "risk_reasons", "bucket", "p_renew",
            "p_low", "p_high", "expected_arr", "expected_arr_low", "expected_arr_high",
