@@ -97,7 +97,14 @@ class Build:
             # Real data is never merged into demo data: the first real import starts afresh.
             if not self.previous_is_demo:
                 for name in contract.TABLE_ORDER:
-                    cols = ", ".join(f'"{c}"' for c in contract.TABLES[name].column_names)
+                    # A snapshot built before a column was added to the contract gives it
+                    # empty (NULL), as a file without that column does.
+                    had = {r[0] for r in self.con.execute(
+                        "SELECT column_name FROM duckdb_columns() "
+                        "WHERE database_name = 'previous' AND table_name = ?", [name]
+                    ).fetchall()}
+                    cols = ", ".join(f'"{c}"' if c in had else f'NULL AS "{c}"'
+                                     for c in contract.TABLES[name].column_names)
                     self.con.execute(
                         f'INSERT INTO "{name}" SELECT {cols} FROM previous."{name}"')
         finally:

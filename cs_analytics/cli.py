@@ -746,6 +746,121 @@ def alerts_cmd(obj: Context, dry_run: bool) -> None:
              "will be retried on the next run")
 
 
+# ---------------------------------------------------------------------------- renewals
+
+RENEWAL_CSV_COLUMNS = ["contract_id", "account_id", "name", "owner_id", "owner_name",
+                       "end_date", "mrr", "arr", "status", "signed_by", "renewal_kind",
+                       "notice_days", "notice_deadline", "notice_date", "band", "signals",
+                       "risk_reasons", "bucket", "p_renew", "expected_arr", "at_stake_arr"]
+
+
+@main.command("renewals")
+@click.option("--quarter", default=None, metavar="2026Q1",
+              help="Fiscal quarter whose contracts are due (end date in it), past or future. "
+                   "Default: the quarter of the data-as-of date.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True,
+              help="table: for reading (¥, %); csv: one row per contract; json: the summary, "
+                   "P(renew) by band and the contracts (rates as fractions).")
+@_filter_options("Only accounts currently in this segment (repeatable).")
+@click.pass_obj
+@user_errors
+def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segments,
+                 industries) -> None:
+    """Renewals due in a fiscal quarter with their status on the data-as-of date — signed,
+    lost, pending, at risk —, notice deadlines and the forecast renewing ARR (definitions:
+    docs/metrics.md "Renewals").
+
+    At-risk ARR counts only at-risk contracts; pending ARR counts every undecided contract,
+    at-risk ones included. Forecast = Σ pending ARR × P(renew | band now), with the range at
+    the ends of each band's 90% interval; P comes from past renewals where enough back it,
+    else from [renewals] default_probabilities (the table and JSON say which).
+
+    JSON keys: quarter, period_start, period_end, as_of, summary {due_count, due_arr,
+    signed_count, signed_arr, auto_renew_count, auto_renew_arr, lost_count, lost_arr,
+    pending_count, pending_arr, at_risk_count, at_risk_arr, renewal_rate, forecast_arr,
+    forecast_low, forecast_high, expected_arr, expected_rate}, probabilities [{bucket,
+    renewals, renewed, rate, ci_low, ci_high, source, p, p_low, p_high, default_p}],
+    contracts [one object per contract, the CSV's columns and more]. Amounts are ARR in
+    unrounded yen unless named mrr. CSV columns: contract_id, account_id, name, owner_id,
+    owner_name, end_date, mrr, arr, status, signed_by, renewal_kind, notice_days,
+    notice_deadline, notice_date, band, signals, risk_reasons, bucket, p_renew, expected_arr,
+    at_stake_arr. Contracts are listed at risk first, then pending, lost and signed.
+    """
+    import csv
+
+    from cs_analytics import metrics as metrics_api
+    from cs_analytics.metrics import periods, renewals
+    from cs_analytics.metrics.base import fiscal_year_start_month
+    from cs_analytics.metrics.health import json_value
+
+    obj.settings
+    snap = obj.store.open_current()
+    fsm = fiscal_year_start_month(snap)
+    period = (periods.parse_quarter(quarter, fsm) if quarter
+              else periods.period_containing("quarter", snap.as_of, fsm))
+    filters = metrics_api.Filters(owner_ids=owner_ids, segments=segments, industries=industries)
+    due = renewals.due_in(snap, period, None if filters.is_empty else filters)
+    summary = renewals.summary_of(due)
+    probabilities = renewals.probabilities(snap)
+    if fmt == "csv":
+        writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
+        writer.writerow(RENEWAL_CSV_COLUMNS)
+        for row in due[RENEWAL_CSV_COLUMNS].itertuples(index=False):
+            writer.writerow(["" if v is None else _plain_amount(v) if isinstance(v, float)
+                             else v for v in map(json_value, row)])
+        return
+    if fmt == "json":
+        click.echo(json.dumps({
+            "quarter": period.label, "period_start": period.start_date.isoformat(),
+            "period_end": period.end_date.isoformat(), "as_of": snap.as_of.isoformat(),
+            "summary": summary.as_dict(),
+            "probabilities": [{k: json_value(v) for k, v in r.items()}
+                              for r in probabilities.to_dict("records")],
+            "contracts": [{k: json_value(v) for k, v in r.items()}
+                          for r in due.to_dict("records")],
+        }, ensure_ascii=False, indent=2))
+        return
+    demo = " — demo data" if snap.is_demo else ""
+    click.echo(f"{period.label}: {period.start_date} – {period.end_date} renewals due "
+               f"(status as of {snap.as_of}){demo}")
+    if not filters.is_empty:
+        click.echo(_filtered_line(filters))
+    s = summary
+    lines = [
+        ("due", s.due_count, s.due_arr, ""),
+        ("signed", s.signed_count, s.signed_arr,
+         f"of which renewing automatically, not booked yet: {_yen(s.auto_renew_arr)}"),
+        ("lost", s.lost_count, s.lost_arr, "no MRR in the month after the end month"),
+        ("pending", s.pending_count, s.pending_arr, "at-risk contracts included"),
+        ("at risk", s.at_risk_count, s.at_risk_arr, "health 🟠/🔴, a risk signal or notice"),
+    ]
+    for label, count, arr, note in lines:
+        click.echo(f"  {label:<14}{count:>5,}  {_yen(arr):>16}  {note}".rstrip())
+    click.echo(f"  {'renewal rate':<14}{_percent(s.renewal_rate):>23}  signed ÷ decided ARR")
+    click.echo(f"  {'forecast':<14}{_yen(s.forecast_arr):>23}  of the pending ARR "
+               f"({_yen(s.forecast_low)} – {_yen(s.forecast_high)})")
+    click.echo(f"  {'expected':<14}{_yen(s.expected_arr):>23}  signed + forecast; expected "
+               f"renewal rate {_percent(s.expected_rate)}")
+    click.echo("P(renew) by band now:")
+    for r in probabilities.to_dict("records"):
+        source = (f"past renewals: {r['renewed']} of {r['renewals']}, 90% "
+                  f"{_percent(r['ci_low'])} – {_percent(r['ci_high'])}"
+                  if r["source"] == "history"
+                  else f"configured default ({r['renewals']} past renewals, too few)")
+        click.echo(f"  {r['bucket']:<14}{_percent(r['p']):>7}  {source}")
+    if due.empty:
+        click.echo("no contracts due")
+        return
+    click.echo("contracts (at risk, pending, lost, signed):")
+    for r in due.to_dict("records"):
+        deadline = json_value(r["notice_deadline"]) or "—"
+        band = r["band"] if isinstance(r["band"], str) else "—"
+        click.echo(f"  {r['status']:<8} {json_value(r['end_date'])}  {_yen(r['arr']):>13}  "
+                   f"{r['contract_id']}  {r['name']}  ({r['owner_name']}; notice deadline "
+                   f"{deadline}; band {band}; P {_percent(json_value(r['p_renew']))})")
+
+
 # ---------------------------------------------------------------------------- reports
 
 
@@ -801,7 +916,8 @@ def report_kpi(obj: Context, quarter: str | None, out_path: str, unit: str,
     """The quarterly KPI report for management: headline KPIs vs the previous quarter, the same
     quarter a year ago and the targets (each on its basis), the commentary, MRR bridge and the
     accounts behind each movement, NRR/GRR, churn, health distribution, activity per owner,
-    renewals and the weekly-review action plans (sheets described in docs/reports.md)."""
+    renewals due in the quarter and the next one by status (pending and at-risk ARR apart) and
+    the weekly-review action plans (sheets described in docs/reports.md)."""
     from cs_analytics.reports import kpi_report_workbook
 
     what = f"the KPI report for {quarter or 'the last complete quarter'}"

@@ -275,7 +275,47 @@ class Signals:
         "renewal_at_risk: the contract ends within this many days and nothing following is "
         "signed.", 90)
     renewal_at_risk_bands: list[str] = _doc(
-        "renewal_at_risk: health bands that count as at risk.", ["warning", "danger"])
+        "Health bands that put a renewal at risk: the renewal_at_risk and "
+        "notice_deadline_near signals, and a pending renewal's status 'at risk'.",
+        ["warning", "danger"])
+    notice_deadline_days: int = _doc(
+        "notice_deadline_near: a pending auto-renewing contract's notice deadline is within "
+        "this many days, and its account is in renewal_at_risk_bands or shows another "
+        "signal.", 30)
+
+
+@dataclass(frozen=True)
+class Renewals:
+    """Renewal terms, the renewals page's windows and the renewal forecast (docs/metrics.md
+    "Renewals")."""
+
+    auto_renew_default: bool = _doc(
+        "Whether a contract whose auto_renew is empty renews by itself unless the customer "
+        "gives notice. Set true when your standard terms renew automatically.", False)
+    notice_days_default: int = _doc(
+        "Days before end_date by which a cancellation must be given, for a contract whose "
+        "notice_days is empty (notice deadline = end_date − notice days).", 30)
+    radar_days: int = _doc(
+        "Notice-deadline radar: pending auto-renewing contracts whose notice deadline is "
+        "within this many days of the as-of date.", 60)
+    reminder_days_min: int = _doc(
+        "Reminder list (renewal-reminder mail): contracts ending at least this many days after "
+        "the as-of date…", 55)
+    reminder_days_max: int = _doc("… and at most this many days after it.", 65)
+    forecast_lead_days: int = _doc(
+        "Forecast: a past renewal's band is the one its account held on the last weekly "
+        "snapshot on or before end_date minus this many days (point in time).", 90)
+    forecast_min_renewals: int = _doc(
+        "Forecast: P(renew | band) comes from past renewals when at least this many back the "
+        "band; otherwise the band's default_probabilities value is used.", 30)
+    default_probabilities: dict[str, float] = _doc(
+        "Forecast: P(renew) used where the history is too small, per band now; 'unscored' for "
+        "an account without a score, 'notice_given' for a contract whose customer gave notice "
+        "(whatever its band).",
+        {"healthy": 0.95, "caution": 0.85, "warning": 0.65, "danger": 0.40, "unscored": 0.80,
+         "notice_given": 0.05})
+    history_quarters: int = _doc(
+        "Renewal-rate history: the number of fiscal quarters shown before the current one.", 8)
 
 
 @dataclass(frozen=True)
@@ -321,7 +361,8 @@ def _sf_default_objects():
         "contracts": {"table": "contracts", "object": "Contract", "where": "",
                       "fields": {"contract_id": "Id", "account_id": "AccountId",
                                  "start_date": "StartDate", "end_date": "EndDate",
-                                 "status": "Status", "amount": "Amount__c"}},
+                                 "status": "Status", "amount": "Amount__c",
+                                 "auto_renew": "", "notice_days": "", "notice_date": ""}},
         "tasks": {"table": "activities", "object": "Task", "where": "",
                   "fields": {"activity_id": "Id", "account_id": "AccountId",
                              "owner_id": "OwnerId", "date": "ActivityDate",
@@ -358,7 +399,12 @@ class Salesforce:
         metadata={"doc": "Objects pulled, keyed by a name of your choice. For a default name "
                          "(users, accounts, contracts, tasks, events) only the keys you set "
                          "change; `fields` and `constants` merge key by key, and a field set "
-                         "to \"\" is left out."})
+                         "to \"\" is left out. Contract renewal terms have no standard "
+                         "Salesforce field: map your custom fields, e.g. "
+                         "`objects.contracts.fields.auto_renew = \"AutoRenew__c\"`, "
+                         "`notice_days = \"NoticeDays__c\"`, `notice_date = "
+                         "\"NoticeDate__c\"`; unmapped, they keep what a file import gave "
+                         "and otherwise take the [renewals] defaults."})
 
 
 @dataclass(frozen=True)
@@ -459,6 +505,7 @@ class Settings:
     backtest: Backtest = field(default_factory=Backtest)
     segments: Segments = field(default_factory=Segments)
     signals: Signals = field(default_factory=Signals)
+    renewals: Renewals = field(default_factory=Renewals)
     alerts: Alerts = field(default_factory=Alerts)
     salesforce: Salesforce = field(default_factory=Salesforce)
     metabase: Metabase = field(default_factory=Metabase)
@@ -700,6 +747,7 @@ def _check_semantics(s: Settings) -> None:
     for band in s.signals.renewal_at_risk_bands:
         if band not in BANDS:
             fail("signals.renewal_at_risk_bands", f"expected bands among {', '.join(BANDS)}")
+    _check_renewals(s, fail)
     if s.alerts.mode not in ("each", "digest"):
         fail("alerts.mode", "expected 'each' or 'digest'")
     if s.alerts.max_attempts < 1:
@@ -736,6 +784,32 @@ def _check_backtest(b: "Backtest", fail) -> None:
             len(set(b.weight_factors)) != len(b.weight_factors):
         fail("backtest.weight_factors", "expected distinct factors above 0 other than 1, "
                                         "like [0.5, 2.0]")
+RENEWAL_BUCKETS = (*BANDS, "unscored", "notice_given")
+
+
+def _check_renewals(s: "Settings", fail) -> None:
+    r = s.renewals
+    for name in ("notice_days_default", "radar_days", "reminder_days_min", "forecast_lead_days"):
+        if getattr(r, name) < 0:
+            fail(f"renewals.{name}", "expected 0 or more days")
+    if r.reminder_days_max < r.reminder_days_min:
+        fail("renewals.reminder_days_max", "expected at least renewals.reminder_days_min")
+    if r.forecast_min_renewals < 1:
+        fail("renewals.forecast_min_renewals", "expected at least 1")
+    if r.history_quarters < 1:
+        fail("renewals.history_quarters", "expected at least 1")
+    for bucket in r.default_probabilities:
+        if bucket not in RENEWAL_BUCKETS:
+            fail(f"renewals.default_probabilities.{bucket}",
+                 f"expected one of {', '.join(RENEWAL_BUCKETS)}")
+        if not 0 <= r.default_probabilities[bucket] <= 1:
+            fail(f"renewals.default_probabilities.{bucket}", "expected a share from 0 to 1")
+    for bucket in RENEWAL_BUCKETS:
+        if bucket not in r.default_probabilities:
+            fail(f"renewals.default_probabilities.{bucket}",
+                 "missing: every band, unscored and notice_given need a value")
+    if s.signals.notice_deadline_days < 0:
+        fail("signals.notice_deadline_days", "expected 0 or more days")
 
 
 def _check_reports(r: "Reports", fail) -> None:

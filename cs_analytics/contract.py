@@ -94,6 +94,9 @@ TABLES: dict[str, Table] = {
         Column("status", "text"),
         Column("type", "enum", choices=CONTRACT_TYPES),
         Column("churn_reason", "text"),
+        Column("auto_renew", "bool"),
+        Column("notice_days", "int"),
+        Column("notice_date", "date"),
     )),
     "activities": Table("activities", ("activity_id",), (
         Column("activity_id", "text", required=True),
@@ -155,6 +158,10 @@ ALIASES: dict[str, str] = {
     "金額": "amount", "契約金額": "amount", "Amount": "amount",
     "月額": "mrr", "MRR": "mrr", "ステータス": "status", "状態": "status", "Status": "status",
     "契約種別": "type",
+    "自動更新": "auto_renew", "自動更新有無": "auto_renew", "Auto Renew": "auto_renew",
+    "解約予告日数": "notice_days", "Notice Days": "notice_days",
+    "解約通知日": "notice_date", "解約申出日": "notice_date", "解約予告受領日": "notice_date",
+    "Notice Date": "notice_date",
     # activities
     "活動ID": "activity_id", "Activity ID": "activity_id",
     "日付": "date", "活動日": "date", "Date": "date", "ActivityDate": "date",

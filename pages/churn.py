@@ -1,11 +1,11 @@
 """チャーン — logo churn by period, two-year churn (trend and by start quarter, each rate with its
-group), churn reasons, renewals due and at-risk ARR by renewal quarter."""
+group), churn reasons, renewals due by status and the renewal ARR of the coming quarters."""
 
 import streamlit as st
 
-from cs_analytics.metrics import churn, intervals
+from cs_analytics.metrics import churn, intervals, renewals
 from cs_analytics.metrics import targets as target_rules
-from cs_analytics.ui import cards, charts, data, filters, fmt, session, widgets
+from cs_analytics.ui import cards, charts, data, filters, fmt, renewal_view, session, widgets
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.widgets import Col
 
@@ -24,13 +24,14 @@ st.caption(t("churn.caption", period=filters.view_period_text(view.period, view.
 # Every query of the page, started side by side; each section takes its result when drawn.
 logo_grain = view.period.kind if view.period.kind in ("month", "quarter") else "quarter"
 logo_target = target_rules.line_value(settings.targets, "logo_churn_rate", logo_grain)
+ahead = renewals.quarters_from(snap, 0, 4)
 started = {
     "trend": data.start(churn.two_year_churn_trend, snap, None, view.filters),  # last 12 months
     "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
     "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
     "lost": data.start_rows(churn.churned_accounts, snap, view.filters, period=view.period),
-    "due": data.start_rows(churn.renewal_contracts, snap, view.filters, period=view.period),
-    "ahead": data.start_rows(churn.upcoming_contracts, snap, view.filters, quarters=4),
+    "due": data.start_rows(renewals.due_in, snap, view.filters, period=view.period),
+    "ahead": data.start_rows(renewals.contracts_due, snap, view.filters, **renewals.span(ahead)),
 }
 trend = started["trend"].result()
 headline = churn.two_year_churn_at(trend, view.as_of)
@@ -103,35 +104,15 @@ else:
         widgets.go_to_account(lost["account_id"].iloc[row])
 
 st.subheader(t("churn.renewals_title", period=period_text))
-due = churn.renewals_of(started["due"].result())
-cols = st.columns(4)
-cols[0].metric(t("churn.due"), fmt.number(due.due_count), border=True,
-               help=fmt.yen(due.due_mrr * 12))
-cols[1].metric(t("churn.renewed"), fmt.number(due.renewed_count), border=True)
-cols[2].metric(t("churn.lost"), fmt.number(due.lost_count), border=True)
-cols[3].metric(t("churn.renewal_rate"), fmt.pct(due.renewal_rate), border=True,
-               help=t("churn.renewal_rate_help", pending=due.pending_count))
-due_rows = due.contracts.assign(status=[
-    "pending" if r is None else ("renewed" if r else "lost") for r in due.contracts["renewed"]])
-row = widgets.table(due_rows, {
-    "name": Col("col.account_name"), "owner_name": Col("col.owner"),
-    "end_date": Col("col.end_date", "date"), "arr": Col("col.arr", "yen"),
-    "status": Col("churn.col.status", "enum", "churn.status"),
-    "account_id": Col("col.account_link", "account"),
-}, key="churn_renewals", download="renewals-due", select=True)
-if row is not None:
-    widgets.go_to_account(due_rows["account_id"].iloc[row])
+st.caption(t("churn.renewals_caption"))
+due = started["due"].result()
+renewal_view.summary_cards(renewals.summary_of(due))
+renewal_view.contracts_table(due, renewal_view.CONTRACT_COLUMNS, key="churn_renewals",
+                             download="renewals-due")
+st.page_link("pages/renewals.py", label=t("churn.to_renewals"), icon="🔁")
 
 st.subheader(t("churn.at_risk_title"))
-by_quarter = churn.renewals_by_quarter_of(started["ahead"].result(),
-                                          churn.renewal_quarters(snap, 4))
-charts.show(charts.stacked_bars(by_quarter, "quarter", {
-    "signed_arr": (t("churn.signed_arr"), "#2e7d32"),
-    "at_risk_arr": (t("churn.at_risk_arr"), "#c62828")}, title=t("churn.at_risk_chart"), yen=True),
-    key="churn_at_risk")
-widgets.table(by_quarter, {
-    "quarter": Col("churn.col.quarter"), "contracts": Col("churn.col.contracts", "int"),
-    "due_arr": Col("churn.col.due_arr", "yen"), "signed_arr": Col("churn.signed_arr", "yen"),
-    "at_risk_contracts": Col("churn.col.at_risk_contracts", "int"),
-    "at_risk_arr": Col("churn.at_risk_arr", "yen"),
-}, key="churn_at_risk_table", download="renewals-by-quarter")
+by_quarter = renewals.by_quarter_of(started["ahead"].result(), ahead)
+charts.show(charts.renewals_by_quarter(by_quarter, t("churn.at_risk_chart")), key="churn_at_risk")
+widgets.table(by_quarter, renewal_view.QUARTER_COLUMNS, key="churn_at_risk_table",
+              download="renewals-by-quarter")

@@ -9,8 +9,8 @@ import streamlit as st
 from cs_analytics import clock, commentary
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.reports import kpi as kpi_report
-from cs_analytics.ui import (cards, charts, data, filters, fmt, reports, session, shape,
-                             widgets)
+from cs_analytics.ui import (cards, charts, data, filters, fmt, renewal_view, reports, session,
+                             shape, widgets)
 from cs_analytics.ui.i18n import current_language, formatter, t
 from cs_analytics.ui.widgets import Col
 
@@ -127,17 +127,14 @@ widgets.table(report.activity, {
     "onboarding_completed": Col("team.col.onboarding_completed", "int"),
 }, key="kpi_activity", download=f"activity-{code}", shared=True)
 
-st.subheader(t("kpi_report.renewals_title", quarter=report.next_quarter.label))
-st.caption(t("kpi_report.renewals_caption", due=fmt.yen(report.renewal_summary["due_arr"]),
-             risk=fmt.yen(report.renewal_summary["at_risk_arr"])))
-row = widgets.table(report.renewals, {
-    "name": Col("col.account_name"), "owner_name": Col("col.owner"),
-    "end_date": Col("col.end_date", "date"), "arr": Col("col.arr", "yen"),
-    "status": Col("churn.col.status", "enum", "kpi_report.status"), "band": Col("col.band", "band"),
-    "account_id": Col("col.account_link", "account"),
-}, key="kpi_renewals", download=f"renewals-{report.next_quarter.label}", select=True, shared=True)
-if row is not None:
-    widgets.go_to_account(report.renewals["account_id"].iloc[row])
+for key, quarter, due, summary in (
+        ("this", report.quarter, report.renewals, report.renewal_summary),
+        ("next", report.next_quarter, report.next_renewals, report.next_renewal_summary)):
+    st.subheader(t(f"kpi_report.renewals_{key}", quarter=quarter.label))
+    renewal_view.summary_cards(summary)
+    renewal_view.contracts_table(due, renewal_view.CONTRACT_COLUMNS, key=f"kpi_renewals_{key}",
+                                 download=f"renewals-{quarter.label}", shared=True)
+st.caption(t("kpi_report.renewals_caption"))
 
 st.subheader(t("kpi_report.plans_title"))
 widgets.table(report.action_plans, {

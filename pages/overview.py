@@ -1,11 +1,12 @@
 """経営サマリー — headline KPIs vs the previous period, a year ago and the targets (each on its
-basis), MRR trend, the period's MRR bridge and the accounts behind it, health and alerts."""
+basis), MRR trend, the period's MRR bridge and the accounts behind it, health and alerts, and
+this quarter's renewals by status."""
 
 import streamlit as st
 
-from cs_analytics.metrics import comparisons, contributors, health_summary, periods, revenue
-from cs_analytics.metrics import signals
-from cs_analytics.ui import cards, charts, data, filters, session, shape, widgets
+from cs_analytics.metrics import (comparisons, contributors, health_summary, periods, renewals,
+                                  revenue, signals)
+from cs_analytics.ui import cards, charts, data, filters, renewal_view, session, shape, widgets
 from cs_analytics.ui.i18n import t
 
 TOP_ACCOUNTS = 3
@@ -19,6 +20,7 @@ widgets.title("overview.title")
 # Every query of the page, started side by side; each section takes its result when drawn.
 # The period with its previous and year-ago periods and the targets: one cached call.
 trend_last = view.period.end_month(view.as_of)
+[this_quarter] = renewals.quarters_from(snap, 0, 1)
 started = {
     "compared": data.start(comparisons.compare, snap, view.period, view.filters, None,
                            settings),
@@ -28,12 +30,17 @@ started = {
                         trend_last, view.filters),
     "movers": data.start_rows(contributors.movement_accounts, snap, view.filters,
                               period=view.period),
+    "renewals": data.start_rows(renewals.due_in, snap, view.filters, period=this_quarter),
 }
 compared = started["compared"].result()
 st.caption(t("overview.caption", period=filters.period_text(compared["current"])))
 filters.like_for_like_caption(compared)
 cards.revenue_cards(compared, settings)
 cards.attention_cards(started["bands"].result(), started["alerts"].result(), data.store())
+
+st.subheader(t("overview.renewals_title", quarter=this_quarter.label))
+renewal_view.summary_cards(renewals.summary_of(started["renewals"].result()))
+st.page_link("pages/renewals.py", label=t("overview.to_renewals"), icon="🔁")
 
 trend = started["trend"].result()
 left, right = st.columns([3, 2])

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from cs_analytics import alert_actions, notes, reviews
-from cs_analytics.metrics import health, health_summary, periods, revenue, signals, team
+from cs_analytics.metrics import (health, health_summary, periods, renewals, revenue, signals,
+                                  team)
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.store import Store
 from cs_analytics.ui import fmt
@@ -114,6 +115,40 @@ def test_overview_movement_to_revenue_accounts_to_account_page(demo_home, use_ho
     assert at.title[0].value == "Account"
     assert param(at, "account_id") == [behind["account_id"].iloc[0]]
     assert at.subheader[0].value.replace("\\", "") == behind["name"].iloc[0]
+
+
+def test_renewals_page_figures_lists_and_drill_down(demo_home, use_home):
+    """The Renewals page shows the metrics API's figures and lists; choosing a quarter lists
+    its contracts (kept in the URL) and a row opens the account's karte."""
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    quarters = renewals.quarters_from(snap, 0, 4)
+    due = renewals.contracts_due(snap, **renewals.span(quarters))
+    now = renewals.summary_of(renewals.due_in_list(due, quarters[0]))
+    at = run_page("renewals", "en")
+    for label, value in (("ARR due", now.due_arr), ("Pending ARR", now.pending_arr),
+                         ("At-risk ARR", now.at_risk_arr),
+                         ("Expected renewing ARR", now.expected_arr)):
+        assert metric(at, label).value == fmt.yen_compact(value, "en"), label
+    by_quarter = table_with(at, "Quarter", "At-risk ARR", "Forecast low")
+    assert list(by_quarter["Quarter"]) == [q.label for q in quarters]
+    expected = renewals.by_quarter_of(due, quarters)
+    assert list(by_quarter["At-risk ARR"]) == pytest.approx(list(expected["at_risk_arr"]))
+    radar = renewals.notice_radar(snap, 60)
+    assert list(table(at, "renewals_radar")["Account"]) == list(radar["name"])
+    reminders = renewals.reminders(snap, 55, 65)
+    assert list(table(at, "renewals_reminders")["Contract"]) == list(reminders["contract_id"])
+    assert "Past renewal rate" in texts(at) and "Configured default" in texts(at)
+    listed = table(at, "renewals_contracts")
+    first = renewals.due_in(snap, quarters[0])
+    assert list(listed["Contract"]) == list(first["contract_id"])
+    at.segmented_control(key="renewals_quarter").set_value(quarters[1].label).run()
+    second = renewals.due_in(snap, quarters[1])
+    assert list(table(at, "renewals_contracts")["Contract"]) == list(second["contract_id"])
+    assert param(at, "renewal_quarter") == [quarters[1].label]
+    select_row(at, "renewals_contracts", 0)
+    assert at.title[0].value == "Account"
+    assert param(at, "account_id") == [second["account_id"].iloc[0]]
 
 
 def test_team_owner_portfolio_to_account_page(demo_home, use_home):

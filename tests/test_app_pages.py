@@ -10,7 +10,7 @@ import json
 import pytest
 from conftest import build_snapshot, contract
 
-from cs_analytics.metrics import churn, periods, revenue
+from cs_analytics.metrics import churn, periods, renewals, revenue
 from cs_analytics.store import Store
 from cs_analytics.ui import fmt, widgets
 from cs_analytics.ui.i18n import translate
@@ -200,8 +200,10 @@ def test_churn_page_headline_and_target_line(demo_home, use_home):
     # quarterly logo churn is another basis: no two-year target line on it
     logo = chart(at, "Logo churn rate")
     assert [trace["name"] for trace in logo["data"]] == ["Logo churn (period)"]
-    renewals = churn.renewals(snap, _period(snap))
-    assert metric(at, "Contracts due").value == fmt.number(renewals.due_count)
+    due = renewals.summary_of(renewals.due_in(snap, _period(snap)))
+    assert metric(at, "ARR due").value == fmt.yen_compact(due.due_arr, "en")
+    assert metric(at, "At-risk ARR").value == fmt.yen_compact(due.at_risk_arr, "en")
+    assert metric(at, "Pending ARR").value == fmt.yen_compact(due.pending_arr, "en")
 
 
 @pytest.mark.parametrize("lang", LANGS)

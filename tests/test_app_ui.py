@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from cs_analytics import notes, reviews
 from cs_analytics.config import Settings, iter_settings, settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.metrics import renewals
 from cs_analytics.store import Store
 from cs_analytics.ui import admin, downloads, fmt, glossary
 from cs_analytics.ui.i18n import LANGUAGES, catalogue, placeholders, translate
@@ -263,7 +264,14 @@ def test_every_enum_value_shown_has_a_name():
                                ("movement", ("new", "reactivation", "expansion", "contraction",
                                              "churn")),
                                ("signal", ("no_login_60d", "deliveries_drop_50",
-                                           "no_contact_60d", "health_red", "renewal_at_risk")),
+                                           "no_contact_60d", "health_red", "renewal_at_risk",
+                                           "notice_deadline_near")),
+                               ("renewals.status", renewals.STATUSES),
+                               ("renewals.signed_by", renewals.SIGNED_BY),
+                               ("renewals.bucket", renewals.BUCKETS),
+                               ("renewals.risk", renewals.RISK_REASONS),
+                               ("renewals.kind", ("auto", "manual")),
+                               ("renewals.source", ("history", "default")),
                                ("activity_type", contract.ACTIVITY_TYPES),
                                ("contract_type", contract.CONTRACT_TYPES),
                                ("issue", ISSUES), ("review.status", reviews.PLAN_STATUSES)):

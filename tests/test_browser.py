@@ -4,8 +4,8 @@ snapshot, driven by Playwright with Debian's Chromium (.ci/run installs it; neve
 test-artifacts/screenshots/), clicks the Overview → Revenue movement → account → Account page
 drill-down, and downloads a table as CSV.
 
-The Overview, Revenue, Health and Account screenshots are also copied to docs/screenshots/ for
-the README.
+The Overview, Revenue, Health, Account and Renewals screenshots are also copied to
+docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-quic"]
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-README_SHOTS = ("overview", "revenue", "health", "account")
+README_SHOTS = ("overview", "revenue", "health", "account", "renewals")
 TITLE_KEYS = {"weekly_check": "check.title", "weekly_review": "review.title"}
 WIDTH = 1440
 

@@ -54,6 +54,17 @@ def movements_frame(labels: list[str], rows: list[list[float]]) -> pd.DataFrame:
     return df
 
 
+def renewal_quarters() -> pd.DataFrame:
+    """Two quarters as `renewals.by_quarter_of` gives them (the columns the chart reads)."""
+    return pd.DataFrame({
+        "quarter": pd.Series(["2026Q2", "2026Q3"], dtype="str"),
+        "signed_arr": [6_000_000.0, 0.0], "lost_arr": [1_200_000.0, 0.0],
+        "pending_arr": [3_000_000.0, 9_000_000.0], "at_risk_arr": [1_000_000.0, 2_000_000.0],
+        "forecast_arr": [2_400_000.0, 8_000_000.0], "forecast_low": [2_200_000.0, 7_500_000.0],
+        "forecast_high": [2_600_000.0, 8_400_000.0],
+        "expected_arr": [8_400_000.0, 8_000_000.0]})
+
+
 def band_frame(category: str, names: list[str], counts: dict[str, list[int]]) -> pd.DataFrame:
     return pd.DataFrame({category: pd.Series(names, dtype="str"), **counts})
 
@@ -157,6 +168,13 @@ CASES = {
         "rate": [0.22, 0.03, 0.12]}), "By quartile")),
     "lead_times": ("lead_times", lambda: charts.lead_times(pd.DataFrame({
         "weeks": [0, 1, 2, 3], "churns": [0, 2, 0, 1]}), "Lead time", "Churns", "weeks")),
+    "renewals_by_quarter": ("renewals_by_quarter", lambda: charts.renewals_by_quarter(
+        renewal_quarters(), "Renewals")),
+    "renewals_by_quarter_empty": ("renewals_by_quarter", lambda: charts.renewals_by_quarter(
+        renewal_quarters().iloc[0:0], "Renewals")),
+    "renewal_rate_history": ("renewal_rate_history", lambda: charts.renewal_rate_history(
+        pd.DataFrame({"quarter": pd.Series(["2025Q3", "2025Q4"], dtype="str"),
+                      "renewal_rate": pd.Series([0.9, None], dtype=object)}), "History")),
     "account_mrr": ("account_mrr", lambda: charts.account_mrr(pd.DataFrame({
         "month": months("2023-07-01", "2023-08-01", "2023-09-01"),
         "mrr": [60_000.0, 60_000.0, 90_000.0],
@@ -538,3 +556,27 @@ def test_lead_times_count_whole_churns(lang):
     [bars] = traces(build("lead_times"))
     assert decoded(bars["y"]) == [0, 2, 0, 1]
     assert spec(build("lead_times"))["layout"]["yaxis"]["dtick"] == 1
+
+
+def test_renewals_by_quarter_stacks_the_statuses_with_the_forecast_range(lang):
+    fig = spec(build("renewals_by_quarter"))
+    signed, lost, pending, at_risk, expected = fig["data"]
+    assert [t["name"] for t in fig["data"][:4]] == [
+        translate(lang, f"renewals.status.{s}") for s in ("signed", "lost", "pending", "at_risk")]
+    assert [t["marker"]["color"] for t in fig["data"][:4]] == [
+        charts.RENEWAL_COLORS[s] for s in ("signed", "lost", "pending", "at_risk")]
+    # pending without the at-risk part, so the stack adds up to the ARR due
+    assert values(pending["y"]) == [2_000_000.0, 7_000_000.0]
+    assert values(at_risk["y"]) == [1_000_000.0, 2_000_000.0]
+    assert values(expected["y"]) == [8_400_000.0, 8_000_000.0]
+    assert values(expected["error_y"]["array"]) == [200_000.0, 400_000.0]
+    assert values(expected["error_y"]["arrayminus"]) == [200_000.0, 500_000.0]
+    assert fig["layout"]["barmode"] == "stack" and fig["layout"]["yaxis"]["tickprefix"] == "¥"
+
+
+def test_renewal_rate_history_in_percent_with_gaps(lang):
+    fig = spec(build("renewal_rate_history"))
+    [bars] = fig["data"]
+    assert bars["x"] == ["2025Q3", "2025Q4"] and same(values(bars["y"]), [0.9, None])
+    assert bars["name"] == translate(lang, "renewals.col.renewal_rate")
+    assert fig["layout"]["yaxis"]["tickformat"] == ".0%"

@@ -189,7 +189,10 @@ def test_grace_extends_to_the_next_contract_even_across_an_upsell(make_snapshot)
     got = series(snap, "a1")
     assert got["2024-12"] == (120_000, None)          # both extended through Jan 4
     assert got["2025-01"] == (130_000, "expansion")
-    assert bool(contract_row(snap, "base")["following_signed"])
+    # the renewal follows both the base and the upsell (int_contract_renewal)
+    assert dict(snap.rows("SELECT contract_id, following_contract_id FROM int_contract_renewal "
+                          "WHERE contract_id IN ('base', 'up')")) == {"base": "renewal",
+                                                                      "up": "renewal"}
 
 
 def test_grace_looks_past_a_spot_contract_to_the_next_recurring_one(make_snapshot):

@@ -23,7 +23,8 @@ SETTINGS = settings_from_dict({})
 HYPERLINK = '=HYPERLINK("http://x","y")'
 
 # The small snapshot of test_reports_metrics plus two contracts due in 2025Q3: A7 (nothing
-# following: at risk) and A8 (renewal already signed), and churn reasons for 2025Q2's churns.
+# following, never contacted: at risk) and A8 (renewal already signed), and churn reasons for
+# 2025Q2's churns.
 EXTRA_ACCOUNTS = [
     {"account_id": "A7", "name": "+cmd", "owner_id": "u1"},
     {"account_id": "A8", "name": "@SUM(A1)", "owner_id": "u2"},
@@ -77,6 +78,15 @@ def row_of(ws, label, column: int = 1) -> int:
         if ws.cell(row, column).value == label:
             return row
     raise AssertionError(f"{label!r} not found in column {column} of {ws.title}")
+
+
+def rows_of(ws, label, column: int = 1) -> list[int]:
+    return [row for row in range(1, ws.max_row + 1) if ws.cell(row, column).value == label]
+
+
+def value_after(ws, start: int, label: str):
+    """Column B of the first row labelled `label` at or after row `start`."""
+    return ws.cell(next(r for r in rows_of(ws, label) if r >= start), 2).value
 
 
 def all_sheet_xml(data: bytes) -> list[str]:
@@ -250,16 +260,26 @@ def test_kpi_activity_renewals_and_plans(snap, userdata):
     ws = wb["オンボーディング"]
     assert ws.cell(row_of(ws, "A3"), 8).value == "はい"  # onboarding completed
     ws = wb["更新予定"]
-    # hand-computed: due in 2025Q3 = c7 (60k, nothing following) and c8 (25k, c9 signed)
-    assert ws.cell(row_of(ws, "更新対象 契約数"), 2).value == 2
-    assert ws.cell(row_of(ws, "更新対象 ARR"), 2).value == pytest.approx(1_020_000)
-    assert ws.cell(row_of(ws, "リスクARR（未締結）"), 2).value == pytest.approx(720_000)
-    assert ws.cell(row_of(ws, "更新契約締結済み ARR"), 2).value == pytest.approx(300_000)
-    r = row_of(ws, "A7")
-    assert ws.cell(r, 2).value == "+cmd" and ws.cell(r, 2).data_type == "s"
-    assert ws.cell(r, 7).value == 720_000 and ws.cell(r, 8).value == "未締結（リスク）"
-    assert ws.cell(r, 5).is_date and ws.cell(r, 5).value == dt.datetime(2025, 8, 31)
-    assert ws.cell(row_of(ws, "A8"), 8).value == "更新契約締結済み"
+    # hand-computed, as of 2025-06-30. 2025Q2 first: c4 (A4, 20k) and c6 (A6, 10k) ended May
+    # 31 with nothing following and no MRR in June: both lost.
+    due_rows = rows_of(ws, "更新対象 契約数")
+    assert [ws.cell(r, 2).value for r in due_rows] == [2, 2]
+    this, following = due_rows
+    assert value_after(ws, this, "解約 ARR") == pytest.approx(360_000)
+    assert value_after(ws, this, "更新率（締結済み ÷ 判定済み、ARR）") == 0
+    # then 2025Q3: c7 (A7, 60k, nothing following, never contacted: at risk) and c8 (A8,
+    # 25k, c9 signed)
+    assert value_after(ws, following, "更新対象 ARR") == pytest.approx(1_020_000)
+    assert value_after(ws, following, "締結済み ARR") == pytest.approx(300_000)
+    assert value_after(ws, following, "未確定 ARR（リスクを含む）") == pytest.approx(720_000)
+    assert value_after(ws, following, "リスク ARR") == pytest.approx(720_000)
+    r = row_of(ws, "A7", column=2)
+    assert ws.cell(r, 3).value == "+cmd" and ws.cell(r, 3).data_type == "s"
+    assert ws.cell(r, 8).value == 720_000 and ws.cell(r, 1).value == "リスク"
+    assert ws.cell(r, 10).value == "ヘルス警戒・危険, リスクシグナル"   # no usage, no contact
+    assert ws.cell(r, 6).is_date and ws.cell(r, 6).value == dt.datetime(2025, 8, 31)
+    assert ws.cell(row_of(ws, "A8", column=2), 1).value == "締結済み"
+    assert [ws.cell(row_of(ws, a, column=2), 1).value for a in ("A4", "A6")] == ["解約", "解約"]
     ws = wb["アクションプラン"]
     assert ws.cell(row_of(ws, "+cmd 定例化", 4), 6).value == "未完了"
     row_of(ws, "期日が当期", 4)  # written the week before the quarter, due inside it

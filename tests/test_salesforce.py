@@ -245,3 +245,31 @@ def test_watermarks_are_stored_only_after_a_publish(org, store):
     stored = json.loads(store.meta_db().execute(
         "SELECT value FROM watermarks WHERE object = 'accounts'").fetchone()[0])
     assert set(stored) == {"since", "fingerprint"}
+
+
+def test_contract_renewal_terms_from_mapped_custom_fields(org, store):
+    """Renewal terms have no standard Contract field: an org's custom fields are mapped in the
+    settings; a checkbox comes as a JSON boolean, a number field as a decimal."""
+    org.define("Contract", ["AccountId", "StartDate", "EndDate", "Status", "Amount__c",
+                            "AutoRenew__c", "NoticeDays__c", "NoticeDate__c"])
+    org.update("Contract", "800B1", AutoRenew__c=True, NoticeDays__c=60.0,
+               NoticeDate__c="2025-10-01")
+    org.update("Contract", "800A2", AutoRenew__c=False)
+    settings = connector_settings({"objects": {"contracts": {"fields": {
+        "auto_renew": "AutoRenew__c", "notice_days": "NoticeDays__c",
+        "notice_date": "NoticeDate__c"}}}})
+    pull(org, store, settings)
+    assert rows(store, "SELECT contract_id, auto_renew, notice_days, notice_date, amount "
+                       "FROM contracts ORDER BY contract_id") == [
+        ("800A1", None, None, None, 1_200_000.0),
+        ("800A2", False, None, None, 1_440_000.5),
+        ("800B1", True, 60, dt.date(2025, 10, 1), 600_000.0)]
+
+
+def test_renewal_terms_are_not_queried_unless_mapped(org, store):
+    """The default mapping leaves the renewal fields out: an org without such custom fields
+    refreshes as before."""
+    pull(org, store)
+    soql = " ".join(q for q in org.queries() if "FROM Contract" in q)
+    assert "AutoRenew" not in soql and "Notice" not in soql
+    assert rows(store, "SELECT count(*) FROM contracts WHERE auto_renew IS NULL") == [(3,)]

@@ -20,7 +20,8 @@ def test_overriding_one_field_keeps_the_rest_of_the_default_mapping():
     assert contracts.object == "Contract" and contracts.table == "contracts"
     assert contracts.fields == {"contract_id": "Id", "account_id": "AccountId",
                                 "start_date": "StartDate", "end_date": "EndDate", "status": "",
-                                "amount": "TotalContractValue__c"}
+                                "amount": "TotalContractValue__c", "auto_renew": "",
+                                "notice_days": "", "notice_date": ""}
     assert set(s.salesforce.objects) == {"users", "accounts", "contracts", "tasks", "events"}
     assert s.salesforce.objects["events"].enabled is False
     assert s.salesforce.objects["events"].constants == {"type": "meeting"}

@@ -142,6 +142,15 @@ def date_column(days: list[dt.date]) -> pd.Series:
     return pd.Series(np.array(days, dtype="datetime64[D]").astype("datetime64[us]"))
 
 
+def stable_types(frame: pd.DataFrame, text: tuple[str, ...] = (),
+                 ints: tuple[str, ...] = ()) -> pd.DataFrame:
+    """`frame` with the `text` columns as text (str) and the `ints` columns as nullable
+    integers (Int32) whatever rows it holds: DuckDB types a text column without any value as
+    object and an INTEGER column without a NULL as int32, so a list restricted to some
+    accounts would otherwise not have the types of the whole list."""
+    return frame.astype({**{c: "str" for c in text}, **{c: "Int32" for c in ints}})
+
+
 def query(snap, sql: str, params: dict):
     """snap.query with only the named parameters the SQL uses (DuckDB rejects extra ones)."""
     used = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))

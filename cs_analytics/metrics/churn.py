@@ -1,19 +1,16 @@
 """Churn metrics of SPEC §4: the two-year churn rate (チャーン率) — headline, trend and by start
-quarter —, logo churn by period, renewals due and renewal rate, at-risk ARR by renewal quarter,
-and churn reasons.
+quarter —, logo churn by period and churn reasons (renewals: metrics/renewals.py).
 
 Like revenue.py, every function aggregates over the account × month spine and returns a small
 DataFrame or dict; rates are fractions and None when their denominator is 0. The two-year churn
-rate sums the spine held as arrays (metrics.spine_arrays: F_i and C_i per account); the lists of
-contracts and churns are SQL over the spine and the contracts, and the renewal figures are sums
-over those lists (`renewals_of`, `renewals_by_quarter_of`), so a page can restrict a list to
-the filtered accounts and sum what is left.
+rate sums the spine held as arrays (metrics.spine_arrays: F_i and C_i per account); the list of
+churns is SQL over the spine and the contracts, and the reasons are sums over it (`reasons_of`),
+so a page can restrict the list to the filtered accounts and sum what is left.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,12 +20,11 @@ from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import (as_date, check_period, date_column,
                                        fiscal_year_start_month, plain, query, ratio,
                                        resolve_as_of, spine)
-from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.filters import Filters
 from cs_analytics.metrics.intervals import wilson_interval
 from cs_analytics.metrics.periods import Period, add_months, month_start
-from cs_analytics.metrics.revenue import period_metrics, period_start_sql
+from cs_analytics.metrics.revenue import period_metrics
 from cs_analytics.metrics.spine_arrays import SpineArrays, spine_arrays
-from cs_analytics.models.parameters import MRR_EPSILON
 
 TWO_YEARS = 24  # months from the first month with MRR within which a churn counts
 HEADLINE_COHORT_MONTHS = 12  # the headline covers customers who started in 12 months
@@ -144,160 +140,6 @@ def logo_churn_by_period(snap, kind: str = "quarter", n: int = 8, as_of: dt.date
     columns = ["label", "period_start", "period_end", "base_customers", "churned_customers",
                "logo_churn_rate", "churn_count", "churn"]
     return period_metrics(snap, periods, filters, as_of)[columns]
-
-
-# ---------------------------------------------------------------------------- renewals
-
-
-@dataclass(frozen=True)
-class Renewals:
-    """Contracts due in a period and how many renewed.
-
-    renewal_rate = renewed_mrr / (renewed_mrr + lost_mrr): contracts whose check month (the
-    month after end_date's month) is after the as-of month are pending and left out.
-    """
-
-    contracts: pd.DataFrame
-    due_count: int
-    due_mrr: float
-    renewed_count: int
-    renewed_mrr: float
-    lost_count: int
-    lost_mrr: float
-    pending_count: int
-    pending_mrr: float
-    renewal_rate: float | None
-
-
-def renewal_contracts(snap, period: Period, filters: Filters | None = None,
-                      as_of: dt.date | None = None) -> pd.DataFrame:
-    """The contracts `renewals` counts: contracts with MRR whose end_date falls in the period;
-    renewed ⇔ the account has MRR > 0 in the month after end_date's month (renewal grace
-    applied). Columns: contract_id, account_id, name, owner_id, owner_name, start_date,
-    end_date, mrr, arr, check_month, next_month_mrr, renewed (True / False / None when
-    pending). Each row belongs to one account and depends on nothing else, so the filtered
-    list is the unfiltered one restricted to the filtered accounts (`filters.AccountList`)."""
-    sp = spine(snap, as_of, filters)
-    where, params = condition(filters, snap, "c.account_id")
-    sql = f"""
-        WITH {sp.cte},
-        due AS (
-            SELECT c.contract_id, c.account_id, c.start_date, c.end_date, c.mrr,
-                   CAST(date_trunc('month', c.end_date) + INTERVAL 1 MONTH AS DATE) AS check_month
-            FROM int_contract_mrr c
-            WHERE c.end_date BETWEEN $period_start AND $period_end
-              AND c.mrr >= $eps
-              AND {where}
-        )
-        SELECT d.contract_id, d.account_id, a.name, a.owner_id, u.name AS owner_name,
-               d.start_date, d.end_date, d.mrr, 12 * d.mrr AS arr, d.check_month,
-               CASE WHEN d.check_month <= $as_of_month THEN coalesce(s.mrr, 0) END
-                   AS next_month_mrr,
-               CASE WHEN d.check_month <= $as_of_month THEN coalesce(s.mrr, 0) >= $eps END
-                   AS renewed
-        FROM due d
-        LEFT JOIN spine s ON s.account_id = d.account_id AND s.month = d.check_month
-        LEFT JOIN accounts a ON a.account_id = d.account_id
-        LEFT JOIN users u ON u.user_id = a.owner_id
-        ORDER BY d.end_date, d.contract_id"""
-    frame = query(snap, sql, sp.with_params(**params, period_start=period.start_date,
-                                           period_end=period.end_date,
-                                           as_of_month=sp.as_of_month))
-    frame["renewed"] = pd.Series([None if pd.isna(v) else bool(v) for v in frame["renewed"]],
-                                 dtype="object")
-    return frame
-
-
-def renewals(snap, period: Period, filters: Filters | None = None,
-             as_of: dt.date | None = None) -> Renewals:
-    """Contracts with MRR whose end_date falls in the period and how many renewed
-    (`renewal_contracts`, summed by `renewals_of`)."""
-    return renewals_of(renewal_contracts(snap, period, filters, as_of))
-
-
-def renewals_of(contracts: pd.DataFrame) -> Renewals:
-    """`renewals` of the contracts listed by `renewal_contracts`: a page restricting the list
-    to the filtered accounts counts the restricted rows."""
-    flags = list(contracts["renewed"])
-    mrr = [float(v) for v in contracts["mrr"]]
-    renewed = [m for m, f in zip(mrr, flags) if f is True]
-    lost = [m for m, f in zip(mrr, flags) if f is False]
-    pending = [m for m, f in zip(mrr, flags) if f is None]
-    return Renewals(
-        contracts=contracts, due_count=len(mrr), due_mrr=float(sum(mrr)),
-        renewed_count=len(renewed), renewed_mrr=float(sum(renewed)),
-        lost_count=len(lost), lost_mrr=float(sum(lost)),
-        pending_count=len(pending), pending_mrr=float(sum(pending)),
-        renewal_rate=ratio(sum(renewed), sum(renewed) + sum(lost)) if renewed or lost
-        else None)
-
-
-def renewal_quarters(snap, quarters: int = 4, as_of: dt.date | None = None) -> list[Period]:
-    """The fiscal quarters `renewals_by_quarter` covers: the as-of quarter and the next ones."""
-    fsm = fiscal_year_start_month(snap)
-    current = P.period_containing("quarter", resolve_as_of(snap, as_of), fsm)
-    return [P.shift(current, i, fsm) for i in range(quarters)]
-
-
-def upcoming_contracts(snap, quarters: int = 4, as_of: dt.date | None = None,
-                       filters: Filters | None = None) -> pd.DataFrame:
-    """The contracts `renewals_by_quarter` sums: contracts with MRR still to end (end_date ≥
-    the as-of date) within `renewal_quarters`. Columns: contract_id, account_id, end_date,
-    quarter (the fiscal quarter of end_date: its label, a category of the quarters' labels),
-    mrr, following_signed (a following contract is already signed). Each row belongs to one
-    account, like `renewal_contracts`."""
-    as_of = resolve_as_of(snap, as_of)
-    fsm = fiscal_year_start_month(snap)
-    wanted = renewal_quarters(snap, quarters, as_of)
-    where, params = condition(filters, snap, "c.account_id")
-    sql = f"""
-        SELECT c.contract_id, c.account_id, c.end_date,
-               {period_start_sql("CAST(date_trunc('month', c.end_date) AS DATE)", "quarter")}
-                   AS quarter_start,
-               c.mrr, c.following_signed
-        FROM int_contract_mrr c
-        WHERE c.end_date >= $as_of AND c.end_date <= $last_day AND c.mrr >= $eps AND {where}
-        ORDER BY c.end_date, c.contract_id"""
-    frame = query(snap, sql, {**params, "fsm": fsm, "as_of": as_of, "eps": MRR_EPSILON,
-                             "last_day": wanted[-1].end_date})
-    labels = {q.first_month: q.label for q in wanted}
-    # The quarter as a category of the quarters' labels, in order: summing by quarter reads
-    # its codes (`renewals_by_quarter_of`).
-    frame.insert(3, "quarter", pd.Categorical(
-        [labels[as_date(v)] for v in frame.pop("quarter_start")], categories=list(
-            labels.values())))
-    return frame
-
-
-def renewals_by_quarter(snap, quarters: int = 4, as_of: dt.date | None = None,
-                        filters: Filters | None = None) -> pd.DataFrame:
-    """Contracts still to end (end_date ≥ as-of date) by fiscal quarter of end_date, for the
-    current quarter and the next ones: quarter, quarter_start, contracts, due_arr, signed_arr
-    (a following contract is already signed), at_risk_contracts and at_risk_arr (nothing
-    following signed yet). `upcoming_contracts` summed by `renewals_by_quarter_of`."""
-    return renewals_by_quarter_of(upcoming_contracts(snap, quarters, as_of, filters),
-                                  renewal_quarters(snap, quarters, as_of))
-
-
-def renewals_by_quarter_of(contracts: pd.DataFrame, quarters: list[Period]) -> pd.DataFrame:
-    """`renewals_by_quarter` of the contracts listed by `upcoming_contracts` over the same
-    quarters (`renewal_quarters`): one row per quarter, zeros where nothing ends."""
-    at = pd.Categorical(contracts["quarter"], categories=[q.label for q in quarters]).codes
-    arr = 12 * contracts["mrr"].to_numpy(dtype=np.float64)
-    signed = contracts["following_signed"].to_numpy(dtype=bool)
-
-    def total(weights):  # per quarter (float64, also when there are no contracts)
-        return np.bincount(at, weights=weights, minlength=len(quarters)).astype(np.float64)
-
-    return pd.DataFrame({
-        "quarter": [q.label for q in quarters],
-        "quarter_start": [q.first_month for q in quarters],
-        "contracts": np.bincount(at, minlength=len(quarters)).astype(np.int64),
-        "due_arr": total(arr),
-        "signed_arr": total(arr * signed),
-        "at_risk_contracts": np.bincount(at[~signed], minlength=len(quarters)).astype(np.int64),
-        "at_risk_arr": total(arr * ~signed),
-    })
 
 
 # ---------------------------------------------------------------------------- churn reasons

@@ -286,17 +286,6 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
 GRAIN_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
-def period_start_sql(month_expr: str, grain: str) -> str:
-    """SQL: the first month of the calendar month / fiscal quarter / fiscal year containing
-    `month_expr` (a first-of-month DATE); needs the named parameter $fsm."""
-    if grain == "month":
-        return month_expr
-    size = GRAIN_MONTHS[grain]
-    index = f"(year({month_expr}) * 12 + month({month_expr}) - 1)"
-    start = f"({index} - ({index} - ($fsm - 1)) % {size})"
-    return f"make_date(CAST({start} // 12 AS INTEGER), CAST({start} % 12 + 1 AS INTEGER), 1)"
-
-
 def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
                  filters: Filters | None = None, as_of: dt.date | None = None) -> pd.DataFrame:
     """Cohorts by first month with MRR (F_i), grouped by month, fiscal quarter or fiscal year.

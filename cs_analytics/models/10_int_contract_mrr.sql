@@ -8,8 +8,7 @@
 --   gap_days       days strictly between end_date and next_start_date
 --   active_until   end_date, or the day before next_start_date when gap_days is at most
 --                  params.renewal_grace_days (renewal grace: a late renewal is not churn)
---   following_signed  another recurring contract of the account ends later and starts no
---                  later than the grace window after this one ends (the renewal is signed)
+--   (whether a renewal is signed: int_contract_renewal, model 14)
 --
 -- A contract without end_date is open-ended: month_ends and (unless explicit) mrr are NULL
 -- and active_until is NULL, read as "still active".
@@ -53,17 +52,6 @@ next_contract AS (
     FROM contracts c
     JOIN recurring n ON n.account_id = c.account_id AND n.start_date > c.end_date
     GROUP BY c.contract_id
-),
-following AS (
-    SELECT c.contract_id, true AS following_signed
-    FROM contracts c
-    CROSS JOIN params p
-    JOIN recurring f
-      ON f.account_id = c.account_id
-     AND f.contract_id <> c.contract_id
-     AND (f.end_date > c.end_date OR f.end_date IS NULL)
-     AND f.start_date <= c.end_date + 1 + p.renewal_grace_days
-    GROUP BY c.contract_id
 )
 SELECT
     t.contract_id,
@@ -81,12 +69,10 @@ SELECT
             THEN n.next_start_date - 1
         ELSE t.end_date
     END AS active_until,
-    coalesce(f.following_signed, false) AS following_signed,
     t.status,
     t.type,
     t.churn_reason
 FROM priced t
 CROSS JOIN params p
 LEFT JOIN next_contract n USING (contract_id)
-LEFT JOIN following f USING (contract_id)
 ORDER BY t.account_id, t.start_date, t.contract_id;

@@ -22,6 +22,7 @@ from cs_analytics.metrics import activity as activity_metrics
 from cs_analytics.metrics import churn as churn_metrics
 from cs_analytics.metrics import comparisons, contributors
 from cs_analytics.metrics import periods as P
+from cs_analytics.metrics import renewals as renewal_metrics
 from cs_analytics.metrics import revenue
 from cs_analytics.metrics import targets as target_rules
 from cs_analytics.metrics.base import fiscal_year_start_month
@@ -76,8 +77,10 @@ class KpiReport:
     health_by_owner: pd.DataFrame
     activity: pd.DataFrame
     onboarding: pd.DataFrame
-    renewals: pd.DataFrame
-    renewal_summary: dict
+    renewals: pd.DataFrame          # due in the quarter (renewals.due_in), by status
+    renewal_summary: dict           # renewals.summary_of(renewals).as_dict()
+    next_renewals: pd.DataFrame     # due in the next quarter
+    next_renewal_summary: dict
     onboarding_days: int
     no_contact_days: int
     weekly_reviews: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -182,7 +185,8 @@ def kpi_report_data(snap, settings: Settings, quarter: str | Period | None = Non
             snap, health_view.snapshot_day_on_or_before(snap, last))
     onboarding = activity_metrics.onboarding_completions(snap, quarter.start_date, end_day,
                                                          settings)
-    renewals, renewal_summary = _renewals(snap, following, settings)
+    renewals = renewal_metrics.due_in(snap, quarter)
+    next_renewals = renewal_metrics.due_in(snap, following)
 
     report = KpiReport(
         lang=lang, settings=settings, quarter=quarter, previous_quarter=previous,
@@ -205,7 +209,10 @@ def kpi_report_data(snap, settings: Settings, quarter: str | Period | None = Non
         health_start_day=health.start_day, health_end_day=health.end_day,
         health_distribution=health.table, health_by_owner=health_by_owner,
         activity=activity, onboarding=onboarding, renewals=renewals,
-        renewal_summary=renewal_summary, onboarding_days=settings.health.onboarding_days,
+        renewal_summary=renewal_metrics.summary_of(renewals).as_dict(),
+        next_renewals=next_renewals,
+        next_renewal_summary=renewal_metrics.summary_of(next_renewals).as_dict(),
+        onboarding_days=settings.health.onboarding_days,
         no_contact_days=settings.signals.no_contact_days)
     report.headline = _headline(report, activity.iloc[-1], compared_activity,
                                 health.end_counts, compared_bands)
@@ -325,56 +332,6 @@ def two_year_note(comparison: dict, lang: str) -> str:
     if others:
         text += t("kpi.two_year.others", lang, groups=("、" if lang == "ja" else ", ").join(others))
     return text
-
-
-# ---------------------------------------------------------------------------- renewals
-# (the renewals section of the report: its data and its sheet are self-contained below)
-
-
-def _renewals(snap, period: Period, settings: Settings) -> tuple[pd.DataFrame, dict]:
-    """Contracts due in `period` (churn.renewals) with a status per contract and the account's
-    current health band; the summary sums ARR per status.
-
-    status: renewed / lost (outcome known), signed (a following contract is signed,
-    int_contract_mrr.following_signed) or at_risk (nothing following signed yet).
-    """
-    due = churn_metrics.renewals(snap, period)
-    frame = due.contracts.copy()
-    ids = [str(c) for c in frame["contract_id"]]
-    signed = {}
-    if ids:
-        signed = dict(snap.rows(
-            "SELECT contract_id, following_signed FROM int_contract_mrr "
-            "WHERE list_contains(?, contract_id)", [ids]))
-    bands = health_view.current_bands(snap, [str(a) for a in frame["account_id"]])
-    statuses = []
-    for contract_id, renewed in zip(ids, frame["renewed"]):
-        if renewed is True:
-            statuses.append("renewed")
-        elif renewed is False:
-            statuses.append("lost")
-        else:
-            statuses.append("signed" if signed.get(contract_id) else "at_risk")
-    frame["status"] = statuses
-    frame["band"] = [bands.get(str(a)) for a in frame["account_id"]]
-    risky_bands = set(settings.signals.renewal_at_risk_bands)
-
-    def arr(mask):
-        return float(frame.loc[mask, "arr"].sum()) if len(frame) else 0.0
-
-    status = frame["status"] if len(frame) else pd.Series(dtype="object")
-    at_risk = status == "at_risk"
-    summary = {
-        "due_count": due.due_count,
-        "due_arr": 12 * due.due_mrr,
-        "signed_arr": arr(status == "signed"),
-        "renewed_arr": 12 * due.renewed_mrr,
-        "lost_arr": 12 * due.lost_mrr,
-        "at_risk_arr": arr(at_risk),
-        "at_risk_red_arr": arr(at_risk & frame["band"].isin(risky_bands)) if len(frame) else 0.0,
-        "renewal_rate": due.renewal_rate,
-    }
-    return frame, summary
 
 
 REVIEW_COLUMNS = ["team", "week_start", "results", "ksf", "ksf_actions", "kff", "kff_actions",
@@ -834,34 +791,48 @@ def _onboarding_sheet(book, report: KpiReport, demo):
 
 
 def _renewals_sheet(book, report: KpiReport, demo):
+    """This quarter's renewals by status, then the next quarter's: the summary (pending and
+    at-risk ARR apart) and the contracts, at risk first."""
     lang = report.lang
     sheet = _sheet(book, report, "renewals", demo)
     sheet.freeze_title()
-    s = report.renewal_summary
-    sheet.heading(t("kpi.renewals.summary", lang) + f" — {report.next_quarter.label}")
-    sheet.key_values([
-        (t("kpi.renewals.due", lang), s["due_count"], "int"),
-        (t("kpi.renewals.due_arr", lang), s["due_arr"], "yen"),
-        (t("kpi.renewals.signed_arr", lang), s["signed_arr"], "yen"),
-        (t("kpi.renewals.renewed_arr", lang), s["renewed_arr"], "yen"),
-        (t("kpi.renewals.lost_arr", lang), s["lost_arr"], "yen"),
-        (t("kpi.renewals.at_risk_arr", lang), s["at_risk_arr"], "yen"),
-        (t("kpi.renewals.at_risk_red", lang), s["at_risk_red_arr"], "yen")])
-    sheet.note(t("kpi.renewals.note", lang, as_of=report.as_of))
-    sheet.heading(t("kpi.renewals.title", lang, quarter=report.next_quarter.label))
-    frame = report.renewals.copy()
-    frame["status_label"] = [t(f"renewal.{v}", lang) for v in frame["status"]]
-    frame["band_label"] = [band_label(b, lang) if isinstance(b, str) else None
-                           for b in frame["band"]]
-    sheet.table([Column("account_id", t("col.account_id", lang)),
-                 Column("name", t("col.account", lang)),
-                 Column("owner_name", t("col.owner", lang)),
-                 Column("contract_id", t("qbr.col.contract_id", lang)),
-                 Column("end_date", t("kpi.col.end_date", lang), "date"),
-                 Column("mrr", t("col.mrr", lang), "yen"),
-                 Column("arr", t("col.arr", lang), "yen"),
-                 Column("status_label", t("kpi.col.renewal_status", lang)),
-                 Column("band_label", t("col.band", lang))], frame, freeze=True)
+    for quarter, frame, s in ((report.quarter, report.renewals, report.renewal_summary),
+                              (report.next_quarter, report.next_renewals,
+                               report.next_renewal_summary)):
+        sheet.heading(t("kpi.renewals.summary", lang, quarter=quarter.label))
+        sheet.key_values([
+            (t("kpi.renewals.due", lang), s["due_count"], "int"),
+            (t("kpi.renewals.due_arr", lang), s["due_arr"], "yen"),
+            (t("kpi.renewals.signed_arr", lang), s["signed_arr"], "yen"),
+            (t("kpi.renewals.auto_renew_arr", lang), s["auto_renew_arr"], "yen"),
+            (t("kpi.renewals.lost_arr", lang), s["lost_arr"], "yen"),
+            (t("kpi.renewals.pending_arr", lang), s["pending_arr"], "yen"),
+            (t("kpi.renewals.at_risk_arr", lang), s["at_risk_arr"], "yen"),
+            (t("kpi.renewals.renewal_rate", lang), s["renewal_rate"], "pct"),
+            (t("kpi.renewals.forecast_arr", lang), s["forecast_arr"], "yen"),
+            (t("kpi.renewals.forecast_low", lang), s["forecast_low"], "yen"),
+            (t("kpi.renewals.forecast_high", lang), s["forecast_high"], "yen"),
+            (t("kpi.renewals.expected_rate", lang), s["expected_rate"], "pct")])
+        sheet.note(t("kpi.renewals.note", lang, as_of=report.as_of))
+        sheet.heading(t("kpi.renewals.title", lang, quarter=quarter.label))
+        rows = frame.copy()
+        rows["status_label"] = [t(f"renewal.{v}", lang) for v in rows["status"]]
+        rows["band_label"] = [band_label(b, lang) if isinstance(b, str) else None
+                              for b in rows["band"]]
+        rows["risk_label"] = [", ".join(t(f"renewal.risk.{r}", lang) for r in v.split(","))
+                              if isinstance(v, str) and v else None
+                              for v in rows["risk_reasons"]]
+        sheet.table([Column("status_label", t("kpi.col.renewal_status", lang)),
+                     Column("account_id", t("col.account_id", lang)),
+                     Column("name", t("col.account", lang)),
+                     Column("owner_name", t("col.owner", lang)),
+                     Column("contract_id", t("qbr.col.contract_id", lang)),
+                     Column("end_date", t("kpi.col.end_date", lang), "date"),
+                     Column("notice_deadline", t("kpi.col.notice_deadline", lang), "date"),
+                     Column("arr", t("col.arr", lang), "yen"),
+                     Column("band_label", t("col.band", lang)),
+                     Column("risk_label", t("kpi.col.risk", lang)),
+                     Column("p_renew", t("kpi.col.p_renew", lang), "pct")], rows)
 
 
 def _plans_sheet(book, report: KpiReport, demo):

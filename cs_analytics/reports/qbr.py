@@ -387,6 +387,10 @@ def signal_evidence(row: dict, lang: str) -> str:
     if signal == "renewal_at_risk":
         return t("qbr.ev.renewal", lang, end=values["contract_end_date"],
                  days=values["days_to_end"], band=band_label(row.get("band"), lang))
+    if signal == "notice_deadline_near":
+        return t("qbr.ev.notice", lang, contract=values["notice_contract_id"],
+                 deadline=values["notice_deadline"], days=values["days_to_notice_deadline"],
+                 band=band_label(row.get("band"), lang))
     return t("qbr.ev.health", lang, band=band_label(row.get("band"), lang))
 
 

@@ -455,3 +455,39 @@ def lead_times(df: pd.DataFrame, title: str, name: str, x_title: str) -> dict:
         yaxis["dtick"] = 1
     return _figure([trace], _layout(title=title, xaxis={"title": {"text": x_title}},
                                     yaxis=yaxis, showlegend=False, hovermode="closest"))
+
+
+RENEWAL_COLORS = {"signed": "#2e7d32", "lost": "#c62828", "pending": "#90a4ae",
+                  "at_risk": "#ef6c00"}
+
+
+def renewals_by_quarter(df: pd.DataFrame, title: str) -> dict:
+    """ARR due per quarter stacked by status — signed, lost, pending (not at risk), at risk —
+    with the expected renewing ARR (signed + forecast) as a marker whose bar is the forecast's
+    range (`renewals.by_quarter_of`)."""
+    x = list(df["quarter"])
+    pending = df["pending_arr"].to_numpy() - df["at_risk_arr"].to_numpy()
+    stacks = {"signed": df["signed_arr"].to_numpy(), "lost": df["lost_arr"].to_numpy(),
+              "pending": pending, "at_risk": df["at_risk_arr"].to_numpy()}
+    traces = [_bar(x, values, t(f"renewals.status.{status}"), RENEWAL_COLORS[status],
+                   hovertemplate=YEN_HOVER) for status, values in stacks.items()]
+    expected = df["expected_arr"].to_numpy()
+    low = df["signed_arr"].to_numpy() + df["forecast_low"].to_numpy()
+    high = df["signed_arr"].to_numpy() + df["forecast_high"].to_numpy()
+    traces.append({"type": "scatter", "x": x, "y": _plain(expected), "mode": "markers",
+                   "name": t("renewals.chart.expected"),
+                   "marker": {"symbol": "diamond", "size": 11, "color": PRIMARY},
+                   "error_y": {"type": "data", "symmetric": False,
+                               "array": _plain(high - expected),
+                               "arrayminus": _plain(expected - low), "color": PRIMARY},
+                   "hovertemplate": YEN_HOVER})
+    return _figure(traces, _layout(title=title, yaxis=_yen_axis(), barmode="stack"))
+
+
+def renewal_rate_history(df: pd.DataFrame, title: str) -> dict:
+    """The renewal rate (ARR) of each past quarter as bars (`renewals.by_quarter_of`)."""
+    x = list(df["quarter"])
+    rates = pd.to_numeric(df["renewal_rate"], errors="coerce").to_numpy()
+    return _figure([_bar(x, rates, t("renewals.col.renewal_rate"), SECONDARY,
+                         hovertemplate=PCT_HOVER)],
+                   _layout(title=title, yaxis={**_pct_axis(), "range": [0, 1.05]}))

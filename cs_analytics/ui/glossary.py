@@ -16,10 +16,11 @@ DEFINITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("revenue", ("snapshot_day", "contract_mrr", "renewal_grace", "account_mrr", "arr",
                  "movements", "bridge")),
     ("retention", ("period", "logo_churn", "nrr", "grr", "mrr_churn", "ttm", "quick_ratio",
-                   "two_year_churn", "cohorts", "renewals", "fiscal_year")),
+                   "two_year_churn", "cohorts", "renewals", "renewal_statuses",
+                   "notice_deadline", "renewal_forecast", "fiscal_year")),
     ("health", ("health_score", "bands", "onboarding", "manual_assessment", "segment")),
     ("signals", ("no_login", "deliveries_drop", "no_contact", "health_red", "renewal_at_risk",
-                 "alerts")),
+                 "notice_deadline_near", "alerts")),
     ("backtest", ("backtest_population", "backtest_outcome", "backtest_rates",
                   "backtest_precision_recall", "backtest_lead_time", "backtest_survival",
                   "backtest_components", "backtest_evidence", "backtest_weights")),
@@ -29,7 +30,8 @@ DEFINITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def definition_values(s: Settings) -> dict[str, object]:
     """The configured numbers the definition texts mention, by placeholder name."""
-    h, g, sig = s.health, s.segments, s.signals
+    h, g, sig, r = s.health, s.segments, s.signals, s.renewals
+    band_emoji = {"healthy": "🟢", "caution": "🟡", "warning": "🟠", "danger": "🔴"}
     return {
         "grace_days": s.general.renewal_grace_days,
         "fiscal_start": s.general.fiscal_year_start_month,
@@ -42,6 +44,13 @@ def definition_values(s: Settings) -> dict[str, object]:
         "drop_min": sig.deliveries_min_previous,
         "no_contact_days": sig.no_contact_days,
         "renewal_days": sig.renewal_at_risk_days,
+        "notice_alert_days": sig.notice_deadline_days,
+        "risk_bands": "/".join(band_emoji[b] for b in sig.renewal_at_risk_bands) or "—",
+        "notice_days": r.notice_days_default,
+        "auto_renew": str(r.auto_renew_default).lower(),
+        "radar_days": r.radar_days,
+        "reminder_min": r.reminder_days_min, "reminder_max": r.reminder_days_max,
+        "lead_days": r.forecast_lead_days, "min_renewals": r.forecast_min_renewals,
         "cooldown_days": s.alerts.cooldown_days,
         "small_below": s.samples.small_below,
         "tier_high": _num(g.tier_min_points["high"]),

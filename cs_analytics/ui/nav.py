@@ -23,6 +23,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("kpi_report", "management", "🗂️"),
     PageSpec("revenue", "analysis", "💴"),
     PageSpec("churn", "analysis", "📉"),
+    PageSpec("renewals", "analysis", "🔁"),
     PageSpec("health", "analysis", "🩺"),
     PageSpec("score_check", "analysis", "🎯"),
     PageSpec("team", "analysis", "👥"),
