@@ -224,6 +224,18 @@ class SalesforceObject:
         "canonical column → Salesforce field (relationship paths like Owner.Name allowed).", {})
     where: str = _doc("Extra SOQL condition, e.g. \"Type = 'Customer'\".", "")
     constants: dict[str, str] = _doc("canonical column → fixed value (e.g. type = 'meeting').", {})
+    keep: dict[str, list[str]] = _doc(
+        "Salesforce field → the values a record must have to be loaded (compared as text, "
+        "ignoring case; true/false for checkboxes). A record with another value is left out, "
+        "and removed when an incremental refresh sees it change to one (a contract back to "
+        "Draft); an empty list turns the condition off.", {})
+    timed: dict[str, str] = _doc(
+        "canonical date column → date-time field giving the moment of a timed record, used "
+        "instead of the mapped date field when it is set (converted to salesforce.timezone).",
+        {})
+    all_day: str = _doc(
+        "Checkbox field marking all-day records: their mapped date field is used as it is, "
+        "never `timed` (Event: IsAllDayEvent).", "")
     bulk: bool = _doc("Pull through Bulk API 2.0 instead of the REST query endpoint.", False)
     track_deletes: bool = _doc(
         "Incremental pulls also fetch deleted records (queryAll + IsDeleted) and remove them; "
@@ -239,19 +251,27 @@ def _sf_default_objects():
         "accounts": {"table": "accounts", "object": "Account", "where": "",
                      "fields": {"account_id": "Id", "name": "Name", "industry": "Industry",
                                 "owner_id": "OwnerId", "created_date": "CreatedDate"}},
+        # Only an activated contract is revenue: a Draft is not (SPEC §5 "Salesforce").
         "contracts": {"table": "contracts", "object": "Contract", "where": "",
                       "fields": {"contract_id": "Id", "account_id": "AccountId",
                                  "start_date": "StartDate", "end_date": "EndDate",
-                                 "status": "Status", "amount": "Amount__c"}},
+                                 "status": "Status", "amount": "Amount__c"},
+                      "keep": {"Status": ["Activated"]}},
+        # An open task's ActivityDate is its due date, not a contact.
         "tasks": {"table": "activities", "object": "Task", "where": "",
                   "fields": {"activity_id": "Id", "account_id": "AccountId",
                              "owner_id": "OwnerId", "date": "ActivityDate",
-                             "type": "TaskSubtype", "subject": "Subject"}},
+                             "type": "TaskSubtype", "subject": "Subject"},
+                  "keep": {"IsClosed": ["true"]}},
+        # Each invitee of a meeting gets a child copy of its Event (IsChild = true): one
+        # meeting is the parent only. A timed event's moment is ActivityDateTime (UTC).
         "events": {"table": "activities", "object": "Event", "where": "",
                    "fields": {"activity_id": "Id", "account_id": "AccountId",
                               "owner_id": "OwnerId", "date": "ActivityDate",
                               "subject": "Subject"},
-                   "constants": {"type": "meeting"}},
+                   "constants": {"type": "meeting"},
+                   "keep": {"IsChild": ["false"]},
+                   "timed": {"date": "ActivityDateTime"}, "all_day": "IsAllDayEvent"},
     }
 
 
@@ -278,8 +298,9 @@ class Salesforce:
                                  for k, v in _sf_default_objects().items()},
         metadata={"doc": "Objects pulled, keyed by a name of your choice. For a default name "
                          "(users, accounts, contracts, tasks, events) only the keys you set "
-                         "change; `fields` and `constants` merge key by key, and a field set "
-                         "to \"\" is left out."})
+                         "change; `fields`, `constants`, `keep` and `timed` merge key by key, "
+                         "a field set to \"\" is left out and a `keep` list set to [] is "
+                         "no condition."})
 
 
 @dataclass(frozen=True)
@@ -460,7 +481,7 @@ def _merge_sf_objects(raw_objects: dict) -> dict:
             continue
         base = merged[name]
         for key, value in override.items():
-            if key in ("fields", "constants") and isinstance(value, dict):
+            if key in ("fields", "constants", "keep", "timed") and isinstance(value, dict):
                 base[key] = {**base.get(key, {}), **value}
             else:
                 base[key] = value
@@ -700,6 +721,20 @@ def _check_salesforce(sf: "Salesforce", fail) -> None:
             if path and not _SF_PATH.fullmatch(path):
                 fail(f"{key}.fields.{column}",
                      "expected a field API name like Amount__c or a path like Owner.Name")
+        for path in obj.keep:
+            if not _SF_PATH.fullmatch(path):
+                fail(f"{key}.keep.{path}",
+                     "expected a field API name like Status or a path like Account.Type")
+        for column, path in obj.timed.items():
+            if column not in table.column_names or table.column(column).kind != "date":
+                dates = [c.name for c in table.columns if c.kind == "date"]
+                fail(f"{key}.timed.{column}",
+                     f"expected a date column of {obj.table}: {', '.join(dates)}")
+            if path and not _SF_PATH.fullmatch(path):
+                fail(f"{key}.timed.{column}",
+                     "expected a date-time field API name like ActivityDateTime")
+        if obj.all_day and not _SF_PATH.fullmatch(obj.all_day):
+            fail(f"{key}.all_day", "expected a checkbox field API name like IsAllDayEvent")
         if obj.enabled:
             mapped = {c for c, p in obj.fields.items() if p} | set(obj.constants)
             for column in table.key:
@@ -775,4 +810,17 @@ def configuration_markdown() -> str:
         "Secrets are never read from this file: Salesforce (`SF_*`), Metabase "
         "(`METABASE_API_KEY`) and Slack (`SLACK_WEBHOOK_URL`) credentials come from the "
         "environment or `.streamlit/secrets.toml`.\n\n"
-        "## Defaults\n\n```toml\n" + defaults_toml() + "```\n")
+        "## Defaults\n\n```toml\n" + defaults_toml() + "```\n\n"
+        + _table_keys_markdown(SalesforceObject, "[salesforce.objects.NAME]",
+                               "Keys of one Salesforce object pulled into a canonical table; the "
+                               "defaults of each object are in `salesforce.objects` above."))
+
+
+def _table_keys_markdown(cls, table: str, intro: str) -> str:
+    """The keys of a settings table that appears as a dict value (one per name), with the
+    value each takes when a new entry does not set it."""
+    instance = cls()
+    rows = [f"| `{_toml_name(f)}` | `{_toml_value(getattr(instance, f.name))}` | "
+            f"{f.metadata.get('doc', '')} |" for f in dataclasses.fields(cls)]
+    return (f"## `{table}`\n\n{intro}\n\n| key | when not set | meaning |\n|---|---|---|\n"
+            + "\n".join(rows) + "\n")

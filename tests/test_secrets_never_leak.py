@@ -8,7 +8,7 @@ import sys
 from cs_analytics.store import Store
 from tests.fakes.http import FakeServer, Request, Response
 from tests.fakes.metabase import FakeMetabase
-from tests.fakes.salesforce import FakeSalesforce, errors, populate
+from tests.fakes.salesforce import FakeSalesforce, add_contract, errors, populate
 
 SF_SESSION = "00DSECRET!AQ-session-7f3a9c"
 SF_BAD_SESSION = "00DSECRET!AQ-expired-0000"
@@ -73,8 +73,8 @@ def test_no_secret_reaches_any_output(tmp_path):
         # A new customer with no contact and a contract ending soon enters signals.
         org.add("Account", Id="001D", Name="デルタ株式会社", Industry="製造", OwnerId="005A",
                 Type="Customer")
-        org.add("Contract", Id="800D1", AccountId="001D", StartDate="2025-05-01",
-                EndDate="2026-04-30", Status="Activated", Amount__c=2_400_000)
+        add_contract(org, Id="800D1", AccountId="001D", StartDate="2025-05-01",
+                     EndDate="2026-04-30", Amount__c=2_400_000)
         run(["refresh", "--source", "salesforce"], good)
         run(["status", "--format", "json"], good)
         run(["metrics", "--format", "json"], good)

@@ -510,14 +510,24 @@ class FakeSalesforce(FakeServer):
 
 
 def populate(org: FakeSalesforce) -> None:
-    """A small org with every default object: 2 users, 3 accounts (one a subsidiary),
-    3 contracts, 4 tasks (one without an account) and 1 event. Ids are short and readable."""
+    """A small org with every default object, its records shaped as Salesforce returns them:
+    2 users, 3 accounts (one a subsidiary), 4 contracts (one a Draft that would triple Alpha's
+    MRR), 5 tasks (one without an account, one still open with a past due date) and 4 events
+    (a group meeting, its invitee's child copy, a timed event late in the evening UTC — the
+    next morning in Tokyo — and an all-day event). Ids are short and readable."""
     org.define("User", ["Name", "Email", "ManagerId", "IsActive"])
     org.define("Account", ["Name", "Industry", "OwnerId", "CreatedDate", "ParentId", "Type",
                            "Churn_Reason__c"])
-    org.define("Contract", ["AccountId", "StartDate", "EndDate", "Status", "Amount__c"])
-    org.define("Task", ["AccountId", "OwnerId", "ActivityDate", "TaskSubtype", "Subject"])
-    org.define("Event", ["AccountId", "OwnerId", "ActivityDate", "Subject"])
+    org.define("Contract", ["AccountId", "StartDate", "EndDate", "Status", "StatusCode",
+                            "Amount__c"])
+    # Task.ActivityDate is the due date; IsClosed follows the status's "closed" flag.
+    org.define("Task", ["AccountId", "OwnerId", "ActivityDate", "TaskSubtype", "Subject",
+                        "Status", "IsClosed"])
+    # Event: ActivityDate is the date of an all-day event (midnight UTC); ActivityDateTime
+    # the start of a timed one, in UTC. Each invitee gets a child copy (IsChild = true).
+    org.define("Event", ["AccountId", "OwnerId", "ActivityDate", "ActivityDateTime",
+                         "IsAllDayEvent", "DurationInMinutes", "IsChild", "IsGroupEvent",
+                         "Subject"])
     org.add("User", Id="005M", Name="佐藤 花子", Email="sato@example.com", IsActive=True)
     org.add("User", Id="005A", Name="田中 太郎", Email="tanaka@example.com", ManagerId="005M",
             IsActive=True)
@@ -530,22 +540,64 @@ def populate(org: FakeSalesforce) -> None:
     org.add("Account", Id="001C", Name="Gamma Inc.", Industry=None, OwnerId="005A",
             CreatedDate=dt.datetime(2025, 1, 10, 3, 0, tzinfo=dt.UTC), ParentId="001A",
             Type="Customer")
-    org.add("Contract", Id="800A1", AccountId="001A", StartDate="2024-04-15",
-            EndDate="2025-04-14", Status="Activated", Amount__c=1_200_000)
-    org.add("Contract", Id="800A2", AccountId="001A", StartDate="2025-04-15",
-            EndDate="2026-04-14", Status="Activated", Amount__c=1_440_000.5)
-    org.add("Contract", Id="800B1", AccountId="001B", StartDate="2025-01-01",
-            EndDate="2025-12-31", Status="Activated", Amount__c=600_000)
-    org.add("Task", Id="00T1", AccountId="001A", OwnerId="005A", ActivityDate="2026-02-02",
-            TaskSubtype="Email", Subject="ご提案資料の送付")
-    org.add("Task", Id="00T2", AccountId="001B", OwnerId="005M", ActivityDate="2026-02-10",
-            TaskSubtype="Call", Subject="更新のご相談")
-    org.add("Task", Id="00T3", AccountId="001A", OwnerId="005A", ActivityDate="2026-02-20",
-            TaskSubtype=None, Subject="社内メモ")
-    org.add("Task", Id="00T4", AccountId=None, OwnerId="005A", ActivityDate="2026-02-21",
-            TaskSubtype="Task", Subject="リードへの連絡")
-    org.add("Event", Id="00U1", AccountId="001B", OwnerId="005M", ActivityDate="2026-02-15",
-            Subject="定例MTG")
+    add_contract(org, Id="800A1", AccountId="001A", StartDate="2024-04-15",
+                 EndDate="2025-04-14", Amount__c=1_200_000)
+    add_contract(org, Id="800A2", AccountId="001A", StartDate="2025-04-15",
+                 EndDate="2026-04-14", Amount__c=1_440_000.5)
+    add_contract(org, Id="800B1", AccountId="001B", StartDate="2025-01-01",
+                 EndDate="2025-12-31", Amount__c=600_000)
+    # An upsell being drafted: counted, it would triple Alpha's MRR from October.
+    add_contract(org, Id="800A3", AccountId="001A", StartDate="2025-10-01",
+                 EndDate="2026-09-30", Amount__c=2_880_000, Status="Draft")
+    add_task(org, Id="00T1", AccountId="001A", OwnerId="005A", ActivityDate="2026-02-02",
+             TaskSubtype="Email", Subject="ご提案資料の送付")
+    add_task(org, Id="00T2", AccountId="001B", OwnerId="005M", ActivityDate="2026-02-10",
+             TaskSubtype="Call", Subject="更新のご相談")
+    add_task(org, Id="00T3", AccountId="001A", OwnerId="005A", ActivityDate="2026-02-20",
+             TaskSubtype=None, Subject="社内メモ")
+    add_task(org, Id="00T4", AccountId=None, OwnerId="005A", ActivityDate="2026-02-21",
+             TaskSubtype="Task", Subject="リードへの連絡")
+    # A call planned for 25 February and never made: its due date is not a contact.
+    add_task(org, Id="00T6", AccountId="001C", OwnerId="005A", ActivityDate="2026-02-25",
+             TaskSubtype="Call", Subject="フォローアップ電話", Status="Not Started")
+    # A group meeting at 10:00 Tokyo time with 田中 invited: one meeting, two Event records.
+    meeting = dt.datetime(2026, 2, 15, 1, 0, tzinfo=dt.UTC)
+    add_event(org, Id="00U1", AccountId="001B", OwnerId="005M", start=meeting,
+              Subject="定例MTG", IsGroupEvent=True)
+    add_event(org, Id="00U2", AccountId="001B", OwnerId="005A", start=meeting,
+              Subject="定例MTG", IsGroupEvent=True, IsChild=True)
+    # 23:30 UTC on 1 March is 08:30 on 2 March in Tokyo.
+    add_event(org, Id="00U3", AccountId="001A", OwnerId="005A",
+              start=dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC), Subject="朝会")
+    add_event(org, Id="00U4", AccountId="001A", OwnerId="005A", all_day=dt.date(2026, 3, 10),
+              Subject="導入研修（終日）")
+
+
+def add_contract(org: FakeSalesforce, Status: str = "Activated", **fields) -> dict:
+    """A Contract with its Status and the matching StatusCode (Draft, InApproval, Activated)."""
+    code = {"Activated": "Activated", "Draft": "Draft", "In Approval Process": "InApproval"}
+    return org.add("Contract", Status=Status, StatusCode=code.get(Status, Status), **fields)
+
+
+def add_task(org: FakeSalesforce, Status: str = "Completed", **fields) -> dict:
+    """A Task; IsClosed follows its status as Salesforce derives it (Completed is closed)."""
+    return org.add("Task", Status=Status, IsClosed=Status == "Completed", **fields)
+
+
+def add_event(org: FakeSalesforce, *, start: dt.datetime | None = None,
+              all_day: dt.date | None = None, IsChild: bool = False, **fields) -> dict:
+    """An Event as Salesforce stores it: a timed one has ActivityDateTime (UTC) and the UTC
+    date in ActivityDate; an all-day one has ActivityDate, and ActivityDateTime at midnight
+    UTC of that date."""
+    if all_day is not None:
+        values = {"ActivityDate": all_day.isoformat(), "IsAllDayEvent": True,
+                  "ActivityDateTime": dt.datetime.combine(all_day, dt.time(), dt.UTC),
+                  "DurationInMinutes": 1440}
+    else:
+        values = {"ActivityDate": start.astimezone(dt.UTC).date().isoformat(),
+                  "ActivityDateTime": start, "IsAllDayEvent": False, "DurationInMinutes": 60}
+    fields.setdefault("IsGroupEvent", False)
+    return org.add("Event", IsChild=IsChild, **values, **fields)
 
 
 def password_secrets(org: FakeSalesforce, **extra) -> dict[str, str]:
