@@ -35,11 +35,13 @@ SEGMENTS = ("S", "A", "B", "C")
 CANONICAL_TABLES = ("users", "accounts", "contracts", "activities", "usage")
 
 
-def _doc(text: str, default, **kwargs):
-    """A dataclass field with its documentation kept beside its default."""
+def _doc(text: str, default, merge: bool = False, **kwargs):
+    """A dataclass field with its documentation kept beside its default. `merge`: a table
+    given in the settings file changes only its own keys of the default table."""
+    metadata = {"doc": text, "merge": merge}
     if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: _copy(default), metadata={"doc": text}, **kwargs)
-    return field(default=default, metadata={"doc": text}, **kwargs)
+        return field(default_factory=lambda: _copy(default), metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
 
 
 def _copy(value):
@@ -275,6 +277,58 @@ def _sf_default_objects():
     }
 
 
+# What `push` writes to each Account (SPEC §5 "Salesforce write-back"); the values are defined
+# in cs_analytics/metrics/account_status.py.
+PUSH_ACCOUNT_VALUES = ("health_score", "health_band", "segment", "top_detractor", "signals",
+                       "last_contact_date", "last_login_date", "deliveries_90d", "logins_90d",
+                       "next_renewal_date")
+PUSH_USAGE_VALUES = ("account", "week_start", "deliveries", "logins", "viewers", "registrants",
+                     "conversions")
+
+
+@dataclass(frozen=True)
+class SalesforcePush:
+    """Write-back to Salesforce (`push`, `refresh --push`): CS fields on each Account, a weekly
+    usage row per account, notes and manual assessments as completed Tasks. Set up the fields
+    and the object first (docs/operations.md, "Salesforce write-back")."""
+
+    account_fields: dict[str, str] = _doc(
+        "Value → the Account field it is written to; \"\" writes that value nowhere. Keys you "
+        "set replace only their own default.",
+        {"health_score": "CS_Health_Score__c", "health_band": "CS_Health_Band__c",
+         "segment": "CS_Segment__c", "top_detractor": "CS_Top_Detractor__c",
+         "signals": "CS_Signals__c", "last_contact_date": "CS_Last_Contact__c",
+         "last_login_date": "CS_Last_Login__c", "deliveries_90d": "CS_Deliveries_90d__c",
+         "logins_90d": "CS_Logins_90d__c", "next_renewal_date": "CS_Next_Renewal__c"},
+        merge=True)
+    usage_object: str = _doc(
+        "Custom object receiving one row per account and week; \"\" writes no weekly usage.",
+        "CS_Usage_Weekly__c")
+    usage_fields: dict[str, str] = _doc(
+        "Value → field of the usage object (account is the lookup to Account, week_start the "
+        "Monday). Keys you set replace only their own default; \"\" leaves a count out.",
+        {"account": "Account__c", "week_start": "Week_Start__c", "deliveries": "Deliveries__c",
+         "logins": "Logins__c", "viewers": "Viewers__c", "registrants": "Registrants__c",
+         "conversions": "Conversions__c"}, merge=True)
+    usage_key_field: str = _doc(
+        "External ID field of the usage object: account id + ':' + week start, so a re-run "
+        "updates a row instead of adding one.", "CS_Key__c")
+    usage_weeks: int = _doc(
+        "Complete weeks (Monday to Sunday, up to the data-as-of date) written; later pushes "
+        "send only the rows that changed.", 13)
+    tasks: bool = _doc(
+        "Write notes and manual assessments entered in the app as completed Tasks on the "
+        "account (they wait in an outbox until Salesforce confirms them).", True)
+    task_key_field: str = _doc(
+        "External ID text field on Activity identifying the note or assessment a Task carries, "
+        "so a retry never creates a second Task.", "CS_Outbox_Key__c")
+    task_status: str = _doc("Task status of a completed task in your org.", "Completed")
+    bulk_threshold: int = _doc(
+        "Records of one object above which Bulk API 2.0 is used instead of sObject "
+        "Collections (200 records a call).", 2000)
+    max_errors_shown: int = _doc("Refused records listed one by one; the rest are counted.", 50)
+
+
 @dataclass(frozen=True)
 class Salesforce:
     """Salesforce connection and mapping (credentials come from SF_* environment variables)."""
@@ -301,6 +355,7 @@ class Salesforce:
                          "change; `fields`, `constants`, `keep` and `timed` merge key by key, "
                          "a field set to \"\" is left out and a `keep` list set to [] is "
                          "no condition."})
+    push: SalesforcePush = field(default_factory=SalesforcePush)
 
 
 @dataclass(frozen=True)
@@ -467,7 +522,10 @@ def _build(cls, raw, where: str):
     for name, f in fields.items():
         if name in raw:
             key = f"{where}.{name}" if where else name
-            values[f.name] = _convert(hints[f.name], raw[name], key)
+            value = raw[name]
+            if f.metadata.get("merge") and isinstance(value, dict):
+                value = {**f.default_factory(), **value}
+            values[f.name] = _convert(hints[f.name], value, key)
     return cls(**values)
 
 
@@ -686,8 +744,43 @@ def _check_health_extras(s: "Settings", fail) -> None:
         fail("alerts.timeout_seconds", "expected more than 0 seconds")
 
 
+def _check_salesforce_push(p: "SalesforcePush", fail) -> None:
+    key = "salesforce.push"
+    for table, known in (("account_fields", PUSH_ACCOUNT_VALUES),
+                         ("usage_fields", PUSH_USAGE_VALUES)):
+        for value, name in getattr(p, table).items():
+            if value not in known:
+                fail(f"{key}.{table}.{value}", f"expected one of {', '.join(known)}")
+            if name and not _SF_NAME.fullmatch(name):
+                fail(f"{key}.{table}.{value}", "expected a field API name like CS_Segment__c")
+    for name in ("usage_object", "usage_key_field", "task_key_field"):
+        if getattr(p, name) and not _SF_NAME.fullmatch(getattr(p, name)):
+            fail(f"{key}.{name}", "expected a Salesforce API name like CS_Key__c")
+    if p.usage_object:
+        for value in ("account", "week_start"):
+            if not p.usage_fields.get(value):
+                fail(f"{key}.usage_fields.{value}",
+                     "missing: a usage row needs its account and week (or set usage_object = "
+                     "\"\" to write no weekly usage)")
+        if not p.usage_key_field:
+            fail(f"{key}.usage_key_field", "missing: rows are upserted by this external ID")
+    if p.tasks and not p.task_key_field:
+        fail(f"{key}.task_key_field", "missing: Tasks are upserted by this external ID (or set "
+                                      "tasks = false)")
+    if not p.task_status.strip():
+        fail(f"{key}.task_status", "expected the status of a completed task, like Completed")
+    if not 0 <= p.usage_weeks <= 520:
+        fail(f"{key}.usage_weeks", "expected 0 to 520 weeks")
+    if p.bulk_threshold < 1:
+        fail(f"{key}.bulk_threshold", "expected at least 1 record")
+    if p.max_errors_shown < 1:
+        fail(f"{key}.max_errors_shown", "expected at least 1")
+
+
 def _check_salesforce(sf: "Salesforce", fail) -> None:
     from cs_analytics.contract import ACTIVITY_TYPES, TABLES
+
+    _check_salesforce_push(sf.push, fail)
 
     if not re.fullmatch(r"\d+\.\d", sf.api_version):
         fail("salesforce.api_version", "expected a version like 59.0 (without a leading v)")

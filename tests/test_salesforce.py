@@ -70,7 +70,7 @@ def test_first_refresh_pulls_every_object_into_the_canonical_tables(org, store):
     assert [o.left_out for o in result.salesforce.objects] == [
         {}, {}, {"Status": 1}, {"IsClosed": 1}, {"IsChild": 1}]
     assert "Salesforce Task: 5 records fetched (full pull)" in messages
-    assert ("Salesforce Contract: 1 records left out by salesforce.objects.contracts.keep "
+    assert ("Salesforce Contract: 1 records left out: salesforce.objects.contracts.keep "
             "(Status not Activated)") in messages
     assert result.summary()[-2] == "rows: users 2, accounts 3, contracts 3, activities 6, usage 0"
     assert "4 fetched, 1 left out (IsChild) (full)" in result.summary()[4]

@@ -87,6 +87,17 @@ class Credentials:
     def can_login_again(self) -> bool:
         return self.mode != "session"
 
+    @property
+    def org_key(self) -> str:
+        """The org these credentials reach, known without logging in: the instance of a
+        session, the My Domain of client credentials, else the user (Salesforce usernames are
+        unique across all orgs)."""
+        if self.mode == "session":
+            return urlsplit(self.instance_url).netloc
+        if self.mode == "client_credentials":
+            return f"{self.domain}.salesforce.com"
+        return f"{self.username} at {self.domain}.salesforce.com"
+
     def describe(self) -> str:
         return AUTH_MODES[self.mode]
 
@@ -685,8 +696,13 @@ class CanonicalRows:
     left_out: dict[str, int] = field(default_factory=dict)
 
 
+WRITTEN_BY_PUSH = "written by CS Analytics"
+
+
 def canonical_rows(pull: ObjectPull, converter: Converter, instance_url: str,
-                   problems: Problems) -> CanonicalRows:
+                   problems: Problems, skip_ids: frozenset[str] = frozenset()) -> CanonicalRows:
+    """The records as canonical rows; records left out by `keep`, and `skip_ids` (the Tasks
+    `push` wrote for notes and assessments: not contacts), leave the table."""
     obj = pull.obj
     spec = contract.TABLES[obj.table]
     mapped = {c: p for c, p in obj.fields.items() if p}
@@ -712,7 +728,8 @@ def canonical_rows(pull: ObjectPull, converter: Converter, instance_url: str,
         return None if None in key else key
 
     for record in pull.records:
-        excluded_by = left_out_by(obj, record)
+        excluded_by = (WRITTEN_BY_PUSH if skip_ids and record.get("Id") in skip_ids
+                       else left_out_by(obj, record))
         if excluded_by is not None:
             # Not loaded; an earlier version of it that was (a contract back to Draft) leaves.
             left_out[excluded_by] = left_out.get(excluded_by, 0) + 1
@@ -820,6 +837,22 @@ class Watermark:
     fingerprint: str
 
 
+def ids_written_by_push(store: Store, org_key: str) -> dict[str, frozenset[str]]:
+    """Salesforce object → ids of the records `push` created in it for this org (the Tasks
+    carrying notes and manual assessments), from the write-back's state in meta.sqlite."""
+    con = store.meta_db()
+    try:
+        rows = con.execute("SELECT object, record_id FROM salesforce_pushed WHERE target = ? "
+                           "AND object = 'Task' AND record_id IS NOT NULL",
+                           (org_key,)).fetchall()
+    finally:
+        con.close()
+    found: dict[str, set[str]] = {}
+    for obj, record_id in rows:
+        found.setdefault(obj, set()).add(record_id)
+    return {obj: frozenset(ids) for obj, ids in found.items()}
+
+
 def read_watermarks(store: Store) -> dict[str, Watermark]:
     con = store.meta_db()
     try:
@@ -922,6 +955,7 @@ class SalesforceSource:
         warnings: list[str] = []
         summaries: list[ObjectSummary] = []
         new_marks: dict[str, Watermark] = {}
+        written = ids_written_by_push(self.store, conn.creds.org_key)
         problems = Problems()
         removed_accounts: list[tuple] = []
         for table in contract.TABLE_ORDER:
@@ -942,7 +976,8 @@ class SalesforceSource:
                     lambda: fetch_object(conn, name, obj, since, table_full, self.progress),
                     conn, f"reading {obj.object}", self.progress,
                     on_error=lambda exc: _error_for(exc, name, obj))
-                rows = canonical_rows(pull, self.converter, conn.instance_url, problems)
+                rows = canonical_rows(pull, self.converter, conn.instance_url, problems,
+                                      written.get(obj.object, frozenset()))
                 if problems.count:
                     continue  # keep checking the other objects, then report everything
                 loaded, gone = self._load(build, pull, rows, table_full, warnings)
@@ -959,9 +994,11 @@ class SalesforceSource:
                                                len(pull.deleted), loaded,
                                                time.monotonic() - started, rows.left_out))
                 for path, count in rows.left_out.items():
-                    self.progress(f"Salesforce {obj.object}: {count:,} records left out by "
-                                  f"salesforce.objects.{name}.keep ({path} not "
-                                  f"{' / '.join(obj.keep[path])})")
+                    why = ("the Tasks carrying notes and assessments from this app"
+                           if path == WRITTEN_BY_PUSH else
+                           f"salesforce.objects.{name}.keep ({path} not "
+                           f"{' / '.join(obj.keep[path])})")
+                    self.progress(f"Salesforce {obj.object}: {count:,} records left out: {why}")
             if table_full:
                 build.con.execute("DROP TABLE IF EXISTS _sf_previous")
         problems.raise_if_any()

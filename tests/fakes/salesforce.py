@@ -27,6 +27,7 @@ import xml.dom.minidom
 from cs_analytics.config import settings_from_dict
 from cs_analytics.sources.salesforce import http_session
 from tests.fakes.http import FakeServer, Request, Response, route_to
+from tests.fakes.salesforce_write import SalesforceWrites
 
 INSTANCE_HOST = "fake-org.my.salesforce.com"
 AS_OF = dt.date(2026, 3, 31)
@@ -54,10 +55,11 @@ class SoqlError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class FakeSalesforce(FakeServer):
+class FakeSalesforce(SalesforceWrites, FakeServer):
     def __init__(self, page_size: int = 2000, bulk_page_size: int = 2,
                  instance_host: str = INSTANCE_HOST):
         super().__init__()
+        self.init_writes()
         self.page_size = page_size
         self.bulk_page_size = bulk_page_size
         self.instance_host = instance_host
@@ -80,6 +82,13 @@ class FakeSalesforce(FakeServer):
         base = ["Id", "SystemModstamp"] + (["IsDeleted"] if obj != "User" else [])
         self.schema[obj] = list(dict.fromkeys(base + list(fields)))
         self.records.setdefault(obj, {})
+
+    def add_fields(self, obj: str, fields: list[str]) -> None:
+        """New fields on an object the org has (a custom field an admin created)."""
+        self.schema[obj] = list(dict.fromkeys(self.schema[obj] + list(fields)))
+        for record in self.records[obj].values():
+            for name in fields:
+                record.setdefault(name, None)
 
     def tick(self, minutes: int = 1) -> dt.datetime:
         self.clock += dt.timedelta(minutes=minutes)
@@ -157,6 +166,9 @@ class FakeSalesforce(FakeServer):
             if jm:
                 return (self._bulk_results(request, jm.group(1)) if jm.group(2)
                         else self._bulk_status(jm.group(1)))
+            written = self.route_write(request, version, rest)
+            if written is not None:
+                return written
         except SoqlError as exc:
             return Response(exc.status, errors(exc.code, exc.message))
         return Response(404, errors("NOT_FOUND", "The requested resource does not exist"))
@@ -598,6 +610,31 @@ def add_event(org: FakeSalesforce, *, start: dt.datetime | None = None,
                   "ActivityDateTime": start, "IsAllDayEvent": False, "DurationInMinutes": 60}
     fields.setdefault("IsGroupEvent", False)
     return org.add("Event", IsChild=IsChild, **values, **fields)
+
+
+ACCOUNT_PUSH_FIELDS = {"CS_Health_Score__c": "double", "CS_Health_Band__c": "string",
+                       "CS_Segment__c": "string", "CS_Top_Detractor__c": "string",
+                       "CS_Signals__c": "string", "CS_Last_Contact__c": "date",
+                       "CS_Last_Login__c": "date", "CS_Deliveries_90d__c": "double",
+                       "CS_Logins_90d__c": "double", "CS_Next_Renewal__c": "date"}
+USAGE_PUSH_FIELDS = {"Account__c": "reference", "Week_Start__c": "date",
+                     "Deliveries__c": "double", "Logins__c": "double", "Viewers__c": "double",
+                     "Registrants__c": "double", "Conversions__c": "double",
+                     "CS_Key__c": "string"}
+
+
+def set_up_writeback(org: FakeSalesforce) -> None:
+    """What docs/operations.md asks an admin to create for `push`: the CS fields on Account,
+    the CS_Usage_Weekly__c object (auto-number name, Account lookup, External ID CS_Key__c)
+    and the CS_Outbox_Key__c External ID on activities; plus Task's WhatId and Description."""
+    org.add_fields("Account", list(ACCOUNT_PUSH_FIELDS))
+    org.field_types("Account", **ACCOUNT_PUSH_FIELDS)
+    org.define("CS_Usage_Weekly__c", ["Name", *USAGE_PUSH_FIELDS])
+    org.field_types("CS_Usage_Weekly__c", external_ids=["CS_Key__c"], auto_numbers=["Name"],
+                    **USAGE_PUSH_FIELDS)
+    org.add_fields("Task", ["WhatId", "Description", "CS_Outbox_Key__c"])
+    org.field_types("Task", external_ids=["CS_Outbox_Key__c"], WhatId="reference",
+                    Description="textarea", CS_Outbox_Key__c="string")
 
 
 def password_secrets(org: FakeSalesforce, **extra) -> dict[str, str]:
