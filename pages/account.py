@@ -10,6 +10,7 @@ from cs_analytics.ui import account_view, charts, data, filters, session, widget
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col
+from cs_analytics.writeback import outbox
 
 session.ensure_navigation()
 
@@ -85,7 +86,12 @@ if notes_tab.open:
                     notes.add_note(store, account_id, body, viewer().author)
                 except CsAnalyticsError as exc:
                     st.error(str(exc))
-        widgets.table(notes.notes(store, account_id), {
+        written, columns = notes.notes(store, account_id), {
             "created_at": Col("account.col.written"), "author": Col("review.col.author"),
-            "body": Col("account.note"),
-        }, key="account_notes", download=f"notes-{account_id}", empty_key="account.no_notes")
+            "body": Col("account.note")}
+        if outbox.enabled(settings):
+            st.caption(t("account.outbox_help"))
+            written = outbox.with_status(written, store, "note", account_id)
+            columns |= account_view.OUTBOX_COLUMNS
+        widgets.table(written, columns, key="account_notes", download=f"notes-{account_id}",
+                      empty_key="account.no_notes")

@@ -21,6 +21,7 @@ from cs_analytics.ui.filters import View
 from cs_analytics.ui.i18n import current_language, t, translate
 from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col, band_label, md_escape, table
+from cs_analytics.writeback import outbox
 
 PARAM = "account_id"
 
@@ -175,13 +176,22 @@ def assessment(store, account_id: str) -> None:
             except CsAnalyticsError as exc:
                 st.error(str(exc))
     recorded = pd.DataFrame([vars(a) for a in health.assessment_history(store, account_id)],
-                            columns=["band", "comment", "expires_on", "author", "created_at"])
-    table(recorded, {
+                            columns=["id", "band", "comment", "expires_on", "author",
+                                     "created_at"])
+    columns = {
         "band": Col("col.band", "band"), "comment": Col("check.comment"),
         "expires_on": Col("account.expires", "date"), "author": Col("review.col.author"),
-        "created_at": Col("account.col.written"),
-    }, key="account_assessments", download=f"assessments-{account_id}",
-        empty_key="account.no_assessments")
+        "created_at": Col("account.col.written")}
+    if outbox.enabled(data.settings()):
+        recorded = outbox.with_status(recorded, store, "assessment", account_id)
+        columns |= OUTBOX_COLUMNS
+    table(recorded, columns, key="account_assessments", download=f"assessments-{account_id}",
+          empty_key="account.no_assessments")
+
+
+# Whether each note or assessment is in Salesforce yet (shown when the write-back is on).
+OUTBOX_COLUMNS = {"salesforce": Col("account.col.salesforce", "enum", "outbox.status"),
+                  "salesforce_error": Col("account.col.salesforce_error")}
 
 
 def _band_formatter():

@@ -7,6 +7,6 @@
     run     one `push`: plan, dry run, send, record — what the CLI calls
 """
 
-from cs_analytics.writeback.run import PushResult, push
+from cs_analytics.writeback.run import PushResult, last_push, push
 
-__all__ = ["PushResult", "push"]
+__all__ = ["PushResult", "last_push", "push"]

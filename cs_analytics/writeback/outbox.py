@@ -16,10 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from cs_analytics import clock
 from cs_analytics.config import Settings
 from cs_analytics.reports.labels import band_label
+from cs_analytics.secrets import Secrets, load_secrets
+from cs_analytics.sources.salesforce import is_configured
 from cs_analytics.store import Store, now_iso
+
+STATUSES = ("sent", "pending", "refused")  # what the app shows per note and assessment
 
 SUBJECT_MAX = 255
 DESCRIPTION_MAX = 32_000
@@ -131,9 +137,16 @@ def counts(store: Store) -> dict[str, int]:
     return found
 
 
+def enabled(settings: Settings, secrets: Secrets | None = None) -> bool:
+    """Whether notes and assessments go to Salesforce: tasks are on and Salesforce is
+    configured. Otherwise the app keeps them locally and says nothing about Salesforce."""
+    if not settings.salesforce.push.tasks:
+        return False
+    return is_configured(secrets if secrets is not None else load_secrets())
+
+
 def states(store: Store, kind: str, account_id: str) -> dict[int, dict]:
-    """{note or assessment id: {status, task_id, last_error, sent_at}} of one account, for the
-    app to show which are not yet in Salesforce."""
+    """{note or assessment id: {status, task_id, last_error, sent_at}} of one account."""
     if not (store.home / "userdata.sqlite").exists():
         return {}
     con = store.userdata_db()
@@ -144,6 +157,30 @@ def states(store: Store, kind: str, account_id: str) -> dict[int, dict]:
     finally:
         con.close()
     return {r["record_id"]: dict(r) for r in rows}
+
+
+def with_status(frame: pd.DataFrame, store: Store, kind: str, account_id: str,
+                id_column: str = "id") -> pd.DataFrame:
+    """`frame` (notes or assessments of one account) with a `salesforce` column: sent,
+    pending (not yet in Salesforce), refused (Salesforce refused the last try; the reason in
+    `salesforce_error`), or empty for one written before the write-back existed."""
+    found = states(store, kind, account_id)
+    status, error = [], []
+    for record_id in frame[id_column].tolist() if len(frame) else []:
+        state = found.get(int(record_id))
+        if state is None:
+            status.append(None)
+            error.append(None)
+        elif state["status"] == "sent":
+            status.append("sent")
+            error.append(None)
+        else:
+            status.append("refused" if state["last_error"] else "pending")
+            error.append(state["last_error"])
+    out = frame.copy()
+    out["salesforce"] = status
+    out["salesforce_error"] = error
+    return out
 
 
 def task_fields(item: OutboxItem, settings: Settings, owner_id: str | None) -> dict:

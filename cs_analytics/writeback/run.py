@@ -176,6 +176,21 @@ def push(settings: Settings, store: Store, *, dry_run: bool = False,
     return result
 
 
+def last_push(store: Store) -> dict | None:
+    """The refresh-log row of the latest push (not dry runs, which record nothing), or None."""
+    if not (store.home / "meta.sqlite").exists():
+        return None
+    con = store.meta_db()
+    try:
+        row = con.execute("SELECT id FROM refresh_log WHERE source = ? ORDER BY id DESC "
+                          "LIMIT 1", (LOG_SOURCE,)).fetchone()
+    finally:
+        con.close()
+    if row is None:
+        return None
+    return next((r for r in RefreshLog(store).recent(200) if r["id"] == row[0]), None)
+
+
 def _log_failure(store: Store, started: str, result: PushResult, error: str) -> None:
     RefreshLog(store).record(LOG_SOURCE, started, "failed", snapshot_id=result.snapshot_id,
                              rows=result.log_rows(), error=" ".join(error.split()))
