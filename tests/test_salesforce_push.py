@@ -354,3 +354,73 @@ def test_demo_data_is_never_pushed(org, tmp_path):
 def test_without_salesforce_configured_push_says_how_to_configure_it(store):
     with pytest.raises(SourceError, match="^Salesforce is not configured"):
         push(settings(), store, secrets=Secrets({}))
+
+
+# ---------------------------------------------------------------------------- the command line
+
+
+def cli_env(org, tmp_path, token):
+    config = tmp_path / "cs_analytics.toml"
+    config.write_text("[general]\nas_of = 2026-03-31\n[salesforce]\nbackoff_seconds = 0\n"
+                      "timeout_seconds = 5\nbulk_poll_seconds = 0.01\n", encoding="utf-8")
+    return {"CS_ANALYTICS_HOME": str(tmp_path / "data"), "CS_ANALYTICS_CONFIG": str(config),
+            "CS_ANALYTICS_SECRETS": str(tmp_path / "no-secrets.toml"),
+            "SF_INSTANCE_URL": org.url, "SF_SESSION_ID": token}
+
+
+def test_cli_push_dry_run_table_then_push_and_a_refused_record_exits_1(org, store, tmp_path):
+    from click.testing import CliRunner
+
+    from cs_analytics.cli import main
+
+    token = org.issue_token()
+    env = cli_env(org, tmp_path, token)
+    dry = CliRunner().invoke(main, ["push", "--dry-run"], env=env)
+    assert dry.exit_code == 0, dry.output
+    lines = dry.stdout.splitlines()
+    assert lines[0].split() == ["record", "object", "field", "old", "→", "new"]
+    assert any(line.split() == ["株式会社アルファ", "(001A)", "Account", "CS_Next_Renewal__c",
+                                "—", "→", "2026-04-14"] for line in lines)
+    assert lines[-1].startswith("dry run to 127.0.0.1:")
+    assert writes(org) == []
+
+    org.reject("Account", "001B", "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+               f"session {token} may not write this")
+    result = CliRunner().invoke(main, ["push"], env=env)
+    assert result.exit_code == 1
+    assert ("refused: Account ベータ㈱ (001B): FIELD_CUSTOM_VALIDATION_EXCEPTION: session *** "
+            "may not write this") in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "error: Salesforce refused 1 records (listed above); everything else was written, and "
+        "the refused ones are sent again by the next push")
+    assert result.stdout.splitlines()[0].split()[3:] == ["2", "sent,", "1", "unchanged,", "1",
+                                                         "refused"]
+    assert token not in result.output
+    assert token not in RefreshLog(store).recent(1)[0]["error"]
+
+    org.rejections.clear()
+    again = CliRunner().invoke(main, ["push"], env=env)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[0].split()[3:] == ["1", "sent,", "3", "unchanged,", "0",
+                                                        "refused"]
+
+
+def test_cli_refresh_then_push(org, tmp_path):
+    from click.testing import CliRunner
+
+    from cs_analytics.cli import main
+
+    env = cli_env(org, tmp_path, org.issue_token())
+    result = CliRunner().invoke(main, ["refresh", "--source", "salesforce", "--push"], env=env)
+    assert result.exit_code == 0, result.output
+    out = result.stdout.splitlines()
+    assert any(line.startswith("snapshot ") for line in out)
+    # Alpha is the org's one active customer (its renewal runs to 14 April).
+    assert out[-4].split()[:6] == ["salesforce", "push", "Account", "1", "sent,", "2"]
+    assert out[-1].startswith("pushed to 127.0.0.1:")
+    assert org.records["Account"]["001A"]["CS_Next_Renewal__c"] == "2026-04-14"
+    # A refresh that fails pushes nothing.
+    org.fail(r"/query", Response(500, errors("UNKNOWN_EXCEPTION", "down")), times=100)
+    org.requests.clear()
+    failed = CliRunner().invoke(main, ["refresh", "--source", "salesforce", "--push"], env=env)
+    assert failed.exit_code == 1 and writes(org) == []

@@ -211,7 +211,7 @@ class Writer:
             code = str(first.get("statusCode") or "ERROR")
             text = "; ".join(error_text(str(e.get("statusCode") or "ERROR"), e.get("message"),
                                         e.get("fields")) for e in errors)
-            outcomes.append(Outcome(change, code=code, error=text))
+            outcomes.append(Outcome(change, code=code, error=self.conn.secrets.redact(text)))
         return outcomes
 
     def _bulk(self, obj: str, operation: str, changes: list[Change], key_column: str,
@@ -258,7 +258,7 @@ class Writer:
                 outcomes.append(Outcome(c, record_id=written[key] or None))
             elif key in refused:
                 code, text = parse_bulk_error(refused[key])
-                outcomes.append(Outcome(c, code=code, error=text))
+                outcomes.append(Outcome(c, code=code, error=self.conn.secrets.redact(text)))
             else:
                 outcomes.append(Outcome(c, code="NOT_PROCESSED",
                                         error="NOT_PROCESSED: the Bulk API job ended before "
