@@ -256,9 +256,12 @@ def refresh(obj: Context, source: str, full: bool, then_push: bool) -> None:
 @click.option("--dry-run", is_flag=True,
               help="List what would change in Salesforce (account, field, old → new) and check "
                    "the Salesforce set-up; send nothing.")
+@click.option("--resend-all", is_flag=True,
+              help="Send every value again, not only the changes (after values were cleared or "
+                   "edited in Salesforce itself).")
 @click.pass_obj
 @user_errors
-def push_cmd(obj: Context, dry_run: bool) -> None:
+def push_cmd(obj: Context, dry_run: bool, resend_all: bool) -> None:
     """Write the current snapshot's numbers to Salesforce, where the team works: health score,
     band, segment, top detractor, open signals, last contact and login, deliveries and logins
     of the last 90 days and the next renewal on each Account ([salesforce.push]
@@ -271,13 +274,14 @@ def push_cmd(obj: Context, dry_run: bool) -> None:
     error and the others are written; the command then exits with status 1. Set-up, rights
     and scheduling: docs/operations.md ("Salesforce write-back").
     """
-    _push(obj, dry_run)
+    _push(obj, dry_run, resend_all)
 
 
-def _push(obj: Context, dry_run: bool) -> None:
+def _push(obj: Context, dry_run: bool, resend_all: bool = False) -> None:
     from cs_analytics.writeback import push
 
-    result = push(obj.settings, obj.store, dry_run=dry_run, progress=progress)
+    result = push(obj.settings, obj.store, dry_run=dry_run, resend_all=resend_all,
+                  progress=progress)
     if dry_run:
         _print_changes(result.lines)
     for line in result.summary():

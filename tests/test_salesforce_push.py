@@ -334,11 +334,16 @@ def test_a_row_lock_is_sent_once_more(org, store):
 
 
 def test_usage_rows_are_upserted_by_external_id_so_a_rerun_never_duplicates(org, store):
-    result = run(org, store)
-    PushedState(store, result.target).forget()
-    again = run(org, store)
+    run(org, store)
+    # Someone emptied a field in Salesforce: --resend-all writes every value again, and the
+    # usage rows, matched by CS_Key__c, are updated rather than added.
+    org.records["Account"]["001A"]["CS_Segment__c"] = None
+    assert run(org, store).to_send == 0
+    again = run(org, store, resend_all=True)
     assert again.tallies["CS_Usage_Weekly__c"].sent == 39
+    assert again.tallies["Account"].sent == 3
     assert len(org.records["CS_Usage_Weekly__c"]) == 39
+    assert org.records["Account"]["001A"]["CS_Segment__c"] is not None
 
 
 def test_demo_data_is_never_pushed(org, tmp_path):
@@ -424,3 +429,35 @@ def test_cli_refresh_then_push(org, tmp_path):
     org.requests.clear()
     failed = CliRunner().invoke(main, ["refresh", "--source", "salesforce", "--push"], env=env)
     assert failed.exit_code == 1 and writes(org) == []
+
+
+def test_the_salesforce_metadata_in_docs_names_exactly_the_default_fields():
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from cs_analytics.config import SalesforcePush
+
+    root = Path(__file__).resolve().parent.parent / "docs/salesforce/force-app/main/default"
+    ns = {"m": "http://soap.sforce.com/2006/04/metadata"}
+
+    def fields(obj):
+        found = {}
+        for path in (root / "objects" / obj / "fields").glob("*.field-meta.xml"):
+            xml = ET.parse(path).getroot()
+            found[xml.find("m:fullName", ns).text] = (
+                xml.find("m:type", ns).text, xml.findtext("m:externalId", "false", ns))
+        return found
+
+    p = SalesforcePush()
+    assert set(fields("Account")) == set(p.account_fields.values())
+    usage = fields(p.usage_object)
+    assert set(usage) == set(p.usage_fields.values()) | {p.usage_key_field}
+    assert usage[p.usage_key_field] == ("Text", "true")
+    assert usage[p.usage_fields["account"]][0] == "Lookup"
+    assert fields("Activity") == {p.task_key_field: ("Text", "true")}
+    # The types the fake org is set up with are the metadata's.
+    kinds = {"Number": "double", "Text": "string", "Date": "date", "Lookup": "reference"}
+    assert {f: kinds[t] for f, (t, _) in fields("Account").items()} == ACCOUNT_PUSH_FIELDS
+    permset = (root / "permissionsets/CS_Analytics_Integration.permissionset-meta.xml").read_text()
+    for name in [*fields("Account"), *usage]:
+        assert f"{name}</field>" in permset

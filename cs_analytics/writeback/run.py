@@ -120,10 +120,12 @@ class PushResult:
         return {name: t.as_dict() for name, t in self.tallies.items()}
 
 
-def push(settings: Settings, store: Store, *, dry_run: bool = False,
+def push(settings: Settings, store: Store, *, dry_run: bool = False, resend_all: bool = False,
          secrets: Secrets | None = None, session: requests.Session | None = None,
          progress: Progress | None = None) -> PushResult:
-    """Write the changes since the last confirmed push to Salesforce (or list them)."""
+    """Write the changes since the last confirmed push to Salesforce (or list them).
+    `resend_all` compares with nothing instead: every value is sent again (after values were
+    cleared or changed in Salesforce itself)."""
     progress = progress or _quiet
     started, clock0 = now_iso(), time.monotonic()
     snap = store.open_current()
@@ -135,7 +137,7 @@ def push(settings: Settings, store: Store, *, dry_run: bool = False,
     creds = salesforce.credentials(secrets)
     p = settings.salesforce.push
     state = PushedState(store, creds.org_key)
-    plan = _plan(settings, store, snap, state, progress)
+    plan = _plan(settings, store, snap, state, progress, resend_all)
     result = PushResult(creds.org_key, snap.id, snap.as_of, dry_run, plan.tallies)
     if dry_run:
         result.lines = plan.lines()
@@ -254,23 +256,27 @@ class Plan:
         return needs
 
 
-def _plan(settings: Settings, store: Store, snap, state: PushedState,
-          progress: Progress) -> Plan:
+def _plan(settings: Settings, store: Store, snap, state: PushedState, progress: Progress,
+          resend_all: bool = False) -> Plan:
     p = settings.salesforce.push
+
+    def confirmed(obj: str) -> dict[str, str]:
+        return {} if resend_all else state.load(obj)
+
     progress(f"comparing snapshot {snap.id} (data as of {snap.as_of}) with the last push")
     tallies: dict[str, Tally] = {}
     accounts: list[Change] = []
     names: dict[str, str] = {}
     if any(p.account_fields.values()):
         desired, names = values.account_values(snap, p)
-        accounts, unchanged = changes(desired, state.load(ACCOUNT))
+        accounts, unchanged = changes(desired, confirmed(ACCOUNT))
         tallies[ACCOUNT] = Tally(ACCOUNT, unchanged=unchanged, planned=len(accounts))
     else:
         names = dict(snap.rows("SELECT account_id, name FROM accounts"))
     usage: list[Change] = []
     if p.usage_object and p.usage_weeks:
         desired = values.usage_values(snap, p)
-        usage, unchanged = changes(desired, state.load(p.usage_object), whole_record=True)
+        usage, unchanged = changes(desired, confirmed(p.usage_object), whole_record=True)
         tallies[p.usage_object] = Tally(p.usage_object, unchanged=unchanged, planned=len(usage))
     tasks: list[tuple[outbox.OutboxItem, Change]] = []
     if p.tasks:

@@ -91,12 +91,3 @@ class PushedState:
             raise
         finally:
             con.close()
-
-    def forget(self) -> int:
-        """Drop this org's state: the next push sends every value again."""
-        con = self.store.meta_db()
-        try:
-            return con.execute("DELETE FROM salesforce_pushed WHERE target = ?",
-                               (self.target,)).rowcount
-        finally:
-            con.close()
