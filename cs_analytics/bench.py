@@ -35,10 +35,11 @@ from cs_analytics.errors import CsAnalyticsError
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO / "bench"
 APPTEST_SCRIPT = BENCH_DIR / "apptest_tour.py"
+PUSH_SCRIPT = BENCH_DIR / "push_salesforce.py"
 DEFAULT_WORK = BENCH_DIR / "work"
 DEFAULT_OUT = BENCH_DIR / "results.json"
 WORKER_TIMEOUT_SECONDS = 3600
-STEPS = ("ingest", "build", "pages", "tour", "reports")
+STEPS = ("ingest", "build", "pages", "tour", "reports", "push")
 SEED_TABLES = ("users", "accounts", "contracts", "activities")  # usage is the ingest step
 GB = 1024.0
 
@@ -79,6 +80,10 @@ TARGETS = {
     "page_warm_seconds": Target("page_warm_seconds", "page {page}: warm", 1.0, "s"),
     "page_warm_ratio": Target("page_warm_ratio", "page {page}: warm / trivial", 5.0, "x"),
     "tour_peak_mb": Target("tour_peak_mb", "page tour: peak RSS", 1.5 * GB, "MB"),
+    # Issue 26: the Salesforce write-back against the fake org, through Bulk API 2.0.
+    "push_first_seconds": Target("push_first_seconds", "push {n}: first full push", 30.0, "s"),
+    "push_unchanged_seconds": Target("push_unchanged_seconds", "push {n}: nothing changed",
+                                     3.0, "s"),
 }
 
 
@@ -121,6 +126,10 @@ def run_bench(profile: Profile, work: Path, steps: tuple[str, ...] = STEPS,
     if "reports" in steps:
         results["reports"] = {kind: runner.report(kind, large, profile.repeats)
                               for kind in ("kpi", "qbr")}
+    if "push" in steps:
+        say(f"push at {profile.accounts:,} accounts to the fake Salesforce org (first full "
+            f"push, then nothing changed; {profile.repeats} runs)")
+        results["push"] = runner.push(large, profile.repeats)
     results["machine"]["load_average_end"] = list(os.getloadavg())
     results["seconds"] = round(time.monotonic() - started, 1)
     results["checks"] = evaluate(results, profile)
@@ -201,6 +210,10 @@ class _Runner:
 
     def apptest(self, step: str, home: Path, repeats: int = 1) -> dict:
         return self.worker(step, {"repeats": repeats}, script=APPTEST_SCRIPT, home=home)
+
+    def push(self, home: Path, repeats: int) -> dict:
+        return self.worker("push", {"repeats": repeats, "scratch": str(self.work / "push-home")},
+                           script=PUSH_SCRIPT, home=home)
 
     def report(self, kind: str, home: Path, repeats: int) -> dict:
         runs = []
@@ -383,6 +396,10 @@ def evaluate(results: dict, profile: Profile) -> list[dict]:
     tour = results.get("tour")
     if tour:
         add("tour_peak_mb", tour["peak_rss_mb"] if tour["ok"] else None)
+    pushed = results.get("push")
+    if pushed:
+        add("push_first_seconds", pushed["first_seconds"])
+        add("push_unchanged_seconds", pushed["unchanged_seconds"])
     return checks
 
 
@@ -462,6 +479,15 @@ def _info_rows(results: dict) -> list[tuple[str, str]]:
     tour = results.get("tour")
     if tour and not tour["ok"]:
         info.append(("page tour", "FAILED: " + "; ".join(tour["problems"])[:200]))
+    pushed = results.get("push")
+    if pushed:
+        how = (f"Bulk API 2.0: {', '.join(pushed['jobs'])}, polled every "
+               f"{pushed['poll_seconds']:g} s" if pushed["jobs"] else "sObject Collections")
+        info.append(("push: records of the first push",
+                     f"{pushed['accounts']:,} accounts, {pushed['usage_rows']:,} weekly usage "
+                     f"rows ({how})"))
+        info.append(("push: Salesforce calls when nothing changed",
+                     str(pushed["calls_when_unchanged"])))
     for kind, report in results.get("reports", {}).items():
         subject = report.get("quarter") if kind == "kpi" else report.get("account_id")
         info.append((f"report {kind} ({subject})",

@@ -93,13 +93,18 @@ WEEKLY_COLUMNS = ["account_id", "week_start", *USAGE_MEASURES]
 
 def weekly_usage(snap, weeks: int) -> pd.DataFrame:
     """Usage per account and complete week (`complete_weeks`): week_start (the Monday) and the
-    sums of deliveries, logins, viewers, registrants and conversions over its seven days
-    (`usage_by_period`). Only weeks with at least one usage row for the account are listed:
-    a week the export did not cover is not a week of zeros."""
+    sums of deliveries, logins, viewers, registrants and conversions over its seven days — the
+    sums `usage_by_period` gives for a week, grouped in one scan of the weeks' rows. Only weeks
+    with at least one usage row for the account are listed: a week the export did not cover
+    is not a week of zeros. By account, then week."""
     if weeks < 1:
         return pd.DataFrame(columns=WEEKLY_COLUMNS)
-    ranges = [(first.isoformat(), first, last) for first, last in complete_weeks(snap.as_of,
-                                                                                 weeks)]
-    frame = usage_by_period(snap, ranges)
-    frame = frame[frame["usage_days"] > 0].rename(columns={"first_day": "week_start"})
-    return frame[WEEKLY_COLUMNS].reset_index(drop=True)
+    span = complete_weeks(snap.as_of, weeks)
+    sums = ", ".join(f"coalesce(sum({m}), 0)::BIGINT AS {m}" for m in USAGE_MEASURES)
+    return snap.query(f"""
+        SELECT account_id, CAST(date_trunc('week', date) AS DATE) AS week_start, {sums}
+        FROM usage
+        WHERE date BETWEEN $first AND $last
+        GROUP BY ALL
+        ORDER BY account_id, week_start
+    """, {"first": span[0][0], "last": span[-1][1]})

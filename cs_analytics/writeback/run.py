@@ -27,7 +27,7 @@ from cs_analytics.sources import salesforce
 from cs_analytics.store import RefreshLog, Store, now_iso
 from cs_analytics.writeback import outbox, values
 from cs_analytics.writeback.api import Need, ObjectNeeds, Outcome, Writer
-from cs_analytics.writeback.state import Change, PushedState, changes
+from cs_analytics.writeback.state import Change, PushedState, canonical, changes
 
 Progress = Callable[[str], None]
 LOG_SOURCE = "salesforce push"
@@ -289,7 +289,7 @@ def _plan(settings: Settings, store: Store, snap, state: PushedState, progress: 
             fields = {p.task_key_field: item.key,
                       **outbox.task_fields(item, settings,
                                            owners.get(item.author.strip().lower()))}
-            tasks.append((item, Change(item.key, fields, {}, True)))
+            tasks.append((item, Change(item.key, fields, {}, True, canonical(fields))))
         tallies[TASK] = Tally(TASK, waiting=waiting, planned=len(tasks))
     return Plan(accounts, usage, tasks, names, tallies, p.usage_object)
 

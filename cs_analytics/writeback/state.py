@@ -19,32 +19,36 @@ def canonical(fields: dict) -> str:
 @dataclass(frozen=True)
 class Change:
     """One record to write: the fields that differ from the confirmed state (their new values),
-    the confirmed values before (`old`), and whether Salesforce has it at all yet."""
+    the confirmed values before (`old`), whether Salesforce has it at all yet, and the record's
+    whole state once written (`text`, what the state keeps)."""
 
     key: str
     fields: dict
     old: dict
     new_record: bool
+    text: str
 
 
-def changes(desired: dict[str, dict], confirmed: dict[str, str],
+def changes(desired: list[tuple[str, str]], confirmed: dict[str, str],
             whole_record: bool = False) -> tuple[list[Change], int]:
-    """(records to write, records unchanged). A field never confirmed counts as empty, so an
+    """(records to write, records unchanged) for the desired (key, canonical JSON) records.
+    Equal text is unchanged without decoding; a field never confirmed counts as empty, so an
     empty value Salesforce never had is no change. With `whole_record`, a changed record
     carries all its fields (an upsert may create it)."""
     out: list[Change] = []
     unchanged = 0
-    for key, fields in desired.items():
-        text = confirmed.get(key)
-        if text is not None and text == canonical(fields):
+    for key, text in desired:
+        old_text = confirmed.get(key)
+        if old_text == text:
             unchanged += 1
             continue
-        old = json.loads(text) if text is not None else {}
+        fields = json.loads(text)
+        old = json.loads(old_text) if old_text is not None else {}
         diff = {f: v for f, v in fields.items() if old.get(f) != v}
         if not diff:
             unchanged += 1
             continue
-        out.append(Change(key, dict(fields) if whole_record else diff, old, text is None))
+        out.append(Change(key, fields if whole_record else diff, old, old_text is None, text))
     return out, unchanged
 
 
@@ -62,20 +66,22 @@ class PushedState:
             return {}
         con = self.store.meta_db()
         try:
-            rows = con.execute("SELECT record_key, fields FROM salesforce_pushed "
-                               "WHERE target = ? AND object = ?", (self.target, obj)).fetchall()
+            cur = con.cursor()
+            cur.row_factory = None  # plain tuples: 100,000 rows load in a fraction of the time
+            return dict(cur.execute("SELECT record_key, fields FROM salesforce_pushed "
+                                    "WHERE target = ? AND object = ?",
+                                    (self.target, obj)).fetchall())
         finally:
             con.close()
-        return {k: v for k, v in rows}
 
     def confirm(self, obj: str, written: list[tuple[Change, str | None]]) -> None:
-        """Record what Salesforce confirmed: each change written, with the record's id. Its
-        fields are merged into the record's earlier state."""
+        """Record what Salesforce confirmed: each change written (the record now holds its
+        whole desired state), with the record's id."""
         if not written:
             return
         stamp = now_iso()
-        rows = [(self.target, obj, change.key, canonical({**change.old, **change.fields}),
-                 record_id, stamp) for change, record_id in written]
+        rows = [(self.target, obj, change.key, change.text, record_id, stamp)
+                for change, record_id in written]
         con = self.store.meta_db()
         try:
             con.execute("BEGIN IMMEDIATE")

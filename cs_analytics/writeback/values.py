@@ -1,78 +1,77 @@
 """What `push` writes, as Salesforce field values: each Account's CS fields and the weekly usage
 rows, from the metrics layer (metrics/account_status.py), under the field names of
-[salesforce.push]. Values are JSON-ready: the score with one decimal, the band, segment and
-top detractor as their ids, signals as ids joined with ';', dates as YYYY-MM-DD, counts as
-whole numbers, None for empty.
+[salesforce.push]. The score has one decimal; band, segment and top detractor are their ids;
+signals are ids joined with ';'; dates YYYY-MM-DD; counts whole numbers; empty is null.
+
+Each record comes as (key, JSON text of its fields, keys sorted): the text is what the state
+keeps and compares, made in one DuckDB pass over the metrics' frame, so comparing 100,000 rows
+with the last push is string equality, and only changed records are ever decoded.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-
+import duckdb
 import pandas as pd
 
 from cs_analytics.config import SalesforcePush
 from cs_analytics.metrics.account_status import account_status, weekly_usage
 
+# How each value becomes a field value (SQL over the metrics' frame, column `value`).
+ACCOUNT_SQL = {
+    "health_score": "round(health_score, 1)",
+    "health_band": "health_band",
+    "segment": "segment",
+    "top_detractor": "top_detractor",
+    "signals": "signals",
+    "last_contact_date": "CAST(last_contact_date AS DATE)",
+    "last_login_date": "CAST(last_login_date AS DATE)",
+    "deliveries_90d": "CAST(deliveries_90d AS BIGINT)",
+    "logins_90d": "CAST(logins_90d AS BIGINT)",
+    "next_renewal_date": "CAST(next_renewal_date AS DATE)",
+}
+USAGE_SQL = {
+    "account": "account_id",
+    "week_start": "CAST(week_start AS DATE)",
+    "deliveries": "deliveries", "logins": "logins", "viewers": "viewers",
+    "registrants": "registrants", "conversions": "conversions",
+}
+KEY_SQL = "account_id || ':' || strftime(CAST(week_start AS DATE), '%Y-%m-%d')"
 
-def json_value(value):
-    """A snapshot value as Salesforce JSON: None for missing, ISO text for dates, int for
-    whole numbers."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return int(value) if value.is_integer() else value
-    if isinstance(value, (pd.Timestamp, dt.datetime)):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return json_value(value.item())
-    return value
+
+def _json_records(frame: pd.DataFrame, key_sql: str, members: dict[str, str]
+                  ) -> list[tuple[str, str]]:
+    """(key, JSON object of `members` — Salesforce field → SQL over the frame, keys sorted)."""
+    con = duckdb.connect()
+    try:
+        con.register("source", frame)
+        packed = ", ".join(f'"{field}" := {sql}' for field, sql in sorted(members.items()))
+        return con.execute(f"SELECT {key_sql}, to_json(struct_pack({packed})) FROM source "
+                           f"ORDER BY 1").fetchall()
+    finally:
+        con.close()
 
 
-def account_values(snap, push: SalesforcePush) -> tuple[dict[str, dict], dict[str, str]]:
-    """({account id: {Account field: value}}, {account id: account name}) for every account
-    of the snapshot; values switched off in account_fields are left out."""
+def account_values(snap, push: SalesforcePush) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """([(account id, its Account fields as JSON)], {account id: name}) for every account of
+    the snapshot; values switched off in account_fields are left out."""
     frame = account_status(snap)
-    wanted = {value: field for value, field in push.account_fields.items() if field}
-    if "health_score" in frame:
-        frame["health_score"] = frame["health_score"].round(1)
-    columns = {value: [json_value(v) for v in frame[value].tolist()] for value in wanted}
-    ids = frame["account_id"].tolist()
-    records = {account_id: {wanted[value]: columns[value][i] for value in wanted}
-               for i, account_id in enumerate(ids)}
-    return records, dict(zip(ids, frame["name"].tolist()))
+    members = {field: ACCOUNT_SQL[value] for value, field in push.account_fields.items()
+               if field}
+    names = dict(zip(frame["account_id"].tolist(), frame["name"].tolist()))
+    return _json_records(frame, "account_id", members), names
 
 
-def usage_key(account_id: str, week_start: dt.date) -> str:
+def usage_key(account_id: str, week_start) -> str:
     """The usage row's external id: account id + ':' + the Monday (SPEC §5)."""
-    return f"{account_id}:{week_start.isoformat()}"
+    return f"{account_id}:{pd.Timestamp(week_start).date().isoformat()}"
 
 
-def usage_values(snap, push: SalesforcePush) -> dict[str, dict]:
-    """{external id: {usage object field: value}} for the last `usage_weeks` complete weeks,
-    the external id among the fields."""
+def usage_values(snap, push: SalesforcePush) -> list[tuple[str, str]]:
+    """[(external id, the row's fields as JSON, the external id among them)] for the last
+    `usage_weeks` complete weeks."""
     if not push.usage_object or push.usage_weeks < 1:
-        return {}
+        return []
     frame = weekly_usage(snap, push.usage_weeks)
-    fields = {value: field for value, field in push.usage_fields.items() if field}
-    records: dict[str, dict] = {}
-    accounts = frame["account_id"].tolist()
-    weeks = [pd.Timestamp(w).date() for w in frame["week_start"].tolist()]
-    counts = {value: [json_value(v) for v in frame[value].tolist()]
-              for value in fields if value not in ("account", "week_start")}
-    for i, (account_id, week) in enumerate(zip(accounts, weeks)):
-        key = usage_key(account_id, week)
-        row = {push.usage_key_field: key}
-        if "account" in fields:
-            row[fields["account"]] = account_id
-        if "week_start" in fields:
-            row[fields["week_start"]] = week.isoformat()
-        for value, values in counts.items():
-            row[fields[value]] = values[i]
-        records[key] = row
-    return records
+    members = {field: USAGE_SQL[value] for value, field in push.usage_fields.items() if field}
+    members[push.usage_key_field] = KEY_SQL
+    return _json_records(frame, KEY_SQL, members)
