@@ -86,12 +86,10 @@ if notes_tab.open:
                     notes.add_note(store, account_id, body, viewer().author)
                 except CsAnalyticsError as exc:
                     st.error(str(exc))
-        written, columns = notes.notes(store, account_id), {
-            "created_at": Col("account.col.written"), "author": Col("review.col.author"),
-            "body": Col("account.note")}
         if outbox.enabled(settings):
             st.caption(t("account.outbox_help"))
-            written = outbox.with_status(written, store, "note", account_id)
-            columns |= account_view.OUTBOX_COLUMNS
+        written, columns = account_view.with_outbox(notes.notes(store, account_id), {
+            "created_at": Col("account.col.written"), "author": Col("review.col.author"),
+            "body": Col("account.note")}, store, "note", account_id)
         widgets.table(written, columns, key="account_notes", download=f"notes-{account_id}",
                       empty_key="account.no_notes")

@@ -109,8 +109,9 @@ with history_tab:
                 st.error(last["error"])
         waiting = outbox.counts(store)
         if outbox.enabled(settings) and waiting["pending"]:
-            st.warning(t("data.outbox_pending", pending=waiting["pending"],
-                         refused=waiting["refused"]))
+            st.warning(t("data.outbox_pending", pending=waiting["pending"])
+                       + (t("data.outbox_refused", refused=waiting["refused"])
+                          if waiting["refused"] else ""))
     st.subheader(t("data.refreshes_title"))
     widgets.table(admin.refresh_table(store), {
         "id": Col("data.col.id", "int"), "source": Col("data.col.source"),

@@ -147,8 +147,13 @@ def test_without_salesforce_the_app_keeps_notes_locally_and_says_nothing_of_it(
     assert not at.exception
     frame = next(df.value for df in at.dataframe)
     assert list(frame["Salesforce"]) == ["Not yet sent"]
+    assert "Salesforce's answer" not in frame.columns  # nothing refused: no column for it
     assert "are written to Salesforce as completed Tasks" in texts(at)
+    at = run_page("account", "en", {"account_id": "001B"})
+    open_account_tab(at, "health", "en")
+    assessments = next(df.value for df in at.dataframe if "Salesforce" in df.value.columns)
+    assert list(assessments["Salesforce"]) == ["Not yet sent"]
     at = run_page("data", "en")
     assert not at.exception
-    assert ("2 notes and manual assessments are not in Salesforce yet (0 of them refused by "
-            "Salesforce)") in texts(at)
+    assert ("2 notes and manual assessments are not in Salesforce yet. The next write-back "
+            "sends them.") in texts(at)

@@ -182,16 +182,22 @@ def assessment(store, account_id: str) -> None:
         "band": Col("col.band", "band"), "comment": Col("check.comment"),
         "expires_on": Col("account.expires", "date"), "author": Col("review.col.author"),
         "created_at": Col("account.col.written")}
-    if outbox.enabled(data.settings()):
-        recorded = outbox.with_status(recorded, store, "assessment", account_id)
-        columns |= OUTBOX_COLUMNS
+    recorded, columns = with_outbox(recorded, columns, store, "assessment", account_id)
     table(recorded, columns, key="account_assessments", download=f"assessments-{account_id}",
           empty_key="account.no_assessments")
 
 
-# Whether each note or assessment is in Salesforce yet (shown when the write-back is on).
-OUTBOX_COLUMNS = {"salesforce": Col("account.col.salesforce", "enum", "outbox.status"),
-                  "salesforce_error": Col("account.col.salesforce_error")}
+def with_outbox(frame: pd.DataFrame, columns: dict, store, kind: str, account_id: str
+                ) -> tuple[pd.DataFrame, dict]:
+    """With the write-back on, the notes (assessments) say whether each is in Salesforce yet,
+    and Salesforce's reason for one it refused; otherwise they are shown as they are."""
+    if not outbox.enabled(data.settings()):
+        return frame, columns
+    frame = outbox.with_status(frame, store, kind, account_id)
+    columns = {**columns, "salesforce": Col("account.col.salesforce", "enum", "outbox.status")}
+    if frame["salesforce_error"].notna().any():
+        columns["salesforce_error"] = Col("account.col.salesforce_error")
+    return frame, columns
 
 
 def _band_formatter():
