@@ -547,6 +547,22 @@ def _statements(script: str) -> list[str]:
     return [p for p in parts if p]
 
 
+@contextlib.contextmanager
+def write_transaction(con: sqlite3.Connection):
+    """One write transaction on a side store, taken at once (BEGIN IMMEDIATE: a second writer
+    waits its turn instead of failing halfway), committed at the end, rolled back on any
+    error; the connection is closed either way."""
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 

@@ -40,7 +40,7 @@ from cs_analytics import contract
 from cs_analytics.config import SalesforceObject, Settings
 from cs_analytics.errors import SourceError, ValidationFailed
 from cs_analytics.secrets import SALESFORCE_KEYS, Secrets
-from cs_analytics.store import Store, now_iso
+from cs_analytics.store import Store, now_iso, write_transaction
 
 Progress = Callable[[str], None]
 
@@ -872,9 +872,7 @@ def read_watermarks(store: Store) -> dict[str, Watermark]:
 
 
 def write_watermarks(store: Store, marks: dict[str, Watermark]) -> None:
-    con = store.meta_db()
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with write_transaction(store.meta_db()) as con:
         for name, mark in marks.items():
             value = json.dumps({"since": mark.since.isoformat() if mark.since else None,
                                 "fingerprint": mark.fingerprint})
@@ -882,12 +880,6 @@ def write_watermarks(store: Store, marks: dict[str, Watermark]) -> None:
                 "INSERT INTO watermarks (source, object, value, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (source, object) DO UPDATE SET value = excluded.value, "
                 "updated_at = excluded.updated_at", (WATERMARK_SOURCE, name, value, now_iso()))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
 
 
 # ---------------------------------------------------------------------------- the source

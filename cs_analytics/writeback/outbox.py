@@ -23,7 +23,7 @@ from cs_analytics.config import Settings
 from cs_analytics.reports.labels import band_label
 from cs_analytics.secrets import Secrets, load_secrets
 from cs_analytics.sources.salesforce import is_configured
-from cs_analytics.store import Store, now_iso
+from cs_analytics.store import Store, now_iso, write_transaction
 
 STATUSES = ("sent", "pending", "refused")  # what the app shows per note and assessment
 
@@ -100,9 +100,7 @@ def mark(store: Store, sent: list[tuple[OutboxItem, str | None]],
     if not sent and not failed:
         return
     stamp = now_iso()
-    con = store.userdata_db()
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with write_transaction(store.userdata_db()) as con:
         con.executemany(
             "UPDATE salesforce_outbox SET status = 'sent', task_id = ?, sent_at = ?, "
             "attempts = attempts + 1, last_attempt_at = ?, last_error = NULL WHERE id = ?",
@@ -110,12 +108,6 @@ def mark(store: Store, sent: list[tuple[OutboxItem, str | None]],
         con.executemany(
             "UPDATE salesforce_outbox SET attempts = attempts + 1, last_attempt_at = ?, "
             "last_error = ? WHERE id = ?", [(stamp, error, item.id) for item, error in failed])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
 
 
 def counts(store: Store) -> dict[str, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from cs_analytics.store import Store, now_iso
+from cs_analytics.store import Store, now_iso, write_transaction
 
 
 def canonical(fields: dict) -> str:
@@ -82,18 +82,10 @@ class PushedState:
         stamp = now_iso()
         rows = [(self.target, obj, change.key, change.text, record_id, stamp)
                 for change, record_id in written]
-        con = self.store.meta_db()
-        try:
-            con.execute("BEGIN IMMEDIATE")
+        with write_transaction(self.store.meta_db()) as con:
             con.executemany(
                 "INSERT INTO salesforce_pushed (target, object, record_key, fields, record_id, "
                 "pushed_at) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (target, object, record_key) DO UPDATE SET "
                 "fields = excluded.fields, record_id = coalesce(excluded.record_id, "
                 "salesforce_pushed.record_id), pushed_at = excluded.pushed_at", rows)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
