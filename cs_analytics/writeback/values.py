@@ -35,6 +35,7 @@ USAGE_SQL = {
     "deliveries": "deliveries", "logins": "logins", "viewers": "viewers",
     "registrants": "registrants", "conversions": "conversions",
 }
+# The usage row's external id: account id + ':' + the Monday (SPEC §5), e.g. 001…:2026-03-23.
 KEY_SQL = "account_id || ':' || strftime(CAST(week_start AS DATE), '%Y-%m-%d')"
 
 
@@ -59,11 +60,6 @@ def account_values(snap, push: SalesforcePush) -> tuple[list[tuple[str, str]], d
                if field}
     names = dict(zip(frame["account_id"].tolist(), frame["name"].tolist()))
     return _json_records(frame, "account_id", members), names
-
-
-def usage_key(account_id: str, week_start) -> str:
-    """The usage row's external id: account id + ':' + the Monday (SPEC §5)."""
-    return f"{account_id}:{pd.Timestamp(week_start).date().isoformat()}"
 
 
 def usage_values(snap, push: SalesforcePush) -> list[tuple[str, str]]:

@@ -1,6 +1,8 @@
 """A fake Salesforce org for tests: SOAP login, OAuth token endpoint (password and client
 credentials flows), REST query/queryAll with nextRecordsUrl paging, and Bulk API 2.0 query
-jobs — enough for the real simple-salesforce client, speaking Salesforce's JSON and errors.
+jobs — enough for the real simple-salesforce client, speaking Salesforce's JSON and errors —
+and, for the write-back, describe, sObject Collections and Bulk API 2.0 ingest jobs
+(tests/fakes/salesforce_write.py).
 
     with FakeSalesforce(page_size=2) as org:
         org.define("Account", ["Id", "Name", "OwnerId", "SystemModstamp", "IsDeleted"])
