@@ -228,14 +228,18 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
 @click.option("--full", is_flag=True,
               help="Pull every Salesforce object in full instead of the changes since the last "
                    "refresh (also removes records deleted long ago).")
+@click.option("--push", "then_push", is_flag=True,
+              help="After a successful refresh, write the new numbers to Salesforce (as "
+                   "`push` does).")
 @click.pass_obj
 @user_errors
-def refresh(obj: Context, source: str, full: bool) -> None:
+def refresh(obj: Context, source: str, full: bool, then_push: bool) -> None:
     """Pull from Salesforce and Metabase, rebuild and publish a new snapshot.
 
     Salesforce credentials come from SF_* environment variables or .streamlit/secrets.toml,
     the Metabase API key from METABASE_API_KEY; see docs/operations.md. A failure publishes
-    nothing (the previous snapshot stays current) and is recorded in the refresh log.
+    nothing (the previous snapshot stays current), is recorded in the refresh log and pushes
+    nothing.
     """
     from cs_analytics.refresh import refresh as run_refresh
 
@@ -244,6 +248,70 @@ def refresh(obj: Context, source: str, full: bool) -> None:
         click.echo(f"warning: {warning}", err=True)
     for line in result.summary():
         click.echo(line)
+    if then_push:
+        _push(obj, dry_run=False)
+
+
+@main.command("push")
+@click.option("--dry-run", is_flag=True,
+              help="List what would change in Salesforce (account, field, old → new) and check "
+                   "the Salesforce set-up; send nothing.")
+@click.option("--resend-all", is_flag=True,
+              help="Send every value again, not only the changes (after values were cleared or "
+                   "edited in Salesforce itself).")
+@click.pass_obj
+@user_errors
+def push_cmd(obj: Context, dry_run: bool, resend_all: bool) -> None:
+    """Write the current snapshot's numbers to Salesforce, where the team works: health score,
+    band, segment, top detractor, open signals, last contact and login, deliveries and logins
+    of the last 90 days and the next renewal on each Account ([salesforce.push]
+    account_fields), a weekly usage row per account (usage_object, upserted by its external
+    id), and the notes and manual assessments written in the app as completed Tasks.
+
+    Only what changed since the last push Salesforce confirmed is sent; with no change
+    nothing is. Each object is described first: a missing field stops the push before
+    anything is written, naming the setting. A record Salesforce refuses is listed with its
+    error and the others are written; the command then exits with status 1. Set-up, rights
+    and scheduling: docs/operations.md ("Salesforce write-back").
+    """
+    _push(obj, dry_run, resend_all)
+
+
+def _push(obj: Context, dry_run: bool, resend_all: bool = False) -> None:
+    from cs_analytics.writeback import push
+
+    result = push(obj.settings, obj.store, dry_run=dry_run, resend_all=resend_all,
+                  progress=progress)
+    if dry_run:
+        _print_changes(result.lines)
+    for line in result.summary():
+        click.echo(line)
+    shown = obj.settings.salesforce.push.max_errors_shown
+    for refusal in result.refused[:shown]:
+        click.echo(f"refused: {refusal.object} {refusal.record}: {refusal.error}", err=True)
+    if len(result.refused) > shown:
+        click.echo(f"refused: … and {len(result.refused) - shown} more", err=True)
+    if result.setup_error:
+        fail(result.setup_error)
+    if result.refused:
+        fail(f"Salesforce refused {len(result.refused)} records (listed above); everything "
+             "else was written, and the refused ones are sent again by the next push")
+
+
+def _print_changes(lines) -> None:
+    """The dry run's table: record, object, field, old → new."""
+    if not lines:
+        return
+    rows = [(line.record, line.object, line.field,
+             "—" if line.old is None else str(line.old),
+             "—" if line.new is None else str(line.new)) for line in lines]
+    widths = [max(len(r[i]) for r in rows + [("record", "object", "field", "", "")])
+              for i in range(3)]
+    click.echo(f"{'record':<{widths[0]}}  {'object':<{widths[1]}}  {'field':<{widths[2]}}  "
+               f"old → new")
+    for record, obj_name, field_name, old, new in rows:
+        click.echo(f"{record:<{widths[0]}}  {obj_name:<{widths[1]}}  {field_name:<{widths[2]}}  "
+                   f"{old} → {new}")
 
 
 @main.command("config")

@@ -36,11 +36,13 @@ SEGMENTS = ("S", "A", "B", "C")
 CANONICAL_TABLES = ("users", "accounts", "contracts", "activities", "usage")
 
 
-def _doc(text: str, default, **kwargs):
-    """A dataclass field with its documentation kept beside its default."""
+def _doc(text: str, default, merge: bool = False, **kwargs):
+    """A dataclass field with its documentation kept beside its default. `merge`: a table
+    given in the settings file changes only its own keys of the default table."""
+    metadata = {"doc": text, "merge": merge}
     if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: _copy(default), metadata={"doc": text}, **kwargs)
-    return field(default=default, metadata={"doc": text}, **kwargs)
+        return field(default_factory=lambda: _copy(default), metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
 
 
 def _copy(value):
@@ -343,6 +345,18 @@ class SalesforceObject:
         "canonical column → Salesforce field (relationship paths like Owner.Name allowed).", {})
     where: str = _doc("Extra SOQL condition, e.g. \"Type = 'Customer'\".", "")
     constants: dict[str, str] = _doc("canonical column → fixed value (e.g. type = 'meeting').", {})
+    keep: dict[str, list[str]] = _doc(
+        "Salesforce field → the values a record must have to be loaded (compared as text, "
+        "ignoring case; true/false for checkboxes). A record with another value is left out, "
+        "and removed when an incremental refresh sees it change to one (a contract back to "
+        "Draft); an empty list turns the condition off.", {})
+    timed: dict[str, str] = _doc(
+        "canonical date column → date-time field giving the moment of a timed record, used "
+        "instead of the mapped date field when it is set (converted to salesforce.timezone).",
+        {})
+    all_day: str = _doc(
+        "Checkbox field marking all-day records: their mapped date field is used as it is, "
+        "never `timed` (Event: IsAllDayEvent).", "")
     bulk: bool = _doc("Pull through Bulk API 2.0 instead of the REST query endpoint.", False)
     track_deletes: bool = _doc(
         "Incremental pulls also fetch deleted records (queryAll + IsDeleted) and remove them; "
@@ -358,21 +372,81 @@ def _sf_default_objects():
         "accounts": {"table": "accounts", "object": "Account", "where": "",
                      "fields": {"account_id": "Id", "name": "Name", "industry": "Industry",
                                 "owner_id": "OwnerId", "created_date": "CreatedDate"}},
+        # Only an activated contract is revenue: a Draft is not (SPEC §5 "Salesforce").
         "contracts": {"table": "contracts", "object": "Contract", "where": "",
                       "fields": {"contract_id": "Id", "account_id": "AccountId",
                                  "start_date": "StartDate", "end_date": "EndDate",
                                  "status": "Status", "amount": "Amount__c",
-                                 "auto_renew": "", "notice_days": "", "notice_date": ""}},
+                                 "auto_renew": "", "notice_days": "", "notice_date": ""},
+                      "keep": {"Status": ["Activated"]}},
+        # An open task's ActivityDate is its due date, not a contact.
         "tasks": {"table": "activities", "object": "Task", "where": "",
                   "fields": {"activity_id": "Id", "account_id": "AccountId",
                              "owner_id": "OwnerId", "date": "ActivityDate",
-                             "type": "TaskSubtype", "subject": "Subject"}},
+                             "type": "TaskSubtype", "subject": "Subject"},
+                  "keep": {"IsClosed": ["true"]}},
+        # Each invitee of a meeting gets a child copy of its Event (IsChild = true): one
+        # meeting is the parent only. A timed event's moment is ActivityDateTime (UTC).
         "events": {"table": "activities", "object": "Event", "where": "",
                    "fields": {"activity_id": "Id", "account_id": "AccountId",
                               "owner_id": "OwnerId", "date": "ActivityDate",
                               "subject": "Subject"},
-                   "constants": {"type": "meeting"}},
+                   "constants": {"type": "meeting"},
+                   "keep": {"IsChild": ["false"]},
+                   "timed": {"date": "ActivityDateTime"}, "all_day": "IsAllDayEvent"},
     }
+
+
+# What `push` writes to each Account (SPEC §5 "Salesforce write-back"); the values are defined
+# in cs_analytics/metrics/account_status.py.
+PUSH_ACCOUNT_VALUES = ("health_score", "health_band", "segment", "top_detractor", "signals",
+                       "last_contact_date", "last_login_date", "deliveries_90d", "logins_90d",
+                       "next_renewal_date")
+PUSH_USAGE_VALUES = ("account", "week_start", "deliveries", "logins", "viewers", "registrants",
+                     "conversions")
+
+
+@dataclass(frozen=True)
+class SalesforcePush:
+    """Write-back to Salesforce (`push`, `refresh --push`): CS fields on each Account, a weekly
+    usage row per account, notes and manual assessments as completed Tasks. Set up the fields
+    and the object first (docs/operations.md, "Salesforce write-back")."""
+
+    account_fields: dict[str, str] = _doc(
+        "Value → the Account field it is written to; \"\" writes that value nowhere. Keys you "
+        "set replace only their own default.",
+        {"health_score": "CS_Health_Score__c", "health_band": "CS_Health_Band__c",
+         "segment": "CS_Segment__c", "top_detractor": "CS_Top_Detractor__c",
+         "signals": "CS_Signals__c", "last_contact_date": "CS_Last_Contact__c",
+         "last_login_date": "CS_Last_Login__c", "deliveries_90d": "CS_Deliveries_90d__c",
+         "logins_90d": "CS_Logins_90d__c", "next_renewal_date": "CS_Next_Renewal__c"},
+        merge=True)
+    usage_object: str = _doc(
+        "Custom object receiving one row per account and week; \"\" writes no weekly usage.",
+        "CS_Usage_Weekly__c")
+    usage_fields: dict[str, str] = _doc(
+        "Value → field of the usage object (account is the lookup to Account, week_start the "
+        "Monday). Keys you set replace only their own default; \"\" leaves a count out.",
+        {"account": "Account__c", "week_start": "Week_Start__c", "deliveries": "Deliveries__c",
+         "logins": "Logins__c", "viewers": "Viewers__c", "registrants": "Registrants__c",
+         "conversions": "Conversions__c"}, merge=True)
+    usage_key_field: str = _doc(
+        "External ID field of the usage object: account id + ':' + week start, so a re-run "
+        "updates a row instead of adding one.", "CS_Key__c")
+    usage_weeks: int = _doc(
+        "Complete weeks (Monday to Sunday, up to the data-as-of date) written; later pushes "
+        "send only the rows that changed.", 13)
+    tasks: bool = _doc(
+        "Write notes and manual assessments entered in the app as completed Tasks on the "
+        "account (they wait in an outbox until Salesforce confirms them).", True)
+    task_key_field: str = _doc(
+        "External ID text field on Activity identifying the note or assessment a Task carries, "
+        "so a retry never creates a second Task.", "CS_Outbox_Key__c")
+    task_status: str = _doc("Task status of a completed task in your org.", "Completed")
+    bulk_threshold: int = _doc(
+        "Records of one object above which Bulk API 2.0 is used instead of sObject "
+        "Collections (200 records a call).", 2000)
+    max_errors_shown: int = _doc("Refused records listed one by one; the rest are counted.", 50)
 
 
 @dataclass(frozen=True)
@@ -398,13 +472,15 @@ class Salesforce:
                                  for k, v in _sf_default_objects().items()},
         metadata={"doc": "Objects pulled, keyed by a name of your choice. For a default name "
                          "(users, accounts, contracts, tasks, events) only the keys you set "
-                         "change; `fields` and `constants` merge key by key, and a field set "
-                         "to \"\" is left out. Contract renewal terms have no standard "
+                         "change; `fields`, `constants`, `keep` and `timed` merge key by key, "
+                         "a field set to \"\" is left out and a `keep` list set to [] is "
+                         "no condition. Contract renewal terms have no standard "
                          "Salesforce field: map your custom fields, e.g. "
                          "`objects.contracts.fields.auto_renew = \"AutoRenew__c\"`, "
                          "`notice_days = \"NoticeDays__c\"`, `notice_date = "
                          "\"NoticeDate__c\"`; unmapped, they keep what a file import gave "
                          "and otherwise take the [renewals] defaults."})
+    push: SalesforcePush = field(default_factory=SalesforcePush)
 
 
 @dataclass(frozen=True)
@@ -579,7 +655,10 @@ def _build(cls, raw, where: str):
     for name, f in fields.items():
         if name in raw:
             key = f"{where}.{name}" if where else name
-            values[f.name] = _convert(hints[f.name], raw[name], key)
+            value = raw[name]
+            if f.metadata.get("merge") and isinstance(value, dict):
+                value = {**f.default_factory(), **value}
+            values[f.name] = _convert(hints[f.name], value, key)
     return cls(**values)
 
 
@@ -593,7 +672,7 @@ def _merge_sf_objects(raw_objects: dict) -> dict:
             continue
         base = merged[name]
         for key, value in override.items():
-            if key in ("fields", "constants") and isinstance(value, dict):
+            if key in ("fields", "constants", "keep", "timed") and isinstance(value, dict):
                 base[key] = {**base.get(key, {}), **value}
             else:
                 base[key] = value
@@ -877,8 +956,43 @@ def _check_health_extras(s: "Settings", fail) -> None:
         fail("alerts.timeout_seconds", "expected more than 0 seconds")
 
 
+def _check_salesforce_push(p: "SalesforcePush", fail) -> None:
+    key = "salesforce.push"
+    for table, known in (("account_fields", PUSH_ACCOUNT_VALUES),
+                         ("usage_fields", PUSH_USAGE_VALUES)):
+        for value, name in getattr(p, table).items():
+            if value not in known:
+                fail(f"{key}.{table}.{value}", f"expected one of {', '.join(known)}")
+            if name and not _SF_NAME.fullmatch(name):
+                fail(f"{key}.{table}.{value}", "expected a field API name like CS_Segment__c")
+    for name in ("usage_object", "usage_key_field", "task_key_field"):
+        if getattr(p, name) and not _SF_NAME.fullmatch(getattr(p, name)):
+            fail(f"{key}.{name}", "expected a Salesforce API name like CS_Key__c")
+    if p.usage_object:
+        for value in ("account", "week_start"):
+            if not p.usage_fields.get(value):
+                fail(f"{key}.usage_fields.{value}",
+                     "missing: a usage row needs its account and week (or set usage_object = "
+                     "\"\" to write no weekly usage)")
+        if not p.usage_key_field:
+            fail(f"{key}.usage_key_field", "missing: rows are upserted by this external ID")
+    if p.tasks and not p.task_key_field:
+        fail(f"{key}.task_key_field", "missing: Tasks are upserted by this external ID (or set "
+                                      "tasks = false)")
+    if not p.task_status.strip():
+        fail(f"{key}.task_status", "expected the status of a completed task, like Completed")
+    if not 0 <= p.usage_weeks <= 520:
+        fail(f"{key}.usage_weeks", "expected 0 to 520 weeks")
+    if p.bulk_threshold < 1:
+        fail(f"{key}.bulk_threshold", "expected at least 1 record")
+    if p.max_errors_shown < 1:
+        fail(f"{key}.max_errors_shown", "expected at least 1")
+
+
 def _check_salesforce(sf: "Salesforce", fail) -> None:
     from cs_analytics.contract import ACTIVITY_TYPES, TABLES
+
+    _check_salesforce_push(sf.push, fail)
 
     if not re.fullmatch(r"\d+\.\d", sf.api_version):
         fail("salesforce.api_version", "expected a version like 59.0 (without a leading v)")
@@ -912,6 +1026,20 @@ def _check_salesforce(sf: "Salesforce", fail) -> None:
             if path and not _SF_PATH.fullmatch(path):
                 fail(f"{key}.fields.{column}",
                      "expected a field API name like Amount__c or a path like Owner.Name")
+        for path in obj.keep:
+            if not _SF_PATH.fullmatch(path):
+                fail(f"{key}.keep.{path}",
+                     "expected a field API name like Status or a path like Account.Type")
+        for column, path in obj.timed.items():
+            if column not in table.column_names or table.column(column).kind != "date":
+                dates = [c.name for c in table.columns if c.kind == "date"]
+                fail(f"{key}.timed.{column}",
+                     f"expected a date column of {obj.table}: {', '.join(dates)}")
+            if path and not _SF_PATH.fullmatch(path):
+                fail(f"{key}.timed.{column}",
+                     "expected a date-time field API name like ActivityDateTime")
+        if obj.all_day and not _SF_PATH.fullmatch(obj.all_day):
+            fail(f"{key}.all_day", "expected a checkbox field API name like IsAllDayEvent")
         if obj.enabled:
             mapped = {c for c, p in obj.fields.items() if p} | set(obj.constants)
             for column in table.key:
@@ -1005,4 +1133,17 @@ def configuration_markdown() -> str:
         "Secrets are never read from this file: Salesforce (`SF_*`), Metabase "
         "(`METABASE_API_KEY`) and Slack (`SLACK_WEBHOOK_URL`) credentials come from the "
         "environment or `.streamlit/secrets.toml`.\n\n"
-        "## Defaults\n\n```toml\n" + defaults_toml() + "```\n")
+        "## Defaults\n\n```toml\n" + defaults_toml() + "```\n\n"
+        + _table_keys_markdown(SalesforceObject, "[salesforce.objects.NAME]",
+                               "Keys of one Salesforce object pulled into a canonical table; the "
+                               "defaults of each object are in `salesforce.objects` above."))
+
+
+def _table_keys_markdown(cls, table: str, intro: str) -> str:
+    """The keys of a settings table that appears as a dict value (one per name), with the
+    value each takes when a new entry does not set it."""
+    instance = cls()
+    rows = [f"| `{_toml_name(f)}` | `{_toml_value(getattr(instance, f.name))}` | "
+            f"{f.metadata.get('doc', '')} |" for f in dataclasses.fields(cls)]
+    return (f"## `{table}`\n\n{intro}\n\n| key | when not set | meaning |\n|---|---|---|\n"
+            + "\n".join(rows) + "\n")

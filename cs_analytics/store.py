@@ -406,6 +406,19 @@ META_MIGRATIONS: list[str] = [
         fired INTEGER NOT NULL          -- alerts fired by this evaluation
     );
     """,
+    # Salesforce write-back (cs_analytics/writeback): the values Salesforce confirmed for each
+    # record `push` wrote, per org, so the next push sends only what changed.
+    """
+    CREATE TABLE salesforce_pushed (
+        target TEXT NOT NULL,           -- the org written to (writeback.state.target_of)
+        object TEXT NOT NULL,           -- Account, the usage object, Task
+        record_key TEXT NOT NULL,       -- account id, usage external id, outbox key
+        fields TEXT NOT NULL,           -- JSON {Salesforce field: value} as confirmed
+        record_id TEXT,                 -- the Salesforce record id
+        pushed_at TEXT NOT NULL,
+        PRIMARY KEY (target, object, record_key)
+    );
+    """,
 ]
 
 USERDATA_MIGRATIONS: list[str] = [
@@ -474,6 +487,38 @@ USERDATA_MIGRATIONS: list[str] = [
     );
     CREATE INDEX kpi_commentary_quarter ON kpi_commentary (quarter, id);
     """,
+    # Notes and manual assessments wait here until Salesforce confirms the Task carrying them
+    # (cs_analytics/writeback/outbox.py). The triggers enqueue each one in the same transaction
+    # that records it, whoever writes it.
+    """
+    CREATE TABLE salesforce_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('note', 'assessment')),
+        record_id INTEGER NOT NULL,     -- notes.id or manual_assessments.id
+        account_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        -- with kind and record_id, the Task's external id: unique across data directories
+        token TEXT NOT NULL DEFAULT (lower(hex(randomblob(8)))),
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_attempt_at TEXT,
+        task_id TEXT,                   -- the Salesforce Task, once confirmed
+        sent_at TEXT,
+        UNIQUE (kind, record_id)
+    );
+    CREATE INDEX salesforce_outbox_status ON salesforce_outbox (status, account_id);
+    CREATE TRIGGER notes_to_salesforce_outbox AFTER INSERT ON notes
+    BEGIN
+        INSERT INTO salesforce_outbox (kind, record_id, account_id, created_at)
+        VALUES ('note', NEW.id, NEW.account_id, NEW.created_at);
+    END;
+    CREATE TRIGGER assessments_to_salesforce_outbox AFTER INSERT ON manual_assessments
+    BEGIN
+        INSERT INTO salesforce_outbox (kind, record_id, account_id, created_at)
+        VALUES ('assessment', NEW.id, NEW.account_id, NEW.created_at);
+    END;
+    """,
 ]
 
 
@@ -510,6 +555,22 @@ def _statements(script: str) -> list[str]:
     if buf.strip():
         parts.append(buf.strip())
     return [p for p in parts if p]
+
+
+@contextlib.contextmanager
+def write_transaction(con: sqlite3.Connection):
+    """One write transaction on a side store, taken at once (BEGIN IMMEDIATE: a second writer
+    waits its turn instead of failing halfway), committed at the end, rolled back on any
+    error; the connection is closed either way."""
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
 
 
 def now_iso() -> str:
@@ -556,6 +617,22 @@ class RefreshLog:
                 "error = coalesce(error, 'the process stopped before the build finished') "
                 "WHERE outcome = 'running'", (now_iso(),))
             return cur.rowcount
+        finally:
+            con.close()
+
+    def record(self, source: str, started_at: str, outcome: str, *,
+               snapshot_id: str | None = None, rows: dict | None = None,
+               error: str | None = None) -> int:
+        """One finished run that built nothing (a Salesforce push), written when it ends so
+        a build starting meanwhile never takes it for an interrupted one."""
+        con = self.store.meta_db()
+        try:
+            cur = con.execute(
+                "INSERT INTO refresh_log (source, started_at, finished_at, outcome, snapshot_id, "
+                "rows, error, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (source, started_at, now_iso(), outcome, snapshot_id,
+                 json.dumps(rows or {}, ensure_ascii=False), error, os.getpid()))
+            return int(cur.lastrowid)
         finally:
             con.close()
 

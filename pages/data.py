@@ -2,11 +2,13 @@
 
 import streamlit as st
 
+from cs_analytics import clock, writeback
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.ui import admin, data, session, widgets
 from cs_analytics.ui.i18n import formatter, t
 from cs_analytics.ui.session import auth_configured, viewer
 from cs_analytics.ui.widgets import Col
+from cs_analytics.writeback import outbox
 
 session.ensure_navigation()
 
@@ -94,6 +96,22 @@ with refresh_tab:
             st.error(t("data.refresh_failed", message=run.error or str(run.returncode)))
 
 with history_tab:
+    if outbox.enabled(settings) or writeback.last_push(store) is not None:
+        st.subheader(t("data.push_title"))
+        last = writeback.last_push(store)
+        if last is None:
+            st.caption(t("data.push_none"))
+        else:
+            st.markdown(t("data.push_last", time=clock.local_text(last["finished_at"], settings),
+                          outcome=t(f"data.outcome.{last['outcome']}"),
+                          counts=admin.push_counts(last["rows"])))
+            if last["error"]:
+                st.error(last["error"])
+        waiting = outbox.counts(store)
+        if outbox.enabled(settings) and waiting["pending"]:
+            st.warning(t("data.outbox_pending", pending=waiting["pending"])
+                       + (t("data.outbox_refused", refused=waiting["refused"])
+                          if waiting["refused"] else ""))
     st.subheader(t("data.refreshes_title"))
     widgets.table(admin.refresh_table(store), {
         "id": Col("data.col.id", "int"), "source": Col("data.col.source"),

@@ -21,6 +21,7 @@ from cs_analytics.ui.filters import View
 from cs_analytics.ui.i18n import current_language, t, translate
 from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col, band_label, md_escape, table
+from cs_analytics.writeback import outbox
 
 PARAM = "account_id"
 
@@ -175,13 +176,28 @@ def assessment(store, account_id: str) -> None:
             except CsAnalyticsError as exc:
                 st.error(str(exc))
     recorded = pd.DataFrame([vars(a) for a in health.assessment_history(store, account_id)],
-                            columns=["band", "comment", "expires_on", "author", "created_at"])
-    table(recorded, {
+                            columns=["id", "band", "comment", "expires_on", "author",
+                                     "created_at"])
+    columns = {
         "band": Col("col.band", "band"), "comment": Col("check.comment"),
         "expires_on": Col("account.expires", "date"), "author": Col("review.col.author"),
-        "created_at": Col("account.col.written"),
-    }, key="account_assessments", download=f"assessments-{account_id}",
-        empty_key="account.no_assessments")
+        "created_at": Col("account.col.written")}
+    recorded, columns = with_outbox(recorded, columns, store, "assessment", account_id)
+    table(recorded, columns, key="account_assessments", download=f"assessments-{account_id}",
+          empty_key="account.no_assessments")
+
+
+def with_outbox(frame: pd.DataFrame, columns: dict, store, kind: str, account_id: str
+                ) -> tuple[pd.DataFrame, dict]:
+    """With the write-back on, the notes (assessments) say whether each is in Salesforce yet,
+    and Salesforce's reason for one it refused; otherwise they are shown as they are."""
+    if not outbox.enabled(data.settings()):
+        return frame, columns
+    frame = outbox.with_status(frame, store, kind, account_id)
+    columns = {**columns, "salesforce": Col("account.col.salesforce", "enum", "outbox.status")}
+    if frame["salesforce_error"].notna().any():
+        columns["salesforce_error"] = Col("account.col.salesforce_error")
+    return frame, columns
 
 
 def _band_formatter():

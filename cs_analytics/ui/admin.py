@@ -21,6 +21,8 @@ import pandas as pd
 
 from cs_analytics.config import REPO_ROOT
 from cs_analytics.store import RefreshLog, Store
+from cs_analytics.ui.i18n import t
+from cs_analytics.writeback.run import LOG_SOURCE as PUSH_SOURCE
 
 UPLOAD_TYPES = ("csv", "xlsx", "json")
 
@@ -51,9 +53,22 @@ def refresh_table(store: Store, limit: int = 30) -> pd.DataFrame:
     for r in RefreshLog(store).recent(limit):
         counts = r.get("rows") or {}
         canonical = ("users", "accounts", "contracts", "activities", "usage")
-        rows.append({**{k: r.get(k) for k in columns},
-                     "rows": ", ".join(f"{t} {counts[t]:,}" for t in canonical if t in counts)})
+        shown = (push_counts(counts) if r.get("source") == PUSH_SOURCE else
+                 ", ".join(f"{t} {counts[t]:,}" for t in canonical if t in counts))
+        rows.append({**{k: r.get(k) for k in columns}, "rows": shown})
     return pd.DataFrame(rows, columns=columns)
+
+
+def push_counts(counts: dict) -> str:
+    """A push's records per Salesforce object: sent, unchanged, refused (and waiting)."""
+    parts = []
+    for obj, c in counts.items():
+        text = t("data.push_counts", object=obj, sent=f"{c.get('sent', 0):,}",
+                 unchanged=f"{c.get('unchanged', 0):,}", failed=f"{c.get('failed', 0):,}")
+        if c.get("waiting"):
+            text += t("data.push_waiting", waiting=f"{c['waiting']:,}")
+        parts.append(text)
+    return "; ".join(parts)
 
 
 def too_large(sizes: list[int], limit_mb: int) -> bool:
