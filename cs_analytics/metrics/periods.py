@@ -32,6 +32,13 @@ def add_months(month: dt.date, n: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def shift_day(day: dt.date, months: int) -> dt.date:
+    """The same day of the month `months` later (earlier when negative), clamped to that
+    month's last day: where a like-for-like comparison stops (SPEC §4, "to date")."""
+    first = add_months(day, months)
+    return first.replace(day=min(day.day, last_day(first).day))
+
+
 def months_between(first: dt.date, last: dt.date) -> int:
     """Whole months from first's month to last's month (0 when the same month)."""
     return (last.year - first.year) * 12 + last.month - first.month

@@ -35,6 +35,7 @@ YEN = '"¥"#,##0;-"¥"#,##0'
 YEN_SIGNED = '+"¥"#,##0;-"¥"#,##0;"¥"0'
 PERCENT = "0.0%"
 PERCENT_POINTS = '+0.0" pt";-0.0" pt";0.0" pt"'
+PERCENT_SIGNED = "+0%;-0%;0%"  # a relative change: +12% = 12% more than the comparison
 INTEGER = "#,##0"
 INTEGER_SIGNED = "+#,##0;-#,##0;0"
 DECIMAL = "#,##0.0"
@@ -44,6 +45,7 @@ DATETIME = "yyyy-mm-dd hh:mm"
 
 FORMATS = {
     "yen": YEN, "yen_delta": YEN_SIGNED, "pct": PERCENT, "pct_delta": PERCENT_POINTS,
+    "pct_change": PERCENT_SIGNED,
     "int": INTEGER, "int_delta": INTEGER_SIGNED, "number": DECIMAL, "number_delta": DECIMAL_SIGNED,
     "date": DATE,
 }
@@ -67,6 +69,10 @@ THIN = Side(style="thin", color="BFBFBF")
 CELL_BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
 MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 6.0, 60.0, 48.0
+# Printed line heights (points) of wrapped text at the default 11 pt: Latin in Calibri, and a
+# line holding Japanese, which Excel sets in a taller East Asian font (游ゴシック: 18.75).
+LINE_HEIGHT, LINE_HEIGHT_WIDE, ROW_PADDING = 15.0, 19.0, 4.0
+WRAP_FILL = 0.9  # share of a column's width a wrapped line fills (breaks fall at words)
 MAX_FROZEN_ROWS = 10     # a table lower than this freezes only the title, not half a screen
 CHART_ROWS = 18          # rows left free under a chart anchored in the sheet
 HELPER_FIRST_COLUMN = 40  # hidden chart helper data lives far to the right (column AN on)
@@ -250,6 +256,7 @@ class ReportSheet:
         self.empty_text = empty_text
         self._widths: dict[int, float] = {}
         self._wrap_columns: set[int] = set()
+        self._wrapped: dict[int, list[tuple[int, str]]] = {}  # row → (column, text) wrapped
         self._frozen = False
         self._helper_col = HELPER_FIRST_COLUMN
         self._title_rows = 0
@@ -332,6 +339,8 @@ class ReportSheet:
                 write_value(cell, value, kind)
                 cell.border = CELL_BORDER
                 self._measure(c, _shown_width(value, kind))
+                if kind == "wrap" and isinstance(value, str):
+                    self._wrapped.setdefault(r, []).append((c, value))
             r += 1
         if not records:
             cell = self.ws.cell(r, first_col)
@@ -500,6 +509,28 @@ class ReportSheet:
         ws.sheet_view.showGridLines = False
 
 
+    def fit_wrapped_rows(self) -> None:
+        """Row heights for rows holding wrapped text, from the column widths set by `finish`,
+        so every line shows on screen and on paper (Excel does not grow a row it is given, and
+        openpyxl cannot measure)."""
+        for row, cells in self._wrapped.items():
+            height = 0.0
+            for col, text in cells:
+                width = self.ws.column_dimensions[get_column_letter(col)].width or MIN_WIDTH
+                per_line = max(1.0, (width - 1) * WRAP_FILL)
+                lines = text.splitlines() or [""]
+                count = sum(max(1, math.ceil(display_width(line) / per_line)) for line in lines)
+                wide = any(display_width(ch) == 2 for ch in text)
+                height = max(height, count * (LINE_HEIGHT_WIDE if wide else LINE_HEIGHT))
+            if height > LINE_HEIGHT_WIDE:
+                self.ws.row_dimensions[row].height = height + ROW_PADDING
+                for cell in self.ws[row]:  # the row's other cells start at the top too
+                    if cell.value is not None:
+                        cell.alignment = Alignment(wrap_text=cell.alignment.wrap_text,
+                                                   horizontal=cell.alignment.horizontal,
+                                                   vertical="top")
+
+
 class ReportWorkbook:
     """An openpyxl workbook made of ReportSheets; `to_bytes()` gives the .xlsx file."""
 
@@ -521,6 +552,7 @@ class ReportWorkbook:
     def to_bytes(self) -> bytes:
         for sheet in self.sheets:
             sheet.finish(self.footer)
+            sheet.fit_wrapped_rows()
         buffer = io.BytesIO()
         self.wb.save(buffer)
         return buffer.getvalue()

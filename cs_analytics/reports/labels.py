@@ -245,11 +245,46 @@ LABELS: dict[str, tuple[str, str]] = {
     "qbr.col.churn_reason": ("解約理由", "Churn reason"),
     "qbr.col.movement": ("増減区分", "Movement"),
     "qbr.col.movement_amount": ("増減額", "Change"),
-    "qbr.quarter_to_date": ("{quarter}（〜{end}）", "{quarter} (to {end})"),
-    "qbr.usage.quarters": ("四半期別の利用状況（直近4四半期）", "Usage by quarter (last 4 quarters)"),
+    "qbr.quarter_to_date": ("{quarter} 途中経過（〜{end}、{total}日中{days}日）",
+                            "{quarter} to date (to {end}, {days} of {total} days)"),
+    "qbr.usage.quarters": ("四半期別の配信数（直近4四半期、前年同期比）",
+                           "Deliveries by quarter (last 4 quarters, against a year before)"),
+    "qbr.usage.outcomes": ("四半期別の視聴者・申込者・コンバージョン（前年同期と比較）",
+                           "Viewers, registrants and conversions by quarter (against a year before)"),
+    "qbr.usage.year_ago_to": ("{quarter}（〜{end}）", "{quarter} (to {end})"),
+    "qbr.usage.partial": ("{quarter} 途中経過", "{quarter} to date"),
+    "qbr.usage.range": ("{first}〜{last}（{total}日中{days}日）", "{first} to {last} ({days} of {total} days)"),
+    "qbr.col.range": ("集計期間", "Dates"),
+    "qbr.usage.pace_note": (
+        "前年同期 = 1年前の同じ日付の範囲（途中経過の四半期は同じ日数まで）。見込み = 途中経過の件数を四半期の日数で日割り換算した値（経過{days}日以上のとき）で、前年の四半期全体と比べます。前年同期が契約前・データ取込前の場合は空欄。",
+        "A year before = the same dates a year earlier (for a quarter to date, the same number of "
+        "days). Pace = the count so far pro-rated to the whole quarter (once {days} days have "
+        "passed), compared with the whole year-ago quarter. Blank when the account was not a "
+        "customer yet or the usage data does not reach back that far."),
+    "qbr.col.year_ago_period": ("前年同期", "A year before"),
+    "qbr.col.year_ago": ("前年同期の配信数", "Deliveries a year before"),
+    "qbr.col.yoy": ("前年同期比", "Change"),
+    "qbr.col.pace": ("見込み（日割り）", "Pace (pro-rated)"),
+    "qbr.col.year_ago_full": ("前年の四半期全体", "Whole year-ago quarter"),
+    "qbr.col.pace_yoy": ("見込みの前年比", "Pace change"),
+    "qbr.col.viewers_year_ago": ("視聴者数（前年同期）", "Viewers a year before"),
+    "qbr.col.registrants_year_ago": ("申込者数（前年同期）", "Registrants a year before"),
+    "qbr.col.conversions_year_ago": ("コンバージョン数（前年同期）", "Conversions a year before"),
+    "qbr.col.conversion_rate_year_ago": ("転換率（前年同期）", "Conversion rate a year before"),
+    "qbr.window": ("配信数の集計期間（トークポイント・シグナル共通）",
+                   "The delivery window (talking points and signals)"),
+    "qbr.last_delivery": ("最終配信日", "Last delivery"),
+    "qbr.window_note": (
+        "このパックの「直近{days}日」はすべてこの期間です（設定 signals.deliveries_window_days）。",
+        "Every \"last {days} days\" in this pack is this window (setting "
+        "signals.deliveries_window_days)."),
+    "qbr.col.window": ("集計期間", "Window"),
+    "qbr.window.days": ("直近{days}日", "last {days} days"),
+    "qbr.window.login_days": ("直近{days}日（ログインした日数）", "last {days} days (days with a login)"),
+    "qbr.window.renewal": ("契約終了までの日数", "days to the contract end"),
     "qbr.usage.none": ("この顧客の利用データはありません（Metabaseの取込対象か確認してください）。",
                        "No usage data for this account (check that the Metabase export includes it)."),
-    "qbr.usage.chart": ("配信数・視聴者数（四半期）", "Deliveries and viewers by quarter"),
+    "qbr.usage.chart": ("視聴者数・申込者数（四半期）", "Viewers and registrants by quarter"),
     "qbr.usage.chart_deliveries": ("配信数（四半期）", "Deliveries by quarter"),
     "qbr.usage.chart_conversion": ("転換率（四半期）", "Conversion rate by quarter"),
     "qbr.col.deliveries": ("配信数", "Deliveries"),
@@ -312,9 +347,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "contract_type.new": ("新規", "new"),
     "contract_type.renewal": ("更新", "renewal"),
     "contract_type.upsell": ("アップセル", "upsell"),
+    "contract_status.Draft": ("下書き", "Draft"),
+    "contract_status.In Approval Process": ("承認申請中", "In approval"),
+    "contract_status.Activated": ("有効", "Activated"),
+    "contract_status.Expired": ("期限切れ", "Expired"),
+    "contract_status.Terminated": ("解約済み", "Terminated"),
+    "contract_status.Canceled": ("キャンセル", "Canceled"),
+    "contract_status.Cancelled": ("キャンセル", "Cancelled"),
     "qbr.ev.no_login": ("最終ログイン {last}（{days}日前）", "Last login {last} ({days} days ago)"),
-    "qbr.ev.deliveries": ("直近90日の配信数 {recent}件（その前の90日は{previous}件）",
-                          "Deliveries in the last 90 days: {recent} (the 90 days before: {previous})"),
+    "qbr.ev.deliveries": ("直近{days}日の配信数 {recent}件（その前の{days}日は{previous}件）",
+                          "Deliveries in the last {days} days: {recent} (the {days} days before: "
+                          "{previous})"),
     "qbr.ev.no_contact": ("最終接点 {last}（{type}、{days}日前）",
                           "Last contact {last} ({type}, {days} days ago)"),
     "qbr.ev.renewal": ("契約終了日 {end}（あと{days}日）、後続契約なし、ヘルス {band}",
@@ -323,101 +366,160 @@ LABELS: dict[str, tuple[str, str]] = {
     "phase.onboarding": ("オンボーディング", "onboarding"),
     "phase.adoption": ("活用", "adoption"),
     "phase.mature": ("定着", "mature"),
+    # ---------------------------------------------------------------- the account's evidence
+    "ev.measure.deliveries": ("配信", "deliveries"),
+    "ev.measure.viewers": ("視聴者", "viewers"),
+    "ev.measure.registrants": ("申込者", "registrants"),
+    "ev.measure.conversions": ("コンバージョン", "conversions"),
+    "ev.quarter": ("{quarter}の{measure}は{value}件。", "{quarter}: {value} {measure}. "),
+    "ev.quarter_yoy": ("{quarter}の{measure}は{value}件（前年同期 {before}件、{change}）。",
+                       "{quarter}: {value} {measure} (a year before: {before}, {change}). "),
+    "ev.to_date": ("{quarter}は{end}までに{value}件（{total}日中{days}日経過）。",
+                   "{quarter} to {end}: {value} so far ({days} of {total} days). "),
+    "ev.to_date_pace": (
+        "{quarter}は{end}までに{value}件で、日割り換算で四半期約{pace}件のペース（{year_ago}全体は{before}件）。",
+        "{quarter} to {end}: {value}, a pace of about {pace} for the quarter (all of {year_ago}: "
+        "{before}). "),
+    "ev.to_date_pace_only": ("{quarter}は{end}までに{value}件で、日割り換算で四半期約{pace}件のペース。",
+                             "{quarter} to {end}: {value}, a pace of about {pace} for the quarter. "),
+    "ev.quarter_change": ("{quarter}（{change}）", "{quarter} ({change})"),
+    "ev.quarter_change_pace": ("{quarter}（見込み{change}）", "{quarter} (pace {change})"),
+    "ev.quarter_before": ("{quarter}の{measure}は{value}件（前年同期 {before}件）。",
+                          "{quarter}: {value} {measure} (a year before: {before}). "),
+    "ev.grew": ("前年同期より増えた四半期: {quarters}", "Up on a year before: {quarters}"),
+    "ev.fell": ("減った四半期: {quarters}", "down: {quarters}"),
+    "ev.list_sep": ("、", ", "),
+    "ev.parts_sep": ("／", "; "),
+    "ev.window.recent": ("直近{days}日（{first}〜{last}）", "the last {days} days ({first} to {last})"),
+    "ev.window.previous": ("その前の{days}日（{first}〜{last}）",
+                           "the {days} days before ({first} to {last})"),
+    "ev.windows": ("{recent_window}の配信 {recent}件、{previous_window} {previous}件。",
+                   "Deliveries in {recent_window}: {recent}; in {previous_window}: {previous}."),
+    "ev.contacts": ("{first}以降の接点: MTG {meetings}回、メール {emails}件、電話 {calls}件。",
+                    "Since {first}: meetings {meetings}, emails {emails}, calls {calls}."),
     # ---------------------------------------------------------------- talking points
+    "tp.results_unknown": ("利用実績のデータがないため、成果は顧客から聞き取る。",
+                           "There is no usage data: ask the customer about their results."),
+    "tp.no_trend": ("前年同期と比べられる四半期はありません", "No quarter compares with a year before"),
+    "tp.best_quarter": ("配信が最も多かったのは{quarter}（{deliveries}件）。",
+                        "Their busiest quarter was {quarter} ({deliveries} deliveries). "),
+    "tp.detractor.deliveries": ("{name}（直近{days}日 {value}件）", "{name} ({value} in the last {days} days)"),
+    "tp.detractor.logins": ("{name}（直近{days}日のログイン日数 {value}日）",
+                            "{name} ({value} days with a login in the last {days})"),
+    "tp.detractor.touchpoints": ("{name}（直近{days}日 {value}件）",
+                                 "{name} ({value} in the last {days} days)"),
+    "tp.detractor.meetings": ("{name}（直近{days}日 {value}回）",
+                              "{name} ({value} in the last {days} days)"),
+    "tp.detractor.conversion": ("{name}（直近{days}日 {value}）",
+                                "{name} ({value} over the last {days} days)"),
+    "tp.detractor.renewal": ("{name}（契約終了まで {value}日）", "{name} ({value} days to the contract end)"),
     "tp.winback.topic": ("現在は契約なし: 再契約の提案", "Not a customer now: win back"),
     "tp.winback.evidence": ("有効な契約がありません（最後の契約終了日 {end}）。",
                             "No active contract (the last one ended {end})."),
     "tp.winback.suggestion": (
-        "解約理由と当時の利用状況を振り返り、新しい用途や体制に合わせた再契約プランを提案する。",
-        "Review why they left and how they used the service, and propose a fresh plan that fits "
-        "their new uses or organisation."),
+        "{results}{best}当時の成果と解約の理由を振り返り、新しい用途や体制に合わせた再契約プランを提案する。",
+        "{results}{best}Review what they achieved and why they left, and propose a fresh plan "
+        "for their new uses or organisation."),
     "tp.renewal.topic": ("更新提案", "Renewal proposal"),
     "tp.renewal.evidence": ("契約終了日 {end}（あと{days}日）、後続契約は未締結。ARR {arr}。",
                             "Contract ends {end} (in {days} days), nothing following signed. ARR {arr}."),
     "tp.renewal.suggestion": (
-        "今期の成果（配信数・視聴者数・転換率）を振り返り、次期の活用計画とあわせて更新プランを提案する。",
-        "Review this term's results (deliveries, viewers, conversion) and propose the renewal "
-        "together with next term's usage plan."),
+        "{end}の更新に向けて成果を振り返る: {results}{trend}。この実績をもとに次期の活用計画とあわせて更新プランを提案する。",
+        "Before the renewal on {end}, go through their results: {results}{trend}. Propose the "
+        "renewal with next term's usage plan built on these figures."),
     "tp.health.topic": ("ヘルス低下への対応", "Health is falling"),
     "tp.health.evidence": ("ヘルス {band}（スコア {score}、4週前 {score_4w}）。最大の減点要素: {detractor}。",
                            "Health {band} (score {score}, 4 weeks ago {score_4w}). Top detractor: {detractor}."),
     "tp.health.suggestion": (
-        "減点要素の原因を顧客と確認し、改善アクションと期日を合意する。必要なら決裁者との面談を設定する。",
-        "Go through the cause of the top detractor with the customer, agree on improvement actions "
+        "減点要素「{detractor}」の原因を顧客と確認し、改善アクションと期日を合意する。必要なら決裁者との面談を設定する。",
+        "Go through the cause of {detractor} with the customer, agree on improvement actions "
         "with dates, and involve the decision maker if needed."),
     "tp.campaign.topic": ("施策終了後の別用途の提案", "Campaign ended: propose other uses"),
     "tp.campaign.evidence": ("{evidence}", "{evidence}"),
     "tp.campaign.stopped": (
-        "直近{quiet}日間の配信なし（その前の90日間は{burst}件、最終配信 {last}）。イベント終了後に利用が止まっています。",
-        "No delivery in the last {quiet} days after {burst} in the 90 days before (last {last}): "
-        "usage stopped after an event."),
+        "最終配信 {last}（{since}日前）。{windows}イベント終了後に利用が止まっています。",
+        "Last delivery {last} ({since} days ago). {windows} Usage stopped after an event."),
     "tp.campaign.reason": ("解約理由「{reason}」の記録があります。", "A churn reason \"{reason}\" is recorded."),
+    "tp.campaign.share": (
+        "直近{months}か月の解約のうち理由の記録がある{recorded}件の{share}（{matching}件）が「{reasons}」。",
+        "Of the {recorded} churns with a recorded reason in the last {months} months, {share} "
+        "({matching}) were \"{reasons}\". "),
     "tp.campaign.suggestion": (
-        "解約理由の74%は「施策終了・中止」。イベント以外の用途（社内研修、採用説明会、IR説明会、"
-        "製品勉強会など）を事例とともに提案し、年間の配信計画を一緒に作る。",
-        "74% of churn is \"campaign ended / stopped\". Propose uses beyond the event — internal "
-        "training, recruiting sessions, IR briefings, product seminars — with examples, and build a "
-        "year-round delivery plan together."),
+        "{share}{best}イベント以外の用途（社内研修、採用説明会、IR説明会、製品勉強会など）を事例とともに提案し、年間の配信計画を一緒に作る。",
+        "{share}{best}Propose uses beyond the event — internal training, recruiting sessions, "
+        "IR briefings, product seminars — with examples, and build a year-round delivery plan "
+        "together."),
     "tp.deliveries.topic": ("配信数の減少: 活用プラン", "Deliveries falling: adoption plan"),
-    "tp.deliveries.evidence": ("直近90日の配信数 {recent}件（その前の90日は{previous}件）。",
-                               "Deliveries in the last 90 days: {recent} (the 90 days before: {previous})."),
+    "tp.deliveries.evidence": ("{windows}", "{windows}"),
     "tp.deliveries.suggestion": (
-        "今後3か月の配信計画（テーマ・頻度・担当）を一緒に立て、運用負荷を下げる支援（テンプレート、代行）を提案する。",
-        "Plan the next three months of events together (topics, frequency, owners) and offer help "
-        "that lowers the effort (templates, managed delivery)."),
+        "{trend}。{best}うまくいった時期のテーマや体制を振り返り、今後3か月の配信計画（テーマ・頻度・担当）を一緒に立て、運用負荷を下げる支援（テンプレート、代行）を提案する。",
+        "{trend}. {best}Look back at what worked in their best periods, plan the next three "
+        "months of events together (topics, frequency, owners) and offer help that lowers the "
+        "effort (templates, managed delivery)."),
     "tp.logins.topic": ("ログインが途絶えています", "No logins recently"),
-    "tp.logins.evidence": ("{days}日以上ログインがありません（最終ログイン {last}）。",
-                           "No login for {days}+ days (last login {last})."),
+    "tp.logins.evidence": ("最終ログイン {last}（{days}日前）。", "Last login {last} ({days} days ago)."),
     "tp.logins.suggestion": (
-        "管理者・担当者の交代がないか確認し、再オンボーディング（操作トレーニング）を提案する。",
-        "Check whether the admins or users changed and offer a re-onboarding session."),
+        "{last}以降ログインがないため、管理者・担当者の交代がないか確認し、再オンボーディング（操作トレーニング）を提案する。",
+        "Nobody has logged in since {last}: check whether the admins or users changed and offer "
+        "a re-onboarding session."),
     "tp.meeting.topic": ("定例レビューの設定", "Schedule a review meeting"),
-    "tp.meeting.evidence": ("最終MTG {last}（{days}日前）。", "Last meeting {last} ({days} days ago)."),
+    "tp.meeting.evidence": ("最終MTG {last}（{days}日前）。{contacts}",
+                            "Last meeting {last} ({days} days ago). {contacts}"),
     "tp.meeting.suggestion": (
-        "定例レビュー（月次または四半期）を設定し、次回の日程をQBRの場で確定する。",
-        "Set up a regular review (monthly or quarterly) and fix the next date during the QBR."),
+        "MTGが{days}日空いているため、定例レビュー（月次または四半期）を設定し、次回の日程をQBRの場で確定する。",
+        "{days} days without a meeting: set up a regular review (monthly or quarterly) and fix "
+        "the next date during the QBR."),
     "tp.meeting_never.topic": ("定例レビューの設定", "Schedule a review meeting"),
-    "tp.meeting_never.evidence": ("MTGの記録がありません（初回契約開始から{days}日）。",
-                                  "No meeting recorded ({days} days since the first contract started)."),
+    "tp.meeting_never.evidence": ("MTGの記録がありません（初回契約開始から{days}日）。{contacts}",
+                                  "No meeting recorded ({days} days since the first contract "
+                                  "started). {contacts}"),
     "tp.meeting_never.suggestion": (
-        "定例レビュー（月次または四半期）を設定し、次回の日程をQBRの場で確定する。",
-        "Set up a regular review (monthly or quarterly) and fix the next date during the QBR."),
+        "契約開始から{days}日MTGの記録がないため、定例レビュー（月次または四半期）を設定し、次回の日程をQBRの場で確定する。",
+        "No meeting in {days} days as a customer: set up a regular review (monthly or "
+        "quarterly) and fix the next date during the QBR."),
     "tp.onboarding.topic": ("オンボーディングの進捗確認", "Onboarding check"),
-    "tp.onboarding.evidence": ("初回契約開始から{days}日目（オンボーディング期間 {total}日）。",
-                               "Day {days} since the first contract started (onboarding lasts {total} days)."),
+    "tp.onboarding.evidence": ("初回契約開始から{days}日目（オンボーディング期間 {total}日）。{delivered}",
+                               "Day {days} since the first contract started (onboarding lasts "
+                               "{total} days). {delivered}"),
+    "tp.onboarding.delivered": ("最終配信 {last}。", "Last delivery {last}."),
+    "tp.onboarding.not_delivered": ("まだ配信がありません。", "No delivery yet."),
     "tp.onboarding.suggestion": (
-        "キックオフ、初回配信、管理者トレーニングの完了を確認し、最初の成功事例づくりを支援する。",
-        "Confirm kickoff, first delivery and admin training are done, and help them to a first "
-        "success story."),
+        "{delivered}キックオフ、初回配信、管理者トレーニングの完了を確認し、最初の成功事例づくりを支援する。",
+        "{delivered} Confirm kickoff, first delivery and admin training are done, and help "
+        "them to a first success story."),
     "tp.upsell.topic": ("プラン上限に近い利用: アップセル", "Near the plan limit: upsell"),
-    "tp.upsell.evidence": ("月平均配信数 {monthly}件（プラン上限 {limit}件の{share}）。",
-                           "{monthly} deliveries per month on average ({share} of the plan's {limit})."),
+    "tp.upsell.evidence": ("{window}の月平均配信数 {monthly}件（プラン上限 {limit}件の{share}）。",
+                           "{monthly} deliveries per month over {window} ({share} of the plan's "
+                           "{limit})."),
     "tp.upsell.suggestion": (
-        "上位プランやオプションを提案し、上限を気にせず配信できる体制を作る。",
-        "Propose the next plan or options so they can deliver without watching the limit."),
+        "{results}上位プランやオプションを提案し、上限を気にせず配信できる体制を作る。",
+        "{results}Propose the next plan or options so they can deliver without watching the "
+        "limit."),
     "tp.growth.topic": ("利用拡大: 他部署展開・事例化", "Usage growing: expand and showcase"),
-    "tp.growth.evidence": ("直近90日の配信数 {recent}件（その前の90日は{previous}件）、ヘルス良好。",
-                           "Deliveries in the last 90 days: {recent} (before: {previous}), health good."),
+    "tp.growth.evidence": ("{windows}ヘルス良好。", "{windows} Health good."),
     "tp.growth.suggestion": (
-        "成功要因を整理して導入事例化を依頼し、他部署・グループ会社への展開を提案する。",
-        "Capture what works as a case study and propose rolling out to other departments or group "
-        "companies."),
+        "{trend}。{best}伸びている要因を整理して導入事例化を依頼し、他部署・グループ会社への展開を提案する。",
+        "{trend}. {best}Capture what drives the growth as a case study and propose rolling out "
+        "to other departments or group companies."),
     "tp.conversion.topic": ("転換率の改善", "Improve conversion"),
-    "tp.conversion.evidence": ("直近90日の転換率 {rate}（目安 {target}）。",
-                               "Conversion rate in the last 90 days: {rate} (benchmark {target})."),
+    "tp.conversion.evidence": ("{window}の転換率 {rate}（視聴者 {viewers}人、目安 {target}）。",
+                               "Conversion rate over {window}: {rate} ({viewers} viewers; "
+                               "benchmark {target})."),
     "tp.conversion.suggestion": (
-        "CTAの設計、アンケート、終了後フォローメールなど転換率を上げる運用を提案する。",
-        "Propose practices that lift conversion: clear calls to action, surveys, follow-up emails."),
+        "視聴者{viewers}人のうち転換は{rate}。CTAの設計、アンケート、終了後フォローメールなど転換率を上げる運用を提案する。",
+        "{rate} of {viewers} viewers converted: propose practices that lift conversion — clear "
+        "calls to action, surveys, follow-up emails."),
     "tp.no_usage.topic": ("利用データの確認", "Check the usage data"),
     "tp.no_usage.evidence": ("この顧客の利用データがありません。", "There is no usage data for this account."),
     "tp.no_usage.suggestion": (
         "Metabaseのエクスポート対象に含まれているか確認し、QBRでは顧客から利用状況を聞き取る。",
         "Check that the Metabase export covers the account; ask the customer about usage in the QBR."),
     "tp.steady.topic": ("順調: 成果の共有と次の目標", "On track: share results, set next goals"),
-    "tp.steady.evidence": ("該当するリスク・機会のルールはありません。", "No risk or opportunity rule fired."),
+    "tp.steady.evidence": ("{results}", "{results}"),
     "tp.steady.suggestion": (
-        "今期の成果を共有し、次の四半期の目標と配信計画を合意する。",
-        "Share this quarter's results and agree on next quarter's goals and delivery plan."),
+        "{trend}。この実績を共有し、次の四半期の目標（配信本数・視聴者数）と配信計画を合意する。",
+        "{trend}. Share these results and agree on next quarter's goals (deliveries, viewers) "
+        "and delivery plan."),
 }
 
 
@@ -441,6 +543,19 @@ def component_label(component: str | None, lang: str = "ja") -> str:
 def signal_label(signal: str, lang: str = "ja") -> str:
     key = f"signal.{signal}"
     return t(key, lang) if key in LABELS else signal
+
+
+def contract_status_label(status, lang: str = "ja"):
+    """A contract status in the reader's language: Salesforce's standard statuses
+    (Activated, Expired, …) are translated, matched without regard to case; any other status
+    is shown as recorded."""
+    if status is None or (isinstance(status, float) and status != status):
+        return None
+    for key in LABELS:
+        if key.startswith("contract_status.") and key.split(".", 1)[1].lower() == str(
+                status).strip().lower():
+            return t(key, lang)
+    return status
 
 
 def value_label(prefix: str, value, lang: str = "ja"):

@@ -51,7 +51,8 @@ def signals(pack: qbr.QbrPack) -> None:
     st.markdown("#### " + t("qbr.signals_title"))
     frame = pack.signals.copy()
     lang = current_language()
-    frame["evidence"] = [qbr.signal_evidence(row, lang) for row in frame.to_dict("records")]
+    frame["evidence"] = [qbr.signal_evidence(row, lang, pack.usage_summary["window_days"])
+                         for row in frame.to_dict("records")]
     table(frame, {"signal": Col("team.col.signals", "enum", "signal"),
                   "since": Col("qbr.col.since", "date"), "evidence": Col("qbr.col.evidence")},
           key="qbr_signals", download=f"qbr-signals-{pack.account_id}",
