@@ -188,6 +188,19 @@ def usage_first_date(snap) -> dt.date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
+def comparable_from(snap, account_id: str) -> dt.date | None:
+    """The first day a year-ago comparison of the account's usage can start: the later of the
+    usage export's first day and the first day of the account's first month as a customer
+    (before either there is nothing like-for-like). None without usage data."""
+    covered = usage_first_date(snap)
+    customer = snap.scalar(
+        "SELECT min(month) FROM fct_account_mrr_monthly WHERE account_id = ? AND mrr > 0",
+        [account_id])
+    if covered is None or customer is None or pd.isna(customer):
+        return covered
+    return max(covered, pd.Timestamp(customer).date())
+
+
 def quarter_usage(snap, account_id: str, as_of: dt.date, settings: Settings,
                   quarters: int = 4) -> pd.DataFrame:
     """The account's usage in each of the last `quarters` fiscal quarters (the current one to
@@ -226,12 +239,7 @@ def quarter_usage(snap, account_id: str, as_of: dt.date, settings: Settings,
                                                    year_ago_last),
                    (year_ago.label, year_ago.start_date, year_ago.end_date)]
     sums = usage_by_period(snap, ranges, [account_id], settings).to_dict("records")
-    covered_from = usage_first_date(snap)
-    customer_from = snap.scalar(
-        "SELECT min(month) FROM fct_account_mrr_monthly WHERE account_id = ? AND mrr > 0",
-        [account_id])
-    if covered_from is not None and customer_from is not None and not pd.isna(customer_from):
-        covered_from = max(covered_from, pd.Timestamp(customer_from).date())
+    covered_from = comparable_from(snap, account_id)
     min_days = settings.reports.pace_min_days
     for i, row in enumerate(rows):
         now, before, before_full = sums[3 * i: 3 * i + 3]
