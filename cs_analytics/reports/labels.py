@@ -439,7 +439,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "deck.story.since": ("{date}以降", "Since {date}"),
     "deck.story.none": ("これからの配信で生まれる成果を、次回のレビューで一緒に振り返ります。",
                         "We will review the results of your deliveries together at the next review."),
-    "deck.plan.basis_label": ("実績: ", "Your figures: "),
+    "deck.plan.basis_label": ("参考: ", "For reference: "),
     "deck.plan.next": ("次の四半期", "Next quarter"),
     "deck.plan.baseline": ("{quarter}の実績", "Where {quarter} ended"),
     "deck.plan.baseline.deliveries": ("配信 {value}件", "{value} deliveries"),

@@ -284,7 +284,7 @@ def _usage(d: Deck, deck: QbrDeck, footer: str) -> None:
         return
     body, note_box = area.rows(None, 44.0, gap=6)
     chart_box, table_box = body.columns(1.35, 1)
-    heading, chart_area = chart_box.rows(22.0, None, gap=2)
+    heading, chart_area = chart_box.rows(d.label_height(13.0), None, gap=2)
     d.text(slide, heading, [Para(t("deck.usage.chart", lang), 13.0, bold=True, color=p.text)])
     quarters = deck.quarters
     shown = [_shown(q, "deliveries") for q in quarters]
@@ -357,7 +357,7 @@ def _outcomes(d: Deck, deck: QbrDeck, footer: str) -> None:
     categories = [_quarter_category(q, lang) for q in quarters]
     partial = None if quarters[-1]["complete"] or quarters[-1]["viewers_pace"] is None \
         else len(quarters) - 1
-    heading, chart_area = left.rows(22.0, None, gap=2)
+    heading, chart_area = left.rows(d.label_height(13.0), None, gap=2)
     d.text(slide, heading, [Para(t("deck.chart.volumes", lang), 13.0, bold=True, color=p.text)])
     d.chart(slide, chart_area, "column", categories,
             [(t("deck.series.registrants", lang), [_shown(q, "registrants")[0] for q in quarters]),
@@ -365,7 +365,7 @@ def _outcomes(d: Deck, deck: QbrDeck, footer: str) -> None:
             "#,##0", [p.projected, p.accent],
             point_colors={(0, partial): p.light, (1, partial): p.projected}
             if partial is not None else None)
-    heading, chart_area = right.rows(22.0, None, gap=2)
+    heading, chart_area = right.rows(d.label_height(13.0), None, gap=2)
     d.text(slide, heading, [Para(t("deck.chart.rate", lang), 13.0, bold=True, color=p.text)])
     d.chart(slide, chart_area, "line", [q["period"] for q in quarters],
             [(t("deck.series.rate", lang), [q["conversion_rate"] for q in quarters]),
@@ -497,7 +497,10 @@ def _appendix_numbers(d: Deck, deck: QbrDeck, footer: str) -> None:
                     + [ev.count(q[f"{m}_year_ago"]) for m in measures]
                     + [ev.percent(q["conversion_rate_year_ago"])])
         shade.append(True)
-        rows.append([q["period"], dates(q["first_day"], q["last_day"])]
+        label = q["period"] if q["complete"] else t("deck.usage.to_date", lang,
+                                                    quarter=q["period"],
+                                                    end=ev.short_date(q["last_day"], lang))
+        rows.append([label, dates(q["first_day"], q["last_day"])]
                     + [ev.count(q[m]) for m in measures] + [ev.percent(q["conversion_rate"])])
         shade.append(False)
         if not q["complete"] and q["deliveries_pace"] is not None:

@@ -30,7 +30,8 @@ from pptx.util import Emu, Pt
 
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.reports.excel import clean_text
-from cs_analytics.reports.text_fit import Para, fit_scale, height_of, line_pitch, paragraph_lines
+from cs_analytics.reports.text_fit import (WIDTH_MARGIN, Para, fit_scale, height_of,
+                                           line_pitch, longest_words, paragraph_lines, text_em)
 
 EMU_PER_PT = 12700
 EMU_PER_INCH = 914400
@@ -516,12 +517,40 @@ class Deck:
 
     # ------------------------------------------------------------------ tables
 
+    def column_widths(self, header: Sequence[str], rows: Sequence[Sequence[str]],
+                      widths: Sequence[float], size: float, box_width: float,
+                      scale: float = 1.0) -> list[float]:
+        """Column widths (points) in proportion to `widths`, each at least as wide as its
+        longest word (headers bold), taken from the columns with room to spare, so no word is
+        ever broken inside."""
+        total = sum(widths)
+        result = [box_width * w / total for w in widths]
+        needed = []
+        for c in range(len(widths)):
+            longest = 0.0
+            for r, row in enumerate([list(header)] + [list(x) for x in rows]):
+                for word in longest_words(str(row[c])):
+                    longest = max(longest, text_em(word, r == 0, self.fonts.latin_scale))
+            needed.append(longest * size * scale / WIDTH_MARGIN + 2 * INSET + 1)
+        for c in range(len(result)):
+            short = needed[c] - result[c]
+            while short > 0.01:
+                spare = [(result[i] - needed[i], i) for i in range(len(result))
+                         if i != c and result[i] - needed[i] > 0.01]
+                if not spare:
+                    break
+                room, donor = max(spare)
+                take = min(room, short)
+                result[donor] -= take
+                result[c] += take
+                short -= take
+        return result
+
     def table_layout(self, header: Sequence[str], rows: Sequence[Sequence[str]],
                      widths: Sequence[float], size: float, box_width: float,
                      scale: float = 1.0) -> list[float]:
         """Row heights (points) the table needs: the tallest cell of each row."""
-        total = sum(widths)
-        col_widths = [box_width * w / total for w in widths]
+        col_widths = self.column_widths(header, rows, widths, size, box_width, scale)
         heights = []
         for r, row in enumerate([list(header)] + [list(x) for x in rows]):
             tallest = 0.0
@@ -548,9 +577,8 @@ class Deck:
         shape = slide.shapes.add_table(len(rows) + 1, len(header), emu(box.left), emu(box.top),
                                        emu(box.width), emu(sum(heights)))
         table = shape.table
-        total = sum(widths)
-        for i, w in enumerate(widths):
-            table.columns[i].width = emu(box.width * w / total)
+        for i, w in enumerate(self.column_widths(header, rows, widths, size, box.width, scale)):
+            table.columns[i].width = emu(w)
         p = self.palette
         align = list(align or ["left"] * len(header))
         for r, row in enumerate([list(header)] + [list(x) for x in rows]):

@@ -98,6 +98,11 @@ def _units(text: str) -> list[str]:
     return units
 
 
+def longest_words(text: str) -> list[str]:
+    """The pieces of `text` a line never breaks (Latin words, kinsoku-glued characters)."""
+    return [unit.strip(" ") for unit in _units(text) if unit.strip(" ")]
+
+
 def wrap(text: str, width_em: float, bold: bool = False, latin_scale: float = 1.0) -> list[str]:
     """The lines `text` (one paragraph) takes in a box `width_em` ems wide."""
 
