@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -326,21 +326,28 @@ class Deck:
                          self.height - band.bottom - 24 - 30)
         else:
             title_color, sub_color = None, None
-            below = (subtitle_shape or title_shape)
-            detail = Box(pt(title_shape.left), pt(below.top) + pt(below.height) + 12,
-                         pt(title_shape.width),
-                         max(self.height - pt(below.top) - pt(below.height) - 48, 60))
+            detail = None
         self.fill_placeholder(title_shape, [Para(title, 36.0, bold=True, color=title_color)],
                               min_scale=0.45)
+        body = [Para(line, 14.0, color=p.text, space_before=4) for line in lines]
+        if note:
+            body.append(Para(note, 12.0, bold=True, color="C00000", space_before=10))
+        if detail is None:
+            # a template's cover: the subtitle placeholder holds the details too, or a box
+            # under the title when the layout has no subtitle
+            head = [Para(subtitle, 20.0, color=sub_color)] + [
+                Para(b.text, b.size, b.bold, b.color, b.space_before + 6 * (i == 0))
+                for i, b in enumerate(body)]
+            if subtitle_shape is not None:
+                self.fill_placeholder(subtitle_shape, head, min_scale=0.5)
+            else:
+                top = pt(title_shape.top) + pt(title_shape.height) + 12
+                self.text(slide, Box(pt(title_shape.left), top, pt(title_shape.width),
+                                     max(self.height - top - 36, 60)), head, min_scale=0.5)
+            return slide
         if subtitle_shape is not None:
             self.fill_placeholder(subtitle_shape, [Para(subtitle, 20.0, color=sub_color)],
                                   min_scale=0.5)
-            body = [Para(line, 14.0, color=p.text, space_before=4) for line in lines]
-        else:
-            body = [Para(subtitle, 20.0, color=p.text)] + [
-                Para(line, 14.0, color=p.text, space_before=4) for line in lines]
-        if note:
-            body.append(Para(note, 12.0, bold=True, color="C00000", space_before=10))
         self.text(slide, detail, body, min_scale=0.5)
         return slide
 
@@ -400,8 +407,9 @@ class Deck:
             p.line_spacing = Pt(line_pitch(size))
             p.space_before = Pt(para.space_before * scale if i else 0)
             p.space_after = Pt(0)
-            p.alignment = {"left": PP_ALIGN.LEFT, "center": PP_ALIGN.CENTER,
-                           "right": PP_ALIGN.RIGHT}[para.align]
+            if para.align is not None:  # None keeps the placeholder's own alignment
+                p.alignment = {"left": PP_ALIGN.LEFT, "center": PP_ALIGN.CENTER,
+                               "right": PP_ALIGN.RIGHT}[para.align]
             ppr = p._p.get_or_add_pPr()
             for old in ppr.findall(qn("a:buNone")) + ppr.findall(qn("a:buChar")):
                 ppr.remove(old)
@@ -485,6 +493,10 @@ class Deck:
 
     def fill_placeholder(self, shape, paras: Sequence[Para], min_scale: float = 0.6,
                          anchor=None) -> None:
+        """A title or subtitle placeholder's text, fitted to it; in a template the layout's
+        alignment stays."""
+        if self.themed:
+            paras = [replace(p, align=None) for p in paras]
         self._frame(shape.text_frame, anchor)
         box = Box(pt(shape.left), pt(shape.top), pt(shape.width), pt(shape.height))
         kept, scale = self.fit(paras, box, min_scale)
@@ -529,7 +541,10 @@ class Deck:
         for c in range(len(widths)):
             longest = 0.0
             for r, row in enumerate([list(header)] + [list(x) for x in rows]):
-                for word in longest_words(str(row[c])):
+                text = str(row[c])
+                # a short header stays on one line, Japanese too ("前年同期比", not "前年同/期比")
+                words = [text] if r == 0 and len(text) <= 8 else longest_words(text)
+                for word in words:
                     longest = max(longest, text_em(word, r == 0, self.fonts.latin_scale))
             needed.append(longest * size * scale / WIDTH_MARGIN + 2 * INSET + 1)
         for c in range(len(result)):

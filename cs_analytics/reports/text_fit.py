@@ -141,7 +141,7 @@ class Para:
     color: str | None = None
     space_before: float = 0.0
     bullet: str | None = None
-    align: str = "left"
+    align: str | None = "left"  # left, center, right; None: the placeholder's own
 
 
 LINE_SPACING = 1.5    # exact line spacing, as a multiple of the font size

@@ -94,8 +94,7 @@ def batch_decks(snap, settings, due, quarter_label: str) -> None:
         st.info(t("qbr.batch_none"))
         return
     st.caption(t("qbr.batch_caption", count=len(accounts)))
-    key = "qbr_batch_" + hashlib.sha1(
-        repr((snap.id, lang, quarter_label, accounts)).encode()).hexdigest()[:16]
+    key = batch_key(snap.id, lang, quarter_label, accounts)
     if st.button(t("qbr.batch_button", count=len(accounts)), key="qbr_batch_make"):
         bar = st.progress(0.0)
 
@@ -117,3 +116,9 @@ def batch_decks(snap, settings, due, quarter_label: str) -> None:
                                                         snap.as_of, "zip"),
                            mime="application/zip", key="qbr_batch_download", icon="📦",
                            on_click="ignore")
+
+
+def batch_key(snapshot_id: str, lang: str, quarter_label: str, accounts) -> str:
+    """Where a session keeps the zip made for this snapshot, language, quarter and accounts."""
+    return "qbr_batch_" + hashlib.sha1(
+        repr((snapshot_id, lang, quarter_label, list(accounts))).encode()).hexdigest()[:16]
