@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pptx import Presentation
-from pptx.util import Emu
 
 EMU_PER_PT = 12700
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

@@ -10,7 +10,6 @@ cannot carry are dropped.
 
 from __future__ import annotations
 
-import copy
 import io
 import zipfile
 from dataclasses import dataclass, replace
