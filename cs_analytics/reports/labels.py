@@ -338,6 +338,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "deck.slide.appendix_numbers": ("付録: 四半期ごとの数値", "Appendix: the numbers by quarter"),
     "deck.slide.appendix_contracts": ("付録: ご契約の一覧", "Appendix: your contracts"),
     "deck.agenda.opening": ("ご挨拶と本日の目的", "Welcome and today's goals"),
+    "deck.agenda.purpose": ("本日の目的: これまでの成果を一緒に振り返り、次の四半期の計画を合意すること。",
+                            "Today's goal: review your results together and agree on next "
+                            "quarter's plan."),
     "deck.agenda.contract": ("ご契約と更新のスケジュール", "Contract and renewal timeline"),
     "deck.agenda.usage": ("ご利用状況の振り返り（前年同期との比較）", "Usage review against a year before"),
     "deck.agenda.outcomes": ("成果: 申込者・視聴者・コンバージョン", "Outcomes: registrants, viewers, conversions"),
@@ -397,7 +400,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "deck.tile.viewers": ("視聴者数", "Viewers"),
     "deck.tile.conversions": ("コンバージョン数", "Conversions"),
     "deck.tile.rate": ("転換率", "Conversion rate"),
-    "deck.tile.period": ("{first}〜{last}（直近4四半期）", "{first} – {last} (last 4 quarters)"),
+    "deck.tile.period": ("直近4四半期（{first}〜{last}）の合計を、1年前の同じ期間と比べています。",
+                         "The last four quarters ({first} – {last}), against the same dates a "
+                         "year before."),
     "deck.tile.vs": ("前年同期 {before}（{change}）", "A year before: {before} ({change})"),
     "deck.tile.no_before": ("前年同期との比較はありません", "No year-before figure to compare"),
     "deck.chart.volumes": ("申込者数・視聴者数（四半期）", "Registrants and viewers by quarter"),

@@ -133,14 +133,18 @@ def _agenda(d: Deck, deck: QbrDeck, footer: str, plan_pages: int) -> None:
     for (time_range, minutes, title), (_, key) in zip(deck.agenda(), AGENDA):
         rows.append([time_range, title, t("deck.agenda.minutes", lang, minutes=minutes),
                      t("deck.agenda.slide", lang, page=pages[key])])
-    table_box, total_box = area.rows(None, 28.0, gap=8)
-    d.table(slide, Box(table_box.left, table_box.top, table_box.width,
-                       min(table_box.height, 330)),
-            [t(f"deck.agenda.col.{k}", lang) for k in ("time", "topic", "minutes", "slide")],
-            rows, widths=[1.4, 6.0, 1.2, 1.2], size=15.0,
-            align=["center", "left", "center", "center"])
-    d.text(slide, total_box, [Para(t("deck.agenda.total", lang, minutes=AGENDA_MINUTES), 13.0,
-                                   bold=True, color=d.palette.subtle, align="right")])
+    purpose_box, table_box = area.rows(d.label_height(15.0), None, gap=10)
+    d.text(slide, purpose_box, [Para(t("deck.agenda.purpose", lang), 15.0, color=d.palette.text)])
+    table = d.table(slide, Box(table_box.left, table_box.top, table_box.width,
+                               table_box.height - d.label_height(13.0) - 6),
+                    [t(f"deck.agenda.col.{k}", lang) for k in ("time", "topic", "minutes",
+                                                                "slide")],
+                    rows, widths=[1.4, 6.0, 1.2, 1.2], size=15.0,
+                    align=["center", "left", "center", "center"], row_room=16.0)
+    bottom = table_box.top + table.height / 12700 + 6
+    d.text(slide, Box(table_box.left, bottom, table_box.width, d.label_height(13.0)),
+           [Para(t("deck.agenda.total", lang, minutes=AGENDA_MINUTES), 13.0, bold=True,
+                 color=d.palette.subtle, align="right")])
 
 
 def _tile(d: Deck, slide, box: Box, label: str, value: str, note: str = "",
@@ -331,10 +335,13 @@ def _outcomes(d: Deck, deck: QbrDeck, footer: str) -> None:
     if not deck.has_usage:
         _no_usage(d, slide, area, lang)
         return
-    tiles_box, charts_box, note_box = area.rows(96.0, None, 38.0, gap=12)
+    caption_box, tiles_box, charts_box, note_box = area.rows(d.label_height(12.0), 88.0, None,
+                                                             38.0, gap=8)
     now, before = deck.totals, deck.totals_year_before
-    period = t("deck.tile.period", lang, first=ev.long_date(deck.first_day, lang),
-               last=ev.long_date(deck.as_of, lang))
+    d.text(slide, caption_box, [Para(t("deck.tile.period", lang,
+                                       first=ev.long_date(deck.first_day, lang),
+                                       last=ev.long_date(deck.as_of, lang)), 12.0,
+                                     color=d.palette.subtle)])
     for box, measure in zip(tiles_box.columns(1, 1, 1, 1), ("registrants", "viewers",
                                                              "conversions", "rate")):
         if measure == "rate":
@@ -428,10 +435,12 @@ def _plan(d: Deck, deck: QbrDeck, footer: str, items, page: int) -> None:
         band = Box(cards_area.left, cards_area.top + r * (height + 14.0), cards_area.width,
                    height)
         cards += band.columns(*([1] * per_row), gap=16)
-    for box, paras in zip(cards, contents):
+    inner = [box.shrink(top=10, bottom=4).indent(4, 4) for box in cards]
+    scale = d.common_scale(list(zip(contents, inner)))
+    for box, text_box, paras in zip(cards, inner, contents):
         d.rect(slide, box, p.light)
         d.rect(slide, Box(box.left, box.top, box.width, 4.0), p.accent)
-        d.text(slide, box.shrink(top=10, bottom=4).indent(4, 4), paras, min_scale=0.6)
+        d.text(slide, text_box, paras, min_scale=0.6, max_scale=scale)
 
 
 def _next_quarter_panel(d: Deck, slide, box: Box, deck: QbrDeck) -> None:

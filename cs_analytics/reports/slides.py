@@ -443,11 +443,13 @@ class Deck:
         if anchor is not None:
             text_frame.vertical_anchor = anchor
 
-    def fit(self, paras: Sequence[Para], box: Box, min_scale: float) -> tuple[list[Para], float]:
+    def fit(self, paras: Sequence[Para], box: Box, min_scale: float,
+            max_scale: float = 1.0) -> tuple[list[Para], float]:
         """The paragraphs and the scale at which they fit `box` (inside its insets); when even
         min_scale is too big, the lines that do not fit are cut and the last shown ends in …."""
         width, height = box.width - 2 * INSET, box.height - 2 * INSET
-        scale = fit_scale(paras, width, height, min_scale, self.fonts.latin_scale)
+        scale = fit_scale(paras, width, height, min_scale, self.fonts.latin_scale,
+                          max(max_scale, min_scale))
         if scale is not None:
             return list(paras), scale
         kept: list[Para] = []
@@ -474,9 +476,16 @@ class Deck:
         """Points a text box `width` wide needs for `paras` at full size (insets included)."""
         return height_of(paras, width - 2 * INSET, 1.0, self.fonts.latin_scale) + 2 * INSET
 
+    def common_scale(self, blocks: Sequence[tuple[Sequence[Para], Box]],
+                     min_scale: float = 0.6) -> float:
+        """One scale at which every (paragraphs, box) fits: boxes side by side (cards, tiles)
+        then share their font sizes."""
+        return min((self.fit(paras, box, min_scale)[1] for paras, box in blocks), default=1.0)
+
     def text(self, slide, box: Box, paras: Sequence[Para], min_scale: float = 0.6,
-             anchor=MSO_ANCHOR.TOP, fill=None, line=None):
-        """A text box holding `paras`, scaled down (to min_scale) until it fits."""
+             anchor=MSO_ANCHOR.TOP, fill=None, line=None, max_scale: float = 1.0):
+        """A text box holding `paras`, scaled down (to min_scale) until it fits, never above
+        max_scale."""
         shape = slide.shapes.add_textbox(emu(box.left), emu(box.top), emu(box.width),
                                          emu(box.height))
         if fill is not None:
@@ -486,7 +495,7 @@ class Deck:
             set_color(shape.line.color, line)
             shape.line.width = Pt(0.75)
         self._frame(shape.text_frame, anchor)
-        kept, scale = self.fit(paras, box, min_scale)
+        kept, scale = self.fit(paras, box, min_scale, max_scale)
         self.write(shape.text_frame, kept, scale)
         return shape
 
@@ -577,9 +586,12 @@ class Deck:
 
     def table(self, slide, box: Box, header: Sequence[str], rows: Sequence[Sequence[str]],
               widths: Sequence[float], size: float = 12.0, align: Sequence[str] | None = None,
-              min_scale: float = 0.7, shade: Sequence[bool] | None = None):
+              min_scale: float = 0.7, shade: Sequence[bool] | None = None,
+              row_room: float = 0.0):
         """A table as tall as its text needs (at most `box`): the font shrinks to min_scale to
-        fit; the caller splits tables that would not fit even then (see `rows_that_fit`)."""
+        fit; the caller splits tables that would not fit even then (see `rows_that_fit`).
+        `row_room`: up to this many points added to every body row while the box has room (a
+        short table that should read as a list, like an agenda)."""
         scale = 1.0
         while True:
             heights = self.table_layout(header, rows, widths, size, box.width, scale)
@@ -588,6 +600,9 @@ class Deck:
             scale = round(scale - 0.05, 2)
         if sum(heights) > box.height:
             raise ValueError(f"a table of {len(rows)} rows does not fit {box.height:.0f} pt")
+        if row_room and rows:
+            extra = min(row_room, (box.height - sum(heights)) / len(rows))
+            heights = heights[:1] + [h + extra for h in heights[1:]]
         shape = slide.shapes.add_table(len(rows) + 1, len(header), emu(box.left), emu(box.top),
                                        emu(box.width), emu(sum(heights)))
         table = shape.table
@@ -656,6 +671,7 @@ class Deck:
             plot.gap_width = 80
             plot.overlap = -10
         value_axis = chart.value_axis
+        value_axis.minimum_scale = 0  # bars and rates read from zero, never a cut-off axis
         value_axis.has_major_gridlines = True
         set_color(value_axis.major_gridlines.format.line.color, self.palette.grid)
         value_axis.tick_labels.number_format = axis_format or number_format

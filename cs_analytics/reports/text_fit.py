@@ -175,12 +175,13 @@ def height_of(paras: Sequence[Para], width_pt: float, scale: float = 1.0,
 
 
 def fit_scale(paras: Sequence[Para], width_pt: float, height_pt: float,
-              min_scale: float = 0.6, latin_scale: float = 1.0) -> float | None:
-    """The largest scale (1.0 down to min_scale, in 5% steps) at which the paragraphs fit
-    the box; None when they do not fit even at min_scale."""
-    steps = int(math.floor((1.0 - min_scale) / 0.05 + 1e-9))
+              min_scale: float = 0.6, latin_scale: float = 1.0,
+              max_scale: float = 1.0) -> float | None:
+    """The largest scale (max_scale down to min_scale, in 5% steps) at which the paragraphs
+    fit the box; None when they do not fit even at min_scale."""
+    steps = int(math.floor((max_scale - min_scale) / 0.05 + 1e-9))
     for i in range(steps + 1):
-        scale = round(1.0 - 0.05 * i, 2)
+        scale = round(max_scale - 0.05 * i, 2)
         if height_of(paras, width_pt, scale, latin_scale) <= height_pt:
             return scale
     return None
