@@ -44,10 +44,11 @@ class ShapeBox:
     bottom: float
 
 
-def render_pdf(data: bytes, workdir: Path, name: str = "deck") -> Path:
-    """The .pptx bytes as a PDF rendered by LibreOffice (headless)."""
+def render_pdf(data: bytes, workdir: Path, name: str = "deck", ext: str = "pptx") -> Path:
+    """A .pptx (or, with `ext`, .xlsx) file's bytes as a PDF rendered by LibreOffice
+    (headless), as printed."""
     workdir.mkdir(parents=True, exist_ok=True)
-    source = workdir / f"{name}.pptx"
+    source = workdir / f"{name}.{ext}"
     source.write_bytes(data)
     profile = workdir / "lo-profile"
     subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless",

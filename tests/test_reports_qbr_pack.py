@@ -118,13 +118,9 @@ def test_wrapped_text_gets_rows_tall_enough_to_print(snap, tmp_path):
     for r in rows:
         assert ws.row_dimensions[r].height and ws.row_dimensions[r].height >= 2 * LINE_HEIGHT
         assert ws.cell(r, 1).alignment.vertical == "top"
-    source = tmp_path / "pack.xlsx"
-    source.write_bytes(data)
-    subprocess.run([deck_render.SOFFICE, f"-env:UserInstallation=file://{tmp_path}/profile",
-                    "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
-                   check=True, capture_output=True, timeout=300)
+    pdf = deck_render.render_pdf(data, tmp_path, "pack", ext="xlsx")
     # -raw keeps each cell's lines together (the layout mode interleaves adjacent cells)
-    printed = subprocess.run(["pdftotext", "-raw", str(tmp_path / "pack.pdf"), "-"],
+    printed = subprocess.run(["pdftotext", "-raw", str(pdf), "-"],
                              check=True, capture_output=True, text=True).stdout
 
     def flat(text: str) -> str:  # no spaces or line ends; no emoji (printed out of order)

@@ -275,17 +275,24 @@ def _shown(q: dict, measure: str) -> tuple[float | None, float | None]:
     return q[f"{measure}_pace"], q[f"{measure}_year_ago_full"]
 
 
-def _no_usage(d: Deck, slide, area: Box, lang: str) -> None:
+def _usage_slide(d: Deck, deck: QbrDeck, footer: str, key: str):
+    """A slide about usage: (slide, area), or None when the customer has no usage data (the
+    slide then says so)."""
+    slide, area = d.slide(t(f"deck.slide.{key}", deck.lang), footer)
+    if deck.has_usage:
+        return slide, area
     d.text(slide, area.shrink(top=area.height * 0.3, bottom=area.height * 0.3),
-           [Para(t("deck.usage.none", lang), 20.0, color=d.palette.subtle, align="center")])
+           [Para(t("deck.usage.none", deck.lang), 20.0, color=d.palette.subtle,
+                 align="center")])
+    return None
 
 
 def _usage(d: Deck, deck: QbrDeck, footer: str) -> None:
     lang, p = deck.lang, d.palette
-    slide, area = d.slide(t("deck.slide.usage", lang), footer)
-    if not deck.has_usage:
-        _no_usage(d, slide, area, lang)
+    made = _usage_slide(d, deck, footer, "usage")
+    if made is None:
         return
+    slide, area = made
     body, note_box = area.rows(None, 44.0, gap=6)
     chart_box, table_box = body.columns(1.35, 1)
     heading, chart_area = chart_box.rows(d.label_height(13.0), None, gap=2)
@@ -331,10 +338,10 @@ def _usage(d: Deck, deck: QbrDeck, footer: str) -> None:
 
 def _outcomes(d: Deck, deck: QbrDeck, footer: str) -> None:
     lang, p = deck.lang, d.palette
-    slide, area = d.slide(t("deck.slide.outcomes", lang), footer)
-    if not deck.has_usage:
-        _no_usage(d, slide, area, lang)
+    made = _usage_slide(d, deck, footer, "outcomes")
+    if made is None:
         return
+    slide, area = made
     caption_box, tiles_box, charts_box, note_box = area.rows(d.label_height(12.0), 88.0, None,
                                                              38.0, gap=8)
     now, before = deck.totals, deck.totals_year_before
