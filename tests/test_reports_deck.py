@@ -532,3 +532,23 @@ def test_rendered_template_deck_fits(template_deck, tmp_path):
     assert len(pages) == len(shapes)
     for words, box in zip(pages, shapes):
         assert not deck_render.overflowing(words, box), (box.slide, box.name, box.text[:40])
+
+
+@pytest.mark.parametrize("account_id", ["A1", "A2"])
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_plan_item_reads_in_both_languages(snap, account_id, lang):
+    """Each plan item the rules can lead to, for a customer with and without usage data:
+    a title, a body, a question and a next step, and no placeholder left unfilled."""
+    from cs_analytics.reports import qbr_deck as deck_module
+
+    pack = qbr_data(snap, SETTINGS, account_id, lang)
+    deck = qbr_deck_data(snap, SETTINGS, account_id, lang, pack=pack)
+    for key in sorted(set(deck_module.PLAN_OF_RULE.values())):
+        item = deck_module._plan_item(deck, pack, key)
+        assert item.title and item.body, key
+        for text in (item.title, item.body, item.basis):
+            assert "{" not in text and "None" not in text, (key, text)
+        deck.plan = [item]
+        assert deck_module.questions(deck)[0] == LABELS[f"deck.question.{key}"][
+            0 if lang == "ja" else 1]
+        assert deck_module.next_steps(deck)[0].action

@@ -5,14 +5,13 @@ the PowerPoint layer, text_fit.py: text measurement); the Japanese/English label
 docs/reports.md describes every sheet, slide and rule.
 
 Pages and the CLI call `kpi_report_data` / `qbr_data` for what they show on screen and
-`kpi_report_workbook` / `qbr_workbook` / `qbr_deck` for the download; all read the same data.
+`kpi_report_workbook` / `qbr_workbook` / `qbr_slides.qbr_deck` for the download; all read the
+same data.
 """
 
 from cs_analytics.reports.kpi import KpiReport, kpi_report_data, kpi_report_workbook
 from cs_analytics.reports.qbr import QbrPack, qbr_data, qbr_workbook
 from cs_analytics.reports.talking_points import AccountFacts, TalkingPoint, talking_points
-from cs_analytics.reports.qbr_slides import qbr_deck, qbr_decks_zip
 
 __all__ = ["KpiReport", "kpi_report_data", "kpi_report_workbook", "QbrPack", "qbr_data",
-           "qbr_workbook", "AccountFacts", "TalkingPoint", "talking_points", "qbr_deck",
-           "qbr_decks_zip"]
+           "qbr_workbook", "AccountFacts", "TalkingPoint", "talking_points"]

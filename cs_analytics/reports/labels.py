@@ -456,7 +456,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "deck.plan.renewal.body": ("現在のご契約は{end}までです。これまでの成果をもとに、次期の活用計画とご契約プランをご提案します。",
                                "Your contract runs to {end}. We will propose next term's usage "
                                "plan and contract built on your results so far."),
-    "deck.plan.renewal.basis": ("", ""),
     "deck.plan.other_uses.title": ("イベント以外でのご活用", "Uses beyond your events"),
     "deck.plan.other_uses.body": ("社内研修、採用説明会、IR説明会、製品勉強会など、イベント以外での活用事例をご紹介し、年間の配信計画を一緒に作成します。",
                                   "We will share examples of uses beyond events — internal "
@@ -475,13 +474,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "deck.plan.training.body": ("ご担当者様の交代や新しいメンバーの方に向けて、管理画面の操作トレーニングを実施します。",
                                 "We will run a hands-on session for new or changed members of "
                                 "your team."),
-    "deck.plan.training.basis": ("", ""),
     "deck.plan.regular_review.title": ("定例ミーティングの設定", "A regular review meeting"),
     "deck.plan.regular_review.body": ("月次（または四半期ごと）の定例で、配信の成果と次の打ち手を継続的に確認します。本日、次回の日程を決めさせてください。",
                                       "A monthly (or quarterly) review keeps results and next "
                                       "steps in view. Let us fix the next date today."),
     "deck.plan.regular_review.basis": ("前回のお打ち合わせ: {last_meeting}", "Our last meeting: {last_meeting}"),
-    "deck.plan.regular_review.never": ("", ""),
     "deck.plan.onboarding.title": ("立ち上げの仕上げ", "Completing your onboarding"),
     "deck.plan.onboarding.body": ("キックオフ、初回配信、管理者トレーニングの完了を確認し、最初の成功事例づくりをご支援します。",
                                   "We will confirm kickoff, first delivery and admin training "
@@ -497,7 +494,6 @@ LABELS: dict[str, tuple[str, str]] = {
                               "We will help other departments or group companies use what is "
                               "working for you — and would love to feature your results as a "
                               "case study."),
-    "deck.plan.expand.basis": ("", ""),
     "deck.plan.conversion.title": ("視聴を成果につなげる", "Turning viewers into results"),
     "deck.plan.conversion.body": ("CTAの設計、アンケート、終了後のフォローメールなど、視聴を成果につなげる運用をご提案します。",
                                   "We will propose clear calls to action, surveys and "
@@ -507,17 +503,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "deck.plan.restart.body": ("これまでのご利用実績をふまえ、新しい用途や体制に合わせたプランをご提案します。",
                                "Building on what you achieved, we will propose a plan that "
                                "fits your new uses and team."),
-    "deck.plan.restart.basis": ("", ""),
     "deck.plan.usage_review.title": ("ご利用状況の共有", "Sharing how you use the service"),
     "deck.plan.usage_review.body": ("配信のご予定や体制をお聞かせください。成果の見える化を一緒に進めます。",
                                     "Tell us about your plans and team; we will make your "
                                     "results visible together."),
-    "deck.plan.usage_review.basis": ("", ""),
     "deck.plan.goals.title": ("次の四半期の目標設定", "Goals for next quarter"),
     "deck.plan.goals.body": ("配信本数・視聴者数・転換率について、次の四半期の目標を一緒に設定します。",
                              "Let us set next quarter's goals for deliveries, viewers and "
                              "conversion together."),
-    "deck.plan.goals.basis": ("", ""),
     "deck.questions.heading": ("ご確認したいこと", "Questions for you"),
     "deck.steps.heading": ("ネクストステップ", "Next steps"),
     "deck.question.renewal": ("次期ご契約のご検討状況と、ご判断の時期を教えてください。",

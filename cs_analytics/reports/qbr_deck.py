@@ -313,16 +313,15 @@ def _plan_item(deck: QbrDeck, pack: QbrPack, key: str) -> PlanItem:
         "results": ev.quarter_results(deck.quarters, lang),
         "grew": ev.grew_and_fell(deck.quarters, lang),
     })
-    basis_key = f"deck.plan.{key}.basis"
     basis = _basis(deck, pack, key, values)
     return PlanItem(key, t(f"deck.plan.{key}.title", lang, **values),
                     t(f"deck.plan.{key}.body", lang, **values),
-                    basis if basis is not None else t(basis_key, lang, **values))
+                    basis if basis is not None else t(f"deck.plan.{key}.basis", lang, **values))
 
 
 def _basis(deck: QbrDeck, pack: QbrPack, key: str, values: dict) -> str | None:
     """The customer's own figures behind an item, or "" when there are none to show; None
-    means the item's standard basis sentence applies."""
+    means the item's basis sentence (deck.plan.<key>.basis) applies."""
     u, lang = pack.usage_summary, deck.lang
     if key in ("delivery_plan", "capacity", "expand") and not u.get("has_usage"):
         return ""
@@ -335,7 +334,7 @@ def _basis(deck: QbrDeck, pack: QbrPack, key: str, values: dict) -> str | None:
     if key == "conversion" and u.get("conversion_rate_recent") is None:
         return ""
     if key == "regular_review" and pack.facts.contact.get("last_meeting_date") is None:
-        return t("deck.plan.regular_review.never", lang)
+        return ""
     if key in ("training", "usage_review"):
         return ""
     return None
