@@ -202,7 +202,7 @@ def test_the_partial_quarter_is_labelled_to_date_with_its_pace(snap, decks):
     prs = open_deck(decks[("A1", "ja")])
     table = next(s for s in prs.slides[3].shapes if s.has_table).table
     labels = [row.cells[0].text for row in table.rows]
-    assert "2025Q2（5/15まで）" in labels and "2025Q2 見込み（日割り換算）" in labels
+    assert "2025Q2 途中経過（5/15まで）" in labels and "2025Q2 見込み（日割り換算）" in labels
     note = " ".join(_texts(prs.slides[3]))
     assert "2025Q2は5/15時点（91日中45日経過）の実績" in note
 

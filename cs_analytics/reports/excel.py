@@ -508,7 +508,6 @@ class ReportSheet:
             ws.oddFooter.left.text = clean_text(footer).replace("&", "&&")
         ws.sheet_view.showGridLines = False
 
-
     def fit_wrapped_rows(self) -> None:
         """Row heights for rows holding wrapped text, from the column widths set by `finish`,
         so every line shows on screen and on paper (Excel does not grow a row it is given, and

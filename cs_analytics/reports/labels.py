@@ -379,7 +379,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "deck.usage.col.deliveries": ("配信数", "Deliveries"),
     "deck.usage.col.year_ago": ("前年同期", "A year before"),
     "deck.usage.col.change": ("前年同期比", "Change"),
-    "deck.usage.to_date": ("{quarter}（{end}まで）", "{quarter} (to {end})"),
+    "deck.usage.to_date": ("{quarter} 途中経過（{end}まで）", "{quarter} to date ({end})"),
     "deck.usage.pace_row": ("{quarter} 見込み（日割り換算）", "{quarter} pace (pro-rated)"),
     "deck.usage.note_pace": (
         "※ {quarter}は{end}時点（{total}日中{days}日経過）の実績 {value}件を、四半期の日数で日割り換算した見込みです。前年同期の同じ期間は {same}件、{year_ago}全体では {full}件でした。",

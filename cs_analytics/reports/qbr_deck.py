@@ -154,10 +154,11 @@ def qbr_deck_data(snap, settings: Settings, account_id: str, lang: str = "ja",
     if comparable is not None and P.shift_day(first_day, -12) >= comparable:
         year_before = usage_metrics.usage_totals(snap, account_id, P.shift_day(first_day, -12),
                                                  P.shift_day(as_of, -12), settings)
-    export_first = usage_metrics.usage_first_date(snap)
-    since_first = max(d for d in (since_start, export_first, first_day - dt.timedelta(days=3650))
-                      if d is not None)
-    since = usage_metrics.usage_totals(snap, account_id, min(since_first, as_of), as_of, settings)
+    # the value story counts from the first contract, or from the usage export's first day
+    # when the export starts later (and says which)
+    starts = [d for d in (since_start, usage_metrics.usage_first_date(snap)) if d is not None]
+    since_first = min(max(starts), as_of) if starts else first_day
+    since = usage_metrics.usage_totals(snap, account_id, since_first, as_of, settings)
     since["from_start"] = since_start is not None and since_first == since_start
     fsm = fiscal_year_start_month(snap)
     following = P.shift(P.period_containing("quarter", as_of, fsm), 1, fsm)

@@ -107,7 +107,8 @@ def render_qbr_deck(deck: QbrDeck, fonts: Fonts, template: Path | None = None) -
     _appendix_numbers(d, deck, footer)
     _appendix_contracts(d, deck, footer)
     d.finish(t("deck.demo", lang) if deck.is_demo else None)
-    return d.to_bytes()
+    return d.to_bytes(f"{t('deck.title', lang, customer=deck.customer)} — "
+                      f"{t('deck.subtitle', lang, quarter=deck.quarter)}")
 
 
 def _cover(d: Deck, deck: QbrDeck) -> None:

@@ -388,8 +388,11 @@ class Deck:
             self.text(slide, right, [Para(f"{number} / {total}", 9.0, color=p.subtle,
                                           align="right")])
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, title: str = "") -> bytes:
+        """The .pptx file; its document title is `title` and it names no author (the file
+        goes to the customer)."""
         buffer = io.BytesIO()
+        self.prs.core_properties.title = clean(title)
         self.prs.core_properties.author = ""
         self.prs.core_properties.last_modified_by = ""
         self.prs.save(buffer)
