@@ -366,10 +366,6 @@ class Reports:
         "QBR pack and deck: the current quarter's usage is pro-rated to the whole quarter (its "
         "pace) once at least this many of its days have passed; before that it is shown to "
         "date only.", 30)
-    churn_reason_months: int = _doc(
-        "Talking point 'campaign ended' (internal pack only): the share of churns whose reason "
-        "is a campaign_churn_reasons one is counted over this many months up to the as-of "
-        "date.", 24)
     qbr_template: str = _doc(
         "The customer QBR deck (.pptx) uses this PowerPoint file's slide master and layouts "
         "(a .pptx or .potx; its own slides are left out). A relative path is read from the "
@@ -633,8 +629,6 @@ def _check_reports(r: "Reports", fail) -> None:
         fail("reports.health_drop_points", "expected more than 0 points")
     if not 1 <= r.pace_min_days <= 92:
         fail("reports.pace_min_days", "expected 1 to 92 days")
-    if r.churn_reason_months < 1:
-        fail("reports.churn_reason_months", "expected at least 1 month")
     for name in ("deck_font_latin", "deck_font_east_asian"):
         if not getattr(r, name).strip():
             fail(f"reports.{name}", "expected a font name")

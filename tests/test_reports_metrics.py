@@ -281,43 +281,14 @@ def test_usage_totals(quarter_snap):
 def test_churn_reason_share(make_snapshot):
     contracts = [contract(f"c{i}", f"A{i}", "2024-01-01", end, mrr=1, churn_reason=reason)
                  for i, (end, reason) in enumerate([
-                     ("2024-10-31", "施策終了・中止"), ("2025-01-31", "施策終了・中止"),
+                     ("2024-10-31", "施策終了・中止"), ("2025-01-31", " 施策終了・中止 "),
                      ("2025-02-28", "予算削減"), ("2025-03-31", None),
                      ("2025-12-31", None)])]
     snap = make_snapshot(contracts=contracts, as_of="2025-06-30")
-    share = churn.reason_share(snap, ["施策終了・中止"], 12)
-    # churns in 2024-07 .. 2025-06: four (A0 in November, A1 February, A2 March, A3 April);
-    # three have a reason, two of them the campaign one
-    assert share == {"first_month": D("2024-07-01"), "last_month": D("2025-06-01"),
-                     "churned": 4, "recorded": 3, "matching": 2,
-                     "share": pytest.approx(2 / 3)}
-    assert churn.reason_share(snap, ["施策終了・中止"], 6)["share"] == 0.5  # A1 of A1, A2
-    assert churn.reason_share(snap, ["x"], 2)["share"] is None
-
-
-def test_empty_ranges_are_refused(snap):
-    with pytest.raises(ValueError):
-        usage.usage_by_period(snap, [])
-    with pytest.raises(ValueError, match="after"):
-        usage.usage_by_period(snap, [("x", D("2025-02-01"), D("2025-01-01"))])
-
-
-def test_no_contact_is_not_counted_without_any_activity_history(make_snapshot):
-    snap = make_snapshot(contracts=[contract("c1", "A1", "2024-01-01", "2025-12-31", mrr=1)],
-                         as_of="2025-06-30")
-    df = activity.activity_by_owner(snap, *Q2[1:], SETTINGS)
-    assert df[["accounts", "meetings", "accounts_no_contact"]].values.tolist() == [[1, 0, 0]]
-
-
-def test_never_contacted_counts_from_the_start_of_the_activity_history(make_snapshot):
-    # A2 was never contacted; the activity history starts 2025-05-01 (A1's email):
-    # 60 days later, on 2025-06-30, A2 is without contact; on 2025-06-29 not yet.
-    snap = make_snapshot(contracts=[contract("c1", "A1", "2024-01-01", "2025-12-31", mrr=1),
-                                    contract("c2", "A2", "2024-01-01", "2025-12-31", mrr=1)],
-                         activities=[act("x1", "A1", "2025-06-20", "email", "u1"),
-                                     act("x0", "A1", "2025-05-01", "other", "u1")],
-                         as_of="2025-06-30")
-    day59 = activity.activity_by_owner(snap, D("2025-04-01"), D("2025-06-29"), SETTINGS)
-    day60 = activity.activity_by_owner(snap, D("2025-04-01"), D("2025-06-30"), SETTINGS)
-    assert day59["accounts_no_contact"].tolist() == [0]
-    assert day60["accounts_no_contact"].tolist() == [1]
+    # churns in the twelve months to 2025-06: A0 (November), A1 (February), A2 (March), A3
+    # (April, no reason recorded): two of the four had a campaign reason
+    reasons = churn.churn_reasons(snap, periods.ttm(D("2025-06-01")))
+    assert churn.reason_share(reasons, ["施策終了・中止"]) == {
+        "churned": 2, "total": 4, "share": pytest.approx(0.5)}
+    assert churn.reason_share(reasons.iloc[0:0], ["施策終了・中止"]) == {
+        "churned": 0, "total": 0, "share": None}

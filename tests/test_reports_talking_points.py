@@ -92,24 +92,25 @@ def test_campaign_evidence_names_the_one_delivery_window():
         "その前の90日（2025-10-03〜2025-12-31） 66件。イベント終了後に利用が止まっています。")
 
 
-def test_campaign_share_is_computed_not_written_in():
-    share = {"recorded": 27, "matching": 16, "share": 16 / 27}
-    points = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_share=share),
+def test_campaign_ended_from_a_recorded_churn_reason_and_suggestion_text():
+    counted = {"churned": 5, "total": 8, "share": 0.625, "period": "TTM 2026-12"}
+    points = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_churns=counted),
                             SETTINGS)
     campaign = next(p for p in points if p.rule == "campaign")
     assert "施策終了・中止" in campaign.evidence
-    assert "直近24か月の解約のうち理由の記録がある27件の59%（16件）が「施策終了・中止」" in campaign.suggestion
-    for use in ("社内研修", "採用説明会", "IR説明会"):
+    for use in ("社内研修", "採用説明会", "IR説明会", "8件のうち5件（62.5%）"):
         assert use in campaign.suggestion
     assert "74%" not in campaign.suggestion
-    without = next(p for p in talking_points(facts(churn_reasons=("施策終了・中止",)), SETTINGS)
-                   if p.rule == "campaign")
-    assert "%" not in without.suggestion, "no statistic without recorded reasons"
+    # without churns to count, the suggestion quotes no figure
+    quiet = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_churns={
+        "churned": 0, "total": 0, "share": None, "period": "TTM 2026-12"}), SETTINGS)
+    text = next(p for p in quiet if p.rule == "campaign").suggestion
+    assert "%" not in text and text.startswith("イベント以外の用途")
     assert "campaign" not in rules(facts(churn_reasons=("予算削減",)))
-    english = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_share=share),
+    english = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_churns=counted),
                              SETTINGS, "en")
     suggestion = next(p for p in english if p.rule == "campaign").suggestion
-    assert "internal training" in suggestion and "59% (16)" in suggestion
+    assert "internal training" in suggestion and "5 of the 8 churns" in suggestion
 
 
 @pytest.mark.parametrize("recent, previous, fires", [(6, 8, True), (7, 8, False), (0, 2, False)])

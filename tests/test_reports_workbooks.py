@@ -348,7 +348,7 @@ def test_qbr_notes_from_the_user_data_store(snap, userdata):
     ws = load(data)["接点"]
     r = row_of(ws, "佐藤", 2)
     assert ws.cell(r, 3).value == HYPERLINK and ws.cell(r, 3).data_type == "s"
-    assert ws.cell(r, 1).value == dt.datetime(2025, 6, 20, 9, 30)
+    assert ws.cell(r, 1).value == dt.datetime(2025, 6, 20, 18, 30)  # 09:30 UTC, in Tokyo
     assert ws.cell(r, 1).number_format == "yyyy-mm-dd hh:mm"
     assert_no_formulas_and_printable(data)
     assert qbr_data(snap, SETTINGS, "A1").notes.empty

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -380,20 +379,11 @@ def reasons_of(churned: pd.DataFrame) -> pd.DataFrame:
     })[REASON_COLUMNS]
 
 
-def reason_share(snap, reasons: Sequence[str], months: int,
-                 as_of: dt.date | None = None) -> dict:
-    """Of the churns in the last `months` months up to as_of that have a recorded reason, how
-    many have one of `reasons` (e.g. the strategy's "74% are 施策終了・中止"): first_month,
-    last_month, churned (all churns), recorded (with a reason), matching, share (matching ÷
-    recorded; None when no churn has a recorded reason)."""
-    as_of = resolve_as_of(snap, as_of)
-    last = month_start(as_of)
-    first = add_months(last, -(months - 1))
-    period = Period("months", first, last, f"{first:%Y-%m}..{last:%Y-%m}")
-    churned = churned_accounts(snap, period, as_of=as_of)
-    wanted = {r.strip() for r in reasons}
-    recorded = [str(r).strip() for r in churned["reason"].tolist() if not pd.isna(r)]
-    matching = sum(1 for r in recorded if r in wanted)
-    return {"first_month": first, "last_month": last, "churned": len(churned),
-            "recorded": len(recorded), "matching": matching,
-            "share": ratio(matching, len(recorded))}
+def reason_share(reasons: pd.DataFrame, wanted) -> dict:
+    """Of the churns a `churn_reasons` frame counts, those whose reason is one of `wanted`:
+    churned, total (every churn, reason recorded or not) and share (None without churns)."""
+    wanted = {str(w).strip() for w in wanted}
+    churned = int(sum(n for reason, n in zip(reasons["reason"], reasons["churned"])
+                      if isinstance(reason, str) and reason.strip() in wanted))
+    total = int(reasons["churned"].sum()) if len(reasons) else 0
+    return {"churned": churned, "total": total, "share": ratio(churned, total)}

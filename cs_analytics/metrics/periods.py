@@ -32,13 +32,6 @@ def add_months(month: dt.date, n: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def shift_day(day: dt.date, months: int) -> dt.date:
-    """The same day of the month `months` later (earlier when negative), clamped to that
-    month's last day: where a like-for-like comparison stops (SPEC §4, "to date")."""
-    first = add_months(day, months)
-    return first.replace(day=min(day.day, last_day(first).day))
-
-
 def months_between(first: dt.date, last: dt.date) -> int:
     """Whole months from first's month to last's month (0 when the same month)."""
     return (last.year - first.year) * 12 + last.month - first.month
@@ -140,6 +133,13 @@ def shift(period: Period, n: int, fiscal_year_start_month: int = 1) -> Period:
 def previous(period: Period, fiscal_year_start_month: int = 1) -> Period:
     """The period just before, of the same length (for TTM: the twelve months before)."""
     return period_containing(period.kind, period.before_month, fiscal_year_start_month)
+
+
+def shift_day(day: dt.date, months: int) -> dt.date:
+    """The same day of the month `months` months later (earlier when negative), clamped to
+    that month's last day: 2026-05-31 shifted by −3 months is 2026-02-28."""
+    month = add_months(day, months)
+    return min(month.replace(day=1) + dt.timedelta(days=day.day - 1), last_day(month))
 
 
 def last_n(kind: str, n: int, as_of: dt.date, fiscal_year_start_month: int = 1) -> list[Period]:

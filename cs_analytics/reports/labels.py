@@ -711,14 +711,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "Last delivery {last} ({since} days ago). {windows} Usage stopped after an event."),
     "tp.campaign.reason": ("解約理由「{reason}」の記録があります。", "A churn reason \"{reason}\" is recorded."),
     "tp.campaign.share": (
-        "直近{months}か月の解約のうち理由の記録がある{recorded}件の{share}（{matching}件）が「{reasons}」。",
-        "Of the {recorded} churns with a recorded reason in the last {months} months, {share} "
-        "({matching}) were \"{reasons}\". "),
+        "直近12か月（{period}）の解約{total}件のうち{churned}件（{share}）の理由が「{reason}」。",
+        "{churned} of the {total} churns in the last 12 months ({period}) — {share} — were "
+        "\"{reason}\". "),
     "tp.campaign.suggestion": (
-        "{share}{best}イベント以外の用途（社内研修、採用説明会、IR説明会、製品勉強会など）を事例とともに提案し、年間の配信計画を一緒に作る。",
-        "{share}{best}Propose uses beyond the event — internal training, recruiting sessions, "
-        "IR briefings, product seminars — with examples, and build a year-round delivery plan "
-        "together."),
+        "{share_line}{best}イベント以外の用途（社内研修、採用説明会、IR説明会、製品勉強会など）を事例とともに提案し、年間の配信計画を一緒に作る。",
+        "{share_line}{best}Propose uses beyond the event — internal training, recruiting "
+        "sessions, IR briefings, product seminars — with examples, and build a year-round "
+        "delivery plan together."),
     "tp.deliveries.topic": ("配信数の減少: 活用プラン", "Deliveries falling: adoption plan"),
     "tp.deliveries.evidence": ("{windows}", "{windows}"),
     "tp.deliveries.suggestion": (

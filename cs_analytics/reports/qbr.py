@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from cs_analytics import clock
 from cs_analytics.config import HEALTH_COMPONENTS, Settings
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts as account_metrics
@@ -60,9 +61,8 @@ class QbrPack:
     signals: pd.DataFrame
     talking_points: list[TalkingPoint]
     notes: pd.DataFrame
-    facts: AccountFacts
-    pace_min_days: int
-    health_windows: object  # config.HealthWindows: the windows of the component inputs
+    facts: AccountFacts  # what the talking points were drawn from
+    settings: Settings | None = None  # times are shown in settings.general.timezone
 
     @property
     def title(self) -> str:
@@ -144,8 +144,7 @@ def qbr_data(snap, settings: Settings, account_id: str, lang: str = "ja",
         open_signals=tuple(str(s) for s in signals["signal"]),
         churn_reasons=tuple(str(r) for r in reasons if isinstance(r, str) and r.strip()),
         quarters=tuple(quarter_usage.to_dict("records")), contact_counts=contact_counts,
-        campaign_share=churn_metrics.reason_share(snap, settings.reports.campaign_churn_reasons,
-                                                  settings.reports.churn_reason_months))
+        campaign_churns=campaign_churns(snap, settings))
     return QbrPack(
         lang=lang, account_id=account_id, as_of=as_of, is_demo=snap.is_demo, profile=profile,
         segment=health_summary.account_segment(snap, account_id), health=health,
@@ -160,31 +159,41 @@ def qbr_data(snap, settings: Settings, account_id: str, lang: str = "ja",
             limit=RECENT_ACTIVITY_LIMIT),
         contact=contact, renewal=renewal, signals=signals,
         talking_points=talking_points(facts, settings, lang),
-        notes=account_notes(userdata, account_id), facts=facts,
-        pace_min_days=settings.reports.pace_min_days, health_windows=settings.health.windows)
+        notes=account_notes(userdata, account_id, settings), facts=facts, settings=settings)
 
 
 NOTE_COLUMNS = ["created_at", "author", "body"]
 
 
-def account_notes(userdata: sqlite3.Connection | None, account_id: str,
+def account_notes(userdata: sqlite3.Connection | None, account_id: str, settings: Settings,
                   limit: int = NOTES_LIMIT) -> pd.DataFrame:
-    """The account's notes from the user-data store, newest first: created_at (a datetime),
-    author, body."""
+    """The account's notes from the user-data store, newest first: created_at (a datetime in
+    the configured time zone), author, body."""
     if userdata is None:
         return pd.DataFrame(columns=NOTE_COLUMNS)
     rows = userdata.execute(
         "SELECT created_at, author, body FROM notes WHERE account_id = ? "
         "ORDER BY created_at DESC, id DESC LIMIT ?", (account_id, limit)).fetchall()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=NOTE_COLUMNS)
-    frame["created_at"] = [_timestamp(v) for v in frame["created_at"]]
+    frame["created_at"] = [_timestamp(v, settings) for v in frame["created_at"]]
     return frame
 
 
-def _timestamp(value):
-    """A stored ISO timestamp → naive datetime (Excel has no time zones); else the text."""
+def campaign_churns(snap, settings: Settings) -> dict:
+    """The company's churns of the trailing twelve months whose reason means a campaign ended
+    (`reports.campaign_churn_reasons`): churned, total, share, period — what the campaign
+    talking point quotes."""
+    period = P.ttm(P.month_start(snap.as_of))
+    counted = churn_metrics.reason_share(churn_metrics.churn_reasons(snap, period),
+                                         settings.reports.campaign_churn_reasons)
+    return {**counted, "period": period.label}
+
+
+def _timestamp(value, settings: Settings):
+    """A stored UTC moment → naive datetime in the configured zone (Excel has no time zones);
+    anything else is kept as the text."""
     try:
-        return dt.datetime.fromisoformat(str(value)).replace(tzinfo=None)
+        return clock.local(str(value), settings).replace(tzinfo=None)
     except ValueError:
         return str(value)
 
@@ -211,7 +220,7 @@ def qbr_workbook(snap, settings: Settings, account_id: str, lang: str = "ja",
 
 def render_qbr_workbook(pack: QbrPack) -> bytes:
     lang = pack.lang
-    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    stamp = clock.local_text(dt.datetime.now(dt.UTC), pack.settings or Settings())
     footer = f"{pack.title} — {t('as_of', lang, date=pack.as_of)}"
     book = ReportWorkbook(pack.title, t("empty", lang), footer=footer)
     demo = t("demo", lang) if pack.is_demo else None
@@ -337,7 +346,8 @@ def _usage_sheet(book, pack: QbrPack, demo):
         Column("deliveries_year_ago_full", t("qbr.col.year_ago_full", lang), "int"),
         Column("deliveries_pace_change", t("qbr.col.pace_yoy", lang), "pct_change")],
         quarters, freeze=True)
-    sheet.note(t("qbr.usage.pace_note", lang, days=pack.pace_min_days))
+    sheet.note(t("qbr.usage.pace_note", lang,
+                 days=(pack.settings or Settings()).reports.pace_min_days))
     if pack.has_usage:
         sheet.bar_chart(deliveries, "label", ["deliveries", "deliveries_year_ago"],
                         t("qbr.usage.chart_deliveries", lang), kind="int")
@@ -369,8 +379,8 @@ def _health_sheet(book, pack: QbrPack, demo):
     components["component_label"] = [component_label(c, lang) for c in components["component"]]
     components["value_kind"] = ["pct" if c == "conversion" else "number"
                                 for c in components["component"]]
-    components["window"] = [component_window(c, pack.health_windows, lang)
-                            for c in components["component"]]
+    components["window"] = [component_window(c, (pack.settings or Settings()).health.windows,
+                                              lang) for c in components["component"]]
     if h is None:
         sheet.note(t("qbr.health.none", lang))
     sheet.table([Column("component_label", t("qbr.col.component", lang)),

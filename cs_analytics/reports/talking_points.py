@@ -29,7 +29,7 @@ class AccountFacts:
     `metrics.activity.contact_summary`; quarters: `metrics.usage.quarter_usage` rows, oldest
     first; contact_counts: meetings, emails and calls since first_day (the first quarter shown);
     health values from the health metrics (None without a score; detractor_value is the top
-    detractor's input); campaign_share: `metrics.churn.reason_share` of the campaign reasons.
+    detractor's input).
     """
 
     as_of: dt.date
@@ -47,9 +47,12 @@ class AccountFacts:
     last_contract_end: dt.date | None = None
     open_signals: tuple[str, ...] = ()
     churn_reasons: tuple[str, ...] = field(default=())
+    # The company's churns whose reason means a campaign ended (metrics.churn.reason_share over
+    # the trailing twelve months): churned, total, share, period — the figure the campaign
+    # talking point quotes. None: not computed, and the point quotes no figure.
+    campaign_churns: dict | None = None
     quarters: tuple[dict, ...] = ()
     contact_counts: dict | None = None
-    campaign_share: dict | None = None
 
     @property
     def days_to_renewal(self) -> int | None:
@@ -154,8 +157,8 @@ def talking_points(facts: AccountFacts, settings: Settings, lang: str = "ja") ->
                          since=u["days_since_delivery"], windows=ev.delivery_windows(u, lang))
         else:
             evidence = t("tp.campaign.reason", lang, reason=reasons[0])
-        add("campaign", HIGH, evidence=evidence, share=_campaign_share(facts, settings, lang),
-            best=best_text)
+        add("campaign", HIGH, evidence=evidence,
+            share_line=_campaign_share(facts, settings, lang), best=best_text)
 
     falling = (u.get("has_usage") and u["deliveries_previous"] >= r.deliveries_fall_min_previous
                and u["deliveries_recent"] <= r.deliveries_fall_ratio * u["deliveries_previous"] + EPS)
@@ -213,12 +216,12 @@ def talking_points(facts: AccountFacts, settings: Settings, lang: str = "ja") ->
 
 
 def _campaign_share(facts: AccountFacts, settings: Settings, lang: str) -> str:
-    """The computed share of churns with a campaign reason (the strategy's "74%"), with its
-    counts and months; empty when no churn in those months has a recorded reason."""
-    share = facts.campaign_share
-    if not share or share.get("share") is None:
+    """'直近12か月（TTM 2026-12）の解約11件のうち8件（72.7%）の理由が「施策終了・中止」。' from the
+    data, or nothing when there were no churns to count."""
+    counted = facts.campaign_churns
+    if not counted or not counted.get("total"):
         return ""
-    return t("tp.campaign.share", lang, months=settings.reports.churn_reason_months,
-             recorded=share["recorded"], matching=share["matching"],
-             share=f"{share['share']:.0%}",
-             reasons=t("ev.list_sep", lang).join(settings.reports.campaign_churn_reasons))
+    return t("tp.campaign.share", lang, period=counted["period"], total=counted["total"],
+             churned=counted["churned"], share=f"{counted['share']:.1%}",
+             reason="・".join(settings.reports.campaign_churn_reasons) if lang == "ja"
+             else " / ".join(settings.reports.campaign_churn_reasons))
