@@ -142,6 +142,20 @@ def shift_day(day: dt.date, months: int) -> dt.date:
     return min(month.replace(day=1) + dt.timedelta(days=day.day - 1), last_day(month))
 
 
+def is_complete(period: Period, as_of: dt.date) -> bool:
+    """A period is complete when its last day is on or before `as_of`; else it is to date."""
+    return period.end_date <= as_of
+
+
+def days_in(period: Period) -> int:
+    return (period.end_date - period.start_date).days + 1
+
+
+def days_elapsed(period: Period, as_of: dt.date) -> int:
+    """Days of the period up to and including `as_of` (all of them once it is complete)."""
+    return max(0, (min(period.end_date, as_of) - period.start_date).days + 1)
+
+
 def last_n(kind: str, n: int, as_of: dt.date, fiscal_year_start_month: int = 1) -> list[Period]:
     """The `n` periods ending with the one containing `as_of`, oldest first.
 

@@ -231,9 +231,8 @@ def quarter_usage(snap, account_id: str, as_of: dt.date, settings: Settings,
         year_ago = P.shift(q, -4, fsm)
         year_ago_last = P.shift_day(last, -12)
         rows.append({"period": q.label, "first_day": q.start_date, "last_day": last,
-                     "days": (last - q.start_date).days + 1,
-                     "days_in_period": (q.end_date - q.start_date).days + 1,
-                     "complete": last == q.end_date, "year_ago_period": year_ago.label,
+                     "days": P.days_elapsed(q, as_of), "days_in_period": P.days_in(q),
+                     "complete": P.is_complete(q, as_of), "year_ago_period": year_ago.label,
                      "year_ago_last_day": year_ago_last})
         ranges += [(q.label, q.start_date, last), (year_ago.label, year_ago.start_date,
                                                    year_ago_last),

@@ -81,9 +81,8 @@ def qbr_quarters(snap, as_of: dt.date, n: int = USAGE_QUARTERS,
     ranges = []
     for q in P.last_n("quarter", n, as_of, fsm):
         last = q.end_day(as_of)
-        ranges.append((quarter_label(q.label, last == q.end_date, last,
-                                     (last - q.start_date).days + 1,
-                                     (q.end_date - q.start_date).days + 1, lang),
+        ranges.append((quarter_label(q.label, P.is_complete(q, as_of), last,
+                                     P.days_elapsed(q, as_of), P.days_in(q), lang),
                        q.start_date, last))
     return ranges
 
