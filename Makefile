@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast bench demo clean-data
+.PHONY: run test test-fast bench demo clean-data deck-screenshots
 
 $(STAMP): requirements.txt requirements-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m cs_analytics demo
+
+## deck-screenshots: rewrite docs/screenshots/qbr-deck-*.png (needs LibreOffice and poppler)
+deck-screenshots: $(STAMP)
+	$(PY) -m tests.deck_screenshots

@@ -934,21 +934,23 @@ def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segment
 
 @main.group("report")
 def report_group() -> None:
-    """Management reports as Excel workbooks: the quarterly KPI report and the QBR pack."""
+    """Reports: the quarterly KPI report and the internal QBR pack as Excel workbooks, the
+    customer QBR deck as PowerPoint (one account, or this quarter's as one zip)."""
 
 
-def _check_out_path(out_path: str) -> None:
+def _check_out_path(out_path: str, suffixes: tuple[str, ...] = (".xlsx",)) -> None:
     from pathlib import Path
 
     target = Path(out_path)
-    if target.suffix.lower() != ".xlsx":
-        raise CsAnalyticsError(f"--out {out_path}: expected a file name ending in .xlsx")
+    if target.suffix.lower() not in suffixes:
+        raise CsAnalyticsError(f"--out {out_path}: expected a file name ending in "
+                               f"{' or '.join(suffixes)}")
     if not target.parent.is_dir():
         raise CsAnalyticsError(f"--out {out_path}: the folder {target.parent} does not exist")
 
 
 def _write_workbook(out_path: str, data: bytes) -> None:
-    """Write the .xlsx next to its final name, then rename: no half-written report is left."""
+    """Write the file next to its final name, then rename: no half-written report is left."""
     import os
     from pathlib import Path
 
@@ -962,7 +964,7 @@ def _write_workbook(out_path: str, data: bytes) -> None:
 
 
 _REPORT_LANG = click.option("--lang", type=click.Choice(["ja", "en"]), default=None,
-                            help="Language of the workbook (default: general.language).")
+                            help="Language of the report (default: general.language).")
 
 
 @report_group.command("kpi")
@@ -998,25 +1000,72 @@ def report_kpi(obj: Context, quarter: str | None, out_path: str, unit: str,
 @report_group.command("qbr")
 @click.option("--account", "account_id", required=True, metavar="ID", help="Account ID.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="The .xlsx file to write (replaced if it exists).")
+              help="The file to write (replaced if it exists): .pptx for the customer deck, "
+                   ".xlsx for the internal preparation pack.")
 @_REPORT_LANG
 @click.pass_obj
 @user_errors
 def report_qbr(obj: Context, account_id: str, out_path: str, lang: str | None) -> None:
-    """One account's QBR pack: profile and renewal, suggested talking points, contracts and MRR
-    history, usage by quarter, health trend, contacts and notes, and open signals."""
-    from cs_analytics.reports import qbr_workbook
+    """One account's QBR. FILE.pptx: the customer deck (cover, 60-minute agenda, contract
+    timeline, usage and outcomes against a year before, highlights, next quarter's plan,
+    questions and next steps, appendix; nothing internal), in reports.qbr_template's design
+    when set. FILE.xlsx: the internal pack (profile and renewal, talking points, contracts and
+    MRR, usage by quarter, health trend, contacts and notes, open signals)."""
+    from pathlib import Path
 
+    from cs_analytics.reports import qbr_workbook
+    from cs_analytics.reports.qbr_slides import qbr_deck
+
+    if Path(out_path).suffix.lower() == ".pptx":
+        _write_report(obj, out_path, f"the customer QBR deck of {account_id}",
+                      lambda snap, settings, userdata: qbr_deck(
+                          snap, settings, account_id, lang or settings.general.language),
+                      suffixes=(".pptx", ".xlsx"))
+        return
     _write_report(obj, out_path, f"the QBR pack of {account_id}",
                   lambda snap, settings, userdata: qbr_workbook(
-                      snap, settings, account_id, lang or settings.general.language, userdata))
+                      snap, settings, account_id, lang or settings.general.language, userdata),
+                  suffixes=(".pptx", ".xlsx"))
 
 
-def _write_report(obj: Context, out_path: str, what: str, render) -> None:
+@report_group.command("qbr-decks")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="The .zip file to write (replaced if it exists).")
+@click.option("--all", "include_done", is_flag=True,
+              help="Also the accounts whose QBR already took place this quarter.")
+@_REPORT_LANG
+@click.pass_obj
+@user_errors
+def report_qbr_decks(obj: Context, out_path: str, include_done: bool, lang: str | None) -> None:
+    """The customer decks of this quarter's S/A accounts without a QBR yet (the QBR page's
+    list), one .pptx each in a zip with an index.csv of customers and files."""
+    from cs_analytics.metrics import accounts, periods
+    from cs_analytics.metrics.base import fiscal_year_start_month
+    from cs_analytics.reports.qbr_slides import qbr_decks_zip
+
+    def render(snap, settings, userdata):
+        quarter = periods.period_containing("quarter", snap.as_of,
+                                            fiscal_year_start_month(snap))
+        due = accounts.qbr_candidates(snap, quarter.start_date, quarter.end_day(snap.as_of))
+        if not include_done:
+            due = due[~due["qbr_done"].astype(bool)]
+        chosen = list(zip(due["account_id"], due["name"]))
+        if not chosen:
+            raise CsAnalyticsError(f"no S/A account is due a QBR in {quarter.label}"
+                                   + ("" if include_done else " (add --all for those done)"))
+        return qbr_decks_zip(snap, settings, chosen, lang or settings.general.language,
+                             progress=lambda done, total, name: progress(
+                                 f"deck {done + 1} of {total}: {name}") if done < total else None)
+
+    _write_report(obj, out_path, "this quarter's customer QBR decks", render, suffixes=(".zip",))
+
+
+def _write_report(obj: Context, out_path: str, what: str, render,
+                  suffixes: tuple[str, ...] = (".xlsx",)) -> None:
     """Shared by the report commands: check the target, render over the current snapshot and
-    the user-data store, write the workbook atomically and say where it went."""
+    the user-data store, write the file atomically and say where it went."""
     settings, store = obj.settings, obj.store
-    _check_out_path(out_path)
+    _check_out_path(out_path, suffixes)
     snap = store.open_current()
     progress(f"building {what} (data as of {snap.as_of.isoformat()})")
     userdata = store.userdata_db()

@@ -563,6 +563,20 @@ class Reports:
     health_drop_points: float = _doc(
         "Talking point 'health falling': the score fell by at least this many points since the "
         "snapshot 4 weeks earlier.", 15.0)
+    pace_min_days: int = _doc(
+        "QBR pack and deck: the current quarter's usage is pro-rated to the whole quarter (its "
+        "pace) once at least this many of its days have passed; before that it is shown to "
+        "date only.", 30)
+    qbr_template: str = _doc(
+        "The customer QBR deck (.pptx) uses this PowerPoint file's slide master and layouts "
+        "(a .pptx or .potx; its own slides are left out). A relative path is read from the "
+        "folder of the configuration file. Empty: the built-in design.", "")
+    deck_font_latin: str = _doc(
+        "QBR deck: font of Latin letters and digits on every text run and chart. Text is laid "
+        "out with Arial's metrics (a wider font may need shorter texts).", "Arial")
+    deck_font_east_asian: str = _doc(
+        "QBR deck: font of Japanese text (the east-asian font of every run and chart), e.g. "
+        "游ゴシック, メイリオ, BIZ UDPゴシック.", "游ゴシック")
 
 
 @dataclass(frozen=True)
@@ -904,6 +918,13 @@ def _check_reports(r: "Reports", fail) -> None:
         fail("reports.growth_ratio", "expected a multiple above 1")
     if r.health_drop_points <= 0:
         fail("reports.health_drop_points", "expected more than 0 points")
+    if not 1 <= r.pace_min_days <= 92:
+        fail("reports.pace_min_days", "expected 1 to 92 days")
+    for name in ("deck_font_latin", "deck_font_east_asian"):
+        if not getattr(r, name).strip():
+            fail(f"reports.{name}", "expected a font name")
+    if r.qbr_template and Path(r.qbr_template).suffix.lower() not in (".pptx", ".potx"):
+        fail("reports.qbr_template", "expected a PowerPoint file ending in .pptx or .potx")
     limits = r.plan_delivery_limits
     if any(len(p) != 2 or p[0] < 0 or p[1] <= 0 for p in limits):
         fail("reports.plan_delivery_limits",

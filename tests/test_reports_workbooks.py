@@ -364,23 +364,24 @@ def test_qbr_workbook_overview_and_usage_equal_the_metrics_api(snap):
     topics = [ws.cell(r, 2).value for r in range(row_of(ws, "優先度") + 1, ws.max_row + 1)]
     assert "定例レビューの設定" in topics  # last meeting 81 days before as_of
     ws = wb["利用状況"]
-    quarters = [("2024Q3", dt.date(2024, 7, 1), dt.date(2024, 9, 30)),
-                ("2024Q4", dt.date(2024, 10, 1), dt.date(2024, 12, 31)),
-                ("2025Q1", dt.date(2025, 1, 1), dt.date(2025, 3, 31)),
-                ("2025Q2", dt.date(2025, 4, 1), dt.date(2025, 6, 30))]
-    expected = usage.usage_by_period(snap, quarters, ["A1"], SETTINGS)
+    expected = usage.quarter_usage(snap, "A1", snap.as_of, SETTINGS)
+    assert expected["period"].tolist() == ["2024Q3", "2024Q4", "2025Q1", "2025Q2"]
     first = row_of(ws, "2024Q3")
+    header = [ws.cell(first - 1, c).value for c in range(1, 10)]
+    assert header == ["四半期", "集計期間", "配信数", "前年同期", "前年同期の配信数", "前年同期比",
+                      "見込み（日割り）", "前年の四半期全体", "見込みの前年比"]
     for i, row in enumerate(expected.to_dict("records")):
         assert ws.cell(first + i, 1).value == row["period"]
-        assert ws.cell(first + i, 2).value == row["deliveries"]
-        assert ws.cell(first + i, 3).value == row["viewers"]
-        assert ws.cell(first + i, 4).value == row["registrants"]
-        rate = ws.cell(first + i, 6)
-        assert rate.value == (None if row["conversion_rate"] != row["conversion_rate"]
-                              or row["conversion_rate"] is None
-                              else pytest.approx(row["conversion_rate"]))
-        assert rate.number_format == PERCENT or rate.value is None
-    assert ws.cell(first + 3, 2).value == 3 and ws.cell(first + 2, 6).value == pytest.approx(0.15)
+        assert ws.cell(first + i, 3).value == row["deliveries"]
+        assert ws.cell(first + i, 4).value == row["year_ago_period"]
+        assert ws.cell(first + i, 5).value is None  # usage starts 2025-01: no year ago
+        assert ws.cell(first + i, 7).value is None  # complete quarters have no pace
+    assert ws.cell(first + 3, 3).value == 3
+    assert ws.cell(first, 2).value == "07-01〜09-30（92日中92日）"
+    rows = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "2025Q1"]
+    assert len(rows) == 2, "the quarter is in the deliveries table and the outcomes table"
+    rate = ws.cell(rows[1], 8)
+    assert rate.value == pytest.approx(0.15) and rate.number_format == PERCENT
     assert [type(c).__name__ for c in ws._charts] == ["BarChart", "BarChart", "LineChart"]
     assert_no_formulas_and_printable(data)
 
@@ -391,8 +392,9 @@ def test_qbr_health_contacts_and_signals_sheets(snap):
     ws = wb["ヘルス推移"]
     current = snap.query("SELECT * FROM fct_health_current WHERE account_id = 'A3'").iloc[0]
     r = row_of(ws, "配信数")
-    assert ws.cell(r, 3).value == pytest.approx(current["deliveries_score"])
-    assert ws.cell(r, 5).value == pytest.approx(current["deliveries_contribution"])
+    assert ws.cell(r, 2).value == "直近90日"
+    assert ws.cell(r, 4).value == pytest.approx(current["deliveries_score"])
+    assert ws.cell(r, 6).value == pytest.approx(current["deliveries_contribution"])
     assert ws.cell(row_of(ws, "ヘルススコア"), 2).value == pytest.approx(current["score"])
     assert len(ws._charts) == 1
     ws = wb["接点"]
@@ -432,7 +434,7 @@ def test_qbr_for_an_account_without_usage(snap):
     ws = wb["Usage"]
     row_of(ws, "No usage data for this account (check that the Metabase export includes it).")
     assert ws._charts == []
-    assert ws.cell(row_of(ws, "Quarter") + 1, 2).value is None  # no data, not zero
+    assert ws.cell(row_of(ws, "Quarter") + 1, 3).value is None  # no data, not zero
     assert_no_formulas_and_printable(data)
 
 

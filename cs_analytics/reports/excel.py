@@ -43,6 +43,7 @@ YEN = '"¥"#,##0;-"¥"#,##0'
 YEN_SIGNED = '+"¥"#,##0;-"¥"#,##0;"¥"0'
 PERCENT = "0.0%"
 PERCENT_POINTS = '+0.0" pt";-0.0" pt";0.0" pt"'
+PERCENT_SIGNED = "+0%;-0%;0%"  # a relative change: +12% = 12% more than the comparison
 INTEGER = "#,##0"
 INTEGER_SIGNED = "+#,##0;-#,##0;0"
 DECIMAL = "#,##0.0"
@@ -52,6 +53,7 @@ DATETIME = "yyyy-mm-dd hh:mm"
 
 FORMATS = {
     "yen": YEN, "yen_delta": YEN_SIGNED, "pct": PERCENT, "pct_delta": PERCENT_POINTS,
+    "pct_change": PERCENT_SIGNED,
     "int": INTEGER, "int_delta": INTEGER_SIGNED, "number": DECIMAL, "number_delta": DECIMAL_SIGNED,
     "date": DATE,
 }

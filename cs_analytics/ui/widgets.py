@@ -413,14 +413,17 @@ def download_buttons(df: pd.DataFrame, columns: dict[str, Col], *, stem: str,
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def report_download(render, report, *, stem: str, label: str, key: str) -> None:
-    """A download button for a report workbook (rendered when clicked)."""
+def report_download(render, report, *, stem: str, label: str, key: str, ext: str = "xlsx",
+                    mime: str = XLSX_MIME, primary: bool = True) -> None:
+    """A download button for a report file — a workbook unless `ext`/`mime` say otherwise —
+    rendered when clicked."""
     from cs_analytics.ui.data import current_snapshot
 
     snap = current_snapshot()
     st.download_button(label, lambda: render(report),
-                       file_name=downloads.filename(stem, snap.as_of if snap else None, "xlsx"),
-                       mime=XLSX_MIME, key=key, icon="📥", type="primary", on_click="ignore")
+                       file_name=downloads.filename(stem, snap.as_of if snap else None, ext),
+                       mime=mime, key=key, icon="📥", type="primary" if primary else "secondary",
+                       on_click="ignore")
 
 
 BAND_EMOJI = {"healthy": "🟢", "caution": "🟡", "warning": "🟠", "danger": "🔴"}
