@@ -16,7 +16,7 @@ def kpi_report(snap: Snapshot, settings: Settings, quarter: str, lang: str,
     """The quarter's KPI report; numbers cached per snapshot, reviews and plans current."""
     # The shared report, copied before this run attaches the user-entered parts to it.
     report = copy.copy(data.call_shared(kpi.kpi_report_data, snap, settings, quarter, lang))
-    con = store.userdata_db()
+    con = store.userdata_db(readonly=True)
     try:
         report.weekly_reviews = kpi.weekly_reviews(con, report.quarter.start_date,
                                                    report.end_day)
