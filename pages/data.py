@@ -62,8 +62,8 @@ with upload_tab:
                     status.update(label=t("data.import_done"), state="complete")
                 st.success(t("data.import_success", as_of=result.published.as_of.isoformat(),
                              id=result.published.snapshot.id))
-                for warning in result.warnings:
-                    st.warning(str(warning))
+                for warning in result.published.warnings:  # the files' and the build's
+                    st.warning(widgets.md_escape(warning))
             except ValidationFailed as exc:
                 st.error(t("data.validation_failed", message=str(exc)))
                 widgets.table(admin.problems_frame(exc.problems), {
@@ -105,5 +105,6 @@ with history_tab:
     st.subheader(t("data.snapshots_title"))
     widgets.table(admin.snapshot_table(store), {
         "id": Col("data.col.snapshot"), "current": Col("data.col.current"),
-        "size_mb": Col("data.col.size", "number"), "written_at": Col("data.col.written"),
+        "shown": Col("data.col.shown"), "size_mb": Col("data.col.size", "number"),
+        "written_at": Col("data.col.written"), "problem": Col("data.col.problem"),
     }, key="snapshot_list", download="snapshots", empty_key="data.no_snapshot")
