@@ -49,16 +49,18 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def start_server(home: Path, log_name: str = "streamlit.log"):
-    """A `streamlit run app.py` process serving the data directory `home`; yields its URL."""
-    port = _free_port()
-    env = {**os.environ, HOME_ENV: str(home), "PYTHONUNBUFFERED": "1"}
+def start_server(home: Path, log_name: str = "streamlit.log", *, address: str = "127.0.0.1",
+                 port: int | None = None, args: tuple[str, ...] = (), env: dict | None = None):
+    """A `streamlit run app.py` process serving the data directory `home`; yields its URL.
+    `args` are more Streamlit options (e.g. --secrets.files=…), `env` more variables."""
+    port = port or _free_port()
+    env = {**os.environ, HOME_ENV: str(home), "PYTHONUNBUFFERED": "1", **(env or {})}
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+         f"--server.port={port}", f"--server.address={address}",
+         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none", *args],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
