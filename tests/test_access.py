@@ -8,14 +8,11 @@ them. Without [auth] the app serves this computer only. Names from data are plai
 The real sign-in flow (a local OpenID Connect provider, Chromium) is in
 tests/test_browser_access.py."""
 
-import contextlib
 import importlib.metadata
 import re
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pandas as pd
 import pytest
@@ -31,7 +28,8 @@ from cs_analytics.ui import session
 from cs_analytics.ui.i18n import translate
 from cs_analytics.ui.nav import PAGES
 from cs_analytics.ui.widgets import md_escape
-from test_app_common import demo_home, make_app, texts, use_home  # noqa: F401
+from test_app_common import demo_home, make_app, running_server, texts, use_home  # noqa: F401
+from test_browser import _free_port
 
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-cookie",
         "client_id": "test", "client_secret": "test",
@@ -325,31 +323,9 @@ def _this_machines_network_address() -> str | None:
     return None if serving.is_loopback(address) else address
 
 
-@contextlib.contextmanager
 def _started(command: list[str], env: dict, port: int):
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                            timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not start: {process.stderr.read()}")
-            time.sleep(0.5)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return running_server(command, f"http://127.0.0.1:{port}",
+                          f"the app did not start: {' '.join(command)}", env=env)
 
 
 def _reachable(address: str, port: int) -> bool:
@@ -407,12 +383,6 @@ def test_serve_refuses_the_network_without_sign_in_unless_anonymous_is_allowed(n
                    "--port", str(port), "--headless"],
                   {**no_secrets, "CS_ANALYTICS_CONFIG": str(config)}, port):
         assert _reachable(network, port)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- item 4
