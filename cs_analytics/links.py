@@ -9,6 +9,8 @@ any `*.my.salesforce.com` or `*.lightning.force.com` host.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,8 +18,14 @@ from cs_analytics.secrets import Secrets
 
 MY_DOMAIN = ".my.salesforce.com"
 LIGHTNING = ".lightning.force.com"
-SALESFORCE_SUFFIXES = (MY_DOMAIN, LIGHTNING)
 LOGIN_DOMAINS = frozenset({"login", "test"})
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_ANY_ORG = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?:\.my\.salesforce\.com|\.lightning\.force\.com)")
+# An https URL: its authority (host[:port], user info included if any), then a path, query or
+# fragment of printable characters without spaces.
+_URL = re.compile(r"(?i)https://([^/?#]*)((?:[/?#][\x21-\x7e\u00a0-\U0010ffff]*)?)")
 
 
 @dataclass(frozen=True)
@@ -26,29 +34,31 @@ class SalesforceOrg:
 
     hosts: frozenset[str] = frozenset()
 
-    def allows(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        if self.hosts:
-            return host in self.hosts
-        return any(host.endswith(s) and len(host) > len(s) for s in SALESFORCE_SUFFIXES)
-
     def link(self, url) -> str | None:
-        """`url` when it is an https link to this org's records, else None."""
-        if not isinstance(url, str) or not url.strip():
+        """`url` when it is an https link to this org's records — an allowed host, no user,
+        no port but 443, no spaces or control characters — else None."""
+        if not isinstance(url, str):
             return None
-        text = url.strip()
-        if any(ch.isspace() or ord(ch) < 32 for ch in text):
+        found = _URL.fullmatch(url)
+        if found is None or not _allowed_authority(self.hosts, found.group(1)):
             return None
-        try:
-            parts = urlsplit(text)
-            port = parts.port
-        except ValueError:
-            return None
-        if parts.scheme.lower() != "https" or parts.username or parts.password:
-            return None
-        if port not in (None, 443) or not parts.hostname or not self.allows(parts.hostname):
-            return None
-        return text
+        return url
+
+    def links(self, values) -> list[str | None]:
+        """`link` of each value of a column of URLs (any of them missing)."""
+        return [self.link(v) for v in values]
+
+
+@functools.lru_cache(maxsize=4096)
+def _allowed_authority(hosts: frozenset[str], authority: str) -> bool:
+    """Whether `authority` (what follows https://, up to the path) is an allowed host;
+    decided once per distinct value (a column holds a few hosts)."""
+    host = authority.lower()
+    if host.endswith(":443"):
+        host = host[:-4]
+    if hosts:
+        return host in hosts
+    return _ANY_ORG.fullmatch(host) is not None
 
 
 def salesforce_org(secrets: Secrets) -> SalesforceOrg:

@@ -228,10 +228,10 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
                 label, format=DATE_FORMATS[col.kind][lang])
         elif col.kind == "url":
             # Only links to the configured Salesforce org are shown (cs_analytics.links).
-            checked = _each_value(values, salesforce_org().link)
+            checked = salesforce_org().links(values)
             if all(v is None for v in checked):
                 continue  # no account has a link: leave the column out
-            shown[label] = checked
+            shown[label] = pa.array(checked, type=pa.string())
             config[label] = st.column_config.LinkColumn(
                 label, display_text=t("common.open_salesforce"))
         elif col.kind == "account":
