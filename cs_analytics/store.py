@@ -193,34 +193,47 @@ class _ConnectionCache:
         self._size = size
         self._lock = threading.Lock()
         self._items: OrderedDict[str, tuple[duckdb.DuckDBPyConnection, dict]] = OrderedDict()
+        self._opened: dict[str, tuple | None] = {}
 
     def get(self, path: Path) -> duckdb.DuckDBPyConnection:
         return self.entry(path)[0]
 
-    def entry(self, path: Path) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    def entry(self, path: Path, stat_key: tuple | None = None
+              ) -> tuple[duckdb.DuckDBPyConnection, dict]:
         """The file's connection and facts; opening it checks it is a complete snapshot
-        (duckdb.Error or _Incomplete when not)."""
+        (duckdb.Error or _Incomplete when not). `stat_key` is the file's (path, size, mtime)
+        when it was checked, kept to notice a later change (`opened_as`)."""
         key = str(path)
         with self._lock:
             item = self._items.get(key)
             if item is None:
                 item = _open_snapshot(key)
                 self._items[key] = item
+                self._opened[key] = stat_key
                 # Older connections are dropped, not closed: a thread may still be reading
                 # through a cursor of one; it closes when the last reference goes.
                 while len(self._items) > self._size:
-                    self._items.popitem(last=False)
+                    dropped, _ = self._items.popitem(last=False)
+                    self._opened.pop(dropped, None)
             else:
                 self._items.move_to_end(key)
             return item
 
-    def has(self, path: Path) -> bool:
+    def opened_as(self, path: Path) -> tuple | None:
+        """The (path, size, mtime) the file had when its open connection was checked."""
         with self._lock:
-            return str(path) in self._items
+            return self._opened.get(str(path)) if str(path) in self._items else None
+
+    def drop(self, path: Path) -> None:
+        """Forget the file's connection (not closed: a reader may still hold a cursor)."""
+        with self._lock:
+            self._items.pop(str(path), None)
+            self._opened.pop(str(path), None)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._opened.clear()
 
 
 class _Incomplete(Exception):
@@ -325,12 +338,15 @@ class Store:
         key = (str(file.path), stat.st_size, stat.st_mtime_ns)
         if key in _damaged:
             return _damaged[key]
-        if _connections.has(file.path):
+        if _connections.opened_as(file.path) == key:
             return None
+        # Not open yet, or changed since it was opened (a published file never changes):
+        # verify it (again) before serving it.
+        _connections.drop(file.path)
         problem = _size_problem(file.path, stat.st_size)
         if problem is None:
             try:
-                _connections.entry(file.path)
+                _connections.entry(file.path, key)
             except (duckdb.Error, _Incomplete) as exc:
                 problem = _one_line(exc)
         if problem is not None:

@@ -192,6 +192,15 @@ def test_the_app_shows_the_fallback_on_every_page_and_the_damage_in_its_language
     assert "現在のスナップショットが破損しています" in texts(ja)
 
 
+def test_a_snapshot_damaged_while_being_served_is_noticed_on_the_next_open(home, template):
+    store = Store(home)
+    assert store.open_current().id == template["second"]
+    faults.truncate_snapshot(home)
+    served = store.open_current()
+    assert served.id == template["first"] and served.damage is not None
+    assert "(truncated or overwritten)" in served.damage.reason
+
+
 def test_the_app_without_any_intact_snapshot_says_so_without_a_traceback(home, use_home):
     for f in (home / "snapshots").glob("snap-*.duckdb"):
         f.write_bytes(b"garbage")
