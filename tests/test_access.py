@@ -534,3 +534,25 @@ def test_names_from_data_are_shown_escaped_on_the_account_page(hostile_home, use
     facts = " ".join(c.value for c in at.caption)
     assert md_escape("Owner www.owner.example") in facts
     assert md_escape("http://ind.example") in facts
+
+
+def test_slack_alerts_link_only_to_the_org(tmp_path):
+    from conftest import build_snapshot, contract
+    from cs_analytics.alerts import messages
+    from cs_analytics.alerts.run import shown_signals
+    from cs_analytics.config import Settings
+
+    good = "https://acme.my.salesforce.com/lightning/r/Account/a1/view"
+    snap = build_snapshot(tmp_path, as_of="2026-03-31", accounts=[
+        {"account_id": "a1", "name": "A1", "owner_id": "u1", "sf_url": good},
+        {"account_id": "a2", "name": "A2", "owner_id": "u1", "sf_url": "javascript:alert(1)"}],
+        contracts=[contract(f"c{i}", f"a{i}", "2025-04-01", "2026-09-30", mrr=100_000)
+                   for i in (1, 2)],
+        activities=[{"activity_id": f"x{i}", "account_id": f"a{i}", "date": "2025-10-01",
+                     "type": "meeting"} for i in (1, 2)])
+    shown = {s.account_id: s for s in shown_signals(snap, SalesforceOrg())}
+    assert shown["a1"].sf_url == good and shown["a2"].sf_url is None
+    texts_sent = {a: messages.plain_text(messages.alert_message(s, Settings(), snap.as_of))
+                  for a, s in shown.items()}
+    assert f"<{good}|" in texts_sent["a1"]
+    assert "javascript" not in texts_sent["a2"]
