@@ -132,8 +132,8 @@ def status(obj: Context, limit: int, fmt: str, exists: bool, verify: bool) -> No
                    "fallback": served.is_fallback}
     checked = [(f, store.check(f)) for f in store.snapshot_files()] if not verify else \
         store.verify_all()
-    snapshots = [{"snapshot": f.id, "intact": problem is None, "problem": problem}
-                 for f, problem in checked]
+    snapshots = [{"snapshot": f.id, "intact": problem is None,
+                  "problem": None if problem is None else str(problem)} for f, problem in checked]
     if fmt == "json":
         click.echo(json.dumps({"data_home": str(store.home), "current": current,
                                "damaged": damaged, "snapshots": snapshots,

@@ -70,12 +70,46 @@ class SnapshotFile:
     path: Path
 
 
+# What can be wrong with a snapshot file or the pointer, as one English line (the app says
+# the same in its own language: ui/locales, `damage.<kind>`).
+PROBLEMS = {
+    "missing": "the file is missing",
+    "size": "the file is {size} bytes but was published with {expected} (truncated or "
+            "overwritten)",
+    "unreadable": "DuckDB cannot read it: {detail}",
+    "incomplete": "it is not a complete snapshot: {detail}",
+    "pointer_missing": "is missing although snapshots exist",
+    "pointer_unreadable": "cannot be read: {detail}",
+    "pointer_invalid": "names no snapshot file ({detail})",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with a snapshot file or the pointer: its kind (a key of PROBLEMS) and
+    the values the sentence names. str() is the English line."""
+
+    kind: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        return PROBLEMS[self.kind].format(**dict(self.values))
+
+
+def _problem(kind: str, **values) -> Problem:
+    return Problem(kind, tuple((k, str(v)) for k, v in values.items()))
+
+
 @dataclass(frozen=True)
 class Damage:
-    """A damaged snapshot file, or pointer: which (`name`) and why, in one line."""
+    """A damaged snapshot file, or pointer: which (`name`) and what is wrong (`problem`)."""
 
     name: str
-    reason: str
+    problem: Problem
+
+    @property
+    def reason(self) -> str:
+        return str(self.problem)
 
     def __str__(self) -> str:
         return f"{self.name}: {self.reason}"
@@ -267,7 +301,7 @@ _connections = _ConnectionCache()
 _pointers: dict[tuple[str, bytes], SnapshotFile | Damage] = {}
 # Why a file is not an intact snapshot, by (path, size, mtime): a damaged file is not opened
 # again on every page run, and a file replaced since is checked anew.
-_damaged: dict[tuple[str, int, int], str] = {}
+_damaged: dict[tuple[str, int, int], Problem] = {}
 
 
 class Store:
@@ -291,7 +325,7 @@ class Store:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            return Damage(POINTER, f"cannot be read: {exc.strerror or exc}")
+            return Damage(POINTER, _problem("pointer_unreadable", detail=exc.strerror or exc))
         key = (str(self.snapshot_dir), content)
         found = _pointers.get(key)
         if found is None:
@@ -315,7 +349,7 @@ class Store:
         if pointed is None:
             if not self.snapshot_files():
                 return Served(None)
-            damage = Damage(POINTER, "is missing although snapshots exist")
+            damage = Damage(POINTER, _problem("pointer_missing"))
             return Served(self._newest_intact(None), damage)
         if isinstance(pointed, Damage):
             return Served(self._newest_intact(None), pointed)
@@ -325,16 +359,16 @@ class Store:
         damage = Damage(pointed.path.name, problem)
         return Served(self._newest_intact(pointed.path.name), damage)
 
-    def check(self, file: SnapshotFile) -> str | None:
-        """Why `file` is not an intact snapshot (one line), or None when it is: it exists,
+    def check(self, file: SnapshotFile) -> Problem | None:
+        """Why `file` is not an intact snapshot, or None when it is: it exists,
         has the size it was published with (`.check`), and DuckDB opens it as a complete
         snapshot. An intact file keeps its read-only connection open for the readers."""
         try:
             stat = os.stat(file.path)
         except FileNotFoundError:
-            return "the file is missing"
+            return _problem("missing")
         except OSError as exc:
-            return f"cannot be read: {exc.strerror or exc}"
+            return _problem("unreadable", detail=exc.strerror or exc)
         key = (str(file.path), stat.st_size, stat.st_mtime_ns)
         if key in _damaged:
             return _damaged[key]
@@ -347,15 +381,17 @@ class Store:
         if problem is None:
             try:
                 _connections.entry(file.path, key)
-            except (duckdb.Error, _Incomplete) as exc:
-                problem = _one_line(exc)
+            except duckdb.Error as exc:
+                problem = _problem("unreadable", detail=_one_line(exc))
+            except _Incomplete as exc:
+                problem = _problem("incomplete", detail=_one_line(exc))
         if problem is not None:
             if len(_damaged) > 64:
                 _damaged.clear()
             _damaged[key] = problem
         return problem
 
-    def verify_all(self) -> list[tuple[SnapshotFile, str | None]]:
+    def verify_all(self) -> list[tuple[SnapshotFile, Problem | None]]:
         """Every kept snapshot, newest first, with what is wrong with it (None: intact) after
         reading every table in full, so that DuckDB checks the checksum of every block."""
         result = []
@@ -365,7 +401,7 @@ class Store:
                 try:
                     _read_every_block(f.path)
                 except duckdb.Error as exc:
-                    problem = _one_line(exc)
+                    problem = _problem("unreadable", detail=_one_line(exc))
             result.append((f, problem))
         return result
 
@@ -538,14 +574,14 @@ def _read_pointer(content: bytes, snapshot_dir: Path) -> SnapshotFile | Damage:
     try:
         text = content.decode("utf-8").strip()
     except UnicodeDecodeError:
-        return Damage(POINTER, "is not text (overwritten or corrupted)")
+        return Damage(POINTER, _problem("pointer_invalid", detail="not text"))
     if not SNAPSHOT_NAME.fullmatch(text):
         shown = text[:40].encode("unicode_escape").decode("ascii") or "nothing"
-        return Damage(POINTER, f"names no snapshot file ({shown!s})")
+        return Damage(POINTER, _problem("pointer_invalid", detail=shown))
     return SnapshotFile(id=_snapshot_id(text), path=(snapshot_dir / text).resolve())
 
 
-def _size_problem(path: Path, size: int) -> str | None:
+def _size_problem(path: Path, size: int) -> Problem | None:
     """A snapshot whose size differs from the one it was published with is truncated or
     overwritten. Snapshots published before sizes were recorded have no `.check`."""
     try:
@@ -555,8 +591,7 @@ def _size_problem(path: Path, size: int) -> str | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None  # an unreadable record is no evidence against the file; DuckDB decides
     if size != recorded:
-        return (f"the file is {size:,} bytes but was published with {recorded:,} "
-                "(truncated or overwritten)")
+        return _problem("size", size=f"{size:,}", expected=f"{recorded:,}")
     return None
 
 

@@ -15,7 +15,7 @@ KINDS = ("auto", "accounts", "users", "contracts", "activities", "usage")
 settings, store, user = data.settings(), data.store(), viewer()
 snap = data.current_snapshot()
 widgets.title("data.title")
-if not auth_configured():
+if not auth_configured() and not settings.server.allow_anonymous:  # (anonymous: the banner)
     st.info(t("data.open_notice"))
 
 st.subheader(t("data.current_title"))
@@ -103,7 +103,9 @@ with history_tab:
         "rows": Col("data.col.rows"), "error": Col("data.col.error"),
     }, key="refresh_log", download="refresh-log", empty_key="data.no_refreshes")
     st.subheader(t("data.snapshots_title"))
-    widgets.table(admin.snapshot_table(store), {
+    snapshots = admin.snapshot_table(store)
+    snapshots["problem"] = [widgets.problem_text(p, markdown=False) for p in snapshots["problem"]]
+    widgets.table(snapshots, {
         "id": Col("data.col.snapshot"), "current": Col("data.col.current"),
         "shown": Col("data.col.shown"), "size_mb": Col("data.col.size", "number"),
         "written_at": Col("data.col.written"), "problem": Col("data.col.problem"),

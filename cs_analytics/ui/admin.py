@@ -28,7 +28,7 @@ UPLOAD_TYPES = ("csv", "xlsx", "json")
 def snapshot_table(store: Store) -> pd.DataFrame:
     """Published snapshot files, newest first: id, current (the pointer names it), shown
     (the one served: the current one, or the newest intact one when it is damaged), size
-    (MB), written at, and what is wrong with it (empty: intact)."""
+    (MB), written at, and what is wrong with it (store.Problem; None: intact)."""
     current = store.current_file()
     shown = store.resolve().file
     rows = []
@@ -42,7 +42,7 @@ def snapshot_table(store: Store) -> pd.DataFrame:
                      "size_mb": stat.st_size / 1_000_000,
                      "written_at": dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
                      .strftime("%Y-%m-%d %H:%M:%S"),
-                     "problem": store.check(f) or ""})
+                     "problem": store.check(f)})
     return pd.DataFrame(rows, columns=["id", "current", "shown", "size_mb", "written_at",
                                        "problem"])
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
-from cs_analytics.store import Damage, Snapshot
+from cs_analytics.store import Damage, Problem, Snapshot
 from cs_analytics.ui import downloads, fmt
 from cs_analytics.ui.data import salesforce_org
 from cs_analytics.ui.i18n import current_language, t, translate
@@ -69,11 +69,21 @@ def damage_notice(snap: Snapshot | None, damage: Damage | None) -> None:
     lang = current_language()
     if snap is not None and snap.damage is not None:
         st.warning(t("frame.snapshot_fallback", damaged=md_escape(snap.damage.name),
-                     reason=md_escape(snap.damage.reason), id=snap.id,
+                     reason=problem_text(snap.damage.problem, lang), id=snap.id,
                      date=fmt.date(snap.as_of, lang)), icon="⚠️")
     elif snap is None and damage is not None:
         st.error(t("frame.snapshot_damaged", damaged=md_escape(damage.name),
-                   reason=md_escape(damage.reason)), icon="🛑")
+                   reason=problem_text(damage.problem, lang)), icon="🛑")
+
+
+def problem_text(problem: Problem | None, lang: str | None = None, *,
+                 markdown: bool = True) -> str | None:
+    """What is wrong with a snapshot file (store.Problem) in the page's language — escaped
+    for markdown, or plain for a table cell; None when nothing is."""
+    if problem is None:
+        return None
+    values = {k: md_escape(v) if markdown else v for k, v in problem.values}
+    return translate(lang or current_language(), f"damage.{problem.kind}", **values)
 
 
 def access_notice(signed_in: bool, allow_anonymous: bool) -> None:
