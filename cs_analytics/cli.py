@@ -10,6 +10,7 @@ import functools
 import json
 import sqlite3
 import sys
+from pathlib import Path
 
 import click
 import duckdb
@@ -74,8 +75,11 @@ def user_errors(fn):
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except (OSError, sqlite3.Error, duckdb.Error) as exc:
-            # A full or read-only data directory is one line; so is any other I/O error.
-            problem = storage_error(exc, data_home())
+            # A full or read-only data directory is one line; so is any other I/O error (an
+            # --out file on a full disk names that file, not the data directory).
+            home = data_home()
+            inside = not isinstance(exc, OSError) or _within(exc.filename, home)
+            problem = storage_error(exc, home) if inside else None
             if problem is not None:
                 fail(str(problem))
             if isinstance(exc, OSError):
@@ -83,6 +87,16 @@ def user_errors(fn):
             fail(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
 
     return wrapper
+
+
+def _within(filename, home) -> bool:
+    """Whether an OSError's file is in the data directory (no file named: assume it is)."""
+    if not filename:
+        return True
+    try:
+        return Path(filename).resolve().is_relative_to(Path(home).resolve())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -103,7 +117,8 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--exists", is_flag=True,
-              help="Print nothing; exit 0 when a snapshot can be served, 3 when there is none.")
+              help="Print nothing; exit 0 when a snapshot was published (even if it is "
+                   "damaged: `make run` must not replace it with demo data), 3 when none was.")
 @click.option("--verify", is_flag=True,
               help="Also read every kept snapshot in full (DuckDB checks every block's "
                    "checksum) and list each as intact or damaged; exit 1 if any is damaged.")
@@ -117,7 +132,8 @@ def status(obj: Context, limit: int, fmt: str, exists: bool, verify: bool) -> No
     obj.settings  # a broken settings file is reported here too
     store = obj.store
     if exists:
-        sys.exit(0 if store.has_snapshot() else 3)
+        served = store.resolve()
+        sys.exit(0 if served.file is not None or served.damage is not None else 3)
     log = RefreshLog(store).recent(limit)
     served = store.resolve()
     damaged = None if served.damage is None else {"file": served.damage.name,

@@ -123,6 +123,8 @@ def test_without_any_intact_snapshot_every_command_says_so_and_import_rebuilds(h
     status = faults.run_cli(home, "status")
     assert_one_line(status, 0)
     assert "current snapshot: none intact — rebuild with `import` or `refresh`" in status.stdout
+    # `make run` builds demo data only where nothing was ever published: not over damage
+    assert faults.run_cli(home, "status", "--exists").returncode == 0
     for command in (("metrics",), ("health",), ("alerts", "--dry-run"), ("movements",)):
         run = faults.run_cli(home, *command)
         assert_one_line(run, 1)
