@@ -155,9 +155,9 @@ class Col:
     """A table column: its i18n label key and how it is shown.
 
     kinds: text, yen, pct (fraction), int, number, date, month, score (0–100 progress bar),
-    url (a link to the configured Salesforce org; other URLs are not shown), account (account id → link to the account page),
-    band (health band code → emoji + name), enum (a code translated through `prefix`),
-    enums (comma-separated codes, each translated).
+    url (a link to the configured Salesforce org; any other URL is not shown), account
+    (account id → link to the account page), band (health band code → emoji + name), enum
+    (a code translated through `prefix`), enums (comma-separated codes, each translated).
     """
 
     label: str
