@@ -14,10 +14,11 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-## run: install, build the demo snapshot if there is no data yet, start the app
+## run: install, build the demo snapshot if there is no data yet, start the app (on this
+## computer only unless sign-in is configured: `python -m cs_analytics serve --help`)
 run: $(STAMP)
 	@$(PY) -m cs_analytics status --exists >/dev/null 2>&1 || $(PY) -m cs_analytics demo
-	$(VENV)/bin/streamlit run app.py
+	$(PY) -m cs_analytics serve
 
 ## test: install, then the whole test suite (browser tests need /usr/bin/chromium; .ci/run installs it)
 test: $(STAMP)

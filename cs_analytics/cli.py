@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
+import duckdb
 
-from cs_analytics.config import Settings, data_home, defaults_toml, load_settings
+from cs_analytics import serving
+from cs_analytics.config import CONFIG_ENV, Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
-from cs_analytics.store import RefreshLog, Store
+from cs_analytics.store import RefreshLog, Snapshot, Store, storage_error
 
 
 class Context:
@@ -34,6 +38,16 @@ class Context:
     @property
     def store(self) -> Store:
         return Store(data_home())
+
+    def snapshot(self) -> Snapshot:
+        """The snapshot to work on; when the current one is damaged and an older intact one
+        stands in for it, says so on stderr first."""
+        snap = self.store.open_current()
+        if snap.damage is not None:
+            click.echo(f"warning: the current snapshot is damaged ({snap.damage}); using the "
+                       f"newest intact snapshot {snap.id} (data as of {snap.as_of}). Rebuild "
+                       "with `import` or `refresh` (docs/operations.md)", err=True)
+        return snap
 
 
 def progress(message: str) -> None:
@@ -60,10 +74,29 @@ def user_errors(fn):
             fail(str(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
-        except OSError as exc:
-            fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+        except (OSError, sqlite3.Error, duckdb.Error) as exc:
+            # A full or read-only data directory is one line; so is any other I/O error (an
+            # --out file on a full disk names that file, not the data directory).
+            home = data_home()
+            inside = not isinstance(exc, OSError) or _within(exc.filename, home)
+            problem = storage_error(exc, home) if inside else None
+            if problem is not None:
+                fail(str(problem))
+            if isinstance(exc, OSError):
+                fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+            fail(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
 
     return wrapper
+
+
+def _within(filename, home) -> bool:
+    """Whether an OSError's file is in the data directory (no file named: assume it is)."""
+    if not filename:
+        return True
+    try:
+        return Path(filename).resolve().is_relative_to(Path(home).resolve())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -84,37 +117,76 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--exists", is_flag=True,
-              help="Print nothing; exit 0 when a snapshot is published, 3 when there is none.")
+              help="Print nothing; exit 0 when a snapshot was published (even if it is "
+                   "damaged: `make run` must not replace it with demo data), 3 when none was.")
+@click.option("--verify", is_flag=True,
+              help="Also read every kept snapshot in full (DuckDB checks every block's "
+                   "checksum) and list each as intact or damaged; exit 1 if any is damaged.")
 @click.pass_obj
 @user_errors
-def status(obj: Context, limit: int, fmt: str, exists: bool) -> None:
-    """Show the current snapshot, its data-as-of date and the last refreshes."""
+def status(obj: Context, limit: int, fmt: str, exists: bool, verify: bool) -> None:
+    """Show the current snapshot, its data-as-of date and the last refreshes.
+
+    Reads only: works on a read-only or full data directory. A damaged current snapshot (or
+    pointer) is reported with the newest intact snapshot served in its place."""
     obj.settings  # a broken settings file is reported here too
     store = obj.store
     if exists:
-        sys.exit(0 if store.has_snapshot() else 3)
-    log = RefreshLog(store).recent(limit) if (store.home / "meta.sqlite").exists() else []
+        served = store.resolve()
+        sys.exit(0 if served.file is not None or served.damage is not None else 3)
+    log = RefreshLog(store).recent(limit)
+    served = store.resolve()
+    damaged = None if served.damage is None else {"file": served.damage.name,
+                                                  "reason": served.damage.reason}
     current = None
-    if store.has_snapshot():
+    if served.file is not None:
         snap = store.open_current()
         meta = snap.meta
         current = {"snapshot": snap.id, "path": str(snap.path), "source": meta["source"],
                    "as_of": snap.as_of.isoformat(), "demo": snap.is_demo,
-                   "built_at": str(meta["built_at"]), "rows": meta["rows"]}
+                   "built_at": str(meta["built_at"]), "rows": meta["rows"],
+                   "fallback": served.is_fallback}
+    checked = [(f, store.check(f)) for f in store.snapshot_files()] if not verify else \
+        store.verify_all()
+    snapshots = [{"snapshot": f.id, "intact": problem is None,
+                  "problem": None if problem is None else str(problem)} for f, problem in checked]
     if fmt == "json":
         click.echo(json.dumps({"data_home": str(store.home), "current": current,
+                               "damaged": damaged, "snapshots": snapshots,
                                "refreshes": log}, ensure_ascii=False, indent=2, default=str))
-        return
+    else:
+        _print_status(store, current, served, snapshots, log, verify)
+    if verify and any(not s["intact"] for s in snapshots):
+        sys.exit(1)
+
+
+def _print_status(store: Store, current, served, snapshots, log, verify: bool) -> None:
     click.echo(f"data directory: {store.home}")
+    if served.damage is not None:
+        click.echo(f"DAMAGED: {served.damage}")
     if current is None:
-        click.echo("current snapshot: none (run `python -m cs_analytics demo` or import data)")
+        click.echo("current snapshot: none (run `python -m cs_analytics demo` or import data)"
+                   if served.damage is None else
+                   "current snapshot: none intact — rebuild with `import` or `refresh` "
+                   "(docs/operations.md, \"Recovering from a damaged snapshot\")")
     else:
         label = " (demo data)" if current["demo"] else ""
+        if current["fallback"]:
+            label += (" — the newest intact snapshot, served instead of the damaged one "
+                      "(rebuild with `import` or `refresh`)")
         click.echo(f"current snapshot: {current['snapshot']}{label}")
         click.echo(f"  source: {current['source']}   data as of: {current['as_of']}   "
                    f"built: {current['built_at']} UTC")
         canonical = ("users", "accounts", "contracts", "activities", "usage")
         click.echo("  rows: " + ", ".join(f"{t} {current['rows'].get(t, 0):,}" for t in canonical))
+    damaged = [s for s in snapshots if not s["intact"]]
+    if verify or damaged:
+        click.echo("")
+        click.echo(f"snapshots kept: {len(snapshots)}"
+                   + (" (each read in full)" if verify else ""))
+        for s in snapshots:
+            click.echo(f"  {s['snapshot']}  " + ("intact" if s["intact"]
+                                                 else f"DAMAGED: {s['problem']}"))
     click.echo("")
     click.echo("recent refreshes:" if log else "recent refreshes: none")
     for r in log:
@@ -124,6 +196,42 @@ def status(obj: Context, limit: int, fmt: str, exists: bool) -> None:
         elif r["snapshot_id"]:
             line += f" → {r['snapshot_id']}"
         click.echo(line)
+
+
+@main.command()
+@click.option("--address", default=serving.LOCAL_ADDRESS, show_default=True,
+              help="Address to listen on. Anything but this computer (e.g. 0.0.0.0) needs "
+                   "sign-in ([auth] in .streamlit/secrets.toml) or server.allow_anonymous = "
+                   "true in the settings.")
+@click.option("--port", default=serving.DEFAULT_PORT, show_default=True,
+              type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--headless", is_flag=True, help="Do not open a browser window.")
+@click.pass_obj
+@user_errors
+def serve(obj: Context, address: str, port: int, headless: bool) -> None:
+    """Start the app (`streamlit run app.py`; `make run` uses this).
+
+    Without sign-in the app serves this computer only (127.0.0.1): any other address is
+    refused unless server.allow_anonymous = true says anonymous network access is wanted.
+    With sign-in configured it may listen on the network; serve it behind HTTPS. The app
+    applies the same rule itself, however it was started (docs/operations.md, "Security
+    model").
+    """
+    import os
+
+    settings = obj.settings
+    signed_in = serving.auth_configured()
+    if not signed_in and not serving.anonymous_allowed(address, settings):
+        raise serving.ExposedWithoutAuth(serving.refusal(address, settings))
+    command = serving.streamlit_command(sys.executable, address, port, headless=headless)
+    access = ("sign-in required" if signed_in else
+              "no sign-in: open to this computer only" if serving.is_loopback(address) else
+              "no sign-in: ANONYMOUS ACCESS FROM THE NETWORK (server.allow_anonymous)")
+    progress(f"serving on {address}:{port} ({access})")
+    env = dict(os.environ)
+    if settings.source_path:  # the app reads the same settings file as this check
+        env[CONFIG_ENV] = settings.source_path
+    os.execve(sys.executable, command, env)
 
 
 @main.command()
@@ -214,9 +322,11 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
         if change.replaced:
             line += f", {change.removed:,} removed (table replaced)"
         click.echo(line)
-    if result.warnings:
-        click.echo(f"warnings ({len(result.warnings)}):")
-        for warning in result.warnings:
+    # The build's warnings: the files' (result.warnings) and the build's own, e.g. that it
+    # started from an older snapshot because the current one is damaged.
+    if published.warnings:
+        click.echo(f"warnings ({len(published.warnings)}):")
+        for warning in published.warnings:
             click.echo(f"  {warning}")
 
 
@@ -418,7 +528,7 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
     from cs_analytics.metrics.base import fiscal_year_start_month, resolve_as_of
 
     settings = obj.settings
-    snap = obj.store.open_current()
+    snap = obj.snapshot()
     day = resolve_as_of(snap, as_of.date() if as_of else None)
     period = periods.period_containing(period_kind, day, fiscal_year_start_month(snap))
     filters = metrics_api.Filters(owner_ids=owner_ids, segments=segments, industries=industries)
@@ -552,7 +662,7 @@ def movements_cmd(obj: Context, fmt: str) -> None:
     from cs_analytics.metrics import revenue
 
     obj.settings
-    snap = obj.store.open_current()
+    snap = obj.snapshot()
     batches = ([(a, m, _plain_amount(v), _plain_amount(p), kind or "")
                 for a, m, v, p, kind in batch]
                for batch in revenue.iter_account_movements(snap))
@@ -602,7 +712,7 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
     obj: Context = ctx.obj
     obj.settings
     store = obj.store
-    snap = store.open_current()
+    snap = obj.snapshot()
     if history:
         if as_of:
             raise click.UsageError("--history writes every Monday; leave out --as-of.")
@@ -658,7 +768,7 @@ def health_backtest_cmd(obj: Context, horizon: int | None, fmt: str, owner_ids, 
     from cs_analytics.metrics.filters import Filters
 
     options = backtest.Options.of(obj.settings, horizon)
-    snap = obj.store.open_current()
+    snap = obj.snapshot()
     filters = Filters(owner_ids=owner_ids, segments=segments, industries=industries)
     progress(f"backtest over the weekly health history (data as of {snap.as_of}, horizon "
              f"{options.horizon_days} days)")
@@ -789,7 +899,7 @@ def alerts_cmd(obj: Context, dry_run: bool) -> None:
 
     settings = obj.settings
     run = run_alerts(settings, obj.store, dry_run=dry_run)
-    demo = " (demo data)" if obj.store.open_current().is_demo else ""
+    demo = " (demo data)" if obj.snapshot().is_demo else ""
     held = [f"{run.count(outcome)} {label}" for outcome, label in (
         (evaluation.ACKNOWLEDGED, "acknowledged"), (evaluation.SNOOZED, "snoozed"),
         (evaluation.COOLDOWN, "within the cooldown"), (evaluation.KNOWN, "already shown "
@@ -863,7 +973,7 @@ def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segment
     from cs_analytics.metrics.health import json_value
 
     obj.settings
-    snap = obj.store.open_current()
+    snap = obj.snapshot()
     fsm = fiscal_year_start_month(snap)
     period = (periods.parse_quarter(quarter, fsm) if quarter
               else periods.period_containing("quarter", snap.as_of, fsm))
@@ -1066,9 +1176,9 @@ def _write_report(obj: Context, out_path: str, what: str, render,
     the user-data store, write the file atomically and say where it went."""
     settings, store = obj.settings, obj.store
     _check_out_path(out_path, suffixes)
-    snap = store.open_current()
+    snap = obj.snapshot()
     progress(f"building {what} (data as of {snap.as_of.isoformat()})")
-    userdata = store.userdata_db()
+    userdata = store.userdata_db(readonly=True)
     try:
         data = render(snap, settings, userdata)
     finally:

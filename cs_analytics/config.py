@@ -520,6 +520,16 @@ class Access:
 
 
 @dataclass(frozen=True)
+class Server:
+    """Who may reach the app (docs/operations.md, "Security model")."""
+
+    allow_anonymous: bool = _doc(
+        "Without sign-in ([auth] in .streamlit/secrets.toml) the app serves only this computer "
+        "(localhost) and refuses every other address. true allows anonymous access from the "
+        "network on purpose: every visitor is then a manager who sees every customer.", False)
+
+
+@dataclass(frozen=True)
 class Reports:
     """KPI report and QBR pack: onboarding completions and the QBR talking-point rules
     (docs/reports.md describes each rule)."""
@@ -600,6 +610,7 @@ class Settings:
     salesforce: Salesforce = field(default_factory=Salesforce)
     metabase: Metabase = field(default_factory=Metabase)
     access: Access = field(default_factory=Access)
+    server: Server = field(default_factory=Server)
     reports: Reports = field(default_factory=Reports)
     source_path: str | None = field(default=None, metadata={"internal": True})
 

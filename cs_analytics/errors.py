@@ -27,3 +27,17 @@ class NoSnapshot(CsAnalyticsError):
 
 class SourceError(CsAnalyticsError):
     """A source (Salesforce, Metabase) could not be read."""
+
+
+class SnapshotDamaged(NoSnapshot):
+    """The current snapshot (or the pointer to it) is damaged and no intact snapshot is left
+    to serve; `damage` says which file and why."""
+
+    def __init__(self, message: str, damage=None):
+        super().__init__(message)
+        self.damage = damage
+
+
+class StorageError(CsAnalyticsError):
+    """The data directory could not be written (full, read-only, no permission); what was
+    being written was left out whole, never half-written."""

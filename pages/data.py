@@ -17,7 +17,7 @@ KINDS = ("auto", "accounts", "users", "contracts", "activities", "usage")
 settings, store, user = data.settings(), data.store(), viewer()
 snap = data.current_snapshot()
 widgets.title("data.title")
-if not auth_configured():
+if not auth_configured() and not settings.server.allow_anonymous:  # (anonymous: the banner)
     st.info(t("data.open_notice"))
 
 st.subheader(t("data.current_title"))
@@ -64,8 +64,8 @@ with upload_tab:
                     status.update(label=t("data.import_done"), state="complete")
                 st.success(t("data.import_success", as_of=result.published.as_of.isoformat(),
                              id=result.published.snapshot.id))
-                for warning in result.warnings:
-                    st.warning(str(warning))
+                for warning in result.published.warnings:  # the files' and the build's
+                    st.warning(widgets.md_escape(warning))
             except ValidationFailed as exc:
                 st.error(t("data.validation_failed", message=str(exc)))
                 widgets.table(admin.problems_frame(exc.problems), {
@@ -121,7 +121,10 @@ with history_tab:
         "rows": Col("data.col.rows"), "error": Col("data.col.error"),
     }, key="refresh_log", download="refresh-log", empty_key="data.no_refreshes")
     st.subheader(t("data.snapshots_title"))
-    widgets.table(admin.snapshot_table(store), {
+    snapshots = admin.snapshot_table(store)
+    snapshots["problem"] = [widgets.problem_text(p, markdown=False) for p in snapshots["problem"]]
+    widgets.table(snapshots, {
         "id": Col("data.col.snapshot"), "current": Col("data.col.current"),
-        "size_mb": Col("data.col.size", "number"), "written_at": Col("data.col.written"),
+        "shown": Col("data.col.shown"), "size_mb": Col("data.col.size", "number"),
+        "written_at": Col("data.col.written"), "problem": Col("data.col.problem"),
     }, key="snapshot_list", download="snapshots", empty_key="data.no_snapshot")

@@ -16,8 +16,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,7 +25,7 @@ from cs_analytics.metrics import periods, revenue
 from cs_analytics.store import Store
 from cs_analytics.ui.i18n import translate
 from cs_analytics.ui.nav import PAGES
-from test_app_common import REPO, demo_home  # noqa: F401
+from test_app_common import REPO, demo_home, running_server  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -49,38 +47,21 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def start_server(home: Path, log_name: str = "streamlit.log"):
-    """A `streamlit run app.py` process serving the data directory `home`; yields its URL."""
-    port = _free_port()
-    env = {**os.environ, HOME_ENV: str(home), "PYTHONUNBUFFERED": "1"}
+def start_server(home: Path, log_name: str = "streamlit.log", *, address: str = "127.0.0.1",
+                 port: int | None = None, args: tuple[str, ...] = (), env: dict | None = None):
+    """A `streamlit run app.py` process serving the data directory `home`; yields its URL.
+    `args` are more Streamlit options (e.g. --secrets.files=…), `env` more variables."""
+    port = port or _free_port()
+    env = {**os.environ, HOME_ENV: str(home), "PYTHONUNBUFFERED": "1", **(env or {})}
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / log_name, "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (see {ARTIFACTS / log_name})")
-            time.sleep(0.5)
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+               f"--server.port={port}", f"--server.address={address}",
+               "--browser.gatherUsageStats=false", "--server.fileWatcherType=none", *args]
+    with open(ARTIFACTS / log_name, "w") as log, running_server(
+            command, base, f"streamlit did not start (see {ARTIFACTS / log_name})", env=env,
+            stdout=log):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -356,6 +356,22 @@ def test_demo_data_is_never_pushed(org, tmp_path):
     assert org.requests == []
 
 
+def test_a_damaged_snapshot_is_never_pushed_from_the_older_one_standing_in(org, tmp_path):
+    """An older snapshot served in place of a damaged current one would overwrite newer values
+    in Salesforce: push refuses before any call."""
+    from faults import garble_snapshot
+
+    home = tmp_path / "data"
+    for day in ("2026-03-31", AS_OF):
+        build_snapshot(home, accounts=[{"account_id": "001A", "name": "x", "owner_id": "u1"}],
+                       as_of=day)
+    garble_snapshot(home)
+    with pytest.raises(SourceError, match="the current snapshot is damaged .*nothing is "
+                                          "written to Salesforce"):
+        run(org, Store(home))
+    assert org.requests == []
+
+
 def test_without_salesforce_configured_push_says_how_to_configure_it(store):
     with pytest.raises(SourceError, match="^Salesforce is not configured"):
         push(settings(), store, secrets=Secrets({}))

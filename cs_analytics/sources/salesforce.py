@@ -940,7 +940,10 @@ class SalesforceSource:
         changed records are merged and deleted ones removed."""
         conn = self.connect()
         objects = self.objects()
-        has_base = build.previous is not None and not build.previous_is_demo
+        # Watermarks describe the current snapshot: a build from an older one (the current
+        # is damaged) pulls everything again, or the changes in between would be lost.
+        has_base = (build.previous is not None and not build.previous_is_demo
+                    and build.base_damage is None)
         marks = read_watermarks(self.store) if has_base else {}
         prints = {n: mapping_fingerprint(n, o, self.settings, conn.instance_url)
                   for n, o in objects.items()}

@@ -91,9 +91,10 @@ def header(snap: Snapshot, profile: dict) -> None:
     cols[0].metric(t("col.mrr"), fmt.yen(profile["mrr"]), border=True)
     cols[1].metric(t("col.arr"), fmt.yen_compact(profile["arr"], lang), border=True,
                    help=fmt.yen(profile["arr"]))
-    if profile.get("sf_url"):
+    salesforce = data.salesforce_org().link(profile.get("sf_url"))
+    if salesforce:  # only a link to the configured org (cs_analytics.links)
         with cols[2]:
-            st.link_button(t("account.open_salesforce"), profile["sf_url"], icon="☁️")
+            st.link_button(t("account.open_salesforce"), salesforce, icon="☁️")
 
 
 def health_summary(snap: Snapshot, account_id: str, store) -> None:

@@ -28,8 +28,11 @@ UPLOAD_TYPES = ("csv", "xlsx", "json")
 
 
 def snapshot_table(store: Store) -> pd.DataFrame:
-    """Published snapshot files, newest first: id, current, size (MB), written at."""
+    """Published snapshot files, newest first: id, current (the pointer names it), shown
+    (the one served: the current one, or the newest intact one when it is damaged), size
+    (MB), written at, and what is wrong with it (store.Problem; None: intact)."""
     current = store.current_file()
+    shown = store.resolve().file
     rows = []
     for f in store.snapshot_files():
         try:
@@ -37,10 +40,13 @@ def snapshot_table(store: Store) -> pd.DataFrame:
         except FileNotFoundError:  # pruned while listing
             continue
         rows.append({"id": f.id, "current": current is not None and f.path == current.path,
+                     "shown": shown is not None and f.path == shown.path,
                      "size_mb": stat.st_size / 1_000_000,
                      "written_at": dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
-                     .strftime("%Y-%m-%d %H:%M:%S")})
-    return pd.DataFrame(rows, columns=["id", "current", "size_mb", "written_at"])
+                     .strftime("%Y-%m-%d %H:%M:%S"),
+                     "problem": store.check(f)})
+    return pd.DataFrame(rows, columns=["id", "current", "shown", "size_mb", "written_at",
+                                       "problem"])
 
 
 def refresh_table(store: Store, limit: int = 30) -> pd.DataFrame:

@@ -176,6 +176,8 @@ def sidebar(snap: Snapshot, settings: Settings, viewer: Viewer) -> View:
     """Render the filters in the sidebar and return the selected view."""
     from cs_analytics.metrics import accounts as account_metrics
 
+    if viewer.sees_nothing:  # app.py stops such a viewer first; an empty scope is no filter
+        raise CsAnalyticsError("this account is not linked to a CS owner: no figures to show")
     fsm = settings.general.fiscal_year_start_month
     as_of = snap.as_of
     lang = current_language()

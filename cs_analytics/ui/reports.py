@@ -18,7 +18,7 @@ def kpi_report(snap: Snapshot, settings: Settings, quarter: str, lang: str,
     plans current."""
     # The shared report, copied before this run attaches the user-entered parts to it.
     report = copy.copy(data.call_shared(kpi.kpi_report_data, snap, settings, quarter, lang))
-    con = store.userdata_db()
+    con = store.userdata_db(readonly=True)
     try:
         kpi.attach_user_data(report, con)
     finally:

@@ -6,9 +6,15 @@ rules change in one place.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.runtime import Runtime
+
+from cs_analytics.ui.i18n import t
+from cs_analytics.ui.widgets import md_escape
 
 VIEWER_KEY = "_viewer"
 
@@ -34,6 +40,11 @@ class Viewer:
         return self.role in ("manager", "executive")
 
     @property
+    def sees_nothing(self) -> bool:
+        """Limited to a portfolio but linked to no owner: no page may show a figure."""
+        return self.owner_scope is not None and len(self.owner_scope) == 0
+
+    @property
     def author(self) -> str:
         """What user-entered records (notes, reviews, acknowledgements) are signed with."""
         return self.email or self.name
@@ -48,6 +59,34 @@ def set_viewer(viewer: Viewer) -> None:
 
 def viewer() -> Viewer:
     return st.session_state.get(VIEWER_KEY, OPEN_VIEWER)
+
+
+def sign_in_available() -> bool:
+    """Whether Streamlit can run the sign-in flow (its auth extra, Authlib, is installed)."""
+    return importlib.util.find_spec("authlib") is not None
+
+
+def account_box(current: Viewer) -> None:
+    """The sidebar's line about who is using the app: the signed-in name and role with a
+    sign-out button, or that the app runs open (without sign-in)."""
+    box = st.sidebar.container(border=True)
+    if not current.signed_in:
+        box.caption(t("auth.open_mode"))
+        return
+    box.caption(t("auth.signed_in_as", name=md_escape(current.name),
+                  role=t(f"auth.role.{current.role}")))
+    if current.email and current.email != current.name:
+        box.caption(md_escape(current.email))
+    box.button(t("auth.sign_out"), on_click=st.logout, key="sign_out", width="stretch")
+
+
+def served_from() -> tuple[str | None, str | None, dict[str, str]] | None:
+    """How this session reaches the server: the server's listening address (None or "":
+    every interface), the connection's peer (None for localhost) and the request's HTTP
+    headers — or None when no HTTP server runs the script (AppTest)."""
+    if type(runtime.get_instance()) is not Runtime:  # AppTest runs scripts on a stand-in
+        return None
+    return st.get_option("server.address"), st.context.ip_address, dict(st.context.headers)
 
 
 def auth_configured() -> bool:

@@ -8,6 +8,7 @@ through st.dataframe or escaped markdown, never as HTML.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,17 +20,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
-from cs_analytics.store import Snapshot
+from cs_analytics.store import Damage, Problem, Snapshot
 from cs_analytics.ui import downloads, fmt
+from cs_analytics.ui.data import salesforce_org
 from cs_analytics.ui.i18n import current_language, t, translate
 
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$=")
+# Where Streamlit's markdown (GFM) would turn plain text into a link — a scheme before "://",
+# "www.", an e-mail's "@" — whatever the escaping, since it finds them in the parsed text: an
+# invisible word joiner (U+2060) there keeps the text as it reads but no longer a link.
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9+.-])(?=:/)|(?<=\bwww)(?=\.)|(?<=[\w.+-])(?=@)")
+WORD_JOINER = "\u2060"
 
 
 def md_escape(text) -> str:
-    """Text from data, made safe to embed in markdown: every markdown/directive character is
-    backslash-escaped, so `**x**`, `<b>`, `:red[x]` or `$x$` show literally."""
-    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in str(text))
+    """Text from data, made plain text in markdown: every markdown/directive character is
+    backslash-escaped, so `**x**`, `<b>`, `:red[x]` or `$x$` show literally, and URLs, "www."
+    names and e-mail addresses inside it are not turned into links."""
+    text = _AUTOLINK.sub(WORD_JOINER, str(text))
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
 
 
 # ------------------------------------------------------------------------------ frame
@@ -52,6 +61,40 @@ def banner(snap: Snapshot | None) -> None:
                     help=t("frame.demo_help"))
     else:
         st.caption(text)
+
+
+def damage_notice(snap: Snapshot | None, damage: Damage | None) -> None:
+    """Under the banner when the current snapshot is damaged: which one and why, and that an
+    older intact snapshot is shown instead (`snap.damage`) — or that none is left to show."""
+    lang = current_language()
+    if snap is not None and snap.damage is not None:
+        st.warning(t("frame.snapshot_fallback", damaged=md_escape(snap.damage.name),
+                     reason=problem_text(snap.damage.problem, lang), id=snap.id,
+                     date=fmt.date(snap.as_of, lang)), icon="⚠️")
+    elif snap is None and damage is not None:
+        st.error(t("frame.snapshot_damaged", damaged=md_escape(damage.name),
+                   reason=problem_text(damage.problem, lang)), icon="🛑")
+
+
+def problem_text(problem: Problem | None, lang: str | None = None, *,
+                 markdown: bool = True) -> str | None:
+    """What is wrong with a snapshot file (store.Problem) in the page's language — escaped
+    for markdown, or plain for a table cell; None when nothing is."""
+    if problem is None:
+        return None
+    values = {k: md_escape(v) if markdown else v for k, v in problem.values}
+    return translate(lang or current_language(), f"damage.{problem.kind}", **values)
+
+
+def access_notice(signed_in: bool, allow_anonymous: bool) -> None:
+    """Under the banner on every page of an app without sign-in: that it runs open, and for
+    whom — this computer only, or (server.allow_anonymous) anyone who can reach it."""
+    if signed_in:
+        return
+    if allow_anonymous:
+        st.warning(t("frame.open_anonymous"), icon="⚠️")
+    else:
+        st.caption("🔓 " + t("frame.open_local"))
 
 
 def title(key: str) -> None:
@@ -112,9 +155,9 @@ class Col:
     """A table column: its i18n label key and how it is shown.
 
     kinds: text, yen, pct (fraction), int, number, date, month, score (0–100 progress bar),
-    url (external link, e.g. Salesforce), account (account id → link to the account page),
-    band (health band code → emoji + name), enum (a code translated through `prefix`),
-    enums (comma-separated codes, each translated).
+    url (a link to the configured Salesforce org; any other URL is not shown), account
+    (account id → link to the account page), band (health band code → emoji + name), enum
+    (a code translated through `prefix`), enums (comma-separated codes, each translated).
     """
 
     label: str
@@ -204,10 +247,11 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
             config[label] = st.column_config.DateColumn(
                 label, format=DATE_FORMATS[col.kind][lang])
         elif col.kind == "url":
-            present = values.notna() & (values.astype(str) != "")
-            if not present.any():
+            # Only links to the configured Salesforce org are shown (cs_analytics.links).
+            checked = salesforce_org().links(values)
+            if all(v is None for v in checked):
                 continue  # no account has a link: leave the column out
-            shown[label] = values.where(present, None)
+            shown[label] = pa.array(checked, type=pa.string())
             config[label] = st.column_config.LinkColumn(
                 label, display_text=t("common.open_salesforce"))
         elif col.kind == "account":

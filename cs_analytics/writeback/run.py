@@ -129,6 +129,12 @@ def push(settings: Settings, store: Store, *, dry_run: bool = False, resend_all:
     progress = progress or _quiet
     started, clock0 = now_iso(), time.monotonic()
     snap = store.open_current()
+    if snap.damage is not None:
+        raise SourceError(
+            f"the current snapshot is damaged ({snap.damage}): nothing is written to "
+            f"Salesforce from the older snapshot {snap.id} standing in for it, whose values "
+            "would overwrite newer ones there; rebuild with `import` or `refresh` first "
+            "(docs/operations.md)")
     if snap.is_demo:
         raise SourceError("the current snapshot is demo data: nothing is written to "
                           "Salesforce (run `python -m cs_analytics refresh` from Salesforce "
