@@ -208,7 +208,9 @@ def test_grace_looks_past_a_spot_contract_to_the_next_recurring_one(make_snapsho
     first = contract_row(snap, "annual-1")
     assert first["next_start_date"] == D("2026-03-01") and first["gap_days"] == 28
     assert first["active_until"] == D("2026-02-28")
-    assert bool(first["following_signed"])          # the annual renewal, not the spot
+    # the renewal signed is the annual one, not the spot (int_contract_renewal)
+    assert snap.rows("SELECT following_contract_id FROM int_contract_renewal "
+                     "WHERE contract_id = 'annual-1'") == [("annual-2",)]
     got = series(snap, "a1")
     assert got["2026-01"] == (100_000, None)
     assert got["2026-02"] == (100_000, None)          # 12 month-ends: ¥100,000 a month
@@ -225,7 +227,8 @@ def test_a_spot_contract_alone_is_no_renewal(make_snapshot):
     ], as_of="2026-06-30")
     row = contract_row(snap, "annual")
     assert row["next_start_date"] is None and row["active_until"] == D("2026-01-31")
-    assert not row["following_signed"]
+    assert snap.rows("SELECT following_contract_id FROM int_contract_renewal "
+                     "WHERE contract_id = 'annual'") == [(None,)]
     assert movements(snap, "a1") == {"2025-02": "new", "2026-02": "churn"}
 
 
