@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 
 import click
 
 from cs_analytics.config import Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
+from cs_analytics.reports.csv_text import GuardedWriter
+from cs_analytics.sources.messages import terminal_safe
 from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
 from cs_analytics.store import RefreshLog, Store
 
@@ -37,11 +40,11 @@ class Context:
 
 
 def progress(message: str) -> None:
-    click.echo(f"… {message}", err=True)
+    click.echo(f"… {terminal_safe(message)}", err=True)
 
 
 def fail(message: str, code: int = 1):
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {terminal_safe(message)}", err=True)
     sys.exit(code)
 
 
@@ -54,7 +57,10 @@ def user_errors(fn):
             return fn(*args, **kwargs)
         except ValidationFailed as exc:
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
+                click.echo(terminal_safe(problem), err=True)
+            if exc.mapping:
+                click.echo(f"to map these columns, add to cs_analytics.toml:\n{exc.mapping}",
+                           err=True)
             fail(str(exc), 2)
         except CsAnalyticsError as exc:
             fail(str(exc))
@@ -217,7 +223,7 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
     if result.warnings:
         click.echo(f"warnings ({len(result.warnings)}):")
         for warning in result.warnings:
-            click.echo(f"  {warning}")
+            click.echo(f"  {terminal_safe(warning)}")
 
 
 @main.command()
@@ -241,9 +247,9 @@ def refresh(obj: Context, source: str, full: bool) -> None:
 
     result = run_refresh(obj.settings, obj.store, source=source, full=full, progress=progress)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {terminal_safe(warning)}", err=True)
     for line in result.summary():
-        click.echo(line)
+        click.echo(terminal_safe(line))
 
 
 @main.command("config")
@@ -280,6 +286,18 @@ def _yen(value) -> str:
 
 def _percent(value) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _finite(value):
+    """JSON has no Infinity or NaN: a non-finite number (never in a published snapshot, whose
+    build refuses them) is written as null rather than as invalid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _plain_amount(value):
@@ -332,7 +350,8 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
     filters = metrics_api.Filters(owner_ids=owner_ids, segments=segments, industries=industries)
     values = metrics_api.headline(snap, period, None if filters.is_empty else filters, day)
     if fmt == "json":
-        click.echo(json.dumps(values, ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(_finite(values), ensure_ascii=False, indent=2, default=str,
+                              allow_nan=False))
         return
     targets = settings.targets
     demo = " — demo data" if snap.is_demo else ""
@@ -373,17 +392,23 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
         click.echo(f"  {label:<{width}}{shown}".rstrip())
 
 
+FORMULA_GUARD = click.option(
+    "--formula-guard/--no-formula-guard", "formula_guard", default=True, show_default=True,
+    help="CSV: put an apostrophe before text starting with = + - @ (or a tab), so Excel shows "
+         "it instead of running it as a formula; --no-formula-guard writes text exactly as "
+         "stored (for programs, not spreadsheets).")
+
+
 @main.command("movements")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
+@FORMULA_GUARD
 @click.pass_obj
 @user_errors
-def movements_cmd(obj: Context, fmt: str) -> None:
+def movements_cmd(obj: Context, fmt: str, formula_guard: bool) -> None:
     """Every account's MRR per month with its movement, from its first month with MRR to the
     as-of month: account_id, month (YYYY-MM), mrr, previous_mrr, movement (new, reactivation,
     expansion, contraction, churn; empty when unchanged). Amounts are unrounded yen."""
-    import csv
-
     from cs_analytics.metrics import revenue
 
     obj.settings
@@ -392,7 +417,7 @@ def movements_cmd(obj: Context, fmt: str) -> None:
     columns = revenue.MOVEMENT_ROW_COLUMNS
     try:
         if fmt == "csv":
-            writer = csv.writer(out, lineterminator="\n")
+            writer = GuardedWriter(out, formula_guard, lineterminator="\n")
             writer.writerow(columns)
             for batch in revenue.iter_account_movements(snap):
                 writer.writerows((a, m, _plain_amount(v), _plain_amount(p), kind or "")
@@ -425,9 +450,10 @@ def movements_cmd(obj: Context, fmt: str) -> None:
                    "before it. Default: the data-as-of date.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
+@FORMULA_GUARD
 @click.pass_obj
 @user_errors
-def health_cmd(obj: Context, as_of, fmt: str) -> None:
+def health_cmd(obj: Context, as_of, fmt: str, formula_guard: bool) -> None:
     """Health score of every active account: score, band, the six components (value, score,
     weight, contribution), top detractor, segment, risk signals with their evidence, and the
     manual assessment when one is valid (definitions: docs/metrics.md).
@@ -438,8 +464,6 @@ def health_cmd(obj: Context, as_of, fmt: str) -> None:
     since, evidence…}], manual_assessment. CSV: one row per account, components flattened
     (deliveries_value, deliveries_score, …), signal ids separated by ';'. Lowest score first.
     """
-    import csv
-
     from cs_analytics.config import HEALTH_COMPONENTS
     from cs_analytics.metrics import health
 
@@ -457,7 +481,7 @@ def health_cmd(obj: Context, as_of, fmt: str) -> None:
                "score_change", "score_change_4w", "onboarding", "top_detractor", "segment",
                "attribute_tier"]
     parts = ("value", "score", "weight", "contribution")
-    writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
+    writer = GuardedWriter(click.get_text_stream("stdout"), formula_guard, lineterminator="\n")
     writer.writerow(columns + [f"{c}_{p}" for c in HEALTH_COMPONENTS for p in parts]
                     + ["signals", "manual_band", "manual_expires_on"])
     for r in records:

@@ -20,6 +20,7 @@ from typing import Iterator
 import pandas as pd
 
 from cs_analytics.config import REPO_ROOT
+from cs_analytics.sources.messages import printable
 from cs_analytics.store import RefreshLog, Store
 
 UPLOAD_TYPES = ("csv", "xlsx", "json")
@@ -79,11 +80,12 @@ def save_uploads(files) -> tuple[tempfile.TemporaryDirectory, list[Path], list[s
     return folder, paths, names
 
 
-def problems_frame(problems) -> pd.DataFrame:
-    """Validation problems (file, row, column, message) as a table, in the order found."""
-    rows = [{"file": getattr(p, "file", None), "row": getattr(p, "row", None),
-             "column": getattr(p, "column", None), "message": getattr(p, "message", str(p))}
-            for p in problems]
+def problems_frame(problems, lang: str = "en") -> pd.DataFrame:
+    """Validation problems (file, row, column, message in `lang`) as a table, in the order
+    found; names from files with their control characters shown as escapes."""
+    rows = [{"file": printable(p.file), "row": p.row,
+             "column": None if p.column is None else printable(p.column),
+             "message": p.localized(lang)} for p in problems]
     return pd.DataFrame(rows, columns=["file", "row", "column", "message"])
 
 
