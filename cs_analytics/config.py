@@ -107,7 +107,7 @@ class Import:
     reader_memory_mb: int = _doc(
         "Memory the child process reading one XLSX or JSON file may use (MB); a file needing "
         "more is refused with one message, and the process that asked (the app, a refresh) "
-        "is not affected.", 900)
+        "is not affected.", 768)
     reader_timeout_seconds: float = _doc(
         "Time the child process reading one XLSX or JSON file may take.", 600.0)
 

@@ -820,7 +820,7 @@ class ReadLimits:
     relative to, and the child process's memory and time (import.* settings)."""
 
     upload_max_mb: int = 200
-    memory_mb: int = 900
+    memory_mb: int = 768
     timeout_seconds: float = 600.0
 
 

@@ -241,7 +241,8 @@ def xlsx_bytes(header: list[str], rows: list[list], sheet: str = "Query result")
                  '</sheetViews><sheetFormatPr defaultRowHeight="15.0"/><sheetData>'
                  + "".join(body) + f'</sheetData><autoFilter ref="A1:{last}"/></worksheet>')
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        zf = _Fixed(archive)
         zf.writestr("[Content_Types].xml", (
             '<?xml version="1.0" encoding="UTF-8"?>\n<Types xmlns="http://schemas.'
             'openxmlformats.org/package/2006/content-types"><Default Extension="rels" '
@@ -275,6 +276,18 @@ def xlsx_bytes(header: list[str], rows: list[list], sheet: str = "Query result")
         zf.writestr("xl/styles.xml", styles)
         zf.writestr("xl/worksheets/sheet1.xml", sheet_xml)
     return buffer.getvalue()
+
+
+class _Fixed:
+    """Writes ZIP members with a fixed time, so the same workbook is the same bytes."""
+
+    def __init__(self, archive: zipfile.ZipFile):
+        self.archive = archive
+
+    def writestr(self, name: str, data: str) -> None:
+        info = zipfile.ZipInfo(name, date_time=(2026, 1, 20, 9, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        self.archive.writestr(info, data)
 
 
 # ---------------------------------------------------------------------------- a usage question
