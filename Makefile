@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test test-fast bench demo clean-data
+.PHONY: run test test-fast bench reliability demo clean-data
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test-fast: $(STAMP)
 ## bench: the benchmark (writes bench/results.json)
 bench: $(STAMP)
 	$(PY) -m cs_analytics.bench
+
+## reliability: replay hostile files and faults; a table of exit code, peak memory, message and
+## whether the snapshot and user data stayed byte-identical (a few minutes; not part of `test`)
+reliability: $(STAMP)
+	$(PY) -m cs_analytics.reliability
 
 demo: $(STAMP)
 	$(PY) -m cs_analytics demo

@@ -22,11 +22,13 @@ from cs_analytics.store import RefreshLog, Store
 
 
 class Context:
-    """What every command needs: validated settings and the data directory."""
+    """What every command needs: validated settings, the data directory, and the language of
+    the messages about bad data (`--lang`)."""
 
-    def __init__(self, config_path: str | None):
+    def __init__(self, config_path: str | None, lang: str = "en"):
         self._config_path = config_path
         self._settings: Settings | None = None
+        self.lang = lang
 
     @property
     def settings(self) -> Settings:
@@ -56,14 +58,15 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except ValidationFailed as exc:
+            lang = _lang()
             for problem in exc.problems:
-                click.echo(terminal_safe(problem), err=True)
+                click.echo(terminal_safe(problem.line(lang)), err=True)
             if exc.mapping:
                 click.echo(f"to map these columns, add to cs_analytics.toml:\n{exc.mapping}",
                            err=True)
-            fail(str(exc), 2)
+            fail(exc.localized(lang), 2)
         except CsAnalyticsError as exc:
-            fail(str(exc))
+            fail(exc.localized(_lang()))
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except OSError as exc:
@@ -72,17 +75,26 @@ def user_errors(fn):
     return wrapper
 
 
+def _lang() -> str:
+    context = click.get_current_context(silent=True)
+    obj = context.find_object(Context) if context else None
+    return obj.lang if obj else "en"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Settings file (default: cs_analytics.toml, or $CS_ANALYTICS_CONFIG).")
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
+              help="Language of the messages about bad data (the Data page runs refreshes in "
+                   "the UI's language).")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None) -> None:
+def main(ctx: click.Context, config_path: str | None, lang: str) -> None:
     """CS Analytics: churn, NRR, MRR movements, health scores and alerts for Customer Success.
 
     Data lives in data/ (or $CS_ANALYTICS_HOME): each refresh or import builds a new snapshot
     and publishes it atomically; the app and these commands read the current one.
     """
-    ctx.obj = Context(config_path)
+    ctx.obj = Context(config_path, lang)
 
 
 @main.command()

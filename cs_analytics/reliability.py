@@ -220,7 +220,8 @@ class Scenario:
 
     def cli(self, *args: str, timeout: float = 900) -> Outcome:
         """Run `python -m cs_analytics ARGS` against this data directory; its exit code, the
-        peak resident memory of it and every process it waited for, and its last message."""
+        peak resident memory of it and every process it waited for, and what it said: the
+        first problem of refused data, else its error line or its first line."""
         env = {**os.environ, HOME_ENV: str(self.home), CONFIG_ENV: str(self.config),
                "PYTHONPATH": str(REPO_ROOT)}
         started = time.monotonic()
@@ -236,9 +237,12 @@ class Scenario:
             out.seek(0)
             text = out.read().decode("utf-8", "replace")
         code = os.waitstatus_to_exitcode(status)
-        lines = [line for line in text.splitlines() if line.strip()]
-        message = next((line for line in reversed(lines) if line.startswith("error:")),
-                       lines[-1] if lines else "")
+        lines = [line for line in text.splitlines() if line.strip() and not line.startswith("…")]
+        if code == 2 and lines:  # refused data: its first problem says what and where
+            message = lines[0]
+        else:
+            message = next((line for line in reversed(lines) if line.startswith("error:")),
+                           lines[0] if lines else "")
         return Outcome(code, usage.ru_maxrss / 1024, message, time.monotonic() - started)
 
 

@@ -86,7 +86,7 @@ with refresh_tab:
     if not user.can_manage_data:
         st.warning(t("data.not_allowed"))
     elif st.button(t("data.refresh_button"), type="primary", key="refresh_button"):
-        run = admin.CommandRun(admin.refresh_command(is_demo))
+        run = admin.CommandRun(admin.refresh_command(is_demo, current_language()))
         with st.status(t("data.refreshing"), expanded=True) as status:
             for line in run:
                 status.write(line)

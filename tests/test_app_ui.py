@@ -379,6 +379,8 @@ def test_notes_newest_first_and_never_empty(tmp_path):
 def test_refresh_command_and_streamed_output():
     assert admin.refresh_command(True)[-1] == "demo"
     assert admin.refresh_command(False)[-3:] == ["refresh", "--source", "all"]
+    assert admin.refresh_command(False, "ja")[-5:] == ["--lang", "ja", "refresh", "--source",
+                                                      "all"]
     import sys
 
     run = admin.CommandRun([sys.executable, "-c",

@@ -170,12 +170,21 @@ def test_a_sheet_that_unpacks_past_its_limit_is_refused(home, tmp_path):
         "most 10 MB unpacked per sheet (10 × import.upload_max_mb) — export large data as CSV"]
 
 
-def test_the_extent_counts_rows_and_cells_written_without_references(tmp_path):
-    path = hostile.write_xlsx(tmp_path / "plain.xlsx", "<row><c><v>1</v></c><c><v>2</v></c>"
-                              "<c><v>3</v></c></row>" * 5 + '<row r="9"><c r="D9"><v>1</v></c></row>')
+@pytest.mark.parametrize("xml,expected", [
+    # every row and cell referenced (Excel, Metabase): exact
+    ('<row r="2"><c r="A2"><v>1</v></c><c r="C2"><v>1</v></c></row>'
+     '<row r="7"><c r="B7"><v>1</v></c></row>', (7, 3, 3)),
+    # none referenced: rows and cells count by position
+    ("<row><c><v>1</v></c><c><v>2</v></c><c><v>3</v></c></row>" * 5, (5, 3, 15)),
+    # a mixture: bounded from above (rows without a reference counted after the largest)
+    ("<row><c><v>1</v></c><c><v>2</v></c><c><v>3</v></c></row>" * 5
+     + '<row r="9"><c r="D9"><v>1</v></c></row>', (14, 7, 16)),
+])
+def test_the_extent_counts_referenced_and_positional_cells(tmp_path, xml, expected):
+    path = hostile.write_xlsx(tmp_path / "plain.xlsx", xml)
     sheet, part, strings = sheets._sheet_part(path, "plain.xlsx")
     extent = sheets.measure_sheet(path, "plain.xlsx", sheet, part, strings, 200)
-    assert (extent.rows, extent.columns, extent.cells) == (9, 4, 16)
+    assert (extent.rows, extent.columns, extent.cells) == expected
 
 
 @pytest.mark.slow
@@ -368,6 +377,20 @@ def test_problems_render_in_japanese_with_their_parts(home, tmp_path):
     assert info.value.localized("ja") == "usage.csv に 3 件の問題があるため、何も取り込んでいません"
     assert info.value.localized("en") == str(info.value) == \
         "3 problems in usage.csv; nothing was imported"
+
+
+def test_the_cli_speaks_the_language_it_is_given(home, tmp_path):
+    """The Data page runs refreshes with --lang in the UI's language: the problems of an inbox
+    file come back in that language."""
+    path = tmp_path / "usage.csv"
+    path.write_text("取引先ID,日付,配信数,ログイン数\nA1,2026-01-05,-1,2\n", encoding="utf-8")
+    env = {"CS_ANALYTICS_HOME": str(home), "CS_ANALYTICS_CONFIG": str(tmp_path / "no.toml")}
+    (tmp_path / "no.toml").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--lang", "ja", "import", str(path)], env=env)
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("…")]
+    assert lines == ['usage.csv:2:配信数: "-1" は負の数です。0 以上の整数が必要です',
+                     "error: usage.csv に 1 件の問題があるため、何も取り込んでいません"]
 
 
 def test_a_problem_survives_the_trip_from_the_reading_child():

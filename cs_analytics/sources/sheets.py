@@ -245,10 +245,28 @@ class Extent:
         return self.rows * self.columns
 
 
-_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension)(?=[\s/>])([^<>]*)>")
-_CELL_REF = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]{1,3})([0-9]{1,7})["\']')
-_ROW_REF = re.compile(rb'\sr\s*=\s*["\']([0-9]{1,7})["\']')
-_DIMENSION = re.compile(rb'\sref\s*=\s*["\']([A-Za-z$]*)([0-9$]*)(?::([A-Za-z$]*)([0-9$]*))?["\']')
+# Tags of the sheet XML, counted and matched a chunk at a time by C-level `count`s and
+# `findall`s (a per-tag Python loop is far too slow for a million rows). Writers put a row's or
+# cell's `r` first (Excel, Apache POI, openpyxl): that is the fast pattern; a chunk where some
+# reference is written otherwise (another attribute first, a namespace prefix) is matched
+# again with the general pattern.
+_ROW_REF_FAST = re.compile(rb'<row r="([0-9]{1,7})"')
+_CELL_REF_FAST = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])")
+_ROW_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s[^<>]*?\br\s*=\s*[\"']([0-9]{1,7})[\"']")
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(?=[\s/>])")
+_CELL_REF = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^<>]*?\br\s*=\s*[\"']([A-Za-z]{1,3})([0-9]{1,7})[\"']")
+_DIMENSION_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s([^<>]*)>")
+_DIMENSION = re.compile(rb'\bref\s*=\s*["\']([A-Za-z$]*)([0-9$]*)(?::([A-Za-z$]*)([0-9$]*))?["\']')
+
+
+def _count_cells(data: bytes) -> int:
+    return data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/")
+
+
+def _count_rows(data: bytes) -> int:
+    return data.count(b"<row ") + data.count(b"<row>") + data.count(b"<row/")
 
 
 def measure_sheet(path: Path, name: str, sheet: str, part: str, strings: str | None,
@@ -289,8 +307,11 @@ def _too_unpacked(name: str, sheet: str, limit: int) -> FileRejected:
 
 def _scan_cells(zf: zipfile.ZipFile, part: str, extent: Extent, limit: int, name: str,
                 sheet: str, check: Callable[[], None]) -> None:
-    row = col = 0
+    """Rows and columns of the sheet, as upper bounds: exact when every row and cell has its
+    reference (Excel, Metabase) or none has (rows and cells then count by position); a row or
+    cell without a reference after ones with it is counted as if after the largest."""
     carry = b""
+    explicit_rows = unreferenced_rows = explicit_columns = unreferenced_columns = 0
     with zf.open(part) as fh:
         while True:
             chunk = fh.read(4 * MB)
@@ -307,27 +328,32 @@ def _scan_cells(zf: zipfile.ZipFile, part: str, extent: Extent, limit: int, name
                                                detail="an XML tag longer than 1 MB"))
                 else:
                     carry = b""
-            for match in _TAG.finditer(data):
-                tag, attributes = match.group(1), b" " + match.group(2)
-                if tag == b"row":
-                    ref = _ROW_REF.search(attributes)
-                    row = int(ref.group(1)) if ref else row + 1
-                    col = 0
-                elif tag == b"c":
-                    ref = _CELL_REF.search(attributes)
-                    if ref:
-                        col = _column_number(ref.group(1))
-                        row = max(row, int(ref.group(2)))
-                    else:
-                        col += 1
-                    extent.cells += 1
-                else:
-                    _measure_dimension(attributes, extent, name, sheet)
-                    continue
-                if row > extent.rows:
-                    extent.rows = row
-                if col > extent.columns:
-                    extent.columns = col
+            if b"<dimension" in data or b":dimension" in data:
+                for dimension in _DIMENSION_TAG.findall(data):
+                    _measure_dimension(b" " + dimension, extent, name, sheet)
+            prefixed = b":row" in data or b":c " in data
+            rows = len(_ROW_TAG.findall(data)) if prefixed else _count_rows(data)
+            cells = len(_CELL_TAG.findall(data)) if prefixed else _count_cells(data)
+            row_refs = [] if prefixed else _ROW_REF_FAST.findall(data)
+            if len(row_refs) < rows:
+                row_refs = _ROW_REF.findall(data)
+            cell_refs = [] if prefixed else _CELL_REF_FAST.findall(data)
+            if len(cell_refs) < cells:
+                cell_refs = _CELL_REF.findall(data)
+            if row_refs:
+                explicit_rows = max(explicit_rows, max(map(int, row_refs)))
+            unreferenced_rows += rows - len(row_refs)
+            if cell_refs:
+                letters, numbers = zip(*cell_refs)
+                explicit_rows = max(explicit_rows, max(map(int, numbers)))
+                explicit_columns = max(explicit_columns, max(
+                    _column_number(c) for c in set(letters)))
+            extent.cells += cells
+            if cells > len(cell_refs):
+                unreferenced_columns = max(unreferenced_columns,
+                                           _most_unreferenced_cells(data, prefixed))
+            extent.rows = max(extent.rows, explicit_rows + unreferenced_rows)
+            extent.columns = max(extent.columns, explicit_columns + unreferenced_columns)
             if extent.rows > EXCEL_MAX_ROWS or extent.columns > EXCEL_MAX_COLUMNS:
                 break
             check()
@@ -335,7 +361,16 @@ def _scan_cells(zf: zipfile.ZipFile, part: str, extent: Extent, limit: int, name
                 break
     if extent.rows > EXCEL_MAX_ROWS or extent.columns > EXCEL_MAX_COLUMNS:
         raise reject(name, msg("xlsx.bad_cell_reference", sheet=show_value(sheet),
-                               ref=show_value(_cell_name(extent.columns, extent.rows))))
+                               ref=show_value(_cell_name(min(extent.columns, 99_999),
+                                                         extent.rows))))
+
+
+def _most_unreferenced_cells(data: bytes, prefixed: bool) -> int:
+    """The most cells without a reference in one row of `data` (an upper bound: every cell
+    of a row that has some cell without a reference)."""
+    if prefixed:
+        return max(len(_CELL_TAG.findall(piece)) for piece in _ROW_TAG.split(data))
+    return max(map(_count_cells, data.split(b"<row")))
 
 
 def _measure_dimension(attributes: bytes, extent: Extent, name: str, sheet: str) -> None:

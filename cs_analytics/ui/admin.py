@@ -89,11 +89,11 @@ def problems_frame(problems, lang: str = "en") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "row", "column", "message"])
 
 
-def refresh_command(is_demo: bool) -> list[str]:
-    """The CLI command a refresh button runs."""
+def refresh_command(is_demo: bool, lang: str = "en") -> list[str]:
+    """The CLI command a refresh button runs (problems with the data in `lang`)."""
     if is_demo:
         return [sys.executable, "-m", "cs_analytics", "demo"]
-    return [sys.executable, "-m", "cs_analytics", "refresh", "--source", "all"]
+    return [sys.executable, "-m", "cs_analytics", "--lang", lang, "refresh", "--source", "all"]
 
 
 class CommandRun:
