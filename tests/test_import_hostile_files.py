@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -27,9 +26,9 @@ from cs_analytics.build import open_build
 from cs_analytics.cli import main
 from cs_analytics.config import REPO_ROOT, settings_from_dict
 from cs_analytics.errors import BuildFailed, CsAnalyticsError, ValidationFailed
-from cs_analytics.imports import import_files, read_and_validate
+from cs_analytics.imports import import_files
 from cs_analytics.sources import sheets
-from cs_analytics.sources.files import FileRejected, ReadLimits, _child_failure
+from cs_analytics.sources.files import ReadLimits, _child_failure
 from cs_analytics.sources.messages import MESSAGES, Problem, msg, placeholders_of
 from cs_analytics.store import Store, reset_connection_cache
 

@@ -15,8 +15,7 @@ from click.testing import CliRunner
 
 from cs_analytics.cli import main
 from cs_analytics.config import REPO_ROOT, settings_from_dict
-from cs_analytics.errors import ValidationFailed
-from cs_analytics.imports import import_files, read_and_validate
+from cs_analytics.imports import read_and_validate
 from cs_analytics.refresh import refresh
 from cs_analytics.secrets import Secrets
 from cs_analytics.sources import metabase

@@ -29,9 +29,9 @@ from xml.etree import ElementTree
 import pyarrow as pa
 
 from cs_analytics.sources.files import (
-    MB, WHITESPACE, HeaderMap, StagedFile, decode_text, map_headers, resolve_headers,
+    MB, WHITESPACE, HeaderMap, StagedFile, decode_text, resolve_headers,
 )
-from cs_analytics.sources.messages import FileRejected, Problem, msg, printable, reject, show_value
+from cs_analytics.sources.messages import FileRejected, msg, printable, reject, show_value
 
 # Limits a workbook must stay within, per MB of import.upload_max_mb: the sheet's XML (with
 # the shared strings) unpacked, and the cells of the sheet's extent (rows × columns), which is
@@ -191,8 +191,6 @@ def _cells_from(rows, name: str):
         raise reject(name, msg("xlsx.unreadable", detail=_first_line(exc))) from None
 
 
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _SMALL_PART = 4 * MB
 
 
@@ -207,7 +205,9 @@ def _sheet_part(path: Path, name: str) -> tuple[str, str, str | None]:
     except (zipfile.BadZipFile, OSError, KeyError, ElementTree.ParseError, EOFError,
             zlib.error, NotImplementedError) as exc:
         raise reject(name, msg("xlsx.unreadable", detail=_first_line(exc))) from None
-    sheets = [(s.get("name"), s.get(f"{_NS_REL}id")) for s in book.iter(f"{_NS_MAIN}sheet")]
+    # Namespaces are matched by local name: "Strict Open XML" workbooks use other URIs.
+    sheets = [(s.get("name"), next((v for k, v in s.attrib.items() if k.endswith("}id")), None))
+              for s in book.iter() if s.tag.rsplit("}", 1)[-1] == "sheet"]
     if not sheets:
         raise reject(name, msg("xlsx.no_sheets"))
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
