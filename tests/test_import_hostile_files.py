@@ -436,3 +436,20 @@ def test_cli_csv_output_guards_formulas_unless_told_not_to(hostile_names_home):
     assert names == {"'=HYPERLINK(\"http://x\",\"y\")", "'+cmd", "'-1+2", "'@SUM(A1)"}
     for row in csv.DictReader(io.StringIO(health.stdout)):
         assert not row["score"].startswith("'")  # numbers are never touched
+
+
+# ---------------------------------------------------------------------------- make reliability
+
+
+def test_the_reliability_script_reports_each_case(tmp_path):
+    """`make reliability` on two quick cases: each refused, nothing published or touched, the
+    table says so (the full set runs for minutes: `make reliability`)."""
+    results = hostile.run(["dev-null", "csv-hour-25"], tmp_path)
+    assert [(r["case"], r["exit_code"], r["snapshot_identical"], r["userdata_identical"])
+            for r in results] == [("dev-null", 2, True, True), ("csv-hour-25", 2, True, True)]
+    assert results[1]["message"].startswith(
+        'activities.csv:2:date: "2026-01-05T25:00:00" has a time of day that does not exist')
+    assert all(0 < r["peak_mb"] < 1024 for r in results)
+    lines = hostile.table(results).splitlines()
+    assert lines[0].split()[:7] == ["case", "exit", "peak", "MB", "s", "snapshot", "userdata"]
+    assert lines[1].startswith("dev-null") and " same     same " in lines[1]
