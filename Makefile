@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast bench demo clean-data deck-screenshots
+.PHONY: run test test-fast bench reliability demo clean-data deck-screenshots
 
 $(STAMP): requirements.txt requirements-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test-fast: $(STAMP)
 ## bench: the benchmark (writes bench/results.json)
 bench: $(STAMP)
 	$(PY) -m cs_analytics.bench
+
+## reliability: replay hostile files and faults; a table of exit code, peak memory, message and
+## whether the snapshot and user data stayed byte-identical (a few minutes; not part of `test`)
+reliability: $(STAMP)
+	$(PY) -m cs_analytics.reliability
 
 demo: $(STAMP)
 	$(PY) -m cs_analytics demo

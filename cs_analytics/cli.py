@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+import math
 import sys
 from pathlib import Path
 
@@ -18,16 +19,20 @@ import duckdb
 from cs_analytics import serving
 from cs_analytics.config import CONFIG_ENV, Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
+from cs_analytics.reports.csv_text import GuardedWriter
+from cs_analytics.sources.messages import terminal_safe
 from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
 from cs_analytics.store import RefreshLog, Snapshot, Store, storage_error
 
 
 class Context:
-    """What every command needs: validated settings and the data directory."""
+    """What every command needs: validated settings, the data directory, and the language of
+    the messages about bad data (`--lang`)."""
 
-    def __init__(self, config_path: str | None):
+    def __init__(self, config_path: str | None, lang: str = "en"):
         self._config_path = config_path
         self._settings: Settings | None = None
+        self.lang = lang
 
     @property
     def settings(self) -> Settings:
@@ -51,11 +56,11 @@ class Context:
 
 
 def progress(message: str) -> None:
-    click.echo(f"… {message}", err=True)
+    click.echo(f"… {terminal_safe(message)}", err=True)
 
 
 def fail(message: str, code: int = 1):
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {terminal_safe(message)}", err=True)
     sys.exit(code)
 
 
@@ -67,11 +72,15 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except ValidationFailed as exc:
+            lang = _lang()
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            fail(str(exc), 2)
+                click.echo(terminal_safe(problem.line(lang)), err=True)
+            if exc.mapping:
+                click.echo(f"to map these columns, add to cs_analytics.toml:\n{exc.mapping}",
+                           err=True)
+            fail(exc.localized(lang), 2)
         except CsAnalyticsError as exc:
-            fail(str(exc))
+            fail(exc.localized(_lang()))
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except (OSError, sqlite3.Error, duckdb.Error) as exc:
@@ -99,17 +108,26 @@ def _within(filename, home) -> bool:
         return False
 
 
+def _lang() -> str:
+    context = click.get_current_context(silent=True)
+    obj = context.find_object(Context) if context else None
+    return obj.lang if obj else "en"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Settings file (default: cs_analytics.toml, or $CS_ANALYTICS_CONFIG).")
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
+              help="Language of the messages about bad data (the Data page runs refreshes in "
+                   "the UI's language).")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None) -> None:
+def main(ctx: click.Context, config_path: str | None, lang: str) -> None:
     """CS Analytics: churn, NRR, MRR movements, health scores and alerts for Customer Success.
 
     Data lives in data/ (or $CS_ANALYTICS_HOME): each refresh or import builds a new snapshot
     and publishes it atomically; the app and these commands read the current one.
     """
-    ctx.obj = Context(config_path)
+    ctx.obj = Context(config_path, lang)
 
 
 @main.command()
@@ -322,12 +340,16 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
         if change.replaced:
             line += f", {change.removed:,} removed (table replaced)"
         click.echo(line)
-    # The build's warnings: the files' (result.warnings) and the build's own, e.g. that it
-    # started from an older snapshot because the current one is damaged.
-    if published.warnings:
-        click.echo(f"warnings ({len(published.warnings)}):")
-        for warning in published.warnings:
-            click.echo(f"  {warning}")
+    # The build's warnings: the files' (result.warnings, in the command's language) and the
+    # build's own, e.g. that it started from an older snapshot because the current one is
+    # damaged.
+    files = {str(w) for w in result.warnings}
+    warnings = ([w.line(obj.lang) for w in result.warnings]
+                + [w for w in published.warnings if w not in files])
+    if warnings:
+        click.echo(f"warnings ({len(warnings)}):")
+        for warning in warnings:
+            click.echo(f"  {terminal_safe(warning)}")
 
 
 @main.command()
@@ -355,9 +377,9 @@ def refresh(obj: Context, source: str, full: bool, then_push: bool) -> None:
 
     result = run_refresh(obj.settings, obj.store, source=source, full=full, progress=progress)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {terminal_safe(warning)}", err=True)
     for line in result.summary():
-        click.echo(line)
+        click.echo(terminal_safe(line))
     if then_push:
         _push(obj, dry_run=False)
 
@@ -460,6 +482,18 @@ def _percent(value) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def _finite(value):
+    """JSON has no Infinity or NaN: a non-finite number (never in a published snapshot, whose
+    build refuses them) is written as null rather than as invalid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _plain_amount(value):
     """Unrounded amounts for machine output: integral yen without a trailing .0."""
     if value is None:
@@ -535,7 +569,8 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
     values = metrics_api.headline(snap, period, None if filters.is_empty else filters, day,
                                   settings)
     if fmt == "json":
-        click.echo(json.dumps(values, ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(_finite(values), ensure_ascii=False, indent=2, default=str,
+                              allow_nan=False))
         return
     demo = " — demo data" if snap.is_demo else ""
     click.echo(f"{period.label}{_to_date(values)}: {values['period_start']} – "
@@ -622,15 +657,14 @@ def _target_line(name: str, target: dict) -> str:
     return f"{head} ({target['on']}): {shown(target['measured'])} — {verdict}"
 
 
-def _write_rows(columns, batches, fmt: str) -> None:
-    """Stream rows (batches of tuples in `columns` order) to stdout as CSV or a JSON array;
-    a closed pipe (`| head`) ends quietly."""
-    import csv
-
+def _write_rows(columns, batches, fmt: str, formula_guard: bool = True) -> None:
+    """Stream rows (batches of tuples in `columns` order) to stdout as CSV (text starting
+    with = + - @ guarded unless `formula_guard` is off) or a JSON array; a closed pipe
+    (`| head`) ends quietly."""
     out = click.get_text_stream("stdout")
     try:
         if fmt == "csv":
-            writer = csv.writer(out, lineterminator="\n")
+            writer = GuardedWriter(out, formula_guard, lineterminator="\n")
             writer.writerow(columns)
             for batch in batches:
                 writer.writerows(batch)
@@ -650,12 +684,20 @@ def _write_rows(columns, batches, fmt: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+FORMULA_GUARD = click.option(
+    "--formula-guard/--no-formula-guard", "formula_guard", default=True, show_default=True,
+    help="CSV: put an apostrophe before text starting with = + - @ (or a tab), so Excel shows "
+         "it instead of running it as a formula; --no-formula-guard writes text exactly as "
+         "stored (for programs, not spreadsheets).")
+
+
 @main.command("movements")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
+@FORMULA_GUARD
 @click.pass_obj
 @user_errors
-def movements_cmd(obj: Context, fmt: str) -> None:
+def movements_cmd(obj: Context, fmt: str, formula_guard: bool) -> None:
     """Every account's MRR per month with its movement, from its first month with MRR to the
     as-of month: account_id, month (YYYY-MM), mrr, previous_mrr, movement (new, reactivation,
     expansion, contraction, churn; empty when unchanged). Amounts are unrounded yen."""
@@ -666,7 +708,7 @@ def movements_cmd(obj: Context, fmt: str) -> None:
     batches = ([(a, m, _plain_amount(v), _plain_amount(p), kind or "")
                 for a, m, v, p, kind in batch]
                for batch in revenue.iter_account_movements(snap))
-    _write_rows(revenue.MOVEMENT_ROW_COLUMNS, batches, fmt)
+    _write_rows(revenue.MOVEMENT_ROW_COLUMNS, batches, fmt, formula_guard)
 
 
 # ---------------------------------------------------------------------------- health, alerts
@@ -685,9 +727,10 @@ def movements_cmd(obj: Context, fmt: str) -> None:
                    "alone, as the backtest takes it), segment.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
+@FORMULA_GUARD
 @click.pass_context
 @user_errors
-def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
+def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str, formula_guard: bool) -> None:
     """Health score of every active account: score, band, the six components (value, score,
     weight, contribution), top detractor, segment, risk signals with their evidence, and the
     manual assessment when one is valid (definitions: docs/metrics.md).
@@ -702,8 +745,6 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
     ordered by account and day; `health backtest` checks whether the score warned before
     churn.
     """
-    import csv
-
     from cs_analytics.config import HEALTH_COMPONENTS
     from cs_analytics.metrics import health
 
@@ -716,7 +757,7 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
     if history:
         if as_of:
             raise click.UsageError("--history writes every Monday; leave out --as-of.")
-        _write_rows(health.HISTORY_COLUMNS, health.iter_history(snap), fmt)
+        _write_rows(health.HISTORY_COLUMNS, health.iter_history(snap), fmt, formula_guard)
         return
     day = health.snapshot_day_for(snap, as_of.date() if as_of else None)
     if as_of and day != as_of.date():
@@ -729,7 +770,7 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
                "score_change", "score_change_4w", "onboarding", "top_detractor", "segment",
                "attribute_tier"]
     parts = ("value", "score", "weight", "contribution")
-    writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
+    writer = GuardedWriter(click.get_text_stream("stdout"), formula_guard, lineterminator="\n")
     writer.writerow(columns + [f"{c}_{p}" for c in HEALTH_COMPONENTS for p in parts]
                     + ["signals", "manual_band", "manual_expires_on"])
     for r in records:
@@ -941,10 +982,11 @@ RENEWAL_CSV_COLUMNS = ["contract_id", "account_id", "name", "owner_id", "owner_n
               help="table: for reading (¥, %); csv: one row per contract; json: the summary, "
                    "P(renew) by band and the contracts (rates as fractions).")
 @_filter_options("Only accounts currently in this segment (repeatable).")
+@FORMULA_GUARD
 @click.pass_obj
 @user_errors
 def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segments,
-                 industries) -> None:
+                 industries, formula_guard: bool) -> None:
     """Renewals due in a fiscal quarter with their status on the data-as-of date — signed,
     lost, pending, at risk —, notice deadlines and the forecast renewing ARR (definitions:
     docs/metrics.md "Renewals").
@@ -965,7 +1007,6 @@ def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segment
     notice_deadline, notice_date, band, signals, risk_reasons, bucket, p_renew, expected_arr,
     at_stake_arr. Contracts are listed at risk first, then pending, lost and signed.
     """
-    import csv
 
     from cs_analytics import metrics as metrics_api
     from cs_analytics.metrics import periods, renewals
@@ -982,7 +1023,8 @@ def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segment
     summary = renewals.summary_of(due)
     probabilities = renewals.probabilities(snap)
     if fmt == "csv":
-        writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
+        writer = GuardedWriter(click.get_text_stream("stdout"), formula_guard,
+                               lineterminator="\n")
         writer.writerow(RENEWAL_CSV_COLUMNS)
         for row in due[RENEWAL_CSV_COLUMNS].itertuples(index=False):
             writer.writerow(["" if v is None else _plain_amount(v) if isinstance(v, float)

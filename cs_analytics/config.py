@@ -95,6 +95,24 @@ class Import:
         "An import keeps its rows as received (raw_import_<table>) only for tables of at most "
         "this many imported rows; larger imports (daily usage) keep only the file list "
         "(raw_import_files), so the snapshot does not hold every row twice.", 1_000_000)
+    max_amount_yen: float = _doc(
+        "Amounts (contract amount and mrr) must be below this many yen; a larger value is "
+        "reported with its row and column (it is a typo or a hostile file, and would make "
+        "every total meaningless).", 10_000_000_000_000.0)
+    max_count: int = _doc(
+        "Counts (deliveries, logins, viewers, …) and whole numbers (capacity) may be at most "
+        "this per row.", 1_000_000_000)
+    date_order: str = _doc(
+        "Day/month order of numeric dates like 1/5/2026 (Metabase's M/D/YYYY and D/M/YYYY "
+        "styles): \"mdy\" (month first) or \"dmy\" (day first). Empty: each file is read in "
+        "the order its dates show (a day above 12), and a file that does not show it is "
+        "refused with a message naming this setting.", "")
+    reader_memory_mb: int = _doc(
+        "Memory the child process reading one XLSX or JSON file may use (MB); a file needing "
+        "more is refused with one message, and the process that asked (the app, a refresh) "
+        "is not affected.", 768)
+    reader_timeout_seconds: float = _doc(
+        "Time the child process reading one XLSX or JSON file may take.", 600.0)
 
 
 # The KPIs a target may judge, and the bases each can be judged on (SPEC §4 "Comparisons and
@@ -490,6 +508,11 @@ class MetabaseCard:
     id: int = _doc("Card (saved question) id.", 0)
     table: str = _doc("Canonical table the card's rows fill.", "usage")
     mapping: dict[str, str] = _doc("Column display name → canonical column.", {})
+    format: str = _doc("Export format pulled: \"csv\", \"json\" or \"xlsx\".", "csv")
+    format_rows: bool = _doc(
+        "Ask Metabase for formatted values (dates like \"January 5, 2026\", grouped numbers), "
+        "as its download button gives them; false asks for plain ISO dates and numbers. Both "
+        "are read.", False)
 
 
 @dataclass(frozen=True)
@@ -786,6 +809,16 @@ def _check_semantics(s: Settings) -> None:
         fail("import.upload_max_mb", "expected at least 1")
     if s.import_.raw_rows_max < 0:
         fail("import.raw_rows_max", "expected 0 or more")
+    if not s.import_.max_amount_yen > 0:
+        fail("import.max_amount_yen", "expected a positive amount")
+    if s.import_.max_count < 1:
+        fail("import.max_count", "expected at least 1")
+    if s.import_.date_order not in ("", "mdy", "dmy"):
+        fail("import.date_order", 'expected "mdy", "dmy" or "" (read from each file)')
+    if s.import_.reader_memory_mb < 128:
+        fail("import.reader_memory_mb", "expected at least 128")
+    if s.import_.reader_timeout_seconds <= 0:
+        fail("import.reader_timeout_seconds", "expected a positive number of seconds")
     for table in s.import_.mapping:
         if table not in CANONICAL_TABLES:
             fail(f"import.mapping.{table}", f"expected one of {', '.join(CANONICAL_TABLES)}")
@@ -865,6 +898,8 @@ def _check_semantics(s: Settings) -> None:
             fail(f"metabase.cards[{i}].table", f"expected one of {', '.join(CANONICAL_TABLES)}")
         if card.id < 1:
             fail(f"metabase.cards[{i}].id", "expected the card's id (a number from 1 up)")
+        if card.format not in ("csv", "json", "xlsx"):
+            fail(f"metabase.cards[{i}].format", 'expected "csv", "json" or "xlsx"')
         columns = _table_columns(card.table)
         for header, column in card.mapping.items():
             if column not in columns:

@@ -194,6 +194,8 @@ def normalise_header(header: str) -> str:
 
 
 _NORMALISED_ALIASES = {normalise_header(k): v for k, v in ALIASES.items()}
+_NORMALISED_COLUMNS = {normalise_header(c.name): c.name
+                       for t in TABLES.values() for c in t.columns}
 
 
 def canonical_column(header: str, table: str | None = None,
@@ -207,8 +209,4 @@ def canonical_column(header: str, table: str | None = None,
             if normalise_header(source) == normalise_header(header):
                 return target
     key = normalise_header(header)
-    for t in TABLES.values():
-        for c in t.columns:
-            if normalise_header(c.name) == key:
-                return c.name
-    return _NORMALISED_ALIASES.get(key)
+    return _NORMALISED_COLUMNS.get(key) or _NORMALISED_ALIASES.get(key)

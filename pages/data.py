@@ -5,7 +5,7 @@ import streamlit as st
 from cs_analytics import clock, writeback
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.ui import admin, data, session, widgets
-from cs_analytics.ui.i18n import formatter, t
+from cs_analytics.ui.i18n import current_language, formatter, t
 from cs_analytics.ui.session import auth_configured, viewer
 from cs_analytics.ui.widgets import Col
 from cs_analytics.writeback import outbox
@@ -55,25 +55,34 @@ with upload_tab:
             from cs_analytics.imports import import_files
 
             folder, paths, names = admin.save_uploads(files)
+            lang = current_language()
             try:
                 with st.status(t("data.importing"), expanded=True) as status:
                     result = import_files(settings, store, paths,
                                           kind=None if kind == "auto" else kind, replace=replace,
-                                          progress=status.write, source="upload",
-                                          display_names=names)
+                                          progress=lambda m: status.write(widgets.md_escape(m)),
+                                          source="upload", display_names=names)
                     status.update(label=t("data.import_done"), state="complete")
                 st.success(t("data.import_success", as_of=result.published.as_of.isoformat(),
                              id=result.published.snapshot.id))
-                for warning in result.published.warnings:  # the files' and the build's
-                    st.warning(widgets.md_escape(warning))
+                for warning in result.warnings:  # the files', in the UI's language
+                    st.warning(widgets.md_escape(warning.line(lang)))
+                files = {str(w) for w in result.warnings}
+                for warning in result.published.warnings:  # the build's own
+                    if warning not in files:
+                        st.warning(widgets.md_escape(warning))
             except ValidationFailed as exc:
-                st.error(t("data.validation_failed", message=str(exc)))
-                widgets.table(admin.problems_frame(exc.problems), {
+                st.error(t("data.validation_failed",
+                           message=widgets.md_escape(exc.localized(lang))))
+                widgets.table(admin.problems_frame(exc.problems, lang), {
                     "file": Col("data.col.file"), "row": Col("data.col.row", "int"),
                     "column": Col("data.col.column"), "message": Col("data.col.message"),
                 }, key="upload_problems", download="import-problems")
+                if exc.mapping:
+                    st.caption(t("data.mapping_hint"))
+                    st.code(exc.mapping, language="toml")
             except CsAnalyticsError as exc:
-                st.error(t("data.import_failed", message=str(exc)))
+                st.error(t("data.import_failed", message=widgets.md_escape(exc.localized(lang))))
             finally:
                 folder.cleanup()
 
@@ -83,7 +92,7 @@ with refresh_tab:
     if not user.can_manage_data:
         st.warning(t("data.not_allowed"))
     elif st.button(t("data.refresh_button"), type="primary", key="refresh_button"):
-        run = admin.CommandRun(admin.refresh_command(is_demo))
+        run = admin.CommandRun(admin.refresh_command(is_demo, current_language()))
         with st.status(t("data.refreshing"), expanded=True) as status:
             for line in run:
                 status.write(line)

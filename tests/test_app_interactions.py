@@ -403,6 +403,33 @@ def test_upload_with_errors_lists_every_problem_and_publishes_nothing(own_demo_h
     assert store.pointer.read_text() == pointer
 
 
+@pytest.mark.parametrize("lang,summary,message", [
+    ("ja", "ファイルにエラーがあるため、何も取り込んでいません", '"abc" は金額ではありません。'),
+    ("en", "Nothing was imported because the files have errors", '"abc" is not an amount;'),
+])
+def test_upload_problems_are_in_the_ui_language_and_names_stay_text(own_demo_home, use_home,
+                                                                    lang, summary, message):
+    """Import and validation messages in the page's language (issue 21, item 9); a file name
+    with markdown in it is shown as typed, in the message and in the table."""
+    use_home(own_demo_home)
+    at = run_page("data", lang)
+    bad = ("contract_id,account_id,start_date,end_date,amount\n"
+           "C2,A00001,2026-01-01,2026-12-31,abc\n").encode()
+    name = "**bold** [x](http://evil) contracts.csv"
+    at.file_uploader(key="upload_files").upload(name, bad, "text/csv")
+    next(b for b in at.button if b.label in ("Import", "取り込む")).click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(summary in e for e in errors), errors
+    from cs_analytics.ui.widgets import md_escape
+
+    assert any(md_escape(name) in e for e in errors), errors  # markdown shown as typed
+    problems = table_with(at, *(("ファイル", "行", "列", "内容") if lang == "ja"
+                                else ("File", "Row", "Column", "Problem")))
+    assert set(problems.iloc[:, 0]) == {name}
+    assert any(text.startswith(message) for text in problems.iloc[:, 3]), list(problems.iloc[:, 3])
+
+
 def test_refresh_button_runs_the_cli_and_publishes(own_demo_home, use_home):
     use_home(own_demo_home)
     store = Store(own_demo_home)

@@ -389,6 +389,8 @@ def test_notes_newest_first_and_never_empty(tmp_path):
 def test_refresh_command_and_streamed_output():
     assert admin.refresh_command(True)[-1] == "demo"
     assert admin.refresh_command(False)[-3:] == ["refresh", "--source", "all"]
+    assert admin.refresh_command(False, "ja")[-5:] == ["--lang", "ja", "refresh", "--source",
+                                                      "all"]
     import sys
 
     run = admin.CommandRun([sys.executable, "-c",
@@ -403,9 +405,7 @@ def test_upload_size_limit_and_problems_table():
     assert admin.too_large([10, 2 * 1024 * 1024 + 1], 2)
     assert not admin.too_large([2 * 1024 * 1024], 2)
 
-    class Problem:
-        def __init__(self, file, row, column, message):
-            self.file, self.row, self.column, self.message = file, row, column, message
+    from cs_analytics.sources.messages import Problem
 
     frame = admin.problems_frame([Problem("a.csv", 3, "end_date", "not a date")])
     assert frame.to_dict("records") == [{"file": "a.csv", "row": 3, "column": "end_date",

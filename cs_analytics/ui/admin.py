@@ -20,6 +20,7 @@ from typing import Iterator
 import pandas as pd
 
 from cs_analytics.config import REPO_ROOT
+from cs_analytics.sources.messages import printable
 from cs_analytics.store import RefreshLog, Store
 from cs_analytics.ui.i18n import t
 from cs_analytics.writeback.run import LOG_SOURCE as PUSH_SOURCE
@@ -100,19 +101,20 @@ def save_uploads(files) -> tuple[tempfile.TemporaryDirectory, list[Path], list[s
     return folder, paths, names
 
 
-def problems_frame(problems) -> pd.DataFrame:
-    """Validation problems (file, row, column, message) as a table, in the order found."""
-    rows = [{"file": getattr(p, "file", None), "row": getattr(p, "row", None),
-             "column": getattr(p, "column", None), "message": getattr(p, "message", str(p))}
-            for p in problems]
+def problems_frame(problems, lang: str = "en") -> pd.DataFrame:
+    """Validation problems (file, row, column, message in `lang`) as a table, in the order
+    found; names from files with their control characters shown as escapes."""
+    rows = [{"file": printable(p.file), "row": p.row,
+             "column": None if p.column is None else printable(p.column),
+             "message": p.localized(lang)} for p in problems]
     return pd.DataFrame(rows, columns=["file", "row", "column", "message"])
 
 
-def refresh_command(is_demo: bool) -> list[str]:
-    """The CLI command a refresh button runs."""
+def refresh_command(is_demo: bool, lang: str = "en") -> list[str]:
+    """The CLI command a refresh button runs (problems with the data in `lang`)."""
     if is_demo:
         return [sys.executable, "-m", "cs_analytics", "demo"]
-    return [sys.executable, "-m", "cs_analytics", "refresh", "--source", "all"]
+    return [sys.executable, "-m", "cs_analytics", "--lang", lang, "refresh", "--source", "all"]
 
 
 class CommandRun:
