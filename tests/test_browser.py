@@ -209,6 +209,35 @@ def test_the_first_visit_after_a_server_start_keeps_its_language(browser, demo_h
         page.close()
 
 
+def test_concurrent_first_visitors_after_a_server_start_get_the_apps_frame(browser, demo_home):
+    """Monday morning, right after a restart: several people open Slack links at once. Every
+    first request to any page URL renders that page inside app.py's frame (its title, the
+    menu of translated page names, the banner), never a traceback or a menu of file names."""
+    with start_server(demo_home, "streamlit-concurrent-first-visits.log") as base:
+        context = browser.new_context(viewport={"width": WIDTH, "height": 900})
+        # The app's scripts in the browser's cache first (the session's websocket refused),
+        # so that every visitor below connects within a moment of the others.
+        warm = context.new_page()
+        warm.route_web_socket("**/_stcore/stream", lambda ws: ws.close())
+        warm.goto(f"{base}/", wait_until="load")
+        warm.close()
+        visits = [("", "overview")] + [(spec.name, spec.name) for spec in PAGES]
+        tabs = [context.new_page() for _ in visits]
+        for tab, (path, _) in zip(tabs, visits):
+            tab.evaluate("url => { window.location.href = url }", f"{base}/{path}")
+        menu = translate("ja", "nav.overview")
+        for tab, (path, name) in zip(tabs, visits):
+            title = translate("ja", TITLE_KEYS.get(name, f"{name}.title"))
+            tab.wait_for_function(
+                "title => [...document.querySelectorAll('h1')].some(h => h.innerText.trim()"
+                " === title) || document.querySelector('[data-testid=stException]')",
+                arg=title, timeout=120_000)
+            assert tab.locator('[data-testid="stException"]').count() == 0, f"/{path}"
+            assert menu in tab.locator('[data-testid="stSidebarNav"]').inner_text(), f"/{path}"
+            assert tab.get_by_text(translate("ja", "frame.demo_label")).first.is_visible()
+        context.close()
+
+
 def test_download_a_table_as_csv(server, browser):
     page = browser.new_page(viewport={"width": WIDTH, "height": 1000}, accept_downloads=True)
     page.goto(f"{server}/team")
