@@ -144,6 +144,8 @@ def test_every_page_renders_in_the_browser(server, browser):
         page.goto(f"{server}/{spec.name}")
         settle(page, title)
         assert page.locator('[data-testid="stException"]').count() == 0, spec.name
+        assert page.locator('[role="dialog"]').count() == 0, page.locator(
+            '[role="dialog"]').all_inner_texts()  # e.g. "Page not found" for /overview
         assert page.get_by_text(translate("ja", "frame.demo_label")).first.is_visible()
         shot = screenshot(page, spec.name)
         assert shot.stat().st_size > 10_000
