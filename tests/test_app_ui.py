@@ -404,8 +404,8 @@ def test_upload_size_limit_and_problems_table():
 
 def test_refresh_and_snapshot_tables_on_an_empty_directory(tmp_path):
     store = Store(tmp_path)
-    assert admin.refresh_table(store).empty
-    assert admin.snapshot_table(store).empty
+    assert admin.refresh_table(store, Settings(), "ja").empty
+    assert admin.snapshot_table(store, Settings()).empty
 
 
 def test_placeholders_helper():
