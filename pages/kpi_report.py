@@ -79,8 +79,8 @@ widgets.table(report.activity, {
 }, key="kpi_activity", download=f"activity-{code}", shared=True)
 
 st.subheader(t("kpi_report.renewals_title", quarter=report.next_quarter.label))
-st.caption(t("kpi_report.renewals_caption", due=fmt.yen(report.renewal_summary["due_arr"]),
-             risk=fmt.yen(report.renewal_summary["at_risk_arr"])))
+st.caption(t("kpi_report.renewals_caption", due=widgets.amount(report.renewal_summary["due_arr"]),
+             risk=widgets.amount(report.renewal_summary["at_risk_arr"])))
 row = widgets.table(report.renewals, {
     "name": Col("col.account_name"), "owner_name": Col("col.owner"),
     "end_date": Col("col.end_date", "date"), "arr": Col("col.arr", "yen"),

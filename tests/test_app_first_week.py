@@ -105,3 +105,165 @@ def test_import_progress_and_history_in_the_uis_language(own_demo_home, use_home
     assert all(str(v).endswith(" JST") for v in log["開始"])
     assert all(str(v).endswith(" JST") for v in table_with(at, "表示中", "作成日時")["作成日時"])
     assert store.open_current().scalar("SELECT count(*) FROM accounts") == 1
+
+
+# ---------------------------------------------------------------------------- numbers
+
+
+def _colour(m) -> str:
+    from streamlit.proto.Metric_pb2 import Metric
+
+    return Metric.MetricColor.Name(m.proto.color)
+
+
+def _direction(m) -> str:
+    from streamlit.proto.Metric_pb2 import Metric
+
+    return Metric.MetricDirection.Name(m.proto.direction)
+
+
+def test_a_change_that_rounds_to_zero_is_zero_in_grey_and_colours_follow_the_metric():
+    from cs_analytics.ui import cards, widgets
+
+    assert widgets.delta(0.0004, "+0.0pt", up_is_good=False) == {
+        "delta": "0.0pt", "delta_color": "off", "delta_arrow": "off"}
+    assert widgets.delta(-0.04, "-0.0")["delta"] == "0.0"
+    assert widgets.delta(0, "+0万円")["delta_color"] == "off"
+    assert widgets.delta(0.012, "+1.2pt", up_is_good=False) == {
+        "delta": "+1.2pt", "delta_color": "red", "delta_arrow": "up"}
+    assert widgets.delta(-50_000, "-5.0万円") == {
+        "delta": "-5.0万円", "delta_color": "red", "delta_arrow": "down"}
+    assert widgets.delta(-0.02, "-2.0pt", up_is_good=False)["delta_color"] == "green"
+    # more contraction is bad news, more expansion good
+    assert widgets.delta(30_000, "+3.0万円",
+                         up_is_good=cards.UP_IS_GOOD["contraction"])["delta_color"] == "red"
+    assert widgets.delta(30_000, "+3.0万円",
+                         up_is_good=cards.UP_IS_GOOD["expansion"])["delta_color"] == "green"
+    assert widgets.delta(None, None) == {}
+
+
+def test_overview_cards_colour_each_change_by_what_it_means(demo_home, use_home):
+    from cs_analytics.metrics import periods, revenue
+    from cs_analytics.ui import cards
+
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    period = periods.period_containing("quarter", snap.as_of)
+    current, previous = revenue.kpis(snap, period), revenue.kpis(snap, periods.previous(period))
+    at = run_page("overview", "en")
+    labels = {"mrr": "MRR", "arr": "ARR", "customers": "Active customers", "nrr": "NRR",
+              "grr": "GRR", "logo_churn_rate": "Logo churn (period)",
+              "two_year_churn_rate": "Two-year churn rate", "quick_ratio": "Quick ratio"}
+    checked = 0
+    for key, label in labels.items():
+        m = metric(at, label)
+        change = current[key] - previous[key]
+        if not any(ch in "123456789" for ch in m.delta):
+            assert (_colour(m), _direction(m)) == ("GRAY", "NONE"), (key, m.delta)
+            assert not m.delta.startswith(("+", "-")), (key, m.delta)
+        else:
+            good = (change > 0) == cards.UP_IS_GOOD[key]
+            assert _colour(m) == ("GREEN" if good else "RED"), (key, m.delta)
+            assert _direction(m) == ("UP" if change > 0 else "DOWN"), (key, m.delta)
+        checked += 1
+    assert checked == 8
+    # the demo's customer count did not change this quarter: "0", not a green "+0"
+    assert current["customers"] == previous["customers"]
+    assert metric(at, "Active customers").delta == "0"
+
+
+def test_amounts_read_in_one_unit_on_every_card(demo_home, use_home):
+    from cs_analytics.metrics import accounts, periods, revenue
+    from cs_analytics.ui import fmt
+
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    period = periods.period_containing("quarter", snap.as_of)
+    current = revenue.kpis(snap, period)
+    at = run_page("overview", "ja")
+    assert metric(at, "MRR").value == fmt.amount(current["mrr"], "ja", "man")
+    assert metric(at, "ARR").value == fmt.amount(current["arr"], "ja", "man")
+    assert metric(at, "ARR").value.endswith("万円") and "億" not in metric(at, "ARR").value
+    assert metric(at, "ARR").proto.help == fmt.yen(current["arr"])  # whole yen on hover
+    account_id = accounts.account_list(snap)["account_id"].iloc[0]
+    at = run_page("account", "ja", {"account_id": account_id})
+    profile = accounts.profile(snap, account_id)
+    assert metric(at, "MRR").value == fmt.amount(profile["mrr"], "ja", "man")  # not ¥70,000…
+    assert metric(at, "ARR").value == fmt.amount(profile["arr"], "ja", "man")  # …beside 84.0万円
+    assert metric(at, "MRR").value.endswith("万円")
+
+
+def test_the_amount_unit_is_configurable(demo_home, use_home, tmp_path, monkeypatch):
+    from cs_analytics.metrics import periods, revenue
+    from cs_analytics.ui import fmt
+
+    config = tmp_path / "cs_analytics.toml"
+    config.write_text('[display]\namount_unit_ja = "thousand"\n', encoding="utf-8")
+    monkeypatch.setenv("CS_ANALYTICS_CONFIG", str(config))
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    current = revenue.kpis(snap, periods.period_containing("quarter", snap.as_of))
+    at = run_page("overview", "ja")
+    assert metric(at, "MRR").value == fmt.amount(current["mrr"], "ja", "thousand")
+    assert metric(at, "MRR").value.endswith("千円")
+    from test_app_common import chart
+
+    axis = chart(at, "MRRの推移")["layout"]["yaxis"]
+    assert all(text.endswith("千円") for text in axis["ticktext"])
+
+
+def test_headline_cards_keep_their_reading_order_in_rows(demo_home, use_home):
+    """A phone stacks each st.columns row's columns one under the other: the cards go in rows
+    of four, so they read MRR, ARR, customers, NRR, … down a phone as across a desktop."""
+    from cs_analytics.ui import cards
+
+    use_home(demo_home)
+    at = run_page("overview", "en")
+    # AppTest lists elements column by column, as a phone stacks them
+    labels = [m.label for m in at.metric][:len(cards.REVENUE_CARDS)]
+    assert labels == ["MRR", "ARR", "Active customers", "NRR", "GRR", "Logo churn (period)",
+                      "Two-year churn rate", "Quick ratio"]
+
+
+def test_health_score_bars_are_green_when_healthy_red_when_not(demo_home, use_home):
+    use_home(demo_home)
+    at = run_page("health", "en")
+    import json
+
+    configs = [json.loads(d.proto.columns) for d in at.dataframe if d.proto.columns]
+    scores = [c["Health score"] for c in configs if "Health score" in c]
+    assert scores, "no table with a score column"
+    for config in scores:
+        assert config["type_config"]["type"] == "progress"
+        # "auto": green above the middle of 0–100, red below it (never the theme's red at 94)
+        assert config["type_config"]["color"] == "auto"
+
+
+# ---------------------------------------------------------------------------- account page
+
+
+def test_account_header_labels_the_stage_and_the_band_card_its_own_change(demo_home, use_home):
+    from cs_analytics.metrics import accounts, health_summary
+    from cs_analytics.ui.widgets import band_label
+
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    listed = accounts.account_list(snap)
+    phased = [a for a in listed["account_id"] if accounts.profile(snap, a).get("phase")]
+    changed = [a for a in phased
+               if (c := health_summary.account_current(snap, a)) is not None
+               and c["band_4w_before"] and c["band_4w_before"] != c["band"]]
+    same = [a for a in phased
+            if (c := health_summary.account_current(snap, a)) is not None
+            and c["band_4w_before"] == c["band"] and c["score_change_4w"]]
+    assert changed and same
+    at = run_page("account", "ja", {"account_id": changed[0]})
+    phase = accounts.profile(snap, changed[0])["phase"]
+    stage = {"onboarding": "オンボーディング", "adoption": "活用", "mature": "定着"}[phase]
+    assert f"利用フェーズ {stage}" in texts(at)
+    current = health_summary.account_current(snap, changed[0])
+    band = metric(at, "ヘルス帯")
+    assert band.delta == f"4週前は {band_label(current['band_4w_before'], 'ja')}"
+    # an unchanged band carries no delta (no score change under it)
+    at = run_page("account", "ja", {"account_id": same[0]})
+    assert not metric(at, "ヘルス帯").delta

@@ -92,7 +92,7 @@ def test_overview_cards_equal_the_metrics_api(demo_home, use_home):
     previous = revenue.kpis(snap, periods.previous(period))
     at = run_page("overview", "en")
     mrr = metric(at, "MRR")
-    assert mrr.value == fmt.yen_compact(current["mrr"], "en")
+    assert mrr.value == fmt.amount(current["mrr"], "en", "thousand")
     assert mrr.proto.help == fmt.yen(current["mrr"])
     assert metric(at, "Active customers").value == fmt.number(current["customers"])
     assert metric(at, "NRR").value == fmt.pct(current["nrr"])

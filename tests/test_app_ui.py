@@ -34,16 +34,33 @@ def test_yen_is_whole_yen_with_separators():
     assert fmt.yen(float("nan")) == "—"
 
 
-def test_compact_yen_reads_as_man_en_in_japanese_and_millions_in_english():
-    assert fmt.yen_compact(12_345_678, "ja") == "1,235万円"
-    assert fmt.yen_compact(123_456, "ja") == "12.3万円"
-    assert fmt.yen_compact(9_999, "ja") == "¥9,999"
-    assert fmt.yen_compact(250_000_000, "ja") == "2.50億円"
-    assert fmt.yen_compact(12_345_678, "en") == "¥12.3M"
-    assert fmt.yen_compact(456_000, "en") == "¥456K"
-    assert fmt.yen_compact(-3_000_000, "ja") == "-300万円"
-    assert fmt.yen_delta(1_200_000, "ja") == "+120万円"
-    assert fmt.yen_delta(-1_200_000, "en") == "-¥1.2M"
+def test_amounts_read_in_one_configured_unit():
+    assert fmt.amount(12_345_678, "ja", "man") == "1,235万円"
+    assert fmt.amount(123_456, "ja", "man") == "12.3万円"
+    assert fmt.amount(70_000, "ja", "man") == "7.0万円"       # not ¥70,000 beside 84.0万円
+    assert fmt.amount(250_000_000, "ja", "man") == "25,000万円"  # not 億円 on another card
+    assert fmt.amount(0, "ja", "man") == "0万円"
+    assert fmt.amount(12_345_678, "ja", "thousand") == "12,346千円"
+    assert fmt.amount(12_345_678, "ja", "million") == "12.3百万円"
+    assert fmt.amount(12_345_678, "en", "thousand") == "¥12,346K"
+    assert fmt.amount(456_000, "en", "million") == "¥0.5M"
+    assert fmt.amount(12_345_678, "en", "yen") == "¥12,345,678"
+    assert fmt.amount(-3_000_000, "ja", "man") == "-300万円"
+    assert fmt.amount(None, "ja", "man") == "—"
+    assert fmt.amount_delta(1_200_000, "ja", "man") == "+120万円"
+    assert fmt.amount_delta(-1_200_000, "en", "thousand") == "-¥1,200K"
+
+
+def test_amount_axis_ticks_are_round_steps_in_the_unit():
+    values, texts = fmt.amount_ticks(0, 5_230_000, "ja", "man")
+    assert values[0] < 0 < 5_230_000 < values[-1]
+    steps = {b - a for a, b in zip(values, values[1:])}
+    assert steps == {2_000_000}
+    assert texts[values.index(0)] == "0万円" and "400万円" in texts
+    values, texts = fmt.amount_ticks(0, 123_000, "ja", "man")
+    assert "2.5万円" in texts and "5.0万円" in texts  # one number of decimals on an axis
+    values, texts = fmt.amount_ticks(-400_000, 600_000, "en", "thousand")
+    assert "-¥400K" in texts and "¥600K" in texts
 
 
 def test_percentages_have_one_decimal():

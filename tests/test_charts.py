@@ -259,9 +259,20 @@ def test_mrr_trend(lang):
     assert values(trace["y"]) == [4_130_000.0, 4_140_000.5]  # unrounded
     assert values(trace["customdata"]) == [[21], [22]]
     assert trace["hovertemplate"].startswith("¥%{y:,.0f}<br>" + translate(lang, "chart.customers"))
-    assert fig["layout"]["yaxis"] == {"tickprefix": "¥", "tickformat": ",.0f",
-                                      "separatethousands": True}
+    assert amount_ticks(fig["layout"]["yaxis"], lang)[:3] == {
+        "ja": ["0万円", "100万円", "200万円"], "en": ["¥0K", "¥1,000K", "¥2,000K"]}[lang]
     assert (trace["fill"], trace["line"]["color"]) == ("tozeroy", charts.PRIMARY)
+
+
+def amount_ticks(axis: dict, lang: str) -> list[str]:
+    """The shown tick labels of an amount axis, from zero up, checked to be round steps in the
+    configured unit (万円 in Japanese, ¥K in English by default) with no label twice."""
+    assert axis["tickmode"] == "array"
+    ticks, texts = axis["tickvals"], axis["ticktext"]
+    assert len(set(texts)) == len(texts)
+    assert len({round(b - a, 6) for a, b in zip(ticks, ticks[1:])}) == 1
+    assert all(text.endswith("万円") if lang == "ja" else text.endswith("K") for text in texts)
+    return texts[ticks.index(0):]
 
 
 def test_waterfall_starts_the_axis_near_the_lowest_level(lang):
@@ -272,14 +283,16 @@ def test_waterfall_starts_the_axis_near_the_lowest_level(lang):
     assert trace["y"] == [5_440_000.0, 60_000.0, 0.0, 80_000.0, -190_000.0, -160_000.0,
                           5_230_000.0]
     assert trace["measure"] == ["absolute"] + ["relative"] * 5 + ["total"]
-    assert trace["text"][0] == {"ja": "544万円", "en": "¥5.4M"}[lang]
+    assert trace["text"][0] == {"ja": "544万円", "en": "¥5,440K"}[lang]
     assert trace["increasing"]["marker"]["color"] == charts.MOVEMENT_COLORS["expansion"]
     assert trace["decreasing"]["marker"]["color"] == charts.MOVEMENT_COLORS["churn"]
     # Levels 5.44M, 5.50M, 5.50M, 5.58M, 5.39M, 5.23M, 5.23M: low 5.23M, high 5.58M (span 350k).
     low, high, span = 5_230_000.0, 5_580_000.0, 350_000.0
     assert fig["layout"]["yaxis"]["range"] == pytest.approx([low - span * 1.5, high + span * 0.6],
                                                             abs=1e-6)
-    assert fig["layout"]["yaxis"]["tickprefix"] == "¥"
+    ticks = fig["layout"]["yaxis"]["tickvals"]
+    assert ticks[0] <= low - span * 1.5 and ticks[-1] >= high + span * 0.6
+    assert amount_ticks(fig["layout"]["yaxis"], lang)[0] == {"ja": "0万円", "en": "¥0K"}[lang]
     assert fig["layout"]["showlegend"] is False
     assert fig["layout"]["height"] == 400
 
@@ -288,6 +301,7 @@ def test_waterfall_of_an_empty_snapshot_has_no_axis_range(lang):
     fig = spec(build("waterfall_empty_snapshot"))
     assert "range" not in fig["layout"]["yaxis"]
     assert fig["data"][0]["y"] == [0.0] * 7
+    assert 0 in fig["layout"]["yaxis"]["tickvals"]
 
 
 def test_movements_by_period_stack_gains_and_losses_with_the_net_line(lang):
@@ -300,7 +314,9 @@ def test_movements_by_period_stack_gains_and_losses_with_the_net_line(lang):
     assert values(net["y"]) == [90.0, -60.0]  # 100 + 50 − 20 − 40; 10 − 70
     assert fig["layout"]["barmode"] == "relative"
     assert fig["layout"]["title"]["text"] == translate(lang, "chart.movements_by_period")
-    assert fig["layout"]["yaxis"]["tickformat"] == ",.0f"
+    # ticks cover the stacked losses (−60) and gains (150) of the bars, not only the net line
+    ticks = fig["layout"]["yaxis"]["tickvals"]
+    assert ticks[0] <= -60 and ticks[-1] >= 150 and 0 in ticks
 
 
 def test_empty_movements_draw_empty_traces(lang):
@@ -315,7 +331,9 @@ def test_retention_has_nrr_grr_and_the_target_line(lang):
     assert target["y"] == [1.1, 1.1, 1.1]
     assert target["line"] == {"color": charts.TARGET, "dash": "dash"}
     assert same(values(nrr["y"]), [None, 1.05, 0.98])  # no rate without a base: a gap
-    assert fig["layout"]["yaxis"] == {"tickformat": ".0%"}
+    # 1 decimal when the ticks need it (95%, 97.5%, 100%), never "16%, 16%, 17%"; not from
+    # zero: retention moves around 100% and is read against its target
+    assert fig["layout"]["yaxis"] == {"tickformat": ".1~%"}
     assert nrr["hovertemplate"] == "%{y:.1%}"
 
 
@@ -333,6 +351,10 @@ def test_rate_with_target_as_bars_or_a_line(lang):
     line, target = traces(build("rate_line_empty"))
     assert (line["type"], line["mode"]) == ("scatter", "lines+markers")
     assert target["y"] == []
+    # a churn rate is a share of customers: its axis starts at 0, so 2 points are 2 points
+    for case in ("rate_bars", "rate_line_empty"):
+        assert spec(build(case))["layout"]["yaxis"] == {"tickformat": ".1~%",
+                                                        "rangemode": "tozero"}
 
 
 def test_cohort_heatmap_cells_are_percentages(lang):
@@ -342,7 +364,9 @@ def test_cohort_heatmap_cells_are_percentages(lang):
     assert trace["y"] == ["2024Q1", "2024Q2"]
     assert trace["text"] == [["100%", "125%", "80%"], ["100%", "50%", ""]]
     assert (trace["zmin"], trace["zmax"]) == (0, 1.25)
+    # one hue, darker for more retained: no red/green meaning
     assert trace["colorscale"][0] == [0.0, plotly.colors.sequential.Blues[0]]
+    assert trace["colorscale"][-1] == [1.0, plotly.colors.sequential.Blues[-1]]
     assert fig["layout"]["yaxis"] == {"autorange": "reversed", "type": "category"}
     assert fig["layout"]["height"] == 320  # max(320, 28 × 2 + 120)
 
@@ -356,8 +380,9 @@ def test_band_areas_stack_bands_in_their_colors_on_a_date_axis(lang):
     assert {t["stackgroup"] for t in fig["data"]} == {"bands"}
     assert fig["data"][0]["x"] == ["2025-10-06T00:00:00", "2025-10-13T00:00:00"]
     assert values(fig["data"][3]["y"]) == [18, 20]
-    assert fig["layout"]["xaxis"] == {"type": "date", "tickformat": {"ja": "%Y/%m/%d",
-                                                                     "en": "%b %d, %Y"}[lang]}
+    shown = {"ja": "%Y/%m/%d", "en": "%b %-d, %Y"}[lang]  # ticks and hover, never "Jan 2026"
+    assert fig["layout"]["xaxis"] == {"type": "date", "tickformat": shown, "hoverformat": shown}
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
 
 
 def test_band_bars_escape_labels_and_skip_missing_bands(lang):
@@ -366,7 +391,8 @@ def test_band_bars_escape_labels_and_skip_missing_bands(lang):
         charts.BAND_COLORS[b] for b in ("healthy", "caution", "warning", "danger")]
     assert fig["data"][0]["x"] == ["佐藤 悠斗", ESCAPED]
     assert fig["layout"]["barmode"] == "stack"
-    assert "yaxis" not in fig["layout"] and fig["layout"]["height"] == 360
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
+    assert fig["layout"]["height"] == 360
     fig = spec(build("band_bars_horizontal_some_bands"))
     assert [t["name"] for t in fig["data"]] == [translate(lang, "band.healthy"),
                                                translate(lang, "band.danger")]
@@ -374,6 +400,7 @@ def test_band_bars_escape_labels_and_skip_missing_bands(lang):
     assert values(fig["data"][1]["x"]) == [0, 1, 0]
     assert fig["data"][1]["orientation"] == "h"
     assert fig["layout"]["yaxis"] == {"autorange": "reversed", "type": "category"}
+    assert fig["layout"]["xaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
     assert fig["layout"]["height"] == 320  # max(320, 30 × 3 + 120)
 
 
@@ -383,8 +410,15 @@ def test_matrix_cells_show_segment_and_count(lang):
     assert trace["text"][0] == ["S · 1", "S · 0", "A · 1", "A · 0"]
     assert trace["y"] == [translate(lang, f"tier.{t}") for t in ("high", "mid", "low")]
     assert trace["x"][0] == translate(lang, "band.healthy")
-    assert values(trace["z"])[2] == [12, 6, 0, 1]
+    assert trace["customdata"][2] == [12, 6, 0, 1]  # the counts, in the hover
     assert trace["showscale"] is False
+    # The colour says how healthy a column is, from green to red — never darkest where the
+    # most accounts are (here the healthy low tier).
+    assert values(trace["z"]) == [[0, 1, 2, 3]] * 3
+    assert (trace["zmin"], trace["zmax"]) == (0, 3)
+    scale = [color for _, color in trace["colorscale"]]
+    assert scale == charts.BAND_TINTS_COLORS
+    assert _hue(scale[0]) == "green" and _hue(scale[-1]) == "red"
     assert fig["layout"]["yaxis"]["autorange"] == "reversed"
     (trace,) = traces(build("matrix_without_segments"))
     assert trace["text"] == [["0", "0", "0", "0"]]
@@ -396,7 +430,10 @@ def test_usage_trend_puts_logins_on_the_right_axis(lang):
     assert (deliveries["type"], deliveries["name"]) == ("bar", translate(lang, "usage.deliveries"))
     assert (logins["yaxis"], logins["name"]) == ("y2", translate(lang, "usage.logins"))
     assert same(values(logins["y"]), [39.0, None])
-    assert fig["layout"]["yaxis2"] == {"overlaying": "y", "side": "right", "showgrid": False}
+    # counts from zero on both axes: no login axis starting at −5.2
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
+    assert fig["layout"]["yaxis2"] == {"rangemode": "tozero", "tickformat": ",d",
+                                       "overlaying": "y", "side": "right", "showgrid": False}
 
 
 def test_health_history_draws_the_bands_as_background(lang):
@@ -413,6 +450,7 @@ def test_health_history_draws_the_bands_as_background(lang):
                == ("rect", "x domain", 0, 1, 0.08, 0) for s in shapes)
     assert fig["layout"]["yaxis"] == {"range": [0, 100]}
     assert fig["layout"]["xaxis"]["type"] == "date"
+    assert fig["layout"]["xaxis"]["hoverformat"] == {"ja": "%Y/%m/%d", "en": "%b %-d, %Y"}[lang]
 
 
 def test_horizontal_bars(lang):
@@ -420,12 +458,13 @@ def test_horizontal_bars(lang):
     (trace,) = fig["data"]
     assert (trace["y"], trace["x"]) == (["施策終了・中止", ESCAPED], [3, 1])
     assert trace["hovertemplate"] == "%{x:,}<extra></extra>"
-    assert "xaxis" not in fig["layout"]
+    assert fig["layout"]["xaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
     assert fig["layout"]["height"] == 280  # max(280, 32 × 2 + 120)
     fig = spec(build("horizontal_bars_yen"))
     assert fig["data"][0]["x"] == [1_200_000.5]
     assert fig["data"][0]["marker"]["color"] == "#00897b"
-    assert fig["layout"]["xaxis"] == {"tickprefix": "¥", "tickformat": ",.0f"}
+    assert amount_ticks(fig["layout"]["xaxis"], lang)[:2] == {"ja": ["0万円", "25万円"],
+                                                             "en": ["¥0K", "¥250K"]}[lang]
 
 
 def test_stacked_bars(lang):
@@ -435,20 +474,27 @@ def test_stacked_bars(lang):
         ("Signed", "#2e7d32"), ("At risk", "#c62828")]
     assert signed["x"] == ["2026Q2", ESCAPED]
     assert values(at_risk["y"]) == [12_960_000.0, 100.0]
-    assert signed["hovertemplate"] == "¥%{y:,.0f}"
-    assert fig["layout"]["yaxis"]["tickprefix"] == "¥"
+    assert signed["hovertemplate"] == "¥%{y:,.0f}"  # whole yen in the hover
+    ticks = fig["layout"]["yaxis"]["tickvals"]
+    assert ticks[-1] >= 480_000 + 12_960_000  # the stacked total
+    assert amount_ticks(fig["layout"]["yaxis"], lang)[1] == {"ja": "500万円",
+                                                            "en": "¥5,000K"}[lang]
     fig = spec(build("stacked_bars_counts"))
     assert fig["data"][0]["hovertemplate"] == "%{y:,}"
-    assert "yaxis" not in fig["layout"]
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
 
 
 def test_capacity_marks_each_owners_limit(lang):
-    bars, limits = traces(build("capacity"))
-    assert bars["x"] == ["佐藤 悠斗", ESCAPED]
+    fig = spec(build("capacity"))
+    bars, limits = fig["data"]
+    # owners are rows: names never overlap, however many owners the team has
+    assert (bars["orientation"], bars["y"]) == ("h", ["佐藤 悠斗", ESCAPED])
+    assert limits["y"] == bars["y"] and values(limits["x"]) == [29, 23]
+    assert fig["layout"]["yaxis"] == {"autorange": "reversed", "type": "category"}
+    assert fig["layout"]["xaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
     assert (bars["name"], limits["name"]) == (translate(lang, "team.col.accounts"),
                                               translate(lang, "team.col.capacity"))
-    assert values(limits["y"]) == [29, 23]
-    assert limits["marker"]["symbol"] == "line-ew-open"
+    assert limits["marker"]["symbol"] == "line-ns-open"
     assert limits["marker"]["color"] == charts.TARGET
 
 
@@ -459,7 +505,10 @@ def test_usage_by_quarter_has_the_conversion_rate_in_percent(lang):
     assert rate["name"] == translate(lang, "usage.conversion_rate")
     assert same(values(rate["y"]), [0.138, None])
     assert (rate["yaxis"], rate["hovertemplate"]) == ("y2", "%{y:.1%}")
-    assert fig["layout"]["yaxis2"]["tickformat"] == ".0%"
+    # the conversion rate from 0%, its ticks never "16%, 16%, 17%"; deliveries from 0
+    assert fig["layout"]["yaxis2"]["tickformat"] == ".1~%"
+    assert fig["layout"]["yaxis2"]["rangemode"] == "tozero"
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
 
 
 def test_components_gained_and_lost_points(lang):
@@ -483,3 +532,13 @@ def test_account_mrr_steps_with_movement_names(lang):
                                    translate(lang, "movement.expansion")]
     assert trace["x"][2] == {"ja": "2023年9月", "en": "Sep 2023"}[lang]
     assert values(trace["y"]) == [60_000.0, 60_000.0, 90_000.0]
+    assert amount_ticks(spec(build("account_mrr"))["layout"]["yaxis"], lang)[:2] == {
+        "ja": ["0万円", "2万円"], "en": ["¥0K", "¥20K"]}[lang]
+
+
+def _hue(color: str) -> str:
+    """Which of green / yellow / orange / red a light tint is closest to."""
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    if g > r:
+        return "green"
+    return "red" if g < 0.85 * r and b > 0.75 * g else "orange" if g < 0.9 * r else "yellow"

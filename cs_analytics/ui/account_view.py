@@ -16,7 +16,7 @@ from cs_analytics.metrics import accounts, health, signals as signal_metrics
 from cs_analytics.metrics import health_summary as health_summary_metrics
 from cs_analytics.metrics.filters import AccountList
 from cs_analytics.store import Snapshot
-from cs_analytics.ui import charts, data, fmt
+from cs_analytics.ui import charts, data, fmt, widgets
 from cs_analytics.ui.filters import View
 from cs_analytics.ui.i18n import current_language, t, translate
 from cs_analytics.ui.session import viewer
@@ -78,7 +78,7 @@ def header(snap: Snapshot, profile: dict) -> None:
     facts = [t("account.owner", name=md_escape(profile["owner_name"] or "—")),
              t("account.industry", name=md_escape(profile["industry"] or "—"))]
     if profile.get("phase"):
-        facts.append(t(f"account.phase.{profile['phase']}"))
+        facts.append(t("account.stage", name=t(f"account.phase.{profile['phase']}")))
     facts.append(t("account.since", month=fmt.month(profile["first_month"], lang)))
     facts.append(t("account.ends", date=fmt.date(profile["last_end_date"], lang)))
     contact = fmt.date(profile["last_contact_date"], lang)
@@ -87,8 +87,9 @@ def header(snap: Snapshot, profile: dict) -> None:
     facts.append(t("account.contacted", date=contact))
     st.caption(" · ".join(facts))
     cols = st.columns([1, 1, 2])
-    cols[0].metric(t("col.mrr"), fmt.yen(profile["mrr"]), border=True)
-    cols[1].metric(t("col.arr"), fmt.yen_compact(profile["arr"], lang), border=True,
+    cols[0].metric(t("col.mrr"), widgets.amount(profile["mrr"]), border=True,
+                   help=fmt.yen(profile["mrr"]))
+    cols[1].metric(t("col.arr"), widgets.amount(profile["arr"]), border=True,
                    help=fmt.yen(profile["arr"]))
     if profile.get("sf_url"):
         with cols[2]:
@@ -105,14 +106,12 @@ def health_summary(snap: Snapshot, account_id: str, store) -> None:
         st.info(t("account.not_scored"))
     else:
         cols = st.columns(4)
+        change = current.get("score_change")
         cols[0].metric(t("col.score"), fmt.number(current["score"]), border=True,
-                       delta=None if current.get("score_change") is None
-                       else fmt.signed(current["score_change"], 1),
-                       delta_description=t("account.vs_last_week"))
+                       delta_description=t("account.vs_last_week"),
+                       **widgets.delta(change, None if change is None else fmt.signed(change, 1)))
         cols[1].metric(t("col.band"), band_label(current["band"]), border=True,
-                       delta=None if current.get("score_change_4w") is None
-                       else fmt.signed(current["score_change_4w"], 1),
-                       delta_description=t("account.vs_4_weeks"))
+                       **_band_change(current["band"], current.get("band_4w_before")))
         cols[2].metric(t("health.col.detractor"),
                        t(f"component.{current['top_detractor']}")
                        if current.get("top_detractor") else "—", border=True)
@@ -122,6 +121,17 @@ def health_summary(snap: Snapshot, account_id: str, store) -> None:
         st.info(t("account.manual", band=band_label(manual.band), author=md_escape(manual.author),
                   until=fmt.date(manual.expires_on, lang),
                   comment=md_escape(manual.comment or "—")))
+
+
+def _band_change(band: str, before: str | None) -> dict:
+    """The band card's change: the band of 4 weeks earlier when it was another, green when the
+    account moved to a healthier band, red when to a worse one; nothing when unchanged."""
+    if not before or before == band or before not in BANDS or band not in BANDS:
+        return {}
+    better = BANDS.index(band) < BANDS.index(before)
+    return {"delta": t("account.band_was", band=band_label(before)),
+            "delta_color": "green" if better else "red",
+            "delta_arrow": "up" if better else "down"}
 
 
 def signals(snap: Snapshot, account_id: str) -> None:

@@ -6,48 +6,57 @@ from __future__ import annotations
 import streamlit as st
 
 from cs_analytics.config import Settings
-from cs_analytics.ui import fmt
+from cs_analytics.ui import fmt, widgets
 from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.widgets import kpi, rate_delta, target_line, yen_change
+from cs_analytics.ui.widgets import kpi, target_line
 
 # kpis() keys shown as cards, in order.
 REVENUE_CARDS = ("mrr", "arr", "customers", "nrr", "grr", "logo_churn_rate",
                  "two_year_churn_rate", "quick_ratio")
 
+# Whether a rise of a number is good news: it decides a change's colour on every card.
+UP_IS_GOOD = {"mrr": True, "arr": True, "customers": True, "nrr": True, "grr": True,
+              "logo_churn_rate": False, "two_year_churn_rate": False, "quick_ratio": True,
+              "new": True, "reactivation": True, "expansion": True, "contraction": False,
+              "churn": False, "score": True}
+
 
 def revenue_cards(current: dict, previous: dict | None, settings: Settings,
                   columns: int = 4) -> None:
-    """Cards for `revenue.kpis` of the period, with deltas versus the previous period."""
+    """Cards for `revenue.kpis` of the period, with changes versus the previous period. Each
+    row of `columns` cards is its own st.columns, so a narrow screen that stacks the columns
+    keeps the cards in reading order (MRR, ARR, customers, NRR, …)."""
     lang = current_language()
     prev = previous or {}
     targets = settings.targets
     description = t("common.vs_previous")
-    cols = st.columns(columns)
-    for i, key in enumerate(REVENUE_CARDS):
-        with cols[i % columns]:
-            value, previous_value = current.get(key), prev.get(key)
-            label = t(f"kpi.{key}")
-            if key in ("mrr", "arr"):
-                kpi(label, fmt.yen_compact(value, lang), help=fmt.yen(value),
-                    delta=yen_change(value, previous_value), description=description)
-            elif key == "customers":
-                delta = (None if value is None or previous_value is None
-                         else fmt.signed(value - previous_value))
-                kpi(label, fmt.number(value), delta=delta, description=description)
-            elif key == "quick_ratio":
-                delta = (None if value is None or previous_value is None
-                         else fmt.signed(value - previous_value, 2))
-                kpi(label, fmt.number(value, 2), delta=delta, description=description,
-                    help=t("kpi.quick_ratio_help"))
-            else:
-                at_most = key in ("logo_churn_rate", "two_year_churn_rate")
-                target = {"nrr": targets.nrr_min, "grr": targets.grr_min,
-                          "two_year_churn_rate": targets.two_year_churn_max}.get(key)
-                kpi(label, fmt.pct(value), delta=rate_delta(value, previous_value),
-                    delta_color="inverse" if at_most else "normal",
-                    description=description,
-                    help=target_line(value, target, at_most=at_most) if target else None)
+    for first in range(0, len(REVENUE_CARDS), columns):
+        for col, key in zip(st.columns(columns), REVENUE_CARDS[first:first + columns]):
+            with col:
+                _revenue_card(key, current.get(key), prev.get(key), targets, lang, description)
     st.caption(targets_line(current))
+
+
+def _revenue_card(key: str, value, previous_value, targets, lang: str, description: str) -> None:
+    label, change = t(f"kpi.{key}"), widgets.change(value, previous_value)
+    shown = {"change": change, "up_is_good": UP_IS_GOOD[key], "description": description}
+    if key in ("mrr", "arr"):
+        unit = widgets.amount_unit(lang)
+        kpi(label, fmt.amount(value, lang, unit), help=fmt.yen(value),
+            change_text=None if change is None else fmt.amount_delta(change, lang, unit), **shown)
+    elif key == "customers":
+        kpi(label, fmt.number(value), change_text=None if change is None else fmt.signed(change),
+            **shown)
+    elif key == "quick_ratio":
+        kpi(label, fmt.number(value, 2), help=t("kpi.quick_ratio_help"),
+            change_text=None if change is None else fmt.signed(change, 2), **shown)
+    else:
+        at_most = not UP_IS_GOOD[key]
+        target = {"nrr": targets.nrr_min, "grr": targets.grr_min,
+                  "two_year_churn_rate": targets.two_year_churn_max}.get(key)
+        kpi(label, fmt.pct(value),
+            change_text=None if change is None else fmt.pct_points(change, lang),
+            help=target_line(value, target, at_most=at_most) if target else None, **shown)
 
 
 def targets_line(current: dict) -> str:

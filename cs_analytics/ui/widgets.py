@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import streamlit as st
 
 from cs_analytics.store import Snapshot
-from cs_analytics.ui import downloads, fmt
+from cs_analytics.ui import data, downloads, fmt
 from cs_analytics.ui.i18n import current_language, t, translate
 
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$=")
@@ -74,11 +74,26 @@ def empty(key: str = "common.no_rows", **values) -> None:
 # ------------------------------------------------------------------------------ KPI cards
 
 
-def kpi(label: str, value: str, *, delta: str | None = None, delta_color: str = "normal",
-        help: str | None = None, description: str | None = None) -> None:
-    """One KPI card: value, change vs the previous period, and a line vs target."""
-    st.metric(label, value, delta=delta, delta_color=delta_color, help=help, border=True,
-              delta_description=description)
+def kpi(label: str, value: str, *, change=None, change_text: str | None = None,
+        up_is_good: bool | None = True, help: str | None = None,
+        description: str | None = None) -> None:
+    """One KPI card: value, change vs the previous period (`delta`), and a line vs target."""
+    st.metric(label, value, help=help, border=True, delta_description=description,
+              **delta(change, change_text, up_is_good=up_is_good))
+
+
+def delta(change, text: str | None, *, up_is_good: bool | None = True) -> dict:
+    """st.metric's delta arguments for a change `change` shown as `text`. A change that rounds
+    to zero as shown reads "0" (no sign, no arrow) in neutral grey; otherwise the arrow
+    follows the change and the colour says whether it is good for this metric:
+    `up_is_good=False` for a rise that is bad (churn, contraction), None for neither."""
+    if text is None or change is None or pd.isna(change):
+        return {}
+    if not any(ch in "123456789" for ch in text):
+        return {"delta": text.lstrip("+-±"), "delta_color": "off", "delta_arrow": "off"}
+    rising = change > 0
+    colour = "off" if up_is_good is None else "green" if rising == up_is_good else "red"
+    return {"delta": text, "delta_color": colour, "delta_arrow": "up" if rising else "down"}
 
 
 def target_line(value, target, *, at_most: bool) -> str:
@@ -92,16 +107,24 @@ def target_line(value, target, *, at_most: bool) -> str:
     return t("common.target", sign=sign, value=fmt.pct(target)) + mark
 
 
-def rate_delta(current, previous) -> str | None:
-    if current is None or previous is None or pd.isna(current) or pd.isna(previous):
-        return None
-    return fmt.pct_points(current - previous, current_language())
+def amount_unit(lang: str | None = None) -> str:
+    """The unit amounts are shown in on cards and axes, for the UI's language (settings)."""
+    lang = lang or current_language()
+    return data.settings().display.amount_unit(lang)
 
 
-def yen_change(current, previous) -> str | None:
+def amount(value) -> str:
+    """An amount on a card, header or caption: in the configured unit (1,235万円); tables and
+    downloads give whole yen."""
+    lang = current_language()
+    return fmt.amount(value, lang, amount_unit(lang))
+
+
+def change(current, previous):
+    """current − previous, or None when either is missing."""
     if current is None or previous is None or pd.isna(current) or pd.isna(previous):
         return None
-    return fmt.yen_delta(current - previous, current_language())
+    return current - previous
 
 
 # ------------------------------------------------------------------------------ tables
@@ -185,8 +208,10 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
             config[label] = st.column_config.NumberColumn(label, format=NUMBER_FORMATS[col.kind])
         elif col.kind == "score":
             shown[label] = _numbers(values)
+            # green above the middle of the scale (50: 🟢/🟡), red below it (🟠/🔴) — never
+            # the theme's red for a healthy 94
             config[label] = st.column_config.ProgressColumn(
-                label, min_value=0, max_value=100, format="%.0f")
+                label, min_value=0, max_value=100, format="%.0f", color="auto")
         elif col.kind in DATE_FORMATS:
             # Real dates, drawn in the page's format by the browser: a date column sorts by
             # date, not as text ("Mar 5" after "Apr 30"), and nothing is formatted per row.
@@ -329,13 +354,13 @@ def table(df: pd.DataFrame, columns: dict[str, Col], *, key: str, download: str 
         empty(empty_key)
         return None
     if shared:
-        data, config = _SHOWN.get(df, columns, current_language())
+        shown, config = _SHOWN.get(df, columns, current_language())
     else:
-        data, config = _display_frame(df, columns)
+        shown, config = _display_frame(df, columns)
     kwargs = {}
     if select:
         kwargs = {"on_select": "rerun", "selection_mode": "single-row"}
-    event = st.dataframe(data, column_config=config, hide_index=True, key=key,
+    event = st.dataframe(shown, column_config=config, hide_index=True, key=key,
                          height=height, width="stretch", placeholder=fmt.MISSING, **kwargs)
     if download:
         download_buttons(df, columns, stem=download, key=key)
@@ -363,12 +388,12 @@ class _ShownFrames:
             if item is not None and item[0] is df:
                 self._items.move_to_end(key)
                 return item[1:]
-        data, config = _display_frame(df, columns)
+        shown, config = _display_frame(df, columns)
         with self._lock:
-            self._items[key] = (df, data, config)
+            self._items[key] = (df, shown, config)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return data, config
+        return shown, config
 
 
 _SHOWN = _ShownFrames()
@@ -378,9 +403,7 @@ def download_buttons(df: pd.DataFrame, columns: dict[str, Col], *, stem: str,
                      key: str) -> None:
     """CSV (UTF-8 with BOM) and Excel buttons of `df` under the translated headers of
     `columns`; the files — and the frame behind them — are made only when clicked."""
-    from cs_analytics.ui.data import current_snapshot
-
-    snap = current_snapshot()
+    snap = data.current_snapshot()
     as_of = snap.as_of if snap is not None else None
     lang = current_language()
 
@@ -405,9 +428,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def report_download(render, report, *, stem: str, label: str, key: str) -> None:
     """A download button for a report workbook (rendered when clicked)."""
-    from cs_analytics.ui.data import current_snapshot
-
-    snap = current_snapshot()
+    snap = data.current_snapshot()
     st.download_button(label, lambda: render(report),
                        file_name=downloads.filename(stem, snap.as_of if snap else None, "xlsx"),
                        mime=XLSX_MIME, key=key, icon="📥", type="primary", on_click="ignore")
