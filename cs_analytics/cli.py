@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from cs_analytics import clock
 from cs_analytics.config import Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
@@ -112,13 +113,14 @@ def status(obj: Context, limit: int, fmt: str, exists: bool) -> None:
         label = " (demo data)" if current["demo"] else ""
         click.echo(f"current snapshot: {current['snapshot']}{label}")
         click.echo(f"  source: {current['source']}   data as of: {current['as_of']}   "
-                   f"built: {current['built_at']} UTC")
+                   f"built: {clock.local_text(meta['built_at'], obj.settings)}")
         canonical = ("users", "accounts", "contracts", "activities", "usage")
         click.echo("  rows: " + ", ".join(f"{t} {current['rows'].get(t, 0):,}" for t in canonical))
     click.echo("")
     click.echo("recent refreshes:" if log else "recent refreshes: none")
     for r in log:
-        line = (f"  #{r['id']:<4} {r['started_at']}  {r['source']:<10} {r['outcome']:<11}")
+        line = (f"  #{r['id']:<4} {clock.local_text(r['started_at'], obj.settings)}  "
+                f"{r['source']:<10} {r['outcome']:<11}")
         if r["error"]:
             line += f" {r['error']}"
         elif r["snapshot_id"]:

@@ -29,9 +29,19 @@ def local(moment: dt.datetime | str, settings: Settings) -> dt.datetime:
 
 def local_text(moment: dt.datetime | str | None, settings: Settings) -> str:
     """'2026-12-07 05:05 JST': minutes, in the configured zone, with the zone's label."""
+    return zone_text(moment, settings.general.timezone)
+
+
+def zone_text(moment: dt.datetime | str | None, timezone: str) -> str:
+    """`local_text` in the zone named `timezone` (for an object that keeps the zone's name,
+    such as a report rendered later)."""
     if moment is None or moment == "":
         return "—"
-    shown = local(moment, settings)
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    shown = moment.astimezone(zoneinfo.ZoneInfo(timezone))
     return f"{shown:%Y-%m-%d %H:%M} {shown.tzname()}"
 
 

@@ -86,6 +86,6 @@ if notes_tab.open:
                 except CsAnalyticsError as exc:
                     st.error(str(exc))
         widgets.table(notes.notes(store, account_id), {
-            "created_at": Col("account.col.written"), "author": Col("review.col.author"),
+            "created_at": Col("account.col.written", "moment"), "author": Col("review.col.author"),
             "body": Col("account.note"),
         }, key="account_notes", download=f"notes-{account_id}", empty_key="account.no_notes")

@@ -267,3 +267,83 @@ def test_account_header_labels_the_stage_and_the_band_card_its_own_change(demo_h
     # an unchanged band carries no delta (no score change under it)
     at = run_page("account", "ja", {"account_id": same[0]})
     assert not metric(at, "ヘルス帯").delta
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def test_a_manual_assessment_has_no_band_until_one_is_chosen(own_demo_home, use_home):
+    from cs_analytics.metrics import health
+
+    use_home(own_demo_home)
+    store = Store(own_demo_home)
+    at = run_page("account", "ja")
+    account_id = at.selectbox(key="account_pick").value
+    open_account_tab(at, "health")
+    assert at.selectbox(key="assessment_band").value is None  # not 良好 on a 危険 account
+    at.text_input(key="assessment_comment").set_value("様子見")
+    next(b for b in at.button if b.label == "評価を記録").click().run()
+    assert not at.exception
+    assert any("ヘルス帯を選んでください" in e.value for e in at.error)
+    assert account_id not in health.current_assessments(store)
+
+
+def test_the_health_inputs_show_their_units(demo_home, use_home):
+    from cs_analytics.metrics import accounts, health_summary
+
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    account_id = next(a for a in accounts.account_list(snap)["account_id"]
+                      if health_summary.account_current(snap, a) is not None)
+    current = health_summary.account_current(snap, account_id)
+    at = run_page("account", "ja", {"account_id": account_id})
+    open_account_tab(at, "health")
+    components = table_with(at, "要素", "計測値")
+    shown = dict(zip(components["要素"], components["計測値"]))
+    assert shown["更新"] == f"契約終了まで {current['renewal_value']:,.0f} 日"  # not "83.0"
+    assert shown["ログイン"] == f"{current['logins_value']:,.0f} 日（直近30日でログインのあった日）"
+    assert shown["配信数"].endswith("回（直近90日の配信）")
+
+
+def test_an_action_plan_owner_is_chosen_from_the_users(own_demo_home, use_home):
+    from cs_analytics import reviews
+    from cs_analytics.metrics import accounts
+
+    use_home(own_demo_home)
+    store = Store(own_demo_home)
+    snap = store.open_current()
+    users = accounts.users(snap)
+    at = run_page("weekly_review", "ja")
+    owner = at.selectbox(key="plan_owner")
+    assert owner.value is None
+    assert owner.options == list(users["name"])  # the users' names, not free text
+    week = reviews.week_start(snap.as_of)
+    at.text_input(key="plan_description").set_value("更新提案の準備")
+    owner.set_value(users["user_id"].iloc[1])
+    next(b for b in at.button if b.label == "追加").click().run()
+    assert not at.exception
+    plans = reviews.action_plans(store, "all", week=week)
+    assert list(plans["owner"]) == [users["name"].iloc[1]]
+
+
+# ---------------------------------------------------------------------------- times
+
+
+def test_times_are_in_the_configured_zone_with_its_label(own_demo_home, use_home):
+    from cs_analytics import notes
+
+    use_home(own_demo_home)
+    store = Store(own_demo_home)
+    snap = store.open_current()
+    account_id = snap.scalar("SELECT min(account_id) FROM accounts")
+    notes.add_note(store, account_id, "電話で状況確認", "local")
+    written = notes.notes(store, account_id)["created_at"].iloc[0]  # stored in UTC
+    at = run_page("account", "ja", {"account_id": account_id})
+    banner = next(m.value for m in at.markdown if "データ基準日" in m.value)
+    assert "UTC" not in banner and " JST" in banner  # 作成 2026-12-07 05:05 JST
+    open_account_tab(at, "notes")
+    shown = table_with(at, "メモ", "記入日時")["記入日時"].iloc[0]
+    from cs_analytics import clock
+    from cs_analytics.config import Settings
+
+    assert shown == clock.local_text(written, Settings()) and shown.endswith(" JST")

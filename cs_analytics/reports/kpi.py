@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from cs_analytics import clock
 from cs_analytics.config import BANDS, Settings
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import activity as activity_metrics
@@ -70,6 +71,7 @@ class KpiReport:
     no_contact_days: int
     weekly_reviews: pd.DataFrame = field(default_factory=pd.DataFrame)
     action_plans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    timezone: str = "Asia/Tokyo"  # general.timezone: the zone the "generated" time is given in
 
     @property
     def title(self) -> str:
@@ -157,6 +159,7 @@ def kpi_report_data(snap, settings: Settings, quarter: str | Period, lang: str =
         health_distribution=health.table, health_by_owner=health_by_owner,
         activity=activity, onboarding=onboarding, renewals=renewals,
         renewal_summary=renewal_summary, onboarding_days=settings.health.onboarding_days,
+        timezone=settings.general.timezone,
         no_contact_days=settings.signals.no_contact_days)
     report.headline = _headline(report, activity.iloc[-1].to_dict(),
                                 previous_activity.iloc[-1].to_dict(), health)
@@ -328,7 +331,7 @@ def kpi_report_workbook(snap, settings: Settings, quarter: str | Period, lang: s
 
 def render_kpi_workbook(report: KpiReport) -> bytes:
     lang = report.lang
-    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    stamp = clock.zone_text(dt.datetime.now(dt.UTC), report.timezone)
     book = ReportWorkbook(report.title, t("empty", lang),
                           footer=f"{report.title} — {t('as_of', lang, date=report.as_of)}")
     subtitle = [t("period", lang, start=report.quarter.start_date, end=report.end_day)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import zoneinfo
 from dataclasses import dataclass
 
 import pandas as pd
 
+from cs_analytics import clock
 from cs_analytics.config import HEALTH_COMPONENTS, Settings
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts as account_metrics
@@ -56,6 +58,7 @@ class QbrPack:
     signals: pd.DataFrame
     talking_points: list[TalkingPoint]
     notes: pd.DataFrame
+    timezone: str = "Asia/Tokyo"  # general.timezone: the zone the "generated" time is given in
 
     @property
     def title(self) -> str:
@@ -128,32 +131,37 @@ def qbr_data(snap, settings: Settings, account_id: str, lang: str = "ja",
             limit=RECENT_ACTIVITY_LIMIT),
         contact=contact, renewal=renewal, signals=signals,
         talking_points=talking_points(facts, settings, lang),
-        notes=account_notes(userdata, account_id))
+        notes=account_notes(userdata, account_id, timezone=settings.general.timezone),
+        timezone=settings.general.timezone)
 
 
 NOTE_COLUMNS = ["created_at", "author", "body"]
 
 
 def account_notes(userdata: sqlite3.Connection | None, account_id: str,
-                  limit: int = NOTES_LIMIT) -> pd.DataFrame:
-    """The account's notes from the user-data store, newest first: created_at (a datetime),
-    author, body."""
+                  limit: int = NOTES_LIMIT, timezone: str = "Asia/Tokyo") -> pd.DataFrame:
+    """The account's notes from the user-data store, newest first: created_at (a datetime in
+    `timezone`, the configured zone), author, body."""
     if userdata is None:
         return pd.DataFrame(columns=NOTE_COLUMNS)
     rows = userdata.execute(
         "SELECT created_at, author, body FROM notes WHERE account_id = ? "
         "ORDER BY created_at DESC, id DESC LIMIT ?", (account_id, limit)).fetchall()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=NOTE_COLUMNS)
-    frame["created_at"] = [_timestamp(v) for v in frame["created_at"]]
+    frame["created_at"] = [_timestamp(v, timezone) for v in frame["created_at"]]
     return frame
 
 
-def _timestamp(value):
-    """A stored ISO timestamp → naive datetime (Excel has no time zones); else the text."""
+def _timestamp(value, timezone: str):
+    """A stored ISO timestamp (UTC) → naive datetime in `timezone` (Excel has no time zones;
+    the sheet's "generated" line names the zone); else the text."""
     try:
-        return dt.datetime.fromisoformat(str(value)).replace(tzinfo=None)
+        moment = dt.datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(zoneinfo.ZoneInfo(timezone)).replace(tzinfo=None)
 
 
 def _renewal(health: dict | None, mrr) -> dict:
@@ -178,7 +186,7 @@ def qbr_workbook(snap, settings: Settings, account_id: str, lang: str = "ja",
 
 def render_qbr_workbook(pack: QbrPack) -> bytes:
     lang = pack.lang
-    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    stamp = clock.zone_text(dt.datetime.now(dt.UTC), pack.timezone)
     footer = f"{pack.title} — {t('as_of', lang, date=pack.as_of)}"
     book = ReportWorkbook(pack.title, t("empty", lang), footer=footer)
     demo = t("demo", lang) if pack.is_demo else None

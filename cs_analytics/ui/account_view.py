@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from cs_analytics import clock
 from cs_analytics.config import BANDS
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, health, signals as signal_metrics
@@ -23,6 +24,7 @@ from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col, band_label, md_escape, table
 
 PARAM = "account_id"
+ASSESSMENT_DAYS = 30  # a manual assessment's expiry offered first
 
 
 def pick_account(snap: Snapshot, view: View) -> str | None:
@@ -155,13 +157,29 @@ def health_history(snap: Snapshot, account_id: str, settings) -> None:
     charts.show(charts.health_history(history, settings.health.bands, t("account.health_title")),
                 key="account_health")
     current = data.call(health_summary_metrics.account_current, snap, account_id)
-    table(health_summary_metrics.account_components(current), {
+    components = health_summary_metrics.account_components(current)
+    components["input"] = [component_input(c, v, settings, current_language())
+                           for c, v in zip(components["component"], components["value"])]
+    table(components, {
         "component": Col("glossary.col.component", "enum", "component"),
-        "value": Col("account.col.input", "number"), "score": Col("col.score", "score"),
+        "input": Col("account.col.input"), "score": Col("col.score", "score"),
         "weight": Col("glossary.col.share", "pct"),
         "contribution": Col("health.col.contribution", "number"),
         "lost": Col("health.col.lost", "number"),
     }, key="account_components", download=f"health-components-{account_id}")
+
+
+def component_input(component: str, value, settings, lang: str) -> str | None:
+    """What a health component measured, with its unit and window: '9回（直近90日の配信）',
+    '契約終了まで 83日' — not a bare 83.0."""
+    if value is None or pd.isna(value):
+        return None
+    windows = settings.health.windows
+    days = {"deliveries": windows.deliveries_days, "logins": windows.logins_days,
+            "touchpoints": windows.touchpoints_days, "meetings": windows.meetings_days,
+            "conversion": windows.conversion_days}.get(component)
+    shown = fmt.pct(value) if component == "conversion" else fmt.number(value)
+    return translate(lang, f"account.input.{component}", value=shown, days=days)
 
 
 def assessment(store, account_id: str) -> None:
@@ -172,24 +190,30 @@ def assessment(store, account_id: str) -> None:
     st.caption(t("account.assessment_help"))
     with st.form(f"assessment_form_{account_id}", clear_on_submit=True):
         left, right = st.columns(2)
-        band = left.selectbox(t("col.band"), BANDS, key="assessment_band",
-                              format_func=_band_formatter())
+        # no band until one is chosen: a default would record 🟢 for a 🔴 account
+        band = left.selectbox(t("col.band"), BANDS, key="assessment_band", index=None,
+                              format_func=_band_formatter(),
+                              placeholder=t("account.pick_band"))
+        today = clock.today(data.settings())
         expires = right.date_input(t("account.expires"), key="assessment_expires",
-                                   value=dt.date.today() + dt.timedelta(days=30))
+                                   value=today + dt.timedelta(days=ASSESSMENT_DAYS))
         comment = st.text_input(t("check.comment"), key="assessment_comment")
         if st.form_submit_button(t("account.record_assessment")):
-            try:
-                health.record_assessment(store, account_id, band, expires, viewer().author,
-                                         comment)
-                st.rerun()
-            except CsAnalyticsError as exc:
-                st.error(str(exc))
+            if band is None:
+                st.error(t("account.band_required"))
+            else:
+                try:
+                    health.record_assessment(store, account_id, band, expires,
+                                             viewer().author, comment, today=today)
+                    st.rerun()
+                except CsAnalyticsError as exc:
+                    st.error(str(exc))
     recorded = pd.DataFrame([vars(a) for a in health.assessment_history(store, account_id)],
                             columns=["band", "comment", "expires_on", "author", "created_at"])
     table(recorded, {
         "band": Col("col.band", "band"), "comment": Col("check.comment"),
         "expires_on": Col("account.expires", "date"), "author": Col("review.col.author"),
-        "created_at": Col("account.col.written"),
+        "created_at": Col("account.col.written", "moment"),
     }, key="account_assessments", download=f"assessments-{account_id}",
         empty_key="account.no_assessments")
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import streamlit as st
 
+from cs_analytics import clock
 from cs_analytics.store import Snapshot
 from cs_analytics.ui import data, downloads, fmt
 from cs_analytics.ui.i18n import current_language, t, translate
@@ -43,15 +44,21 @@ def banner(snap: Snapshot | None) -> None:
         return
     parts = [t("frame.as_of", date=fmt.date(snap.as_of, lang)),
              t("frame.snapshot", id=snap.id)]
-    built = snap.meta.get("built_at")
+    built = snap.meta.get("built_at")  # UTC, stored without its zone
     if built is not None and not pd.isna(built):
-        parts.append(t("frame.built_at", time=pd.Timestamp(built).strftime("%Y-%m-%d %H:%M")))
+        parts.append(t("frame.built_at", time=clock.local_text(pd.Timestamp(built).to_pydatetime(),
+                                                               data.settings())))
     text = " · ".join(parts)
     if snap.is_demo:
         st.markdown(f":orange-badge[{t('frame.demo_label')}] {md_escape(text)}",
                     help=t("frame.demo_help"))
     else:
         st.caption(text)
+
+
+def moment(value) -> str:
+    """A stored moment (UTC) as users read it: in the configured zone, with its label."""
+    return clock.local_text(value, data.settings())
 
 
 def title(key: str) -> None:
@@ -135,6 +142,7 @@ class Col:
     """A table column: its i18n label key and how it is shown.
 
     kinds: text, yen, pct (fraction), int, number, date, month, score (0–100 progress bar),
+    moment (a stored UTC time → the configured zone, labelled: 2026-12-07 05:05 JST),
     url (external link, e.g. Salesforce), account (account id → link to the account page),
     band (health band code → emoji + name), enum (a code translated through `prefix`),
     enums (comma-separated codes, each translated).
@@ -231,6 +239,9 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
                 label, display_text=t("common.open_account"))
         elif col.kind == "band":
             shown[label] = _each_value(values, band_label)
+        elif col.kind == "moment":
+            settings = data.settings()
+            shown[label] = _each_value(values, lambda v: clock.local_text(v, settings))
         elif col.kind == "enum":
             shown[label] = _each_value(values, lambda v, p=col.prefix: t(f"{p}.{v}"))
         elif col.kind == "enums":
@@ -315,10 +326,11 @@ def _each_value_slowly(values: pd.Series, convert) -> list:
     return out
 
 
-def _download_frame(df: pd.DataFrame, columns: dict[str, Col],
-                    lang: str) -> tuple[pd.DataFrame, dict]:
-    """Raw values (unrounded amounts, fractions) under the translated headers. Takes the
-    language explicitly: it runs when a download is clicked, outside the page run."""
+def _download_frame(df: pd.DataFrame, columns: dict[str, Col], lang: str,
+                    settings=None) -> tuple[pd.DataFrame, dict]:
+    """Raw values (unrounded amounts, fractions) under the translated headers; moments in the
+    configured zone. Takes the language and settings explicitly: it runs when a download is
+    clicked, outside the page run."""
     out = pd.DataFrame(index=df.index)
     kinds = {}
     for name, col in columns.items():
@@ -329,6 +341,11 @@ def _download_frame(df: pd.DataFrame, columns: dict[str, Col],
             continue
         if col.kind == "band":
             out[label] = _each_value(df[name], lambda v: band_label(v, lang))
+        elif col.kind == "moment":
+            zone = settings or data.settings()
+            out[label] = _each_value(df[name], lambda v: clock.local_text(v, zone))
+            kinds[label] = "text"
+            continue
         elif col.kind == "enum":
             out[label] = _each_value(df[name],
                                      lambda v, p=col.prefix: translate(lang, f"{p}.{v}"))
@@ -405,13 +422,13 @@ def download_buttons(df: pd.DataFrame, columns: dict[str, Col], *, stem: str,
     `columns`; the files — and the frame behind them — are made only when clicked."""
     snap = data.current_snapshot()
     as_of = snap.as_of if snap is not None else None
-    lang = current_language()
+    lang, settings = current_language(), data.settings()
 
     def csv() -> bytes:
-        return downloads.csv_bytes(_download_frame(df, columns, lang)[0])
+        return downloads.csv_bytes(_download_frame(df, columns, lang, settings)[0])
 
     def excel() -> bytes:
-        raw, kinds = _download_frame(df, columns, lang)
+        raw, kinds = _download_frame(df, columns, lang, settings)
         return downloads.excel_bytes(raw, sheet=stem, kinds=kinds)
 
     with st.container(horizontal=True):  # side by side, left-aligned
