@@ -117,7 +117,8 @@ class Import:
 class Targets:
     """The CS strategy's goals, drawn as target lines and compared in KPI cards."""
 
-    two_year_churn_max: float = _doc("Target two-year churn rate (チャーン率), at most.", 0.10)
+    two_year_churn_max: float = _doc(
+        "Target two-year churn rate (the strategy's churn rate), at most.", 0.10)
     nrr_min: float = _doc("Target net revenue retention, at least.", 1.10)
     grr_min: float = _doc("Target gross revenue retention, at least.", 0.90)
 

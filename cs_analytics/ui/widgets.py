@@ -22,7 +22,7 @@ import streamlit as st
 from cs_analytics import clock
 from cs_analytics.store import Snapshot
 from cs_analytics.ui import data, downloads, fmt
-from cs_analytics.ui.i18n import current_language, t, translate
+from cs_analytics.ui.i18n import catalogue, current_language, t, translate
 
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$=")
 
@@ -152,6 +152,9 @@ class Col:
     kind: str = "text"
     prefix: str = ""  # kind "enum": values are shown as t(f"{prefix}.{value}")
     literal: bool = False  # the label is shown as is (e.g. cohort offsets "+3")
+    # kind "enum" over values from a source (a Salesforce picklist): a value the catalogue
+    # does not name is shown as it is
+    open_set: bool = False
 
     @property
     def text(self) -> str:
@@ -243,7 +246,7 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
             settings = data.settings()
             shown[label] = _each_value(values, lambda v: clock.local_text(v, settings))
         elif col.kind == "enum":
-            shown[label] = _each_value(values, lambda v, p=col.prefix: t(f"{p}.{v}"))
+            shown[label] = _each_value(values, lambda v, c=col: _enum_name(v, c, lang))
         elif col.kind == "enums":
             shown[label] = _each_value(values, lambda v, p=col.prefix: _enum_list(v, p))
         elif isinstance(values.dtype, pd.StringDtype):
@@ -347,8 +350,7 @@ def _download_frame(df: pd.DataFrame, columns: dict[str, Col], lang: str,
             kinds[label] = "text"
             continue
         elif col.kind == "enum":
-            out[label] = _each_value(df[name],
-                                     lambda v, p=col.prefix: translate(lang, f"{p}.{v}"))
+            out[label] = _each_value(df[name], lambda v, c=col: _enum_name(v, c, lang))
         elif col.kind == "enums":
             out[label] = _each_value(df[name], lambda v, p=col.prefix: _enum_list(v, p, lang))
         else:
@@ -458,6 +460,13 @@ def band_label(band: str, lang: str | None = None) -> str:
     if band not in BAND_EMOJI:
         return str(band)
     return f"{BAND_EMOJI[band]} {translate(lang or current_language(), f'band.{band}')}"
+
+
+def _enum_name(value, col: Col, lang: str) -> str:
+    key = f"{col.prefix}.{value}"
+    if col.open_set and key not in catalogue(lang):
+        return str(value)
+    return translate(lang, key)
 
 
 def _enum_list(value, prefix: str, lang: str | None = None) -> str | None:
