@@ -18,8 +18,10 @@ from cs_analytics.ui.nav import DEFAULT_PAGE, PAGES, ROOT_PATH, SECTIONS
 from cs_analytics.ui.session import (OPEN_VIEWER, Viewer, auth_configured, ensure_navigation,
                                      set_viewer)
 
+# "auto": the sidebar starts open on a desktop and collapsed on a phone, where it would cover
+# most of the screen.
 st.set_page_config(page_title="CS Analytics", page_icon="📈", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 ensure_navigation()
 
 

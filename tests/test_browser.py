@@ -109,6 +109,9 @@ def settle(page, title: str) -> None:
         "title => [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === title)",
         arg=title, timeout=60_000)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    # the run's placeholders (stale elements are drawn as skeletons until replaced) gone
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=stSkeleton]')", timeout=60_000)
     page.wait_for_timeout(1_000)  # let plotly finish drawing
 
 

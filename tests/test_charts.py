@@ -243,7 +243,8 @@ def test_figure_has_the_plotly_white_look(case, lang):
 def test_layout_shared_by_every_chart(case, lang):
     layout = spec(build(case))["layout"]
     assert layout["margin"] == {"l": 10, "r": 10, "t": 50, "b": 10}
-    assert layout["legend"] == {"orientation": "h", "y": -0.15}
+    assert layout["legend"] == {"orientation": "h", "yref": "container", "y": 0,
+                                "yanchor": "bottom"}  # below the axis labels, never on them
     assert layout["title"]["text"]
 
 
@@ -256,6 +257,7 @@ def test_mrr_trend(lang):
     assert fig["layout"]["title"]["text"] == {"ja": "MRRの推移", "en": "MRR trend"}[lang]
     assert trace["x"] == {"ja": ["2025年4月", "2025年5月"],
                           "en": ["Apr 2025", "May 2025"]}[lang]
+    month_ticks(fig["layout"]["xaxis"], trace["x"])
     assert values(trace["y"]) == [4_130_000.0, 4_140_000.5]  # unrounded
     assert values(trace["customdata"]) == [[21], [22]]
     assert trace["hovertemplate"].startswith("¥%{y:,.0f}<br>" + translate(lang, "chart.customers"))
@@ -290,9 +292,13 @@ def test_waterfall_starts_the_axis_near_the_lowest_level(lang):
     low, high, span = 5_230_000.0, 5_580_000.0, 350_000.0
     assert fig["layout"]["yaxis"]["range"] == pytest.approx([low - span * 1.5, high + span * 0.6],
                                                             abs=1e-6)
-    ticks = fig["layout"]["yaxis"]["tickvals"]
+    axis = fig["layout"]["yaxis"]
+    ticks = axis["tickvals"]
     assert ticks[0] <= low - span * 1.5 and ticks[-1] >= high + span * 0.6
-    assert amount_ticks(fig["layout"]["yaxis"], lang)[0] == {"ja": "0万円", "en": "¥0K"}[lang]
+    # round steps inside the range drawn (not from zero, where the axis does not go)
+    inside = [v for v in ticks if axis["range"][0] <= v <= axis["range"][1]]
+    assert len(inside) >= 3 and 0 not in ticks
+    assert axis["ticktext"][ticks.index(5_000_000)] == {"ja": "500万円", "en": "¥5,000K"}[lang]
     assert fig["layout"]["showlegend"] is False
     assert fig["layout"]["height"] == 400
 
@@ -334,13 +340,48 @@ def test_retention_has_nrr_grr_and_the_target_line(lang):
     # 1 decimal when the ticks need it (95%, 97.5%, 100%), never "16%, 16%, 17%"; not from
     # zero: retention moves around 100% and is read against its target
     assert fig["layout"]["yaxis"] == {"tickformat": ".1~%"}
+    assert fig["layout"]["xaxis"] == {"type": "category"}  # quarters, as they are
     assert nrr["hovertemplate"] == "%{y:.1%}"
 
 
 def test_ttm_periods_are_named_by_their_month_and_missing_rates_are_null(lang):
-    nrr, grr, target = traces(build("retention_ttm_none"))
-    assert nrr["x"] == ["2025-01", "2025-02"] == target["x"]
+    fig = spec(build("retention_ttm_none"))
+    nrr, grr, target = fig["data"]
+    # month names in the page's language on a category axis: plotly would read "2025-01" as a
+    # date and tick it "Jan 2025" in the Japanese UI too
+    assert nrr["x"] == {"ja": ["2025年1月", "2025年2月"],
+                        "en": ["Jan 2025", "Feb 2025"]}[lang] == target["x"]
+    assert month_ticks(fig["layout"]["xaxis"], nrr["x"]) == {
+        "ja": ["1月<br>2025", "2月"], "en": ["Jan<br>2025", "Feb"]}[lang]
     assert nrr["y"] == [None, 1.2]
+
+
+def month_ticks(axis: dict, x: list[str]) -> list[str]:
+    """The tick labels of a month axis, checked to be short and level: a category axis over
+    the months (never a date axis, which plotly ticks in English), at most 12 labelled, none
+    longer than a month's short name with the year under it."""
+    assert axis["type"] == "category" and axis["tickvals"] == x
+    assert axis["tickangle"] == 0 and axis["automargin"] is True
+    labelled = [text for text in axis["ticktext"] if text]
+    assert 0 < len(labelled) <= charts.MONTH_TICKS
+    assert all(len(line) <= 4 for text in labelled for line in text.split("<br>"))
+    return axis["ticktext"]
+
+
+def test_monthly_movements_are_named_months_on_a_category_axis(lang):
+    fig = spec(charts.movements_by_period(movements_frame(
+        ["2026-01", "2026-02"], [[1.0, 0, 0, 0, 0], [0, 0, 0, 0, -1.0]])))
+    assert fig["data"][0]["x"] == {"ja": ["2026年1月", "2026年2月"],
+                                   "en": ["Jan 2026", "Feb 2026"]}[lang]
+    month_ticks(fig["layout"]["xaxis"], fig["data"][0]["x"])
+    assert spec(build("movements_by_period"))["data"][0]["x"] == ["2025Q1", "2025Q2"]
+    assert spec(build("movements_by_period"))["layout"]["xaxis"] == {"type": "category"}
+    # two years of months: every other month named, the latest among them, each year once
+    two_years = [f"{2025 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]
+    fig = spec(charts.movements_by_period(movements_frame(two_years, [[1.0, 0, 0, 0, 0]] * 24)))
+    ticks = month_ticks(fig["layout"]["xaxis"], fig["data"][0]["x"])
+    assert ticks[-1] == {"ja": "12月", "en": "Dec"}[lang] and ticks[-2] == ""
+    assert sum("<br>" in text for text in ticks) == 2
 
 
 def test_rate_with_target_as_bars_or_a_line(lang):

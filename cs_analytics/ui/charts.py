@@ -16,7 +16,9 @@ is bad (tests/test_charts.py checks each builder).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -101,11 +103,16 @@ def _plain(values) -> list:
     return np.asarray(values).tolist()
 
 
+# The legend in one row at the bottom of the figure, below the axis and its labels (however
+# many lines they take): placed in the figure's coordinates, not the plot's.
+LEGEND = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"}
+
+
 def _layout(*, title: str | None, yaxis: dict | None = None, height: int = 360,
             **more) -> dict:
     """The layout every chart shares, plus the chart's own properties (`more`)."""
     layout = {"height": height, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
-              "legend": {"orientation": "h", "y": -0.15}, "hovermode": "x unified", **more}
+              "legend": LEGEND, "hovermode": "x unified", **more}
     if title is not None:
         layout["title"] = {"text": title}
     if yaxis:
@@ -113,15 +120,16 @@ def _layout(*, title: str | None, yaxis: dict | None = None, height: int = 360,
     return layout
 
 
-def _amount_axis(*extents) -> dict:
+def _amount_axis(*extents, from_zero: bool = True) -> dict:
     """An axis of amounts (yen) ticked in the configured unit: round steps over everything the
-    chart draws (`extents`: the values, sums and levels it reaches), zero included."""
+    chart draws (`extents`: the values, sums and levels it reaches), zero included unless
+    `from_zero=False` (an axis whose range is set, as a bridge's)."""
     reached = [float(v) for v in np.ravel(np.concatenate(
         [np.atleast_1d(np.asarray(e, dtype="float64")) for e in extents] or [[0.0]]))
         if not np.isnan(v)]
     lang = current_language()
     ticks, texts = fmt.amount_ticks(min(reached, default=0.0), max(reached, default=0.0), lang,
-                                    widgets.amount_unit(lang))
+                                    widgets.amount_unit(lang), from_zero=from_zero)
     return {"tickmode": "array", "tickvals": ticks, "ticktext": texts, "zeroline": True}
 
 
@@ -157,9 +165,44 @@ def _days(values) -> list[str]:
     return [pd.Timestamp(d).isoformat() for d in values]
 
 
-def _month_labels(months) -> list[str]:
+_MONTH_LABEL = re.compile(r"(?:TTM )?(\d{4})-(\d{2})")
+MONTH_TICKS = 12  # at most this many month names under a chart; the others unlabelled
+
+
+def _periods(values) -> tuple[list[str], dict]:
+    """The x values and x axis of a chart over periods. Months ("2026-02", "TTM 2026-02", or
+    dates) are named in the UI's language (2026年2月, Feb 2026) and ticked short and level
+    ("2月", the year under the first month of each year shown), at most MONTH_TICKS of them;
+    quarters ("2026Q1") are written as they are. Plotly would read "2026-02" as a date and tick
+    it in English ("Jan 2026"); long labels it would rotate and cut ("2026年…")."""
+    values = list(values)
+    months = [_month_of(v) for v in values]
+    if not values or any(m is None for m in months):
+        return [str(v) for v in values], {"type": "category"}
     lang = current_language()
-    return [fmt.month(m, lang) for m in months]
+    x = [fmt.month(m, lang) for m in months]
+    step = -(-len(months) // MONTH_TICKS)
+    text, year = [], None
+    for i, month in enumerate(months):
+        if (len(months) - 1 - i) % step:
+            text.append("")
+            continue
+        short = f"{month.month}月" if lang == "ja" else f"{month:%b}"
+        text.append(short if month.year == year else f"{short}<br>{month.year}")
+        year = month.year
+    return x, {"type": "category", "tickmode": "array", "tickvals": x, "ticktext": text,
+               "tickangle": 0, "automargin": True}
+
+
+def _month_of(value) -> dt.date | None:
+    if isinstance(value, str):
+        found = _MONTH_LABEL.fullmatch(value)
+        return dt.date(int(found[1]), int(found[2]), 1) if found else None
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, (dt.date, pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).date().replace(day=1)
+    return None
 
 
 def _line(x, y, name: str, color: str, **more) -> dict:
@@ -173,11 +216,13 @@ def _bar(x, y, name: str, color: str, **more) -> dict:
 
 def mrr_trend(df: pd.DataFrame) -> dict:
     """MRR per month (area) with the customer count in the hover."""
-    trace = _line(_month_labels(df["month"]), df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
+    x, xaxis = _periods(df["month"])
+    trace = _line(x, df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
                   fill="tozeroy", customdata=df[["customers"]].to_numpy(),
                   hovertemplate=YEN_HOVER + "<br>" + t("chart.customers")
                   + " %{customdata[0]:,}<extra></extra>")
-    return _figure([trace], _layout(title=t("chart.mrr_trend"), yaxis=_amount_axis(df["mrr"])))
+    return _figure([trace], _layout(title=t("chart.mrr_trend"), xaxis=xaxis,
+                                    yaxis=_amount_axis(df["mrr"])))
 
 
 def waterfall(bridge: dict, title: str) -> dict:
@@ -203,7 +248,7 @@ def waterfall(bridge: dict, title: str) -> dict:
     low, high = min(levels), max(levels)
     if low > 0 and high > low:
         shown = [max(0.0, low - (high - low) * 1.5), high + (high - low) * 0.6]
-        axis = {**_amount_axis(shown), "range": shown}
+        axis = {**_amount_axis(shown, from_zero=False), "range": shown}
     else:
         axis = _amount_axis(levels)
     return _figure([trace], _layout(title=title, yaxis=axis, height=400, showlegend=False))
@@ -211,7 +256,7 @@ def waterfall(bridge: dict, title: str) -> dict:
 
 def movements_by_period(df: pd.DataFrame) -> dict:
     """Signed movement totals per period as stacked bars (gains up, losses down)."""
-    x = list(df["label"])
+    x, xaxis = _periods(df["label"])
     traces = [_bar(x, df[m].to_numpy(), t(f"movement.{m}"), MOVEMENT_COLORS[m],
                    hovertemplate=YEN_HOVER) for m in MOVEMENTS]
     amounts = df[list(MOVEMENTS)]
@@ -219,17 +264,17 @@ def movements_by_period(df: pd.DataFrame) -> dict:
     traces.append(_line(x, net.to_numpy(), t("chart.net_change"), "#212121",
                         hovertemplate=YEN_HOVER))
     reached = (amounts.clip(lower=0).sum(axis=1), amounts.clip(upper=0).sum(axis=1), net)
-    return _figure(traces, _layout(title=t("chart.movements_by_period"),
+    return _figure(traces, _layout(title=t("chart.movements_by_period"), xaxis=xaxis,
                                    yaxis=_amount_axis(*reached), barmode="relative"))
 
 
 def retention(df: pd.DataFrame, target: float, title: str) -> dict:
     """NRR and GRR per period with the NRR target line (TTM periods named by their month)."""
-    x = [str(label).removeprefix("TTM ") for label in df["label"]]
+    x, xaxis = _periods(df["label"])
     traces = [_line(x, df["nrr"].to_numpy(), "NRR", PRIMARY, hovertemplate=PCT_HOVER),
               _line(x, df["grr"].to_numpy(), "GRR", SECONDARY, hovertemplate=PCT_HOVER),
               _target_trace(x, target, t("chart.nrr_target", value=fmt.pct(target)))]
-    return _figure(traces, _layout(title=title, yaxis=_pct_axis()))
+    return _figure(traces, _layout(title=title, xaxis=xaxis, yaxis=_pct_axis()))
 
 
 def _target_trace(x: list, target: float, name: str) -> dict:
@@ -241,11 +286,11 @@ def _target_trace(x: list, target: float, name: str) -> dict:
 def rate_with_target(df: pd.DataFrame, column: str, target: float, *, title: str,
                      name: str, target_name: str, bars: bool = True) -> dict:
     """A rate per period (bars or a line) with a dashed target line."""
-    x = list(df["label"])
+    x, xaxis = _periods(df["label"])
     draw = _bar if bars else _line
     traces = [draw(x, df[column].to_numpy(), name, PRIMARY, hovertemplate=PCT_HOVER),
               _target_trace(x, target, target_name)]
-    return _figure(traces, _layout(title=title, yaxis=_pct_axis(from_zero=True)))
+    return _figure(traces, _layout(title=title, xaxis=xaxis, yaxis=_pct_axis(from_zero=True)))
 
 
 def cohort_heatmap(df: pd.DataFrame, title: str) -> dict:
@@ -319,10 +364,10 @@ def matrix(df: pd.DataFrame, title: str) -> dict:
 
 def usage_trend(df: pd.DataFrame, title: str) -> dict:
     """Monthly deliveries (bars, left axis) and logins (line, right axis)."""
-    x = _month_labels(df["month"])
+    x, xaxis = _periods(df["month"])
     traces = [_bar(x, df["deliveries"].to_numpy(), t("usage.deliveries"), PRIMARY),
               _line(x, df["logins"].to_numpy(), t("usage.logins"), SECONDARY, yaxis="y2")]
-    return _figure(traces, _layout(title=title, yaxis=_count_axis(),
+    return _figure(traces, _layout(title=title, xaxis=xaxis, yaxis=_count_axis(),
                                    yaxis2=_count_axis(overlaying="y", side="right",
                                                       showgrid=False)))
 
@@ -408,7 +453,8 @@ def components(df: pd.DataFrame, title: str) -> dict:
 def account_mrr(df: pd.DataFrame, title: str) -> dict:
     """One account's MRR per month (steps), movements marked with their name."""
     names = [t(f"movement.{m}") if isinstance(m, str) else "" for m in df["movement"]]
-    trace = _line(_month_labels(df["month"]), df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
+    x, xaxis = _periods(df["month"])
+    trace = _line(x, df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
                   line={"color": PRIMARY, "shape": "hv"}, customdata=names,
                   hovertemplate=YEN_HOVER + " %{customdata}<extra></extra>")
-    return _figure([trace], _layout(title=title, yaxis=_amount_axis(df["mrr"])))
+    return _figure([trace], _layout(title=title, xaxis=xaxis, yaxis=_amount_axis(df["mrr"])))

@@ -67,12 +67,13 @@ def amount_delta(value, lang: str, unit: str) -> str:
     return text if text.startswith("-") else "+" + text
 
 
-def amount_ticks(low: float, high: float, lang: str, unit: str,
-                 count: int = 5) -> tuple[list[float], list[str]]:
-    """Ticks for an amount axis spanning [low, high] (yen): about `count` round steps (1, 2,
-    2.5 or 5 × a power of ten), one step beyond each end, as values in yen and their text in
-    the configured unit."""
-    low, high = min(low, 0.0), max(high, 0.0)
+def amount_ticks(low: float, high: float, lang: str, unit: str, count: int = 5, *,
+                 from_zero: bool = True) -> tuple[list[float], list[str]]:
+    """Ticks for an amount axis spanning [low, high] (yen; widened to 0 unless `from_zero` is
+    False): about `count` round steps (1, 2, 2.5 or 5 × a power of ten), one step beyond each
+    end, as values in yen and their text in the configured unit."""
+    if from_zero:
+        low, high = min(low, 0.0), max(high, 0.0)
     if high - low <= 0:
         high = low + AMOUNT_UNITS[unit]
     raw = (high - low) / count

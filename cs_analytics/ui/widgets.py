@@ -253,6 +253,7 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
             shown[label] = values  # Arrow-backed text goes to the table as it is
         else:
             shown[label] = values.astype("object").where(values.notna(), None)
+    _fit(config, shown, {col.text: col.kind for col in columns.values()})
     try:
         table = pa.Table.from_arrays([_arrow_column(v) for v in shown.values()],
                                      names=list(shown))
@@ -261,6 +262,56 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
                              if isinstance(v, pa.Array) else v for label, v in shown.items()},
                             index=df.index), config
     return table, config
+
+
+# A column whose header is much wider than its values (a long header over short numbers) is
+# drawn as wide as its values, with the header's whole text in its tooltip: a wide table then
+# fits the page instead of hiding its last columns. A table of many columns also keeps its
+# first (the account or owner) in view when scrolled sideways.
+CHAR_PX = 7           # a half-width character; a CJK character counts two
+HEADER_PAD_PX = 30    # a header's padding and menu icon
+CELL_PAD_PX = 18
+MIN_COLUMN_PX = 56
+NARROW_FROM_PX = 100  # headers narrower than this are left as they are
+PIN_FROM = 9          # columns
+NO_FIT = {"score", "url", "account"}  # drawn at their own width (bars, link texts)
+
+
+def _fit(config: dict, shown: dict, kinds: dict[str, str]) -> None:
+    for position, (label, values) in enumerate(shown.items()):
+        entry = config.get(label) or st.column_config.Column(label)
+        header = _text_width(label) * CHAR_PX + HEADER_PAD_PX
+        if kinds[label] not in NO_FIT and header > NARROW_FROM_PX:
+            content = _content_px(kinds[label], values)
+            if content is not None and header > content + CELL_PAD_PX:
+                entry["width"] = max(MIN_COLUMN_PX, content)
+                entry["help"] = label
+        if position == 0 and len(shown) >= PIN_FROM:
+            entry["pinned"] = True
+        config[label] = entry
+
+
+def _content_px(kind: str, values) -> int | None:
+    """How wide the widest shown value of a column is, in pixels (estimated from its text)."""
+    if kind in DATE_FORMATS:
+        return (10 if kind == "date" else 9) * CHAR_PX + CELL_PAD_PX
+    if kind in NUMBER_FORMATS or kind == "pct":
+        numbers = pd.to_numeric(pd.Series(values), errors="coerce").abs()
+        top = numbers.max()
+        if pd.isna(top):
+            return MIN_COLUMN_PX
+        text = {"yen": f"-¥{top:,.0f}", "int": f"-{top:,.0f}", "number": f"-{top:,.1f}",
+                "pct": f"-{top:.1f}%"}[kind]
+        return len(text) * CHAR_PX + CELL_PAD_PX
+    texts = pd.Series(values[:2000] if not isinstance(values, pd.Series)
+                      else values.iloc[:2000]).dropna().astype(str).unique()
+    if len(texts) == 0:
+        return MIN_COLUMN_PX
+    return max(_text_width(text) for text in texts) * CHAR_PX + CELL_PAD_PX
+
+
+def _text_width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
 def _arrow_column(values) -> pa.Array:
