@@ -5,15 +5,10 @@ defaults, and the headline cards in reading order."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pytest
-
 from cs_analytics import alert_actions
 from cs_analytics.store import Store
-from test_app_common import (demo_home, make_app, metric, open_account_tab,  # noqa: F401
-                             run_page, select_row, table, table_with, texts,
-                             use_home)
+from test_app_common import (demo_home, metric, open_account_tab, run_page,  # noqa: F401
+                             select_row, table, table_with, texts, use_home)
 from test_app_interactions import own_demo_home  # noqa: F401
 
 # ---------------------------------------------------------------------------- alerts
