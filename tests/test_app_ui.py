@@ -164,6 +164,27 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
     assert kinds[translate("en", "col.mrr")] == "yen"
 
 
+def test_a_long_header_over_short_numbers_does_not_widen_its_column():
+    """A wide table fits the page: a column's width follows its values when its header is far
+    wider (the header in the column's tooltip); nine columns or more keep the first in view."""
+    from cs_analytics.ui import widgets
+    from cs_analytics.ui.widgets import Col
+
+    df = pd.DataFrame({"name": ["佐藤 悠斗"], "days": [17], "n": [3],
+                       **{f"c{i}": [i] for i in range(6)}})
+    columns = {"name": Col("col.owner"), "days": Col("team.col.max_contact", "int"),
+               "n": Col("team.col.accounts", "int"),
+               **{f"c{i}": Col(f"c{i}", "int", literal=True) for i in range(6)}}
+    _, config = widgets._display_frame(df, columns)
+    long = translate("ja", "team.col.max_contact")  # 最終接触からの最大日数 over "17"
+    assert config[long]["width"] == widgets.MIN_COLUMN_PX and config[long]["help"] == long
+    assert config[translate("ja", "team.col.accounts")].get("width") is None  # fits as it is
+    assert config[translate("ja", "col.owner")]["pinned"] is True  # 9 columns
+    _, config = widgets._display_frame(df[["name", "days"]], {k: columns[k]
+                                                               for k in ("name", "days")})
+    assert not config.get(translate("ja", "col.owner"), {}).get("pinned")
+
+
 def test_a_table_shows_its_rows_in_order_whatever_the_frames_index():
     """Results filtered or sorted in pandas keep their old index labels: the table shows the
     rows in the frame's order, each value with its own row."""

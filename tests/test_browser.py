@@ -357,7 +357,15 @@ def test_manager_team_to_owner_to_account_health(server, browser, demo_home):
     page = browser.new_page(viewport={"width": WIDTH, "height": 1000}, locale="ja-JP")
     page.goto(f"{server}/team")
     settle(page, title_of("team", "ja"))
-    click_grid_row(page, grid_with(page, translate("ja", "team.col.capacity")), 0)
+    owners_grid = grid_with(page, translate("ja", "team.col.capacity"))
+    owners_grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    # all 16 columns of the owners' table on a 1440 px screen: none cut off at the edge
+    scroll, visible = owners_grid.evaluate(
+        "g => { const s = g.querySelector('.dvn-scroller'); "
+        "return [s.scrollWidth, s.clientWidth]; }")
+    assert scroll <= visible, (scroll, visible)
+    click_grid_row(page, owners_grid, 0)
     owner = owners["owner_name"].iloc[0]
     heading = translate("ja", "team.portfolio_title", owner=owner)
     page.get_by_text(heading).wait_for(timeout=60_000)
