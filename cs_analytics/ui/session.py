@@ -10,11 +10,12 @@ import sys
 from dataclasses import dataclass
 
 import streamlit as st
-from streamlit.runtime.scriptrunner.script_runner import _mpa_v1
+from streamlit.runtime.scriptrunner import script_runner
 
 VIEWER_KEY = "_viewer"
-# What Streamlit runs instead of app.py in its pages-folder mode (see ensure_navigation).
-_PAGES_FOLDER_RUNNER = _mpa_v1.__code__
+# What Streamlit runs instead of app.py in its pages-folder mode (see ensure_navigation); a
+# Streamlit without it leaves only the mode's flag to go by.
+_PAGES_FOLDER_RUNNER = getattr(getattr(script_runner, "_mpa_v1", None), "__code__", None)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def ensure_navigation() -> None:
 
 
 def _started_in_pages_folder_mode() -> bool:
+    if _PAGES_FOLDER_RUNNER is None:
+        return False
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code is _PAGES_FOLDER_RUNNER:
