@@ -15,13 +15,15 @@ from cs_analytics.access import AccessDenied, decide
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.ui import data, filters, widgets
 from cs_analytics.ui.i18n import LANG_KEY, LANGUAGES, t
-from cs_analytics.ui.nav import DEFAULT_PAGE, PAGES, SECTIONS
+from cs_analytics.ui.nav import DEFAULT_PAGE, PAGES, ROOT_PATH, SECTIONS
 from cs_analytics.ui.session import (OPEN_VIEWER, Viewer, account_box, auth_configured,
                                      ensure_navigation, served_from, set_viewer,
                                      sign_in_available)
 
+# "auto": the sidebar starts open on a desktop and collapsed on a phone, where it would cover
+# most of the screen.
 st.set_page_config(page_title="CS Analytics", page_icon="📈", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 ensure_navigation()
 
 
@@ -87,11 +89,20 @@ def choose_language(default: str) -> None:
 
 
 def navigation() -> StreamlitPage:
+    """The menu. Every page has a stable URL, /<name>; the default page is also the app's
+    root, so its own URL is a hidden second entry (Streamlit gives the default page the root
+    alone)."""
     sections: dict[str, list] = {t(f"nav.section.{s}"): [] for s in SECTIONS}
     for spec in PAGES:
-        sections[t(f"nav.section.{spec.section}")].append(
-            st.Page(spec.path, title=t(f"nav.{spec.name}"), icon=spec.icon,
-                    url_path=spec.name, default=spec.name == DEFAULT_PAGE))
+        title = t(f"nav.{spec.name}")
+        section = sections[t(f"nav.section.{spec.section}")]
+        if spec.name == DEFAULT_PAGE:
+            section.append(st.Page(spec.path, title=title, icon=spec.icon, default=True,
+                                   url_path=ROOT_PATH))
+            section.append(st.Page(spec.path, title=title, icon=spec.icon, url_path=spec.name,
+                                   visibility="hidden"))
+        else:
+            section.append(st.Page(spec.path, title=title, icon=spec.icon, url_path=spec.name))
     return st.navigation(sections)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import duckdb
 
-from cs_analytics import serving
+from cs_analytics import clock, serving
 from cs_analytics.config import CONFIG_ENV, Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.reports.csv_text import GuardedWriter
@@ -194,7 +194,7 @@ def _print_status(store: Store, current, served, snapshots, log, verify: bool) -
                       "(rebuild with `import` or `refresh`)")
         click.echo(f"current snapshot: {current['snapshot']}{label}")
         click.echo(f"  source: {current['source']}   data as of: {current['as_of']}   "
-                   f"built: {current['built_at']} UTC")
+                   f"built: {clock.local_text(meta['built_at'], obj.settings)}")
         canonical = ("users", "accounts", "contracts", "activities", "usage")
         click.echo("  rows: " + ", ".join(f"{t} {current['rows'].get(t, 0):,}" for t in canonical))
     damaged = [s for s in snapshots if not s["intact"]]
@@ -208,7 +208,8 @@ def _print_status(store: Store, current, served, snapshots, log, verify: bool) -
     click.echo("")
     click.echo("recent refreshes:" if log else "recent refreshes: none")
     for r in log:
-        line = (f"  #{r['id']:<4} {r['started_at']}  {r['source']:<10} {r['outcome']:<11}")
+        line = (f"  #{r['id']:<4} {clock.local_text(r['started_at'], obj.settings)}  "
+                f"{r['source']:<10} {r['outcome']:<11}")
         if r["error"]:
             line += f" {r['error']}"
         elif r["snapshot_id"]:

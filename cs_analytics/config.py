@@ -75,6 +75,25 @@ class General:
         "http://localhost:8501")
 
 
+# The units amounts can be shown in on screen (Display.amount_unit): yen per unit.
+AMOUNT_UNITS = {"yen": 1, "thousand": 1_000, "man": 10_000, "million": 1_000_000}
+
+
+@dataclass(frozen=True)
+class Display:
+    """How the app shows amounts: one unit per UI language, the same on every page."""
+
+    amount_unit_ja: str = _doc(
+        "Unit of amounts on KPI cards, account headers and chart axes in the Japanese UI: "
+        "'man' (10,000 yen), 'thousand', 'million' or 'yen'. Tables, hovers and "
+        "downloads always give whole yen.", "man")
+    amount_unit_en: str = _doc(
+        "The same in the English UI: 'thousand' (¥K), 'million' (¥M) or 'yen'.", "thousand")
+
+    def amount_unit(self, lang: str) -> str:
+        return self.amount_unit_ja if lang == "ja" else self.amount_unit_en
+
+
 @dataclass(frozen=True)
 class Snapshots:
     """How many published snapshots are kept on disk."""
@@ -163,6 +182,8 @@ TARGETS_DOC = (
     "is shown without a pass/fail mark unless a target with that basis is configured, e.g. "
     "[targets.nrr_quarter] metric = \"nrr\", value = 1.02, basis = \"quarter\", "
     "direction = \"at_least\". For a default name only the keys you set change.")
+
+
 @dataclass(frozen=True)
 class Samples:
     """How a rate over a small group says how small it is (SPEC §4)."""
@@ -617,6 +638,7 @@ class Settings:
     """All settings. Every section and key is optional in the file."""
 
     general: General = field(default_factory=General)
+    display: Display = field(default_factory=Display)
     snapshots: Snapshots = field(default_factory=Snapshots)
     import_: Import = field(default_factory=Import, metadata={"toml": "import"})
     targets: dict[str, Target] = field(
@@ -801,6 +823,11 @@ def _check_semantics(s: Settings) -> None:
         fail("general.renewal_grace_days", "expected 0 or more days")
     if s.general.language not in ("ja", "en"):
         fail("general.language", "expected 'ja' or 'en'")
+    if s.display.amount_unit_ja not in AMOUNT_UNITS:
+        fail("display.amount_unit_ja", f"expected one of {', '.join(AMOUNT_UNITS)}")
+    if s.display.amount_unit_en not in AMOUNT_UNITS or s.display.amount_unit_en == "man":
+        fail("display.amount_unit_en", "expected one of yen, thousand, million ('man' is a "
+             "Japanese unit)")
     if s.snapshots.keep < 1:
         fail("snapshots.keep", "expected at least 1")
     if s.import_.max_errors < 1:

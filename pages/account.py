@@ -45,7 +45,8 @@ if contracts_tab.open:
             "contract_id": Col("account.col.contract"), "start_date": Col("col.start_date", "date"),
             "end_date": Col("col.end_date", "date"), "type": Col("account.col.type", "enum",
                                                                   "contract_type"),
-            "status": Col("account.col.status"), "amount": Col("account.col.amount", "yen"),
+            "status": Col("account.col.status", "enum", "contract_status", open_set=True),
+            "amount": Col("account.col.amount", "yen"),
             "mrr": Col("col.mrr", "yen"), "active": Col("account.col.active"),
             "churn_reason": Col("churn.col.reason"),
         }, key="account_contracts", download=f"contracts-{account_id}",
@@ -89,7 +90,7 @@ if notes_tab.open:
         if outbox.enabled(settings):
             st.caption(t("account.outbox_help"))
         written, columns = account_view.with_outbox(notes.notes(store, account_id), {
-            "created_at": Col("account.col.written"), "author": Col("review.col.author"),
+            "created_at": Col("account.col.written", "moment"), "author": Col("review.col.author"),
             "body": Col("account.note")}, store, "note", account_id)
         widgets.table(written, columns, key="account_notes", download=f"notes-{account_id}",
                       empty_key="account.no_notes")

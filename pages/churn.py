@@ -49,7 +49,7 @@ with left:
     st.caption(t("churn.headline_counts", churned=headline["churned"],
                  customers=headline["customers"]) + " · " + cards.group_text(headline))
 with right:
-    trend["label"] = [fmt.month(m, lang) for m in trend["month"]]
+    trend["label"] = trend["month"]  # months, named and ticked by the chart
     charts.show(charts.rate_with_target(
         trend, "rate", target, title=t("churn.trend_title"), name=t("kpi.two_year_churn_rate"),
         target_name=None if target is None else t("chart.churn_target", value=fmt.pct(target)),

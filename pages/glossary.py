@@ -4,7 +4,7 @@ import streamlit as st
 
 from cs_analytics.config import BANDS
 from cs_analytics.ui import data, glossary, session, widgets
-from cs_analytics.ui.i18n import t
+from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.widgets import Col
 
 session.ensure_navigation()
@@ -49,7 +49,7 @@ widgets.table(matrix, {"tier": Col("glossary.col.tier"),
 
 st.subheader(t("glossary.settings_title"))
 st.caption(t("glossary.settings_intro"))
-widgets.table(glossary.settings_table(settings), {
+widgets.table(glossary.settings_table(settings, current_language()), {
     "key": Col("glossary.col.key"), "value": Col("glossary.col.value"),
     "default": Col("glossary.col.default"), "doc": Col("glossary.col.doc"),
 }, key="glossary_settings", download="settings", height=480)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cs_analytics import reviews
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics import team
+from cs_analytics.metrics import accounts, team
 from cs_analytics.ui import data, fmt, session, widgets
 from cs_analytics.ui.i18n import current_language, formatter, t
 from cs_analytics.ui.session import viewer
@@ -65,7 +65,7 @@ with st.form(f"review_form_{team_key}_{week}"):
             st.error(str(exc))
 if saved:
     st.caption(t("review.last_saved", author=widgets.md_escape(saved["author"]),
-                 at=saved["updated_at"]))
+                 at=widgets.moment(saved["updated_at"])))
 
 st.subheader(t("review.plans_title"))
 plans = reviews.action_plans(store, team_key, week=week)
@@ -84,16 +84,19 @@ if chosen is not None:
     if status != plan["status"]:
         reviews.set_action_plan_status(store, int(plan["id"]), status)
         st.rerun()
+people = dict(data.call(accounts.users, snap).itertuples(index=False))  # an owner is a user
 with st.form(f"plan_form_{team_key}_{week}", clear_on_submit=True):
     st.markdown("**" + t("review.add_plan") + "**")
     description = st.text_input(t("review.col.description"), key="plan_description")
     c1, c2 = st.columns(2)
     due = c1.date_input(t("review.col.due"), value=None, key="plan_due")
-    owner = c2.text_input(t("review.col.owner"), key="plan_owner")
+    owner = c2.selectbox(t("review.col.owner"), list(people), index=None, key="plan_owner",
+                         format_func=people.get, placeholder=t("review.pick_owner"))
     if st.form_submit_button(t("review.add")):
         try:
             reviews.add_action_plan(store, team_key, week, description=description,
-                                    due_date=due, owner=owner, author=user.author)
+                                    due_date=due, owner=people.get(owner, ""),
+                                    author=user.author)
             st.rerun()
         except CsAnalyticsError as exc:
             st.error(str(exc))

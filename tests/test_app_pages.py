@@ -92,7 +92,7 @@ def test_overview_cards_equal_the_metrics_api(demo_home, use_home):
     previous = revenue.kpis(snap, periods.previous(period))
     at = run_page("overview", "en")
     mrr = metric(at, "MRR")
-    assert mrr.value == fmt.yen_compact(current["mrr"], "en")
+    assert mrr.value == fmt.amount(current["mrr"], "en", "thousand")
     assert mrr.proto.help == fmt.yen(current["mrr"])
     assert metric(at, "Active customers").value == fmt.number(current["customers"])
     assert metric(at, "NRR").value == fmt.pct(current["nrr"])
@@ -201,9 +201,9 @@ def test_churn_page_headline_and_target_line(demo_home, use_home):
     logo = chart(at, "Logo churn rate")
     assert [trace["name"] for trace in logo["data"]] == ["Logo churn (period)"]
     due = renewals.summary_of(renewals.due_in(snap, _period(snap)))
-    assert metric(at, "ARR due").value == fmt.yen_compact(due.due_arr, "en")
-    assert metric(at, "At-risk ARR").value == fmt.yen_compact(due.at_risk_arr, "en")
-    assert metric(at, "Pending ARR").value == fmt.yen_compact(due.pending_arr, "en")
+    assert metric(at, "ARR due").value == fmt.amount(due.due_arr, "en", "thousand")
+    assert metric(at, "At-risk ARR").value == fmt.amount(due.at_risk_arr, "en", "thousand")
+    assert metric(at, "Pending ARR").value == fmt.amount(due.pending_arr, "en", "thousand")
 
 
 @pytest.mark.parametrize("lang", LANGS)

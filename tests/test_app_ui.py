@@ -35,16 +35,33 @@ def test_yen_is_whole_yen_with_separators():
     assert fmt.yen(float("nan")) == "—"
 
 
-def test_compact_yen_reads_as_man_en_in_japanese_and_millions_in_english():
-    assert fmt.yen_compact(12_345_678, "ja") == "1,235万円"
-    assert fmt.yen_compact(123_456, "ja") == "12.3万円"
-    assert fmt.yen_compact(9_999, "ja") == "¥9,999"
-    assert fmt.yen_compact(250_000_000, "ja") == "2.50億円"
-    assert fmt.yen_compact(12_345_678, "en") == "¥12.3M"
-    assert fmt.yen_compact(456_000, "en") == "¥456K"
-    assert fmt.yen_compact(-3_000_000, "ja") == "-300万円"
-    assert fmt.yen_delta(1_200_000, "ja") == "+120万円"
-    assert fmt.yen_delta(-1_200_000, "en") == "-¥1.2M"
+def test_amounts_read_in_one_configured_unit():
+    assert fmt.amount(12_345_678, "ja", "man") == "1,235万円"
+    assert fmt.amount(123_456, "ja", "man") == "12.3万円"
+    assert fmt.amount(70_000, "ja", "man") == "7.0万円"       # not ¥70,000 beside 84.0万円
+    assert fmt.amount(250_000_000, "ja", "man") == "25,000万円"  # not 億円 on another card
+    assert fmt.amount(0, "ja", "man") == "0万円"
+    assert fmt.amount(12_345_678, "ja", "thousand") == "12,346千円"
+    assert fmt.amount(12_345_678, "ja", "million") == "12.3百万円"
+    assert fmt.amount(12_345_678, "en", "thousand") == "¥12,346K"
+    assert fmt.amount(456_000, "en", "million") == "¥0.5M"
+    assert fmt.amount(12_345_678, "en", "yen") == "¥12,345,678"
+    assert fmt.amount(-3_000_000, "ja", "man") == "-300万円"
+    assert fmt.amount(None, "ja", "man") == "—"
+    assert fmt.amount_delta(1_200_000, "ja", "man") == "+120万円"
+    assert fmt.amount_delta(-1_200_000, "en", "thousand") == "-¥1,200K"
+
+
+def test_amount_axis_ticks_are_round_steps_in_the_unit():
+    values, texts = fmt.amount_ticks(0, 5_230_000, "ja", "man")
+    assert values[0] < 0 < 5_230_000 < values[-1]
+    steps = {b - a for a, b in zip(values, values[1:])}
+    assert steps == {2_000_000}
+    assert texts[values.index(0)] == "0万円" and "400万円" in texts
+    values, texts = fmt.amount_ticks(0, 123_000, "ja", "man")
+    assert "2.5万円" in texts and "5.0万円" in texts  # one number of decimals on an axis
+    values, texts = fmt.amount_ticks(-400_000, 600_000, "en", "thousand")
+    assert "-¥400K" in texts and "¥600K" in texts
 
 
 def test_percentages_have_one_decimal():
@@ -146,6 +163,27 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
     assert raw[translate("en", "col.band")].tolist()[0] == "🔴 " + translate("en", "band.danger")
     assert raw[translate("en", "col.mrr")].tolist()[0] == 1000.5  # unrounded
     assert kinds[translate("en", "col.mrr")] == "yen"
+
+
+def test_a_long_header_over_short_numbers_does_not_widen_its_column():
+    """A wide table fits the page: a column's width follows its values when its header is far
+    wider (the header in the column's tooltip); nine columns or more keep the first in view."""
+    from cs_analytics.ui import widgets
+    from cs_analytics.ui.widgets import Col
+
+    df = pd.DataFrame({"name": ["佐藤 悠斗"], "days": [17], "n": [3],
+                       **{f"c{i}": [i] for i in range(6)}})
+    columns = {"name": Col("col.owner"), "days": Col("team.col.max_contact", "int"),
+               "n": Col("team.col.accounts", "int"),
+               **{f"c{i}": Col(f"c{i}", "int", literal=True) for i in range(6)}}
+    _, config = widgets._display_frame(df, columns)
+    long = translate("ja", "team.col.max_contact")  # 最終接触からの最大日数 over "17"
+    assert config[long]["width"] == widgets.MIN_COLUMN_PX and config[long]["help"] == long
+    assert config[translate("ja", "team.col.accounts")].get("width") is None  # fits as it is
+    assert config[translate("ja", "col.owner")]["pinned"] is True  # 9 columns
+    _, config = widgets._display_frame(df[["name", "days"]], {k: columns[k]
+                                                               for k in ("name", "days")})
+    assert not config.get(translate("ja", "col.owner"), {}).get("pinned")
 
 
 def test_a_table_shows_its_rows_in_order_whatever_the_frames_index():
@@ -414,8 +452,8 @@ def test_upload_size_limit_and_problems_table():
 
 def test_refresh_and_snapshot_tables_on_an_empty_directory(tmp_path):
     store = Store(tmp_path)
-    assert admin.refresh_table(store).empty
-    assert admin.snapshot_table(store).empty
+    assert admin.refresh_table(store, Settings(), "ja").empty
+    assert admin.snapshot_table(store, Settings()).empty
 
 
 def test_placeholders_helper():

@@ -124,6 +124,9 @@ def test_kpi_workbook_summary_equals_the_metrics_api(snap, userdata):
     wb = load(data)
     assert wb.sheetnames == KPI_SHEETS_JA
     ws = wb["サマリー"]
+    generated = [c.value for row in ws.iter_rows() for c in row
+                 if isinstance(c.value, str) and c.value.startswith("作成: CS Analytics")]
+    assert generated and generated[0].endswith(" JST")  # in the configured zone, labelled
     kpis = revenue.kpis(snap, quarter)
     previous = revenue.kpis(snap, periods.parse_quarter("2025Q1"))
     year_ago = revenue.kpis(snap, periods.parse_quarter("2024Q2"))
@@ -420,6 +423,9 @@ def test_qbr_notes_from_the_user_data_store(snap, userdata):
     assert ws.cell(r, 3).value == HYPERLINK and ws.cell(r, 3).data_type == "s"
     assert ws.cell(r, 1).value == dt.datetime(2025, 6, 20, 18, 30)  # 09:30 UTC, in Tokyo
     assert ws.cell(r, 1).number_format == "yyyy-mm-dd hh:mm"
+    generated = [c.value for row in load(data).worksheets[0].iter_rows() for c in row
+                 if isinstance(c.value, str) and c.value.startswith("作成: CS Analytics")]
+    assert generated and generated[0].endswith(" JST")  # the zone the sheet's times are in
     assert_no_formulas_and_printable(data)
     assert qbr_data(snap, SETTINGS, "A1").notes.empty
 

@@ -8,62 +8,75 @@ import streamlit as st
 
 from cs_analytics.config import Settings
 from cs_analytics.metrics.comparisons import group_changed
-from cs_analytics.ui import filters, fmt
+from cs_analytics.ui import filters, fmt, widgets
 from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.widgets import kpi, rate_delta, yen_change
+from cs_analytics.ui.widgets import kpi
 
 # kpis() keys shown as cards, in order.
 REVENUE_CARDS = ("mrr", "arr", "customers", "nrr", "grr", "logo_churn_rate",
                  "two_year_churn_rate", "quick_ratio")
 RATES = ("nrr", "grr", "logo_churn_rate", "two_year_churn_rate")
-LOWER_IS_BETTER = ("logo_churn_rate", "two_year_churn_rate")
+
+# Whether a rise of a number is good news: it decides a change's colour on every card.
+UP_IS_GOOD = {"mrr": True, "arr": True, "customers": True, "nrr": True, "grr": True,
+              "logo_churn_rate": False, "two_year_churn_rate": False, "quick_ratio": True,
+              "new": True, "reactivation": True, "expansion": True, "contraction": False,
+              "churn": False, "score": True}
 
 
 def revenue_cards(comparison: dict, settings: Settings, columns: int = 4) -> None:
     """Cards for `comparisons.compare` of the period: each KPI with its change versus the
     previous period, the year-ago change beside it, and the strategy's rates with their
-    target — judged on the target's basis, not on the period's own value."""
+    target — judged on the target's basis, not on the period's own value. Each row of
+    `columns` cards is its own st.columns, so a narrow screen that stacks the columns keeps
+    the cards in reading order (MRR, ARR, customers, NRR, …)."""
     lang = current_language()
-    current = comparison["current"]["kpis"]
-    previous = comparison["previous"]["kpis"]
-    year_ago = comparison["year_ago"]["kpis"]
-    description = t("compare.vs_previous")
     compared_with = t("compare.compared_with",
                       previous=filters.measured_text(comparison["previous"]),
                       year_ago=filters.measured_text(comparison["year_ago"]))
-    cols = st.columns(columns)
-    for i, key in enumerate(REVENUE_CARDS):
-        with cols[i % columns]:
-            value, before, ago = current.get(key), previous.get(key), year_ago.get(key)
-            label = t(f"kpi.{key}")
-            year_text = t("compare.year_ago_change", change=_change_text(key, value, ago, lang))
-            if key in ("mrr", "arr"):
-                kpi(label, fmt.yen_compact(value, lang), help=fmt.yen(value),
-                    delta=yen_change(value, before), description=description)
-            elif key == "customers":
-                delta = None if value is None or before is None else fmt.signed(value - before)
-                kpi(label, fmt.number(value), delta=delta, description=description,
-                    help=f"{year_text}\n\n{compared_with}")
-            elif key == "quick_ratio":
-                delta = (None if value is None or before is None
-                         else fmt.signed(value - before, 2))
-                kpi(label, fmt.number(value, 2), delta=delta, description=description,
-                    help=f"{t('kpi.quick_ratio_help')}\n\n{year_text}\n\n{compared_with}")
-            elif key == "two_year_churn_rate":
-                two = comparison["current"]["two_year"]
-                # over other customers than the previous rate: the change is not coloured
-                # as better or worse (the help names both groups)
-                other = group_changed(two, comparison["previous"]["two_year"])
-                kpi(label, fmt.pct(value), delta=rate_delta(value, before),
-                    delta_color="off" if other else "inverse",
-                    description=group_text(two, short=True), help=two_year_help(comparison))
-            else:
-                kpi(label, fmt.pct(value), delta=rate_delta(value, before),
-                    delta_color="inverse" if key in LOWER_IS_BETTER else "normal",
-                    description=description,
-                    help=f"{target_help(comparison, key)}\n\n{year_text}\n\n{compared_with}")
+    for first in range(0, len(REVENUE_CARDS), columns):
+        for col, key in zip(st.columns(columns), REVENUE_CARDS[first:first + columns]):
+            with col:
+                _revenue_card(key, comparison, compared_with, lang)
     st.caption(year_ago_line(comparison))
     st.caption(targets_line(comparison))
+
+
+def _revenue_card(key: str, comparison: dict, compared_with: str, lang: str) -> None:
+    """One card: the value, its change versus the previous period (coloured by whether a rise
+    is good for this KPI, grey when it rounds to zero) and, in its help, the year-ago change
+    and the target on its basis."""
+    value = comparison["current"]["kpis"].get(key)
+    before = comparison["previous"]["kpis"].get(key)
+    ago = comparison["year_ago"]["kpis"].get(key)
+    label, change = t(f"kpi.{key}"), widgets.change(value, before)
+    year_text = t("compare.year_ago_change", change=_change_text(key, value, ago, lang))
+    shown = {"change": change, "up_is_good": UP_IS_GOOD[key],
+             "description": t("compare.vs_previous")}
+    if key in ("mrr", "arr"):
+        unit = widgets.amount_unit(lang)
+        kpi(label, fmt.amount(value, lang, unit), help=fmt.yen(value),
+            change_text=None if change is None else fmt.amount_delta(change, lang, unit), **shown)
+    elif key == "customers":
+        kpi(label, fmt.number(value), help=f"{year_text}\n\n{compared_with}",
+            change_text=None if change is None else fmt.signed(change), **shown)
+    elif key == "quick_ratio":
+        kpi(label, fmt.number(value, 2),
+            help=f"{t('kpi.quick_ratio_help')}\n\n{year_text}\n\n{compared_with}",
+            change_text=None if change is None else fmt.signed(change, 2), **shown)
+    elif key == "two_year_churn_rate":
+        two = comparison["current"]["two_year"]
+        # over other customers than the previous rate: the change is not coloured as better
+        # or worse (the help names both groups)
+        other = group_changed(two, comparison["previous"]["two_year"])
+        kpi(label, fmt.pct(value), change=change,
+            change_text=None if change is None else fmt.pct_points(change, lang),
+            up_is_good=None if other else UP_IS_GOOD[key],
+            description=group_text(two, short=True), help=two_year_help(comparison))
+    else:
+        kpi(label, fmt.pct(value),
+            help=f"{target_help(comparison, key)}\n\n{year_text}\n\n{compared_with}",
+            change_text=None if change is None else fmt.pct_points(change, lang), **shown)
 
 
 def year_ago_line(comparison: dict) -> str:

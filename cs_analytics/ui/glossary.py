@@ -6,10 +6,13 @@ read the same configuration."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+import tomllib
 
 import pandas as pd
 
 from cs_analytics.config import BANDS, HEALTH_COMPONENTS, Settings, iter_settings
+from cs_analytics.ui.i18n import LOCALES_DIR
 
 # Definitions in reading order: (section, [metric keys]); texts are glossary.def.<key>.
 DEFINITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -108,13 +111,25 @@ def segment_matrix(s: Settings) -> pd.DataFrame:
          for tier in ("high", "mid", "low")])
 
 
-def settings_table(s: Settings) -> pd.DataFrame:
-    """Every setting: key, current value, default, meaning."""
+def settings_table(s: Settings, lang: str = "en") -> pd.DataFrame:
+    """Every setting: key, current value, default, meaning — in Japanese from
+    locales/settings.ja.toml, in English config.py's own text."""
+    docs = setting_docs(lang)
     rows = []
     for key, default, doc in iter_settings():
         rows.append({"key": key, "value": _show(_current(s, key)), "default": _show(default),
-                     "doc": doc})
+                     "doc": docs.get(key, doc)})
     return pd.DataFrame(rows)
+
+
+@functools.cache
+def setting_docs(lang: str) -> dict[str, str]:
+    """What each setting means in `lang` ({} for English: config.py's docs are English)."""
+    path = LOCALES_DIR / f"settings.{lang}.toml"
+    if not path.exists():
+        return {}
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
 
 
 def _current(s: Settings, key: str):

@@ -12,7 +12,7 @@ from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.reports import qbr, qbr_deck, qbr_slides
 from cs_analytics.ui import downloads, fmt
 from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.widgets import Col, band_label, md_escape, report_download, table
+from cs_analytics.ui.widgets import Col, amount, band_label, md_escape, report_download, table
 
 PRIORITY_ICONS = {1: "🔴", 2: "🟠", 3: "💡", 4: "ℹ️"}
 
@@ -25,7 +25,7 @@ def summary(pack: qbr.QbrPack) -> None:
     cols[1].metric(t("col.score"), fmt.number(health.get("score")), border=True,
                    delta=band_label(health["band"]) if health.get("band") else None,
                    delta_color="off", delta_arrow="off")
-    cols[2].metric(t("col.arr"), fmt.yen_compact(pack.profile.get("arr"), lang), border=True,
+    cols[2].metric(t("col.arr"), amount(pack.profile.get("arr")), border=True,
                    help=fmt.yen(pack.profile.get("arr")))
     renewal_text = fmt.date(renewal.get("contract_end"), lang)
     if renewal.get("days_to_renewal") is not None:

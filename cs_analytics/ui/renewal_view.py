@@ -9,8 +9,8 @@ import streamlit as st
 
 from cs_analytics.metrics.renewals import RenewalSummary
 from cs_analytics.ui import fmt
-from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.widgets import Col, go_to_account, table
+from cs_analytics.ui.i18n import t
+from cs_analytics.ui.widgets import Col, amount, go_to_account, table
 
 
 def summary_cards(s: RenewalSummary | dict) -> None:
@@ -19,7 +19,6 @@ def summary_cards(s: RenewalSummary | dict) -> None:
     `renewals.summary_of` or its `as_dict()` (a report's)."""
     if isinstance(s, dict):
         s = RenewalSummary(**s)
-    lang = current_language()
     cards = (
         ("due", s.due_arr, t("renewals.card.due_help", count=s.due_count)),
         ("signed", s.signed_arr, t("renewals.card.signed_help", count=s.signed_count,
@@ -36,7 +35,7 @@ def summary_cards(s: RenewalSummary | dict) -> None:
     )
     cols = st.columns(3) + st.columns(3)  # what is decided, then what is not
     for col, (key, value, help_text) in zip(cols, cards):
-        col.metric(t(f"renewals.card.{key}"), fmt.yen_compact(value, lang), border=True,
+        col.metric(t(f"renewals.card.{key}"), amount(value), border=True,
                    help=f"{fmt.yen(value)} — {help_text}")
 
 
