@@ -35,7 +35,7 @@ bench: $(STAMP)
 ## reliability: replay hostile files and faults; a table of exit code, peak memory, message and
 ## whether the snapshot and user data stayed byte-identical (a few minutes; not part of `test`)
 reliability: $(STAMP)
-	$(PY) -m cs_analytics.reliability
+	$(PY) -m bench.reliability
 
 demo: $(STAMP)
 	$(PY) -m cs_analytics demo

@@ -173,12 +173,13 @@ def status(obj: Context, limit: int, fmt: str, exists: bool, verify: bool) -> No
                                "damaged": damaged, "snapshots": snapshots,
                                "refreshes": log}, ensure_ascii=False, indent=2, default=str))
     else:
-        _print_status(store, current, served, snapshots, log, verify)
+        _print_status(store, obj.settings, current, served, snapshots, log, verify)
     if verify and any(not s["intact"] for s in snapshots):
         sys.exit(1)
 
 
-def _print_status(store: Store, current, served, snapshots, log, verify: bool) -> None:
+def _print_status(store: Store, settings: Settings, current, served, snapshots, log,
+                  verify: bool) -> None:
     click.echo(f"data directory: {store.home}")
     if served.damage is not None:
         click.echo(f"DAMAGED: {served.damage}")
@@ -194,7 +195,7 @@ def _print_status(store: Store, current, served, snapshots, log, verify: bool) -
                       "(rebuild with `import` or `refresh`)")
         click.echo(f"current snapshot: {current['snapshot']}{label}")
         click.echo(f"  source: {current['source']}   data as of: {current['as_of']}   "
-                   f"built: {clock.local_text(meta['built_at'], obj.settings)}")
+                   f"built: {clock.local_text(current['built_at'], settings)}")
         canonical = ("users", "accounts", "contracts", "activities", "usage")
         click.echo("  rows: " + ", ".join(f"{t} {current['rows'].get(t, 0):,}" for t in canonical))
     damaged = [s for s in snapshots if not s["intact"]]
@@ -208,7 +209,7 @@ def _print_status(store: Store, current, served, snapshots, log, verify: bool) -
     click.echo("")
     click.echo("recent refreshes:" if log else "recent refreshes: none")
     for r in log:
-        line = (f"  #{r['id']:<4} {clock.local_text(r['started_at'], obj.settings)}  "
+        line = (f"  #{r['id']:<4} {clock.local_text(r['started_at'], settings)}  "
                 f"{r['source']:<10} {r['outcome']:<11}")
         if r["error"]:
             line += f" {r['error']}"

@@ -132,7 +132,7 @@ def test_a_hostile_workbook_upload_leaves_the_server_serving(server, browser, ow
     """Issue 21, item 5: a 1.6 KB workbook with one cell at XFD1048576 once made the reader
     allocate 550 GB and abort the Streamlit server for every user. Now it is refused with one
     message, in the page's language, and the server goes on serving everyone."""
-    from cs_analytics.reliability import xlsx_far_cell
+    from bench.reliability import xlsx_far_cell
 
     path = xlsx_far_cell(tmp_path / "far.xlsx")
     before = Store(own_home).current_file()

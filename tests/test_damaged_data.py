@@ -3,7 +3,7 @@ read-only or full data directory and a killed build never need a developer. Ever
 answers in one line (never a traceback), the newest intact snapshot is served and marked as
 such, import rebuilds from it, read-only work writes nothing, and the data directory is private.
 
-The faults are plain functions in tests/faults.py (a reliability script replays them too).
+The faults are plain functions in bench/faults.py (a reliability script replays them too).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-import faults
+from bench import faults
 from cs_analytics.config import Settings
 from cs_analytics.imports import import_files
 from cs_analytics.sources import demo
@@ -304,3 +304,23 @@ def test_the_data_directory_is_private(tmp_path):
     loose = {str(p.relative_to(home)): oct(stat.S_IMODE(p.stat().st_mode)) for p in files
              if stat.S_IMODE(p.stat().st_mode) & 0o077}
     assert not loose, loose
+
+
+def test_the_reliability_script_replays_the_faults(tmp_path):
+    """`make reliability` stages each fault before it looks at the data directory, then reports
+    what the command did: status names the damage, metrics are served from the intact older
+    snapshot with a warning, an interrupted build shows as interrupted — no traceback, nothing
+    changed by the command."""
+    from bench import reliability
+
+    results = reliability.run(["snapshot-truncated-status", "snapshot-garbled-metrics",
+                               "killed-build-status"], tmp_path)
+    assert [(r["case"], r["exit_code"], r["traceback"], r["snapshot_identical"],
+             r["userdata_identical"]) for r in results] == [
+        ("snapshot-truncated-status", 0, False, True, True),
+        ("snapshot-garbled-metrics", 0, False, True, True),
+        ("killed-build-status", 0, False, True, True)]
+    assert results[0]["message"].startswith("DAMAGED: snap-")
+    assert "truncated or overwritten" in results[0]["message"]
+    assert results[1]["message"].startswith("warning: the current snapshot is damaged")
+    assert "interrupted" in results[2]["message"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cs_analytics import reliability as hostile
+from bench import reliability as hostile
 from cs_analytics.build import open_build
 from cs_analytics.cli import main
 from cs_analytics.config import REPO_ROOT, settings_from_dict

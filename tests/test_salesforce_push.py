@@ -359,7 +359,7 @@ def test_demo_data_is_never_pushed(org, tmp_path):
 def test_a_damaged_snapshot_is_never_pushed_from_the_older_one_standing_in(org, tmp_path):
     """An older snapshot served in place of a damaged current one would overwrite newer values
     in Salesforce: push refuses before any call."""
-    from faults import garble_snapshot
+    from bench.faults import garble_snapshot
 
     home = tmp_path / "data"
     for day in ("2026-03-31", AS_OF):

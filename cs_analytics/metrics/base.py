@@ -13,7 +13,6 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -101,21 +100,6 @@ def ratio(numerator, denominator) -> float | None:
     if denominator is None or numerator is None or denominator == 0:
         return None
     return float(numerator) / float(denominator)
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.90
-                    ) -> tuple[float | None, float | None]:
-    """The Wilson score interval of the rate successes / n at `confidence` (two-sided), or
-    (None, None) when n is 0. Unlike p ± z·√(p(1−p)/n) it stays inside [0, 1] and is not empty
-    at 0 or n successes — what a small group needs."""
-    if n <= 0:
-        return None, None
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def plain(value):

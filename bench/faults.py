@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class CommandRun:
     stderr: str
     before: dict[str, str] | None = None   # fingerprint of the data directory before the run
     after: dict[str, str] | None = None    # … and after it (full-disk runs: of the copy)
+    peak_mb: float | None = None           # peak resident memory of the command's processes
 
     @property
     def traceback(self) -> bool:
@@ -127,9 +129,35 @@ def cli_command(*args: str) -> list[str]:
 
 def run_cli(home: Path, *args: str, env: dict | None = None, timeout: float = 600) -> CommandRun:
     """`python -m cs_analytics ARGS` on the data directory `home`."""
-    result = subprocess.run(cli_command(*args), cwd=REPO, capture_output=True, text=True,
-                            env=_env(home, env), timeout=timeout)
-    return CommandRun(tuple(args), result.returncode, result.stdout, result.stderr)
+    code, out, err, peak = run_measured(cli_command(*args), _env(home, env), timeout)
+    return CommandRun(tuple(args), code, out, err, peak_mb=peak)
+
+
+def run_measured(argv: list[str], env: dict, timeout: float) -> tuple[int, str, str, float]:
+    """Run `argv` from the repository: exit code, stdout, stderr and the peak resident memory
+    (MB) of it and the processes it waited for (reaped with wait4, which reports it)."""
+    process = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    streams: dict[str, bytes] = {}
+    readers = [threading.Thread(target=lambda n=name, f=stream: streams.__setitem__(n, f.read()))
+               for name, stream in (("out", process.stdout), ("err", process.stderr))]
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            pid, status, usage = os.wait4(process.pid, 0)
+            break
+        time.sleep(0.02)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    return (process.returncode, streams["out"].decode("utf-8", "replace"),
+            streams["err"].decode("utf-8", "replace"), usage.ru_maxrss / 1024)
 
 
 def _env(home: Path, extra: dict | None) -> dict:
@@ -158,11 +186,9 @@ def read_only(home: Path, *args: str, env: dict | None = None,
     before = fingerprint(home)
     script = (f"mount --bind {shlex.quote(str(home))} {shlex.quote(str(home))} && "
               f"mount -o remount,bind,ro {shlex.quote(str(home))} && exec \"$@\"")
-    result = subprocess.run([*UNSHARE, "sh", "-c", script, "sh", *cli_command(*args)],
-                            cwd=REPO, capture_output=True, text=True, env=_env(home, env),
-                            timeout=timeout)
-    return CommandRun(tuple(args), result.returncode, result.stdout, result.stderr,
-                      before, fingerprint(home))
+    code, out, err, peak = run_measured([*UNSHARE, "sh", "-c", script, "sh", *cli_command(*args)],
+                                _env(home, env), timeout)
+    return CommandRun(tuple(args), code, out, err, before, fingerprint(home), peak)
 
 
 def on_full_disk(home: Path, *args: str, env: dict | None = None, room_bytes: int = 0,
@@ -196,7 +222,7 @@ def on_full_disk_command(home: Path, python_args: list[str], *, env: dict | None
             raise RuntimeError(f"the full-disk run did not start: {result.stderr.strip()}")
         data = json.loads(report.read_text(encoding="utf-8"))
     return CommandRun(tuple(label or python_args), data["returncode"], data["stdout"],
-                      data["stderr"], data["before"], data["after"])
+                      data["stderr"], data["before"], data["after"], data["peak_mb"])
 
 
 def _full_disk_inside(source: str, stage: str, report: str, room: str, *command: str) -> None:
@@ -217,10 +243,10 @@ def _full_disk_inside(source: str, stage: str, report: str, room: str, *command:
     if room_bytes:
         with open(filler, "r+b") as fh:
             fh.truncate(max(0, filler.stat().st_size - room_bytes))
-    result = subprocess.run(list(command), cwd=REPO, capture_output=True, text=True)
+    code, out, err, peak = run_measured(list(command), dict(os.environ), 600)
     filler.unlink()
     Path(report).write_text(json.dumps({
-        "returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr,
+        "returncode": code, "stdout": out, "stderr": err, "peak_mb": peak,
         "before": before, "after": fingerprint(stage_path)}), encoding="utf-8")
 
 

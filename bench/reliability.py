@@ -2,14 +2,17 @@
 holding a published snapshot and user data, each case in its own processes, and prints a table
 — case, exit code, peak memory, message, snapshot and user-data store byte-identical.
 
-    make reliability                         # python -m cs_analytics.reliability
-    python -m cs_analytics.reliability --case xlsx-far-cell --case csv-nul-after-8k
+    make reliability                         # python -m bench.reliability
+    python -m bench.reliability --case xlsx-far-cell --case snapshot-garbled-metrics
 
 A case is a plain function registered with `@case`: it gets a `Scenario` (a fresh copy of the
 data directory, a folder for its files) and returns the `Outcome` of the command it ran
-(`scenario.cli(...)`). A new fault — a damaged snapshot, a read-only directory, a full disk —
-is one more such function. The hostile files are generated here (some are large), never
-stored; the tests build the same files at a smaller scale (tests/test_import_hostile_files.py).
+(`scenario.cli(...)`); a fault case also names the `setup` that damages the scenario first
+(bench/faults.py: a damaged snapshot or pointer, a read-only or full disk, a killed build). The
+hostile files are generated here (some are large), never stored; the tests build the same
+files at a smaller scale (tests/test_import_hostile_files.py, tests/test_damaged_data.py).
+A run fails when a command prints a traceback or exits otherwise than 0–2, or when a refused
+input peaks at 1 GB or more.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +31,7 @@ from typing import Callable
 
 import click
 
+from bench import faults
 from cs_analytics.config import CONFIG_ENV, HOME_ENV, REPO_ROOT
 from cs_analytics.sources.messages import terminal_safe
 
@@ -203,10 +206,11 @@ def evil_name(folder: Path) -> Path:
 
 @dataclass
 class Outcome:
-    exit_code: int
-    peak_mb: float
+    exit_code: int | None  # None: not run (this machine cannot stage the fault)
+    peak_mb: float | None
     message: str
     seconds: float
+    traceback: bool = False
 
 
 @dataclass
@@ -218,53 +222,49 @@ class Scenario:
     files: Path
     config: Path
 
-    def cli(self, *args: str, timeout: float = 900) -> Outcome:
+    def cli(self, *args: str, timeout: float = 900, about: str | None = None) -> Outcome:
         """Run `python -m cs_analytics ARGS` against this data directory; its exit code, the
-        peak resident memory of it and every process it waited for, and what it said: the
-        first problem of refused data, else its error line or its first line."""
+        peak resident memory of it and every process it waited for, and what it said (the
+        first line holding `about`, when given)."""
         env = {**os.environ, HOME_ENV: str(self.home), CONFIG_ENV: str(self.config),
                "PYTHONPATH": str(REPO_ROOT)}
         started = time.monotonic()
-        with tempfile.TemporaryFile() as out:
-            process = subprocess.Popen([sys.executable, "-m", "cs_analytics", *args],
-                                       stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                       env=env, cwd=REPO_ROOT)
-            try:
-                _, status, usage = _wait(process, timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                _, status, usage = os.wait4(process.pid, 0)
-            out.seek(0)
-            text = out.read().decode("utf-8", "replace")
-        code = os.waitstatus_to_exitcode(status)
-        lines = [line for line in text.splitlines() if line.strip() and not line.startswith("…")]
-        if code == 2 and lines:  # refused data: its first problem says what and where
-            message = lines[0]
-        else:
-            message = next((line for line in reversed(lines) if line.startswith("error:")),
-                           lines[0] if lines else "")
-        return Outcome(code, usage.ru_maxrss / 1024, message, time.monotonic() - started)
+        code, out, err, peak = faults.run_measured(faults.cli_command(*args), env, timeout)
+        return outcome(code, out + err, peak, time.monotonic() - started, about)
 
 
-def _wait(process: subprocess.Popen, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            process.returncode = os.waitstatus_to_exitcode(status)
-            return pid, status, usage
-        if time.monotonic() > deadline:
-            raise subprocess.TimeoutExpired(process.args, timeout)
-        time.sleep(0.05)
+def outcome(code: int, text: str, peak_mb: float | None, seconds: float,
+            about: str | None = None) -> Outcome:
+    """What a command said, in one line: the first line holding `about` if any, else the first
+    problem of refused data (exit 2), else its error line, else its first warning, else its
+    first line."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("…")]
+    chosen = [line.strip() for line in lines if about and about in line]
+    if chosen:
+        message = chosen[0]
+    elif code == 2 and lines:  # refused data: its first problem says what and where
+        message = lines[0]
+    else:
+        message = next((line for line in reversed(lines) if line.startswith("error:")),
+                       next((line for line in lines if line.startswith("warning:")),
+                            lines[0] if lines else ""))
+    return Outcome(code, peak_mb, message, seconds,
+                   "Traceback (most recent call last)" in text)
 
 
 CASES: dict[str, Callable[[Scenario], Outcome]] = {}
+# A case's fault, set up before the data directory is fingerprinted: the damage it starts from
+# is the case's premise; what the command does afterwards is what the table reports.
+SETUPS: dict[str, Callable[[Scenario], None]] = {}
 
 
-def case(name: str):
-    """Register a case: a function of a Scenario returning the Outcome of what it ran."""
+def case(name: str, setup: Callable[[Scenario], None] | None = None):
+    """Register a case: a function of a Scenario returning the Outcome of what it ran, and the
+    fault `setup` puts the scenario in first (none for a hostile input)."""
     def register(fn):
         CASES[name] = fn
+        if setup is not None:
+            SETUPS[name] = setup
         return fn
     return register
 
@@ -350,6 +350,101 @@ def _(s: Scenario) -> Outcome:
     return _import(s, evil_name(s.files))
 
 
+# ---------------------------------------------------------------------------- faults
+# A bad disk day (bench/faults.py): a damaged snapshot or pointer, a read-only or full disk,
+# a build killed half-way. Each starts from a data directory with two snapshots, so an intact
+# older one can stand in for a damaged current one.
+
+
+def _second_snapshot(s: Scenario) -> None:
+    path = s.files / "accounts.csv"
+    path.write_text("account_id,name,owner_id\nA1,既存の顧客,U1\nA2,二社目,U1\n",
+                    encoding="utf-8")
+    if s.cli("import", str(path)).exit_code != 0:
+        raise click.ClickException("could not publish the second snapshot of a fault case")
+
+
+def _damaged(damage: Callable[[Path], object]) -> Callable[[Scenario], None]:
+    def setup(s: Scenario) -> None:
+        _second_snapshot(s)
+        damage(s.home)
+    return setup
+
+
+def _accounts_file(s: Scenario) -> Path:
+    path = s.files / "more-accounts.csv"
+    path.write_text("account_id,name,owner_id\nA3,三社目,U1\n", encoding="utf-8")
+    return path
+
+
+def _fault_run(run: faults.CommandRun, about: str | None = None) -> Outcome:
+    return outcome(run.returncode, run.stdout + run.stderr, run.peak_mb, 0.0, about)
+
+
+def _namespaced(fn: Callable[[Scenario], Outcome]) -> Callable[[Scenario], Outcome]:
+    """A case that needs a private mount namespace: reported as not run where there is none."""
+    def run(s: Scenario) -> Outcome:
+        if not faults.namespaces_available():
+            return Outcome(None, None, "not run: this machine allows no user mount namespace "
+                                       "(unshare)", 0.0)
+        started = time.monotonic()
+        result = fn(s)
+        result.seconds = time.monotonic() - started
+        return result
+    return run
+
+
+@case("snapshot-truncated-status", setup=_damaged(faults.truncate_snapshot))
+def _(s: Scenario) -> Outcome:
+    return s.cli("status", about="DAMAGED")
+
+
+@case("snapshot-garbled-metrics", setup=_damaged(faults.garble_snapshot))
+def _(s: Scenario) -> Outcome:
+    return s.cli("metrics", "--format", "json")
+
+
+@case("pointer-garbled-status", setup=_damaged(faults.garble_pointer))
+def _(s: Scenario) -> Outcome:
+    return s.cli("status", about="DAMAGED")
+
+
+@case("snapshot-garbled-import", setup=_damaged(faults.garble_snapshot))
+def _(s: Scenario) -> Outcome:
+    # rebuilds from the newest intact snapshot and publishes: the snapshot changes, by design
+    return s.cli("import", str(_accounts_file(s)))
+
+
+@case("read-only-status", setup=_second_snapshot)
+@_namespaced
+def _(s: Scenario) -> Outcome:
+    return _fault_run(faults.read_only(s.home, "status", env=_env(s)), about="current snapshot")
+
+
+@case("read-only-import", setup=_second_snapshot)
+@_namespaced
+def _(s: Scenario) -> Outcome:
+    return _fault_run(faults.read_only(s.home, "import", str(_accounts_file(s)), env=_env(s)))
+
+
+@case("full-disk-import", setup=_second_snapshot)
+@_namespaced
+def _(s: Scenario) -> Outcome:
+    # runs on a full copy of the data directory: this one is never touched
+    return _fault_run(faults.on_full_disk(s.home, "import", str(_accounts_file(s)),
+                                          env=_env(s)))
+
+
+@case("killed-build-status", setup=_second_snapshot)
+def _(s: Scenario) -> Outcome:
+    faults.killed_build(s.home, "import", str(_accounts_file(s)), at="publish")
+    return s.cli("status", about="interrupted")
+
+
+def _env(s: Scenario) -> dict:
+    return {CONFIG_ENV: str(s.config)}
+
+
 # ---------------------------------------------------------------------------- the run
 
 
@@ -408,12 +503,16 @@ def run(names: list[str], work: Path) -> list[dict]:
         files = home.parent / "files"
         shutil.copytree(baseline, home)
         files.mkdir()
+        scenario = Scenario(home, files, config)
+        if name in SETUPS:
+            SETUPS[name](scenario)
         before = (_published(home), _digest(home / "userdata.sqlite"))
-        outcome = CASES[name](Scenario(home, files, config))
+        outcome = CASES[name](scenario)
         snapshot_same = _published(home) == before[0]
         userdata_same = _digest(home / "userdata.sqlite") == before[1]
         results.append({"case": name, "exit_code": outcome.exit_code,
-                        "peak_mb": round(outcome.peak_mb), "seconds": round(outcome.seconds, 1),
+                        "peak_mb": None if outcome.peak_mb is None else round(outcome.peak_mb),
+                        "seconds": round(outcome.seconds, 1), "traceback": outcome.traceback,
                         "message": outcome.message, "snapshot_identical": snapshot_same,
                         "userdata_identical": userdata_same})
         shutil.rmtree(home.parent, ignore_errors=True)
@@ -427,7 +526,9 @@ def table(results: list[dict], width: int = 100) -> str:
         message = terminal_safe(r["message"])
         if len(message) > width:
             message = message[:width - 1] + "…"
-        lines.append(f"{r['case']:<26} {r['exit_code']:>4} {r['peak_mb']:>8,} "
+        code = "—" if r["exit_code"] is None else r["exit_code"]
+        peak = "—" if r["peak_mb"] is None else f"{r['peak_mb']:,}"
+        lines.append(f"{r['case']:<26} {code:>4} {peak:>8} "
                      f"{r['seconds']:>6} {'same' if r['snapshot_identical'] else 'CHANGED':<8} "
                      f"{'same' if r['userdata_identical'] else 'CHANGED':<8}  {message}")
     return "\n".join(lines)
@@ -457,8 +558,10 @@ def main(names: tuple[str, ...], work: str | None, json_out: str | None,
     if json_out:
         Path(json_out).write_text(json.dumps(results, ensure_ascii=False, indent=2),
                                   encoding="utf-8")
-    over = [r["case"] for r in results if r["exit_code"] != 0 and r["peak_mb"] >= PEAK_LIMIT_MB]
-    crashed = [r["case"] for r in results if r["exit_code"] < 0 or r["exit_code"] > 2]
+    over = [r["case"] for r in results if r["exit_code"] not in (0, None)
+            and r["peak_mb"] is not None and r["peak_mb"] >= PEAK_LIMIT_MB]
+    crashed = [r["case"] for r in results if r["traceback"] or (
+        r["exit_code"] is not None and not 0 <= r["exit_code"] <= 2)]
     if over or crashed:
         raise click.ClickException(
             "; ".join(filter(None, [over and f"over {PEAK_LIMIT_MB} MB: {', '.join(over)}",
