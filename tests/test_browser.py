@@ -186,8 +186,8 @@ def test_readme_screenshots_show_the_default_demo(browser, default_demo_home):
     account = snap.scalar("SELECT min(account_id) FROM accounts")
     with start_server(default_demo_home, "streamlit-readme.log") as base:
         page = browser.new_page(viewport={"width": WIDTH, "height": 1000}, locale="ja-JP")
-        for name, query in (("overview", ""), ("revenue", ""), ("health", ""),
-                            ("account", f"?account_id={account}")):
+        for name in README_SHOTS:
+            query = f"?account_id={account}" if name == "account" else ""
             page.goto(f"{base}/{name}{query}")
             settle(page, title_of(name, "ja"))
             no_errors(page, name)
