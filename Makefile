@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast bench demo clean-data
+.PHONY: run test test-fast bench reliability demo clean-data deck-screenshots
 
 $(STAMP): requirements.txt requirements-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,11 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-## run: install, build the demo snapshot if there is no data yet, start the app
+## run: install, build the demo snapshot if there is no data yet, start the app (on this
+## computer only unless sign-in is configured: `python -m cs_analytics serve --help`)
 run: $(STAMP)
 	@$(PY) -m cs_analytics status --exists >/dev/null 2>&1 || $(PY) -m cs_analytics demo
-	$(VENV)/bin/streamlit run app.py
+	$(PY) -m cs_analytics serve
 
 ## test: install, then the whole test suite (browser tests need /usr/bin/chromium; .ci/run installs it)
 test: $(STAMP)
@@ -31,5 +32,14 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m cs_analytics.bench
 
+## reliability: replay hostile files and faults; a table of exit code, peak memory, message and
+## whether the snapshot and user data stayed byte-identical (a few minutes; not part of `test`)
+reliability: $(STAMP)
+	$(PY) -m bench.reliability
+
 demo: $(STAMP)
 	$(PY) -m cs_analytics demo
+
+## deck-screenshots: rewrite docs/screenshots/qbr-deck-*.png (needs LibreOffice and poppler)
+deck-screenshots: $(STAMP)
+	$(PY) -m tests.deck_screenshots

@@ -10,28 +10,45 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from cs_analytics import serving
 from cs_analytics.access import AccessDenied, decide
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.ui import data, filters, widgets
 from cs_analytics.ui.i18n import LANG_KEY, LANGUAGES, t
-from cs_analytics.ui.nav import DEFAULT_PAGE, PAGES, SECTIONS
-from cs_analytics.ui.session import (OPEN_VIEWER, Viewer, auth_configured, ensure_navigation,
-                                     set_viewer)
+from cs_analytics.ui.nav import DEFAULT_PAGE, PAGES, ROOT_PATH, SECTIONS
+from cs_analytics.ui.session import (OPEN_VIEWER, Viewer, account_box, auth_configured,
+                                     ensure_navigation, served_from, set_viewer,
+                                     sign_in_available)
 
+# "auto": the sidebar starts open on a desktop and collapsed on a phone, where it would cover
+# most of the screen.
 st.set_page_config(page_title="CS Analytics", page_icon="📈", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 ensure_navigation()
 
 
 def resolve_viewer(settings) -> Viewer:
     """The one place that decides who is using the app (rules: cs_analytics/access.py).
 
-    Without an [auth] section in .streamlit/secrets.toml the app runs open for local use (the
-    Data page says so). With it, every page requires signing in first, and the signed-in email
-    must belong to an active user (role from the users table) or an allowed domain.
+    Without an [auth] section in .streamlit/secrets.toml the app runs open, for this computer
+    only: a request showing the app is reachable from elsewhere is refused unless
+    `server.allow_anonymous` says so (cs_analytics/serving.py). With it, every page requires
+    signing in first, and the signed-in email must belong to an active user (role from the
+    users table) or an allowed domain; a member limited to a portfolio that has no owner
+    linked sees no figure at all.
     """
     if not auth_configured():
+        origin = served_from()
+        reached_from = None if origin is None else serving.remote_origin(*origin)
+        if reached_from is not None and not settings.server.allow_anonymous:
+            st.title("CS Analytics")
+            st.error(t("auth.exposed", origin=widgets.md_escape(reached_from)))
+            st.stop()
         return OPEN_VIEWER
+    if not sign_in_available():
+        st.title("CS Analytics")
+        st.error(t("auth.missing_authlib"))
+        st.stop()
     if not st.user.is_logged_in:
         st.title("CS Analytics")
         st.info(t("auth.sign_in_required"))
@@ -42,12 +59,18 @@ def resolve_viewer(settings) -> Viewer:
         access = decide(email, data.current_snapshot(), settings)
     except AccessDenied as exc:
         st.title("CS Analytics")
-        st.error(t("auth.denied", reason=str(exc)))
+        st.error(t(f"auth.denied.{exc.reason}", email=widgets.md_escape(exc.email or "")))
         st.button(t("auth.sign_out"), on_click=st.logout)
         st.stop()
-    return Viewer(name=str(access.name or st.user.get("name") or email), role=access.role,
-                  email=email, user_id=access.user_id, signed_in=True,
-                  owner_scope=access.owner_scope)
+    viewer = Viewer(name=str(access.name or st.user.get("name") or email), role=access.role,
+                    email=email, user_id=access.user_id, signed_in=True,
+                    owner_scope=access.owner_scope)
+    if viewer.sees_nothing:
+        account_box(viewer)
+        st.title("CS Analytics")
+        st.warning(t("auth.not_linked"))
+        st.stop()
+    return viewer
 
 
 def choose_language(default: str) -> None:
@@ -66,11 +89,20 @@ def choose_language(default: str) -> None:
 
 
 def navigation() -> StreamlitPage:
+    """The menu. Every page has a stable URL, /<name>; the default page is also the app's
+    root, so its own URL is a hidden second entry (Streamlit gives the default page the root
+    alone)."""
     sections: dict[str, list] = {t(f"nav.section.{s}"): [] for s in SECTIONS}
     for spec in PAGES:
-        sections[t(f"nav.section.{spec.section}")].append(
-            st.Page(spec.path, title=t(f"nav.{spec.name}"), icon=spec.icon,
-                    url_path=spec.name, default=spec.name == DEFAULT_PAGE))
+        title = t(f"nav.{spec.name}")
+        section = sections[t(f"nav.section.{spec.section}")]
+        if spec.name == DEFAULT_PAGE:
+            section.append(st.Page(spec.path, title=title, icon=spec.icon, default=True,
+                                   url_path=ROOT_PATH))
+            section.append(st.Page(spec.path, title=title, icon=spec.icon, url_path=spec.name,
+                                   visibility="hidden"))
+        else:
+            section.append(st.Page(spec.path, title=title, icon=spec.icon, url_path=spec.name))
     return st.navigation(sections)
 
 
@@ -83,6 +115,7 @@ except CsAnalyticsError as exc:
 choose_language(settings.general.language)
 viewer = resolve_viewer(settings)
 set_viewer(viewer)
+account_box(viewer)
 page = navigation()
 snapshot = data.current_snapshot()
 if snapshot is not None:
@@ -91,6 +124,8 @@ if snapshot is not None:
     except CsAnalyticsError as exc:
         st.sidebar.error(str(exc))
 widgets.banner(snapshot)
+widgets.damage_notice(snapshot, None if snapshot is not None else data.snapshot_damage())
+widgets.access_notice(viewer.signed_in, settings.server.allow_anonymous)
 try:
     page.run()
 except CsAnalyticsError as exc:  # e.g. a filter this snapshot cannot apply: one sentence

@@ -6,10 +6,11 @@ versions of the code (issue 23: the values must be equal to the yen before and a
     PYTHONPATH=.        CS_ANALYTICS_HOME=DIR python bench/compare_values.py dump after.pkl
     python bench/compare_values.py compare before.pkl after.pkl
 
-`dump` calls the public metrics functions (revenue, churn, health, segments, signals, team,
-accounts, data quality, the headline, the KPI report and the backtest) for six filters (each
-kind, two together, one selecting nobody), the snapshot's as-of date and an earlier one, and
-pickles each result. `compare` reports, per call, whether the two results are identical
+`dump` calls the public metrics functions (revenue, churn, comparisons, contributors, renewals,
+health, segments, signals, team, accounts, data quality, the headline, the account status and
+usage the write-back and the QBR deck read, the KPI report and the backtest) for six filters
+(each kind, two together, one selecting nobody), the snapshot's as-of date and an earlier one,
+and pickles each result. `compare` reports, per call, whether the two results are identical
 (values, column order and dtypes), equal within ¥0.000001, or different, and exits 1 when
 any differs.
 """
@@ -50,8 +51,9 @@ def _filters(snap):
 def dump(path: str) -> None:
     from cs_analytics import metrics as metrics_api
     from cs_analytics.config import BANDS, load_settings
-    from cs_analytics.metrics import (accounts, churn, data_quality, health, health_summary,
-                                      revenue, segments, signals, team)
+    from cs_analytics.metrics import (account_status, accounts, churn, comparisons,
+                                      contributors, data_quality, health, health_summary,
+                                      renewals, revenue, segments, signals, team, usage)
     from cs_analytics.metrics import periods as P
     from cs_analytics.metrics.base import fiscal_year_start_month
     from cs_analytics.reports import kpi
@@ -118,12 +120,20 @@ def dump(path: str) -> None:
             for kind in ("month", "quarter", "year"):
                 record(f"logo_churn_by_period {kind}|{key}", churn.logo_churn_by_period, snap,
                        kind, 8, as_of, f)
-            record(f"renewal_contracts|{key}", churn.renewal_contracts, snap, year, f, as_of)
-            record(f"renewals|{key}", lambda: vars(churn.renewals(snap, year, f, as_of)))
-            record(f"upcoming_contracts|{key}", churn.upcoming_contracts, snap, 4, as_of, f)
-            record(f"renewals_by_quarter|{key}", churn.renewals_by_quarter, snap, 4, as_of, f)
             record(f"churned_accounts|{key}", churn.churned_accounts, snap, year, f, as_of)
             record(f"churn_reasons|{key}", churn.churn_reasons, snap, year, f, as_of)
+            # comparisons: the period with its previous and year-ago periods like for like
+            # (measured on earlier as-of days), TTM at its end, targets on their basis
+            for period in (quarter, year, P.period_containing("month", day, fsm),
+                           P.previous(quarter, fsm)):
+                record(f"compare {period.kind} {period.label}|{key}", comparisons.compare,
+                       snap, period, f, as_of, settings)
+            record(f"headline settings|{key}", metrics_api.headline, snap, quarter, f, as_of,
+                   settings)
+            record(f"contributors movement_accounts|{key}", contributors.movement_accounts,
+                   snap, year, f, as_of)
+            record(f"top_contributors|{key}", contributors.top_contributors, snap, quarter, f,
+                   as_of)
 
         for dname, day in (("as_of", None), ("earlier", earlier_day)):
             key = f"{fname}|{dname}"
@@ -161,7 +171,33 @@ def dump(path: str) -> None:
         record(f"qbr_candidates|{key}", accounts.qbr_candidates, snap, quarter.start_date,
                end, f)
         record(f"stale_records|{key}", data_quality.stale_records, snap, f)
+        # renewals (fct_renewals on the snapshot's as-of date): the lists and their sums
+        terms = settings.renewals
+        ahead = renewals.quarters_from(snap, 0, 4)
+        past = renewals.quarters_from(snap, -terms.history_quarters, terms.history_quarters)
+        for wname, window in (("ahead", ahead), ("past", past)):
+            record(f"contracts_due {wname}|{key}", renewals.contracts_due, snap,
+                   **renewals.span(window), filters=f)
+            record(f"renewals by_quarter_of {wname}|{key}",
+                   lambda w=window: renewals.by_quarter_of(
+                       renewals.contracts_due(snap, **renewals.span(w), filters=f), w))
+        for q in (ahead[0], past[-1], P.period_containing("year", end, fsm)):
+            record(f"due_in {q.label}|{key}", renewals.due_in, snap, q, f)
+            record(f"renewals summary_of {q.label}|{key}",
+                   lambda q=q: renewals.summary_of(renewals.due_in(snap, q, f)).as_dict())
+        record(f"notice_radar|{key}", renewals.notice_radar, snap, terms.radar_days, f)
+        record(f"reminders|{key}", renewals.reminders, snap, terms.reminder_days_min,
+               terms.reminder_days_max, f)
+        record(f"reminder_csv_frame|{key}", lambda: renewals.reminder_csv_frame(
+            renewals.reminders(snap, terms.reminder_days_min, terms.reminder_days_max, f)))
 
+    record("renewal probabilities", renewals.probabilities, snap)
+    record("account_status", account_status.account_status, snap)
+    record("weekly_usage", account_status.weekly_usage, snap, 8)
+    for account_id in [r[0] for r in snap.rows(
+            "SELECT account_id FROM fct_health_current ORDER BY account_id LIMIT 3")]:
+        record(f"quarter_usage {account_id}", usage.quarter_usage, snap, account_id, end,
+               settings)
     fsm_quarter = P.period_containing("quarter", end, fsm)
     for q in (fsm_quarter, P.previous(fsm_quarter, fsm)):
         record(f"kpi_report {q.label}", lambda q=q: vars(kpi.kpi_report_data(snap, settings, q)))
@@ -169,8 +205,9 @@ def dump(path: str) -> None:
         from cs_analytics.metrics import backtest
         options = backtest.Options.of(settings)
         record("backtest", lambda: vars(backtest.run(snap, options)))
-        record("backtest S+A", lambda: vars(backtest.run(snap, options,
-                                                          _filters(snap)["segments S+A"])))
+        for fname in ("segments S+A", "owners", "together", "nobody"):
+            record(f"backtest {fname}", lambda fname=fname: vars(backtest.run(
+                snap, options, _filters(snap)[fname])))
     except ImportError:
         pass
     with open(path, "wb") as fh:

@@ -19,7 +19,18 @@ ROLES = ("member", "manager", "executive")
 
 
 class AccessDenied(CsAnalyticsError):
-    """The signed-in person is not allowed in."""
+    """The signed-in person is not allowed in. `reason` names the case (the app says it in
+    its own language): "no_email" or "not_a_user"."""
+
+    MESSAGES = {
+        "no_email": "your sign-in did not provide an email address",
+        "not_a_user": "{email} is not an active user of CS Analytics; ask your CS manager to "
+                      "add you to the users table",
+    }
+
+    def __init__(self, reason: str, email: str | None = None):
+        self.reason, self.email = reason, email
+        super().__init__(self.MESSAGES[reason].format(email=email))
 
 
 @dataclass(frozen=True)
@@ -27,7 +38,7 @@ class Access:
     role: str                                 # member | manager | executive
     user_id: str | None = None
     name: str | None = None
-    owner_scope: tuple[str, ...] | None = None  # None = every account
+    owner_scope: tuple[str, ...] | None = None  # None = every account; () = none at all
 
     @property
     def can_manage_data(self) -> bool:
@@ -36,12 +47,17 @@ class Access:
     def may_see_owner(self, owner_id: str | None) -> bool:
         return self.owner_scope is None or owner_id in self.owner_scope
 
+    @property
+    def sees_nothing(self) -> bool:
+        """Restricted to a portfolio, but linked to no owner: no figure may be shown."""
+        return self.owner_scope is not None and len(self.owner_scope) == 0
+
 
 def decide(email: str | None, snap: Snapshot | None, settings: Settings) -> Access:
     """The access of a signed-in email; AccessDenied when it has none."""
     email = (email or "").strip().lower()
     if not email or "@" not in email:
-        raise AccessDenied("your sign-in did not provide an email address")
+        raise AccessDenied("no_email")
     rules = settings.access
     if email in {e.strip().lower() for e in rules.admin_emails}:
         return Access(role="manager")
@@ -53,11 +69,11 @@ def decide(email: str | None, snap: Snapshot | None, settings: Settings) -> Acce
         return Access(role=role, user_id=user_id, name=name, owner_scope=scope)
     domain = email.rsplit("@", 1)[1]
     if domain in {d.strip().lower().lstrip("@") for d in rules.allowed_domains}:
-        # Without a user row there is no portfolio to restrict to: nothing, when restricted.
+        # Without a user row there is no portfolio to restrict to: nothing, when restricted
+        # (the app then shows no figure at all, not the unfiltered company).
         scope = () if rules.restrict_members_to_own_accounts else None
         return Access(role="member", owner_scope=scope)
-    raise AccessDenied(f"{email} is not an active user of CS Analytics; ask your CS manager to "
-                       "add you to the users table")
+    raise AccessDenied("not_a_user", email)
 
 
 def _user_by_email(snap: Snapshot | None, email: str):

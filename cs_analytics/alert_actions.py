@@ -59,7 +59,7 @@ def snooze(store: Store, account_id: str, signal: str, until: dt.date, author: s
 def actions(store: Store) -> pd.DataFrame:
     """Every recorded action, oldest first: id, account_id, signal, action, until (date),
     comment, author, created_at (date, UTC)."""
-    con = store.userdata_db()
+    con = store.userdata_db(readonly=True)
     try:
         rows = con.execute(
             "SELECT id, account_id, signal, action, until, comment, author, created_at "

@@ -90,9 +90,7 @@ def current_assessments(store: Store, on: dt.date | None = None) -> dict[str, Ma
 
 
 def _assessments(store: Store, tail: str, params: tuple) -> list[ManualAssessment]:
-    if not (store.home / "userdata.sqlite").exists():
-        return []
-    con = store.userdata_db()
+    con = store.userdata_db(readonly=True)
     try:
         rows = con.execute(
             "SELECT id, account_id, band, comment, expires_on, author, created_at "

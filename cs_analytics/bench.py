@@ -35,10 +35,11 @@ from cs_analytics.errors import CsAnalyticsError
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO / "bench"
 APPTEST_SCRIPT = BENCH_DIR / "apptest_tour.py"
+PUSH_SCRIPT = BENCH_DIR / "push_salesforce.py"
 DEFAULT_WORK = BENCH_DIR / "work"
 DEFAULT_OUT = BENCH_DIR / "results.json"
 WORKER_TIMEOUT_SECONDS = 3600
-STEPS = ("ingest", "build", "pages", "tour", "reports", "backtest")
+STEPS = ("ingest", "build", "pages", "tour", "reports", "backtest", "push")
 SEED_TABLES = ("users", "accounts", "contracts", "activities")  # usage is the ingest step
 GB = 1024.0
 
@@ -82,6 +83,10 @@ TARGETS = {
     # Issue 27: `health backtest` in a fresh process (imports, rows, every figure).
     "backtest_cold_seconds": Target("backtest_cold_seconds", "health backtest {n}: cold", 10.0,
                                     "s"),
+    # Issue 26: the Salesforce write-back against the fake org, through Bulk API 2.0.
+    "push_first_seconds": Target("push_first_seconds", "push {n}: first full push", 30.0, "s"),
+    "push_unchanged_seconds": Target("push_unchanged_seconds", "push {n}: nothing changed",
+                                     3.0, "s"),
 }
 
 
@@ -126,6 +131,10 @@ def run_bench(profile: Profile, work: Path, steps: tuple[str, ...] = STEPS,
                               for kind in ("kpi", "qbr")}
     if "backtest" in steps:
         results["backtest"] = runner.backtest(large, profile.repeats)
+    if "push" in steps:
+        say(f"push at {profile.accounts:,} accounts to the fake Salesforce org (first full "
+            f"push, then nothing changed; {profile.repeats} runs)")
+        results["push"] = runner.push(large, profile.repeats)
     results["machine"]["load_average_end"] = list(os.getloadavg())
     results["seconds"] = round(time.monotonic() - started, 1)
     results["checks"] = evaluate(results, profile)
@@ -213,6 +222,10 @@ class _Runner:
             self.say(f"health backtest: cold, run {i + 1}/{repeats}")
             runs.append(self.worker("backtest", {}, home=home))
         return summarise_runs(runs, keys=("seconds", "peak_rss_mb"))
+
+    def push(self, home: Path, repeats: int) -> dict:
+        return self.worker("push", {"repeats": repeats, "scratch": str(self.work / "push-home")},
+                           script=PUSH_SCRIPT, home=home)
 
     def report(self, kind: str, home: Path, repeats: int) -> dict:
         runs = []
@@ -398,6 +411,10 @@ def evaluate(results: dict, profile: Profile) -> list[dict]:
     backtest = results.get("backtest")
     if backtest:
         add("backtest_cold_seconds", backtest["seconds"])
+    pushed = results.get("push")
+    if pushed:
+        add("push_first_seconds", pushed["first_seconds"])
+        add("push_unchanged_seconds", pushed["unchanged_seconds"])
     return checks
 
 
@@ -486,6 +503,15 @@ def _info_rows(results: dict) -> list[tuple[str, str]]:
                      f"{backtest['account_weeks']:,} account-weeks, "
                      f"{backtest['churned_accounts']:,} churned accounts, peak RSS "
                      f"{_show(backtest['peak_rss_mb'], 'MB')}"))
+    pushed = results.get("push")
+    if pushed:
+        how = (f"Bulk API 2.0: {', '.join(pushed['jobs'])}, polled every "
+               f"{pushed['poll_seconds']:g} s" if pushed["jobs"] else "sObject Collections")
+        info.append(("push: records of the first push",
+                     f"{pushed['accounts']:,} accounts, {pushed['usage_rows']:,} weekly usage "
+                     f"rows ({how})"))
+        info.append(("push: Salesforce calls when nothing changed",
+                     str(pushed["calls_when_unchanged"])))
     for kind, report in results.get("reports", {}).items():
         subject = report.get("quarter") if kind == "kpi" else report.get("account_id")
         info.append((f"report {kind} ({subject})",

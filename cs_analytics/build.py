@@ -27,7 +27,7 @@ import duckdb
 from cs_analytics import contract, models
 from cs_analytics.config import Settings
 from cs_analytics.errors import BuildFailed, CsAnalyticsError
-from cs_analytics.store import RefreshLog, SnapshotFile, Store
+from cs_analytics.store import FILE_MODE, RefreshLog, SnapshotFile, Store, storage_error
 
 Progress = Callable[[str], None]
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -78,7 +78,16 @@ class Build:
         self.published: PublishResult | None = None
         self._started = time.monotonic()
         self.con = duckdb.connect(str(path))
-        self.previous = store.current_file()
+        os.chmod(path, FILE_MODE)
+        # The base is the snapshot served now: the current one, or the newest intact one when
+        # the current one is damaged (`base_damage`), so a build can always repair the data.
+        served = store.resolve()
+        self.previous = served.file
+        self.base_damage = served.damage
+        if served.damage is not None:
+            self.warn(f"the current snapshot is damaged ({served.damage}); this build starts "
+                      + (f"from the newest intact snapshot {served.file.id}"
+                         if served.file is not None else "from empty tables"))
         self.previous_is_demo = False
         self._create_canonical_tables(base)
         pause_point("extract")
@@ -97,7 +106,14 @@ class Build:
             # Real data is never merged into demo data: the first real import starts afresh.
             if not self.previous_is_demo:
                 for name in contract.TABLE_ORDER:
-                    cols = ", ".join(f'"{c}"' for c in contract.TABLES[name].column_names)
+                    # A snapshot built before a column was added to the contract gives it
+                    # empty (NULL), as a file without that column does.
+                    had = {r[0] for r in self.con.execute(
+                        "SELECT column_name FROM duckdb_columns() "
+                        "WHERE database_name = 'previous' AND table_name = ?", [name]
+                    ).fetchall()}
+                    cols = ", ".join(f'"{c}"' if c in had else f'NULL AS "{c}"'
+                                     for c in contract.TABLES[name].column_names)
                     self.con.execute(
                         f'INSERT INTO "{name}" SELECT {cols} FROM previous."{name}"')
         finally:
@@ -194,7 +210,10 @@ class open_build:
         self.build: Build | None = None
 
     def __enter__(self) -> Build:
-        self._lock.__enter__()
+        try:
+            self._lock.__enter__()
+        except OSError as exc:  # a read-only or full data directory: one line
+            raise storage_error(exc, self.store.home) or exc
         try:
             self.log.mark_interrupted()
             self.store.clean_partial_builds()
@@ -204,20 +223,35 @@ class open_build:
                                    self.store.building_path(refresh_id), self.base, self.is_demo,
                                    self.progress)
             except Exception as exc:
-                self.log.finish(refresh_id, "failed", error=_one_line(exc))
-                self.store.building_path(refresh_id).unlink(missing_ok=True)
+                path = self.store.building_path(refresh_id)
+                path.unlink(missing_ok=True)
+                Path(str(path) + ".wal").unlink(missing_ok=True)
+                self._log_finish(refresh_id, "failed", error=_one_line(exc))
+                problem = storage_error(exc, self.store.home)
+                if problem is not None:
+                    raise problem from exc
                 raise
         except BaseException:
             self._lock.__exit__(None, None, None)
             raise
         return self.build
 
+    def _log_finish(self, refresh_id: int, outcome: str, **details) -> None:
+        """Record the outcome; a log that cannot be written (a full disk) must not hide the
+        build's own error — the row then stays 'running' and is shown as interrupted once
+        this process has ended."""
+        try:
+            self.log.finish(refresh_id, outcome, **details)
+        except (CsAnalyticsError, OSError):
+            pass
+
     def __exit__(self, exc_type, exc, tb):
         build = self.build
         try:
             if build.published is not None and exc is None:
-                self.log.finish(build.refresh_id, "success", snapshot_id=build.published.snapshot.id,
-                                rows=build.published.rows)
+                self._log_finish(build.refresh_id, "success",
+                                 snapshot_id=build.published.snapshot.id,
+                                 rows=build.published.rows)
                 return False
             with _suppress():
                 build.con.close()
@@ -229,8 +263,13 @@ class open_build:
                 message = "interrupted by the user"
             else:
                 message = _one_line(exc)
-            self.log.finish(build.refresh_id, "interrupted" if isinstance(exc, KeyboardInterrupt)
-                            else "failed", error=message)
+            storage = None if exc is None else storage_error(exc, self.store.home)
+            if storage is not None:
+                message = str(storage)
+            self._log_finish(build.refresh_id, "interrupted" if isinstance(exc, KeyboardInterrupt)
+                             else "failed", error=message)
+            if storage is not None:  # a full or read-only disk: one line, nothing published
+                raise storage from exc
             if exc is not None and not isinstance(exc, (CsAnalyticsError, KeyboardInterrupt)):
                 # An unexpected error inside a build (a model bug, a disk error) still reaches
                 # the user as one sentence; the log keeps the same sentence.

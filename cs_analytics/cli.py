@@ -8,22 +8,31 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
+import math
 import sys
+from pathlib import Path
 
 import click
+import duckdb
 
-from cs_analytics.config import Settings, data_home, defaults_toml, load_settings
+from cs_analytics import clock, serving
+from cs_analytics.config import CONFIG_ENV, Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
+from cs_analytics.reports.csv_text import GuardedWriter
+from cs_analytics.sources.messages import terminal_safe
 from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
-from cs_analytics.store import RefreshLog, Store
+from cs_analytics.store import RefreshLog, Snapshot, Store, storage_error
 
 
 class Context:
-    """What every command needs: validated settings and the data directory."""
+    """What every command needs: validated settings, the data directory, and the language of
+    the messages about bad data (`--lang`)."""
 
-    def __init__(self, config_path: str | None):
+    def __init__(self, config_path: str | None, lang: str = "en"):
         self._config_path = config_path
         self._settings: Settings | None = None
+        self.lang = lang
 
     @property
     def settings(self) -> Settings:
@@ -35,13 +44,23 @@ class Context:
     def store(self) -> Store:
         return Store(data_home())
 
+    def snapshot(self) -> Snapshot:
+        """The snapshot to work on; when the current one is damaged and an older intact one
+        stands in for it, says so on stderr first."""
+        snap = self.store.open_current()
+        if snap.damage is not None:
+            click.echo(f"warning: the current snapshot is damaged ({snap.damage}); using the "
+                       f"newest intact snapshot {snap.id} (data as of {snap.as_of}). Rebuild "
+                       "with `import` or `refresh` (docs/operations.md)", err=True)
+        return snap
+
 
 def progress(message: str) -> None:
-    click.echo(f"… {message}", err=True)
+    click.echo(f"… {terminal_safe(message)}", err=True)
 
 
 def fail(message: str, code: int = 1):
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {terminal_safe(message)}", err=True)
     sys.exit(code)
 
 
@@ -53,30 +72,62 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except ValidationFailed as exc:
+            lang = _lang()
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            fail(str(exc), 2)
+                click.echo(terminal_safe(problem.line(lang)), err=True)
+            if exc.mapping:
+                click.echo(f"to map these columns, add to cs_analytics.toml:\n{exc.mapping}",
+                           err=True)
+            fail(exc.localized(lang), 2)
         except CsAnalyticsError as exc:
-            fail(str(exc))
+            fail(exc.localized(_lang()))
         except KeyboardInterrupt:
             fail("interrupted", 130)
-        except OSError as exc:
-            fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+        except (OSError, sqlite3.Error, duckdb.Error) as exc:
+            # A full or read-only data directory is one line; so is any other I/O error (an
+            # --out file on a full disk names that file, not the data directory).
+            home = data_home()
+            inside = not isinstance(exc, OSError) or _within(exc.filename, home)
+            problem = storage_error(exc, home) if inside else None
+            if problem is not None:
+                fail(str(problem))
+            if isinstance(exc, OSError):
+                fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+            fail(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
 
     return wrapper
+
+
+def _within(filename, home) -> bool:
+    """Whether an OSError's file is in the data directory (no file named: assume it is)."""
+    if not filename:
+        return True
+    try:
+        return Path(filename).resolve().is_relative_to(Path(home).resolve())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _lang() -> str:
+    context = click.get_current_context(silent=True)
+    obj = context.find_object(Context) if context else None
+    return obj.lang if obj else "en"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Settings file (default: cs_analytics.toml, or $CS_ANALYTICS_CONFIG).")
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
+              help="Language of the messages about bad data (the Data page runs refreshes in "
+                   "the UI's language).")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None) -> None:
+def main(ctx: click.Context, config_path: str | None, lang: str) -> None:
     """CS Analytics: churn, NRR, MRR movements, health scores and alerts for Customer Success.
 
     Data lives in data/ (or $CS_ANALYTICS_HOME): each refresh or import builds a new snapshot
     and publishes it atomically; the app and these commands read the current one.
     """
-    ctx.obj = Context(config_path)
+    ctx.obj = Context(config_path, lang)
 
 
 @main.command()
@@ -84,46 +135,123 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--exists", is_flag=True,
-              help="Print nothing; exit 0 when a snapshot is published, 3 when there is none.")
+              help="Print nothing; exit 0 when a snapshot was published (even if it is "
+                   "damaged: `make run` must not replace it with demo data), 3 when none was.")
+@click.option("--verify", is_flag=True,
+              help="Also read every kept snapshot in full (DuckDB checks every block's "
+                   "checksum) and list each as intact or damaged; exit 1 if any is damaged.")
 @click.pass_obj
 @user_errors
-def status(obj: Context, limit: int, fmt: str, exists: bool) -> None:
-    """Show the current snapshot, its data-as-of date and the last refreshes."""
+def status(obj: Context, limit: int, fmt: str, exists: bool, verify: bool) -> None:
+    """Show the current snapshot, its data-as-of date and the last refreshes.
+
+    Reads only: works on a read-only or full data directory. A damaged current snapshot (or
+    pointer) is reported with the newest intact snapshot served in its place."""
     obj.settings  # a broken settings file is reported here too
     store = obj.store
     if exists:
-        sys.exit(0 if store.has_snapshot() else 3)
-    log = RefreshLog(store).recent(limit) if (store.home / "meta.sqlite").exists() else []
+        served = store.resolve()
+        sys.exit(0 if served.file is not None or served.damage is not None else 3)
+    log = RefreshLog(store).recent(limit)
+    served = store.resolve()
+    damaged = None if served.damage is None else {"file": served.damage.name,
+                                                  "reason": served.damage.reason}
     current = None
-    if store.has_snapshot():
+    if served.file is not None:
         snap = store.open_current()
         meta = snap.meta
         current = {"snapshot": snap.id, "path": str(snap.path), "source": meta["source"],
                    "as_of": snap.as_of.isoformat(), "demo": snap.is_demo,
-                   "built_at": str(meta["built_at"]), "rows": meta["rows"]}
+                   "built_at": str(meta["built_at"]), "rows": meta["rows"],
+                   "fallback": served.is_fallback}
+    checked = [(f, store.check(f)) for f in store.snapshot_files()] if not verify else \
+        store.verify_all()
+    snapshots = [{"snapshot": f.id, "intact": problem is None,
+                  "problem": None if problem is None else str(problem)} for f, problem in checked]
     if fmt == "json":
         click.echo(json.dumps({"data_home": str(store.home), "current": current,
+                               "damaged": damaged, "snapshots": snapshots,
                                "refreshes": log}, ensure_ascii=False, indent=2, default=str))
-        return
+    else:
+        _print_status(store, obj.settings, current, served, snapshots, log, verify)
+    if verify and any(not s["intact"] for s in snapshots):
+        sys.exit(1)
+
+
+def _print_status(store: Store, settings: Settings, current, served, snapshots, log,
+                  verify: bool) -> None:
     click.echo(f"data directory: {store.home}")
+    if served.damage is not None:
+        click.echo(f"DAMAGED: {served.damage}")
     if current is None:
-        click.echo("current snapshot: none (run `python -m cs_analytics demo` or import data)")
+        click.echo("current snapshot: none (run `python -m cs_analytics demo` or import data)"
+                   if served.damage is None else
+                   "current snapshot: none intact — rebuild with `import` or `refresh` "
+                   "(docs/operations.md, \"Recovering from a damaged snapshot\")")
     else:
         label = " (demo data)" if current["demo"] else ""
+        if current["fallback"]:
+            label += (" — the newest intact snapshot, served instead of the damaged one "
+                      "(rebuild with `import` or `refresh`)")
         click.echo(f"current snapshot: {current['snapshot']}{label}")
         click.echo(f"  source: {current['source']}   data as of: {current['as_of']}   "
-                   f"built: {current['built_at']} UTC")
+                   f"built: {clock.local_text(current['built_at'], settings)}")
         canonical = ("users", "accounts", "contracts", "activities", "usage")
         click.echo("  rows: " + ", ".join(f"{t} {current['rows'].get(t, 0):,}" for t in canonical))
+    damaged = [s for s in snapshots if not s["intact"]]
+    if verify or damaged:
+        click.echo("")
+        click.echo(f"snapshots kept: {len(snapshots)}"
+                   + (" (each read in full)" if verify else ""))
+        for s in snapshots:
+            click.echo(f"  {s['snapshot']}  " + ("intact" if s["intact"]
+                                                 else f"DAMAGED: {s['problem']}"))
     click.echo("")
     click.echo("recent refreshes:" if log else "recent refreshes: none")
     for r in log:
-        line = (f"  #{r['id']:<4} {r['started_at']}  {r['source']:<10} {r['outcome']:<11}")
+        line = (f"  #{r['id']:<4} {clock.local_text(r['started_at'], settings)}  "
+                f"{r['source']:<10} {r['outcome']:<11}")
         if r["error"]:
             line += f" {r['error']}"
         elif r["snapshot_id"]:
             line += f" → {r['snapshot_id']}"
         click.echo(line)
+
+
+@main.command()
+@click.option("--address", default=serving.LOCAL_ADDRESS, show_default=True,
+              help="Address to listen on. Anything but this computer (e.g. 0.0.0.0) needs "
+                   "sign-in ([auth] in .streamlit/secrets.toml) or server.allow_anonymous = "
+                   "true in the settings.")
+@click.option("--port", default=serving.DEFAULT_PORT, show_default=True,
+              type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--headless", is_flag=True, help="Do not open a browser window.")
+@click.pass_obj
+@user_errors
+def serve(obj: Context, address: str, port: int, headless: bool) -> None:
+    """Start the app (`streamlit run app.py`; `make run` uses this).
+
+    Without sign-in the app serves this computer only (127.0.0.1): any other address is
+    refused unless server.allow_anonymous = true says anonymous network access is wanted.
+    With sign-in configured it may listen on the network; serve it behind HTTPS. The app
+    applies the same rule itself, however it was started (docs/operations.md, "Security
+    model").
+    """
+    import os
+
+    settings = obj.settings
+    signed_in = serving.auth_configured()
+    if not signed_in and not serving.anonymous_allowed(address, settings):
+        raise serving.ExposedWithoutAuth(serving.refusal(address, settings))
+    command = serving.streamlit_command(sys.executable, address, port, headless=headless)
+    access = ("sign-in required" if signed_in else
+              "no sign-in: open to this computer only" if serving.is_loopback(address) else
+              "no sign-in: ANONYMOUS ACCESS FROM THE NETWORK (server.allow_anonymous)")
+    progress(f"serving on {address}:{port} ({access})")
+    env = dict(os.environ)
+    if settings.source_path:  # the app reads the same settings file as this check
+        env[CONFIG_ENV] = settings.source_path
+    os.execve(sys.executable, command, env)
 
 
 @main.command()
@@ -214,10 +342,16 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
         if change.replaced:
             line += f", {change.removed:,} removed (table replaced)"
         click.echo(line)
-    if result.warnings:
-        click.echo(f"warnings ({len(result.warnings)}):")
-        for warning in result.warnings:
-            click.echo(f"  {warning}")
+    # The build's warnings: the files' (result.warnings, in the command's language) and the
+    # build's own, e.g. that it started from an older snapshot because the current one is
+    # damaged.
+    files = {str(w) for w in result.warnings}
+    warnings = ([w.line(obj.lang) for w in result.warnings]
+                + [w for w in published.warnings if w not in files])
+    if warnings:
+        click.echo(f"warnings ({len(warnings)}):")
+        for warning in warnings:
+            click.echo(f"  {terminal_safe(warning)}")
 
 
 @main.command()
@@ -228,22 +362,90 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
 @click.option("--full", is_flag=True,
               help="Pull every Salesforce object in full instead of the changes since the last "
                    "refresh (also removes records deleted long ago).")
+@click.option("--push", "then_push", is_flag=True,
+              help="After a successful refresh, write the new numbers to Salesforce (as "
+                   "`push` does).")
 @click.pass_obj
 @user_errors
-def refresh(obj: Context, source: str, full: bool) -> None:
+def refresh(obj: Context, source: str, full: bool, then_push: bool) -> None:
     """Pull from Salesforce and Metabase, rebuild and publish a new snapshot.
 
     Salesforce credentials come from SF_* environment variables or .streamlit/secrets.toml,
     the Metabase API key from METABASE_API_KEY; see docs/operations.md. A failure publishes
-    nothing (the previous snapshot stays current) and is recorded in the refresh log.
+    nothing (the previous snapshot stays current), is recorded in the refresh log and pushes
+    nothing.
     """
     from cs_analytics.refresh import refresh as run_refresh
 
     result = run_refresh(obj.settings, obj.store, source=source, full=full, progress=progress)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {terminal_safe(warning)}", err=True)
+    for line in result.summary():
+        click.echo(terminal_safe(line))
+    if then_push:
+        _push(obj, dry_run=False)
+
+
+@main.command("push")
+@click.option("--dry-run", is_flag=True,
+              help="List what would change in Salesforce (account, field, old → new) and check "
+                   "the Salesforce set-up; send nothing.")
+@click.option("--resend-all", is_flag=True,
+              help="Send every value again, not only the changes (after values were cleared or "
+                   "edited in Salesforce itself).")
+@click.pass_obj
+@user_errors
+def push_cmd(obj: Context, dry_run: bool, resend_all: bool) -> None:
+    """Write the current snapshot's numbers to Salesforce, where the team works: health score,
+    band, segment, top detractor, open signals, last contact and login, deliveries and logins
+    of the last 90 days and the next renewal on each Account ([salesforce.push]
+    account_fields), a weekly usage row per account (usage_object, upserted by its external
+    id), and the notes and manual assessments written in the app as completed Tasks.
+
+    Only what changed since the last push Salesforce confirmed is sent; with no change
+    nothing is. Each object is described first: a missing field stops the push before
+    anything is written, naming the setting. A record Salesforce refuses is listed with its
+    error and the others are written; the command then exits with status 1. Set-up, rights
+    and scheduling: docs/operations.md ("Salesforce write-back").
+    """
+    _push(obj, dry_run, resend_all)
+
+
+def _push(obj: Context, dry_run: bool, resend_all: bool = False) -> None:
+    from cs_analytics.writeback import push
+
+    result = push(obj.settings, obj.store, dry_run=dry_run, resend_all=resend_all,
+                  progress=progress)
+    if dry_run:
+        _print_changes(result.lines)
     for line in result.summary():
         click.echo(line)
+    shown = obj.settings.salesforce.push.max_errors_shown
+    for refusal in result.refused[:shown]:
+        click.echo(f"refused: {refusal.object} {refusal.record}: {refusal.error}", err=True)
+    if len(result.refused) > shown:
+        click.echo(f"refused: … and {len(result.refused) - shown} more", err=True)
+    if result.setup_error:
+        fail(result.setup_error)
+    if result.refused:
+        fail(f"Salesforce refused {len(result.refused)} records (listed above); everything "
+             "else was written, and the refused ones are sent again by the next push")
+
+
+def _print_changes(lines) -> None:
+    """The dry run's table: record, object, field, old → new."""
+    if not lines:
+        return
+    rows = [(line.record, line.object, line.field,
+             "—" if line.old is None else str(line.old),
+             "—" if line.new is None else str(line.new)) for line in lines]
+    widths = [max(len(r[i]) for r in rows + [("record", "object", "field", "", "")])
+              for i in range(3)]
+    click.echo(f"{'record':<{widths[0]}}  {'object':<{widths[1]}}  {'field':<{widths[2]}}  "
+               f"old → new")
+    for record, obj_name, field_name, old, new in rows:
+        click.echo(f"{record:<{widths[0]}}  {obj_name:<{widths[1]}}  {field_name:<{widths[2]}}  "
+                   f"{old} → {new}")
 
 
 @main.command("config")
@@ -280,6 +482,18 @@ def _yen(value) -> str:
 
 def _percent(value) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _finite(value):
+    """JSON has no Infinity or NaN: a non-finite number (never in a published snapshot, whose
+    build refuses them) is written as null rather than as invalid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _plain_amount(value):
@@ -331,74 +545,128 @@ def _filtered_line(filters, segment: str = "segment") -> str:
 def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segments,
                 industries) -> None:
     """Headline KPIs: MRR, ARR, customers, MRR movements, logo churn, NRR, GRR, gross and net
-    MRR churn, quick ratio and the two-year churn rate (definitions: docs/metrics.md).
+    MRR churn, quick ratio and the two-year churn rate (definitions: docs/metrics.md), with the
+    previous period and the same period a year ago, and each target judged on its basis.
 
     MRR, ARR and customers are at the period's end (the as-of date for the current period);
-    movements are totals over the period, contraction and churn negative. JSON keys: mrr, arr,
-    customers, new, expansion, contraction, churn, reactivation, logo_churn_rate, nrr, grr,
-    gross_mrr_churn, net_mrr_churn, quick_ratio, two_year_churn_rate, period_start,
-    period_end, as_of; a rate is null when its base is empty.
+    movements are totals over the period, contraction and churn negative. A period that has
+    not ended is to date: its previous and year-ago periods are measured like for like (on the
+    same day of them). JSON keys: mrr, arr, customers, new, expansion, contraction, churn,
+    reactivation, logo_churn_rate, nrr, grr, gross_mrr_churn, net_mrr_churn, quick_ratio,
+    two_year_churn_rate, period_start, period_end, as_of, period_complete, days_elapsed,
+    days_in_period, previous and year_ago (objects with the same KPI keys), two_year_churn_
+    customers / _churned / _ci90 ([low, high], 90% Wilson) / _small_sample, targets ({name:
+    metric, value, basis, direction, on, measured, met}), health_bands; a rate is null when
+    its base is empty.
     """
     from cs_analytics import metrics as metrics_api
     from cs_analytics.metrics import periods
     from cs_analytics.metrics.base import fiscal_year_start_month, resolve_as_of
-    from cs_analytics.metrics.revenue import KPI_KEYS
 
     settings = obj.settings
-    snap = obj.store.open_current()
+    snap = obj.snapshot()
     day = resolve_as_of(snap, as_of.date() if as_of else None)
     period = periods.period_containing(period_kind, day, fiscal_year_start_month(snap))
     filters = metrics_api.Filters(owner_ids=owner_ids, segments=segments, industries=industries)
-    values = metrics_api.headline(snap, period, None if filters.is_empty else filters, day)
+    values = metrics_api.headline(snap, period, None if filters.is_empty else filters, day,
+                                  settings)
     if fmt == "json":
-        click.echo(json.dumps(values, ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(_finite(values), ensure_ascii=False, indent=2, default=str,
+                              allow_nan=False))
         return
-    targets = settings.targets
     demo = " — demo data" if snap.is_demo else ""
-    click.echo(f"{period.label}: {values['period_start']} – {values['period_end']} "
-               f"(data as of {values['as_of']}){demo}")
+    click.echo(f"{period.label}{_to_date(values)}: {values['period_start']} – "
+               f"{values['period_end']} (data as of {values['as_of']}){demo}")
     if not filters.is_empty:
         click.echo(_filtered_line(filters))
-    lines = [
-        ("MRR", _yen(values["mrr"])),
-        ("ARR", _yen(values["arr"])),
-        ("customers", f"{values['customers']:,}"),
-        ("movements", ""),
-        ("  new", _yen(values["new"])),
-        ("  expansion", _yen(values["expansion"])),
-        ("  contraction", _yen(values["contraction"])),
-        ("  churn", _yen(values["churn"])),
-        ("  reactivation", _yen(values["reactivation"])),
-        ("logo churn rate", _percent(values["logo_churn_rate"])),
-        ("NRR", f"{_percent(values['nrr'])}   (target ≥ {_percent(targets.nrr_min)})"),
-        ("GRR", f"{_percent(values['grr'])}   (target ≥ {_percent(targets.grr_min)})"),
-        ("gross MRR churn", _percent(values["gross_mrr_churn"])),
-        ("net MRR churn", _percent(values["net_mrr_churn"])),
-        ("quick ratio", "—" if values["quick_ratio"] is None
-         else f"{values['quick_ratio']:.2f}"),
-        ("two-year churn rate", f"{_percent(values['two_year_churn_rate'])}   "
-                                f"(target ≤ {_percent(targets.two_year_churn_max)})"),
-    ]
-    known = set(KPI_KEYS)
+    before, year_ago = values["previous"], values["year_ago"]
+    heads = ("", period.label, f"previous {before['label']}{_to_date(before)}",
+             f"year ago {year_ago['label']}{_to_date(year_ago)}")
+    rows = [(label, *(shown(v.get(key)) for v in (values, before, year_ago)))
+            for label, key, shown in METRIC_ROWS]
+    rows.append(("two-year churn group", *(
+        _group(v) for v in (values, before, year_ago))))
+    widths = [max(len(r[i]) for r in (heads, *rows)) + 3 for i in range(4)]
+    for row in (heads, *rows):
+        click.echo("  " + "".join(f"{cell:<{w}}" for cell, w in zip(row, widths)).rstrip())
+    click.echo("  two-year churn rate: " + _two_year_line(values))
+    click.echo("targets (each judged on its basis):")
+    for name, target in values["targets"].items():
+        click.echo("  " + _target_line(name, target))
+    known = {*metrics_api.COMPARED_KEYS, "previous", "year_ago", "targets", "period_complete",
+             "days_elapsed", "days_in_period", "two_year_churn_customers",
+             "two_year_churn_churned", "two_year_churn_ci90", "two_year_churn_small_sample"}
     for key, value in values.items():  # sections added by other modules (health bands)
         if key not in known:
             shown = (", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict)
                      else str(value))
-            lines.append((key.replace("_", " "), shown))
-    width = max(len(label) for label, _ in lines) + 3
-    for label, shown in lines:
-        click.echo(f"  {label:<{width}}{shown}".rstrip())
+            click.echo(f"  {key.replace('_', ' ')}: {shown}")
 
 
-def _write_rows(columns, batches, fmt: str) -> None:
-    """Stream rows (batches of tuples in `columns` order) to stdout as CSV or a JSON array;
-    a closed pipe (`| head`) ends quietly."""
-    import csv
+def _ratio(value) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
+
+def _count(value) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+# (label, key, how it is shown) of the metrics table, in order.
+METRIC_ROWS = (
+    ("MRR", "mrr", _yen), ("ARR", "arr", _yen), ("customers", "customers", _count),
+    ("new", "new", _yen), ("expansion", "expansion", _yen),
+    ("contraction", "contraction", _yen), ("churn", "churn", _yen),
+    ("reactivation", "reactivation", _yen), ("logo churn rate", "logo_churn_rate", _percent),
+    ("NRR", "nrr", _percent), ("GRR", "grr", _percent),
+    ("gross MRR churn", "gross_mrr_churn", _percent),
+    ("net MRR churn", "net_mrr_churn", _percent), ("quick ratio", "quick_ratio", _ratio),
+    ("two-year churn rate", "two_year_churn_rate", _percent),
+)
+
+
+def _to_date(values: dict) -> str:
+    """' to date, 68 of 92 days' for a period that has not ended; '' for a complete one."""
+    if values["period_complete"]:
+        return ""
+    return f" to date, {values['days_elapsed']} of {values['days_in_period']} days"
+
+
+def _group(values: dict) -> str:
+    """The two-year churn rate's group size at the period's end (a change between two rates
+    is partly a change of group)."""
+    customers = values.get("two_year_churn_customers")
+    if customers is None:  # previous / year_ago carry only the rate
+        return ""
+    return f"{customers:,} customers"
+
+
+def _two_year_line(values: dict) -> str:
+    ci = values["two_year_churn_ci90"]
+    interval = "—" if ci is None else f"{_percent(ci[0])}–{_percent(ci[1])}"
+    small = ", small sample" if values["two_year_churn_small_sample"] else ""
+    return (f"{_percent(values['two_year_churn_rate'])} = {values['two_year_churn_churned']:,} "
+            f"of {values['two_year_churn_customers']:,} customers (90% interval {interval}"
+            f"{small})")
+
+
+def _target_line(name: str, target: dict) -> str:
+    sign = "≥" if target["direction"] == "at_least" else "≤"
+    shown = _ratio if target["metric"] == "quick_ratio" else _percent
+    head = f"{name}: {target['metric']} {sign} {shown(target['value'])} on {target['basis']}"
+    if target["on"] is None:
+        return f"{head} — not judged on a {target['basis']} basis for this period"
+    verdict = {True: "met", False: "missed", None: "no value"}[target["met"]]
+    return f"{head} ({target['on']}): {shown(target['measured'])} — {verdict}"
+
+
+def _write_rows(columns, batches, fmt: str, formula_guard: bool = True) -> None:
+    """Stream rows (batches of tuples in `columns` order) to stdout as CSV (text starting
+    with = + - @ guarded unless `formula_guard` is off) or a JSON array; a closed pipe
+    (`| head`) ends quietly."""
     out = click.get_text_stream("stdout")
     try:
         if fmt == "csv":
-            writer = csv.writer(out, lineterminator="\n")
+            writer = GuardedWriter(out, formula_guard, lineterminator="\n")
             writer.writerow(columns)
             for batch in batches:
                 writer.writerows(batch)
@@ -418,23 +686,31 @@ def _write_rows(columns, batches, fmt: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+FORMULA_GUARD = click.option(
+    "--formula-guard/--no-formula-guard", "formula_guard", default=True, show_default=True,
+    help="CSV: put an apostrophe before text starting with = + - @ (or a tab), so Excel shows "
+         "it instead of running it as a formula; --no-formula-guard writes text exactly as "
+         "stored (for programs, not spreadsheets).")
+
+
 @main.command("movements")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
+@FORMULA_GUARD
 @click.pass_obj
 @user_errors
-def movements_cmd(obj: Context, fmt: str) -> None:
+def movements_cmd(obj: Context, fmt: str, formula_guard: bool) -> None:
     """Every account's MRR per month with its movement, from its first month with MRR to the
     as-of month: account_id, month (YYYY-MM), mrr, previous_mrr, movement (new, reactivation,
     expansion, contraction, churn; empty when unchanged). Amounts are unrounded yen."""
     from cs_analytics.metrics import revenue
 
     obj.settings
-    snap = obj.store.open_current()
+    snap = obj.snapshot()
     batches = ([(a, m, _plain_amount(v), _plain_amount(p), kind or "")
                 for a, m, v, p, kind in batch]
                for batch in revenue.iter_account_movements(snap))
-    _write_rows(revenue.MOVEMENT_ROW_COLUMNS, batches, fmt)
+    _write_rows(revenue.MOVEMENT_ROW_COLUMNS, batches, fmt, formula_guard)
 
 
 # ---------------------------------------------------------------------------- health, alerts
@@ -453,9 +729,10 @@ def movements_cmd(obj: Context, fmt: str) -> None:
                    "alone, as the backtest takes it), segment.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True)
+@FORMULA_GUARD
 @click.pass_context
 @user_errors
-def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
+def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str, formula_guard: bool) -> None:
     """Health score of every active account: score, band, the six components (value, score,
     weight, contribution), top detractor, segment, risk signals with their evidence, and the
     manual assessment when one is valid (definitions: docs/metrics.md).
@@ -470,8 +747,6 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
     ordered by account and day; `health backtest` checks whether the score warned before
     churn.
     """
-    import csv
-
     from cs_analytics import assessments
     from cs_analytics.config import HEALTH_COMPONENTS
     from cs_analytics.metrics import health
@@ -481,11 +756,11 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
     obj: Context = ctx.obj
     obj.settings
     store = obj.store
-    snap = store.open_current()
+    snap = obj.snapshot()
     if history:
         if as_of:
             raise click.UsageError("--history writes every Monday; leave out --as-of.")
-        _write_rows(health.HISTORY_COLUMNS, health.iter_history(snap), fmt)
+        _write_rows(health.HISTORY_COLUMNS, health.iter_history(snap), fmt, formula_guard)
         return
     day = health.snapshot_day_for(snap, as_of.date() if as_of else None)
     if as_of and day != as_of.date():
@@ -498,7 +773,7 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str) -> None:
                "score_change", "score_change_4w", "onboarding", "top_detractor", "segment",
                "attribute_tier"]
     parts = ("value", "score", "weight", "contribution")
-    writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
+    writer = GuardedWriter(click.get_text_stream("stdout"), formula_guard, lineterminator="\n")
     writer.writerow(columns + [f"{c}_{p}" for c in HEALTH_COMPONENTS for p in parts]
                     + ["signals", "manual_band", "manual_expires_on"])
     for r in records:
@@ -537,7 +812,7 @@ def health_backtest_cmd(obj: Context, horizon: int | None, fmt: str, owner_ids, 
     from cs_analytics.metrics.filters import Filters
 
     options = backtest.Options.of(obj.settings, horizon)
-    snap = obj.store.open_current()
+    snap = obj.snapshot()
     filters = Filters(owner_ids=owner_ids, segments=segments, industries=industries)
     progress(f"backtest over the weekly health history (data as of {snap.as_of}, horizon "
              f"{options.horizon_days} days)")
@@ -668,7 +943,7 @@ def alerts_cmd(obj: Context, dry_run: bool) -> None:
 
     settings = obj.settings
     run = run_alerts(settings, obj.store, dry_run=dry_run)
-    demo = " (demo data)" if obj.store.open_current().is_demo else ""
+    demo = " (demo data)" if obj.snapshot().is_demo else ""
     held = [f"{run.count(outcome)} {label}" for outcome, label in (
         (evaluation.ACKNOWLEDGED, "acknowledged"), (evaluation.SNOOZED, "snoozed"),
         (evaluation.COOLDOWN, "within the cooldown"), (evaluation.KNOWN, "already shown "
@@ -693,26 +968,144 @@ def alerts_cmd(obj: Context, dry_run: bool) -> None:
              "will be retried on the next run")
 
 
+# ---------------------------------------------------------------------------- renewals
+
+RENEWAL_CSV_COLUMNS = ["contract_id", "account_id", "name", "owner_id", "owner_name",
+                       "end_date", "mrr", "arr", "status", "signed_by", "renewal_kind",
+                       "notice_days", "notice_deadline", "notice_date", "band", "signals",
+                       "risk_reasons", "bucket", "p_renew", "expected_arr", "at_stake_arr"]
+
+
+@main.command("renewals")
+@click.option("--quarter", default=None, metavar="2026Q1",
+              help="Fiscal quarter whose contracts are due (end date in it), past or future. "
+                   "Default: the quarter of the data-as-of date.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True,
+              help="table: for reading (¥, %); csv: one row per contract; json: the summary, "
+                   "P(renew) by band and the contracts (rates as fractions).")
+@_filter_options("Only accounts currently in this segment (repeatable).")
+@FORMULA_GUARD
+@click.pass_obj
+@user_errors
+def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segments,
+                 industries, formula_guard: bool) -> None:
+    """Renewals due in a fiscal quarter with their status on the data-as-of date — signed,
+    lost, pending, at risk —, notice deadlines and the forecast renewing ARR (definitions:
+    docs/metrics.md "Renewals").
+
+    At-risk ARR counts only at-risk contracts; pending ARR counts every undecided contract,
+    at-risk ones included. Forecast = Σ pending ARR × P(renew | band now), with the range at
+    the ends of each band's 90% interval; P comes from past renewals where enough back it,
+    else from [renewals] default_probabilities (the table and JSON say which).
+
+    JSON keys: quarter, period_start, period_end, as_of, summary {due_count, due_arr,
+    signed_count, signed_arr, auto_renew_count, auto_renew_arr, lost_count, lost_arr,
+    pending_count, pending_arr, at_risk_count, at_risk_arr, renewal_rate, forecast_arr,
+    forecast_low, forecast_high, expected_arr, expected_rate}, probabilities [{bucket,
+    renewals, renewed, rate, ci_low, ci_high, source, p, p_low, p_high, default_p}],
+    contracts [one object per contract, the CSV's columns and more]. Amounts are ARR in
+    unrounded yen unless named mrr. CSV columns: contract_id, account_id, name, owner_id,
+    owner_name, end_date, mrr, arr, status, signed_by, renewal_kind, notice_days,
+    notice_deadline, notice_date, band, signals, risk_reasons, bucket, p_renew, expected_arr,
+    at_stake_arr. Contracts are listed at risk first, then pending, lost and signed.
+    """
+
+    from cs_analytics import metrics as metrics_api
+    from cs_analytics.metrics import periods, renewals
+    from cs_analytics.metrics.base import fiscal_year_start_month
+    from cs_analytics.metrics.health import json_value
+
+    obj.settings
+    snap = obj.snapshot()
+    fsm = fiscal_year_start_month(snap)
+    period = (periods.parse_quarter(quarter, fsm) if quarter
+              else periods.period_containing("quarter", snap.as_of, fsm))
+    filters = metrics_api.Filters(owner_ids=owner_ids, segments=segments, industries=industries)
+    due = renewals.due_in(snap, period, None if filters.is_empty else filters)
+    summary = renewals.summary_of(due)
+    probabilities = renewals.probabilities(snap)
+    if fmt == "csv":
+        writer = GuardedWriter(click.get_text_stream("stdout"), formula_guard,
+                               lineterminator="\n")
+        writer.writerow(RENEWAL_CSV_COLUMNS)
+        for row in due[RENEWAL_CSV_COLUMNS].itertuples(index=False):
+            writer.writerow(["" if v is None else _plain_amount(v) if isinstance(v, float)
+                             else v for v in map(json_value, row)])
+        return
+    if fmt == "json":
+        click.echo(json.dumps({
+            "quarter": period.label, "period_start": period.start_date.isoformat(),
+            "period_end": period.end_date.isoformat(), "as_of": snap.as_of.isoformat(),
+            "summary": summary.as_dict(),
+            "probabilities": [{k: json_value(v) for k, v in r.items()}
+                              for r in probabilities.to_dict("records")],
+            "contracts": [{k: json_value(v) for k, v in r.items()}
+                          for r in due.to_dict("records")],
+        }, ensure_ascii=False, indent=2))
+        return
+    demo = " — demo data" if snap.is_demo else ""
+    click.echo(f"{period.label}: {period.start_date} – {period.end_date} renewals due "
+               f"(status as of {snap.as_of}){demo}")
+    if not filters.is_empty:
+        click.echo(_filtered_line(filters))
+    s = summary
+    lines = [
+        ("due", s.due_count, s.due_arr, ""),
+        ("signed", s.signed_count, s.signed_arr,
+         f"of which renewing automatically, not booked yet: {_yen(s.auto_renew_arr)}"),
+        ("lost", s.lost_count, s.lost_arr, "no MRR in the month after the end month"),
+        ("pending", s.pending_count, s.pending_arr, "at-risk contracts included"),
+        ("at risk", s.at_risk_count, s.at_risk_arr, "health 🟠/🔴, a risk signal or notice"),
+    ]
+    for label, count, arr, note in lines:
+        click.echo(f"  {label:<14}{count:>5,}  {_yen(arr):>16}  {note}".rstrip())
+    click.echo(f"  {'renewal rate':<14}{_percent(s.renewal_rate):>23}  signed ÷ decided ARR")
+    click.echo(f"  {'forecast':<14}{_yen(s.forecast_arr):>23}  of the pending ARR "
+               f"({_yen(s.forecast_low)} – {_yen(s.forecast_high)})")
+    click.echo(f"  {'expected':<14}{_yen(s.expected_arr):>23}  signed + forecast; expected "
+               f"renewal rate {_percent(s.expected_rate)}")
+    click.echo("P(renew) by band now:")
+    for r in probabilities.to_dict("records"):
+        source = (f"past renewals: {r['renewed']} of {r['renewals']}, 90% "
+                  f"{_percent(r['ci_low'])} – {_percent(r['ci_high'])}"
+                  if r["source"] == "history"
+                  else f"configured default ({r['renewals']} past renewals, too few)")
+        click.echo(f"  {r['bucket']:<14}{_percent(r['p']):>7}  {source}")
+    if due.empty:
+        click.echo("no contracts due")
+        return
+    click.echo("contracts (at risk, pending, lost, signed):")
+    for r in due.to_dict("records"):
+        deadline = json_value(r["notice_deadline"]) or "—"
+        band = r["band"] if isinstance(r["band"], str) else "—"
+        click.echo(f"  {r['status']:<8} {json_value(r['end_date'])}  {_yen(r['arr']):>13}  "
+                   f"{r['contract_id']}  {r['name']}  ({r['owner_name']}; notice deadline "
+                   f"{deadline}; band {band}; P {_percent(json_value(r['p_renew']))})")
+
+
 # ---------------------------------------------------------------------------- reports
 
 
 @main.group("report")
 def report_group() -> None:
-    """Management reports as Excel workbooks: the quarterly KPI report and the QBR pack."""
+    """Reports: the quarterly KPI report and the internal QBR pack as Excel workbooks, the
+    customer QBR deck as PowerPoint (one account, or this quarter's as one zip)."""
 
 
-def _check_out_path(out_path: str) -> None:
+def _check_out_path(out_path: str, suffixes: tuple[str, ...] = (".xlsx",)) -> None:
     from pathlib import Path
 
     target = Path(out_path)
-    if target.suffix.lower() != ".xlsx":
-        raise CsAnalyticsError(f"--out {out_path}: expected a file name ending in .xlsx")
+    if target.suffix.lower() not in suffixes:
+        raise CsAnalyticsError(f"--out {out_path}: expected a file name ending in "
+                               f"{' or '.join(suffixes)}")
     if not target.parent.is_dir():
         raise CsAnalyticsError(f"--out {out_path}: the folder {target.parent} does not exist")
 
 
 def _write_workbook(out_path: str, data: bytes) -> None:
-    """Write the .xlsx next to its final name, then rename: no half-written report is left."""
+    """Write the file next to its final name, then rename: no half-written report is left."""
     import os
     from pathlib import Path
 
@@ -726,54 +1119,111 @@ def _write_workbook(out_path: str, data: bytes) -> None:
 
 
 _REPORT_LANG = click.option("--lang", type=click.Choice(["ja", "en"]), default=None,
-                            help="Language of the workbook (default: general.language).")
+                            help="Language of the report (default: general.language).")
 
 
 @report_group.command("kpi")
-@click.option("--quarter", required=True, metavar="YYYYQn",
+@click.option("--quarter", default=None, metavar="YYYYQn",
               help="Fiscal quarter, e.g. 2026Q1 (fiscal years start in "
-                   "general.fiscal_year_start_month). The current quarter is reported to date.")
+                   "general.fiscal_year_start_month). Default: the last complete quarter. The "
+                   "current quarter is reported to date, compared like for like.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="The .xlsx file to write (replaced if it exists).")
+@click.option("--unit", type=click.Choice(["yen", "man", "million"]), default="yen",
+              show_default=True,
+              help="Amounts in yen (¥), 万円 (man) or 百万円 (million); the bridge's totals are "
+                   "reconciled in a note.")
 @_REPORT_LANG
 @click.pass_obj
 @user_errors
-def report_kpi(obj: Context, quarter: str, out_path: str, lang: str | None) -> None:
-    """The quarterly KPI report for management: headline KPIs vs targets and the previous
-    quarter, MRR bridge, NRR/GRR, churn, health distribution, activity per owner, renewals due
-    next quarter and the weekly-review action plans (sheets described in docs/reports.md)."""
+def report_kpi(obj: Context, quarter: str | None, out_path: str, unit: str,
+               lang: str | None) -> None:
+    """The quarterly KPI report for management: headline KPIs vs the previous quarter, the same
+    quarter a year ago and the targets (each on its basis), the commentary, MRR bridge and the
+    accounts behind each movement, NRR/GRR, churn, health distribution, activity per owner,
+    renewals due in the quarter and the next one by status (pending and at-risk ARR apart) and
+    the weekly-review action plans (sheets described in docs/reports.md)."""
     from cs_analytics.reports import kpi_report_workbook
 
-    _write_report(obj, out_path, f"the KPI report for {quarter}",
+    what = f"the KPI report for {quarter or 'the last complete quarter'}"
+    _write_report(obj, out_path, what,
                   lambda snap, settings, userdata: kpi_report_workbook(
-                      snap, settings, quarter, lang or settings.general.language, userdata))
+                      snap, settings, quarter, lang or settings.general.language, userdata,
+                      unit))
 
 
 @report_group.command("qbr")
 @click.option("--account", "account_id", required=True, metavar="ID", help="Account ID.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="The .xlsx file to write (replaced if it exists).")
+              help="The file to write (replaced if it exists): .pptx for the customer deck, "
+                   ".xlsx for the internal preparation pack.")
 @_REPORT_LANG
 @click.pass_obj
 @user_errors
 def report_qbr(obj: Context, account_id: str, out_path: str, lang: str | None) -> None:
-    """One account's QBR pack: profile and renewal, suggested talking points, contracts and MRR
-    history, usage by quarter, health trend, contacts and notes, and open signals."""
-    from cs_analytics.reports import qbr_workbook
+    """One account's QBR. FILE.pptx: the customer deck (cover, 60-minute agenda, contract
+    timeline, usage and outcomes against a year before, highlights, next quarter's plan,
+    questions and next steps, appendix; nothing internal), in reports.qbr_template's design
+    when set. FILE.xlsx: the internal pack (profile and renewal, talking points, contracts and
+    MRR, usage by quarter, health trend, contacts and notes, open signals)."""
+    from pathlib import Path
 
+    from cs_analytics.reports import qbr_workbook
+    from cs_analytics.reports.qbr_slides import qbr_deck
+
+    if Path(out_path).suffix.lower() == ".pptx":
+        _write_report(obj, out_path, f"the customer QBR deck of {account_id}",
+                      lambda snap, settings, userdata: qbr_deck(
+                          snap, settings, account_id, lang or settings.general.language),
+                      suffixes=(".pptx", ".xlsx"))
+        return
     _write_report(obj, out_path, f"the QBR pack of {account_id}",
                   lambda snap, settings, userdata: qbr_workbook(
-                      snap, settings, account_id, lang or settings.general.language, userdata))
+                      snap, settings, account_id, lang or settings.general.language, userdata),
+                  suffixes=(".pptx", ".xlsx"))
 
 
-def _write_report(obj: Context, out_path: str, what: str, render) -> None:
+@report_group.command("qbr-decks")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="The .zip file to write (replaced if it exists).")
+@click.option("--all", "include_done", is_flag=True,
+              help="Also the accounts whose QBR already took place this quarter.")
+@_REPORT_LANG
+@click.pass_obj
+@user_errors
+def report_qbr_decks(obj: Context, out_path: str, include_done: bool, lang: str | None) -> None:
+    """The customer decks of this quarter's S/A accounts without a QBR yet (the QBR page's
+    list), one .pptx each in a zip with an index.csv of customers and files."""
+    from cs_analytics.metrics import accounts, periods
+    from cs_analytics.metrics.base import fiscal_year_start_month
+    from cs_analytics.reports.qbr_slides import qbr_decks_zip
+
+    def render(snap, settings, userdata):
+        quarter = periods.period_containing("quarter", snap.as_of,
+                                            fiscal_year_start_month(snap))
+        due = accounts.qbr_candidates(snap, quarter.start_date, quarter.end_day(snap.as_of))
+        if not include_done:
+            due = due[~due["qbr_done"].astype(bool)]
+        chosen = list(zip(due["account_id"], due["name"]))
+        if not chosen:
+            raise CsAnalyticsError(f"no S/A account is due a QBR in {quarter.label}"
+                                   + ("" if include_done else " (add --all for those done)"))
+        return qbr_decks_zip(snap, settings, chosen, lang or settings.general.language,
+                             progress=lambda done, total, name: progress(
+                                 f"deck {done + 1} of {total}: {name}") if done < total else None)
+
+    _write_report(obj, out_path, "this quarter's customer QBR decks", render, suffixes=(".zip",))
+
+
+def _write_report(obj: Context, out_path: str, what: str, render,
+                  suffixes: tuple[str, ...] = (".xlsx",)) -> None:
     """Shared by the report commands: check the target, render over the current snapshot and
-    the user-data store, write the workbook atomically and say where it went."""
+    the user-data store, write the file atomically and say where it went."""
     settings, store = obj.settings, obj.store
-    _check_out_path(out_path)
-    snap = store.open_current()
+    _check_out_path(out_path, suffixes)
+    snap = obj.snapshot()
     progress(f"building {what} (data as of {snap.as_of.isoformat()})")
-    userdata = store.userdata_db()
+    userdata = store.userdata_db(readonly=True)
     try:
         data = render(snap, settings, userdata)
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
 import tomllib
 import re
@@ -35,11 +36,13 @@ SEGMENTS = ("S", "A", "B", "C")
 CANONICAL_TABLES = ("users", "accounts", "contracts", "activities", "usage")
 
 
-def _doc(text: str, default, **kwargs):
-    """A dataclass field with its documentation kept beside its default."""
+def _doc(text: str, default, merge: bool = False, **kwargs):
+    """A dataclass field with its documentation kept beside its default. `merge`: a table
+    given in the settings file changes only its own keys of the default table."""
+    metadata = {"doc": text, "merge": merge}
     if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: _copy(default), metadata={"doc": text}, **kwargs)
-    return field(default=default, metadata={"doc": text}, **kwargs)
+        return field(default_factory=lambda: _copy(default), metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
 
 
 def _copy(value):
@@ -72,6 +75,25 @@ class General:
         "http://localhost:8501")
 
 
+# The units amounts can be shown in on screen (Display.amount_unit): yen per unit.
+AMOUNT_UNITS = {"yen": 1, "thousand": 1_000, "man": 10_000, "million": 1_000_000}
+
+
+@dataclass(frozen=True)
+class Display:
+    """How the app shows amounts: one unit per UI language, the same on every page."""
+
+    amount_unit_ja: str = _doc(
+        "Unit of amounts on KPI cards, account headers and chart axes in the Japanese UI: "
+        "'man' (10,000 yen), 'thousand', 'million' or 'yen'. Tables, hovers and "
+        "downloads always give whole yen.", "man")
+    amount_unit_en: str = _doc(
+        "The same in the English UI: 'thousand' (¥K), 'million' (¥M) or 'yen'.", "thousand")
+
+    def amount_unit(self, lang: str) -> str:
+        return self.amount_unit_ja if lang == "ja" else self.amount_unit_en
+
+
 @dataclass(frozen=True)
 class Snapshots:
     """How many published snapshots are kept on disk."""
@@ -92,15 +114,88 @@ class Import:
         "An import keeps its rows as received (raw_import_<table>) only for tables of at most "
         "this many imported rows; larger imports (daily usage) keep only the file list "
         "(raw_import_files), so the snapshot does not hold every row twice.", 1_000_000)
+    max_amount_yen: float = _doc(
+        "Amounts (contract amount and mrr) must be below this many yen; a larger value is "
+        "reported with its row and column (it is a typo or a hostile file, and would make "
+        "every total meaningless).", 10_000_000_000_000.0)
+    max_count: int = _doc(
+        "Counts (deliveries, logins, viewers, …) and whole numbers (capacity) may be at most "
+        "this per row.", 1_000_000_000)
+    date_order: str = _doc(
+        "Day/month order of numeric dates like 1/5/2026 (Metabase's M/D/YYYY and D/M/YYYY "
+        "styles): \"mdy\" (month first) or \"dmy\" (day first). Empty: each file is read in "
+        "the order its dates show (a day above 12), and a file that does not show it is "
+        "refused with a message naming this setting.", "")
+    reader_memory_mb: int = _doc(
+        "Memory the child process reading one XLSX or JSON file may use (MB); a file needing "
+        "more is refused with one message, and the process that asked (the app, a refresh) "
+        "is not affected.", 768)
+    reader_timeout_seconds: float = _doc(
+        "Time the child process reading one XLSX or JSON file may take.", 600.0)
+
+
+# The KPIs a target may judge, and the bases each can be judged on (SPEC §4 "Comparisons and
+# targets"): a rate of a period on that period kind or on the trailing twelve months at the
+# period's end; the two-year churn rate only on itself.
+TARGET_BASES = {
+    "nrr": ("ttm", "year", "quarter", "month"),
+    "grr": ("ttm", "year", "quarter", "month"),
+    "logo_churn_rate": ("ttm", "year", "quarter", "month"),
+    "gross_mrr_churn": ("ttm", "year", "quarter", "month"),
+    "net_mrr_churn": ("ttm", "year", "quarter", "month"),
+    "quick_ratio": ("ttm", "year", "quarter", "month"),
+    "two_year_churn_rate": ("two_year",),
+}
+TARGET_DIRECTIONS = ("at_least", "at_most")
 
 
 @dataclass(frozen=True)
-class Targets:
-    """The CS strategy's goals, drawn as target lines and compared in KPI cards."""
+class Target:
+    """One goal: the KPI it judges, its value, the basis it is judged on and its direction."""
 
-    two_year_churn_max: float = _doc("Target two-year churn rate (チャーン率), at most.", 0.10)
-    nrr_min: float = _doc("Target net revenue retention, at least.", 1.10)
-    grr_min: float = _doc("Target gross revenue retention, at least.", 0.90)
+    metric: str = _doc(
+        "The KPI judged: nrr, grr, logo_churn_rate, gross_mrr_churn, net_mrr_churn, "
+        "quick_ratio or two_year_churn_rate. Unset: the target's own name.", "")
+    value: float = _doc("The target (rates as fractions: 1.10 = 110%).", 0.0)
+    basis: str = _doc(
+        "What the target is judged on: 'ttm' (the trailing twelve months ending with the "
+        "period's last month — an annual target, judged whatever period is shown), 'year', "
+        "'quarter' or 'month' (that period itself, judged only when such a period is shown), "
+        "'two_year' (the two-year churn rate at the period's last month).", "")
+    direction: str = _doc("'at_least' or 'at_most'.", "")
+    enabled: bool = _doc("false switches a default target off.", True)
+
+
+def _default_targets() -> dict:
+    return {
+        "nrr": {"metric": "nrr", "value": 1.10, "basis": "ttm", "direction": "at_least"},
+        "grr": {"metric": "grr", "value": 0.90, "basis": "ttm", "direction": "at_least"},
+        "two_year_churn_rate": {"metric": "two_year_churn_rate", "value": 0.10,
+                                "basis": "two_year", "direction": "at_most"},
+    }
+
+
+TARGETS_DOC = (
+    "The CS strategy's goals, each with its basis, keyed by a name of your choice: "
+    "[targets.<name>] metric, value, basis, direction. Defaults: NRR ≥ 110% and GRR ≥ 90% on "
+    "the trailing twelve months, two-year churn ≤ 10%. A period's own NRR, GRR or logo churn "
+    "is shown without a pass/fail mark unless a target with that basis is configured, e.g. "
+    "[targets.nrr_quarter] metric = \"nrr\", value = 1.02, basis = \"quarter\", "
+    "direction = \"at_least\". For a default name only the keys you set change.")
+
+
+@dataclass(frozen=True)
+class Samples:
+    """How a rate over a small group says how small it is (SPEC §4)."""
+
+    small_below: int = _doc(
+        "A rate over fewer customers than this (the two-year churn rate's cohort) is marked as "
+        "a small sample (its 90% Wilson interval is shown beside it in any case).", 30)
+
+
+LEGACY_TARGET_KEYS = {"nrr_min": ("nrr", "ttm", "at_least"),
+                      "grr_min": ("grr", "ttm", "at_least"),
+                      "two_year_churn_max": ("two_year_churn_rate", "two_year", "at_most")}
 
 
 def _points(*pairs):
@@ -221,7 +316,47 @@ class Signals:
         "renewal_at_risk: the contract ends within this many days and nothing following is "
         "signed.", 90)
     renewal_at_risk_bands: list[str] = _doc(
-        "renewal_at_risk: health bands that count as at risk.", ["warning", "danger"])
+        "Health bands that put a renewal at risk: the renewal_at_risk and "
+        "notice_deadline_near signals, and a pending renewal's status 'at risk'.",
+        ["warning", "danger"])
+    notice_deadline_days: int = _doc(
+        "notice_deadline_near: a pending auto-renewing contract's notice deadline is within "
+        "this many days, and its account is in renewal_at_risk_bands or shows another "
+        "signal.", 30)
+
+
+@dataclass(frozen=True)
+class Renewals:
+    """Renewal terms, the renewals page's windows and the renewal forecast (docs/metrics.md
+    "Renewals")."""
+
+    auto_renew_default: bool = _doc(
+        "Whether a contract whose auto_renew is empty renews by itself unless the customer "
+        "gives notice. Set true when your standard terms renew automatically.", False)
+    notice_days_default: int = _doc(
+        "Days before end_date by which a cancellation must be given, for a contract whose "
+        "notice_days is empty (notice deadline = end_date − notice days).", 30)
+    radar_days: int = _doc(
+        "Notice-deadline radar: pending auto-renewing contracts whose notice deadline is "
+        "within this many days of the as-of date.", 60)
+    reminder_days_min: int = _doc(
+        "Reminder list (renewal-reminder mail): contracts ending at least this many days after "
+        "the as-of date…", 55)
+    reminder_days_max: int = _doc("… and at most this many days after it.", 65)
+    forecast_lead_days: int = _doc(
+        "Forecast: a past renewal's band is the one its account held on the last weekly "
+        "snapshot on or before end_date minus this many days (point in time).", 90)
+    forecast_min_renewals: int = _doc(
+        "Forecast: P(renew | band) comes from past renewals when at least this many back the "
+        "band; otherwise the band's default_probabilities value is used.", 30)
+    default_probabilities: dict[str, float] = _doc(
+        "Forecast: P(renew) used where the history is too small, per band now; 'unscored' for "
+        "an account without a score, 'notice_given' for a contract whose customer gave notice "
+        "(whatever its band).",
+        {"healthy": 0.95, "caution": 0.85, "warning": 0.65, "danger": 0.40, "unscored": 0.80,
+         "notice_given": 0.05})
+    history_quarters: int = _doc(
+        "Renewal-rate history: the number of fiscal quarters shown before the current one.", 8)
 
 
 @dataclass(frozen=True)
@@ -249,6 +384,18 @@ class SalesforceObject:
         "canonical column → Salesforce field (relationship paths like Owner.Name allowed).", {})
     where: str = _doc("Extra SOQL condition, e.g. \"Type = 'Customer'\".", "")
     constants: dict[str, str] = _doc("canonical column → fixed value (e.g. type = 'meeting').", {})
+    keep: dict[str, list[str]] = _doc(
+        "Salesforce field → the values a record must have to be loaded (compared as text, "
+        "ignoring case; true/false for checkboxes). A record with another value is left out, "
+        "and removed when an incremental refresh sees it change to one (a contract back to "
+        "Draft); an empty list turns the condition off.", {})
+    timed: dict[str, str] = _doc(
+        "canonical date column → date-time field giving the moment of a timed record, used "
+        "instead of the mapped date field when it is set (converted to salesforce.timezone).",
+        {})
+    all_day: str = _doc(
+        "Checkbox field marking all-day records: their mapped date field is used as it is, "
+        "never `timed` (Event: IsAllDayEvent).", "")
     bulk: bool = _doc("Pull through Bulk API 2.0 instead of the REST query endpoint.", False)
     track_deletes: bool = _doc(
         "Incremental pulls also fetch deleted records (queryAll + IsDeleted) and remove them; "
@@ -264,20 +411,81 @@ def _sf_default_objects():
         "accounts": {"table": "accounts", "object": "Account", "where": "",
                      "fields": {"account_id": "Id", "name": "Name", "industry": "Industry",
                                 "owner_id": "OwnerId", "created_date": "CreatedDate"}},
+        # Only an activated contract is revenue: a Draft is not (SPEC §5 "Salesforce").
         "contracts": {"table": "contracts", "object": "Contract", "where": "",
                       "fields": {"contract_id": "Id", "account_id": "AccountId",
                                  "start_date": "StartDate", "end_date": "EndDate",
-                                 "status": "Status", "amount": "Amount__c"}},
+                                 "status": "Status", "amount": "Amount__c",
+                                 "auto_renew": "", "notice_days": "", "notice_date": ""},
+                      "keep": {"Status": ["Activated"]}},
+        # An open task's ActivityDate is its due date, not a contact.
         "tasks": {"table": "activities", "object": "Task", "where": "",
                   "fields": {"activity_id": "Id", "account_id": "AccountId",
                              "owner_id": "OwnerId", "date": "ActivityDate",
-                             "type": "TaskSubtype", "subject": "Subject"}},
+                             "type": "TaskSubtype", "subject": "Subject"},
+                  "keep": {"IsClosed": ["true"]}},
+        # Each invitee of a meeting gets a child copy of its Event (IsChild = true): one
+        # meeting is the parent only. A timed event's moment is ActivityDateTime (UTC).
         "events": {"table": "activities", "object": "Event", "where": "",
                    "fields": {"activity_id": "Id", "account_id": "AccountId",
                               "owner_id": "OwnerId", "date": "ActivityDate",
                               "subject": "Subject"},
-                   "constants": {"type": "meeting"}},
+                   "constants": {"type": "meeting"},
+                   "keep": {"IsChild": ["false"]},
+                   "timed": {"date": "ActivityDateTime"}, "all_day": "IsAllDayEvent"},
     }
+
+
+# What `push` writes to each Account (SPEC §5 "Salesforce write-back"); the values are defined
+# in cs_analytics/metrics/account_status.py.
+PUSH_ACCOUNT_VALUES = ("health_score", "health_band", "segment", "top_detractor", "signals",
+                       "last_contact_date", "last_login_date", "deliveries_90d", "logins_90d",
+                       "next_renewal_date")
+PUSH_USAGE_VALUES = ("account", "week_start", "deliveries", "logins", "viewers", "registrants",
+                     "conversions")
+
+
+@dataclass(frozen=True)
+class SalesforcePush:
+    """Write-back to Salesforce (`push`, `refresh --push`): CS fields on each Account, a weekly
+    usage row per account, notes and manual assessments as completed Tasks. Set up the fields
+    and the object first (docs/operations.md, "Salesforce write-back")."""
+
+    account_fields: dict[str, str] = _doc(
+        "Value → the Account field it is written to; \"\" writes that value nowhere. Keys you "
+        "set replace only their own default.",
+        {"health_score": "CS_Health_Score__c", "health_band": "CS_Health_Band__c",
+         "segment": "CS_Segment__c", "top_detractor": "CS_Top_Detractor__c",
+         "signals": "CS_Signals__c", "last_contact_date": "CS_Last_Contact__c",
+         "last_login_date": "CS_Last_Login__c", "deliveries_90d": "CS_Deliveries_90d__c",
+         "logins_90d": "CS_Logins_90d__c", "next_renewal_date": "CS_Next_Renewal__c"},
+        merge=True)
+    usage_object: str = _doc(
+        "Custom object receiving one row per account and week; \"\" writes no weekly usage.",
+        "CS_Usage_Weekly__c")
+    usage_fields: dict[str, str] = _doc(
+        "Value → field of the usage object (account is the lookup to Account, week_start the "
+        "Monday). Keys you set replace only their own default; \"\" leaves a count out.",
+        {"account": "Account__c", "week_start": "Week_Start__c", "deliveries": "Deliveries__c",
+         "logins": "Logins__c", "viewers": "Viewers__c", "registrants": "Registrants__c",
+         "conversions": "Conversions__c"}, merge=True)
+    usage_key_field: str = _doc(
+        "External ID field of the usage object: account id + ':' + week start, so a re-run "
+        "updates a row instead of adding one.", "CS_Key__c")
+    usage_weeks: int = _doc(
+        "Complete weeks (Monday to Sunday, up to the data-as-of date) written; later pushes "
+        "send only the rows that changed.", 13)
+    tasks: bool = _doc(
+        "Write notes and manual assessments entered in the app as completed Tasks on the "
+        "account (they wait in an outbox until Salesforce confirms them).", True)
+    task_key_field: str = _doc(
+        "External ID text field on Activity identifying the note or assessment a Task carries, "
+        "so a retry never creates a second Task.", "CS_Outbox_Key__c")
+    task_status: str = _doc("Task status of a completed task in your org.", "Completed")
+    bulk_threshold: int = _doc(
+        "Records of one object above which Bulk API 2.0 is used instead of sObject "
+        "Collections (200 records a call).", 2000)
+    max_errors_shown: int = _doc("Refused records listed one by one; the rest are counted.", 50)
 
 
 @dataclass(frozen=True)
@@ -303,8 +511,15 @@ class Salesforce:
                                  for k, v in _sf_default_objects().items()},
         metadata={"doc": "Objects pulled, keyed by a name of your choice. For a default name "
                          "(users, accounts, contracts, tasks, events) only the keys you set "
-                         "change; `fields` and `constants` merge key by key, and a field set "
-                         "to \"\" is left out."})
+                         "change; `fields`, `constants`, `keep` and `timed` merge key by key, "
+                         "a field set to \"\" is left out and a `keep` list set to [] is "
+                         "no condition. Contract renewal terms have no standard "
+                         "Salesforce field: map your custom fields, e.g. "
+                         "`objects.contracts.fields.auto_renew = \"AutoRenew__c\"`, "
+                         "`notice_days = \"NoticeDays__c\"`, `notice_date = "
+                         "\"NoticeDate__c\"`; unmapped, they keep what a file import gave "
+                         "and otherwise take the [renewals] defaults."})
+    push: SalesforcePush = field(default_factory=SalesforcePush)
 
 
 @dataclass(frozen=True)
@@ -314,6 +529,11 @@ class MetabaseCard:
     id: int = _doc("Card (saved question) id.", 0)
     table: str = _doc("Canonical table the card's rows fill.", "usage")
     mapping: dict[str, str] = _doc("Column display name → canonical column.", {})
+    format: str = _doc("Export format pulled: \"csv\", \"json\" or \"xlsx\".", "csv")
+    format_rows: bool = _doc(
+        "Ask Metabase for formatted values (dates like \"January 5, 2026\", grouped numbers), "
+        "as its download button gives them; false asks for plain ISO dates and numbers. Both "
+        "are read.", False)
 
 
 @dataclass(frozen=True)
@@ -341,6 +561,16 @@ class Access:
         "users table exists.", [])
     restrict_members_to_own_accounts: bool = _doc(
         "Members see only their own portfolio (default: the whole team's data).", False)
+
+
+@dataclass(frozen=True)
+class Server:
+    """Who may reach the app (docs/operations.md, "Security model")."""
+
+    allow_anonymous: bool = _doc(
+        "Without sign-in ([auth] in .streamlit/secrets.toml) the app serves only this computer "
+        "(localhost) and refuses every other address. true allows anonymous access from the "
+        "network on purpose: every visitor is then a manager who sees every customer.", False)
 
 
 @dataclass(frozen=True)
@@ -387,6 +617,20 @@ class Reports:
     health_drop_points: float = _doc(
         "Talking point 'health falling': the score fell by at least this many points since the "
         "snapshot 4 weeks earlier.", 15.0)
+    pace_min_days: int = _doc(
+        "QBR pack and deck: the current quarter's usage is pro-rated to the whole quarter (its "
+        "pace) once at least this many of its days have passed; before that it is shown to "
+        "date only.", 30)
+    qbr_template: str = _doc(
+        "The customer QBR deck (.pptx) uses this PowerPoint file's slide master and layouts "
+        "(a .pptx or .potx; its own slides are left out). A relative path is read from the "
+        "folder of the configuration file. Empty: the built-in design.", "")
+    deck_font_latin: str = _doc(
+        "QBR deck: font of Latin letters and digits on every text run and chart. Text is laid "
+        "out with Arial's metrics (a wider font may need shorter texts).", "Arial")
+    deck_font_east_asian: str = _doc(
+        "QBR deck: font of Japanese text (the east-asian font of every run and chart), e.g. "
+        "游ゴシック, メイリオ, BIZ UDPゴシック.", "游ゴシック")
 
 
 @dataclass(frozen=True)
@@ -394,17 +638,24 @@ class Settings:
     """All settings. Every section and key is optional in the file."""
 
     general: General = field(default_factory=General)
+    display: Display = field(default_factory=Display)
     snapshots: Snapshots = field(default_factory=Snapshots)
     import_: Import = field(default_factory=Import, metadata={"toml": "import"})
-    targets: Targets = field(default_factory=Targets)
+    targets: dict[str, Target] = field(
+        default_factory=lambda: {k: _build(Target, v, f"targets.{k}")
+                                 for k, v in _default_targets().items()},
+        metadata={"doc": TARGETS_DOC})
+    samples: Samples = field(default_factory=Samples)
     health: Health = field(default_factory=Health)
     backtest: Backtest = field(default_factory=Backtest)
     segments: Segments = field(default_factory=Segments)
     signals: Signals = field(default_factory=Signals)
+    renewals: Renewals = field(default_factory=Renewals)
     alerts: Alerts = field(default_factory=Alerts)
     salesforce: Salesforce = field(default_factory=Salesforce)
     metabase: Metabase = field(default_factory=Metabase)
     access: Access = field(default_factory=Access)
+    server: Server = field(default_factory=Server)
     reports: Reports = field(default_factory=Reports)
     source_path: str | None = field(default=None, metadata={"internal": True})
 
@@ -462,6 +713,8 @@ def _build(cls, raw, where: str):
         raise ConfigError(f"{where or 'top level'}: expected a table, got {_show(raw)}")
     if cls is Salesforce and isinstance(raw.get("objects"), dict):
         raw = {**raw, "objects": _merge_sf_objects(raw["objects"])}
+    if cls is Settings and "targets" in raw:
+        raw = {**raw, "targets": _merge_targets(raw["targets"])}
     fields = {_toml_name(f): f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
@@ -472,7 +725,10 @@ def _build(cls, raw, where: str):
     for name, f in fields.items():
         if name in raw:
             key = f"{where}.{name}" if where else name
-            values[f.name] = _convert(hints[f.name], raw[name], key)
+            value = raw[name]
+            if f.metadata.get("merge") and isinstance(value, dict):
+                value = {**f.default_factory(), **value}
+            values[f.name] = _convert(hints[f.name], value, key)
     return cls(**values)
 
 
@@ -486,10 +742,30 @@ def _merge_sf_objects(raw_objects: dict) -> dict:
             continue
         base = merged[name]
         for key, value in override.items():
-            if key in ("fields", "constants") and isinstance(value, dict):
+            if key in ("fields", "constants", "keep", "timed") and isinstance(value, dict):
                 base[key] = {**base.get(key, {}), **value}
             else:
                 base[key] = value
+    return merged
+
+
+def _merge_targets(raw_targets) -> dict:
+    """Targets of a default name change only the keys they set; a target's metric defaults to
+    its name. The pre-basis keys (nrr_min …) are refused with the form that replaces them."""
+    if not isinstance(raw_targets, dict):
+        return raw_targets
+    merged = _default_targets()
+    for name, override in raw_targets.items():
+        if name in LEGACY_TARGET_KEYS and not isinstance(override, dict):
+            metric, basis, direction = LEGACY_TARGET_KEYS[name]
+            raise ConfigError(
+                f"targets.{name}: targets now say their basis; write [targets.{metric}] with "
+                f"value = {override!r}, basis = \"{basis}\", direction = \"{direction}\"")
+        if not isinstance(override, dict):
+            merged[name] = override
+            continue
+        merged[name] = {**merged.get(name, {"metric": name}), **override}
+        merged[name].setdefault("metric", name)
     return merged
 
 
@@ -547,6 +823,11 @@ def _check_semantics(s: Settings) -> None:
         fail("general.renewal_grace_days", "expected 0 or more days")
     if s.general.language not in ("ja", "en"):
         fail("general.language", "expected 'ja' or 'en'")
+    if s.display.amount_unit_ja not in AMOUNT_UNITS:
+        fail("display.amount_unit_ja", f"expected one of {', '.join(AMOUNT_UNITS)}")
+    if s.display.amount_unit_en not in AMOUNT_UNITS or s.display.amount_unit_en == "man":
+        fail("display.amount_unit_en", "expected one of yen, thousand, million ('man' is a "
+             "Japanese unit)")
     if s.snapshots.keep < 1:
         fail("snapshots.keep", "expected at least 1")
     if s.import_.max_errors < 1:
@@ -555,6 +836,16 @@ def _check_semantics(s: Settings) -> None:
         fail("import.upload_max_mb", "expected at least 1")
     if s.import_.raw_rows_max < 0:
         fail("import.raw_rows_max", "expected 0 or more")
+    if not s.import_.max_amount_yen > 0:
+        fail("import.max_amount_yen", "expected a positive amount")
+    if s.import_.max_count < 1:
+        fail("import.max_count", "expected at least 1")
+    if s.import_.date_order not in ("", "mdy", "dmy"):
+        fail("import.date_order", 'expected "mdy", "dmy" or "" (read from each file)')
+    if s.import_.reader_memory_mb < 128:
+        fail("import.reader_memory_mb", "expected at least 128")
+    if s.import_.reader_timeout_seconds <= 0:
+        fail("import.reader_timeout_seconds", "expected a positive number of seconds")
     for table in s.import_.mapping:
         if table not in CANONICAL_TABLES:
             fail(f"import.mapping.{table}", f"expected one of {', '.join(CANONICAL_TABLES)}")
@@ -604,9 +895,23 @@ def _check_semantics(s: Settings) -> None:
         if phase not in ("onboarding", "adoption", "mature"):
             fail(f"segments.phase_points.{phase}", "expected onboarding, adoption or mature")
 
+    for name, target in s.targets.items():
+        key = f"targets.{name}"
+        if target.metric not in TARGET_BASES:
+            fail(f"{key}.metric", f"expected one of {', '.join(TARGET_BASES)}")
+        if target.basis not in TARGET_BASES[target.metric]:
+            fail(f"{key}.basis", f"expected for {target.metric} one of "
+                                 f"{', '.join(TARGET_BASES[target.metric])}")
+        if target.direction not in TARGET_DIRECTIONS:
+            fail(f"{key}.direction", "expected 'at_least' or 'at_most'")
+        if not math.isfinite(target.value) or target.value < 0:
+            fail(f"{key}.value", "expected a number of 0 or more (rates as fractions: 1.10)")
+    if s.samples.small_below < 1:
+        fail("samples.small_below", "expected at least 1")
     for band in s.signals.renewal_at_risk_bands:
         if band not in BANDS:
             fail("signals.renewal_at_risk_bands", f"expected bands among {', '.join(BANDS)}")
+    _check_renewals(s, fail)
     if s.alerts.mode not in ("each", "digest"):
         fail("alerts.mode", "expected 'each' or 'digest'")
     if s.alerts.max_attempts < 1:
@@ -620,6 +925,8 @@ def _check_semantics(s: Settings) -> None:
             fail(f"metabase.cards[{i}].table", f"expected one of {', '.join(CANONICAL_TABLES)}")
         if card.id < 1:
             fail(f"metabase.cards[{i}].id", "expected the card's id (a number from 1 up)")
+        if card.format not in ("csv", "json", "xlsx"):
+            fail(f"metabase.cards[{i}].format", 'expected "csv", "json" or "xlsx"')
         columns = _table_columns(card.table)
         for header, column in card.mapping.items():
             if column not in columns:
@@ -643,6 +950,32 @@ def _check_backtest(b: "Backtest", fail) -> None:
             len(set(b.weight_factors)) != len(b.weight_factors):
         fail("backtest.weight_factors", "expected distinct factors above 0 other than 1, "
                                         "like [0.5, 2.0]")
+RENEWAL_BUCKETS = (*BANDS, "unscored", "notice_given")
+
+
+def _check_renewals(s: "Settings", fail) -> None:
+    r = s.renewals
+    for name in ("notice_days_default", "radar_days", "reminder_days_min", "forecast_lead_days"):
+        if getattr(r, name) < 0:
+            fail(f"renewals.{name}", "expected 0 or more days")
+    if r.reminder_days_max < r.reminder_days_min:
+        fail("renewals.reminder_days_max", "expected at least renewals.reminder_days_min")
+    if r.forecast_min_renewals < 1:
+        fail("renewals.forecast_min_renewals", "expected at least 1")
+    if r.history_quarters < 1:
+        fail("renewals.history_quarters", "expected at least 1")
+    for bucket in r.default_probabilities:
+        if bucket not in RENEWAL_BUCKETS:
+            fail(f"renewals.default_probabilities.{bucket}",
+                 f"expected one of {', '.join(RENEWAL_BUCKETS)}")
+        if not 0 <= r.default_probabilities[bucket] <= 1:
+            fail(f"renewals.default_probabilities.{bucket}", "expected a share from 0 to 1")
+    for bucket in RENEWAL_BUCKETS:
+        if bucket not in r.default_probabilities:
+            fail(f"renewals.default_probabilities.{bucket}",
+                 "missing: every band, unscored and notice_given need a value")
+    if s.signals.notice_deadline_days < 0:
+        fail("signals.notice_deadline_days", "expected 0 or more days")
 
 
 def _check_reports(r: "Reports", fail) -> None:
@@ -658,6 +991,13 @@ def _check_reports(r: "Reports", fail) -> None:
         fail("reports.growth_ratio", "expected a multiple above 1")
     if r.health_drop_points <= 0:
         fail("reports.health_drop_points", "expected more than 0 points")
+    if not 1 <= r.pace_min_days <= 92:
+        fail("reports.pace_min_days", "expected 1 to 92 days")
+    for name in ("deck_font_latin", "deck_font_east_asian"):
+        if not getattr(r, name).strip():
+            fail(f"reports.{name}", "expected a font name")
+    if r.qbr_template and Path(r.qbr_template).suffix.lower() not in (".pptx", ".potx"):
+        fail("reports.qbr_template", "expected a PowerPoint file ending in .pptx or .potx")
     limits = r.plan_delivery_limits
     if any(len(p) != 2 or p[0] < 0 or p[1] <= 0 for p in limits):
         fail("reports.plan_delivery_limits",
@@ -710,8 +1050,43 @@ def _check_health_extras(s: "Settings", fail) -> None:
         fail("alerts.timeout_seconds", "expected more than 0 seconds")
 
 
+def _check_salesforce_push(p: "SalesforcePush", fail) -> None:
+    key = "salesforce.push"
+    for table, known in (("account_fields", PUSH_ACCOUNT_VALUES),
+                         ("usage_fields", PUSH_USAGE_VALUES)):
+        for value, name in getattr(p, table).items():
+            if value not in known:
+                fail(f"{key}.{table}.{value}", f"expected one of {', '.join(known)}")
+            if name and not _SF_NAME.fullmatch(name):
+                fail(f"{key}.{table}.{value}", "expected a field API name like CS_Segment__c")
+    for name in ("usage_object", "usage_key_field", "task_key_field"):
+        if getattr(p, name) and not _SF_NAME.fullmatch(getattr(p, name)):
+            fail(f"{key}.{name}", "expected a Salesforce API name like CS_Key__c")
+    if p.usage_object:
+        for value in ("account", "week_start"):
+            if not p.usage_fields.get(value):
+                fail(f"{key}.usage_fields.{value}",
+                     "missing: a usage row needs its account and week (or set usage_object = "
+                     "\"\" to write no weekly usage)")
+        if not p.usage_key_field:
+            fail(f"{key}.usage_key_field", "missing: rows are upserted by this external ID")
+    if p.tasks and not p.task_key_field:
+        fail(f"{key}.task_key_field", "missing: Tasks are upserted by this external ID (or set "
+                                      "tasks = false)")
+    if not p.task_status.strip():
+        fail(f"{key}.task_status", "expected the status of a completed task, like Completed")
+    if not 0 <= p.usage_weeks <= 520:
+        fail(f"{key}.usage_weeks", "expected 0 to 520 weeks")
+    if p.bulk_threshold < 1:
+        fail(f"{key}.bulk_threshold", "expected at least 1 record")
+    if p.max_errors_shown < 1:
+        fail(f"{key}.max_errors_shown", "expected at least 1")
+
+
 def _check_salesforce(sf: "Salesforce", fail) -> None:
     from cs_analytics.contract import ACTIVITY_TYPES, TABLES
+
+    _check_salesforce_push(sf.push, fail)
 
     if not re.fullmatch(r"\d+\.\d", sf.api_version):
         fail("salesforce.api_version", "expected a version like 59.0 (without a leading v)")
@@ -745,6 +1120,20 @@ def _check_salesforce(sf: "Salesforce", fail) -> None:
             if path and not _SF_PATH.fullmatch(path):
                 fail(f"{key}.fields.{column}",
                      "expected a field API name like Amount__c or a path like Owner.Name")
+        for path in obj.keep:
+            if not _SF_PATH.fullmatch(path):
+                fail(f"{key}.keep.{path}",
+                     "expected a field API name like Status or a path like Account.Type")
+        for column, path in obj.timed.items():
+            if column not in table.column_names or table.column(column).kind != "date":
+                dates = [c.name for c in table.columns if c.kind == "date"]
+                fail(f"{key}.timed.{column}",
+                     f"expected a date column of {obj.table}: {', '.join(dates)}")
+            if path and not _SF_PATH.fullmatch(path):
+                fail(f"{key}.timed.{column}",
+                     "expected a date-time field API name like ActivityDateTime")
+        if obj.all_day and not _SF_PATH.fullmatch(obj.all_day):
+            fail(f"{key}.all_day", "expected a checkbox field API name like IsAllDayEvent")
         if obj.enabled:
             mapped = {c for c, p in obj.fields.items() if p} | set(obj.constants)
             for column in table.key:
@@ -776,6 +1165,10 @@ def defaults_toml() -> str:
     section = None
     for key, value, doc in iter_settings():
         head, _, name = key.rpartition(".")
+        if not head and isinstance(value, dict):  # a top-level table of tables ([targets.*])
+            section = key
+            lines += ["", f"# {doc}", *_table_of_tables(key, value)]
+            continue
         if head != section:
             section = head
             lines += ["", f"[{head}]"]
@@ -783,6 +1176,20 @@ def defaults_toml() -> str:
         lines.append(f"{_toml_key(name)} = {_toml_value(value)}" if value is not None
                      else f"# {name} = (unset)")
     return "\n".join(lines).strip() + "\n"
+
+
+def _table_of_tables(key: str, tables: dict) -> list[str]:
+    """`[key.name]` sections, one per entry, each field with its documentation once."""
+    lines = []
+    documented = False
+    for name, entry in tables.items():
+        lines += ["", f"[{key}.{_toml_key(name)}]"]
+        for f in dataclasses.fields(entry):
+            if not documented:
+                lines.append(f"# {f.name}: {f.metadata.get('doc', '')}")
+            lines.append(f"{_toml_key(f.name)} = {_toml_value(getattr(entry, f.name))}")
+        documented = True
+    return lines
 
 
 def _toml_key(name: str) -> str:
@@ -820,4 +1227,17 @@ def configuration_markdown() -> str:
         "Secrets are never read from this file: Salesforce (`SF_*`), Metabase "
         "(`METABASE_API_KEY`) and Slack (`SLACK_WEBHOOK_URL`) credentials come from the "
         "environment or `.streamlit/secrets.toml`.\n\n"
-        "## Defaults\n\n```toml\n" + defaults_toml() + "```\n")
+        "## Defaults\n\n```toml\n" + defaults_toml() + "```\n\n"
+        + _table_keys_markdown(SalesforceObject, "[salesforce.objects.NAME]",
+                               "Keys of one Salesforce object pulled into a canonical table; the "
+                               "defaults of each object are in `salesforce.objects` above."))
+
+
+def _table_keys_markdown(cls, table: str, intro: str) -> str:
+    """The keys of a settings table that appears as a dict value (one per name), with the
+    value each takes when a new entry does not set it."""
+    instance = cls()
+    rows = [f"| `{_toml_name(f)}` | `{_toml_value(getattr(instance, f.name))}` | "
+            f"{f.metadata.get('doc', '')} |" for f in dataclasses.fields(cls)]
+    return (f"## `{table}`\n\n{intro}\n\n| key | when not set | meaning |\n|---|---|---|\n"
+            + "\n".join(rows) + "\n")

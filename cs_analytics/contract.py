@@ -94,6 +94,9 @@ TABLES: dict[str, Table] = {
         Column("status", "text"),
         Column("type", "enum", choices=CONTRACT_TYPES),
         Column("churn_reason", "text"),
+        Column("auto_renew", "bool"),
+        Column("notice_days", "int"),
+        Column("notice_date", "date"),
     )),
     "activities": Table("activities", ("activity_id",), (
         Column("activity_id", "text", required=True),
@@ -155,6 +158,10 @@ ALIASES: dict[str, str] = {
     "金額": "amount", "契約金額": "amount", "Amount": "amount",
     "月額": "mrr", "MRR": "mrr", "ステータス": "status", "状態": "status", "Status": "status",
     "契約種別": "type",
+    "自動更新": "auto_renew", "自動更新有無": "auto_renew", "Auto Renew": "auto_renew",
+    "解約予告日数": "notice_days", "Notice Days": "notice_days",
+    "解約通知日": "notice_date", "解約申出日": "notice_date", "解約予告受領日": "notice_date",
+    "Notice Date": "notice_date",
     # activities
     "活動ID": "activity_id", "Activity ID": "activity_id",
     "日付": "date", "活動日": "date", "Date": "date", "ActivityDate": "date",
@@ -187,6 +194,8 @@ def normalise_header(header: str) -> str:
 
 
 _NORMALISED_ALIASES = {normalise_header(k): v for k, v in ALIASES.items()}
+_NORMALISED_COLUMNS = {normalise_header(c.name): c.name
+                       for t in TABLES.values() for c in t.columns}
 
 
 def canonical_column(header: str, table: str | None = None,
@@ -200,8 +209,4 @@ def canonical_column(header: str, table: str | None = None,
             if normalise_header(source) == normalise_header(header):
                 return target
     key = normalise_header(header)
-    for t in TABLES.values():
-        for c in t.columns:
-            if normalise_header(c.name) == key:
-                return c.name
-    return _NORMALISED_ALIASES.get(key)
+    return _NORMALISED_COLUMNS.get(key) or _NORMALISED_ALIASES.get(key)

@@ -2,7 +2,16 @@
 
 
 class CsAnalyticsError(Exception):
-    """Base for errors shown to users as one line (CLI: stderr + non-zero exit)."""
+    """Base for errors shown to users as one line (CLI: stderr + non-zero exit). `text`, when
+    given, is the same sentence in every UI language (anything with `render(lang)`)."""
+
+    def __init__(self, message: str = "", *, text=None):
+        super().__init__(message)
+        self.text = text
+
+    def localized(self, lang: str) -> str:
+        """The sentence in `lang` when the error carries its translations, else as raised."""
+        return self.text.render(lang) if self.text is not None else str(self)
 
 
 class ConfigError(CsAnalyticsError):
@@ -12,9 +21,12 @@ class ConfigError(CsAnalyticsError):
 class ValidationFailed(CsAnalyticsError):
     """Input data broke the data contract; `problems` lists every problem found."""
 
-    def __init__(self, message: str, problems=()):
-        super().__init__(message)
+    def __init__(self, message: str, problems=(), *, text=None, mapping: str | None = None):
+        super().__init__(message, text=text)
         self.problems = list(problems)
+        # `[import.mapping]` TOML that would map the missing columns, when the problems
+        # suggest it (printed by the CLI, shown on the Data page).
+        self.mapping = mapping
 
 
 class BuildFailed(CsAnalyticsError):
@@ -27,3 +39,17 @@ class NoSnapshot(CsAnalyticsError):
 
 class SourceError(CsAnalyticsError):
     """A source (Salesforce, Metabase) could not be read."""
+
+
+class SnapshotDamaged(NoSnapshot):
+    """The current snapshot (or the pointer to it) is damaged and no intact snapshot is left
+    to serve; `damage` says which file and why."""
+
+    def __init__(self, message: str, damage=None):
+        super().__init__(message)
+        self.damage = damage
+
+
+class StorageError(CsAnalyticsError):
+    """The data directory could not be written (full, read-only, no permission); what was
+    being written was left out whole, never half-written."""

@@ -25,6 +25,7 @@ publishing.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import time
 import unicodedata
@@ -39,10 +40,12 @@ from cs_analytics import contract
 from cs_analytics.build import Build, PublishResult, open_build
 from cs_analytics.config import Settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
+from cs_analytics.sources import metabase_format as mb
 from cs_analytics.sources.files import (
-    MB, WHITESPACE, FileRejected, Problem, StagedFile, show_value, sql_literal as lit, stage_file,
-    strip_sql, typed_csv,
+    MB, WHITESPACE, FileRejected, ReadLimits, StagedFile, sql_literal as lit, stage_file,
+    strip_sql, suggested_mapping, typed_csv,
 )
+from cs_analytics.sources.messages import Choices, Problem, Text, msg, printable, show_value
 from cs_analytics.store import Store
 
 Progress = Callable[[str], None]
@@ -104,6 +107,7 @@ class ValidatedImport:
     temp_objects: list[tuple[str, str]] = field(default_factory=list)
     # True when a typed read found something and every file was read again as text.
     read_again_as_text: bool = False
+    settings: Settings | None = None
 
     @property
     def ok(self) -> bool:
@@ -115,13 +119,17 @@ class ValidatedImport:
     def raise_if_failed(self) -> None:
         if self.ok:
             return
-        names = sorted({p.file for p in self.problems})
+        names = sorted({printable(p.file) for p in self.problems})
         more = self.total_problems - len(self.problems)
-        message = (f"{self.total_problems:,} problem{'s' if self.total_problems != 1 else ''} "
-                   f"in {', '.join(names)}; nothing was imported")
+        files = ", ".join(names)
         if more:
-            message = f"… and {more:,} more; " + message
-        raise ValidationFailed(message, self.problems)
+            text = msg("import.failed_more", more=more, n=self.total_problems, files=files)
+        elif self.total_problems == 1:
+            text = msg("import.failed_one", files=files)
+        else:
+            text = msg("import.failed", n=self.total_problems, files=files)
+        raise ValidationFailed(str(text), self.problems, text=text,
+                               mapping=suggested_mapping(self.problems))
 
     def close(self) -> None:
         """Drop the temporary tables (or close the private connection)."""
@@ -284,7 +292,8 @@ def merge_validated(build: Build, validated: ValidatedImport, *, replace: bool =
 def _check_arguments(paths, display_names, kind):
     paths = [Path(p) for p in paths]
     if not paths:
-        raise CsAnalyticsError("no files to import; give at least one CSV, XLSX or JSON file")
+        text = msg("import.no_files")
+        raise CsAnalyticsError(str(text), text=text)
     if kind is not None and kind not in contract.TABLES:
         raise CsAnalyticsError(f"unknown kind {kind!r}; expected one of "
                                f"{', '.join(contract.TABLE_ORDER)}")
@@ -292,9 +301,20 @@ def _check_arguments(paths, display_names, kind):
     if len(names) != len(paths):
         raise CsAnalyticsError("display_names must name each file once")
     for path, name in zip(paths, names):
-        if not path.is_file():
-            raise CsAnalyticsError(f"{name}: file not found")
+        if not path.exists():
+            missing = Problem(name, None, None, msg("file.not_found"))
+            raise CsAnalyticsError(str(missing), text=_Located(missing))
     return paths, names
+
+
+@dataclass(frozen=True)
+class _Located:
+    """A problem rendered with its place (file:row:column: message), as an error's text."""
+
+    problem: Problem
+
+    def render(self, lang: str = "en") -> str:
+        return self.problem.line(lang)
 
 
 def _read_and_validate(con, settings: Settings, paths: list[Path], names: list[str],
@@ -304,11 +324,12 @@ def _read_and_validate(con, settings: Settings, paths: list[Path], names: list[s
                        typed_read: bool = True) -> ValidatedImport:
     """`per_file`: a (kind, mapping) per file overriding `kind` and `import.mapping`.
     `typed_read`: try the typed read for each file first (see the module docstring)."""
-    validated = ValidatedImport(con, [], [], 0, [], {}, {})
+    validated = ValidatedImport(con, [], [], 0, [], {}, {}, settings=settings)
     collector = _Collector(settings.import_.max_errors)
+    register_functions(con)
     try:
         for i, (path, name) in enumerate(zip(paths, names)):
-            progress(f"reading {name}")
+            progress(f"reading {printable(name)}")
             staging = f"imp_stage_{i}"
             file_kind, mapping = per_file[i] if per_file else (kind, None)
             mapping = settings.import_.mapping if mapping is None else mapping
@@ -320,7 +341,9 @@ def _read_and_validate(con, settings: Settings, paths: list[Path], names: list[s
                 validated.temp_objects += [("TABLE", f"{staging}_data"), ("VIEW", staging)]
                 try:
                     staged = stage_file(con, path, staging, kind=file_kind, mapping=mapping,
-                                        max_mb=settings.import_.upload_max_mb, name=name)
+                                        max_mb=settings.import_.upload_max_mb, name=name,
+                                        limits=read_limits(settings))
+                    staged.date_order = _date_order(con, staged, settings.import_.date_order)
                 except FileRejected as exc:
                     collector.add_rejected(i, exc.problems)
                     continue
@@ -328,7 +351,7 @@ def _read_and_validate(con, settings: Settings, paths: list[Path], names: list[s
             collector.rank.append(i)
             collector.tables.append(staged.table)
             collector.warn_all(len(validated.files) - 1, staged.warnings)
-            progress(f"{name}: {staged.rows:,} rows of {staged.table} "
+            progress(f"{printable(name)}: {staged.rows:,} rows of {staged.table} "
                      f"({_describe(staged)})")
         file_index = {id(f): i for i, f in enumerate(validated.files)}
         existing.prepare(con, validated)
@@ -347,7 +370,7 @@ def _read_and_validate(con, settings: Settings, paths: list[Path], names: list[s
                                                  for index, f in indexed))
             else:
                 validated.temp_objects.append(("TABLE", typed))
-                con.execute(_typed_table_sql(typed, table, indexed))
+                con.execute(_typed_table_sql(typed, table, indexed, Bounds.of(settings)))
             validated.typed[table] = typed
             _check_values(con, typed, table, validated, collector)
             validated.identical_duplicates[table] = _check_duplicates(con, typed, table,
@@ -385,7 +408,7 @@ def _read_typed(con, settings: Settings, validated: ValidatedImport, existing: "
         return None
     staged = source.staged
     spec = contract.TABLES[staged.table]
-    types, values, doubts = _typed_read_columns(spec, source.positions)
+    types, values, doubts = _typed_read_columns(spec, source.positions, Bounds.of(settings))
     read_sql, params = source.read_sql(types)
     into_canonical = (existing.is_empty_canonical(con, staged.table)
                       and not any(_read_into_canonical(f) for f in validated.files
@@ -433,6 +456,61 @@ def _read_typed(con, settings: Settings, validated: ValidatedImport, existing: "
             raise
         staged.staging = staging
     return staged
+
+
+def read_limits(settings: Settings) -> ReadLimits:
+    """What reading one XLSX or JSON file may take (import.* settings)."""
+    return ReadLimits(settings.import_.upload_max_mb, settings.import_.reader_memory_mb,
+                      settings.import_.reader_timeout_seconds)
+
+
+def _date_order(con, staged: StagedFile, setting: str) -> str | None:
+    """The day/month order of the file's numeric dates ("1/5/2026"): the setting
+    import.date_order when it is set; else what the file shows — a first number above 12 is a
+    day (D/M/YYYY), a second one above 12 is a day (M/D/YYYY). A file with such dates that
+    shows no order, or both, is refused naming the setting. None when it has none."""
+    spec = contract.TABLES[staged.table]
+    dates = [c.name for c in spec.columns if c.kind == "date" and c.name in staged.columns]
+    if not dates:
+        return setting or None
+    found = []
+    for column in dates:
+        n = f"lower({_norm(chr(34) + column + chr(34))})"
+        parts = f"regexp_extract({n}, {lit(mb.NUMERIC)}, ['a', 'b', 'year', 'time'])"
+        found.append((column,) + con.execute(
+            f"SELECT count(*), arg_min(raw, _row), "
+            f"min(_row) FILTER (a > 12), arg_min(raw, _row) FILTER (a > 12), "
+            f"min(_row) FILTER (b > 12), arg_min(raw, _row) FILTER (b > 12), "
+            f"arg_min(a, _row), arg_min(b, _row), arg_min(y, _row), min(_row) "
+            f'FROM (SELECT _row, "{column}" AS raw, TRY_CAST({parts}.a AS INTEGER) AS a, '
+            f"TRY_CAST({parts}.b AS INTEGER) AS b, {parts}.year AS y "
+            f'FROM "{staged.staging}" WHERE regexp_matches("{column}", '
+            f"'^\\s*[0-9０-９]{{1,2}}[/.\\-／．－]') "
+            f"AND regexp_full_match({n}, {lit(mb.NUMERIC)}))").fetchall()[0])
+    numeric = [f for f in found if f[1]]
+    if not numeric:
+        return setting or None
+    if setting:
+        return setting
+    day_first = min(((f[3], f[4], f[0]) for f in numeric if f[3] is not None), default=None)
+    month_first = min(((f[5], f[6], f[0]) for f in numeric if f[5] is not None), default=None)
+    if day_first and month_first:
+        raise FileRejected([Problem(staged.name, month_first[0], staged.header(day_first[2]), msg(
+            "dates.mixed", mdy_example=show_value(month_first[1]), mdy_row=month_first[0],
+            dmy_example=show_value(day_first[1]), dmy_row=day_first[0]))])
+    if day_first:
+        return "dmy"
+    if month_first:
+        return "mdy"
+    column, _, example, *_, a, b, year, row = numeric[0]
+    readings = []
+    for month, day in ((a, b), (b, a)):
+        try:
+            readings.append(dt.date(int(year), month, day).isoformat())
+        except (TypeError, ValueError):
+            readings.append("?")
+    raise FileRejected([Problem(staged.name, row, staged.header(column), msg(
+        "dates.ambiguous", example=show_value(example), mdy=readings[0], dmy=readings[1]))])
 
 
 def _read_into_canonical(staged: StagedFile) -> bool:
@@ -510,7 +588,7 @@ class _Collector:
         shown = ordered[:self.cap]
         more = self.total_warnings - len(shown)
         if more > 0:
-            shown.append(Problem("import", None, None, f"… and {more:,} more warnings"))
+            shown.append(Problem("import", None, None, msg("warnings.more", n=more)))
         return shown
 
 
@@ -528,8 +606,22 @@ def _norm(ref: str) -> str:
     return f"trim({folded}, {lit(WHITESPACE)})"
 
 
-def _convert_sql(column: contract.Column, ref: str) -> str:
-    """SQL turning the raw text `ref` into the column's type, NULL when it is not valid.
+@dataclass(frozen=True)
+class Bounds:
+    """The largest values accepted (import.max_amount_yen, exclusive; import.max_count)."""
+
+    amount: float = 1e13
+    count: int = 1_000_000_000
+
+    @staticmethod
+    def of(settings: Settings) -> "Bounds":
+        return Bounds(float(settings.import_.max_amount_yen), int(settings.import_.max_count))
+
+
+def _convert_sql(column: contract.Column, ref: str, order: str | None = None) -> str:
+    """SQL turning the raw text `ref` into the column's type, NULL when it is not valid (the
+    bounds are applied after, in `_typed_table_sql`). `order` is the day/month order of the
+    file's numeric dates ("mdy", "dmy" or None when it has none or cannot tell).
 
     A fast path handles the plain spelling (digits, ISO dates) without regular expressions on
     normalised text, which only the other spellings pay for.
@@ -538,22 +630,22 @@ def _convert_sql(column: contract.Column, ref: str) -> str:
     if kind == "text":
         return ref
     if kind in ("count", "int"):
-        slow = (f"TRY_CAST(CASE WHEN regexp_full_match({n}, "
-                r"'([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.0+)?') "
-                rf"THEN regexp_replace({n}, ',|\.0+$', '', 'g') END AS BIGINT)")
+        whole = (f"TRY_CAST(CASE WHEN regexp_full_match({n}, "
+                 r"'([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.0+)?') "
+                 rf"THEN regexp_replace({n}, ',|\.0+$', '', 'g') END AS BIGINT)")
+        number = _number_sql(n, currency=False)
+        slow = (f"coalesce({whole}, CASE WHEN ({number}) = trunc({number}) "
+                f"THEN TRY_CAST({number} AS BIGINT) END)")
         return (f"CASE WHEN {ref} <> '' AND length({ref}) <= 18 "
                 f"AND NOT regexp_matches({ref}, '[^0-9]') THEN CAST({ref} AS BIGINT) "
                 f"ELSE {slow} END")
     if kind == "amount":
-        slow = (f"CASE WHEN regexp_full_match({n}, "
-                r"'[¥\\]?\s*([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?\s*円?') "
-                rf"THEN TRY_CAST(regexp_replace({n}, '[¥\\,円\s]', '', 'g') AS DOUBLE) END")
         return (f"CASE WHEN regexp_full_match({ref}, '[0-9]{{1,15}}(\\.[0-9]{{1,9}})?') "
-                f"THEN CAST({ref} AS DOUBLE) ELSE {slow} END")
+                f"THEN CAST({ref} AS DOUBLE) ELSE {_number_sql(n, currency=True)} END")
     if kind == "date":
         return (f"CASE WHEN length({ref}) = 10 AND substr({ref}, 5, 1) = '-' "
                 f"AND substr({ref}, 8, 1) = '-' AND TRY_CAST({ref} AS DATE) IS NOT NULL "
-                f"THEN TRY_CAST({ref} AS DATE) ELSE {_slow_date_sql(n)} END")
+                f"THEN TRY_CAST({ref} AS DATE) ELSE {_slow_date_sql(n, order)} END")
     if kind == "bool":
         words = lambda ws: ", ".join(lit(w) for w in ws)  # noqa: E731
         return (f"CASE WHEN lower({n}) IN ({words(TRUE_WORDS)}) THEN true "
@@ -565,8 +657,33 @@ def _convert_sql(column: contract.Column, ref: str) -> str:
     raise ValueError(kind)  # pragma: no cover
 
 
-def _slow_date_sql(n: str) -> str:
-    """YYYY/MM/DD, YYYY-M-D, ISO datetimes (with a zone: the date in Tokyo)."""
+# A number as a spreadsheet or Metabase writes it: grouped with "," (the default) or "’" / "'"
+# (Metabase's number separators), decimals after ".", optionally a percentage; amounts may also
+# carry the yen in front (¥, ￥ folded, \ as CP932 shows ¥, "JPY ") or behind (円, "JPY",
+# "Japanese yen" — Metabase's currency styles).
+NUMBER_BODY = (r"([0-9]{1,3}(,[0-9]{3})+|[0-9]{1,3}([’'][0-9]{3})+|[0-9]+)(\.[0-9]+)?")
+CURRENCY_BEFORE = r"([¥\\]\s*|jpy\s+)?"
+CURRENCY_AFTER = r"(\s*(円|jpy|japanese yen))?"
+
+
+def number_pattern(currency: bool) -> str:
+    if currency:
+        return f"{CURRENCY_BEFORE}{NUMBER_BODY}(%|{CURRENCY_AFTER})"
+    return f"{NUMBER_BODY}%?"
+
+
+def _number_sql(n: str, currency: bool) -> str:
+    """SQL: the DOUBLE a number spelling of `number_pattern` stands for, else NULL."""
+    low = f"lower({n})"
+    digits = f"TRY_CAST(regexp_replace({low}, '[^0-9.]', '', 'g') AS DOUBLE)"
+    return (f"CASE WHEN regexp_full_match({low}, {lit(number_pattern(currency))}) THEN "
+            f"CASE WHEN right({low}, 1) = '%' THEN {digits} / 100 ELSE {digits} END END")
+
+
+def _slow_date_sql(n: str, order: str | None = None) -> str:
+    """YYYY/MM/DD, YYYY-M-D, ISO datetimes (with a zone: the date in Tokyo, except a midnight,
+    which is a date written in the export's own zone), and Metabase's date styles
+    (`metabase_format`), numeric day/month ones in `order`."""
     date = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}"
     local = (r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}[T ]"
              r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?")
@@ -578,13 +695,39 @@ def _slow_date_sql(n: str) -> str:
                       f"(CAST(substr({zone}, 2, 2) AS INTEGER) * 60 + "
                       f"CAST(right({zone}, 2) AS INTEGER)) END")
     local_part = f"regexp_extract({n}, '^(.*?)(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$', 1)"
+    local_stamp = stamp.format(local_part)
     return (f"CASE WHEN regexp_full_match({n}, '{date}') "
             f"THEN TRY_CAST(replace({n}, '/', '-') AS DATE) "
             f"WHEN regexp_full_match({n}, '{local}') "
             f"THEN CAST({stamp.format(n)} AS DATE) "
             f"WHEN regexp_full_match({n}, '{zoned}') "
-            f"THEN CAST({stamp.format(local_part)} + to_minutes(540 - ({offset_minutes})) AS DATE) "
-            f"END")
+            f"THEN CASE WHEN CAST({local_stamp} AS TIME) = TIME '00:00:00' "
+            f"THEN CAST({local_stamp} AS DATE) "
+            f"ELSE CAST({local_stamp} + to_minutes(540 - ({offset_minutes})) AS DATE) END "
+            f"ELSE {_metabase_date_sql(n, order)} END")
+
+
+METABASE_DATE_FUNCTION = "cs_metabase_date"
+
+
+def _metabase_date_sql(n: str, order: str | None) -> str:
+    """SQL: the day of a Metabase date style (`metabase_format.parse_date`, a function of the
+    connection: `register_functions`); reached only by values no spelling above took."""
+    return f"{METABASE_DATE_FUNCTION}({n}, {lit(order or '')})"
+
+
+def register_functions(con) -> None:
+    """The functions the conversion SQL calls, on `con` (once per connection)."""
+    if con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?",
+                   [METABASE_DATE_FUNCTION]).fetchall()[0][0]:
+        return
+    con.create_function(METABASE_DATE_FUNCTION, _metabase_dates, ["VARCHAR", "VARCHAR"],
+                        "DATE", type="arrow", null_handling="special")
+
+
+def _metabase_dates(texts: pa.Array, orders: pa.Array) -> pa.Array:
+    return pa.array([None if t is None else mb.parse_date(t, o or None)
+                     for t, o in zip(texts.to_pylist(), orders.to_pylist())], pa.date32())
 
 
 def _enum_spellings(column: contract.Column) -> dict[str, str]:
@@ -600,9 +743,12 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip(WHITESPACE).lower()
 
 
-def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]]) -> str:
+def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]],
+                     bounds: Bounds) -> str:
     """One temp table for all files of a table: `_file`, `_row`, the converted columns, and for
-    each non-text column `!name`, the raw text where it could not be converted."""
+    each non-text column `!name`, the raw text where it could not be converted or is outside
+    its bounds (dates 1900–2099, amounts below import.max_amount_yen, counts up to
+    import.max_count)."""
     spec = contract.TABLES[table]
     parts = []
     for index, f in files:
@@ -618,7 +764,7 @@ def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]]
                     outer_bad.append(f'CAST(NULL AS VARCHAR) AS "!{c.name}"')
                 continue
             raw = f'"{c.name}"'
-            inner.append(f'{_convert_sql(c, raw)} AS "{c.name}"')
+            inner.append(f'{_convert_sql(c, raw, f.date_order)} AS "{c.name}"')
             if c.kind == "text":
                 outer_values.append(f'"{c.name}"')
                 non_empty.append(raw)
@@ -629,6 +775,11 @@ def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]]
             if c.kind == "date":
                 valid = (f'CASE WHEN "{c.name}" BETWEEN DATE {lit(DATE_MIN.isoformat())} '
                          f'AND DATE {lit(DATE_MAX.isoformat())} THEN "{c.name}" END')
+            elif c.kind == "amount":
+                valid = (f'CASE WHEN isfinite("{c.name}") AND "{c.name}" < {bounds.amount!r} '
+                         f'THEN "{c.name}" END')
+            elif c.kind in ("count", "int"):
+                valid = f'CASE WHEN "{c.name}" <= {int(bounds.count)} THEN "{c.name}" END'
             outer_values.append(f'{valid} AS "{c.name}"')
             outer_bad.append(f'CASE WHEN ({valid}) IS NULL AND "~{c.name}" IS NOT NULL '
                              f'AND {_norm(chr(34) + "~" + c.name + chr(34))} <> \'\' '
@@ -641,7 +792,7 @@ def _typed_table_sql(typed: str, table: str, files: list[tuple[int, StagedFile]]
     return f'CREATE OR REPLACE TEMP TABLE "{typed}" AS ' + " UNION ALL ".join(parts)
 
 
-def _typed_read_columns(spec: contract.Table, present: dict[str, int],
+def _typed_read_columns(spec: contract.Table, present: dict[str, int], bounds: Bounds,
                         ) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """For the typed read of a file with the columns `present`: the DuckDB type each is read
     as, the SQL for its value, and conditions on the rows read that send the file to the text
@@ -656,8 +807,8 @@ def _typed_read_columns(spec: contract.Table, present: dict[str, int],
       made of digits (a one-character value that casts is a digit; longer ones are checked).
     - amount, bool, enum: the text path's own conversion, with a failed read where it finds
       nothing (those columns are in the small tables).
-    - a required column with an empty value: the text path reports it (or skips the row when
-      all its cells are empty).
+    - a required column with an empty value, or an amount or count outside its bounds: the
+      text path reports it (or skips the row when all its cells are empty).
     """
     types: dict[str, str] = {}
     values: dict[str, str] = {}
@@ -682,6 +833,7 @@ def _typed_read_columns(spec: contract.Table, present: dict[str, int],
             values[c.name] = (f"CASE WHEN strlen({ref}) > 1 AND {ref} GLOB '*[!0-9]*' "
                               f"THEN {_refuse('a whole number not written as plain digits')} "
                               f"ELSE CAST({ref} AS BIGINT) END")
+            doubts.append(f"{ref} > {int(bounds.count)}")
         else:
             raw = strip_sql(ref) if c.kind == "enum" else ref
             converted = _convert_sql(c, raw)
@@ -689,6 +841,8 @@ def _typed_read_columns(spec: contract.Table, present: dict[str, int],
             values[c.name] = (f"CASE WHEN ({converted}) IS NULL AND NULLIF({_norm(raw)}, '') IS "
                               f"NOT NULL THEN {_refuse('a value the text path reports')} "
                               f"ELSE {converted} END")
+            if c.kind == "amount":
+                doubts.append(f"NOT isfinite({ref}) OR {ref} >= {bounds.amount!r}")
     return types, values, doubts
 
 
@@ -730,27 +884,29 @@ def _check_values(con, typed: str, table: str, validated: ValidatedImport,
     cap = collector.cap
     typed_only = all(f.typed for f in validated.files if f.table == table)
     rules: list[tuple[str, str, Callable]] = []  # (condition, column shown, message of a row)
+    bounds = Bounds.of(validated.settings)
     for c in spec.columns:
         if c.kind != "text" and not typed_only:
             rules.append((f'"!{c.name}" IS NOT NULL', c.name,
-                          lambda r, c=c: _value_message(c, r[f"!{c.name}"])))
+                          lambda r, c=c: _value_message(
+                              c, r[f"!{c.name}"], bounds,
+                              validated.files[r["_file"]].date_order)))
     for c in spec.columns:
         if not c.required or typed_only:
             continue
         files = _files_with(validated, table, c.name)
         empty = f'"{c.name}" IS NULL' + ("" if c.kind == "text" else f' AND "!{c.name}" IS NULL')
         rules.append((f"{empty} AND _file IN {_in_list(files)}", c.name,
-                      lambda r, c=c: f"is empty; expected {_expected_required(c)}"))
+                      lambda r, c=c: msg("value.empty", expected=_expected_required(c))))
     if table == "contracts":
         files = _files_with(validated, table, "amount", "mrr")
         rules.append(("amount IS NULL AND mrr IS NULL AND \"!amount\" IS NULL AND \"!mrr\" IS NULL "
                       f"AND _file IN {_in_list(files)}", "amount",
-                      lambda r: "amount and mrr are both empty; expected the contract's total "
-                                "amount for the term or its monthly mrr"))
+                      lambda r: msg("value.amount_and_mrr_empty")))
         rules.append(("end_date < start_date", "end_date",
-                      lambda r: f"{show_value(r['end_date'].isoformat())} is before start_date "
-                                f"{show_value(r['start_date'].isoformat())}; expected an end date "
-                                "on or after the start date"))
+                      lambda r: msg("value.end_before_start",
+                                    end=show_value(r["end_date"].isoformat()),
+                                    start=show_value(r["start_date"].isoformat()))))
     if not rules:
         return
     counts = con.execute(f'SELECT {", ".join(f"count(*) FILTER ({cond})" for cond, *_ in rules)} '
@@ -766,44 +922,101 @@ def _check_values(con, typed: str, table: str, validated: ValidatedImport,
         collector.total += count
 
 
-def _expected_required(c: contract.Column) -> str:
-    return f"a value (the {c.name} is required)" if c.kind == "text" else c.expected
+def _expected(c: contract.Column) -> Text:
+    if c.kind == "enum":
+        return msg("expected.enum", choices=", ".join(c.choices))
+    return msg("expected.count" if c.kind == "int" else f"expected.{c.kind}")
 
 
-def _value_message(c: contract.Column, raw: str) -> str:
-    shown = show_value(raw)
+def _expected_required(c: contract.Column) -> Text:
+    return msg("value.required", column=c.name) if c.kind == "text" else _expected(c)
+
+
+def _value_message(c: contract.Column, raw: str, bounds: Bounds,
+                   order: str | None = None) -> Text:
+    """Why the text path could not take `raw` for column `c`, and what it expected."""
+    shown, expected = show_value(raw), _expected(c)
     n = unicodedata.normalize("NFKC", raw).strip(WHITESPACE)
-    negative = re.fullmatch(r"[-−▲△]\s*[¥\\]?\s*[0-9][0-9,]*(\.[0-9]*)?\s*円?", n) is not None
+    low = n.lower()
+    negative = re.fullmatch(r"[-−▲△]\s*([¥\\]|jpy)?\s*[0-9][0-9,’']*(\.[0-9]*)?\s*(円|%)?",
+                            low) is not None
+    scientific = re.fullmatch(r"-?[0-9]+(\.[0-9]+)?e[+-]?[0-9]+", low) is not None
+    number = _python_number(low, c.kind == "amount")
     if c.kind in ("count", "int"):
         digits = n.replace(",", "")
         if negative:
-            return f"{shown} is negative; expected {c.expected}"
+            return msg("value.negative", value=shown, expected=expected)
+        if scientific:
+            return msg("value.scientific", value=shown, expected=expected)
+        whole = number is not None and (not math.isfinite(number) or number == int(number))
+        if number is not None and low.endswith("%") and not whole:
+            return msg("value.percent_not_whole", value=shown, number=f"{number:g}",
+                       expected=expected)
+        if whole and number > bounds.count:
+            return msg("value.above_bound", value=shown, limit=f"{bounds.count:,}",
+                       setting="import.max_count", expected=expected)
         if re.fullmatch(r"[0-9]*\.[0-9]+|[0-9]+\.[0-9]*", digits):
-            return f"{shown} is not a whole number; expected {c.expected}"
+            return msg("value.not_whole", value=shown, expected=expected)
         if re.fullmatch(r"[0-9]+", digits):
-            return f"{shown} is too large; expected {c.expected}"
-        return f"{shown} is not a whole number; expected {c.expected}"
+            return msg("value.too_large", value=shown, expected=expected)
+        return msg("value.not_whole", value=shown, expected=expected)
     if c.kind == "amount":
         if negative:
-            return f"{shown} is negative; expected {c.expected}"
-        return f"{shown} is not an amount; expected {c.expected}"
+            return msg("value.negative", value=shown, expected=expected)
+        if scientific:
+            return msg("value.scientific", value=shown, expected=expected)
+        if number is not None:
+            return msg("value.above_bound", value=shown, limit=f"{bounds.amount:,.0f}",
+                       setting="import.max_amount_yen", expected=expected)
+        return msg("value.not_amount", value=shown, expected=expected)
     if c.kind == "date":
-        match = re.match(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})", n)
-        if match:
-            try:
-                dt.date(*(int(g) for g in match.groups()))
-            except ValueError:
-                pass
-            else:
-                return (f"{shown} is outside the accepted range; expected a date between "
-                        f"{DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}")
-        return f"{shown} is not a date; expected {c.expected}"
+        return _date_message(shown, n, order, expected)
     if c.kind == "bool":
-        return f"{shown} is not true or false; expected {' / '.join(TRUE_WORDS)} or " \
-               f"{' / '.join(FALSE_WORDS)}"
+        return msg("value.not_bool", value=shown, true=Choices(TRUE_WORDS, "/"),
+                   false=Choices(FALSE_WORDS, "/"))
     japanese = [a for a, v in contract.VALUE_ALIASES.get(c.name, {}).items() if v in c.choices]
-    also = f" (or {', '.join(japanese)})" if japanese else ""
-    return f"{shown} is not a known {c.name}; expected {c.expected}{also}"
+    also = msg("value.enum_also", aliases=", ".join(japanese)) if japanese else ""
+    return msg("value.not_enum", value=shown, column=c.name, expected=expected, also=also)
+
+
+def _python_number(low: str, currency: bool) -> float | None:
+    """The number a spelling of `number_pattern` stands for (as the SQL reads it), else None."""
+    if not re.fullmatch(number_pattern(currency), low):
+        return None
+    value = float(re.sub(r"[^0-9.]", "", low) or "nan")
+    return value / 100 if low.endswith("%") else value
+
+
+def _date_message(shown: str, n: str, order: str | None, expected: Text) -> Text:
+    """Why a date was refused: out of range, a time of day that does not exist, a month or a
+    quarter rather than a day, against the configured order, or not a date at all."""
+    low = n.lower()
+    match = re.match(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})(?:[tT ,]\s*(.*?))?"
+                     r"([zZ]|[+-][0-9]{2}:?[0-9]{2})?$", n)
+    styled = None
+    for pattern in (mb.MONTH_FIRST, mb.DAY_FIRST):
+        styled = styled or re.match(pattern, n, re.IGNORECASE)
+    if match:
+        year, month, day, time = match.groups()[:4]
+        try:
+            day_ok = dt.date(int(year), int(month), int(day))
+        except ValueError:
+            day_ok = None
+        if day_ok and time and not mb.valid_time(time):
+            return msg("value.bad_time", value=shown, time=printable(time), expected=expected)
+        if day_ok and not DATE_MIN <= day_ok <= DATE_MAX:
+            return msg("value.date_range", value=shown, first=DATE_MIN.isoformat(),
+                       last=DATE_MAX.isoformat())
+    elif styled and styled.group("time") and not mb.valid_time(styled.group("time")):
+        return msg("value.bad_time", value=shown, time=printable(styled.group("time")),
+                   expected=expected)
+    elif re.match(mb.NUMERIC, low) and order in mb.DATE_ORDERS:
+        return msg("dates.against_setting", value=shown, order=order, expected=expected)
+    for pattern, unit in ((mb.MONTH_ONLY, "unit.month"), (mb.QUARTER_ONLY, "unit.quarter"),
+                          (mb.WEEK_NUMBER, "unit.week_number"), (mb.YEAR_ONLY, "unit.year")):
+        if re.match(pattern, low):
+            return msg("value.date_not_day", value=shown, unit=msg(unit), expected=expected)
+    return msg("value.not_date", value=shown, expected=expected)
 
 
 def _check_duplicates(con, typed: str, table: str, validated: ValidatedImport,
@@ -839,19 +1052,20 @@ def _check_duplicates(con, typed: str, table: str, validated: ValidatedImport,
                                f"ORDER BY _file, _row LIMIT {int(collector.cap)}")
         for r in rows:
             f = validated.files[r["_file"]]
-            first = (f"row {r['first_row']}" if r["first_file"] == r["_file"]
-                     else f"{validated.files[r['first_file']].name} row {r['first_row']}")
+            first = (msg("dup.row", row=r["first_row"]) if r["first_file"] == r["_file"]
+                     else msg("dup.file_row", file=printable(validated.files[r["first_file"]].name),
+                              row=r["first_row"]))
             value = " + ".join(_plain(r[k]) for k in spec.key)
             column = " + ".join(f.header(k) for k in spec.key)
             if same:
                 collector.warn(r["_file"], Problem(
                     f.name, r["_row"], None,
-                    f"repeats {first} exactly ({key_name} {show_value(value)}); loaded once"))
+                    msg("dup.repeat", first=first, key_name=key_name, value=show_value(value))))
             else:
                 collector.add(r["_file"], Problem(
                     f.name, r["_row"], column,
-                    f"{key_name} {show_value(value)} is also on {first} with different values; "
-                    f"expected each {key_name} once"))
+                    msg("dup.conflict", key_name=key_name, value=show_value(value),
+                        first=first)))
         if same:
             collector.total_warnings += count - len(rows)
         else:
@@ -993,9 +1207,8 @@ def _check_references(con, validated: ValidatedImport, collector: _Collector,
                         f = validated.files[r["_file"]]
                         collector.add(r["_file"], Problem(
                             f.name, r["_row"], f.header(column),
-                            f"{show_value(r['value'])} is not a known {ref_column}; expected the "
-                            f"{ref_column} of one of the {ref_table} in this import or in the "
-                            "current data"))
+                            msg("ref.unknown", value=show_value(r["value"]), column=ref_column,
+                                table=ref_table)))
                     collector.total += count
             else:
                 unknown = (f"SELECT _file, sum(n) AS n, count(*) AS keys, "
@@ -1006,9 +1219,9 @@ def _check_references(con, validated: ValidatedImport, collector: _Collector,
                     examples = ", ".join(show_value(v, 30) for v in r["examples"])
                     collector.warn(r["_file"], Problem(
                         f.name, None, f.header(column),
-                        f"{r['n']:,} rows for {r['keys']:,} {ref_column}s not in {ref_table} "
-                        f"({examples}{', …' if r['keys'] > 5 else ''}); they were loaded but "
-                        "count for no known account"))
+                        msg("ref.unknown_usage", rows=r["n"], keys=r["keys"], column=ref_column,
+                            table=ref_table,
+                            examples=examples + (", …" if r["keys"] > 5 else ""))))
         if is_error and replace and ref_table in validated.typed:
             _check_dangling_after_replace(con, validated, collector, existing, table, column,
                                           ref_table, ref_column, known)
@@ -1042,9 +1255,8 @@ def _check_dangling_after_replace(con, validated, collector, existing, table, co
     shown = ", ".join(show_value(v, 30) for v in examples)
     collector.add(index, Problem(
         f.name, None, f.header(ref_column),
-        f"replacing {ref_table} would leave {count:,} {table} of the current data pointing to "
-        f"{ref_table} that are no longer there ({shown}); expected those {ref_column}s in the "
-        f"file, or {table} imported too with replace"))
+        msg("ref.replace_strands", table=ref_table, count=count, other=table, shown=shown,
+            column=ref_column)))
     collector.total += 1
 
 
@@ -1064,9 +1276,8 @@ def _check_contract_terms(con, validated: ValidatedImport, collector: _Collector
         f = validated.files[r["_file"]]
         collector.warn(r["_file"], Problem(
             f.name, r["_row"], None,
-            f"contract {show_value(r['contract_id'])} ({r['start_date'].isoformat()} → "
-            f"{r['end_date'].isoformat()}) covers no month-end, so it has no MRR; give its mrr "
-            "or a term that includes the last day of a month"))
+            msg("contract.no_month_end", contract=show_value(r["contract_id"]),
+                start=r["start_date"].isoformat(), end=r["end_date"].isoformat())))
     collector.total_warnings += count - len(rows)
 
 

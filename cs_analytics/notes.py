@@ -29,7 +29,7 @@ def add_note(store: Store, account_id: str, body: str, author: str) -> int:
 
 def notes(store: Store, account_id: str, limit: int = 100) -> pd.DataFrame:
     """The account's notes, newest first: id, created_at, author, body."""
-    con = store.userdata_db()
+    con = store.userdata_db(readonly=True)
     try:
         rows = con.execute(
             "SELECT id, created_at, author, body FROM notes WHERE account_id = ? "

@@ -49,8 +49,9 @@ class RefreshResult:
             for o in self.salesforce.objects:
                 how = "full" if o.full else "incremental"
                 deleted = f", {o.deleted:,} deleted" if o.deleted else ""
+                left = "".join(f", {n:,} left out ({path})" for path, n in o.left_out.items())
                 lines.append(f"salesforce {o.name:<10} {o.object:<10} → {o.table:<10} "
-                             f"{o.fetched:>8,} fetched{deleted} ({how})")
+                             f"{o.fetched:>8,} fetched{deleted}{left} ({how})")
         if self.metabase is not None:
             lines.extend(self.metabase.summary())
         rows = self.published.rows

@@ -42,7 +42,7 @@ def _check_week(week: dt.date) -> str:
 
 def get_review(store: Store, team: str, week: dt.date) -> dict | None:
     """The review of a team's week, or None when nothing was written yet."""
-    con = store.userdata_db()
+    con = store.userdata_db(readonly=True)
     try:
         row = con.execute("SELECT * FROM weekly_reviews WHERE team = ? AND week_start = ?",
                           (team, _check_week(week))).fetchone()
@@ -75,7 +75,7 @@ def save_review(store: Store, team: str, week: dt.date, *, author: str, results:
 def reviews_between(store: Store, first_day: dt.date, last_day: dt.date,
                     team: str | None = None) -> pd.DataFrame:
     """Reviews of the weeks starting in [first_day, last_day], oldest first."""
-    con = store.userdata_db()
+    con = store.userdata_db(readonly=True)
     try:
         rows = con.execute(
             "SELECT * FROM weekly_reviews WHERE week_start BETWEEN ? AND ? "
@@ -130,7 +130,7 @@ def action_plans(store: Store, team: str | None = None, *, week: dt.date | None 
     if last_day is not None:
         clauses.append("week_start <= ?")
         params.append(last_day.isoformat())
-    con = store.userdata_db()
+    con = store.userdata_db(readonly=True)
     try:
         rows = con.execute(
             "SELECT id, team, week_start, due_date, description, owner, status, author, "

@@ -10,6 +10,7 @@ from cs_analytics.ui import account_view, charts, data, filters, session, widget
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col
+from cs_analytics.writeback import outbox
 
 session.ensure_navigation()
 
@@ -44,7 +45,8 @@ if contracts_tab.open:
             "contract_id": Col("account.col.contract"), "start_date": Col("col.start_date", "date"),
             "end_date": Col("col.end_date", "date"), "type": Col("account.col.type", "enum",
                                                                   "contract_type"),
-            "status": Col("account.col.status"), "amount": Col("account.col.amount", "yen"),
+            "status": Col("account.col.status", "enum", "contract_status", open_set=True),
+            "amount": Col("account.col.amount", "yen"),
             "mrr": Col("col.mrr", "yen"), "active": Col("account.col.active"),
             "churn_reason": Col("churn.col.reason"),
         }, key="account_contracts", download=f"contracts-{account_id}",
@@ -85,7 +87,10 @@ if notes_tab.open:
                     notes.add_note(store, account_id, body, viewer().author)
                 except CsAnalyticsError as exc:
                     st.error(str(exc))
-        widgets.table(notes.notes(store, account_id), {
-            "created_at": Col("account.col.written"), "author": Col("review.col.author"),
-            "body": Col("account.note"),
-        }, key="account_notes", download=f"notes-{account_id}", empty_key="account.no_notes")
+        if outbox.enabled(settings):
+            st.caption(t("account.outbox_help"))
+        written, columns = account_view.with_outbox(notes.notes(store, account_id), {
+            "created_at": Col("account.col.written", "moment"), "author": Col("review.col.author"),
+            "body": Col("account.note")}, store, "note", account_id)
+        widgets.table(written, columns, key="account_notes", download=f"notes-{account_id}",
+                      empty_key="account.no_notes")

@@ -1,10 +1,11 @@
-"""チャーン — logo churn by period, two-year churn (trend and by start quarter), churn reasons,
-renewals due and at-risk ARR by renewal quarter."""
+"""チャーン — logo churn by period, two-year churn (trend and by start quarter, each rate with its
+group), churn reasons, renewals due by status and the renewal ARR of the coming quarters."""
 
 import streamlit as st
 
-from cs_analytics.metrics import churn
-from cs_analytics.ui import charts, data, filters, fmt, session, widgets
+from cs_analytics.metrics import churn, intervals, renewals
+from cs_analytics.metrics import targets as target_rules
+from cs_analytics.ui import cards, charts, data, filters, fmt, renewal_view, session, widgets
 from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.widgets import Col
 
@@ -12,36 +13,49 @@ session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view = data.settings(), filters.view()
-lang, target = current_language(), settings.targets.two_year_churn_max
+lang = current_language()
+# Target lines only on charts of their basis: the two-year target on two-year churn rates, a
+# logo churn target (none by default) on logo churn of its period kind.
+target = target_rules.line_value(settings.targets, "two_year_churn_rate", "two_year")
 period_text = filters.period_label(view.period)
 widgets.title("churn.title")
-st.caption(t("churn.caption", period=period_text))
+st.caption(t("churn.caption", period=filters.view_period_text(view.period, view.as_of)))
 
 # Every query of the page, started side by side; each section takes its result when drawn.
 logo_grain = view.period.kind if view.period.kind in ("month", "quarter") else "quarter"
+logo_target = target_rules.line_value(settings.targets, "logo_churn_rate", logo_grain)
+ahead = renewals.quarters_from(snap, 0, 4)
 started = {
     "trend": data.start(churn.two_year_churn_trend, snap, None, view.filters),  # last 12 months
     "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
     "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
-    "lost": data.start(churn.churned_accounts, snap, view.period, view.filters),
+    "lost": data.start(churn.churned_accounts, snap, period=view.period, filters=view.filters),
+    "due": data.start(renewals.due_in, snap, period=view.period, filters=view.filters),
+    "ahead": data.start(renewals.contracts_due, snap, **renewals.span(ahead),
+                        filters=view.filters),
 }
 trend = started["trend"].result()
 headline = churn.two_year_churn_at(trend, view.as_of)
+headline["small_sample"] = intervals.is_small(headline["customers"],
+                                              settings.samples.small_below)
 cohorts = started["cohorts"].result()
 left, right = st.columns([1, 3])
 with left:
     widgets.kpi(t("kpi.two_year_churn_rate"), fmt.pct(headline["rate"]),
+                description=cards.group_text(headline, short=True),
                 help=t("churn.headline_help", first=fmt.month(headline["cohort_first_month"], lang),
                        last=fmt.month(headline["cohort_last_month"], lang)))
-    st.caption(widgets.target_line(headline["rate"], target, at_most=True))
+    if target is not None:
+        st.caption(widgets.target_line(headline["rate"], target, at_most=True))
     st.caption(t("churn.headline_counts", churned=headline["churned"],
-                 customers=headline["customers"]))
+                 customers=headline["customers"]) + " · " + cards.group_text(headline))
 with right:
-    trend["label"] = [fmt.month(m, lang) for m in trend["month"]]
+    trend["label"] = trend["month"]  # months, named and ticked by the chart
     charts.show(charts.rate_with_target(
         trend, "rate", target, title=t("churn.trend_title"), name=t("kpi.two_year_churn_rate"),
-        target_name=t("chart.churn_target", value=fmt.pct(target)), bars=False),
-        key="churn_two_year_trend")
+        target_name=None if target is None else t("chart.churn_target", value=fmt.pct(target)),
+        bars=False, counts="customers"), key="churn_two_year_trend")
+    st.caption(t("churn.trend_groups"))
 
 st.subheader(t("churn.cohort_title"))
 if cohorts.empty:
@@ -50,7 +64,8 @@ else:
     cohorts["label"] = cohorts["cohort"]
     charts.show(charts.rate_with_target(
         cohorts, "rate", target, title=t("churn.cohort_chart"), name=t("churn.col.rate"),
-        target_name=t("chart.churn_target", value=fmt.pct(target))), key="churn_cohorts")
+        target_name=None if target is None else t("chart.churn_target", value=fmt.pct(target)),
+        counts="eligible"), key="churn_cohorts")
     widgets.table(cohorts, {
         "cohort": Col("revenue.col.cohort"), "customers": Col("revenue.col.customers", "int"),
         "eligible": Col("churn.col.eligible", "int"), "churned": Col("churn.col.churned", "int"),
@@ -61,8 +76,10 @@ else:
 st.subheader(t("churn.logo_title"))
 logo = started["logo"].result()
 charts.show(charts.rate_with_target(
-    logo, "logo_churn_rate", target, title=t("churn.logo_chart"), name=t("kpi.logo_churn_rate"),
-    target_name=t("chart.churn_target", value=fmt.pct(target))), key="churn_logo")
+    logo, "logo_churn_rate", logo_target, title=t("churn.logo_chart"),
+    name=t("kpi.logo_churn_rate"), counts="base_customers"), key="churn_logo")
+if logo_target is None:
+    st.caption(t("churn.logo_no_target"))
 
 st.subheader(t("churn.reasons_title", period=period_text))
 # (sums over the lists the metrics hold: read here, not copied through the page cache)
@@ -88,34 +105,15 @@ else:
         widgets.go_to_account(lost["account_id"].iloc[row])
 
 st.subheader(t("churn.renewals_title", period=period_text))
-due = churn.renewals(snap, view.period, view.filters)
-cols = st.columns(4)
-cols[0].metric(t("churn.due"), fmt.number(due.due_count), border=True,
-               help=fmt.yen(due.due_mrr * 12))
-cols[1].metric(t("churn.renewed"), fmt.number(due.renewed_count), border=True)
-cols[2].metric(t("churn.lost"), fmt.number(due.lost_count), border=True)
-cols[3].metric(t("churn.renewal_rate"), fmt.pct(due.renewal_rate), border=True,
-               help=t("churn.renewal_rate_help", pending=due.pending_count))
-due_rows = due.contracts.assign(status=[
-    "pending" if r is None else ("renewed" if r else "lost") for r in due.contracts["renewed"]])
-row = widgets.table(due_rows, {
-    "name": Col("col.account_name"), "owner_name": Col("col.owner"),
-    "end_date": Col("col.end_date", "date"), "arr": Col("col.arr", "yen"),
-    "status": Col("churn.col.status", "enum", "churn.status"),
-    "account_id": Col("col.account_link", "account"),
-}, key="churn_renewals", download="renewals-due", select=True)
-if row is not None:
-    widgets.go_to_account(due_rows["account_id"].iloc[row])
+st.caption(t("churn.renewals_caption"))
+due = started["due"].result()
+renewal_view.summary_cards(renewals.summary_of(due))
+renewal_view.contracts_table(due, renewal_view.CONTRACT_COLUMNS, key="churn_renewals",
+                             download="renewals-due")
+st.page_link("pages/renewals.py", label=t("churn.to_renewals"), icon="🔁")
 
 st.subheader(t("churn.at_risk_title"))
-by_quarter = churn.renewals_by_quarter(snap, 4, None, view.filters)
-charts.show(charts.stacked_bars(by_quarter, "quarter", {
-    "signed_arr": (t("churn.signed_arr"), "#2e7d32"),
-    "at_risk_arr": (t("churn.at_risk_arr"), "#c62828")}, title=t("churn.at_risk_chart"), yen=True),
-    key="churn_at_risk")
-widgets.table(by_quarter, {
-    "quarter": Col("churn.col.quarter"), "contracts": Col("churn.col.contracts", "int"),
-    "due_arr": Col("churn.col.due_arr", "yen"), "signed_arr": Col("churn.signed_arr", "yen"),
-    "at_risk_contracts": Col("churn.col.at_risk_contracts", "int"),
-    "at_risk_arr": Col("churn.at_risk_arr", "yen"),
-}, key="churn_at_risk_table", download="renewals-by-quarter")
+by_quarter = renewals.by_quarter_of(started["ahead"].result(), ahead)
+charts.show(charts.renewals_by_quarter(by_quarter, t("churn.at_risk_chart")), key="churn_at_risk")
+widgets.table(by_quarter, renewal_view.QUARTER_COLUMNS, key="churn_at_risk_table",
+              download="renewals-by-quarter")

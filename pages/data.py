@@ -2,20 +2,20 @@
 
 import streamlit as st
 
-from cs_analytics.errors import CsAnalyticsError, ValidationFailed
-from cs_analytics.ui import admin, data, session, widgets
-from cs_analytics.ui.i18n import formatter, t
+from cs_analytics import clock, writeback
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.ui import admin, data, session, upload, widgets
+from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.session import auth_configured, viewer
 from cs_analytics.ui.widgets import Col
+from cs_analytics.writeback import outbox
 
 session.ensure_navigation()
 
-KINDS = ("auto", "accounts", "users", "contracts", "activities", "usage")
-
-settings, store, user = data.settings(), data.store(), viewer()
+settings, store, user, lang = data.settings(), data.store(), viewer(), current_language()
 snap = data.current_snapshot()
 widgets.title("data.title")
-if not auth_configured():
+if not auth_configured() and not settings.server.allow_anonymous:  # (anonymous: the banner)
     st.info(t("data.open_notice"))
 
 st.subheader(t("data.current_title"))
@@ -34,46 +34,10 @@ upload_tab, refresh_tab, history_tab = st.tabs(
     [t("data.upload_title"), t("data.refresh_title"), t("data.history_title")])
 
 with upload_tab:
-    st.caption(t("data.upload_help", mb=settings.import_.upload_max_mb))
-    if not user.can_manage_data:
-        st.warning(t("data.not_allowed"))
+    if user.can_manage_data:
+        upload.form(settings, store, snap)
     else:
-        with st.form("upload_form", clear_on_submit=False):
-            files = st.file_uploader(t("data.files"), type=list(admin.UPLOAD_TYPES),
-                                     accept_multiple_files=True, key="upload_files")
-            kind = st.selectbox(t("data.kind"), KINDS, format_func=formatter("data.kinds"),
-                                key="upload_kind")
-            replace = st.checkbox(t("data.replace"), key="upload_replace")
-            submitted = st.form_submit_button(t("data.import_button"), type="primary")
-        if submitted and not files:
-            st.warning(t("data.no_files"))
-        elif submitted and admin.too_large([f.size for f in files], settings.import_.upload_max_mb):
-            st.error(t("data.too_large", mb=settings.import_.upload_max_mb))
-        elif submitted:
-            from cs_analytics.imports import import_files
-
-            folder, paths, names = admin.save_uploads(files)
-            try:
-                with st.status(t("data.importing"), expanded=True) as status:
-                    result = import_files(settings, store, paths,
-                                          kind=None if kind == "auto" else kind, replace=replace,
-                                          progress=status.write, source="upload",
-                                          display_names=names)
-                    status.update(label=t("data.import_done"), state="complete")
-                st.success(t("data.import_success", as_of=result.published.as_of.isoformat(),
-                             id=result.published.snapshot.id))
-                for warning in result.warnings:
-                    st.warning(str(warning))
-            except ValidationFailed as exc:
-                st.error(t("data.validation_failed", message=str(exc)))
-                widgets.table(admin.problems_frame(exc.problems), {
-                    "file": Col("data.col.file"), "row": Col("data.col.row", "int"),
-                    "column": Col("data.col.column"), "message": Col("data.col.message"),
-                }, key="upload_problems", download="import-problems")
-            except CsAnalyticsError as exc:
-                st.error(t("data.import_failed", message=str(exc)))
-            finally:
-                folder.cleanup()
+        st.warning(t("data.not_allowed"))
 
 with refresh_tab:
     is_demo = snap is None or snap.is_demo
@@ -81,10 +45,10 @@ with refresh_tab:
     if not user.can_manage_data:
         st.warning(t("data.not_allowed"))
     elif st.button(t("data.refresh_button"), type="primary", key="refresh_button"):
-        run = admin.CommandRun(admin.refresh_command(is_demo))
+        run = admin.CommandRun(admin.refresh_command(is_demo, current_language()))
         with st.status(t("data.refreshing"), expanded=True) as status:
             for line in run:
-                status.write(line)
+                status.write(admin.progress_text(line, lang))
             ok = run.returncode == 0
             status.update(label=t("data.refresh_done" if ok else "data.refresh_failed_label"),
                           state="complete" if ok else "error")
@@ -94,8 +58,24 @@ with refresh_tab:
             st.error(t("data.refresh_failed", message=run.error or str(run.returncode)))
 
 with history_tab:
+    if outbox.enabled(settings) or writeback.last_push(store) is not None:
+        st.subheader(t("data.push_title"))
+        last = writeback.last_push(store)
+        if last is None:
+            st.caption(t("data.push_none"))
+        else:
+            st.markdown(t("data.push_last", time=clock.local_text(last["finished_at"], settings),
+                          outcome=t(f"data.outcome.{last['outcome']}"),
+                          counts=admin.push_counts(last["rows"], lang)))
+            if last["error"]:
+                st.error(last["error"])
+        waiting = outbox.counts(store)
+        if outbox.enabled(settings) and waiting["pending"]:
+            st.warning(t("data.outbox_pending", pending=waiting["pending"])
+                       + (t("data.outbox_refused", refused=waiting["refused"])
+                          if waiting["refused"] else ""))
     st.subheader(t("data.refreshes_title"))
-    widgets.table(admin.refresh_table(store), {
+    widgets.table(admin.refresh_table(store, settings, lang), {
         "id": Col("data.col.id", "int"), "source": Col("data.col.source"),
         "started_at": Col("data.col.started"), "finished_at": Col("data.col.finished"),
         "outcome": Col("data.col.outcome", "enum", "data.outcome"),
@@ -103,7 +83,10 @@ with history_tab:
         "rows": Col("data.col.rows"), "error": Col("data.col.error"),
     }, key="refresh_log", download="refresh-log", empty_key="data.no_refreshes")
     st.subheader(t("data.snapshots_title"))
-    widgets.table(admin.snapshot_table(store), {
+    snapshots = admin.snapshot_table(store, settings)
+    snapshots["problem"] = [widgets.problem_text(p, markdown=False) for p in snapshots["problem"]]
+    widgets.table(snapshots, {
         "id": Col("data.col.snapshot"), "current": Col("data.col.current"),
-        "size_mb": Col("data.col.size", "number"), "written_at": Col("data.col.written"),
+        "shown": Col("data.col.shown"), "size_mb": Col("data.col.size", "number"),
+        "written_at": Col("data.col.written"), "problem": Col("data.col.problem"),
     }, key="snapshot_list", download="snapshots", empty_key="data.no_snapshot")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from cs_analytics.config import BANDS
 from cs_analytics.ui import data, glossary, session, widgets
-from cs_analytics.ui.i18n import t
+from cs_analytics.ui.i18n import current_language, t
 from cs_analytics.ui.widgets import Col
 
 session.ensure_navigation()
@@ -19,6 +19,17 @@ for section, keys in glossary.DEFINITIONS:
     for key in keys:
         with st.expander(t(f"glossary.name.{key}"), expanded=section == "revenue"):
             st.markdown(t(f"glossary.def.{key}", **values))
+
+st.subheader(t("glossary.targets_title"))
+targets = glossary.targets_table(settings)
+targets["metric"] = [t(f"kpi.{m}") for m in targets["metric"]]
+targets["direction"] = [t(f"glossary.direction.{d}") for d in targets["direction"]]
+targets["basis"] = [t(f"glossary.basis.{b}") for b in targets["basis"]]
+widgets.table(targets, {
+    "name": Col("glossary.col.name"), "metric": Col("glossary.col.metric"),
+    "direction": Col("glossary.col.direction"), "value": Col("glossary.col.target"),
+    "basis": Col("glossary.col.basis"),
+}, key="glossary_targets", download="targets")
 
 st.subheader(t("glossary.components_title"))
 components = glossary.health_components(settings)
@@ -38,7 +49,7 @@ widgets.table(matrix, {"tier": Col("glossary.col.tier"),
 
 st.subheader(t("glossary.settings_title"))
 st.caption(t("glossary.settings_intro"))
-widgets.table(glossary.settings_table(settings), {
+widgets.table(glossary.settings_table(settings, current_language()), {
     "key": Col("glossary.col.key"), "value": Col("glossary.col.value"),
     "default": Col("glossary.col.default"), "doc": Col("glossary.col.doc"),
 }, key="glossary_settings", download="settings", height=480)

@@ -1,32 +1,46 @@
-"""経営サマリー — headline KPIs vs targets, MRR trend, the period's MRR bridge, health and alerts."""
+"""経営サマリー — headline KPIs vs the previous period, a year ago and the targets (each on its
+basis), MRR trend, the period's MRR bridge and the accounts behind it, health and alerts, and
+this quarter's renewals by status."""
 
 import streamlit as st
 
-from cs_analytics.metrics import health_summary, periods, revenue, signals
-from cs_analytics.ui import cards, charts, data, filters, session, shape, widgets
+from cs_analytics.metrics import (comparisons, contributors, health_summary, periods, renewals,
+                                  revenue, signals)
+from cs_analytics.ui import cards, charts, data, filters, renewal_view, session, shape, widgets
 from cs_analytics.ui.i18n import t
+
+TOP_ACCOUNTS = 3
 
 session.ensure_navigation()
 
 snap = widgets.require_snapshot(data.current_snapshot())
 settings, view = data.settings(), filters.view()
 widgets.title("overview.title")
-st.caption(t("overview.caption", period=filters.period_label(view.period)))
 
 # Every query of the page, started side by side; each section takes its result when drawn.
-# The period and the previous one, with the period's bridge: one cached call, two queries.
+# The period with its previous and year-ago periods and the targets: one cached call.
 trend_last = view.period.end_month(view.as_of)
+[this_quarter] = renewals.quarters_from(snap, 0, 1)
 started = {
-    "headlines": data.start(revenue.headlines, snap, (view.period, view.previous_period),
-                            view.filters),
+    "compared": data.start(comparisons.compare, snap, view.period, view.filters, None,
+                           settings),
     "bands": data.start(health_summary.band_distribution, snap, view.filters),
     "alerts": data.start(signals.keys_on, snap, None, view.filters),
     "trend": data.start(revenue.mrr_trend, snap, periods.add_months(trend_last, -23),
                         trend_last, view.filters),
+    "movers": data.start(contributors.movement_accounts, snap, period=view.period,
+                         filters=view.filters),
+    "renewals": data.start(renewals.due_in, snap, period=this_quarter, filters=view.filters),
 }
-current, previous = started["headlines"].result()
-cards.revenue_cards(current["kpis"], previous["kpis"], settings)
+compared = started["compared"].result()
+st.caption(t("overview.caption", period=filters.period_text(compared["current"])))
+filters.like_for_like_caption(compared)
+cards.revenue_cards(compared, settings)
 cards.attention_cards(started["bands"].result(), started["alerts"].result(), data.store())
+
+st.subheader(t("overview.renewals_title", quarter=this_quarter.label))
+renewal_view.summary_cards(renewals.summary_of(started["renewals"].result()))
+st.page_link("pages/renewals.py", label=t("overview.to_renewals"), icon="🔁")
 
 trend = started["trend"].result()
 left, right = st.columns([3, 2])
@@ -36,7 +50,7 @@ with left:
     else:
         charts.show(charts.mrr_trend(trend), key="overview_mrr_trend")
 with right:
-    bridge = current["bridge"]
+    bridge = compared["current"]["bridge"]
     charts.show(charts.waterfall(bridge, t("overview.bridge_title",
                                            period=filters.period_label(view.period))),
                 key="overview_waterfall")
@@ -49,3 +63,11 @@ selected = widgets.table(movements, widgets.MOVEMENT_SUMMARY_COLUMNS, key="overv
 if selected is not None:
     st.switch_page("pages/revenue.py",
                    query_params={"movement": movements["movement"].iloc[selected]})
+
+st.subheader(t("overview.movers_title", period=filters.period_label(view.period)))
+st.caption(t("overview.movers_hint", n=TOP_ACCOUNTS))
+movers = contributors.top_of(started["movers"].result(), TOP_ACCOUNTS)
+row = widgets.table(movers, widgets.CONTRIBUTOR_COLUMNS, key="overview_movers",
+                    download="movement-accounts", select=True, empty_key="overview.no_movers")
+if row is not None:
+    widgets.go_to_account(movers["account_id"].iloc[row])

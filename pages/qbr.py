@@ -1,7 +1,8 @@
-"""QBR準備 — the S/A accounts due a QBR this quarter, and per account its QBR pack (usage by
-quarter, health trend, contacts, renewal, risks, suggested talking points) with Excel download.
+"""QBR準備 — the S/A accounts due a QBR this quarter (their customer decks as one zip), and per
+account its QBR pack (usage by quarter, health trend, contacts, renewal, risks, suggested
+talking points) with the internal Excel pack and the customer PowerPoint deck to download.
 
-The pack is `reports.qbr.qbr_data`, the same object the Excel workbook renders."""
+The pack is `reports.qbr.qbr_data`, the same object the Excel workbook and the deck render."""
 
 import streamlit as st
 
@@ -31,6 +32,7 @@ chosen = widgets.table(due, {
     "qbr_done": Col("qbr.col.done", "enum", "qbr.done"),
     "account_id": Col("col.account_link", "account"),
 }, key="qbr_due", download=f"qbr-due-{quarter.label}", select=True, empty_key="qbr.no_due")
+qbr_view.batch_decks(snap, settings, due, quarter.label)
 account_id = widgets.remember_choice(
     "account_id", None if chosen is None else due["account_id"].iloc[chosen],
     set(due["account_id"]))
@@ -46,6 +48,7 @@ except CsAnalyticsError as exc:
 st.subheader(t("qbr.pack_title", name=widgets.md_escape(pack.profile["name"])))
 widgets.report_download(qbr.render_qbr_workbook, pack, stem=f"qbr-{account_id}",
                         label=t("qbr.download"), key="qbr_download")
+qbr_view.deck_download(snap, settings, pack)
 qbr_view.summary(pack)
 qbr_view.talking_points(pack)
 

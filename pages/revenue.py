@@ -4,6 +4,7 @@ behind them, and cohort net-MRR retention."""
 import streamlit as st
 
 from cs_analytics.metrics import periods, revenue
+from cs_analytics.metrics import targets as target_rules
 from cs_analytics.metrics.base import fiscal_year_start_month
 from cs_analytics.ui import charts, data, filters, session, shape, widgets
 from cs_analytics.ui.i18n import formatter, t
@@ -18,7 +19,7 @@ snap = widgets.require_snapshot(data.current_snapshot())
 settings, view = data.settings(), filters.view()
 widgets.title("revenue.title")
 period_text = filters.period_label(view.period)
-st.caption(t("revenue.caption", period=period_text))
+st.caption(t("revenue.caption", period=filters.view_period_text(view.period, view.as_of)))
 
 grain = st.radio(t("revenue.grain"), ("month", "quarter"), horizontal=True, key="revenue_grain",
                  format_func=formatter("period.kind"))
@@ -49,13 +50,16 @@ with right:
 st.subheader(t("revenue.retention_title"))
 quarterly = sets["quarterly"][list(revenue.RETENTION_COLUMNS)]
 ttm = sets["ttm"][list(revenue.RETENTION_COLUMNS)]
+# A target line only on the chart of its basis: the annual NRR target on the TTM chart.
 left, right = st.columns(2)
 with left:
-    charts.show(charts.retention(quarterly, settings.targets.nrr_min, t("revenue.nrr_quarterly")),
-                key="revenue_nrr_quarterly")
+    charts.show(charts.retention(quarterly, target_rules.line_value(settings.targets, "nrr",
+                                                                     "quarter"),
+                                 t("revenue.nrr_quarterly")), key="revenue_nrr_quarterly")
 with right:
-    charts.show(charts.retention(ttm, settings.targets.nrr_min, t("revenue.nrr_ttm")),
-                key="revenue_nrr_ttm")
+    charts.show(charts.retention(ttm, target_rules.line_value(settings.targets, "nrr", "ttm"),
+                                 t("revenue.nrr_ttm")), key="revenue_nrr_ttm")
+st.caption(t("revenue.target_basis"))
 
 st.subheader(t("revenue.movements_title", period=period_text))
 st.caption(t("common.click_hint"))

@@ -25,7 +25,8 @@ left, right = st.columns(2)
 with left:
     charts.show(charts.capacity(owners, t("team.load_chart")), key="team_load")
 with right:
-    charts.show(charts.band_bars(owners, "owner_name", t("team.health_chart")), key="team_health")
+    charts.show(charts.band_bars(owners, "owner_name", t("team.health_chart"), horizontal=True),
+                key="team_health")
 
 st.subheader(t("team.owners_title"))
 st.caption(t("common.click_hint"))

@@ -1,16 +1,12 @@
 """週次チェック — the Monday checklist: 🟠/🔴 accounts, no contact ≥60 days, no login ≥60 days,
 stale Salesforce records, and the open alerts to acknowledge or snooze."""
 
-import datetime as dt
-
 import streamlit as st
 
 from cs_analytics import alert_actions
-from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import data_quality, signals, team
-from cs_analytics.ui import data, filters, fmt, session, widgets
+from cs_analytics.ui import alert_form, data, filters, fmt, session, widgets
 from cs_analytics.ui.i18n import t
-from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col
 
 session.ensure_navigation()
@@ -66,6 +62,7 @@ go_to(stale, widgets.table(stale, {
 }, key="check_stale", download="check-stale-records", select=True, empty_key="check.none"))
 
 st.subheader("5. " + t("check.alerts_title"))
+alert_form.last_recorded()
 st.caption(t("check.alerts_hint"))
 row = widgets.table(alerts, {
     "status": Col("check.col.status", "enum", "check.status"), "name": Col("col.account_name"),
@@ -73,25 +70,6 @@ row = widgets.table(alerts, {
     "since": Col("qbr.col.since", "date"), "snoozed_until": Col("check.col.until", "date"),
     "handled_by": Col("check.col.handled_by"), "account_id": Col("col.account_link", "account"),
 }, key="check_alerts", download="check-alerts", select=True, empty_key="check.no_alerts")
+
 if row is not None:
-    alert = alerts.iloc[row]
-    with st.form(f"alert_form_{alert['account_id']}_{alert['signal']}"):
-        st.markdown(t("check.handle", name=widgets.md_escape(alert["name"]),
-                      signal=t(f"signal.{alert['signal']}")))
-        comment = st.text_input(t("check.comment"), key="alert_comment")
-        until = st.date_input(t("check.col.until"), value=dt.date.today() + dt.timedelta(days=7),
-                              key="alert_until")
-        ack, snooze = st.columns(2)
-        acknowledged = ack.form_submit_button(t("check.acknowledge"), type="primary")
-        snoozed = snooze.form_submit_button(t("check.snooze"))
-    try:
-        if acknowledged:
-            alert_actions.acknowledge(store, alert["account_id"], alert["signal"],
-                                      viewer().author, comment)
-            st.rerun()
-        if snoozed:
-            alert_actions.snooze(store, alert["account_id"], alert["signal"], until,
-                                 viewer().author, comment)
-            st.rerun()
-    except CsAnalyticsError as exc:
-        st.error(str(exc))
+    alert_form.handle(alerts.iloc[row], store, settings)

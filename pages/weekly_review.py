@@ -7,7 +7,7 @@ import streamlit as st
 
 from cs_analytics import reviews
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics import team
+from cs_analytics.metrics import accounts, team
 from cs_analytics.ui import data, fmt, session, widgets
 from cs_analytics.ui.i18n import current_language, formatter, t
 from cs_analytics.ui.session import viewer
@@ -20,8 +20,13 @@ settings, store, user, lang = data.settings(), data.store(), viewer(), current_l
 widgets.title("review.title")
 st.caption(t("review.caption"))
 
-teams = data.call(team.teams, snap)
+# A member limited to a portfolio sees and writes the review of that portfolio only.
+teams = data.call(team.teams, snap, user.owner_scope)
+if teams.empty:
+    widgets.empty("review.no_team")
+    st.stop()
 team_names = {r.team: (t("review.all_team") if r.team == team.ALL_TEAM
+                       else t("review.portfolio_of", name=r.name) if user.owner_scope is not None
                        else t("review.team_of", name=r.name)) for r in teams.itertuples()}
 this_week = reviews.week_start(snap.as_of)
 weeks = [this_week - dt.timedelta(weeks=i) for i in range(26)]
@@ -30,7 +35,7 @@ team_key = left.selectbox(t("review.team"), list(team_names), key="review_team",
                           format_func=team_names.get)
 week = right.selectbox(t("review.week"), weeks, key="review_week",
                        format_func=lambda d: t("review.week_label", date=fmt.date(d, lang)))
-members = data.call(team.team_owner_ids, snap, team_key)
+members = data.call(team.team_owner_ids, snap, team_key, user.owner_scope)
 
 numbers = data.call(team.week_numbers, snap, members, week, settings)
 st.subheader(t("review.numbers_title", first=fmt.date(week, lang),
@@ -59,7 +64,8 @@ with st.form(f"review_form_{team_key}_{week}"):
         except CsAnalyticsError as exc:
             st.error(str(exc))
 if saved:
-    st.caption(t("review.last_saved", author=saved["author"], at=saved["updated_at"]))
+    st.caption(t("review.last_saved", author=widgets.md_escape(saved["author"]),
+                 at=widgets.moment(saved["updated_at"])))
 
 st.subheader(t("review.plans_title"))
 plans = reviews.action_plans(store, team_key, week=week)
@@ -71,23 +77,26 @@ chosen = widgets.table(plans, {
     empty_key="review.no_plans")
 if chosen is not None:
     plan = plans.iloc[chosen]
-    status = st.radio(t("review.change_status", plan=plan["description"][:40]),
+    status = st.radio(t("review.change_status", plan=widgets.md_escape(plan["description"][:40])),
                       reviews.PLAN_STATUSES, horizontal=True, key=f"plan_status_{plan['id']}",
                       index=reviews.PLAN_STATUSES.index(plan["status"]),
                       format_func=formatter("review.status"))
     if status != plan["status"]:
         reviews.set_action_plan_status(store, int(plan["id"]), status)
         st.rerun()
+people = dict(data.call(accounts.users, snap).itertuples(index=False))  # an owner is a user
 with st.form(f"plan_form_{team_key}_{week}", clear_on_submit=True):
     st.markdown("**" + t("review.add_plan") + "**")
     description = st.text_input(t("review.col.description"), key="plan_description")
     c1, c2 = st.columns(2)
     due = c1.date_input(t("review.col.due"), value=None, key="plan_due")
-    owner = c2.text_input(t("review.col.owner"), key="plan_owner")
+    owner = c2.selectbox(t("review.col.owner"), list(people), index=None, key="plan_owner",
+                         format_func=people.get, placeholder=t("review.pick_owner"))
     if st.form_submit_button(t("review.add")):
         try:
             reviews.add_action_plan(store, team_key, week, description=description,
-                                    due_date=due, owner=owner, author=user.author)
+                                    due_date=due, owner=people.get(owner, ""),
+                                    author=user.author)
             st.rerun()
         except CsAnalyticsError as exc:
             st.error(str(exc))

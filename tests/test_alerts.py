@@ -174,6 +174,9 @@ def test_alert_message_in_english_without_mapping():
     ("renewal_at_risk", {"contract_end_date": "2025-08-31", "days_to_end": 62,
                          "band": "warning", "score": 30.0},
      "契約終了日 2025-08-31（残り62日）・後続契約なし・ヘルススコア 30.0 🟠"),
+    ("notice_deadline_near", {"notice_contract_id": "C9", "notice_deadline": "2025-07-20",
+                              "days_to_notice_deadline": 20, "band": "danger", "score": 12.0},
+     "契約 C9 の解約予告期限 2025-07-20（残り20日）・後続契約なし・ヘルススコア 12.0 🔴"),
 ])
 def test_evidence_lines(signal, evidence, expected):
     assert messages.evidence_line(example_signal(signal=signal, evidence=evidence),

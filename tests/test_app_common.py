@@ -7,8 +7,12 @@ modules import these fixtures) and only read by the tests.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -200,3 +204,33 @@ def select_row(at: AppTest, key: str, row: int) -> AppTest:
     """Click row `row` of a selectable table and rerun."""
     at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     return at.run()
+
+
+@contextlib.contextmanager
+def running_server(command: list[str], base: str, failure: str, *, env: dict,
+                   stdout=subprocess.DEVNULL):
+    """A Streamlit server process (`command`, run from the repository) serving at `base`:
+    started, waited for until its health check answers (else the test fails with
+    `failure`), and stopped at the end."""
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=stdout,
+                               stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(failure)
+            time.sleep(0.5)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from cs_analytics import alert_actions, assessments, notes, reviews
-from cs_analytics.metrics import health, health_summary, periods, revenue, signals, team
+from cs_analytics.metrics import (health, health_summary, periods, renewals, revenue, signals,
+                                  team)
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.store import Store
 from cs_analytics.ui import fmt
@@ -114,6 +115,40 @@ def test_overview_movement_to_revenue_accounts_to_account_page(demo_home, use_ho
     assert at.title[0].value == "Account"
     assert param(at, "account_id") == [behind["account_id"].iloc[0]]
     assert at.subheader[0].value.replace("\\", "") == behind["name"].iloc[0]
+
+
+def test_renewals_page_figures_lists_and_drill_down(demo_home, use_home):
+    """The Renewals page shows the metrics API's figures and lists; choosing a quarter lists
+    its contracts (kept in the URL) and a row opens the account's karte."""
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    quarters = renewals.quarters_from(snap, 0, 4)
+    due = renewals.contracts_due(snap, **renewals.span(quarters))
+    now = renewals.summary_of(renewals.due_in_list(due, quarters[0]))
+    at = run_page("renewals", "en")
+    for label, value in (("ARR due", now.due_arr), ("Pending ARR", now.pending_arr),
+                         ("At-risk ARR", now.at_risk_arr),
+                         ("Expected renewing ARR", now.expected_arr)):
+        assert metric(at, label).value == fmt.amount(value, "en", "thousand"), label
+    by_quarter = table_with(at, "Quarter", "At-risk ARR", "Forecast low")
+    assert list(by_quarter["Quarter"]) == [q.label for q in quarters]
+    expected = renewals.by_quarter_of(due, quarters)
+    assert list(by_quarter["At-risk ARR"]) == pytest.approx(list(expected["at_risk_arr"]))
+    radar = renewals.notice_radar(snap, 60)
+    assert list(table(at, "renewals_radar")["Account"]) == list(radar["name"])
+    reminders = renewals.reminders(snap, 55, 65)
+    assert list(table(at, "renewals_reminders")["Contract"]) == list(reminders["contract_id"])
+    assert "Past renewal rate" in texts(at) and "Configured default" in texts(at)
+    listed = table(at, "renewals_contracts")
+    first = renewals.due_in(snap, quarters[0])
+    assert list(listed["Contract"]) == list(first["contract_id"])
+    at.segmented_control(key="renewals_quarter").set_value(quarters[1].label).run()
+    second = renewals.due_in(snap, quarters[1])
+    assert list(table(at, "renewals_contracts")["Contract"]) == list(second["contract_id"])
+    assert param(at, "renewal_quarter") == [quarters[1].label]
+    select_row(at, "renewals_contracts", 0)
+    assert at.title[0].value == "Account"
+    assert param(at, "account_id") == [second["account_id"].iloc[0]]
 
 
 def test_team_owner_portfolio_to_account_page(demo_home, use_home):
@@ -368,6 +403,33 @@ def test_upload_with_errors_lists_every_problem_and_publishes_nothing(own_demo_h
     assert store.pointer.read_text() == pointer
 
 
+@pytest.mark.parametrize("lang,summary,message", [
+    ("ja", "ファイルにエラーがあるため、何も取り込んでいません", '"abc" は金額ではありません。'),
+    ("en", "Nothing was imported because the files have errors", '"abc" is not an amount;'),
+])
+def test_upload_problems_are_in_the_ui_language_and_names_stay_text(own_demo_home, use_home,
+                                                                    lang, summary, message):
+    """Import and validation messages in the page's language (issue 21, item 9); a file name
+    with markdown in it is shown as typed, in the message and in the table."""
+    use_home(own_demo_home)
+    at = run_page("data", lang)
+    bad = ("contract_id,account_id,start_date,end_date,amount\n"
+           "C2,A00001,2026-01-01,2026-12-31,abc\n").encode()
+    name = "**bold** [x](http://evil) contracts.csv"
+    at.file_uploader(key="upload_files").upload(name, bad, "text/csv")
+    next(b for b in at.button if b.label in ("Import", "取り込む")).click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(summary in e for e in errors), errors
+    from cs_analytics.ui.widgets import md_escape
+
+    assert any(md_escape(name) in e for e in errors), errors  # markdown shown as typed
+    problems = table_with(at, *(("ファイル", "行", "列", "内容") if lang == "ja"
+                                else ("File", "Row", "Column", "Problem")))
+    assert set(problems.iloc[:, 0]) == {name}
+    assert any(text.startswith(message) for text in problems.iloc[:, 3]), list(problems.iloc[:, 3])
+
+
 def test_refresh_button_runs_the_cli_and_publishes(own_demo_home, use_home):
     use_home(own_demo_home)
     store = Store(own_demo_home)
@@ -438,3 +500,63 @@ def test_a_valid_upload_is_published_and_replaces_the_demo_data(own_demo_home, u
     assert names == {"A1": "㈱サンプル", "A2": '=HYPERLINK("http://x")'}
     at.switch_page("pages/overview.py").run()
     assert "デモデータ" not in texts(at)
+
+
+# ---------------------------------------------------------------------------- KPI report page
+
+
+@pytest.fixture
+def mid_quarter_home(tmp_path):
+    """A small company as of 2025-05-10: 2025Q2 has run 40 of 91 days."""
+    from conftest import build_snapshot, contract
+
+    home = tmp_path / "mid"
+    build_snapshot(home, contracts=[
+        contract("a1", "a1", "2024-01-01", "2025-12-31", mrr=100_000),
+        contract("a2", "a2", "2024-01-01", "2025-02-20", mrr=50_000),
+        contract("a3", "a3", "2025-02-15", "2025-12-31", mrr=30_000),
+        contract("a4", "a4", "2025-04-05", "2025-12-31", mrr=20_000),
+    ], as_of="2025-05-10")
+    return home
+
+
+def test_kpi_page_opens_on_the_last_complete_quarter_and_says_when_one_is_to_date(
+        mid_quarter_home, use_home):
+    use_home(mid_quarter_home)
+    at = run_page("kpi_report", "en")
+    assert not at.exception
+    picker = at.selectbox(key="kpi_quarter")
+    assert picker.value == "2025Q1"                      # complete: what management reads
+    assert picker.options[0] == "2025Q2 (to date: 40 of 91 days)"
+    headline = table_with(at, "KPI", "Target (basis)")
+    assert list(headline.columns)[1:4] == ["This quarter 2025Q1", "Previous quarter 2024Q4",
+                                           "Change vs previous"]
+    assert "A year ago 2024Q1" in headline.columns
+    picker.set_value("2025Q2").run()
+    shown = texts(at)
+    assert "to date: 40 of 91 days" in shown
+    # compared like for like: the previous quarter up to Feb 10, a year ago up to May 10, 2024
+    assert ("The period is to date, so the previous period and a year ago are compared up to "
+            "the same day (2025Q1 to Feb 10, 2025; 2024Q2 to May 10, 2024).") in shown
+    headline = table_with(at, "KPI", "Target (basis)")
+    assert "Previous quarter 2025Q1 to date (41 of 90 days, to 2025-02-10)" in headline.columns
+    mrr = headline[headline["KPI"] == "MRR (end of quarter)"].iloc[0]
+    # on Feb 10 a2 still ran and a3 had not started: ¥150,000, not the quarter end's ¥130,000
+    assert mrr["Previous quarter 2025Q1 to date (41 of 90 days, to 2025-02-10)"] == "¥150,000"
+
+
+def test_kpi_commentary_is_saved_with_its_author_and_shown_to_the_next_reader(
+        mid_quarter_home, use_home):
+    use_home(mid_quarter_home)
+    at = run_page("kpi_report", "ja")
+    at.text_area(key="kpi_commentary_text_2025Q1").set_value("縮小2社が主因。")
+    submit = next(b for b in at.get("form_submit_button")
+                  if b.label == "コメントを保存")
+    submit.click().run()
+    assert not at.exception
+    saved = Store(mid_quarter_home).userdata_db().execute(
+        "SELECT quarter, body, author FROM kpi_commentary").fetchall()
+    assert [tuple(r) for r in saved] == [("2025Q1", "縮小2社が主因。", "local")]
+    again = run_page("kpi_report", "ja")
+    assert "縮小2社が主因。" in texts(again)
+    assert "記入: local（" in texts(again)

@@ -10,7 +10,7 @@ import json
 import pytest
 from conftest import build_snapshot, contract
 
-from cs_analytics.metrics import churn, periods, revenue
+from cs_analytics.metrics import churn, periods, renewals, revenue
 from cs_analytics.store import Store
 from cs_analytics.ui import fmt, widgets
 from cs_analytics.ui.i18n import translate
@@ -92,13 +92,31 @@ def test_overview_cards_equal_the_metrics_api(demo_home, use_home):
     previous = revenue.kpis(snap, periods.previous(period))
     at = run_page("overview", "en")
     mrr = metric(at, "MRR")
-    assert mrr.value == fmt.yen_compact(current["mrr"], "en")
+    assert mrr.value == fmt.amount(current["mrr"], "en", "thousand")
     assert mrr.proto.help == fmt.yen(current["mrr"])
     assert metric(at, "Active customers").value == fmt.number(current["customers"])
     assert metric(at, "NRR").value == fmt.pct(current["nrr"])
     assert metric(at, "GRR").value == fmt.pct(current["grr"])
     assert metric(at, "Two-year churn rate").value == fmt.pct(current["two_year_churn_rate"])
     assert metric(at, "NRR").delta == fmt.pct_points(current["nrr"] - previous["nrr"], "en")
+    # beside the previous quarter, the same quarter a year ago
+    year_ago = revenue.kpis(snap, periods.shift(period, -4))
+    change = (current["mrr"] - year_ago["mrr"]) / year_ago["mrr"] * 100
+    assert mrr.proto.delta_description == "vs previous"
+    assert f"MRR {change:+.1f}%" in texts(at)      # the year-ago line beside the cards
+    assert (f"Previous: {periods.previous(period).label}; a year ago: "
+            f"{periods.shift(period, -4).label}") in metric(at, "NRR").proto.help
+    # the quarter's NRR is not judged on the annual target; its TTM value is
+    ttm = revenue.kpis(snap, periods.ttm(period.last_month))
+    nrr_help = metric(at, "NRR").proto.help
+    assert "The period's own value is not judged" in nrr_help
+    assert f"trailing 12 months (TTM {period.last_month:%Y-%m}) {fmt.pct(ttm['nrr'])} (target ≥ 110.0%)" in nrr_help
+    two_year = metric(at, "Two-year churn rate").proto
+    headline = churn.two_year_churn(snap, month=period.last_month)
+    assert two_year.delta_description.startswith(
+        f"{headline['churned']} of {headline['customers']}")
+    low, high = headline["ci90"]
+    assert f"90% interval {fmt.pct(low)}–{fmt.pct(high)}" in two_year.help
     bridge = revenue.movement_totals(snap, period)
     waterfall = chart(at, f"MRR bridge ({period.label})")["data"][0]
     assert waterfall["type"] == "waterfall"
@@ -115,14 +133,31 @@ def test_overview_cards_equal_the_metrics_api(demo_home, use_home):
                                             "churn")]
 
 
+def test_overview_names_the_accounts_behind_each_movement(demo_home, use_home):
+    from cs_analytics.metrics import contributors
+
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    period = _period(snap)
+    expected = contributors.top_contributors(snap, period, top=3)
+    at = run_page("overview", "en")
+    shown = table(at, "overview_movers")
+    assert list(shown["Account"]) == list(expected["name"])
+    assert list(shown["Share of the movement"]) == pytest.approx(
+        [100 * v for v in expected["share"]])
+    assert list(shown["Owner"]) == list(expected["owner_name"])
+
+
 def test_revenue_charts_have_targets_and_series(demo_home, use_home):
     use_home(demo_home)
     snap = Store(demo_home).open_current()
     at = run_page("revenue", "ja")
+    # The annual NRR target is a TTM target: a line on the TTM chart, none on the quarterly.
     quarterly = chart(at, "四半期ごとの NRR・GRR")
-    names = [trace["name"] for trace in quarterly["data"]]
-    assert names == ["NRR", "GRR", "NRR目標 110.0%"]
-    assert set(values(quarterly["data"][2]["y"])) == {1.1}
+    assert [trace["name"] for trace in quarterly["data"]] == ["NRR", "GRR"]
+    ttm = chart(at, "直近12ヶ月の NRR・GRR（月次）")
+    assert [trace["name"] for trace in ttm["data"]] == ["NRR", "GRR", "NRR目標 110.0%"]
+    assert set(values(ttm["data"][2]["y"])) == {1.1}
     expected = revenue.retention_trend(snap, "quarter", 8)
     assert values(quarterly["data"][0]["y"]) == pytest.approx(
         [float(v) for v in expected["nrr"]], abs=1e-9, nan_ok=True)
@@ -131,17 +166,44 @@ def test_revenue_charts_have_targets_and_series(demo_home, use_home):
     assert heatmap["type"] == "heatmap"
 
 
+def test_a_quarterly_target_draws_its_line_on_the_quarterly_chart(demo_home, use_home,
+                                                                  tmp_path, monkeypatch):
+    config = tmp_path / "targets.toml"
+    config.write_text('[targets.nrr_quarter]\nmetric = "nrr"\nvalue = 1.02\n'
+                      'basis = "quarter"\ndirection = "at_least"\n', encoding="utf-8")
+    monkeypatch.setenv("CS_ANALYTICS_CONFIG", str(config))
+    use_home(demo_home)
+    at = run_page("revenue", "en")
+    quarterly = chart(at, "NRR and GRR by quarter")
+    assert [trace["name"] for trace in quarterly["data"]][-1] == "NRR target 102.0%"
+
+
 def test_churn_page_headline_and_target_line(demo_home, use_home):
     use_home(demo_home)
     snap = Store(demo_home).open_current()
     headline = churn.two_year_churn(snap)
     at = run_page("churn", "en")
-    assert metric(at, "Two-year churn rate").value == fmt.pct(headline["rate"])
+    card = metric(at, "Two-year churn rate")
+    assert card.value == fmt.pct(headline["rate"])
+    # the rate says how many customers it is over, how sure it is, and when that is few
+    low, high = headline["ci90"]
+    assert card.proto.delta_description.startswith(
+        f"{headline['churned']} of {headline['customers']}")
+    assert (f"{headline['churned']} of {headline['customers']} customers · 90% interval "
+            f"{fmt.pct(low)}–{fmt.pct(high)}") in texts(at)
+    assert ("small sample" in card.proto.delta_description) == (headline["customers"] < 30)
     trend = chart(at, "Two-year churn rate by month")
     assert [t["name"] for t in trend["data"]] == ["Two-year churn rate", "Target 10.0%"]
-    assert set(values(trend["data"][1]["y"])) == {0.1}
-    renewals = churn.renewals(snap, _period(snap))
-    assert metric(at, "Contracts due").value == fmt.number(renewals.due_count)
+    assert set(values(trend["data"][1]["y"])) == {0.1}       # same basis: the 10% line
+    months = churn.two_year_churn_trend(snap)
+    assert trend["data"][0]["text"] == [f"n={n}" for n in months["customers"]]
+    # quarterly logo churn is another basis: no two-year target line on it
+    logo = chart(at, "Logo churn rate")
+    assert [trace["name"] for trace in logo["data"]] == ["Logo churn (period)"]
+    due = renewals.summary_of(renewals.due_in(snap, _period(snap)))
+    assert metric(at, "ARR due").value == fmt.amount(due.due_arr, "en", "thousand")
+    assert metric(at, "At-risk ARR").value == fmt.amount(due.at_risk_arr, "en", "thousand")
+    assert metric(at, "Pending ARR").value == fmt.amount(due.pending_arr, "en", "thousand")
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from cs_analytics import notes, reviews
 from cs_analytics.config import Settings, iter_settings, settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.metrics import renewals
 from cs_analytics.store import Store
 from cs_analytics.ui import admin, downloads, fmt, glossary
 from cs_analytics.ui.i18n import LANGUAGES, catalogue, placeholders, translate
@@ -34,16 +35,33 @@ def test_yen_is_whole_yen_with_separators():
     assert fmt.yen(float("nan")) == "—"
 
 
-def test_compact_yen_reads_as_man_en_in_japanese_and_millions_in_english():
-    assert fmt.yen_compact(12_345_678, "ja") == "1,235万円"
-    assert fmt.yen_compact(123_456, "ja") == "12.3万円"
-    assert fmt.yen_compact(9_999, "ja") == "¥9,999"
-    assert fmt.yen_compact(250_000_000, "ja") == "2.50億円"
-    assert fmt.yen_compact(12_345_678, "en") == "¥12.3M"
-    assert fmt.yen_compact(456_000, "en") == "¥456K"
-    assert fmt.yen_compact(-3_000_000, "ja") == "-300万円"
-    assert fmt.yen_delta(1_200_000, "ja") == "+120万円"
-    assert fmt.yen_delta(-1_200_000, "en") == "-¥1.2M"
+def test_amounts_read_in_one_configured_unit():
+    assert fmt.amount(12_345_678, "ja", "man") == "1,235万円"
+    assert fmt.amount(123_456, "ja", "man") == "12.3万円"
+    assert fmt.amount(70_000, "ja", "man") == "7.0万円"       # not ¥70,000 beside 84.0万円
+    assert fmt.amount(250_000_000, "ja", "man") == "25,000万円"  # not 億円 on another card
+    assert fmt.amount(0, "ja", "man") == "0万円"
+    assert fmt.amount(12_345_678, "ja", "thousand") == "12,346千円"
+    assert fmt.amount(12_345_678, "ja", "million") == "12.3百万円"
+    assert fmt.amount(12_345_678, "en", "thousand") == "¥12,346K"
+    assert fmt.amount(456_000, "en", "million") == "¥0.5M"
+    assert fmt.amount(12_345_678, "en", "yen") == "¥12,345,678"
+    assert fmt.amount(-3_000_000, "ja", "man") == "-300万円"
+    assert fmt.amount(None, "ja", "man") == "—"
+    assert fmt.amount_delta(1_200_000, "ja", "man") == "+120万円"
+    assert fmt.amount_delta(-1_200_000, "en", "thousand") == "-¥1,200K"
+
+
+def test_amount_axis_ticks_are_round_steps_in_the_unit():
+    values, texts = fmt.amount_ticks(0, 5_230_000, "ja", "man")
+    assert values[0] < 0 < 5_230_000 < values[-1]
+    steps = {b - a for a, b in zip(values, values[1:])}
+    assert steps == {2_000_000}
+    assert texts[values.index(0)] == "0万円" and "400万円" in texts
+    values, texts = fmt.amount_ticks(0, 123_000, "ja", "man")
+    assert "2.5万円" in texts and "5.0万円" in texts  # one number of decimals on an axis
+    values, texts = fmt.amount_ticks(-400_000, 600_000, "en", "thousand")
+    assert "-¥400K" in texts and "¥600K" in texts
 
 
 def test_percentages_have_one_decimal():
@@ -147,6 +165,27 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
     assert kinds[translate("en", "col.mrr")] == "yen"
 
 
+def test_a_long_header_over_short_numbers_does_not_widen_its_column():
+    """A wide table fits the page: a column's width follows its values when its header is far
+    wider (the header in the column's tooltip); nine columns or more keep the first in view."""
+    from cs_analytics.ui import widgets
+    from cs_analytics.ui.widgets import Col
+
+    df = pd.DataFrame({"name": ["佐藤 悠斗"], "days": [17], "n": [3],
+                       **{f"c{i}": [i] for i in range(6)}})
+    columns = {"name": Col("col.owner"), "days": Col("team.col.max_contact", "int"),
+               "n": Col("team.col.accounts", "int"),
+               **{f"c{i}": Col(f"c{i}", "int", literal=True) for i in range(6)}}
+    _, config = widgets._display_frame(df, columns)
+    long = translate("ja", "team.col.max_contact")  # 最終接触からの最大日数 over "17"
+    assert config[long]["width"] == widgets.MIN_COLUMN_PX and config[long]["help"] == long
+    assert config[translate("ja", "team.col.accounts")].get("width") is None  # fits as it is
+    assert config[translate("ja", "col.owner")]["pinned"] is True  # 9 columns
+    _, config = widgets._display_frame(df[["name", "days"]], {k: columns[k]
+                                                               for k in ("name", "days")})
+    assert not config.get(translate("ja", "col.owner"), {}).get("pinned")
+
+
 def test_a_table_shows_its_rows_in_order_whatever_the_frames_index():
     """Results filtered or sorted in pandas keep their old index labels: the table shows the
     rows in the frame's order, each value with its own row."""
@@ -224,7 +263,9 @@ def test_catalogues_have_the_same_keys_and_placeholders():
 
 
 KEY_LITERAL = re.compile(r"""["']([a-z][a-z_0-9]*(?:\.[a-z_0-9]+)+)["']""")
-NOT_KEYS = re.compile(r"\.(py|toml|sqlite|duckdb|sheet)$|^(cs_analytics|st|pages)\.")
+# (and Streamlit's own config options, e.g. st.get_option("server.address"))
+NOT_KEYS = re.compile(r"\.(py|toml|sqlite|duckdb|sheet)$|^(cs_analytics|st|pages)\.|"
+                      r"^(server|client|browser|theme|secrets)\.")
 
 
 def test_every_key_literal_in_the_app_exists():
@@ -263,7 +304,14 @@ def test_every_enum_value_shown_has_a_name():
                                ("movement", ("new", "reactivation", "expansion", "contraction",
                                              "churn")),
                                ("signal", ("no_login_60d", "deliveries_drop_50",
-                                           "no_contact_60d", "health_red", "renewal_at_risk")),
+                                           "no_contact_60d", "health_red", "renewal_at_risk",
+                                           "notice_deadline_near")),
+                               ("renewals.status", renewals.STATUSES),
+                               ("renewals.signed_by", renewals.SIGNED_BY),
+                               ("renewals.bucket", renewals.BUCKETS),
+                               ("renewals.risk", renewals.RISK_REASONS),
+                               ("renewals.kind", ("auto", "manual")),
+                               ("renewals.source", ("history", "default")),
                                ("activity_type", contract.ACTIVITY_TYPES),
                                ("contract_type", contract.CONTRACT_TYPES),
                                ("issue", ISSUES), ("review.status", reviews.PLAN_STATUSES)):
@@ -379,6 +427,8 @@ def test_notes_newest_first_and_never_empty(tmp_path):
 def test_refresh_command_and_streamed_output():
     assert admin.refresh_command(True)[-1] == "demo"
     assert admin.refresh_command(False)[-3:] == ["refresh", "--source", "all"]
+    assert admin.refresh_command(False, "ja")[-5:] == ["--lang", "ja", "refresh", "--source",
+                                                      "all"]
     import sys
 
     run = admin.CommandRun([sys.executable, "-c",
@@ -393,9 +443,7 @@ def test_upload_size_limit_and_problems_table():
     assert admin.too_large([10, 2 * 1024 * 1024 + 1], 2)
     assert not admin.too_large([2 * 1024 * 1024], 2)
 
-    class Problem:
-        def __init__(self, file, row, column, message):
-            self.file, self.row, self.column, self.message = file, row, column, message
+    from cs_analytics.sources.messages import Problem
 
     frame = admin.problems_frame([Problem("a.csv", 3, "end_date", "not a date")])
     assert frame.to_dict("records") == [{"file": "a.csv", "row": 3, "column": "end_date",
@@ -404,8 +452,8 @@ def test_upload_size_limit_and_problems_table():
 
 def test_refresh_and_snapshot_tables_on_an_empty_directory(tmp_path):
     store = Store(tmp_path)
-    assert admin.refresh_table(store).empty
-    assert admin.snapshot_table(store).empty
+    assert admin.refresh_table(store, Settings(), "ja").empty
+    assert admin.snapshot_table(store, Settings()).empty
 
 
 def test_placeholders_helper():
@@ -419,9 +467,9 @@ def test_cached_results_follow_the_settings_values():
     is the same key."""
     from cs_analytics.ui import data
 
-    base = settings_from_dict({"targets": {"nrr_min": 1.1}})
-    same = settings_from_dict({"targets": {"nrr_min": 1.1}})
-    edited = settings_from_dict({"targets": {"nrr_min": 1.05}})
+    base = settings_from_dict({"targets": {"nrr": {"value": 1.1}}})
+    same = settings_from_dict({"targets": {"nrr": {"value": 1.1}}})
+    edited = settings_from_dict({"targets": {"nrr": {"value": 1.05}}})
     assert data._key(base) == data._key(same) == data._key(base)
     assert data._key(edited) != data._key(base)
     assert data._key("2026Q1") == "2026Q1"
@@ -464,15 +512,15 @@ def test_the_app_rereads_the_settings_file_when_it_changes(tmp_path, monkeypatch
     from cs_analytics.ui import data
 
     path = tmp_path / "settings.toml"
-    path.write_text("[targets]\nnrr_min = 1.1\n", encoding="utf-8")
+    path.write_text("[targets.nrr]\nvalue = 1.1\n", encoding="utf-8")
     os.utime(path, (1_000_000, 1_000_000))
     monkeypatch.setenv("CS_ANALYTICS_CONFIG", str(path))
     st.cache_resource.clear()
     try:
-        assert data.settings().targets.nrr_min == 1.1
-        path.write_text("[targets]\nnrr_min = 1.05\n", encoding="utf-8")
+        assert data.settings().targets["nrr"].value == 1.1
+        path.write_text("[targets.nrr]\nvalue = 1.05\n", encoding="utf-8")
         os.utime(path, (2_000_000, 2_000_000))
-        assert data.settings().targets.nrr_min == 1.05
+        assert data.settings().targets["nrr"].value == 1.05
     finally:
         st.cache_resource.clear()
 

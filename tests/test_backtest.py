@@ -18,7 +18,7 @@ from conftest import build_snapshot, contract
 from cs_analytics.cli import main
 from cs_analytics.config import HEALTH_COMPONENTS, HOME_ENV, Settings, settings_from_dict
 from cs_analytics.metrics import backtest
-from cs_analytics.metrics.base import wilson_interval
+from cs_analytics.metrics.intervals import wilson_interval
 from cs_analytics.metrics.filters import Filters, account_positions
 from cs_analytics.store import Store
 from cs_analytics.ui import fmt, glossary
@@ -354,7 +354,7 @@ def test_weight_alternatives_rescore_from_the_recorded_components(tmp_path):
 
 
 def test_wilson_interval():
-    assert wilson_interval(0, 0) == (None, None)
+    assert wilson_interval(0, 0) is None
     low, high = wilson_interval(0, 10, 0.90)
     assert low == 0.0 and high == pytest.approx(Z90 ** 2 / 10 / (1 + Z90 ** 2 / 10))
     low, high = wilson_interval(10, 10, 0.90)

@@ -60,6 +60,18 @@ def test_tiny_profile_measures_every_step(tiny):
         assert sum(secs for _, secs in build["steps"]) <= build["seconds"] + 0.01
 
 
+def test_the_push_is_timed_first_full_then_unchanged(tiny):
+    results, _done, _root = tiny
+    pushed = results["push"]
+    # The customers of the tiny profile, written once; the second push calls nothing.
+    active = pushed["accounts"]
+    assert 0 < active <= 30 and pushed["usage_rows"] > active
+    assert pushed["calls_when_unchanged"] == 0
+    assert pushed["first_seconds"] > 0 and pushed["unchanged_seconds"] > 0
+    assert [c["target"] for c in results["checks"] if c["target"].startswith("push")] == [
+        "push_first_seconds", "push_unchanged_seconds"]
+
+
 def test_ingest_is_timed_against_the_floor_on_the_large_profile_only(tiny):
     results, _done, _root = tiny
     large, small = results["ingest"]["30"], results["ingest"]["15"]

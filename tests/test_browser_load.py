@@ -43,6 +43,17 @@ def page_errors(page) -> int:
     return page.locator('[data-testid="stException"]').count()
 
 
+def start_upload(browser, server: str, lang: str, path):
+    """A new page on the Data page in `lang` that has chosen `path` and pressed Import."""
+    page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+    page.goto(f"{server}/data?lang={lang}")
+    settle(page, translate(lang, "data.title"))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.get_by_text(path.name).wait_for(timeout=120_000)
+    page.get_by_role("button", name=translate(lang, "data.import_button")).click()
+    return page
+
+
 def test_tour_during_consecutive_refreshes(server, browser, own_home):
     env = {**os.environ, HOME_ENV: str(own_home)}
     script = ("import datetime as dt, sys\n"
@@ -90,12 +101,7 @@ def test_large_upload_does_not_block_other_sessions(server, browser, own_home, t
         for day in range(2_000):
             date = (start + dt.timedelta(days=day)).isoformat()
             writer.writerows([account_id, date, day % 3, day % 7] for account_id in account_ids)
-    uploader = browser.new_page(viewport={"width": WIDTH, "height": 1000})
-    uploader.goto(f"{server}/data?lang=en")
-    settle(uploader, translate("en", "data.title"))
-    uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
-    uploader.get_by_text(path.name).wait_for(timeout=120_000)
-    uploader.get_by_role("button", name=translate("en", "data.import_button")).click()
+    uploader = start_upload(browser, server, "en", path)
     uploader.locator('[data-testid="stStatusWidget"]').wait_for(timeout=30_000)
     started = time.monotonic()
 
@@ -119,3 +125,25 @@ def test_large_upload_does_not_block_other_sessions(server, browser, own_home, t
     # was up — so it was served during the import; how fast is for `make bench`, not a test)
     print(f"1M-row upload: import took {finished - started:.1f} s; another session, asked "
           f"during the import, rendered the glossary {other_done - started:.1f} s after it began")
+
+
+def test_a_hostile_workbook_upload_leaves_the_server_serving(server, browser, own_home,
+                                                             tmp_path):
+    """Issue 21, item 5: a 1.6 KB workbook with one cell at XFD1048576 once made the reader
+    allocate 550 GB and abort the Streamlit server for every user. Now it is refused with one
+    message, in the page's language, and the server goes on serving everyone."""
+    from bench.reliability import xlsx_far_cell
+
+    path = xlsx_far_cell(tmp_path / "far.xlsx")
+    before = Store(own_home).current_file()
+    uploader = start_upload(browser, server, "ja", path)
+    uploader.get_by_text("ファイルにエラーがあるため").first.wait_for(timeout=120_000)
+    assert uploader.get_by_text("far.xlsx に 1 件の問題").count() >= 1
+    assert page_errors(uploader) == 0
+    other = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+    other.goto(f"{server}/glossary?lang=en")
+    settle(other, translate("en", "glossary.title"))
+    assert page_errors(other) == 0
+    assert Store(own_home).current_file() == before
+    other.close()
+    uploader.close()

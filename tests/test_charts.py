@@ -54,6 +54,17 @@ def movements_frame(labels: list[str], rows: list[list[float]]) -> pd.DataFrame:
     return df
 
 
+def renewal_quarters() -> pd.DataFrame:
+    """Two quarters as `renewals.by_quarter_of` gives them (the columns the chart reads)."""
+    return pd.DataFrame({
+        "quarter": pd.Series(["2026Q2", "2026Q3"], dtype="str"),
+        "signed_arr": [6_000_000.0, 0.0], "lost_arr": [1_200_000.0, 0.0],
+        "pending_arr": [3_000_000.0, 9_000_000.0], "at_risk_arr": [1_000_000.0, 2_000_000.0],
+        "forecast_arr": [2_400_000.0, 8_000_000.0], "forecast_low": [2_200_000.0, 7_500_000.0],
+        "forecast_high": [2_600_000.0, 8_400_000.0],
+        "expected_arr": [8_400_000.0, 8_000_000.0]})
+
+
 def band_frame(category: str, names: list[str], counts: dict[str, list[int]]) -> pd.DataFrame:
     return pd.DataFrame({category: pd.Series(names, dtype="str"), **counts})
 
@@ -157,6 +168,13 @@ CASES = {
         "rate": [0.22, 0.03, 0.12]}), "By quartile")),
     "lead_times": ("lead_times", lambda: charts.lead_times(pd.DataFrame({
         "weeks": [0, 1, 2, 3], "churns": [0, 2, 0, 1]}), "Lead time", "Churns", "weeks")),
+    "renewals_by_quarter": ("renewals_by_quarter", lambda: charts.renewals_by_quarter(
+        renewal_quarters(), "Renewals")),
+    "renewals_by_quarter_empty": ("renewals_by_quarter", lambda: charts.renewals_by_quarter(
+        renewal_quarters().iloc[0:0], "Renewals")),
+    "renewal_rate_history": ("renewal_rate_history", lambda: charts.renewal_rate_history(
+        pd.DataFrame({"quarter": pd.Series(["2025Q3", "2025Q4"], dtype="str"),
+                      "renewal_rate": pd.Series([0.9, None], dtype=object)}), "History")),
     "account_mrr": ("account_mrr", lambda: charts.account_mrr(pd.DataFrame({
         "month": months("2023-07-01", "2023-08-01", "2023-09-01"),
         "mrr": [60_000.0, 60_000.0, 90_000.0],
@@ -258,7 +276,8 @@ def test_figure_has_the_plotly_white_look(case, lang):
 def test_layout_shared_by_every_chart(case, lang):
     layout = spec(build(case))["layout"]
     assert layout["margin"] == {"l": 10, "r": 10, "t": 50, "b": 10}
-    assert layout["legend"] == {"orientation": "h", "y": -0.15}
+    assert layout["legend"] == {"orientation": "h", "yref": "container", "y": 0,
+                                "yanchor": "bottom"}  # below the axis labels, never on them
     assert layout["title"]["text"]
 
 
@@ -271,12 +290,24 @@ def test_mrr_trend(lang):
     assert fig["layout"]["title"]["text"] == {"ja": "MRRの推移", "en": "MRR trend"}[lang]
     assert trace["x"] == {"ja": ["2025年4月", "2025年5月"],
                           "en": ["Apr 2025", "May 2025"]}[lang]
+    month_ticks(fig["layout"]["xaxis"], trace["x"])
     assert values(trace["y"]) == [4_130_000.0, 4_140_000.5]  # unrounded
     assert values(trace["customdata"]) == [[21], [22]]
     assert trace["hovertemplate"].startswith("¥%{y:,.0f}<br>" + translate(lang, "chart.customers"))
-    assert fig["layout"]["yaxis"] == {"tickprefix": "¥", "tickformat": ",.0f",
-                                      "separatethousands": True}
+    assert amount_ticks(fig["layout"]["yaxis"], lang)[:3] == {
+        "ja": ["0万円", "100万円", "200万円"], "en": ["¥0K", "¥1,000K", "¥2,000K"]}[lang]
     assert (trace["fill"], trace["line"]["color"]) == ("tozeroy", charts.PRIMARY)
+
+
+def amount_ticks(axis: dict, lang: str) -> list[str]:
+    """The shown tick labels of an amount axis, from zero up, checked to be round steps in the
+    configured unit (万円 in Japanese, ¥K in English by default) with no label twice."""
+    assert axis["tickmode"] == "array"
+    ticks, texts = axis["tickvals"], axis["ticktext"]
+    assert len(set(texts)) == len(texts)
+    assert len({round(b - a, 6) for a, b in zip(ticks, ticks[1:])}) == 1
+    assert all(text.endswith("万円") if lang == "ja" else text.endswith("K") for text in texts)
+    return texts[ticks.index(0):]
 
 
 def test_waterfall_starts_the_axis_near_the_lowest_level(lang):
@@ -287,14 +318,20 @@ def test_waterfall_starts_the_axis_near_the_lowest_level(lang):
     assert trace["y"] == [5_440_000.0, 60_000.0, 0.0, 80_000.0, -190_000.0, -160_000.0,
                           5_230_000.0]
     assert trace["measure"] == ["absolute"] + ["relative"] * 5 + ["total"]
-    assert trace["text"][0] == {"ja": "544万円", "en": "¥5.4M"}[lang]
+    assert trace["text"][0] == {"ja": "544万円", "en": "¥5,440K"}[lang]
     assert trace["increasing"]["marker"]["color"] == charts.MOVEMENT_COLORS["expansion"]
     assert trace["decreasing"]["marker"]["color"] == charts.MOVEMENT_COLORS["churn"]
     # Levels 5.44M, 5.50M, 5.50M, 5.58M, 5.39M, 5.23M, 5.23M: low 5.23M, high 5.58M (span 350k).
     low, high, span = 5_230_000.0, 5_580_000.0, 350_000.0
     assert fig["layout"]["yaxis"]["range"] == pytest.approx([low - span * 1.5, high + span * 0.6],
                                                             abs=1e-6)
-    assert fig["layout"]["yaxis"]["tickprefix"] == "¥"
+    axis = fig["layout"]["yaxis"]
+    ticks = axis["tickvals"]
+    assert ticks[0] <= low - span * 1.5 and ticks[-1] >= high + span * 0.6
+    # round steps inside the range drawn (not from zero, where the axis does not go)
+    inside = [v for v in ticks if axis["range"][0] <= v <= axis["range"][1]]
+    assert len(inside) >= 3 and 0 not in ticks
+    assert axis["ticktext"][ticks.index(5_000_000)] == {"ja": "500万円", "en": "¥5,000K"}[lang]
     assert fig["layout"]["showlegend"] is False
     assert fig["layout"]["height"] == 400
 
@@ -303,6 +340,7 @@ def test_waterfall_of_an_empty_snapshot_has_no_axis_range(lang):
     fig = spec(build("waterfall_empty_snapshot"))
     assert "range" not in fig["layout"]["yaxis"]
     assert fig["data"][0]["y"] == [0.0] * 7
+    assert 0 in fig["layout"]["yaxis"]["tickvals"]
 
 
 def test_movements_by_period_stack_gains_and_losses_with_the_net_line(lang):
@@ -315,7 +353,9 @@ def test_movements_by_period_stack_gains_and_losses_with_the_net_line(lang):
     assert values(net["y"]) == [90.0, -60.0]  # 100 + 50 − 20 − 40; 10 − 70
     assert fig["layout"]["barmode"] == "relative"
     assert fig["layout"]["title"]["text"] == translate(lang, "chart.movements_by_period")
-    assert fig["layout"]["yaxis"]["tickformat"] == ",.0f"
+    # ticks cover the stacked losses (−60) and gains (150) of the bars, not only the net line
+    ticks = fig["layout"]["yaxis"]["tickvals"]
+    assert ticks[0] <= -60 and ticks[-1] >= 150 and 0 in ticks
 
 
 def test_empty_movements_draw_empty_traces(lang):
@@ -330,14 +370,51 @@ def test_retention_has_nrr_grr_and_the_target_line(lang):
     assert target["y"] == [1.1, 1.1, 1.1]
     assert target["line"] == {"color": charts.TARGET, "dash": "dash"}
     assert same(values(nrr["y"]), [None, 1.05, 0.98])  # no rate without a base: a gap
-    assert fig["layout"]["yaxis"] == {"tickformat": ".0%"}
+    # 1 decimal when the ticks need it (95%, 97.5%, 100%), never "16%, 16%, 17%"; not from
+    # zero: retention moves around 100% and is read against its target
+    assert fig["layout"]["yaxis"] == {"tickformat": ".1~%"}
+    assert fig["layout"]["xaxis"] == {"type": "category"}  # quarters, as they are
     assert nrr["hovertemplate"] == "%{y:.1%}"
 
 
 def test_ttm_periods_are_named_by_their_month_and_missing_rates_are_null(lang):
-    nrr, grr, target = traces(build("retention_ttm_none"))
-    assert nrr["x"] == ["2025-01", "2025-02"] == target["x"]
+    fig = spec(build("retention_ttm_none"))
+    nrr, grr, target = fig["data"]
+    # month names in the page's language on a category axis: plotly would read "2025-01" as a
+    # date and tick it "Jan 2025" in the Japanese UI too
+    assert nrr["x"] == {"ja": ["2025年1月", "2025年2月"],
+                        "en": ["Jan 2025", "Feb 2025"]}[lang] == target["x"]
+    assert month_ticks(fig["layout"]["xaxis"], nrr["x"]) == {
+        "ja": ["1月<br>2025", "2月"], "en": ["Jan<br>2025", "Feb"]}[lang]
     assert nrr["y"] == [None, 1.2]
+
+
+def month_ticks(axis: dict, x: list[str]) -> list[str]:
+    """The tick labels of a month axis, checked to be short and level: a category axis over
+    the months (never a date axis, which plotly ticks in English), at most 12 labelled, none
+    longer than a month's short name with the year under it."""
+    assert axis["type"] == "category" and axis["tickvals"] == x
+    assert axis["tickangle"] == 0 and axis["automargin"] is True
+    labelled = [text for text in axis["ticktext"] if text]
+    assert 0 < len(labelled) <= charts.MONTH_TICKS
+    assert all(len(line) <= 4 for text in labelled for line in text.split("<br>"))
+    return axis["ticktext"]
+
+
+def test_monthly_movements_are_named_months_on_a_category_axis(lang):
+    fig = spec(charts.movements_by_period(movements_frame(
+        ["2026-01", "2026-02"], [[1.0, 0, 0, 0, 0], [0, 0, 0, 0, -1.0]])))
+    assert fig["data"][0]["x"] == {"ja": ["2026年1月", "2026年2月"],
+                                   "en": ["Jan 2026", "Feb 2026"]}[lang]
+    month_ticks(fig["layout"]["xaxis"], fig["data"][0]["x"])
+    assert spec(build("movements_by_period"))["data"][0]["x"] == ["2025Q1", "2025Q2"]
+    assert spec(build("movements_by_period"))["layout"]["xaxis"] == {"type": "category"}
+    # two years of months: every other month named, the latest among them, each year once
+    two_years = [f"{2025 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]
+    fig = spec(charts.movements_by_period(movements_frame(two_years, [[1.0, 0, 0, 0, 0]] * 24)))
+    ticks = month_ticks(fig["layout"]["xaxis"], fig["data"][0]["x"])
+    assert ticks[-1] == {"ja": "12月", "en": "Dec"}[lang] and ticks[-2] == ""
+    assert sum("<br>" in text for text in ticks) == 2
 
 
 def test_rate_with_target_as_bars_or_a_line(lang):
@@ -348,6 +425,10 @@ def test_rate_with_target_as_bars_or_a_line(lang):
     line, target = traces(build("rate_line_empty"))
     assert (line["type"], line["mode"]) == ("scatter", "lines+markers")
     assert target["y"] == []
+    # a churn rate is a share of customers: its axis starts at 0, so 2 points are 2 points
+    for case in ("rate_bars", "rate_line_empty"):
+        assert spec(build(case))["layout"]["yaxis"] == {"tickformat": ".1~%",
+                                                        "rangemode": "tozero"}
 
 
 def test_cohort_heatmap_cells_are_percentages(lang):
@@ -357,7 +438,9 @@ def test_cohort_heatmap_cells_are_percentages(lang):
     assert trace["y"] == ["2024Q1", "2024Q2"]
     assert trace["text"] == [["100%", "125%", "80%"], ["100%", "50%", ""]]
     assert (trace["zmin"], trace["zmax"]) == (0, 1.25)
+    # one hue, darker for more retained: no red/green meaning
     assert trace["colorscale"][0] == [0.0, plotly.colors.sequential.Blues[0]]
+    assert trace["colorscale"][-1] == [1.0, plotly.colors.sequential.Blues[-1]]
     assert fig["layout"]["yaxis"] == {"autorange": "reversed", "type": "category"}
     assert fig["layout"]["height"] == 320  # max(320, 28 × 2 + 120)
 
@@ -371,8 +454,9 @@ def test_band_areas_stack_bands_in_their_colors_on_a_date_axis(lang):
     assert {t["stackgroup"] for t in fig["data"]} == {"bands"}
     assert fig["data"][0]["x"] == ["2025-10-06T00:00:00", "2025-10-13T00:00:00"]
     assert values(fig["data"][3]["y"]) == [18, 20]
-    assert fig["layout"]["xaxis"] == {"type": "date", "tickformat": {"ja": "%Y/%m/%d",
-                                                                     "en": "%b %d, %Y"}[lang]}
+    shown = {"ja": "%Y/%m/%d", "en": "%b %-d, %Y"}[lang]  # ticks and hover, never "Jan 2026"
+    assert fig["layout"]["xaxis"] == {"type": "date", "tickformat": shown, "hoverformat": shown}
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
 
 
 def test_band_bars_escape_labels_and_skip_missing_bands(lang):
@@ -381,7 +465,8 @@ def test_band_bars_escape_labels_and_skip_missing_bands(lang):
         charts.BAND_COLORS[b] for b in ("healthy", "caution", "warning", "danger")]
     assert fig["data"][0]["x"] == ["佐藤 悠斗", ESCAPED]
     assert fig["layout"]["barmode"] == "stack"
-    assert "yaxis" not in fig["layout"] and fig["layout"]["height"] == 360
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
+    assert fig["layout"]["height"] == 360
     fig = spec(build("band_bars_horizontal_some_bands"))
     assert [t["name"] for t in fig["data"]] == [translate(lang, "band.healthy"),
                                                translate(lang, "band.danger")]
@@ -389,6 +474,7 @@ def test_band_bars_escape_labels_and_skip_missing_bands(lang):
     assert values(fig["data"][1]["x"]) == [0, 1, 0]
     assert fig["data"][1]["orientation"] == "h"
     assert fig["layout"]["yaxis"] == {"autorange": "reversed", "type": "category"}
+    assert fig["layout"]["xaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
     assert fig["layout"]["height"] == 320  # max(320, 30 × 3 + 120)
 
 
@@ -398,8 +484,15 @@ def test_matrix_cells_show_segment_and_count(lang):
     assert trace["text"][0] == ["S · 1", "S · 0", "A · 1", "A · 0"]
     assert trace["y"] == [translate(lang, f"tier.{t}") for t in ("high", "mid", "low")]
     assert trace["x"][0] == translate(lang, "band.healthy")
-    assert values(trace["z"])[2] == [12, 6, 0, 1]
+    assert trace["customdata"][2] == [12, 6, 0, 1]  # the counts, in the hover
     assert trace["showscale"] is False
+    # The colour says how healthy a column is, from green to red — never darkest where the
+    # most accounts are (here the healthy low tier).
+    assert values(trace["z"]) == [[0, 1, 2, 3]] * 3
+    assert (trace["zmin"], trace["zmax"]) == (0, 3)
+    scale = [color for _, color in trace["colorscale"]]
+    assert scale == charts.BAND_TINTS_COLORS
+    assert _hue(scale[0]) == "green" and _hue(scale[-1]) == "red"
     assert fig["layout"]["yaxis"]["autorange"] == "reversed"
     (trace,) = traces(build("matrix_without_segments"))
     assert trace["text"] == [["0", "0", "0", "0"]]
@@ -411,7 +504,10 @@ def test_usage_trend_puts_logins_on_the_right_axis(lang):
     assert (deliveries["type"], deliveries["name"]) == ("bar", translate(lang, "usage.deliveries"))
     assert (logins["yaxis"], logins["name"]) == ("y2", translate(lang, "usage.logins"))
     assert same(values(logins["y"]), [39.0, None])
-    assert fig["layout"]["yaxis2"] == {"overlaying": "y", "side": "right", "showgrid": False}
+    # counts from zero on both axes: no login axis starting at −5.2
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
+    assert fig["layout"]["yaxis2"] == {"rangemode": "tozero", "tickformat": ",d",
+                                       "overlaying": "y", "side": "right", "showgrid": False}
 
 
 def test_health_history_draws_the_bands_as_background(lang):
@@ -428,6 +524,7 @@ def test_health_history_draws_the_bands_as_background(lang):
                == ("rect", "x domain", 0, 1, 0.08, 0) for s in shapes)
     assert fig["layout"]["yaxis"] == {"range": [0, 100]}
     assert fig["layout"]["xaxis"]["type"] == "date"
+    assert fig["layout"]["xaxis"]["hoverformat"] == {"ja": "%Y/%m/%d", "en": "%b %-d, %Y"}[lang]
 
 
 def test_horizontal_bars(lang):
@@ -435,12 +532,13 @@ def test_horizontal_bars(lang):
     (trace,) = fig["data"]
     assert (trace["y"], trace["x"]) == (["施策終了・中止", ESCAPED], [3, 1])
     assert trace["hovertemplate"] == "%{x:,}<extra></extra>"
-    assert "xaxis" not in fig["layout"]
+    assert fig["layout"]["xaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
     assert fig["layout"]["height"] == 280  # max(280, 32 × 2 + 120)
     fig = spec(build("horizontal_bars_yen"))
     assert fig["data"][0]["x"] == [1_200_000.5]
     assert fig["data"][0]["marker"]["color"] == "#00897b"
-    assert fig["layout"]["xaxis"] == {"tickprefix": "¥", "tickformat": ",.0f"}
+    assert amount_ticks(fig["layout"]["xaxis"], lang)[:2] == {"ja": ["0万円", "25万円"],
+                                                             "en": ["¥0K", "¥250K"]}[lang]
 
 
 def test_stacked_bars(lang):
@@ -450,20 +548,27 @@ def test_stacked_bars(lang):
         ("Signed", "#2e7d32"), ("At risk", "#c62828")]
     assert signed["x"] == ["2026Q2", ESCAPED]
     assert values(at_risk["y"]) == [12_960_000.0, 100.0]
-    assert signed["hovertemplate"] == "¥%{y:,.0f}"
-    assert fig["layout"]["yaxis"]["tickprefix"] == "¥"
+    assert signed["hovertemplate"] == "¥%{y:,.0f}"  # whole yen in the hover
+    ticks = fig["layout"]["yaxis"]["tickvals"]
+    assert ticks[-1] >= 480_000 + 12_960_000  # the stacked total
+    assert amount_ticks(fig["layout"]["yaxis"], lang)[1] == {"ja": "500万円",
+                                                            "en": "¥5,000K"}[lang]
     fig = spec(build("stacked_bars_counts"))
     assert fig["data"][0]["hovertemplate"] == "%{y:,}"
-    assert "yaxis" not in fig["layout"]
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
 
 
 def test_capacity_marks_each_owners_limit(lang):
-    bars, limits = traces(build("capacity"))
-    assert bars["x"] == ["佐藤 悠斗", ESCAPED]
+    fig = spec(build("capacity"))
+    bars, limits = fig["data"]
+    # owners are rows: names never overlap, however many owners the team has
+    assert (bars["orientation"], bars["y"]) == ("h", ["佐藤 悠斗", ESCAPED])
+    assert limits["y"] == bars["y"] and values(limits["x"]) == [29, 23]
+    assert fig["layout"]["yaxis"] == {"autorange": "reversed", "type": "category"}
+    assert fig["layout"]["xaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
     assert (bars["name"], limits["name"]) == (translate(lang, "team.col.accounts"),
                                               translate(lang, "team.col.capacity"))
-    assert values(limits["y"]) == [29, 23]
-    assert limits["marker"]["symbol"] == "line-ew-open"
+    assert limits["marker"]["symbol"] == "line-ns-open"
     assert limits["marker"]["color"] == charts.TARGET
 
 
@@ -474,7 +579,10 @@ def test_usage_by_quarter_has_the_conversion_rate_in_percent(lang):
     assert rate["name"] == translate(lang, "usage.conversion_rate")
     assert same(values(rate["y"]), [0.138, None])
     assert (rate["yaxis"], rate["hovertemplate"]) == ("y2", "%{y:.1%}")
-    assert fig["layout"]["yaxis2"]["tickformat"] == ".0%"
+    # the conversion rate from 0%, its ticks never "16%, 16%, 17%"; deliveries from 0
+    assert fig["layout"]["yaxis2"]["tickformat"] == ".1~%"
+    assert fig["layout"]["yaxis2"]["rangemode"] == "tozero"
+    assert fig["layout"]["yaxis"] == {"rangemode": "tozero", "tickformat": ",d"}
 
 
 def test_components_gained_and_lost_points(lang):
@@ -498,6 +606,8 @@ def test_account_mrr_steps_with_movement_names(lang):
                                    translate(lang, "movement.expansion")]
     assert trace["x"][2] == {"ja": "2023年9月", "en": "Sep 2023"}[lang]
     assert values(trace["y"]) == [60_000.0, 60_000.0, 90_000.0]
+    assert amount_ticks(spec(build("account_mrr"))["layout"]["yaxis"], lang)[:2] == {
+        "ja": ["0万円", "2万円"], "en": ["¥0K", "¥20K"]}[lang]
 
 
 def test_band_rates_draw_each_band_in_its_color_with_its_interval(lang):
@@ -511,7 +621,8 @@ def test_band_rates_draw_each_band_in_its_color_with_its_interval(lang):
     assert error["symmetric"] is False
     assert decoded(error["array"])[2] == pytest.approx(0.05)
     assert decoded(error["arrayminus"])[3] == pytest.approx(0.09)
-    assert spec(build("band_rates"))["layout"]["yaxis"]["tickformat"] == ".0%"
+    assert spec(build("band_rates"))["layout"]["yaxis"] == {"tickformat": ".1~%",
+                                                           "rangemode": "tozero"}
 
 
 def test_survival_curves_are_steps_per_band_with_the_horizon_marked(lang):
@@ -538,3 +649,40 @@ def test_lead_times_count_whole_churns(lang):
     [bars] = traces(build("lead_times"))
     assert decoded(bars["y"]) == [0, 2, 0, 1]
     assert spec(build("lead_times"))["layout"]["yaxis"]["dtick"] == 1
+
+
+def test_renewals_by_quarter_stacks_the_statuses_with_the_forecast_range(lang):
+    fig = spec(build("renewals_by_quarter"))
+    signed, lost, pending, at_risk, expected = fig["data"]
+    assert [t["name"] for t in fig["data"][:4]] == [
+        translate(lang, f"renewals.status.{s}") for s in ("signed", "lost", "pending", "at_risk")]
+    assert [t["marker"]["color"] for t in fig["data"][:4]] == [
+        charts.RENEWAL_COLORS[s] for s in ("signed", "lost", "pending", "at_risk")]
+    # pending without the at-risk part, so the stack adds up to the ARR due
+    assert values(pending["y"]) == [2_000_000.0, 7_000_000.0]
+    assert values(at_risk["y"]) == [1_000_000.0, 2_000_000.0]
+    assert values(expected["y"]) == [8_400_000.0, 8_000_000.0]
+    assert values(expected["error_y"]["array"]) == [200_000.0, 400_000.0]
+    assert values(expected["error_y"]["arrayminus"]) == [200_000.0, 500_000.0]
+    assert fig["layout"]["barmode"] == "stack"
+    # ticked in the UI's unit, from zero to above the highest stack and forecast
+    ticks = amount_ticks(fig["layout"]["yaxis"], lang)
+    assert ticks[0] == {"ja": "0万円", "en": "¥0K"}[lang]
+    assert max(fig["layout"]["yaxis"]["tickvals"]) >= 10_200_000.0
+
+
+def test_renewal_rate_history_in_percent_with_gaps(lang):
+    fig = spec(build("renewal_rate_history"))
+    [bars] = fig["data"]
+    assert bars["x"] == ["2025Q3", "2025Q4"] and same(values(bars["y"]), [0.9, None])
+    assert bars["name"] == translate(lang, "renewals.col.renewal_rate")
+    assert fig["layout"]["yaxis"]["tickformat"] == ".1~%"
+    assert fig["layout"]["yaxis"]["range"] == [0, 1.05]
+
+
+def _hue(color: str) -> str:
+    """Which of green / yellow / orange / red a light tint is closest to."""
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    if g > r:
+        return "green"
+    return "red" if g < 0.85 * r and b > 0.75 * g else "orange" if g < 0.9 * r else "yellow"

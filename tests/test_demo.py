@@ -302,6 +302,38 @@ def test_churn_is_near_the_strategy_figure_and_reasons_follow_it():
     assert set(reasons) <= set(demo.CHURN_REASONS)
 
 
+def test_renewal_terms_are_realistic(tables):
+    """Most customers renew automatically with 30–90 days' notice, each account keeping its
+    terms; customers leaving at a term's end gave notice — by the deadline when the term
+    renews by itself —, never after the data's end, and customers who renewed did not."""
+    contracts = tables["contracts"]
+    main = contracts[contracts["type"] != "upsell"]
+    assert 0.7 <= main["auto_renew"].mean() <= 0.9
+    assert (main.groupby("account_id")["auto_renew"].nunique() == 1).all()
+    auto = contracts[contracts["auto_renew"]]
+    assert auto["notice_days"].notna().all()
+    assert set(auto["notice_days"]) == {30, 45, 60, 90}
+    assert contracts.loc[~contracts["auto_renew"], "notice_days"].isna().all()
+    notice = contracts[contracts["notice_date"].notna()]
+    assert len(notice) > 10
+    assert (notice["notice_date"] <= pd.Timestamp(END)).all()
+    assert (notice["notice_date"] < notice["end_date"]).all()
+    by_deadline = notice[notice["auto_renew"]]
+    deadline = by_deadline["end_date"] - pd.to_timedelta(
+        by_deadline["notice_days"].astype("float64"), unit="D")
+    assert (by_deadline["notice_date"] <= deadline).all()
+    # a term ended with notice is not followed within the grace; the churned customers'
+    # auto-renewing last terms all carry a notice
+    starts = contracts.groupby("account_id")["start_date"].apply(list).to_dict()
+    for account_id, end in zip(notice["account_id"], notice["end_date"]):
+        if end < pd.Timestamp(END):
+            assert not any(end < s <= end + pd.Timedelta(days=32) for s in starts[account_id])
+    active = demo.active_account_ids(contracts, END)
+    last = main.sort_values(["account_id", "start_date"]).groupby("account_id").tail(1)
+    churned = last[~last["account_id"].isin(active) & last["auto_renew"]]
+    assert len(churned) > 5 and churned["notice_date"].notna().all()
+
+
 def test_churned_accounts_carry_the_reason_on_account_and_last_contract(tables):
     accounts = tables["accounts"].set_index("account_id")
     active = demo.active_account_ids(tables["contracts"], END)

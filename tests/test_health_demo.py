@@ -139,13 +139,26 @@ def test_signal_evidence_meets_the_thresholds(snap):
             count(*) FILTER (WHERE signal = 'health_red' AND band <> 'danger') AS red,
             count(*) FILTER (WHERE signal = 'renewal_at_risk'
                                AND (days_to_end > 90 OR following_signed
-                                    OR band NOT IN ('warning', 'danger'))) AS renewal
+                                    OR band NOT IN ('warning', 'danger'))) AS renewal,
+            count(*) FILTER (WHERE signal = 'notice_deadline_near'
+                               AND (days_to_notice_deadline NOT BETWEEN 0 AND 30
+                                    OR notice_deadline <> snapshot_day
+                                                          + days_to_notice_deadline))
+                AS notice
         FROM fct_signals_weekly
     """).iloc[0].to_dict()
-    assert bad == {"login": 0, "drop": 0, "contact": 0, "red": 0, "renewal": 0}
+    assert bad == {"login": 0, "drop": 0, "contact": 0, "red": 0, "renewal": 0, "notice": 0}
     shown = {r[0] for r in snap.rows("SELECT DISTINCT signal FROM fct_signals_current")}
     assert shown == {"no_login_60d", "deliveries_drop_50", "no_contact_60d", "health_red",
-                     "renewal_at_risk"}
+                     "renewal_at_risk", "notice_deadline_near"}
+    # a notice deadline alerts only with a risky band or another signal the same day
+    alone = snap.scalar("""
+        SELECT count(*) FROM fct_signals_weekly n
+        WHERE n.signal = 'notice_deadline_near' AND n.band NOT IN ('warning', 'danger')
+          AND NOT EXISTS (SELECT 1 FROM fct_signals_weekly o
+                          WHERE o.account_id = n.account_id AND o.snapshot_day = n.snapshot_day
+                            AND o.signal <> 'notice_deadline_near')""")
+    assert alone == 0
 
 
 # Weekly rows of accounts that stopped being customers before the last month, counted back from

@@ -20,8 +20,8 @@ import pytest
 
 from conftest import contract
 from cs_analytics.config import settings_from_dict
-from cs_analytics.metrics import (accounts, churn, data_quality, health_summary, revenue,
-                                  signals, team)
+from cs_analytics.metrics import (accounts, churn, contributors, data_quality, health_summary,
+                                  renewals, revenue, signals, team)
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics import weekly  # noqa: F401  (registers its queries)
 from cs_analytics.metrics.filters import Filters, account_ids, condition, mask
@@ -202,9 +202,13 @@ def _list_examples() -> dict[str, dict]:
     return {
         "cs_analytics.metrics.revenue.movement_accounts": {"period": year,
                                                            "movement": "contraction"},
+        "cs_analytics.metrics.contributors.movement_accounts": {"period": year},
         "cs_analytics.metrics.churn.churned_accounts": {"period": year},
-        "cs_analytics.metrics.churn.renewal_contracts": {"period": year},
-        "cs_analytics.metrics.churn.upcoming_contracts": {"quarters": 4},
+        "cs_analytics.metrics.renewals.contracts_due": {
+            "first_day": quarter.start_date, "last_day": END + dt.timedelta(days=365)},
+        "cs_analytics.metrics.renewals.due_in": {"period": year},
+        "cs_analytics.metrics.renewals.notice_radar": {"days": 90},
+        "cs_analytics.metrics.renewals.reminders": {"min_days": 30, "max_days": 120},
         "cs_analytics.metrics.signals.signals_on": {},
         "cs_analytics.metrics.signals.keys_on": {"day": END - dt.timedelta(days=70)},
         "cs_analytics.metrics.health_summary.declined": {"min_drop": 5.0},
@@ -219,9 +223,12 @@ def _list_examples() -> dict[str, dict]:
 
 
 _LISTS = {"cs_analytics.metrics.revenue.movement_accounts": revenue.movement_accounts,
+          "cs_analytics.metrics.contributors.movement_accounts": contributors.movement_accounts,
           "cs_analytics.metrics.churn.churned_accounts": churn.churned_accounts,
-          "cs_analytics.metrics.churn.renewal_contracts": churn.renewal_contracts,
-          "cs_analytics.metrics.churn.upcoming_contracts": churn.upcoming_contracts,
+          "cs_analytics.metrics.renewals.contracts_due": renewals.contracts_due,
+          "cs_analytics.metrics.renewals.due_in": renewals.due_in,
+          "cs_analytics.metrics.renewals.notice_radar": renewals.notice_radar,
+          "cs_analytics.metrics.renewals.reminders": renewals.reminders,
           "cs_analytics.metrics.signals.signals_on": signals.signals_on,
           "cs_analytics.metrics.signals.keys_on": signals.keys_on,
           "cs_analytics.metrics.health_summary.declined": health_summary.declined,

@@ -60,9 +60,9 @@ def test_import_publishes_once_with_exact_values(tmp_path):
         ("A3", '<b>bold</b> \\ "q"', "u2", "製造", None, None, None, None, None)]
     assert table(store, "contracts", "contract_id") == [
         ("C1", "A1", dt.date(2024, 4, 15), dt.date(2025, 4, 14), 1_200_000.0, None, None, None,
-         None),
+         None, None, None, None),
         ("C2", "A2", dt.date(2025, 4, 1), dt.date(2026, 3, 31), 600_000.0, None, None, None,
-         None)]
+         None, None, None, None)]
     assert table(store, "users", "user_id")[1][3] == "member"
     snap = store.open_current()
     assert snap.rows("SELECT _file, _row, contract_id, amount FROM raw_import_contracts "
@@ -102,6 +102,26 @@ def test_merge_replaces_rows_by_key_and_keeps_other_tables(tmp_path):
     assert rows["C1"][4:6] == (None, 90000.0)  # the new row replaces the old one entirely
     assert rows["C2"][4] == 600_000.0
     assert len(table(store, "accounts", "account_id")) == 3
+
+
+def test_merge_into_a_snapshot_made_before_the_renewal_columns(tmp_path):
+    """A snapshot published before contracts had auto_renew, notice_days and notice_date: the
+    next import keeps its rows, with those columns empty, and adds the new file's terms."""
+    import duckdb
+
+    store = Store(tmp_path / "data")
+    import_files(SETTINGS, store, base_files(tmp_path))
+    con = duckdb.connect(str(store.current_file().path))
+    for column in ("auto_renew", "notice_days", "notice_date"):
+        con.execute(f"ALTER TABLE contracts DROP COLUMN {column}")
+    con.close()
+    update = write(tmp_path / "next", "contracts.csv",
+                   "契約ID,取引先ID,契約開始日,契約終了日,月額,自動更新,解約予告日数,解約通知日\n"
+                   "C3,A3,2025-05-01,2026-04-30,50000,true,60,2026-02-01\n")
+    import_files(SETTINGS, store, [update])
+    rows = {r[0]: r[-3:] for r in table(store, "contracts", "contract_id")}
+    assert rows == {"C1": (None, None, None), "C2": (None, None, None),
+                    "C3": (True, 60, dt.date(2026, 2, 1))}
 
 
 def test_replace_replaces_the_whole_table(tmp_path):

@@ -121,8 +121,9 @@ def test_accepted_spellings_give_the_same_values_on_both_paths(tmp_path):
 
 
 def test_leading_zeros_and_long_digit_runs(tmp_path):
+    settings = settings_from_dict({"import": {"max_count": 9223372036854775807}})
     got, how = both_paths(tmp_path, {"usage.csv": usage("A1,2025-04-01,007,0000000000000000000042,"
-                                                        "9223372036854775807")})
+                                                        "9223372036854775807")}, settings)
     assert got["rows"]["usage"][0][3:6] == (7, 42, 9223372036854775807)
     assert how["typed"] == [True]
 
@@ -135,8 +136,9 @@ def test_leading_zeros_and_long_digit_runs(tmp_path):
                                f"expected {WHOLE}"),
     ("A1,2025-04-01,+5,2,3", f'usage.csv:3:deliveries: "+5" is not a whole number; '
                              f"expected {WHOLE}"),
-    ("A1,2025-04-01,1e3,2,3", f'usage.csv:3:deliveries: "1e3" is not a whole number; '
-                              f"expected {WHOLE}"),
+    ("A1,2025-04-01,1e3,2,3", f'usage.csv:3:deliveries: "1e3" is in scientific notation, '
+                              f"which Metabase rounds; expected {WHOLE} (set the column's style "
+                              "to Normal in Metabase)"),
     ("A1,2025-04-01,1_000,2,3", f'usage.csv:3:deliveries: "1_000" is not a whole number; '
                                 f"expected {WHOLE}"),
     ("A1,2025-04-01,0x10,2,3", f'usage.csv:3:deliveries: "0x10" is not a whole number; '
@@ -145,9 +147,13 @@ def test_leading_zeros_and_long_digit_runs(tmp_path):
                              f"expected {WHOLE}"),
     ("A1,2025-04-01,1,-1,3", f'usage.csv:3:logins: "-1" is negative; expected {WHOLE}'),
     ("A1,2025-04-01,1,2,99999999999999999999", 'usage.csv:3:viewers: "99999999999999999999" is '
-                                               f"too large; expected {WHOLE}"),
+                                               "above the limit of 1,000,000,000 (setting "
+                                               f"import.max_count); expected {WHOLE}"),
     ("A1,2025-04-01,1,2,9223372036854775808", 'usage.csv:3:viewers: "9223372036854775808" is '
-                                              f"too large; expected {WHOLE}"),
+                                              "above the limit of 1,000,000,000 (setting "
+                                              f"import.max_count); expected {WHOLE}"),
+    ("A1,2025-04-01,1,2,1000000001", 'usage.csv:3:viewers: "1000000001" is above the limit of '
+                                     f"1,000,000,000 (setting import.max_count); expected {WHOLE}"),
     ("A1,2025-02-30,1,2,3", f'usage.csv:3:date: "2025-02-30" is not a date; expected {DATE}'),
     ("A1,2205-03-31,1,2,3", 'usage.csv:3:date: "2205-03-31" is outside the accepted range; '
                             "expected a date between 1900-01-01 and 2099-12-31"),

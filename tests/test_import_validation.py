@@ -106,7 +106,8 @@ def test_count_rules(tmp_path):
         assert messages(v) == [
             f'usage.csv:4:deliveries: "-1" is negative; expected {WHOLE}',
             f'usage.csv:5:deliveries: "2.5" is not a whole number; expected {WHOLE}',
-            f'usage.csv:6:deliveries: "99999999999999999999" is too large; expected {WHOLE}',
+            f'usage.csv:6:deliveries: "99999999999999999999" is above the limit of '
+            f"1,000,000,000 (setting import.max_count); expected {WHOLE}",
             f'usage.csv:7:deliveries: "abc" is not a whole number; expected {WHOLE}',
             f"usage.csv:7:logins: is empty; expected {WHOLE}",
         ]

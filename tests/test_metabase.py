@@ -80,7 +80,7 @@ def test_card_with_japanese_display_names_is_pulled_into_usage(server, store):
     request = server.requests[-1]
     assert request.path == "/api/card/12/query/csv" and request.method == "POST"
     assert request.headers["x-api-key"] == API_KEY
-    assert request.json() == {"format_rows": False, "parameters": []}
+    assert request.form() == {"format_rows": "false", "parameters": "[]"}
     assert result.source == "metabase" and result.metabase.cards == [12]
     assert any("Metabase card 12:" in m and "KB of CSV fetched for usage" in m for m in messages)
     assert "metabase   metabase-card-12.csv             → usage             2 rows" in \

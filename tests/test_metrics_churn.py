@@ -1,5 +1,5 @@
-"""Churn metrics API (metrics/churn.py): two-year churn, logo churn by period, renewals, at-risk
-ARR by renewal quarter and churn reasons — numbers computed by hand (SPEC §4)."""
+"""Churn metrics API (metrics/churn.py): two-year churn, logo churn by period and churn reasons
+— numbers computed by hand (SPEC §4). Renewals: tests/test_renewals.py."""
 
 from __future__ import annotations
 
@@ -88,65 +88,6 @@ def test_logo_churn_by_period(make_snapshot):
     assert fy2025["base_customers"] == 5 and fy2025["churned_customers"] == 2
     assert fy2025["logo_churn_rate"] == approx(2 / 5)
     assert fy2025["churn_count"] == 3    # a5 (Jan), a1 (Mar), a3 (Oct)
-
-
-# ---------------------------------------------------------------------------- renewals
-
-RENEWAL_ROWS = [
-    contract("r1", "a1", "2024-02-01", "2025-01-31", mrr=100_000),
-    contract("r1-next", "a1", "2025-02-01", "2026-01-31", mrr=110_000, type="renewal"),
-    contract("r2", "a2", "2024-02-16", "2025-02-15", mrr=50_000),
-    # Ends Mar 10; the renewal starts Apr 5 (25 days later, inside the grace).
-    contract("r3", "a3", "2024-03-11", "2025-03-10", mrr=30_000),
-    contract("r3-next", "a3", "2025-04-05", "2026-04-04", mrr=30_000, type="renewal"),
-    # Ends Mar 31, nothing yet on Apr 10: not renewed (the check month is the as-of month).
-    contract("r4", "a4", "2024-04-01", "2025-03-31", mrr=20_000),
-    # Ends Mar 31, but another contract of the account runs on: the account still pays.
-    contract("r5", "a5", "2024-04-01", "2025-03-31", mrr=5_000),
-    contract("r5-base", "a5", "2024-01-01", "2025-12-31", mrr=40_000),
-    # Ends in May: due in Q2, pending on Apr 10; a following contract is signed.
-    contract("r6", "a6", "2024-06-01", "2025-05-31", mrr=70_000),
-    contract("r6-next", "a6", "2025-06-01", "2026-05-31", mrr=70_000, type="renewal"),
-    # Ends in August, nothing signed: at risk in 2025Q3.
-    contract("r7", "a7", "2024-09-01", "2025-08-31", mrr=60_000),
-]
-
-
-def test_renewals_due_renewed_and_renewal_rate(make_snapshot):
-    snap = make_snapshot(contracts=RENEWAL_ROWS, as_of="2025-04-10")
-    due = churn.renewals(snap, P.parse_quarter("2025Q1", 1))
-    flags = dict(zip(due.contracts["contract_id"], due.contracts["renewed"]))
-    assert flags == {"r1": True, "r2": False, "r3": True, "r4": False, "r5": True}
-    assert due.due_count == 5 and due.due_mrr == 205_000
-    assert (due.renewed_count, due.renewed_mrr) == (3, 135_000)
-    assert (due.lost_count, due.lost_mrr) == (2, 70_000)
-    assert due.pending_count == 0
-    assert due.renewal_rate == approx(135_000 / 205_000)
-    first = due.contracts.iloc[0]
-    assert (first["next_month_mrr"], first["arr"]) == (110_000, 1_200_000)
-
-
-def test_renewals_after_the_as_of_month_are_pending(make_snapshot):
-    snap = make_snapshot(contracts=RENEWAL_ROWS, as_of="2025-04-10")
-    due = churn.renewals(snap, P.parse_quarter("2025Q2", 1))
-    flags = dict(zip(due.contracts["contract_id"], due.contracts["renewed"]))
-    assert flags == {"r6": None}
-    assert due.pending_count == 1 and due.pending_mrr == 70_000
-    assert due.renewal_rate is None
-
-
-def test_at_risk_arr_by_renewal_quarter(make_snapshot):
-    snap = make_snapshot(contracts=RENEWAL_ROWS, as_of="2025-04-10")
-    table = churn.renewals_by_quarter(snap, quarters=4)
-    assert table["quarter"].tolist() == ["2025Q2", "2025Q3", "2025Q4", "2026Q1"]
-    rows = {r["quarter"]: r for r in table.to_dict("records")}
-    assert (rows["2025Q2"]["contracts"], rows["2025Q2"]["signed_arr"],
-            rows["2025Q2"]["at_risk_arr"]) == (1, 840_000, 0)
-    assert (rows["2025Q3"]["at_risk_contracts"], rows["2025Q3"]["at_risk_arr"]) == (1, 720_000)
-    # Q4: a5's base contract (Dec 31) — nothing follows it.
-    assert (rows["2025Q4"]["due_arr"], rows["2025Q4"]["at_risk_arr"]) == (480_000, 480_000)
-    # 2026Q1: r1-next (Jan 31) — nothing follows it.
-    assert rows["2026Q1"]["at_risk_arr"] == 1_320_000
 
 
 # ---------------------------------------------------------------------------- churn reasons

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from cs_analytics.cli import main
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics import churn, health, health_summary, revenue, team
+from cs_analytics.metrics import churn, health, health_summary, renewals, revenue, team
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import fiscal_year_start_month
 from cs_analytics.metrics.filters import Filters, condition
@@ -71,13 +71,40 @@ def test_churn_reasons_follow_the_strategy_document(snap):
 def test_cohorts_renewals_and_trends_run_on_the_demo(snap):
     cohorts = revenue.cohort_table(snap, "quarter", "mrr")
     assert (cohorts["+0"] == 1.0).all() and len(cohorts) >= 8
-    due = churn.renewals(snap, P.period_containing("quarter", END - dt.timedelta(days=95)))
-    assert due.due_count > 0 and 0.5 <= due.renewal_rate <= 1.0
-    ahead = churn.renewals_by_quarter(snap)
+    due = renewals.summary_of(renewals.due_in(
+        snap, P.period_containing("quarter", END - dt.timedelta(days=95))))
+    assert due.due_count > 0 and 0.5 <= due.renewal_rate <= 1.0 and due.pending_count == 0
+    quarters = renewals.quarters_from(snap, 0, 4)
+    ahead = renewals.by_quarter_of(renewals.contracts_due(snap, **renewals.span(quarters)),
+                                   quarters)
     assert ahead["due_arr"].sum() > 0
-    assert (ahead["signed_arr"] + ahead["at_risk_arr"] - ahead["due_arr"]).abs().max() < 1e-6
+    # every contract due has one status; at-risk ARR is part of pending ARR
+    assert (ahead["signed_arr"] + ahead["lost_arr"] + ahead["pending_arr"]
+            - ahead["due_arr"]).abs().max() < 1e-6
+    assert (ahead["at_risk_arr"] <= ahead["pending_arr"]).all()
+    assert (ahead["forecast_low"] <= ahead["forecast_arr"] + 1e-6).all()
+    assert (ahead["forecast_arr"] <= ahead["forecast_high"] + 1e-6).all()
+    assert (ahead["forecast_high"] <= ahead["pending_arr"] + 1e-6).all()
     trend = revenue.retention_trend(snap, "ttm", 12)
     assert trend["nrr"].notna().all()
+
+
+def test_renewal_radar_reminders_and_forecast_are_plausible_on_the_demo(snap):
+    """What the renewals page shows on the demo: every status this quarter, auto-renewals
+    committed by their passed deadline, a radar of deadlines with at-risk accounts among
+    them, reminders to send, and P(renew) from past renewals for the common bands."""
+    quarter = P.period_containing("quarter", END)
+    due = renewals.due_in(snap, quarter)
+    assert {"signed", "pending", "at_risk"} <= set(due["status"])
+    assert (due["signed_by"] == "auto_renew").any() and (due["signed_by"] == "contract").any()
+    radar = renewals.notice_radar(snap, 60)
+    assert len(radar) >= 10 and set(radar["status"]) == {"pending", "at_risk"}
+    assert radar["owner_name"].notna().all() and radar["band"].notna().mean() > 0.9
+    assert len(renewals.reminders(snap, 55, 65)) >= 3
+    table = renewals.probabilities(snap).set_index("bucket")
+    assert table.loc["healthy", "source"] == "history"
+    assert table.loc["healthy", "p"] > table.loc["caution", "p"]
+    assert (table["p_low"] <= table["p"]).all() and (table["p"] <= table["p_high"]).all()
 
 
 def test_metrics_table_on_the_demo(demo_home, tmp_path, monkeypatch):

@@ -43,16 +43,21 @@ class Reference:
 
     def __init__(self, contracts: list[dict], grace: int = GRACE):
         self.by_account: dict[str, list[tuple]] = {}
-        for c in contracts:
+
+        def mrr_of(c):
             start, end = c["start_date"], c["end_date"]
             if c["mrr"] is not None:
-                mrr = c["mrr"]
-            elif end is not None and month_ends(start, end):
-                mrr = c["amount"] / month_ends(start, end)
-            else:
-                mrr = None
+                return c["mrr"]
+            if end is not None and month_ends(start, end):
+                return c["amount"] / month_ends(start, end)
+            return None
+
+        for c in contracts:
+            start, end = c["start_date"], c["end_date"]
+            mrr = mrr_of(c)
+            # the grace runs to the next contract with MRR (a spot contract is looked past)
             later = [o["start_date"] for o in contracts if o["account_id"] == c["account_id"]
-                     and end is not None and o["start_date"] > end]
+                     and end is not None and o["start_date"] > end and mrr_of(o) is not None]
             until = end
             if later and (min(later) - end).days - 1 <= grace:
                 until = min(later) - DAY

@@ -280,9 +280,15 @@ def test_cohort_table_logo_and_net_mrr_retention(make_snapshot):
 # ---------------------------------------------------------------------------- headline
 
 
-def test_headline_is_the_kpis_then_the_health_band_counts(mixed):
+def test_headline_is_the_kpis_their_comparisons_then_the_health_band_counts(mixed):
     values = headline(mixed, Q1_2025)
-    assert list(values) == [*revenue.KPI_KEYS, "health_bands"]
+    keys = list(values)
+    assert keys[:len(revenue.KPI_KEYS)] == list(revenue.KPI_KEYS)
+    assert keys[len(revenue.KPI_KEYS):-1] == [
+        "period_complete", "days_elapsed", "days_in_period", "previous", "year_ago",
+        "two_year_churn_customers", "two_year_churn_churned", "two_year_churn_ci90",
+        "two_year_churn_small_sample", "targets"]
+    assert keys[-1] == "health_bands"
     assert {k: values[k] for k in revenue.KPI_KEYS} == revenue.kpis(mixed, Q1_2025)
     assert values["mrr"] == 220_000
     assert set(values["health_bands"]) == {"healthy", "caution", "warning", "danger"}

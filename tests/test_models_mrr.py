@@ -189,7 +189,47 @@ def test_grace_extends_to_the_next_contract_even_across_an_upsell(make_snapshot)
     got = series(snap, "a1")
     assert got["2024-12"] == (120_000, None)          # both extended through Jan 4
     assert got["2025-01"] == (130_000, "expansion")
-    assert bool(contract_row(snap, "base")["following_signed"])
+    # the renewal follows both the base and the upsell (int_contract_renewal)
+    assert dict(snap.rows("SELECT contract_id, following_contract_id FROM int_contract_renewal "
+                          "WHERE contract_id IN ('base', 'up')")) == {"base": "renewal",
+                                                                      "up": "renewal"}
+
+
+def test_grace_looks_past_a_spot_contract_to_the_next_recurring_one(make_snapshot):
+    """SPEC §4 "Renewal grace": annual → 20-day spot → annual. The spot contract covers no
+    month-end (no MRR: non-recurring), so the gap is the 28 days from Jan 31 to the next annual
+    contract on Mar 1: February keeps the old MRR — no churn, no reactivation."""
+    snap = make_snapshot(contracts=[
+        contract("annual-1", "a1", "2025-02-01", "2026-01-31", amount=1_200_000),
+        contract("spot", "a1", "2026-02-01", "2026-02-20", amount=300_000),
+        contract("annual-2", "a1", "2026-03-01", "2027-02-28", amount=1_440_000),
+    ], as_of="2026-06-30")
+    assert contract_row(snap, "spot")["mrr"] is None
+    first = contract_row(snap, "annual-1")
+    assert first["next_start_date"] == D("2026-03-01") and first["gap_days"] == 28
+    assert first["active_until"] == D("2026-02-28")
+    # the renewal signed is the annual one, not the spot (int_contract_renewal)
+    assert snap.rows("SELECT following_contract_id FROM int_contract_renewal "
+                     "WHERE contract_id = 'annual-1'") == [("annual-2",)]
+    got = series(snap, "a1")
+    assert got["2026-01"] == (100_000, None)
+    assert got["2026-02"] == (100_000, None)          # 12 month-ends: ¥100,000 a month
+    assert got["2026-03"] == (120_000, "expansion")   # ¥1,440,000 over 12 month-ends
+    assert movements(snap, "a1") == {"2025-02": "new", "2026-03": "expansion"}
+
+
+def test_a_spot_contract_alone_is_no_renewal(make_snapshot):
+    """Nothing recurring follows the spot contract: the annual one churns at its end (the spot
+    contract neither bridges the gap nor counts as a signed renewal)."""
+    snap = make_snapshot(contracts=[
+        contract("annual", "a1", "2025-02-01", "2026-01-31", amount=1_200_000),
+        contract("spot", "a1", "2026-02-01", "2026-02-20", amount=300_000),
+    ], as_of="2026-06-30")
+    row = contract_row(snap, "annual")
+    assert row["next_start_date"] is None and row["active_until"] == D("2026-01-31")
+    assert snap.rows("SELECT following_contract_id FROM int_contract_renewal "
+                     "WHERE contract_id = 'annual'") == [(None,)]
+    assert movements(snap, "a1") == {"2025-02": "new", "2026-02": "churn"}
 
 
 def test_reactivation_after_a_gap(make_snapshot):

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from cs_analytics.config import settings_from_dict
-from cs_analytics.metrics import activity, periods, revenue, usage
+from cs_analytics.metrics import activity, periods, renewals, revenue, usage
 from cs_analytics.reports import kpi_report_data, kpi_report_workbook, qbr_data, qbr_workbook
 from cs_analytics.reports.talking_points import INFO
 from cs_analytics.sources.demo import build_demo
@@ -56,9 +56,14 @@ def test_kpi_report_equals_the_metrics_api_on_demo_data(demo, quarter):
     for column in ("accounts", "meetings", "emails_calls", "accounts_no_contact"):
         assert total[column] == owners[column].sum()
     assert total["accounts"] == report.kpis["customers"]
-    s = report.renewal_summary
-    assert s["at_risk_arr"] + s["signed_arr"] + s["renewed_arr"] + s["lost_arr"] == pytest.approx(
-        s["due_arr"], abs=1e-6)
+    for s, due in ((report.renewal_summary, report.renewals),
+                   (report.next_renewal_summary, report.next_renewals)):
+        assert s["signed_arr"] + s["lost_arr"] + s["pending_arr"] == pytest.approx(
+            s["due_arr"], abs=1e-6)
+        assert s["at_risk_arr"] <= s["pending_arr"] and s["due_count"] == len(due)
+        assert s == renewals.summary_of(due).as_dict()
+    assert report.renewals.equals(renewals.due_in(demo, period))
+    assert report.next_renewals.equals(renewals.due_in(demo, periods.shift(period, 1)))
     data = kpi_report_workbook(demo, SETTINGS, quarter, lang="en")
     assert no_formulas(data)
     ws = openpyxl.load_workbook(io.BytesIO(data))["Summary"]

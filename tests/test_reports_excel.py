@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from cs_analytics.reports import labels
-from cs_analytics.reports.excel import (DATE, PERCENT, YEN, Column, ReportWorkbook, clean_text,
-                                        display_width)
+from cs_analytics.reports.excel import (BAND_COLOURS, CHART_ROWS, DATE, PERCENT, UNITS, YEN,
+                                        Column, ReportWorkbook, clean_text, display_width)
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd", "-1+2", "@SUM(A1)", "=1+1", "\t=cmd",
            "=cmd|' /C calc'!A0"]
@@ -131,12 +131,85 @@ def test_freeze_print_setup_and_footer():
     data = one_table_book([Column("a", "a")], [{"a": "x"}])
     ws = openpyxl.load_workbook(io.BytesIO(data))["Data"]
     assert ws.freeze_panes == "A5"
-    assert ws.print_title_rows == "$4:$4"
+    assert ws.print_title_rows is None        # one short table: nothing to repeat
     assert ws.page_setup.orientation == "landscape"
     assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4 == "9"
-    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
-    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    assert int(ws.page_setup.scale) == 100 and not ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.oddFooter.center.text == "&P / &N"
+    assert ws.oddHeader.right.text == "&A"    # the sheet's name on every page
+    assert all(ws.row_dimensions[r].height for r in range(1, 6))  # heights set: known pages
+
+
+def _layout_sheet(rows_long: int = 80):
+    """Title, a short table with a chart, a second short table, then a long list: the
+    sheet a KPI report's churn page looks like."""
+    book = ReportWorkbook("t", "(none)")
+    sheet = book.sheet("Layout")
+    sheet.title("Title", ["sub"])
+    sheet.heading("Quarters")
+    quarters = sheet.table([Column("q", "Quarter"), Column("v", "Rate", "pct")],
+                           [{"q": f"2025Q{i}", "v": i / 10} for i in range(1, 5)], freeze=True)
+    sheet.line_chart(quarters, "q", ["v"], "rates")
+    sheet.heading("Months")
+    sheet.table([Column("m", "Month"), Column("v", "Rate", "pct")],
+                [{"m": f"2025-{i:02d}", "v": i / 100} for i in range(1, 13)])
+    sheet.heading("Accounts")
+    long = sheet.table([Column("id", "Account ID"), Column("name", "Name")],
+                       [{"id": f"A{i:03d}", "name": f"顧客{i}"} for i in range(rows_long)])
+    return book, sheet, quarters, long
+
+
+def test_blocks_are_never_split_and_only_the_last_long_table_repeats_its_header():
+    book, sheet, quarters, long = _layout_sheet()
+    data = book.to_bytes()
+    ws = openpyxl.load_workbook(io.BytesIO(data))["Layout"]
+    breaks = sheet.page_breaks
+    assert breaks and [b.id for b in ws.row_breaks.brk] == breaks
+    chart_rows = range(quarters.last_row + 2, quarters.last_row + 2 + CHART_ROWS)
+    for block in sheet._blocks:
+        if block.kind in ("chart", "title", "text") or block.last_row < long.header_row:
+            inside = [b for b in breaks if block.first_row <= b < block.last_row]
+            assert not inside, (block, breaks)        # whole on one page
+    assert not [b for b in breaks if chart_rows.start <= b < chart_rows.stop - 1]
+    # a heading stays with its table: no break between "Accounts" and the list's header
+    assert long.header_row - 2 not in breaks and long.header_row - 1 not in breaks
+    # the long list continues over pages under its own header (the print title), and only
+    # there: the print title is that table's header row, not the sheet's first table's
+    assert any(long.first_row < b < long.last_row for b in breaks)
+    assert ws.print_title_rows == f"${long.header_row}:${long.header_row}"
+    assert ws.cell(long.header_row, 1).value == "Account ID"
+
+
+def test_a_short_last_table_sets_no_print_title():
+    book, sheet, _, _ = _layout_sheet(rows_long=3)
+    ws = openpyxl.load_workbook(io.BytesIO(book.to_bytes()))["Layout"]
+    assert ws.print_title_rows is None
+
+
+def test_amount_units_divide_the_cell_and_name_the_unit():
+    for unit, value, yen_format in (("yen", 37_950_000, YEN),
+                                    ("man", 3_795, UNITS["man"].format("yen")),
+                                    ("million", 37.95, UNITS["million"].format("yen"))):
+        book = ReportWorkbook("t", "(none)", unit=UNITS[unit])
+        sheet = book.sheet("U")
+        sheet.key_values([("MRR", 37_950_000.0, "yen"), ("rate", 0.5, "pct")])
+        ws = openpyxl.load_workbook(io.BytesIO(book.to_bytes()))["U"]
+        assert ws["B1"].value == pytest.approx(value) and ws["B1"].number_format == yen_format
+        assert ws["B2"].value == 0.5 and ws["B2"].number_format == PERCENT  # rates untouched
+    assert UNITS["man"].format("yen") == '#,##0"万円";-#,##0"万円"'
+    assert UNITS["million"].format("yen_delta", "en") == (
+        '+#,##0.0" ¥M";-#,##0.0" ¥M";0.0" ¥M"')
+
+
+def test_band_colours_and_header_fills():
+    book = ReportWorkbook("t", "(none)")
+    sheet = book.sheet("B")
+    sheet.table([Column("band", "Band", colour_from="colour"),
+                 Column("n", "良好", "int", header_fill=BAND_COLOURS["healthy"])],
+                [{"band": "良好", "colour": BAND_COLOURS["healthy"], "n": 3}])
+    ws = openpyxl.load_workbook(io.BytesIO(book.to_bytes()))["B"]
+    assert ws["A2"].font.color.rgb.endswith(BAND_COLOURS["healthy"])
+    assert ws["B1"].fill.fgColor.rgb.endswith(BAND_COLOURS["healthy"])
 
 
 def test_empty_table_says_so():

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from cs_analytics.config import settings_from_dict
-from cs_analytics.metrics import activity, usage
+from cs_analytics.metrics import activity, churn, periods, usage
 from tests.conftest import contract
 
 D = dt.date.fromisoformat
@@ -176,38 +176,119 @@ def test_usage_by_period_all_accounts(snap):
 def test_account_usage_summary_windows(snap):
     s = usage.account_usage_summary(snap, "A1", D("2025-06-30"), SETTINGS)
     assert s == {
-        "has_usage": True, "deliveries_recent": 3, "deliveries_previous": 4,
-        "deliveries_quiet": 0, "deliveries_before_quiet": 3, "viewers_recent": 150,
+        "has_usage": True, "window_days": 90,
+        "recent_first": D("2025-04-02"), "recent_last": D("2025-06-30"),
+        "previous_first": D("2025-01-02"), "previous_last": D("2025-04-01"),
+        "deliveries_recent": 3, "deliveries_previous": 4, "viewers_recent": 150,
         "monthly_deliveries_recent": 1.0, "conversion_rate_recent": pytest.approx(0.1),
-        "last_delivery_date": D("2025-05-10"), "last_login_date": D("2025-05-10")}
+        "last_delivery_date": D("2025-05-10"), "days_since_delivery": 51,
+        "last_login_date": D("2025-05-10")}
     empty = usage.account_usage_summary(snap, "A2", D("2025-06-30"), SETTINGS)
     assert empty["has_usage"] is False and empty["deliveries_recent"] is None
     assert empty["last_delivery_date"] is None and empty["conversion_rate_recent"] is None
 
 
-def test_empty_ranges_are_refused(snap):
-    with pytest.raises(ValueError):
-        usage.usage_by_period(snap, [])
-    with pytest.raises(ValueError, match="after"):
-        usage.usage_by_period(snap, [("x", D("2025-02-01"), D("2025-01-01"))])
+def test_the_summary_window_is_the_deliveries_signal_window(snap):
+    """One window for the whole pack: the deliveries_drop_50 signal's, however configured."""
+    settings = settings_from_dict({"signals": {"deliveries_window_days": 60}})
+    s = usage.account_usage_summary(snap, "A1", D("2025-06-30"), settings)
+    assert (s["recent_first"], s["previous_first"], s["previous_last"]) == (
+        D("2025-05-02"), D("2025-03-03"), D("2025-05-01"))
+    assert (s["deliveries_recent"], s["deliveries_previous"]) == (1, 2)
+    assert s["monthly_deliveries_recent"] == pytest.approx(0.5)  # per 30 days
 
 
-def test_no_contact_is_not_counted_without_any_activity_history(make_snapshot):
-    snap = make_snapshot(contracts=[contract("c1", "A1", "2024-01-01", "2025-12-31", mrr=1)],
-                         as_of="2025-06-30")
-    df = activity.activity_by_owner(snap, *Q2[1:], SETTINGS)
-    assert df[["accounts", "meetings", "accounts_no_contact"]].values.tolist() == [[1, 0, 0]]
+def test_shift_day_clamps_to_the_month_end():
+    assert periods.shift_day(D("2026-03-31"), -1) == D("2026-02-28")
+    assert periods.shift_day(D("2024-02-29"), -12) == D("2023-02-28")
+    assert periods.shift_day(D("2025-12-07"), 12) == D("2026-12-07")
+    assert periods.shift_day(D("2025-09-30"), -12) == D("2024-09-30")
 
 
-def test_never_contacted_counts_from_the_start_of_the_activity_history(make_snapshot):
-    # A2 was never contacted; the activity history starts 2025-05-01 (A1's email):
-    # 60 days later, on 2025-06-30, A2 is without contact; on 2025-06-29 not yet.
-    snap = make_snapshot(contracts=[contract("c1", "A1", "2024-01-01", "2025-12-31", mrr=1),
-                                    contract("c2", "A2", "2024-01-01", "2025-12-31", mrr=1)],
-                         activities=[act("x1", "A1", "2025-06-20", "email", "u1"),
-                                     act("x0", "A1", "2025-05-01", "other", "u1")],
-                         as_of="2025-06-30")
-    day59 = activity.activity_by_owner(snap, D("2025-04-01"), D("2025-06-29"), SETTINGS)
-    day60 = activity.activity_by_owner(snap, D("2025-04-01"), D("2025-06-30"), SETTINGS)
-    assert day59["accounts_no_contact"].tolist() == [0]
-    assert day60["accounts_no_contact"].tolist() == [1]
+QUARTER_USAGE = [
+    use("A1", "2024-01-05", 1, 1, 10, 20, 1),
+    use("A1", "2024-04-10", 3, 1, 300, 400, 30),
+    use("A1", "2024-05-20", 2, 1, 100, 150, None),
+    use("A1", "2024-06-25", 5, 1, 50, 60, None),
+    use("A1", "2025-04-08", 4, 2, 200, 260, 40),
+    use("A1", "2025-05-01", 1, 1, 100, 120, 5),
+    use("A2", "2025-04-10", 2, 1, 80, 90, 8),
+]
+
+
+@pytest.fixture
+def quarter_snap(make_snapshot):
+    return make_snapshot(contracts=[contract("c1", "A1", "2024-01-01", "2025-12-31", mrr=1),
+                                    contract("c2", "A2", "2025-01-01", "2025-12-31", mrr=1),
+                                    contract("c3", "A3", "2024-01-01", "2025-12-31", mrr=1)],
+                         usage=QUARTER_USAGE, as_of="2025-05-15")
+
+
+def test_quarter_usage_pace_and_year_ago_by_hand(quarter_snap):
+    df = usage.quarter_usage(quarter_snap, "A1", D("2025-05-15"), SETTINGS)
+    assert df["period"].tolist() == ["2024Q3", "2024Q4", "2025Q1", "2025Q2"]
+    assert df["complete"].tolist() == [True, True, True, False]
+    q2 = df.iloc[3].to_dict()
+    assert (q2["first_day"], q2["last_day"], q2["days"], q2["days_in_period"]) == (
+        D("2025-04-01"), D("2025-05-15"), 45, 91)
+    assert q2["deliveries"] == 5
+    # like for like: 2024-04-01 .. 2024-05-15 holds the 04-10 row only
+    assert q2["year_ago_period"] == "2024Q2" and q2["year_ago_last_day"] == D("2024-05-15")
+    assert q2["deliveries_year_ago"] == 3
+    assert q2["deliveries_change"] == pytest.approx(5 / 3 - 1)
+    # the pace: 5 in 45 of 91 days; the whole of 2024Q2 had 3 + 2 + 5
+    assert q2["deliveries_pace"] == pytest.approx(5 * 91 / 45)
+    assert q2["deliveries_year_ago_full"] == 10
+    assert q2["deliveries_pace_change"] == pytest.approx(5 * 91 / 45 / 10 - 1)
+    assert q2["viewers_pace"] == pytest.approx(300 * 91 / 45)
+    assert q2["conversion_rate"] == pytest.approx(45 / 300)
+    assert q2["conversion_rate_year_ago"] == pytest.approx(30 / 300)  # 05-20 has no conversions
+    # 2025Q1: usage data, no delivery; its year ago (2024Q1) began before the usage export's
+    # first day (2024-01-05): nothing like for like to compare with
+    q1 = df.iloc[2].to_dict()
+    assert q1["deliveries"] == 0 and q1["deliveries_pace"] == 0
+    assert q1["deliveries_year_ago"] is None and q1["deliveries_change"] is None
+    assert q1["conversion_rate"] is None
+
+
+def test_quarter_usage_has_no_pace_early_in_a_quarter(quarter_snap):
+    early = usage.quarter_usage(quarter_snap, "A1", D("2025-04-20"), SETTINGS).iloc[3]
+    assert early["days"] == 20 and early["deliveries"] == 4
+    assert early["deliveries_pace"] is None and early["deliveries_pace_change"] is None
+    sooner = settings_from_dict({"reports": {"pace_min_days": 20}})
+    paced = usage.quarter_usage(quarter_snap, "A1", D("2025-04-20"), sooner).iloc[3]
+    assert paced["deliveries_pace"] == pytest.approx(4 * 91 / 20)
+
+
+def test_quarter_usage_year_ago_before_the_account_was_a_customer(quarter_snap):
+    df = usage.quarter_usage(quarter_snap, "A2", D("2025-05-15"), SETTINGS)
+    q2 = df.iloc[3]
+    assert q2["deliveries"] == 2
+    assert q2["deliveries_year_ago"] is None, "A2 became a customer in 2025"
+    none = usage.quarter_usage(quarter_snap, "A3", D("2025-05-15"), SETTINGS)
+    assert not none["has_usage"].any() and none["deliveries"].tolist() == [None] * 4
+
+
+def test_usage_totals(quarter_snap):
+    totals = usage.usage_totals(quarter_snap, "A1", D("2024-01-01"), D("2025-05-15"), SETTINGS)
+    assert (totals["deliveries"], totals["viewers"], totals["conversions"]) == (16, 760, 76)
+    assert totals["viewers_per_delivery"] == pytest.approx(760 / 16)
+    assert totals["conversion_rate"] == pytest.approx(76 / (10 + 300 + 200 + 100))
+    assert usage.usage_totals(quarter_snap, "A3", D("2024-01-01"), D("2025-05-15"),
+                              SETTINGS)["deliveries"] is None
+
+
+def test_churn_reason_share(make_snapshot):
+    contracts = [contract(f"c{i}", f"A{i}", "2024-01-01", end, mrr=1, churn_reason=reason)
+                 for i, (end, reason) in enumerate([
+                     ("2024-10-31", "施策終了・中止"), ("2025-01-31", " 施策終了・中止 "),
+                     ("2025-02-28", "予算削減"), ("2025-03-31", None),
+                     ("2025-12-31", None)])]
+    snap = make_snapshot(contracts=contracts, as_of="2025-06-30")
+    # churns in the twelve months to 2025-06: A0 (November), A1 (February), A2 (March), A3
+    # (April, no reason recorded): two of the four had a campaign reason
+    reasons = churn.churn_reasons(snap, periods.ttm(D("2025-06-01")))
+    assert churn.reason_share(reasons, ["施策終了・中止"]) == {
+        "churned": 2, "total": 4, "share": pytest.approx(0.5)}
+    assert churn.reason_share(reasons.iloc[0:0], ["施策終了・中止"]) == {
+        "churned": 0, "total": 0, "share": None}

@@ -18,10 +18,12 @@ RULES = ("winback", "renewal", "health", "campaign", "deliveries", "logins", "me
 
 
 def usage(**overrides):
-    base = {"has_usage": True, "deliveries_recent": 6, "deliveries_previous": 6,
-            "deliveries_quiet": 2, "deliveries_before_quiet": 4, "viewers_recent": 300,
-            "monthly_deliveries_recent": 2.0, "conversion_rate_recent": 0.12,
-            "last_delivery_date": AS_OF, "last_login_date": AS_OF}
+    base = {"has_usage": True, "window_days": 90, "recent_first": AS_OF - dt.timedelta(89),
+            "recent_last": AS_OF, "previous_first": AS_OF - dt.timedelta(179),
+            "previous_last": AS_OF - dt.timedelta(90), "deliveries_recent": 6,
+            "deliveries_previous": 6, "viewers_recent": 300, "monthly_deliveries_recent": 2.0,
+            "conversion_rate_recent": 0.12, "last_delivery_date": AS_OF - dt.timedelta(3),
+            "days_since_delivery": 3, "last_login_date": AS_OF}
     return {**base, **overrides}
 
 
@@ -65,25 +67,50 @@ def test_health_band_or_drop(band, score, score_4w, fires):
     assert ("health" in rules(facts(band=band, score=score, score_4w=score_4w))) is fires
 
 
-def test_campaign_ended_from_usage_stopping_after_a_burst():
-    stopped = usage(deliveries_quiet=0, deliveries_before_quiet=5, deliveries_recent=3,
-                    deliveries_previous=8)
+@pytest.mark.parametrize("since, recent, previous, fires", [
+    (45, 1, 4, True),    # quiet for campaign_quiet_days after 5 deliveries in the two windows
+    (44, 1, 4, False),   # the last delivery is one day too recent
+    (45, 1, 3, False),   # 4 deliveries are no burst
+    (120, 0, 5, True)])
+def test_campaign_ended_from_usage_stopping_after_a_burst(since, recent, previous, fires):
+    stopped = usage(days_since_delivery=since, last_delivery_date=AS_OF - dt.timedelta(since),
+                    deliveries_recent=recent, deliveries_previous=previous)
     got = rules(facts(usage=stopped))
-    assert got[0] == "campaign"
-    assert "deliveries" not in got, "the campaign point replaces the falling-deliveries one"
-    assert "campaign" not in rules(facts(usage=dict(stopped, deliveries_before_quiet=4)))
-    assert "campaign" not in rules(facts(usage=dict(stopped, deliveries_quiet=1)))
+    assert ("campaign" in got) is fires
+    if fires:
+        assert got[0] == "campaign"
+        assert "deliveries" not in got, "the campaign point replaces the falling-deliveries one"
+
+
+def test_campaign_evidence_names_the_one_delivery_window():
+    stopped = usage(days_since_delivery=63, last_delivery_date=dt.date(2026, 1, 27),
+                    deliveries_recent=7, deliveries_previous=66)
+    point = next(p for p in talking_points(facts(usage=stopped), SETTINGS)
+                 if p.rule == "campaign")
+    assert point.evidence == (
+        "最終配信 2026-01-27（63日前）。直近90日（2026-01-01〜2026-03-31）の配信 7件、"
+        "その前の90日（2025-10-03〜2025-12-31） 66件。イベント終了後に利用が止まっています。")
 
 
 def test_campaign_ended_from_a_recorded_churn_reason_and_suggestion_text():
-    points = talking_points(facts(churn_reasons=("施策終了・中止",)), SETTINGS)
+    counted = {"churned": 5, "total": 8, "share": 0.625, "period": "TTM 2026-12"}
+    points = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_churns=counted),
+                            SETTINGS)
     campaign = next(p for p in points if p.rule == "campaign")
     assert "施策終了・中止" in campaign.evidence
-    for use in ("社内研修", "採用説明会", "IR説明会", "74%"):
+    for use in ("社内研修", "採用説明会", "IR説明会", "8件のうち5件（62.5%）"):
         assert use in campaign.suggestion
+    assert "74%" not in campaign.suggestion
+    # without churns to count, the suggestion quotes no figure
+    quiet = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_churns={
+        "churned": 0, "total": 0, "share": None, "period": "TTM 2026-12"}), SETTINGS)
+    text = next(p for p in quiet if p.rule == "campaign").suggestion
+    assert "%" not in text and text.startswith("イベント以外の用途")
     assert "campaign" not in rules(facts(churn_reasons=("予算削減",)))
-    english = talking_points(facts(churn_reasons=("施策終了・中止",)), SETTINGS, "en")
-    assert "internal training" in next(p for p in english if p.rule == "campaign").suggestion
+    english = talking_points(facts(churn_reasons=("施策終了・中止",), campaign_churns=counted),
+                             SETTINGS, "en")
+    suggestion = next(p for p in english if p.rule == "campaign").suggestion
+    assert "internal training" in suggestion and "5 of the 8 churns" in suggestion
 
 
 @pytest.mark.parametrize("recent, previous, fires", [(6, 8, True), (7, 8, False), (0, 2, False)])
@@ -147,10 +174,10 @@ def test_low_conversion(rate, fires):
 
 
 def test_no_usage_data():
-    none = {"has_usage": False, "deliveries_recent": None, "deliveries_previous": None,
-            "deliveries_quiet": None, "deliveries_before_quiet": None, "viewers_recent": None,
-            "monthly_deliveries_recent": None, "conversion_rate_recent": None,
-            "last_delivery_date": None, "last_login_date": None}
+    none = usage(has_usage=False, deliveries_recent=None, deliveries_previous=None,
+                 viewers_recent=None, monthly_deliveries_recent=None,
+                 conversion_rate_recent=None, last_delivery_date=None, days_since_delivery=None,
+                 last_login_date=None)
     assert rules(facts(usage=none)) == ["no_usage"]
 
 

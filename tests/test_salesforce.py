@@ -12,7 +12,7 @@ from cs_analytics.build import open_build
 from cs_analytics.errors import BuildFailed
 from cs_analytics.sources import salesforce
 from cs_analytics.store import RefreshLog, Store
-from tests.fakes.salesforce import connector_settings, pull
+from tests.fakes.salesforce import add_task, connector_settings, pull
 
 
 @pytest.fixture
@@ -46,25 +46,34 @@ def test_first_refresh_pulls_every_object_into_the_canonical_tables(org, store):
         ("800A2", "001A", dt.date(2025, 4, 15), dt.date(2026, 4, 14), 1_440_000.5, "Activated"),
         ("800B1", "001B", dt.date(2025, 1, 1), dt.date(2025, 12, 31), 600_000.0, "Activated")]
     # Email → email, Call → call, no subtype → other, Event → meeting; the task without an
-    # account is skipped with a warning.
+    # account is skipped with a warning. The open task and the invitee's copy of the group
+    # meeting are left out; the timed event at 23:30 UTC on 1 March is on 2 March in Tokyo.
     assert rows(store, "SELECT activity_id, account_id, date, type, owner_id, subject "
                        "FROM activities ORDER BY 1") == [
         ("00T1", "001A", dt.date(2026, 2, 2), "email", "005A", "ご提案資料の送付"),
         ("00T2", "001B", dt.date(2026, 2, 10), "call", "005M", "更新のご相談"),
         ("00T3", "001A", dt.date(2026, 2, 20), "other", "005A", "社内メモ"),
-        ("00U1", "001B", dt.date(2026, 2, 15), "meeting", "005M", "定例MTG")]
+        ("00U1", "001B", dt.date(2026, 2, 15), "meeting", "005M", "定例MTG"),
+        ("00U3", "001A", dt.date(2026, 3, 2), "meeting", "005A", "朝会"),
+        ("00U4", "001A", dt.date(2026, 3, 10), "meeting", "005A", "導入研修（終日）")]
     assert any("Task: 1 records skipped because AccountId (activities.account_id) is empty, "
                "e.g. 00T4" in w for w in result.warnings)
 
-    # Accounts (3) and tasks (4) came in pages of 2 through nextRecordsUrl.
+    # Accounts (3), contracts (4), tasks (5) and events (4) came in pages of 2 through
+    # nextRecordsUrl.
     more = [r.path for r in org.requests if "/query/01g" in r.path]
-    assert len(more) == 3
+    assert len(more) == 5
     assert all(r.host == "fake-org.my.salesforce.com" for r in org.requests[1:])
     # A first pull is a full one: the plain query endpoint, no SystemModstamp filter.
     assert not any("SystemModstamp >=" in q for q in org.queries())
-    assert [o.fetched for o in result.salesforce.objects] == [2, 3, 3, 4, 1]
-    assert "Salesforce Task: 4 records fetched (full pull)" in messages
-    assert result.summary()[-2] == "rows: users 2, accounts 3, contracts 3, activities 4, usage 0"
+    assert [o.fetched for o in result.salesforce.objects] == [2, 3, 4, 5, 4]
+    assert [o.left_out for o in result.salesforce.objects] == [
+        {}, {}, {"Status": 1}, {"IsClosed": 1}, {"IsChild": 1}]
+    assert "Salesforce Task: 5 records fetched (full pull)" in messages
+    assert ("Salesforce Contract: 1 records left out: salesforce.objects.contracts.keep "
+            "(Status not Activated)") in messages
+    assert result.summary()[-2] == "rows: users 2, accounts 3, contracts 3, activities 6, usage 0"
+    assert "4 fetched, 1 left out (IsChild) (full)" in result.summary()[4]
     log = RefreshLog(store).recent(1)[0]
     assert log["outcome"] == "success" and log["source"] == "salesforce"
 
@@ -83,7 +92,8 @@ def test_raw_records_are_kept_with_relationship_fields_flattened(org, store):
     raw = store.open_current().query(
         "SELECT id, account_churn_reason__c, system_modstamp FROM raw_salesforce_contracts "
         "ORDER BY id")
-    assert list(raw["account_churn_reason__c"].fillna("-")) == ["-", "-", "施策終了・中止"]
+    # Raw records are kept as received, the Draft 800A3 too.
+    assert list(raw["account_churn_reason__c"].fillna("-")) == ["-", "-", "-", "施策終了・中止"]
     assert raw["system_modstamp"].iloc[0].startswith("2026-03-01T")
     parents = store.open_current().rows(
         "SELECT id, parent_industry FROM raw_salesforce_accounts ORDER BY id")
@@ -97,7 +107,7 @@ def test_incremental_refresh_merges_changes_and_removes_deleted_records(org, sto
 
     org.update("Account", "001B", Name="ベータ株式会社")
     org.delete("Contract", "800B1")
-    org.add("Task", Id="00T5", AccountId="001C", OwnerId="005A", ActivityDate="2026-03-02",
+    add_task(org, Id="00T5", AccountId="001C", OwnerId="005A", ActivityDate="2026-03-02",
             TaskSubtype="Call", Subject="初回オンボーディング")
     org.delete("Event", "00U1")
     org.requests.clear()
@@ -115,10 +125,12 @@ def test_incremental_refresh_merges_changes_and_removes_deleted_records(org, sto
         ("001A", "株式会社アルファ"), ("001B", "ベータ株式会社"), ("001C", "Gamma Inc.")]
     assert rows(store, "SELECT contract_id FROM contracts ORDER BY 1") == [("800A1",), ("800A2",)]
     assert rows(store, "SELECT activity_id, type FROM activities ORDER BY 1") == [
-        ("00T1", "email"), ("00T2", "call"), ("00T3", "other"), ("00T5", "call")]
+        ("00T1", "email"), ("00T2", "call"), ("00T3", "other"), ("00T5", "call"),
+        ("00U3", "meeting"), ("00U4", "meeting")]
+    # The newest record before the refresh (the watermark) is read again with each change.
     summary = {o.name: (o.full, o.fetched, o.deleted) for o in result.salesforce.objects}
-    assert summary["contracts"] == (False, 1, 1)
-    assert summary["events"] == (False, 1, 1)
+    assert summary["contracts"] == (False, 2, 1)
+    assert summary["events"] == (False, 2, 1)
     assert salesforce.read_watermarks(store)["contracts"].since == \
         org.records["Contract"]["800B1"]["SystemModstamp"]
 
@@ -183,7 +195,7 @@ def test_refresh_over_demo_data_starts_from_empty_tables(org, store):
 
 def test_tasks_of_accounts_outside_the_accounts_filter_are_skipped(org, store):
     org.update("Account", "001C", Type="Prospect")
-    org.add("Task", Id="00T9", AccountId="001C", OwnerId="005A", ActivityDate="2026-03-01",
+    add_task(org, Id="00T9", AccountId="001C", OwnerId="005A", ActivityDate="2026-03-01",
             TaskSubtype="Call", Subject="見込み客")
     settings = connector_settings({"objects": {"accounts": {"where": "Type = 'Customer'"}}})
     result = pull(org, store, settings)
@@ -203,9 +215,9 @@ def test_bulk_api_pull_full_then_incremental_with_a_delete(org, store):
         ("00T3", "other", dt.date(2026, 2, 20))]
     jobs = [r for r in org.requests if r.path.endswith("/jobs/query") and r.method == "POST"]
     assert [j.json()["operation"] for j in jobs] == ["query"]
-    # 4 task rows in Bulk pages of 2: two result pages, the second by locator.
+    # 5 task rows in Bulk pages of 2: three result pages, the next ones by locator.
     results = [r for r in org.requests if r.path.endswith("/results")]
-    assert [r.param("locator") for r in results] == [None, "2"]
+    assert [r.param("locator") for r in results] == [None, "2", "4"]
 
     org.delete("Task", "00T1")
     org.update("Task", "00T2", Subject="更新のご相談（再）")
@@ -245,3 +257,31 @@ def test_watermarks_are_stored_only_after_a_publish(org, store):
     stored = json.loads(store.meta_db().execute(
         "SELECT value FROM watermarks WHERE object = 'accounts'").fetchone()[0])
     assert set(stored) == {"since", "fingerprint"}
+
+
+def test_contract_renewal_terms_from_mapped_custom_fields(org, store):
+    """Renewal terms have no standard Contract field: an org's custom fields are mapped in the
+    settings; a checkbox comes as a JSON boolean, a number field as a decimal."""
+    org.define("Contract", ["AccountId", "StartDate", "EndDate", "Status", "Amount__c",
+                            "AutoRenew__c", "NoticeDays__c", "NoticeDate__c"])
+    org.update("Contract", "800B1", AutoRenew__c=True, NoticeDays__c=60.0,
+               NoticeDate__c="2025-10-01")
+    org.update("Contract", "800A2", AutoRenew__c=False)
+    settings = connector_settings({"objects": {"contracts": {"fields": {
+        "auto_renew": "AutoRenew__c", "notice_days": "NoticeDays__c",
+        "notice_date": "NoticeDate__c"}}}})
+    pull(org, store, settings)
+    assert rows(store, "SELECT contract_id, auto_renew, notice_days, notice_date, amount "
+                       "FROM contracts ORDER BY contract_id") == [
+        ("800A1", None, None, None, 1_200_000.0),
+        ("800A2", False, None, None, 1_440_000.5),
+        ("800B1", True, 60, dt.date(2025, 10, 1), 600_000.0)]
+
+
+def test_renewal_terms_are_not_queried_unless_mapped(org, store):
+    """The default mapping leaves the renewal fields out: an org without such custom fields
+    refreshes as before."""
+    pull(org, store)
+    soql = " ".join(q for q in org.queries() if "FROM Contract" in q)
+    assert "AutoRenew" not in soql and "Notice" not in soql
+    assert rows(store, "SELECT count(*) FROM contracts WHERE auto_renew IS NULL") == [(3,)]

@@ -198,7 +198,7 @@ def test_cli_refresh_shows_progress_and_a_summary_without_secrets(org, tmp_path)
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["salesforce", "users", "User", "→", "users", "2", "fetched",
                                 "(full)"]
-    assert lines[-2] == "rows: users 2, accounts 3, contracts 3, activities 4, usage 0"
+    assert lines[-2] == "rows: users 2, accounts 3, contracts 3, activities 6, usage 0"
     assert lines[-1].startswith("snapshot ") and "(data as of 2026-03-31)" in lines[-1]
     assert token not in result.output
 

@@ -20,13 +20,14 @@ def test_overriding_one_field_keeps_the_rest_of_the_default_mapping():
     assert contracts.object == "Contract" and contracts.table == "contracts"
     assert contracts.fields == {"contract_id": "Id", "account_id": "AccountId",
                                 "start_date": "StartDate", "end_date": "EndDate", "status": "",
-                                "amount": "TotalContractValue__c"}
+                                "amount": "TotalContractValue__c", "auto_renew": "",
+                                "notice_days": "", "notice_date": ""}
     assert set(s.salesforce.objects) == {"users", "accounts", "contracts", "tasks", "events"}
     assert s.salesforce.objects["events"].enabled is False
     assert s.salesforce.objects["events"].constants == {"type": "meeting"}
     assert salesforce.selected_fields(contracts, include_deleted=True) == [
         "Id", "SystemModstamp", "AccountId", "StartDate", "EndDate", "TotalContractValue__c",
-        "IsDeleted"]
+        "Status", "IsDeleted"]
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -44,12 +45,36 @@ def test_overriding_one_field_keeps_the_rest_of_the_default_mapping():
     ({"task_type_map": {"Email": "mail"}},
      "salesforce.task_type_map.Email: expected one of meeting, email, call, other"),
     ({"timezone": "Asia/Tokio"}, "salesforce.timezone: expected a time zone name"),
+    ({"objects": {"contracts": {"keep": {"Status IN ('Draft')": ["x"]}}}},
+     "salesforce.objects.contracts.keep.Status IN ('Draft'): expected a field API name"),
+    ({"objects": {"events": {"timed": {"subject": "ActivityDateTime"}}}},
+     "salesforce.objects.events.timed.subject: expected a date column of activities: date"),
+    ({"objects": {"events": {"all_day": "IsAllDay Event"}}},
+     "salesforce.objects.events.all_day: expected a checkbox field API name"),
     ({"api_version": "v59.0"}, "salesforce.api_version: expected a version like 59.0"),
 ])
 def test_salesforce_setting_mistakes_name_the_key(raw, message):
     with pytest.raises(ConfigError) as exc_info:
         settings_from_dict({"salesforce": raw})
     assert str(exc_info.value).startswith(message)
+
+
+def test_filters_merge_key_by_key_and_an_empty_list_is_no_condition():
+    s = settings_from_dict({"salesforce": {"objects": {
+        "contracts": {"keep": {"Status": ["Activated", "有効"]}},
+        "tasks": {"keep": {"IsClosed": [], "Status": ["Completed"]}}}}})
+    objects = s.salesforce.objects
+    assert objects["contracts"].keep == {"Status": ["Activated", "有効"]}
+    assert objects["tasks"].keep == {"IsClosed": [], "Status": ["Completed"]}
+    assert objects["events"].keep == {"IsChild": ["false"]}
+    assert objects["events"].timed == {"date": "ActivityDateTime"}
+    assert objects["events"].all_day == "IsAllDayEvent"
+    record = {"IsClosed": False, "Status": "Completed"}
+    assert salesforce.left_out_by(objects["tasks"], record) is None
+    assert salesforce.left_out_by(objects["tasks"], {**record, "Status": "Deferred"}) == "Status"
+    # REST gives checkboxes as JSON booleans, Bulk API 2.0 as text.
+    assert salesforce.left_out_by(objects["events"], {"IsChild": "false"}) is None
+    assert salesforce.left_out_by(objects["events"], {"IsChild": True}) == "IsChild"
 
 
 def test_a_disabled_object_needs_no_key_mapping():

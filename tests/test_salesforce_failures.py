@@ -85,6 +85,26 @@ def test_object_without_isdeleted_points_at_track_deletes(org, store):
     assert_failed_cleanly(store, before, exc_info)
 
 
+def test_a_missing_filter_field_names_the_object_the_field_and_the_setting(org, store):
+    before = published_state(store)
+    org.schema["Event"].remove("IsChild")
+    with pytest.raises(SourceError) as exc_info:
+        pull(org, store)
+    assert str(exc_info.value) == (
+        "Salesforce object Event has no field IsChild, which salesforce.objects.events.keep "
+        "filters on: set salesforce.objects.events.keep.IsChild = [] to drop the condition, "
+        "or name the field your org uses")
+    assert_failed_cleanly(store, before, exc_info)
+    org.schema["Event"].remove("ActivityDateTime")
+    settings = connector_settings({"objects": {"events": {"keep": {"IsChild": []}}}})
+    with pytest.raises(SourceError, match=r"^Salesforce object Event has no field "
+                                          r"ActivityDateTime \(the moment of timed records for "
+                                          r"activities\.date\): set "
+                                          r"salesforce\.objects\.events\.timed\.date"):
+        pull(org, store, settings)
+    assert published_state(store) == before
+
+
 def test_unknown_object_and_bad_where(org, store):
     before = published_state(store)
     settings = connector_settings({"objects": {"plans": {
@@ -130,7 +150,7 @@ def test_values_that_do_not_fit_are_all_reported(org, store):
 
 def test_request_limit_exceeded_is_retried_then_succeeds(org, store):
     org.fail(CONTRACT_QUERY, LIMIT_EXCEEDED, times=2)
-    org.update("Contract", "800A1", Status="Expired")
+    org.update("Contract", "800A1", Amount__c=1_320_000)
     messages = []
     pull(org, store, messages=messages)
     retries = [m for m in messages if "REQUEST_LIMIT_EXCEEDED" in m]
@@ -140,7 +160,7 @@ def test_request_limit_exceeded_is_retried_then_succeeds(org, store):
         "Salesforce: the API request limit is exceeded (REQUEST_LIMIT_EXCEEDED) while reading "
         "Contract; retry 2 of 3 in 0 s"]
     assert store.open_current().rows(
-        "SELECT status FROM contracts WHERE contract_id = '800A1'") == [("Expired",)]
+        "SELECT amount FROM contracts WHERE contract_id = '800A1'") == [(1_320_000.0,)]
 
 
 def test_request_limit_exceeded_gives_up_after_the_configured_retries(org, store):
@@ -175,7 +195,7 @@ def test_connection_dropped_mid_pagination_restarts_the_object(org, store):
     assert store.open_current().rows(
         "SELECT activity_id, subject FROM activities ORDER BY 1") == [
         ("00T1", "ご提案資料の送付"), ("00T2", "更新のご相談"), ("00T3", "更新済み"),
-        ("00U1", "定例MTG")]
+        ("00U1", "定例MTG"), ("00U3", "朝会"), ("00U4", "導入研修（終日）")]
 
 
 def test_connection_dropped_every_time_fails_and_publishes_nothing(org, store):

@@ -5,10 +5,12 @@ refreshes and alert runs, in real processes."""
 import subprocess
 import sys
 
+from cs_analytics import notes
 from cs_analytics.store import Store
 from tests.fakes.http import FakeServer, Request, Response
 from tests.fakes.metabase import FakeMetabase
-from tests.fakes.salesforce import FakeSalesforce, errors, populate
+from tests.fakes.salesforce import (FakeSalesforce, add_contract, errors, populate,
+                                    set_up_writeback)
 
 SF_SESSION = "00DSECRET!AQ-session-7f3a9c"
 SF_BAD_SESSION = "00DSECRET!AQ-expired-0000"
@@ -73,12 +75,25 @@ def test_no_secret_reaches_any_output(tmp_path):
         # A new customer with no contact and a contract ending soon enters signals.
         org.add("Account", Id="001D", Name="デルタ株式会社", Industry="製造", OwnerId="005A",
                 Type="Customer")
-        org.add("Contract", Id="800D1", AccountId="001D", StartDate="2025-05-01",
-                EndDate="2026-04-30", Status="Activated", Amount__c=2_400_000)
+        add_contract(org, Id="800D1", AccountId="001D", StartDate="2025-05-01",
+                     EndDate="2026-04-30", Amount__c=2_400_000)
         run(["refresh", "--source", "salesforce"], good)
         run(["status", "--format", "json"], good)
         run(["metrics", "--format", "json"], good)
         run(["health", "--format", "json"], good)
+        # The write-back: a dry run, then a push whose refusals and a refused Task echo the
+        # session, then refresh --push.
+        set_up_writeback(org)
+        notes.add_note(Store(home), "001A", "QBRの準備メモ", "tanaka@example.com")
+        org.reject("Account", "001A", "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                   f"session {SF_SESSION} may not write", times=1)
+        org.reject("Task", Store(home).userdata_db().execute(
+            "SELECT 'cs-note-' || record_id || '-' || token FROM salesforce_outbox"
+        ).fetchone()[0], "INVALID_SESSION_ID", f"bad session {SF_SESSION}", times=1)
+        run(["push", "--dry-run"], good)
+        run(["push"], good)
+        run(["refresh", "--source", "salesforce", "--push"], good)
+        pushes = codes[-3:]
         run(["alerts", "--dry-run"], good)
         run(["alerts"], good)   # Slack answers 500 (its body echoes the webhook path)
         run(["alerts"], good)   # retried and accepted
@@ -86,6 +101,8 @@ def test_no_secret_reaches_any_output(tmp_path):
         slack_requests = len(slack.requests)
 
     assert slack_requests >= 2, "an alert failed once and was delivered on the next run"
+    assert pushes == [("push", 0), ("push", 1), ("refresh", 0)], pushes
+    assert "refused: Account" in outputs[codes.index(("push", 1))]
     assert ("alerts", 1) in codes[-4:] and codes[-2] == ("alerts", 0), codes
     assert [c for _, c in codes[:3]] == [1, 1, 1], codes   # the failing refreshes failed
     assert codes[3] == ("refresh", 0), outputs[3]          # and the good one published

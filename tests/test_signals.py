@@ -188,7 +188,7 @@ def test_signals_api_adds_owner_segment_and_mrr(tmp_path):
     assert row["mrr"] == 123_456.5 and row["segment"] == "C"
     assert signals.counts(snap) == {"no_login_60d": 1, "deliveries_drop_50": 0,
                                     "no_contact_60d": 1, "health_red": 1,
-                                    "renewal_at_risk": 1}
+                                    "renewal_at_risk": 1, "notice_deadline_near": 0}
     evidence = signals.by_account(frame)["a"]
     assert evidence[0] == {"id": "health_red", "since": days_before(14).isoformat(),
                            "score": 10.0, "band": "danger", "top_detractor": "renewal"}

@@ -315,4 +315,8 @@ def test_the_current_snapshot_follows_the_pointer_however_it_changes(tmp_path):
     assert store.current_file() == second
     store.pointer.unlink()
     assert store.current_file() is None
-    assert not store.has_snapshot()
+    # A pointer gone while snapshots are kept is damage: the newest intact one is served,
+    # marked as standing in (tests/test_damaged_data.py).
+    served = store.resolve()
+    assert served.file == second and served.damage.name == "CURRENT"
+    assert store.open_current().damage == served.damage

@@ -21,7 +21,8 @@ DIGEST_PAGE = 20
 BAND_EMOJI = {"healthy": "🟢", "caution": "🟡", "warning": "🟠", "danger": "🔴"}
 SIGNAL_EMOJI = {"no_login_60d": ":zzz:", "deliveries_drop_50": ":chart_with_downwards_trend:",
                 "no_contact_60d": ":telephone_receiver:", "health_red": ":red_circle:",
-                "renewal_at_risk": ":hourglass_flowing_sand:"}
+                "renewal_at_risk": ":hourglass_flowing_sand:",
+                "notice_deadline_near": ":calendar:"}
 
 LABELS = {
     "ja": {
@@ -37,6 +38,8 @@ LABELS = {
             "no_contact_60d": "接点なし（{no_contact_days}日以上）",
             "health_red": "ヘルススコア🔴",
             "renewal_at_risk": "更新リスク（{renewal_days}日以内に契約終了・後続契約なし）",
+            "notice_deadline_near": "解約予告期限が近い（{notice_days}日以内・自動更新・"
+                                    "ヘルス🟠🔴またはリスクあり）",
         },
         "no_login": "最終ログイン {date}（{days}日前）",
         "no_login_never": "ログインの記録なし（{days}日間）",
@@ -45,6 +48,8 @@ LABELS = {
         "no_contact_never": "接点の記録なし（{days}日間）",
         "health_red": "ヘルススコア {score} {emoji}　最大の低下要因: {detractor}",
         "renewal": "契約終了日 {date}（残り{days}日）・後続契約なし・ヘルススコア {score} {emoji}",
+        "notice": "契約 {contract} の解約予告期限 {date}（残り{days}日）・後続契約なし・"
+                  "ヘルススコア {score} {emoji}",
         "contact_types": {"meeting": "MTG", "email": "メール", "call": "電話"},
         "components": {"deliveries": "配信数", "logins": "ログイン", "touchpoints": "接点",
                        "meetings": "MTG", "conversion": "転換率", "renewal": "更新"},
@@ -63,6 +68,8 @@ LABELS = {
             "health_red": "Health score 🔴",
             "renewal_at_risk": "Renewal at risk (ends within {renewal_days} days, nothing "
                                "following signed)",
+            "notice_deadline_near": "Notice deadline near (within {notice_days} days, "
+                                    "auto-renewing, health 🟠/🔴 or another signal)",
         },
         "no_login": "last login {date} ({days} days ago)",
         "no_login_never": "no login recorded ({days} days)",
@@ -72,6 +79,8 @@ LABELS = {
         "health_red": "health score {score} {emoji}, biggest detractor: {detractor}",
         "renewal": "contract ends {date} ({days} days left), nothing following signed, "
                    "health score {score} {emoji}",
+        "notice": "contract {contract}: cancellation notice deadline {date} ({days} days "
+                  "left), nothing following signed, health score {score} {emoji}",
         "contact_types": {"meeting": "meeting", "email": "email", "call": "call"},
         "components": {"deliveries": "deliveries", "logins": "logins",
                        "touchpoints": "touchpoints", "meetings": "meetings",
@@ -105,7 +114,7 @@ def signal_label(signal: str, settings: Settings) -> str:
     return _labels(settings)["signals"][signal].format(
         no_login_days=s.no_login_days, window=s.deliveries_window_days,
         ratio=f"{s.deliveries_drop_ratio:.0%}", no_contact_days=s.no_contact_days,
-        renewal_days=s.renewal_at_risk_days)
+        renewal_days=s.renewal_at_risk_days, notice_days=s.notice_deadline_days)
 
 
 def _date(value) -> str:
@@ -146,6 +155,12 @@ def evidence_line(shown: ShownSignal, settings: Settings) -> str:
         return L["renewal"].format(date=_date(e.get("contract_end_date")),
                                    days=e.get("days_to_end"), score=_score(e.get("score")),
                                    emoji=BAND_EMOJI.get(e.get("band"), ""))
+    if shown.signal == "notice_deadline_near":
+        return L["notice"].format(contract=e.get("notice_contract_id"),
+                                  date=_date(e.get("notice_deadline")),
+                                  days=e.get("days_to_notice_deadline"),
+                                  score=_score(e.get("score")),
+                                  emoji=BAND_EMOJI.get(e.get("band"), ""))
     raise ValueError(f"unknown signal {shown.signal}")
 
 

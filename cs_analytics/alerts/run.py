@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+import sqlite3
 from dataclasses import dataclass, field
 
 from cs_analytics import alert_actions
@@ -23,9 +24,11 @@ from cs_analytics.alerts.slack import SendResult, SlackWebhook, webhook_url
 from cs_analytics.build import today_tokyo
 from cs_analytics.config import Settings
 from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.links import SalesforceOrg, salesforce_org
 from cs_analytics.metrics import signals as signals_api
 from cs_analytics.metrics.health import json_value
-from cs_analytics.store import Store
+from cs_analytics.secrets import load_secrets
+from cs_analytics.store import DIR_MODE, FILE_MODE, Store
 
 
 @dataclass
@@ -62,8 +65,9 @@ class AlertRun:
         return [d for d in self.deliveries if d.ok]
 
 
-def shown_signals(snap) -> list[ShownSignal]:
-    """The signals of the snapshot's as-of date, as evaluation input."""
+def shown_signals(snap, org: SalesforceOrg = SalesforceOrg()) -> list[ShownSignal]:
+    """The signals of the snapshot's as-of date, as evaluation input; an account's Salesforce
+    link is kept only when it points to the configured org (`org`, cs_analytics.links)."""
     frame = signals_api.signals_on(snap)
     result = []
     for row in frame.to_dict("records"):
@@ -76,7 +80,7 @@ def shown_signals(snap) -> list[ShownSignal]:
             segment=json_value(row["segment"]), mrr=json_value(row["mrr"]),
             last_contact_date=_date(row["last_contact_date"]),
             last_contact_type=json_value(row["last_contact_type"]),
-            sf_url=json_value(row["sf_url"]), score=json_value(row["score"]),
+            sf_url=org.link(json_value(row["sf_url"])), score=json_value(row["score"]),
             band=json_value(row["band"])))
     return result
 
@@ -91,11 +95,13 @@ def run_alerts(settings: Settings, store: Store, *, dry_run: bool = False,
         a = settings.alerts
         sender = SlackWebhook(webhook_url(), timeout_seconds=a.timeout_seconds,
                               max_attempts=a.max_attempts, backoff_seconds=a.backoff_seconds)
-    shown = shown_signals(snap)
+    shown = shown_signals(snap, salesforce_org(load_secrets()))
     acknowledged, snoozed = _user_actions(store)
     run = AlertRun(as_of=snap.as_of, snapshot_id=snap.id, dry_run=dry_run, shown=len(shown))
-    with _run_lock(store):
-        con = store.meta_db()
+    # A dry run reads the alert state and works on a copy of it in memory: it writes nothing,
+    # so it also runs on a read-only or full data directory.
+    with (contextlib.nullcontext() if dry_run else _run_lock(store)):
+        con = _state_copy(store) if dry_run else store.meta_db()
         try:
             con.execute("BEGIN IMMEDIATE")
             result = evaluation.evaluate(
@@ -148,6 +154,18 @@ def _record(con, result: evaluation.Evaluation, settings: Settings, snap,
                            delivery_id=delivery_id)
 
 
+def _state_copy(store: Store) -> sqlite3.Connection:
+    """The alert state (meta.sqlite) copied into memory, for a dry run."""
+    source = store.meta_db(readonly=True)
+    try:
+        copy = sqlite3.connect(":memory:", isolation_level=None)
+        source.backup(copy)
+    finally:
+        source.close()
+    copy.row_factory = sqlite3.Row
+    return copy
+
+
 def _user_actions(store: Store) -> tuple[dict, dict]:
     """Latest acknowledgement date and latest snooze end per (account, signal)."""
     acknowledged: dict = {}
@@ -163,8 +181,8 @@ def _user_actions(store: Store) -> tuple[dict, dict]:
 
 @contextlib.contextmanager
 def _run_lock(store: Store):
-    store.home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(store.home / ".alerts.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    store.home.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    fd = os.open(store.home / ".alerts.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

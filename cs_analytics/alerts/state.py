@@ -114,9 +114,7 @@ def delivery_log(store: Store, limit: int = 50) -> pd.DataFrame:
     alerts (how many alerts the message carries); newest first."""
     columns = ["id", "created_at", "mode", "status", "attempts", "last_error", "sent_at",
                "alerts"]
-    if not (store.home / "meta.sqlite").exists():
-        return pd.DataFrame(columns=columns)
-    con = store.meta_db()
+    con = store.meta_db(readonly=True)
     try:
         rows = con.execute(
             "SELECT d.id, d.created_at, d.mode, d.status, d.attempts, d.last_error, d.sent_at, "
@@ -131,9 +129,7 @@ def fired_alerts(store: Store, since: dt.date | None = None) -> pd.DataFrame:
     """Alerts fired (newest first): account_id, signal, since, fired_on, as_of, evidence
     (dict), delivery status."""
     columns = ["account_id", "signal", "since", "fired_on", "as_of", "evidence", "status"]
-    if not (store.home / "meta.sqlite").exists():
-        return pd.DataFrame(columns=columns)
-    con = store.meta_db()
+    con = store.meta_db(readonly=True)
     try:
         rows = con.execute(
             "SELECT l.account_id, l.signal, l.since, l.fired_on, l.as_of, l.evidence, d.status "

@@ -25,6 +25,15 @@ def owners(snap) -> pd.DataFrame:
     """)
 
 
+def users(snap) -> pd.DataFrame:
+    """The active users (`active` not false): user_id, name, by name — who a task can be
+    given to."""
+    return snap.query("""
+        SELECT user_id, coalesce(name, user_id) AS name FROM users
+        WHERE active IS DISTINCT FROM false ORDER BY name, user_id
+    """)
+
+
 def industries(snap) -> list[str]:
     """Distinct non-empty industries, sorted."""
     return [r[0] for r in snap.rows(

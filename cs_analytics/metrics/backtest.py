@@ -31,8 +31,9 @@ from lifelines.statistics import multivariate_logrank_test
 
 from cs_analytics.config import BANDS, HEALTH_COMPONENTS, SEGMENTS, Settings
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics.base import fiscal_year_start_month, wilson_interval
+from cs_analytics.metrics.base import fiscal_year_start_month
 from cs_analytics.metrics.filters import Filters, account_positions
+from cs_analytics.metrics.intervals import wilson_interval
 
 WARNING_BANDS = ("warning", "danger")  # "🟠 or 🔴": the score's warning
 _WARNING_CODES = np.array([BANDS.index(b) for b in WARNING_BANDS])
@@ -464,7 +465,7 @@ def run(snap, options: Options = Options(), filters: Filters | None = None) -> B
     result.accounts = _distinct(slot, n_accounts)
     result.churned_accounts = _distinct(slot[churned], n_accounts)
     result.overall_rate = result.churned_weeks / result.account_weeks
-    result.overall_ci = wilson_interval(result.churned_weeks, result.account_weeks,
+    result.overall_ci = _interval_or_none(result.churned_weeks, result.account_weeks,
                                         options.confidence)
     result.bands = _bands(band, churned, slot, n_accounts, result.overall_rate, options)
 
@@ -501,11 +502,17 @@ def _distinct(slots: np.ndarray, size: int) -> int:
     return int(np.count_nonzero(np.bincount(slots, minlength=size)))
 
 
+def _interval_or_none(churned: int, n: int, confidence: float
+                      ) -> tuple[float | None, float | None]:
+    """`intervals.wilson_interval` as (low, high), both None where n is 0."""
+    return wilson_interval(churned, n, confidence) or (None, None)
+
+
 def _rate_columns(n: np.ndarray, churned: np.ndarray, overall: float | None,
                   options: Options) -> dict[str, list]:
     """rate, ci_low, ci_high, lift for counts n and churned (None where n is 0)."""
     rates = [_ratio(c, k) for c, k in zip(churned.tolist(), n.tolist())]
-    intervals = [wilson_interval(int(c), int(k), options.confidence)
+    intervals = [_interval_or_none(int(c), int(k), options.confidence)
                  for c, k in zip(churned.tolist(), n.tolist())]
     return {"rate": rates, "ci_low": [i[0] for i in intervals],
             "ci_high": [i[1] for i in intervals],

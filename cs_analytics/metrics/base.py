@@ -13,7 +13,6 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -103,21 +102,6 @@ def ratio(numerator, denominator) -> float | None:
     return float(numerator) / float(denominator)
 
 
-def wilson_interval(successes: int, n: int, confidence: float = 0.90
-                    ) -> tuple[float | None, float | None]:
-    """The Wilson score interval of the rate successes / n at `confidence` (two-sided), or
-    (None, None) when n is 0. Unlike p ± z·√(p(1−p)/n) it stays inside [0, 1] and is not empty
-    at 0 or n successes — what a small group needs."""
-    if n <= 0:
-        return None, None
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def plain(value):
     """numpy / pandas scalars → plain Python values: Timestamp → date, NaN / NaT / NA → None."""
     if value is None or value is pd.NaT or value is pd.NA:
@@ -146,6 +130,15 @@ def date_column(days: list[dt.date]) -> pd.Series:
     """Dates as the datetime64[us] column a DuckDB DATE reads back as (for a frame computed
     in Python that stands for a query's)."""
     return pd.Series(np.array(days, dtype="datetime64[D]").astype("datetime64[us]"))
+
+
+def stable_types(frame: pd.DataFrame, text: tuple[str, ...] = (),
+                 ints: tuple[str, ...] = ()) -> pd.DataFrame:
+    """`frame` with the `text` columns as text (str) and the `ints` columns as nullable
+    integers (Int32) whatever rows it holds: DuckDB types a text column without any value as
+    object and an INTEGER column without a NULL as int32, so a list restricted to some
+    accounts would otherwise not have the types of the whole list."""
+    return frame.astype({**{c: "str" for c in text}, **{c: "Int32" for c in ints}})
 
 
 def query(snap, sql: str, params: dict):

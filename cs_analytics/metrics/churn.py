@@ -1,20 +1,17 @@
 """Churn metrics of SPEC §4: the two-year churn rate (チャーン率) — headline, trend and by start
-quarter —, logo churn by period, renewals due and renewal rate, at-risk ARR by renewal quarter,
-and churn reasons.
+quarter —, logo churn by period and churn reasons (renewals: metrics/renewals.py).
 
 Like revenue.py, every function aggregates over the account × month spine and returns a small
 DataFrame or dict; rates are fractions and None when their denominator is 0. The two-year churn
 rate counts the account life table (models/13: F_i and C_i per account) held in memory; the
-lists of contracts and churns are SQL over the spine and the contracts, held per account
-(`metrics.held.per_account`), and the renewal figures and churn reasons are sums over those
-lists (`renewals_of`, `renewals_by_quarter_of`, `reasons_of`).
+list of churns is SQL over the spine and the contracts, held per account
+(`metrics.held.per_account`), and the reasons are sums over it (`reasons_of`).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,11 +21,11 @@ from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import (as_date, check_period, date_column,
                                        fiscal_year_start_month, plain, query, ratio,
                                        resolve_as_of, spine)
-from cs_analytics.metrics.filters import Filters, condition, mask
+from cs_analytics.metrics.filters import Filters, mask
 from cs_analytics.metrics.held import HeldRows, Query, held, per_account
+from cs_analytics.metrics.intervals import wilson_interval
 from cs_analytics.metrics.monthly import period_metrics
-from cs_analytics.metrics.periods import Period, add_months, month_start, period_start_sql
-from cs_analytics.models.parameters import MRR_EPSILON
+from cs_analytics.metrics.periods import Period, add_months, month_start
 
 TWO_YEARS = 24  # months from the first month with MRR within which a churn counts
 HEADLINE_COHORT_MONTHS = 12  # the headline covers customers who started in 12 months
@@ -91,7 +88,7 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
 def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None = None,
                    month: dt.date | None = None) -> dict:
     """The headline two-year churn rate at `month` (default: the as-of month): rate, customers,
-    churned, month, cohort_first_month, cohort_last_month."""
+    churned, month, cohort_first_month, cohort_last_month, ci90 (its 90% Wilson interval)."""
     as_of = resolve_as_of(snap, as_of)
     month = month_start(month or as_of)
     return two_year_churn_at(two_year_churn_trend(snap, [month], filters, as_of), month)
@@ -99,7 +96,8 @@ def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None =
 
 def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
     """`two_year_churn` at `month`, read from a `two_year_churn_trend` that includes that month
-    (a page showing the trend and the headline needs one query, not two)."""
+    (a page showing the trend and the headline needs one query, not two), with ci90: the
+    rate's 90% Wilson interval (low, high), None without customers."""
     month = month_start(month)
     rows = trend[[as_date(m) == month for m in trend["month"]]]
     if rows.empty:
@@ -108,6 +106,7 @@ def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
     out = {k: plain(row[k]) for k in ("customers", "churned", "rate")}
     for k in ("month", "cohort_first_month", "cohort_last_month"):
         out[k] = as_date(row[k])
+    out["ci90"] = wilson_interval(out["churned"], out["customers"])
     return out
 
 
@@ -159,174 +158,29 @@ def logo_churn_by_period(snap, kind: str = "quarter", n: int = 8, as_of: dt.date
     return period_metrics(snap, periods, filters, as_of)[columns]
 
 
-# ---------------------------------------------------------------------------- renewals
-
-
-@dataclass(frozen=True)
-class Renewals:
-    """Contracts due in a period and how many renewed.
-
-    renewal_rate = renewed_mrr / (renewed_mrr + lost_mrr): contracts whose check month (the
-    month after end_date's month) is after the as-of month are pending and left out.
-    """
-
-    contracts: pd.DataFrame
-    due_count: int
-    due_mrr: float
-    renewed_count: int
-    renewed_mrr: float
-    lost_count: int
-    lost_mrr: float
-    pending_count: int
-    pending_mrr: float
-    renewal_rate: float | None
-
-
-@per_account
-def renewal_contracts(snap, period: Period, filters: Filters | None = None,
-                      as_of: dt.date | None = None) -> pd.DataFrame:
-    """The contracts `renewals` counts: contracts with MRR whose end_date falls in the period;
-    renewed ⇔ the account has MRR > 0 in the month after end_date's month (renewal grace
-    applied). Columns: contract_id, account_id, name, owner_id, owner_name, start_date,
-    end_date, mrr, arr, check_month, next_month_mrr, renewed (True / False / None when
-    pending). Each row belongs to one account and depends on nothing else (`per_account`)."""
-    sp = spine(snap, as_of, filters)
-    where, params = condition(filters, snap, "c.account_id")
-    sql = f"""
-        WITH {sp.cte},
-        due AS (
-            SELECT c.contract_id, c.account_id, c.start_date, c.end_date, c.mrr,
-                   CAST(date_trunc('month', c.end_date) + INTERVAL 1 MONTH AS DATE) AS check_month
-            FROM int_contract_mrr c
-            WHERE c.end_date BETWEEN $period_start AND $period_end
-              AND c.mrr >= $eps
-              AND {where}
-        )
-        SELECT d.contract_id, d.account_id, a.name, a.owner_id, u.name AS owner_name,
-               d.start_date, d.end_date, d.mrr, 12 * d.mrr AS arr, d.check_month,
-               CASE WHEN d.check_month <= $as_of_month THEN coalesce(s.mrr, 0) END
-                   AS next_month_mrr,
-               CASE WHEN d.check_month <= $as_of_month THEN coalesce(s.mrr, 0) >= $eps END
-                   AS renewed
-        FROM due d
-        LEFT JOIN spine s ON s.account_id = d.account_id AND s.month = d.check_month
-        LEFT JOIN accounts a ON a.account_id = d.account_id
-        LEFT JOIN users u ON u.user_id = a.owner_id
-        ORDER BY d.end_date, d.contract_id"""
-    frame = query(snap, sql, sp.with_params(**params, period_start=period.start_date,
-                                           period_end=period.end_date,
-                                           as_of_month=sp.as_of_month))
-    frame["renewed"] = pd.Series([None if pd.isna(v) else bool(v) for v in frame["renewed"]],
-                                 dtype="object")
-    return frame
-
-
-def renewals(snap, period: Period, filters: Filters | None = None,
-             as_of: dt.date | None = None) -> Renewals:
-    """Contracts with MRR whose end_date falls in the period and how many renewed
-    (`renewal_contracts`, summed by `renewals_of`)."""
-    return renewals_of(renewal_contracts(snap, period, filters, as_of))
-
-
-def renewals_of(contracts: pd.DataFrame) -> Renewals:
-    """`renewals` of the contracts listed by `renewal_contracts`: a page restricting the list
-    to the filtered accounts counts the restricted rows."""
-    flags = list(contracts["renewed"])
-    mrr = [float(v) for v in contracts["mrr"]]
-    renewed = [m for m, f in zip(mrr, flags) if f is True]
-    lost = [m for m, f in zip(mrr, flags) if f is False]
-    pending = [m for m, f in zip(mrr, flags) if f is None]
-    return Renewals(
-        contracts=contracts, due_count=len(mrr), due_mrr=float(sum(mrr)),
-        renewed_count=len(renewed), renewed_mrr=float(sum(renewed)),
-        lost_count=len(lost), lost_mrr=float(sum(lost)),
-        pending_count=len(pending), pending_mrr=float(sum(pending)),
-        renewal_rate=ratio(sum(renewed), sum(renewed) + sum(lost)) if renewed or lost
-        else None)
-
-
-def renewal_quarters(snap, quarters: int = 4, as_of: dt.date | None = None) -> list[Period]:
-    """The fiscal quarters `renewals_by_quarter` covers: the as-of quarter and the next ones."""
-    fsm = fiscal_year_start_month(snap)
-    current = P.period_containing("quarter", resolve_as_of(snap, as_of), fsm)
-    return [P.shift(current, i, fsm) for i in range(quarters)]
-
-
-@per_account
-def upcoming_contracts(snap, quarters: int = 4, as_of: dt.date | None = None,
-                       filters: Filters | None = None) -> pd.DataFrame:
-    """The contracts `renewals_by_quarter` sums: contracts with MRR still to end (end_date ≥
-    the as-of date) within `renewal_quarters`. Columns: contract_id, account_id, end_date,
-    quarter (the fiscal quarter of end_date: its label, a category of the quarters' labels),
-    mrr, following_signed (a following contract is already signed). Each row belongs to one
-    account, like `renewal_contracts`."""
-    as_of = resolve_as_of(snap, as_of)
-    fsm = fiscal_year_start_month(snap)
-    wanted = renewal_quarters(snap, quarters, as_of)
-    where, params = condition(filters, snap, "c.account_id")
-    sql = f"""
-        SELECT c.contract_id, c.account_id, c.end_date,
-               {period_start_sql("CAST(date_trunc('month', c.end_date) AS DATE)", "quarter")}
-                   AS quarter_start,
-               c.mrr, c.following_signed
-        FROM int_contract_mrr c
-        WHERE c.end_date >= $as_of AND c.end_date <= $last_day AND c.mrr >= $eps AND {where}
-        ORDER BY c.end_date, c.contract_id"""
-    frame = query(snap, sql, {**params, "fsm": fsm, "as_of": as_of, "eps": MRR_EPSILON,
-                             "last_day": wanted[-1].end_date})
-    labels = {q.first_month: q.label for q in wanted}
-    # The quarter as a category of the quarters' labels, in order: summing by quarter reads
-    # its codes (`renewals_by_quarter_of`).
-    frame.insert(3, "quarter", pd.Categorical(
-        [labels[as_date(v)] for v in frame.pop("quarter_start")], categories=list(
-            labels.values())))
-    return frame
-
-
-def renewals_by_quarter(snap, quarters: int = 4, as_of: dt.date | None = None,
-                        filters: Filters | None = None) -> pd.DataFrame:
-    """Contracts still to end (end_date ≥ as-of date) by fiscal quarter of end_date, for the
-    current quarter and the next ones: quarter, quarter_start, contracts, due_arr, signed_arr
-    (a following contract is already signed), at_risk_contracts and at_risk_arr (nothing
-    following signed yet). `upcoming_contracts` summed by `renewals_by_quarter_of`."""
-    return renewals_by_quarter_of(upcoming_contracts(snap, quarters, as_of, filters),
-                                  renewal_quarters(snap, quarters, as_of))
-
-
-def renewals_by_quarter_of(contracts: pd.DataFrame, quarters: list[Period]) -> pd.DataFrame:
-    """`renewals_by_quarter` of the contracts listed by `upcoming_contracts` over the same
-    quarters (`renewal_quarters`): one row per quarter, zeros where nothing ends."""
-    at = pd.Categorical(contracts["quarter"], categories=[q.label for q in quarters]).codes
-    arr = 12 * contracts["mrr"].to_numpy(dtype=np.float64)
-    signed = contracts["following_signed"].to_numpy(dtype=bool)
-
-    def total(weights):  # per quarter (float64, also when there are no contracts)
-        return np.bincount(at, weights=weights, minlength=len(quarters)).astype(np.float64)
-
-    return pd.DataFrame({
-        "quarter": [q.label for q in quarters],
-        "quarter_start": [q.first_month for q in quarters],
-        "contracts": np.bincount(at, minlength=len(quarters)).astype(np.int64),
-        "due_arr": total(arr),
-        "signed_arr": total(arr * signed),
-        "at_risk_contracts": np.bincount(at[~signed], minlength=len(quarters)).astype(np.int64),
-        "at_risk_arr": total(arr * ~signed),
-    })
-
-
 # ---------------------------------------------------------------------------- churn reasons
 
 
-def _churn_events_sql(cte: str) -> str:
-    """Churn movements of the period with their reason: the churn_reason of the contract(s)
-    that stopped counting between the previous snapshot day and the churn month's (the latest
-    ending one with a reason), else the account's churn_reason, else NULL."""
+REASONED_MOVEMENTS = ("contraction", "churn")  # movements a churn reason can explain
+
+
+def movement_events_sql(cte: str) -> str:
+    """The movements of kinds $movements in months $first_month…$end_month, one row per
+    account and month (`reasoned`: account_id, month, snapshot_day, movement,
+    movement_amount, churned_mrr = −amount, name, owner_id, owner_name, reason).
+
+    reason — for a contraction or a churn only: the churn_reason of the contract(s) that
+    stopped counting between the previous snapshot day and the month's (the latest ending one
+    with a reason); for a churn, else the account's churn_reason; else NULL."""
+    reasoned = ", ".join(f"'{m}'" for m in REASONED_MOVEMENTS)
     return f"""
         WITH {cte},
         events AS (
-            SELECT s.account_id, s.month, s.snapshot_day, -s.movement_amount AS churned_mrr
+            SELECT s.account_id, s.month, s.snapshot_day, s.movement, s.movement_amount,
+                   -s.movement_amount AS churned_mrr
             FROM spine s
-            WHERE s.movement = 'churn' AND s.month BETWEEN $first_month AND $end_month
+            WHERE list_contains($movements, s.movement)
+              AND s.month BETWEEN $first_month AND $end_month
         ),
         contract_reasons AS (
             SELECT e.account_id, e.month,
@@ -337,11 +191,13 @@ def _churn_events_sql(cte: str) -> str:
              AND c.active_until < e.snapshot_day
              AND c.active_until >= last_day(CAST(e.month - INTERVAL 1 MONTH AS DATE))
              AND nullif(trim(c.churn_reason), '') IS NOT NULL
+            WHERE e.movement IN ({reasoned})
             GROUP BY e.account_id, e.month
         ),
         reasoned AS (
             SELECT e.*, a.name, a.owner_id, u.name AS owner_name,
-                   coalesce(r.reason, nullif(trim(a.churn_reason), '')) AS reason
+                   coalesce(r.reason, CASE WHEN e.movement = 'churn'
+                                           THEN nullif(trim(a.churn_reason), '') END) AS reason
             FROM events e
             LEFT JOIN contract_reasons r ON r.account_id = e.account_id AND r.month = e.month
             LEFT JOIN accounts a ON a.account_id = e.account_id
@@ -356,11 +212,11 @@ def churned_accounts(snap, period: Period, filters: Filters | None = None,
     (MRR lost, positive), reason (missing — NaN — when not recorded)."""
     sp = spine(snap, as_of, filters)
     check_period(period, sp.as_of)
-    sql = _churn_events_sql(sp.cte) + """
+    sql = movement_events_sql(sp.cte) + """
         SELECT account_id, name, owner_id, owner_name, month, churned_mrr, reason
         FROM reasoned
         ORDER BY month, churned_mrr DESC, account_id"""
-    return query(snap, sql, sp.with_params(first_month=period.first_month,
+    return query(snap, sql, sp.with_params(movements=["churn"], first_month=period.first_month,
                                           end_month=period.end_month(sp.as_of)))
 
 
@@ -394,3 +250,13 @@ def reasons_of(churned: pd.DataFrame) -> pd.DataFrame:
         "share": pd.Series([ratio(v, total) for v in counts.tolist()], dtype=np.float64),
         "mrr_share": pd.Series([ratio(v, total_mrr) for v in lost.tolist()], dtype=np.float64),
     })[REASON_COLUMNS]
+
+
+def reason_share(reasons: pd.DataFrame, wanted) -> dict:
+    """Of the churns a `churn_reasons` frame counts, those whose reason is one of `wanted`:
+    churned, total (every churn, reason recorded or not) and share (None without churns)."""
+    wanted = {str(w).strip() for w in wanted}
+    churned = int(sum(n for reason, n in zip(reasons["reason"], reasons["churned"])
+                      if isinstance(reason, str) and reason.strip() in wanted))
+    total = int(reasons["churned"].sum()) if len(reasons) else 0
+    return {"churned": churned, "total": total, "share": ratio(churned, total)}

@@ -146,6 +146,59 @@ def previous(period: Period, fiscal_year_start_month: int = 1) -> Period:
     return period_containing(period.kind, period.before_month, fiscal_year_start_month)
 
 
+def shift_day(day: dt.date, months: int) -> dt.date:
+    """The same day of the month `months` months later (earlier when negative), clamped to
+    that month's last day: 2026-05-31 shifted by −3 months is 2026-02-28."""
+    month = add_months(day, months)
+    return min(month.replace(day=1) + dt.timedelta(days=day.day - 1), last_day(month))
+
+
+def is_complete(period: Period, as_of: dt.date) -> bool:
+    """A period is complete when its last day is on or before `as_of`; else it is to date."""
+    return period.end_date <= as_of
+
+
+def days_in(period: Period) -> int:
+    return (period.end_date - period.start_date).days + 1
+
+
+def days_elapsed(period: Period, as_of: dt.date) -> int:
+    """Days of the period up to and including `as_of` (all of them once it is complete)."""
+    return max(0, (min(period.end_date, as_of) - period.start_date).days + 1)
+
+
+# How far back each comparison of SPEC §4 looks, in months: the previous period of the same
+# kind (for TTM, the twelve months before) and the same period a year earlier (前年同期).
+COMPARISON_MONTHS = {"previous": {"month": 1, "quarter": 3, "year": 12, "ttm": 12},
+                     "year_ago": {"month": 12, "quarter": 12, "year": 12, "ttm": 12}}
+
+
+def compared(period: Period, as_of: dt.date, comparison: str,
+             fiscal_year_start_month: int = 1) -> tuple[Period, dt.date]:
+    """The period a comparison reads, and the day it is measured on (SPEC §4 "Comparisons").
+
+    comparison: "previous" or "year_ago". A complete period is compared with the whole earlier
+    period, measured on `as_of` (its own last day has passed). A period to date is compared
+    like for like: the earlier period measured as if `as_of` were the same day of it — the
+    same day of the month, shifted by the comparison's months and clamped to that month's
+    end; its stock values on that day, its flows over its first days only.
+    """
+    months = COMPARISON_MONTHS[comparison][period.kind]
+    earlier = period_containing(period.kind, add_months(period.last_month, -months),
+                                fiscal_year_start_month)
+    if is_complete(period, as_of):
+        return earlier, as_of
+    return earlier, shift_day(as_of, -months)
+
+
+def last_complete(kind: str, as_of: dt.date, fiscal_year_start_month: int = 1) -> Period:
+    """The latest period of a kind that is complete on `as_of` (the one containing it when
+    `as_of` is its last day, else the one before)."""
+    current = period_containing(kind, as_of, fiscal_year_start_month)
+    return current if is_complete(current, as_of) else shift(current, -1,
+                                                             fiscal_year_start_month)
+
+
 def last_n(kind: str, n: int, as_of: dt.date, fiscal_year_start_month: int = 1) -> list[Period]:
     """The `n` periods ending with the one containing `as_of`, oldest first.
 

@@ -170,23 +170,26 @@ def kpis(snap, period: Period, filters: Filters | None = None,
 
 def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
               as_of: dt.date | None = None) -> list[dict]:
-    """For each period, {"kpis": `kpis` of it, "bridge": `movement_totals` of it}, from two
-    queries whatever the number of periods (one `period_metrics`, one two-year churn trend
-    over the periods' end months): a page comparing a period with the previous one asks once."""
+    """For each period, {"kpis": `kpis` of it, "bridge": `movement_totals` of it, "two_year":
+    the two-year churn rate at its last month with its group (`churn.two_year_churn`: rate,
+    customers, churned, month, cohort_first_month, cohort_last_month)}, from two queries
+    whatever the number of periods (one `period_metrics`, one two-year churn trend over the
+    periods' end months): a page comparing a period with the previous one asks once."""
     as_of = resolve_as_of(snap, as_of)
     frame = period_metrics(snap, periods, filters, as_of)
     ends = [p.end_month(as_of) for p in periods]
     trend = churn.two_year_churn_trend(snap, sorted(set(ends)), filters, as_of)
-    two_year = {as_date(m): plain(rate) for m, rate in zip(trend["month"], trend["rate"])}
     computed_elsewhere = ("two_year_churn_rate", "period_start", "period_end", "as_of")
     out = []
     for period, end, (_, row) in zip(periods, ends, frame.iterrows()):
+        two_year = churn.two_year_churn_at(trend, end)
         values = {k: plain(row[k]) for k in KPI_KEYS if k not in computed_elsewhere}
-        values["two_year_churn_rate"] = two_year[end]
+        values["two_year_churn_rate"] = two_year["rate"]
         values["period_start"] = period.start_date.isoformat()
         values["period_end"] = period.end_day(as_of).isoformat()
         values["as_of"] = as_of.isoformat()
-        out.append({"kpis": {k: values[k] for k in KPI_KEYS}, "bridge": bridge_of(row)})
+        out.append({"kpis": {k: values[k] for k in KPI_KEYS}, "bridge": bridge_of(row),
+                    "two_year": two_year})
     return out
 
 

@@ -12,13 +12,13 @@ import datetime as dt
 
 import pandas as pd
 
-from cs_analytics.metrics.base import json_value
+from cs_analytics.metrics.base import json_value, stable_types
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.held import per_account
 from cs_analytics.metrics.weekly import counts_on, mart_on, snapshot_day_for
 
 SIGNALS = ("no_login_60d", "deliveries_drop_50", "no_contact_60d", "health_red",
-           "renewal_at_risk")
+           "renewal_at_risk", "notice_deadline_near")
 # Signal rows by account, then in the order of SIGNALS (signals_on and keys_on).
 _ORDER_BY = ("ORDER BY s.account_id, list_position(["
              + ", ".join(f"'{name}'" for name in SIGNALS) + "], s.signal)")
@@ -30,6 +30,8 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "no_contact_60d": ("last_contact_date", "last_contact_type", "days_since_contact"),
     "health_red": ("score", "band", "top_detractor"),
     "renewal_at_risk": ("contract_end_date", "days_to_end", "band", "score"),
+    "notice_deadline_near": ("notice_contract_id", "notice_deadline", "days_to_notice_deadline",
+                             "band", "score"),
 }
 
 # What an alert message needs beside the evidence.
@@ -53,7 +55,7 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
     _check_names(signals)
     where, params = condition(filters, snap, "s.account_id")
     tables = _tables_on(snap, day)
-    return snap.query(f"""
+    return stable_types(snap.query(f"""
         SELECT s.*, a.name, a.owner_id, coalesce(u.name, a.owner_id) AS owner_name,
                u.manager_id AS owner_manager_id, g.segment, h.mrr, a.sf_url
         FROM {tables[0]}
@@ -66,7 +68,8 @@ def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
           AND ($account_id IS NULL OR s.account_id = $account_id)
           AND {where}
         {_ORDER_BY}
-    """, {**params, "day": day, "signals": list(signals), "account_id": account_id})
+    """, {**params, "day": day, "signals": list(signals), "account_id": account_id}),
+        text=("notice_contract_id",), ints=("days_to_notice_deadline",))
 
 
 @per_account

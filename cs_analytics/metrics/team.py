@@ -192,9 +192,20 @@ def portfolio(snap, owner_id: str | None = None, filters: Filters | None = None,
     """, {**params, "owner_id": owner_id, "bands": list(bands)})
 
 
-def teams(snap) -> pd.DataFrame:
+def teams(snap, owner_scope: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The teams weekly reviews are written for: team (key), manager_id, name (the manager's
-    name; None for "all"), members. "all" comes first."""
+    name; None for "all"), members. "all" comes first.
+
+    A viewer limited to a portfolio (`owner_scope`, as access.Access gives it) reviews that
+    portfolio only, never a team's: one team per owner of the scope, keyed by the owner's
+    user id and named after them, with manager_id None and one member."""
+    if owner_scope is not None:
+        return snap.query("""
+            SELECT user_id AS team, CAST(NULL AS VARCHAR) AS manager_id,
+                   coalesce(name, user_id) AS name, 1 AS members
+            FROM users WHERE list_contains($scope, user_id)
+            ORDER BY name, team
+        """, {"scope": list(owner_scope)})
     managers = snap.query("""
         SELECT m.user_id AS team, m.user_id AS manager_id, coalesce(m.name, m.user_id) AS name,
                1 + (SELECT count(*) FROM users r WHERE r.manager_id = m.user_id) AS members
@@ -208,8 +219,11 @@ def teams(snap) -> pd.DataFrame:
     return pd.concat([head, managers], ignore_index=True) if len(managers) else head
 
 
-def team_owner_ids(snap, team: str) -> list[str]:
-    """The users of a team: every user for "all", else the manager and their reports."""
+def team_owner_ids(snap, team: str, owner_scope: tuple[str, ...] | None = None) -> list[str]:
+    """The users of a team: every user for "all", else the manager and their reports. Within
+    a portfolio scope (see `teams`) a team is its one owner, and any other key has nobody."""
+    if owner_scope is not None:
+        return [team] if team in owner_scope else []
     if team == ALL_TEAM:
         return [r[0] for r in snap.rows("SELECT user_id FROM users ORDER BY user_id")]
     return [r[0] for r in snap.rows(

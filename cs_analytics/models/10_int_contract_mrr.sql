@@ -3,12 +3,12 @@
 --   month_ends     number of month-ends (last days of months) within [start_date, end_date]
 --   mrr            the contract's explicit mrr, else amount / month_ends; NULL when neither
 --                  gives a value (no explicit mrr and no month-end covered)   — SPEC §4
---   next_start_date  start of the account's first contract starting after end_date
+--   next_start_date  start of the account's first recurring contract (one with MRR) starting
+--                  after end_date: a spot contract (no MRR) is looked past, not a renewal
 --   gap_days       days strictly between end_date and next_start_date
 --   active_until   end_date, or the day before next_start_date when gap_days is at most
 --                  params.renewal_grace_days (renewal grace: a late renewal is not churn)
---   following_signed  another contract of the account ends later and starts no later than
---                  the grace window after this one ends (the renewal is already signed)
+--   (whether a renewal is signed: int_contract_renewal, model 14)
 --
 -- A contract without end_date is open-ended: month_ends and (unless explicit) mrr are NULL
 -- and active_until is NULL, read as "still active".
@@ -35,21 +35,22 @@ WITH terms AS (
         END AS month_ends
     FROM contracts
 ),
+priced AS (
+    SELECT *,
+           CAST(CASE
+               WHEN explicit_mrr IS NOT NULL THEN explicit_mrr
+               WHEN month_ends > 0 THEN amount / month_ends
+           END AS DOUBLE) AS mrr
+    FROM terms
+),
+recurring AS (
+    -- contracts with MRR: the only ones that renew or continue another
+    SELECT contract_id, account_id, start_date, end_date FROM priced WHERE mrr IS NOT NULL
+),
 next_contract AS (
     SELECT c.contract_id, min(n.start_date) AS next_start_date
     FROM contracts c
-    JOIN contracts n ON n.account_id = c.account_id AND n.start_date > c.end_date
-    GROUP BY c.contract_id
-),
-following AS (
-    SELECT c.contract_id, true AS following_signed
-    FROM contracts c
-    CROSS JOIN params p
-    JOIN contracts f
-      ON f.account_id = c.account_id
-     AND f.contract_id <> c.contract_id
-     AND (f.end_date > c.end_date OR f.end_date IS NULL)
-     AND f.start_date <= c.end_date + 1 + p.renewal_grace_days
+    JOIN recurring n ON n.account_id = c.account_id AND n.start_date > c.end_date
     GROUP BY c.contract_id
 )
 SELECT
@@ -60,10 +61,7 @@ SELECT
     t.amount,
     t.explicit_mrr,
     t.month_ends,
-    CAST(CASE
-        WHEN t.explicit_mrr IS NOT NULL THEN t.explicit_mrr
-        WHEN t.month_ends > 0 THEN t.amount / t.month_ends
-    END AS DOUBLE) AS mrr,
+    t.mrr,
     n.next_start_date,
     CAST(n.next_start_date - t.end_date - 1 AS INTEGER) AS gap_days,
     CASE
@@ -71,12 +69,10 @@ SELECT
             THEN n.next_start_date - 1
         ELSE t.end_date
     END AS active_until,
-    coalesce(f.following_signed, false) AS following_signed,
     t.status,
     t.type,
     t.churn_reason
-FROM terms t
+FROM priced t
 CROSS JOIN params p
 LEFT JOIN next_contract n USING (contract_id)
-LEFT JOIN following f USING (contract_id)
 ORDER BY t.account_id, t.start_date, t.contract_id;

@@ -16,6 +16,11 @@
 --   renewal_at_risk     the current contract ends within renewal_at_risk_days (days_to_end ≤
 --                       that), nothing following is signed, and the band is one of
 --                       renewal_at_risk_bands.
+--   notice_deadline_near  an auto-renewing contract of the account that has started, has no
+--                       following contract signed and no notice of cancellation by d, has its
+--                       notice deadline (int_contract_renewal) in [d, d + notice_deadline_days],
+--                       and the account is in renewal_at_risk_bands or shows another signal on
+--                       d. Evidence: the contract with the nearest such deadline.
 --
 -- Evidence columns are filled for every signal (the message shows the relevant ones).
 --   since    first snapshot day of the uninterrupted run of this signal up to d
@@ -79,12 +84,40 @@ signals AS (
       AND days_to_end <= renewal_at_risk_days
       AND band IN (SELECT band FROM params_signal_risk_bands)
 ),
+notice_due AS (
+    -- per account and day, the pending auto-renewing contract whose notice deadline is nearest
+    SELECT
+        b.account_id,
+        b.snapshot_day,
+        arg_min(r.contract_id, (r.notice_deadline, r.contract_id)) AS notice_contract_id,
+        min(r.notice_deadline) AS notice_deadline
+    FROM base b
+    JOIN int_contract_renewal r
+      ON r.account_id = b.account_id
+     AND r.auto_renew
+     AND r.start_date <= b.snapshot_day
+     AND r.notice_deadline BETWEEN b.snapshot_day AND b.snapshot_day + b.notice_deadline_days
+     AND r.following_contract_id IS NULL
+     AND (r.notice_date IS NULL OR r.notice_date > b.snapshot_day)
+    GROUP BY b.account_id, b.snapshot_day
+),
+all_signals AS (
+    SELECT * FROM signals
+    UNION ALL BY NAME
+    SELECT 'notice_deadline_near' AS signal, b.*, n.notice_contract_id, n.notice_deadline,
+           CAST(n.notice_deadline - b.snapshot_day AS INTEGER) AS days_to_notice_deadline
+    FROM base b
+    JOIN notice_due n USING (account_id, snapshot_day)
+    WHERE b.band IN (SELECT band FROM params_signal_risk_bands)
+       OR EXISTS (SELECT 1 FROM signals s
+                  WHERE s.account_id = b.account_id AND s.snapshot_day = b.snapshot_day)
+),
 runs AS (
     SELECT
         s.*,
         d.day_index - row_number() OVER (PARTITION BY s.account_id, s.signal
                                          ORDER BY d.day_index) AS run_key
-    FROM signals s
+    FROM all_signals s
     JOIN int_health_snapshot_days d USING (snapshot_day)
 )
 SELECT
@@ -105,6 +138,9 @@ SELECT
     contract_end_date,
     days_to_end,
     following_signed,
+    notice_contract_id,
+    notice_deadline,
+    days_to_notice_deadline,
     score,
     band,
     top_detractor

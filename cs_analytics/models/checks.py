@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import duckdb
@@ -24,6 +25,19 @@ def run_all(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # ---------------------------------------------------------------------------- revenue
+
+
+@check
+def finite_amounts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every contract amount and MRR is a finite number (a source could still deliver inf or
+    NaN; one such value makes every total and rate meaningless)."""
+    rows = con.execute(
+        "SELECT contract_id, amount, mrr FROM contracts "
+        "WHERE NOT isfinite(coalesce(amount, 0)) OR NOT isfinite(coalesce(mrr, 0)) "
+        "ORDER BY contract_id LIMIT 6").fetchall()
+    shown = ", ".join(f"{c} (amount {a!r}, mrr {m!r})" for c, a, m in rows[:5])
+    return [f"contracts with an amount or mrr that is not a finite number: {shown}"
+            + (", …" if len(rows) > 5 else "")] if rows else []
 
 BRIDGE_MONTHS_SHOWN = 5
 
@@ -48,6 +62,11 @@ def mrr_bridge(con: duckdb.DuckDBPyConnection) -> list[str]:
         ORDER BY t.month""").fetchall()
     broken = []
     for month, mrr, previous, net, accounts in rows:
+        if not all(math.isfinite(v) for v in (mrr, previous, net)):
+            # inf − inf is NaN, which no tolerance catches: a non-finite total is itself broken
+            broken.append(f"MRR bridge broken in {month:%Y-%m}: MRR {mrr!r}, previous month "
+                          f"{previous!r}, movements {net!r} are not all finite numbers")
+            continue
         difference = mrr - (previous + net)
         if abs(difference) > MRR_EPSILON * max(1, accounts):
             broken.append(

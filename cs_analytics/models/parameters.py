@@ -21,6 +21,32 @@ def write(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) ->
         "CAST(? AS DOUBLE) AS mrr_epsilon",
         [as_of, g.renewal_grace_days, g.fiscal_year_start_month, MRR_EPSILON])
     write_health_parameters(con, settings)
+    write_renewal_parameters(con, settings)
+
+
+# The 90% two-sided normal quantile: the forecast's Wilson intervals are 90% intervals.
+Z_90 = 1.6448536269514722
+
+
+def write_renewal_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """[renewals] settings as tables, read by models 14 and 50.
+
+    params_renewals                one row: the contract defaults, the forecast's lead days and
+                                   minimum history, and the 90% normal quantile
+    params_renewal_probabilities   bucket (a band, 'unscored', 'notice_given'), default_p
+    """
+    r = settings.renewals
+    con.execute(
+        "CREATE OR REPLACE TABLE params_renewals AS SELECT "
+        "CAST(? AS BOOLEAN) AS auto_renew_default, CAST(? AS INTEGER) AS notice_days_default, "
+        "CAST(? AS INTEGER) AS forecast_lead_days, CAST(? AS INTEGER) AS forecast_min_renewals, "
+        "CAST(? AS DOUBLE) AS z",
+        [r.auto_renew_default, r.notice_days_default, r.forecast_lead_days,
+         r.forecast_min_renewals, Z_90])
+    con.execute("CREATE OR REPLACE TABLE params_renewal_probabilities "
+                "(bucket VARCHAR, default_p DOUBLE)")
+    con.executemany("INSERT INTO params_renewal_probabilities VALUES (?, ?)",
+                    [[k, float(v)] for k, v in r.default_probabilities.items()])
 
 
 def write_health_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -88,9 +114,10 @@ def write_health_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) 
         "CREATE OR REPLACE TABLE params_signals AS SELECT CAST(? AS INTEGER) AS no_login_days, "
         "CAST(? AS INTEGER) AS deliveries_window_days, CAST(? AS DOUBLE) AS deliveries_drop_ratio, "
         "CAST(? AS INTEGER) AS deliveries_min_previous, CAST(? AS INTEGER) AS no_contact_days, "
-        "CAST(? AS INTEGER) AS renewal_at_risk_days",
+        "CAST(? AS INTEGER) AS renewal_at_risk_days, CAST(? AS INTEGER) AS notice_deadline_days",
         [s.no_login_days, s.deliveries_window_days, s.deliveries_drop_ratio,
-         s.deliveries_min_previous, s.no_contact_days, s.renewal_at_risk_days])
+         s.deliveries_min_previous, s.no_contact_days, s.renewal_at_risk_days,
+         s.notice_deadline_days])
     con.execute("CREATE OR REPLACE TABLE params_signal_risk_bands (band VARCHAR)")
     if s.renewal_at_risk_bands:
         con.executemany("INSERT INTO params_signal_risk_bands VALUES (?)",

@@ -6,6 +6,13 @@ lays them out. Every string — whatever its origin — is written as an explici
 (inline string, quote prefix when it starts like a formula), so a customer named
 `=HYPERLINK(...)` or `+cmd` is shown as text and never evaluated. This module never writes a
 formula.
+
+Printing: every row gets an explicit height and the sheet an explicit scale, so where pages
+break is known here and not left to the spreadsheet application. A heading stays with its
+table, a chart and a table that fits on a page are never split (a manual page break moves them
+to the next page), and a table longer than a page is the last block of its sheet: its own
+header row is the sheet's print title, repeated above its rows on every page it continues
+on — no sheet-wide header over other tables.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 # Number formats. Amounts stay unrounded in the cell; the format rounds for display only.
@@ -35,6 +43,7 @@ YEN = '"¥"#,##0;-"¥"#,##0'
 YEN_SIGNED = '+"¥"#,##0;-"¥"#,##0;"¥"0'
 PERCENT = "0.0%"
 PERCENT_POINTS = '+0.0" pt";-0.0" pt";0.0" pt"'
+PERCENT_SIGNED = "+0%;-0%;0%"  # a relative change: +12% = 12% more than the comparison
 INTEGER = "#,##0"
 INTEGER_SIGNED = "+#,##0;-#,##0;0"
 DECIMAL = "#,##0.0"
@@ -44,11 +53,44 @@ DATETIME = "yyyy-mm-dd hh:mm"
 
 FORMATS = {
     "yen": YEN, "yen_delta": YEN_SIGNED, "pct": PERCENT, "pct_delta": PERCENT_POINTS,
+    "pct_change": PERCENT_SIGNED,
     "int": INTEGER, "int_delta": INTEGER_SIGNED, "number": DECIMAL, "number_delta": DECIMAL_SIGNED,
     "date": DATE,
 }
 TEXT_KINDS = ("text", "wrap")
 KINDS = tuple(FORMATS) + TEXT_KINDS
+AMOUNT_KINDS = ("yen", "yen_delta")
+
+
+@dataclass(frozen=True)
+class AmountUnit:
+    """How amounts are shown: in yen, 万円 (units of ¥10,000) or 百万円 (¥1,000,000). A cell
+    holds the amount divided by `divisor`, unrounded — sums in Excel stay exact —, and its
+    format rounds for display (`decimals` places) and names the unit."""
+
+    key: str
+    divisor: float
+    formats: Mapping[str, Mapping[str, str]]  # language → {"yen": …, "yen_delta": …}
+    decimals: int = 0
+
+    def format(self, kind: str, lang: str = "ja") -> str:
+        return self.formats.get(lang, self.formats["ja"])[kind]
+
+
+def _unit_formats(body: str, suffix: str) -> dict[str, str]:
+    return {"yen": f'{body}"{suffix}";-{body}"{suffix}"',
+            "yen_delta": f'+{body}"{suffix}";-{body}"{suffix}";{body.replace("#,##", "")}'
+                         f'"{suffix}"'}
+
+
+UNITS = {
+    "yen": AmountUnit("yen", 1.0, {"ja": {"yen": YEN, "yen_delta": YEN_SIGNED}}),
+    "man": AmountUnit("man", 10_000.0, {"ja": _unit_formats("#,##0", "万円"),
+                                       "en": _unit_formats("#,##0", " ×¥10k")}),
+    "million": AmountUnit("million", 1_000_000.0,
+                          {"ja": _unit_formats("#,##0.0", "百万円"),
+                           "en": _unit_formats("#,##0.0", " ¥M")}, decimals=1),
+}
 
 # Characters XML 1.0 cannot carry; source data may contain them (pasted from other tools).
 _ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
@@ -67,9 +109,27 @@ THIN = Side(style="thin", color="BFBFBF")
 CELL_BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
 MIN_WIDTH, MAX_WIDTH, WRAP_WIDTH = 6.0, 60.0, 48.0
+HEADER_WIDTH = 22.0      # a header wider than this wraps (its row grows) instead of widening
+                         # its column: long period titles do not shrink the printed page
 MAX_FROZEN_ROWS = 10     # a table lower than this freezes only the title, not half a screen
-CHART_ROWS = 18          # rows left free under a chart anchored in the sheet
+CHART_ROWS = 14          # rows (of LINE_PT) left free under a chart anchored in the sheet
+CHART_WIDTH_CM, CHART_HEIGHT_CM = 18.0, 8.0
 HELPER_FIRST_COLUMN = 40  # hidden chart helper data lives far to the right (column AN on)
+
+# The printed page: A4 landscape, margins in inches, sizes in points (1/72 inch).
+PAGE_WIDTH_PT, PAGE_HEIGHT_PT = 841.89, 595.28
+SIDE_MARGIN_IN, TOP_MARGIN_IN, HEADER_MARGIN_IN = 0.4, 0.8, 0.3
+LINE_PT = 18.0           # a row of 11-point text, Japanese glyphs included
+POINTS_PER_WIDTH = 7.0   # a column's printed width per unit of Excel width: the widest font an
+                         # application substitutes for Calibri (DejaVu Sans), so it fits in all
+ROW_SPACING = 1.5        # row height per point of font size (larger fonts)
+PAGE_FILL = 0.9          # share of a page's height filled: what the applications' own
+                         # rounding of row heights and scale cannot overflow
+CM_PT = 72 / 2.54
+
+# Health bands as coloured text (no emoji: printers and LibreOffice draw them as boxes).
+BAND_COLOURS = {"healthy": "2E7D32", "caution": "B8860B", "warning": "E65100",
+                "danger": "C62828"}
 
 
 def display_width(text: str) -> int:
@@ -189,6 +249,8 @@ class Column:
     header: str
     kind: str = "text"
     kind_from: str | None = None  # a row key holding this cell's kind (tables mixing ¥ and %)
+    colour_from: str | None = None  # a row key holding this cell's font colour (hex RGB)
+    header_fill: str | None = None  # the header cell's fill colour (hex RGB), e.g. a band's
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -241,22 +303,70 @@ def _categories(chart, ref: Reference, text: bool = True) -> None:
         series.cat = AxDataSource(strRef=StrRef(f=str(ref)))
 
 
-class ReportSheet:
-    """A worksheet written top to bottom: headings, key/value blocks, tables, charts."""
+@dataclass(frozen=True)
+class Block:
+    """Rows that print together: a heading with its table, a chart, a note, a title."""
 
-    def __init__(self, ws: Worksheet, empty_text: str):
+    first_row: int
+    last_row: int
+    kind: str                      # "title", "text", "table", "chart"
+    header_row: int | None = None  # a table's header row
+
+
+class ReportSheet:
+    """A worksheet written top to bottom: headings, key/value blocks, tables, charts; laid out
+    on A4 pages when the workbook is finished (`finish`)."""
+
+    def __init__(self, ws: Worksheet, empty_text: str, unit: AmountUnit = UNITS["yen"],
+                 lang: str = "ja"):
         self.ws = ws
         self.row = 1
         self.empty_text = empty_text
+        self.unit = unit
+        self.lang = lang
         self._widths: dict[int, float] = {}
         self._wrap_columns: set[int] = set()
         self._frozen = False
         self._helper_col = HELPER_FIRST_COLUMN
         self._title_rows = 0
+        self._blocks: list[Block] = []
+        self._heading_row: int | None = None  # a heading waiting for the block it introduces
+        self._charts: list[tuple[int, object]] = []
+        self._paragraphs: dict[int, tuple[str, int]] = {}  # row → (text, columns spanned)
+        self.page_breaks: list[int] = []    # rows after which a page ends (set by finish)
+
+    # ------------------------------------------------------------------ blocks
+
+    def _block(self, first_row: int, last_row: int, kind: str,
+               header_row: int | None = None) -> None:
+        """Record rows that print together; a pending heading joins them."""
+        if self._heading_row is not None:
+            first_row = self._heading_row
+            self._heading_row = None
+        self._blocks.append(Block(first_row, last_row, kind, header_row))
+
+    def _write(self, cell: Cell, value, kind: str) -> None:
+        """`write_value`, with amounts in the sheet's unit (divided, unrounded; the format
+        rounds and names the unit)."""
+        if kind in AMOUNT_KINDS and self.unit.divisor != 1:
+            number = _plain_number(value)
+            if number is not None:
+                write_value(cell, number / self.unit.divisor, kind)
+                cell.number_format = self.unit.format(kind, self.lang)
+                return
+        write_value(cell, value, kind)
+
+    def _shown(self, value, kind: str) -> int:
+        if kind in AMOUNT_KINDS and self.unit.divisor != 1:
+            number = _plain_number(value)
+            if number is not None:
+                return len(f"{abs(number) / self.unit.divisor:,.{self.unit.decimals}f}") + 6
+        return _shown_width(value, kind)
 
     # ------------------------------------------------------------------ text blocks
 
     def title(self, text: str, subtitle_lines: Sequence[str] = (), demo_label: str | None = None):
+        first = self.row
         cell = self.ws.cell(self.row, 1)
         write_text(cell, text)
         cell.font = TITLE_FONT
@@ -272,6 +382,7 @@ class ReportSheet:
             cell.font = NOTE_FONT
             self.row += 1
         self._title_rows = self.row - 1
+        self._block(first, self.row - 1, "title")
         self.row += 1
 
     def heading(self, text: str) -> None:
@@ -280,26 +391,43 @@ class ReportSheet:
         cell = self.ws.cell(self.row, 1)
         write_text(cell, text)
         cell.font = HEADING_FONT
+        self._heading_row = self.row
         self.row += 1
 
     def note(self, text: str) -> None:
         cell = self.ws.cell(self.row, 1)
         write_text(cell, text)
         cell.font = NOTE_FONT
+        self._block(self.row, self.row, "text")
         self.row += 1
+
+    def paragraph(self, text: str, columns: int = 6) -> None:
+        """A long text (a commentary) in one wrapped cell merged over the first `columns`
+        columns: one block, as tall as its lines."""
+        cell = self.ws.cell(self.row, 1)
+        write_text(cell, text)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.border = CELL_BORDER
+        self.ws.merge_cells(start_row=self.row, start_column=1, end_row=self.row,
+                            end_column=columns)
+        self._paragraphs[self.row] = (clean_text(text), columns)
+        self._block(self.row, self.row, "text")
+        self.row += 2
 
     def key_values(self, items: Iterable[tuple[str, object, str]]) -> dict[str, int]:
         """A two-column block of (label, value, kind); returns the row of each label."""
         rows = {}
+        first = self.row
         for label, value, kind in items:
             label_cell = self.ws.cell(self.row, 1)
             write_text(label_cell, label)
             label_cell.font = Font(bold=True)
-            write_value(self.ws.cell(self.row, 2), value, kind)
+            self._write(self.ws.cell(self.row, 2), value, kind)
             self._measure(1, display_width(label))
-            self._measure(2, _shown_width(value, kind))
+            self._measure(2, self._shown(value, kind))
             rows[label] = self.row
             self.row += 1
+        self._block(first, self.row - 1, "text")
         self.row += 1
         return rows
 
@@ -308,7 +436,9 @@ class ReportSheet:
     def table(self, columns: Sequence[Column], rows, *, freeze: bool = False,
               first_col: int = 1) -> TableRange:
         """Write a header row and one row per record; `freeze` keeps everything above the first
-        data row visible while scrolling (once per sheet). An empty table says so in one row."""
+        data row visible while scrolling (once per sheet). An empty table says so in one row.
+        A table that may grow longer than a page must be the last block of its sheet (its
+        header is then repeated on the pages it continues on)."""
         records = _records(rows)
         header_row = self.row
         for i, col in enumerate(columns):
@@ -316,10 +446,12 @@ class ReportSheet:
             cell = self.ws.cell(header_row, c)
             write_text(cell, col.header)
             cell.font = HEADER_FONT
-            cell.fill = HEADER_FILL
+            cell.fill = (PatternFill("solid", fgColor=col.header_fill) if col.header_fill
+                         else HEADER_FILL)
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             cell.border = CELL_BORDER
-            self._measure(c, display_width(col.header) + 1)
+            self._measure(c, min(display_width(col.header) + 1,
+                                 max(HEADER_WIDTH, _longest_word(col.header) + 1)))
             if col.kind == "wrap":
                 self._wrap_columns.add(c)
         r = header_row + 1
@@ -329,9 +461,14 @@ class ReportSheet:
                 value = record.get(col.key)
                 kind = col.kind_of(record)
                 cell = self.ws.cell(r, c)
-                write_value(cell, value, kind)
+                self._write(cell, value, kind)
                 cell.border = CELL_BORDER
-                self._measure(c, _shown_width(value, kind))
+                if kind != "wrap":  # a row made tall by a wrapped cell reads from the top
+                    cell.alignment = Alignment(vertical="top")
+                colour = record.get(col.colour_from) if col.colour_from else None
+                if isinstance(colour, str) and colour:
+                    cell.font = Font(color=colour, bold=True)
+                self._measure(c, self._shown(value, kind))
             r += 1
         if not records:
             cell = self.ws.cell(r, first_col)
@@ -341,20 +478,19 @@ class ReportSheet:
         if freeze and not self._frozen:
             if header_row <= MAX_FROZEN_ROWS:
                 self.ws.freeze_panes = self.ws.cell(header_row + 1, 1).coordinate
-                self.ws.print_title_rows = f"{header_row}:{header_row}"
                 self._frozen = True
             else:
                 self.freeze_title()
+        self._block(header_row, r - 1, "table", header_row)
         self.row = r + 1
         last = header_row + len(records)
         return TableRange(header_row, header_row + 1, last,
                           {col.key: first_col + i for i, col in enumerate(columns)})
 
     def freeze_title(self) -> None:
-        """Keep the title rows visible (sheets whose first block is not a table)."""
+        """Keep the title rows visible on screen (sheets whose first block is not a table)."""
         if not self._frozen and self._title_rows:
             self.ws.freeze_panes = self.ws.cell(self._title_rows + 1, 1).coordinate
-            self.ws.print_title_rows = f"1:{self._title_rows}"
             self._frozen = True
 
     def mark(self, table: TableRange, key: str, row_index: int, good: bool | None) -> None:
@@ -366,15 +502,35 @@ class ReportSheet:
 
     # ------------------------------------------------------------------ charts
 
-    def _place(self, chart, width_cm: float = 18.0, height_cm: float = 8.0) -> None:
+    def chart_slot(self) -> int:
+        """Keep the rows of a chart here, to be drawn (`at=`) once the table it shows — written
+        below it — exists: a table that grows with the data stays the last block."""
+        at = self.row
+        self._block(at, at + CHART_ROWS - 1, "chart")
+        self.row += CHART_ROWS
+        return at
+
+    def _place(self, chart, at: int | None = None, width_cm: float = CHART_WIDTH_CM,
+               height_cm: float = CHART_HEIGHT_CM) -> None:
         chart.width, chart.height = width_cm, height_cm
         chart.x_axis.delete = False
         chart.y_axis.delete = False
-        self.ws.add_chart(chart, self.ws.cell(self.row, 1).coordinate)
-        self.row += CHART_ROWS
+        row = self.row if at is None else at
+        self.ws.add_chart(chart, self.ws.cell(row, 1).coordinate)
+        self._charts.append((row, chart))
+        if at is None:
+            self._block(row, row + CHART_ROWS - 1, "chart")
+            self.row += CHART_ROWS
+
+    def _axis_format(self, kind: str, default: str) -> str:
+        if kind in AMOUNT_KINDS:
+            return self.unit.format(kind, self.lang)
+        return FORMATS.get(kind, default)
 
     def bar_chart(self, table: TableRange, category: str, series: Sequence[str], title: str,
-                  kind: str = "yen", stacked: bool = False, horizontal: bool = False) -> BarChart | None:
+                  kind: str = "yen", stacked: bool = False, horizontal: bool = False,
+                  at: int | None = None) -> BarChart | None:
+        """A bar per category and series; `at`: the rows kept by `chart_slot`."""
         if table.rows <= 0:
             return None
         chart = BarChart()
@@ -386,8 +542,8 @@ class ReportSheet:
         for key in series:
             chart.add_data(table.ref(self.ws, key), titles_from_data=True)
         _categories(chart, table.ref(self.ws, category, with_header=False))
-        chart.y_axis.number_format = FORMATS.get(kind, YEN)
-        self._place(chart)
+        chart.y_axis.number_format = self._axis_format(kind, YEN)
+        self._place(chart, at)
         return chart
 
     def line_chart(self, table: TableRange, category: str, series: Sequence[str], title: str,
@@ -407,7 +563,7 @@ class ReportSheet:
         for s in chart.series:
             s.smooth = False
         _categories(chart, table.ref(self.ws, category, with_header=False), text=not dates)
-        chart.y_axis.number_format = FORMATS.get(kind, PERCENT)
+        chart.y_axis.number_format = self._axis_format(kind, PERCENT)
         if dates:
             chart.x_axis.number_format = DATE
             chart.x_axis.majorTimeUnit = "days"
@@ -421,7 +577,7 @@ class ReportSheet:
         steps: (label, value, role) with role 'total' (a bar from zero: start and end MRR) or
         'delta' (a signed movement floating on the running total). Series: an invisible base,
         then totals, increases and decreases. `series_labels` names 'total', 'increase',
-        'decrease' (and 'base', never shown).
+        'decrease' (and 'base', never shown). Values are in the sheet's amount unit.
         """
         if not steps:
             return None
@@ -433,7 +589,7 @@ class ReportSheet:
             write_text(self.ws.cell(first, c0 + i), series_labels.get(name, name))
         running = 0.0
         for n, (label, value, role) in enumerate(steps, start=1):
-            value = float(value or 0.0)
+            value = float(value or 0.0) / self.unit.divisor
             base = total = up = down = 0.0
             if role == "total":
                 total = value
@@ -448,7 +604,7 @@ class ReportSheet:
             write_text(self.ws.cell(r, c0), label)
             for i, v in enumerate((base, total, up, down), start=1):
                 self.ws.cell(r, c0 + i).value = v
-                self.ws.cell(r, c0 + i).number_format = YEN
+                self.ws.cell(r, c0 + i).number_format = self.unit.format("yen", self.lang)
         last = first + len(steps)
         for i in range(5):
             self.ws.column_dimensions[get_column_letter(c0 + i)].hidden = True
@@ -467,7 +623,7 @@ class ReportSheet:
         for s, colour in zip(chart.series[1:], ("4472C4", "70AD47", "C00000")):
             s.graphicalProperties = GraphicalProperties(solidFill=colour)
         chart.legend.position = "b"
-        chart.y_axis.number_format = YEN
+        chart.y_axis.number_format = self.unit.format("yen", self.lang)
         self._place(chart)
         return chart
 
@@ -477,8 +633,11 @@ class ReportSheet:
         if width > self._widths.get(col, 0):
             self._widths[col] = width
 
-    def finish(self, footer: str = "") -> None:
-        """Column widths, A4 landscape fit to one page wide, page numbers in the footer."""
+    def finish(self, footer: str = "", header: str = "") -> None:
+        """Column widths, then the printed pages: A4 landscape at a scale that fits the widest
+        block on one page wide, explicit row heights, manual page breaks between blocks, the
+        header row of a last table that runs over pages as the print title, page numbers in
+        the footer and `header` on top of every page."""
         for col, width in self._widths.items():
             limit = WRAP_WIDTH if col in self._wrap_columns else MAX_WIDTH
             letter = get_column_letter(col)
@@ -488,39 +647,154 @@ class ReportSheet:
         ws = self.ws
         ws.page_setup.orientation = "landscape"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_margins.left = ws.page_margins.right = SIDE_MARGIN_IN
+        ws.page_margins.top = ws.page_margins.bottom = TOP_MARGIN_IN
+        ws.page_margins.header = ws.page_margins.footer = HEADER_MARGIN_IN
         ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.page_margins.top = ws.page_margins.bottom = 0.6
         ws.oddFooter.center.text = "&P / &N"
         if footer:
             ws.oddFooter.left.text = clean_text(footer).replace("&", "&&")
+        if header:
+            ws.oddHeader.left.text = clean_text(header).replace("&", "&&")
+        ws.oddHeader.right.text = "&A"  # the sheet's name: which part of the report a page is
         ws.sheet_view.showGridLines = False
+        self._lay_out_pages()
+
+    def _column_points(self, col: int) -> float:
+        """A column's printed width in points, at most (POINTS_PER_WIDTH per unit of width;
+        Excel with Calibri prints it narrower)."""
+        dim = self.ws.column_dimensions.get(get_column_letter(col))
+        if dim is not None and dim.hidden:
+            return 0.0
+        width = dim.width if dim is not None and dim.width else 8.43
+        return width * POINTS_PER_WIDTH
+
+    def _row_heights(self, last_row: int) -> dict[int, float]:
+        """Every row's height in points: a line per text line (wrapped cells: their lines at
+        the column's width), the font's size for titles and headings."""
+        widths = {c: self._column_points(c) / POINTS_PER_WIDTH
+                  for c in range(1, HELPER_FIRST_COLUMN)}
+        heights = {r: LINE_PT for r in range(1, last_row + 1)}
+        # The written cells only: iter_rows would create every cell up to the helper columns
+        # and widen the sheet's used (printed) range with them.
+        for cell in list(self.ws._cells.values()):
+            if cell.value is None or not widths.get(cell.column) or cell.row > last_row:
+                continue
+            size = float(cell.font.sz or 11) if cell.font is not None else 11.0
+            line = max(LINE_PT, size * ROW_SPACING)
+            lines = 1
+            if cell.row in self._paragraphs and cell.column == 1:
+                text, span = self._paragraphs[cell.row]
+                lines = _lines(text, sum(widths[c] for c in range(1, span + 1)))
+            elif cell.alignment is not None and cell.alignment.wrap_text:
+                lines = _lines(str(cell.value), widths[cell.column])
+            heights[cell.row] = max(heights[cell.row], line * lines)
+        return heights
+
+    def _scale(self) -> int:
+        """The print scale (percent) at which the used columns and charts fit one page wide."""
+        used = max((c for c in self._widths if not self.ws.column_dimensions[
+            get_column_letter(c)].hidden), default=1)
+        if self._paragraphs:
+            used = max(used, max(span for _, span in self._paragraphs.values()))
+        width = sum(self._column_points(c) for c in range(1, used + 1))
+        if self._charts:
+            width = max(width, CHART_WIDTH_CM * CM_PT)
+        printable = PAGE_WIDTH_PT - 2 * 72 * SIDE_MARGIN_IN
+        return max(10, min(100, math.floor(100 * printable * 0.98 / width)))
+
+    def _lay_out_pages(self) -> None:
+        """Explicit row heights and scale, and page breaks between blocks: a block that does
+        not fit in what is left of a page starts the next one; a table longer than a page
+        flows over pages with its header repeated (the print title) when it is the sheet's
+        last block."""
+        ws = self.ws
+        last_row = max(self.row, ws.max_row)
+        heights = self._row_heights(last_row)
+        for r, h in heights.items():
+            ws.row_dimensions[r].height = h
+        scale = self._scale()
+        ws.page_setup.scale = scale
+        ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = None
+        ws.sheet_properties.pageSetUpPr.fitToPage = False
+        printable = PAGE_HEIGHT_PT - 2 * 72 * TOP_MARGIN_IN
+        capacity = printable * 100 / scale * PAGE_FILL
+        blocks = sorted(self._blocks, key=lambda b: b.first_row)
+        last_table = max((i for i, b in enumerate(blocks) if b.kind in ("table", "chart")),
+                         default=-1)
+        used, previous_end, breaks, title_row = 0.0, 0, [], None
+
+        def span(first: int, last: int) -> float:
+            return sum(heights.get(r, LINE_PT) for r in range(first, last + 1))
+
+        for i, block in enumerate(blocks):
+            gap = span(previous_end + 1, block.first_row - 1)
+            height = span(block.first_row, block.last_row)
+            if used + gap + height <= capacity:
+                used += gap + height
+            elif height <= capacity:
+                breaks.append(block.first_row - 1)
+                used = height
+            else:  # longer than a page: its rows flow over pages
+                repeat = i == last_table and block.kind == "table"
+                head = span(block.first_row, (block.header_row or block.first_row) + 1)
+                if used > 0 and used + gap + head > capacity:
+                    breaks.append(block.first_row - 1)
+                    used = 0.0
+                else:
+                    used += gap
+                for r in range(block.first_row, block.last_row + 1):
+                    if used + heights[r] > capacity and used > 0:
+                        breaks.append(r - 1)
+                        used = heights[block.header_row] if repeat else 0.0
+                    used += heights[r]
+                if repeat:
+                    title_row = block.header_row
+            previous_end = block.last_row
+        self.page_breaks = [b for b in breaks if b >= 1]
+        for row in self.page_breaks:
+            ws.row_breaks.append(Break(id=row))
+        if title_row is not None:
+            ws.print_title_rows = f"{title_row}:{title_row}"
+
+
+def _longest_word(text: str) -> int:
+    """The display width of the longest run without a space (where a header cannot wrap)."""
+    return max((display_width(word) for word in text.split()), default=0)
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines `text` takes wrapped at `width` characters (wide characters count double)."""
+    usable = max(1.0, width - 1)
+    return sum(max(1, math.ceil(display_width(line) / usable)) for line in text.split("\n"))
 
 
 class ReportWorkbook:
-    """An openpyxl workbook made of ReportSheets; `to_bytes()` gives the .xlsx file."""
+    """An openpyxl workbook made of ReportSheets; `to_bytes()` gives the .xlsx file.
+    Amounts are shown in `unit` (yen by default); `header` is printed on top of every page."""
 
-    def __init__(self, title: str, empty_text: str, footer: str = ""):
+    def __init__(self, title: str, empty_text: str, footer: str = "",
+                 unit: AmountUnit | None = None, lang: str = "ja", header: str = ""):
         self.wb = Workbook()
         self.wb.remove(self.wb.active)
         self.wb.properties.title = clean_text(title)
         self.wb.properties.creator = "CS Analytics"
         self.empty_text = empty_text
         self.footer = footer
+        self.header = header
+        self.unit = unit or UNITS["yen"]
+        self.lang = lang
         self.sheets: list[ReportSheet] = []
 
     def sheet(self, name: str) -> ReportSheet:
         ws = self.wb.create_sheet(safe_sheet_title(name))
-        sheet = ReportSheet(ws, self.empty_text)
+        sheet = ReportSheet(ws, self.empty_text, self.unit, self.lang)
         self.sheets.append(sheet)
         return sheet
 
     def to_bytes(self) -> bytes:
         for sheet in self.sheets:
-            sheet.finish(self.footer)
+            sheet.finish(self.footer, self.header)
         buffer = io.BytesIO()
         self.wb.save(buffer)
         return buffer.getvalue()

@@ -185,12 +185,14 @@ def generate(accounts: int = 170, years: int = 3, seed: int = DEFAULT_SEED,
     window = _Window(end, years)
     acc = _draw_accounts(rng, accounts, window)
     chain = _simulate_contracts(rng, acc, window)
+    terms = _renewal_terms(np.random.default_rng([seed, accounts, years, end.toordinal(), 28]),
+                           acc, chain, window)
     segs = _segments(rng, chain, window)
     no_contact = _force_signals(rng, acc, segs, window)
     usage = _usage(rng, acc, segs, chain, window)
     team = _team(rng, acc, segs, window)
     activities = _activities(rng, acc, segs, chain, usage, team, no_contact, window)
-    return _frames(rng, acc, chain, segs, usage, activities, team, window)
+    return _frames(rng, acc, chain, terms, segs, usage, activities, team, window)
 
 
 def export_csv(tables: Tables, directory: str | Path) -> dict[str, Path]:
@@ -429,18 +431,20 @@ def _simulate_contracts(rng, a: _Accounts, w: _Window) -> _Chain:
     final = np.zeros(n, dtype=bool)  # the term recorded now starts after `end`: stop after it
 
     rows: dict[str, list[np.ndarray]] = {k: [] for k in
-                                         ("acct", "start", "end", "mrr", "type", "reason")}
+                                         ("acct", "start", "end", "mrr", "type", "reason",
+                                          "leaving")}
     events: dict[str, list[np.ndarray]] = {k: [] for k in ("acct", "end", "reason")}
     levels: dict[str, list[np.ndarray]] = {k: [] for k in ("acct", "day", "gain")}
     spots: dict[str, list[np.ndarray]] = {k: [] for k in ("acct", "start", "end")}
 
-    def record(acct, start, end, mrr, kind, reason=None):
+    def record(acct, start, end, mrr, kind, reason=None, leaving=None):
         rows["acct"].append(acct)
         rows["start"].append(start)
         rows["end"].append(end)
         rows["mrr"].append(mrr)
         rows["type"].append(np.full(len(acct), kind) if np.isscalar(kind) else kind)
         rows["reason"].append(np.full(len(acct), -1) if reason is None else reason)
+        rows["leaving"].append(np.zeros(len(acct), dtype=bool) if leaving is None else leaving)
 
     while alive.any():
         idx = np.flatnonzero(alive)
@@ -473,7 +477,7 @@ def _simulate_contracts(rng, a: _Accounts, w: _Window) -> _Chain:
         drawn_reason = rng.choice(len(CHURN_REASONS), k, p=CHURN_REASON_SHARE)
         # The reason is written only once the contract has ended by `end`.
         reason = np.where(leaves & (end < w.end), drawn_reason, -1)
-        record(idx, start, end, mrr, cur_type[idx], reason)
+        record(idx, start, end, mrr, cur_type[idx], reason, leaving=leaves)
         relevant = leaves & (end - 150 <= w.end)
 
         # Spot contract: extra viewer capacity for a large event (an IR briefing, a recruiting
@@ -536,8 +540,9 @@ def _simulate_contracts(rng, a: _Accounts, w: _Window) -> _Chain:
     c.mrr = np.concatenate(rows["mrr"]).astype(np.float64)
     c.type = np.concatenate(rows["type"]).astype(np.int64)
     c.reason = np.concatenate(rows["reason"]).astype(np.int64)
+    c.leaving = np.concatenate(rows["leaving"]).astype(bool)
     order = np.lexsort((c.type == TYPE_UPSELL, c.start, c.acct))
-    for name in ("acct", "start", "end", "mrr", "type", "reason"):
+    for name in ("acct", "start", "end", "mrr", "type", "reason", "leaving"):
         setattr(c, name, getattr(c, name)[order])
     c.amount = c.mrr * _month_ends_between(c.start, c.end)
     c.event_acct = np.concatenate(events["acct"])
@@ -550,6 +555,51 @@ def _simulate_contracts(rng, a: _Accounts, w: _Window) -> _Chain:
         setattr(c, f"spot_{name}", np.concatenate(spots[name]) if spots[name]
                 else np.zeros(0, np.int64))
     return c
+
+
+# ---------------------------------------------------------------------------- renewal terms
+
+# Most customers sign terms that renew by themselves unless cancelled 30–90 days ahead.
+AUTO_RENEW_SHARE = 0.8
+NOTICE_DAYS = (30, 45, 60, 90)
+NOTICE_DAYS_SHARE = (0.4, 0.1, 0.3, 0.2)
+
+
+class _Terms:
+    """Per contract: auto_renew, notice_days (-1: none) and notice_date (-1: no notice)."""
+
+
+def _renewal_terms(rng, a: _Accounts, c: _Chain, w: _Window) -> _Terms:
+    """The renewal terms of every contract (drawn from their own generator, so the rest of
+    the data is the same with or without them).
+
+    Each account keeps one set of terms: about 80% renew automatically with 30, 45, 60 or 90
+    days' notice, the others sign each term again. Spot contracts (an upsell that ends before
+    the term it sits in) renew by nothing. A customer leaving at a term's end gives notice: by
+    the deadline, up to 45 days before it, when the term renews by itself; on about 60% of the
+    terms that do not, 14–60 days before the end. Only notice given by `end` is recorded.
+    """
+    auto = rng.random(a.n) < AUTO_RENEW_SHARE
+    notice = np.array(NOTICE_DAYS)[rng.choice(len(NOTICE_DAYS), a.n, p=NOTICE_DAYS_SHARE)]
+    t = _Terms()
+    # Each contract's main term ending the same day (an upsell leaves or stays with it).
+    main = np.flatnonzero(c.type != TYPE_UPSELL)
+    term_key = c.acct[main] * 1_000_000 + c.end[main]  # unique: terms never overlap
+    order = np.argsort(term_key)
+    key = c.acct * 1_000_000 + c.end
+    pos = np.clip(np.searchsorted(term_key[order], key), 0, len(main) - 1)
+    ends_a_term = term_key[order][pos] == key
+    leaving = ends_a_term & c.leaving[main[order][pos]]
+    t.auto_renew = auto[c.acct] & ends_a_term
+    t.notice_days = np.where(t.auto_renew, notice[c.acct], -1)
+    # Drawn per term; an upsell gives notice with its term.
+    term = main[order][pos]
+    ahead = np.where(t.auto_renew, t.notice_days + rng.integers(0, 46, len(c.acct))[term],
+                     rng.integers(14, 61, len(c.acct))[term])
+    gives_notice = leaving & (t.auto_renew | (rng.random(len(c.acct)) < 0.6)[term])
+    day = c.end - ahead
+    t.notice_date = np.where(gives_notice & (day <= w.end), day, -1)
+    return t
 
 
 # ---------------------------------------------------------------------------- segments
@@ -995,8 +1045,8 @@ def _take_text(labels: np.ndarray, index: np.ndarray) -> pd.Series:
                                      pa.array(index)).to_pandas())
 
 
-def _frames(rng, a: _Accounts, c: _Chain, s: _Segments, u: _Usage, act: _Activities, t: _Team,
-            w: _Window) -> Tables:
+def _frames(rng, a: _Accounts, c: _Chain, terms: _Terms, s: _Segments, u: _Usage,
+            act: _Activities, t: _Team, w: _Window) -> Tables:
     width = max(5, len(str(a.n)))
     account_ids = np.array([f"A{i:0{width}d}" for i in range(1, a.n + 1)], dtype=object)
 
@@ -1049,6 +1099,10 @@ def _frames(rng, a: _Accounts, c: _Chain, s: _Segments, u: _Usage, act: _Activit
         "status": _text(np.where(c.end < w.end, "Expired", "Activated")),
         "type": _take_text(np.array(["new", "renewal", "upsell"], dtype=object), c.type),
         "churn_reason": _text(reason_text[c.reason]),
+        "auto_renew": terms.auto_renew,
+        "notice_days": pd.array([int(v) if v >= 0 else None for v in terms.notice_days],
+                                dtype="Int64"),
+        "notice_date": _dates(terms.notice_date).where(terms.notice_date >= 0),
     })
 
     a_width = max(7, len(str(len(act.acct))))

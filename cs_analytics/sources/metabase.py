@@ -1,7 +1,9 @@
 """Metabase → canonical tables (SPEC §5): exported files dropped in the inbox folder, and
-saved questions (cards) pulled through the API (`POST /api/card/:id/query/csv`, key in
-`x-api-key`). Both go through the file importer's validation, with the card's column mapping
-for API pulls; inbox files move to the processed folder only after a successful publish.
+saved questions (cards) pulled through the API (`POST /api/card/:id/query/csv` — or json,
+xlsx — key in `x-api-key`). Both go through the file importer's validation, which reads
+Metabase's exports as its writers make them, formatted or not (`metabase_format`), with the
+card's column mapping for API pulls; inbox files move to the processed folder only after a
+successful publish.
 """
 
 from __future__ import annotations
@@ -81,8 +83,8 @@ def is_api_configured(settings: Settings) -> bool:
 
 
 class MetabaseClient:
-    """Pulls cards as CSV. Errors are one sentence naming the card and what to fix; the API
-    key never appears in them."""
+    """Pulls cards as CSV (or JSON, XLSX). Errors are one sentence naming the card and what to
+    fix; the API key never appears in them."""
 
     def __init__(self, settings: Settings, secrets: Secrets,
                  session: requests.Session | None = None):
@@ -97,12 +99,15 @@ class MetabaseClient:
                               f"set it in the environment or .streamlit/secrets.toml")
         self._key = key
 
-    def card_csv(self, card: MetabaseCard) -> bytes:
-        url = f"{self.base}/api/card/{card.id}/query/csv"
+    def card_export(self, card: MetabaseCard) -> bytes:
+        """The card's results exported in `card.format`, formatted when `card.format_rows`
+        (the form fields Metabase's download button posts)."""
+        url = f"{self.base}/api/card/{card.id}/query/{card.format}"
         try:
             response = self.session.post(
-                url, headers={"x-api-key": self._key, "Accept": "text/csv"},
-                json={"format_rows": False, "parameters": []}, timeout=self.timeout)
+                url, headers={"x-api-key": self._key, "Accept": _ACCEPT[card.format]},
+                data={"format_rows": "true" if card.format_rows else "false",
+                      "parameters": "[]"}, timeout=self.timeout)
         except requests.Timeout:
             raise self._error(card, f"no answer within {self.timeout:g} seconds "
                                     f"(metabase.timeout_seconds)") from None
@@ -118,14 +123,27 @@ class MetabaseClient:
             raise self._error(card, f"Metabase answered HTTP {response.status_code}: "
                                     f"{_reason(response)}")
         content_type = response.headers.get("Content-Type", "")
-        if "json" in content_type:
-            # A query that fails inside Metabase comes back as JSON, not CSV.
+        if "json" in content_type and _is_failure(response):
+            # A query that fails inside Metabase comes back as a JSON object, not an export.
             raise self._error(card, f"the card's query failed in Metabase: {_reason(response)}")
         return response.content
 
     def _error(self, card: MetabaseCard, message: str) -> SourceError:
         return SourceError(self.secrets.redact(f"Metabase card {card.id} ({card.table}): "
                                                f"{message}"))
+
+
+_ACCEPT = {"csv": "text/csv", "json": "application/json",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _is_failure(response: requests.Response) -> bool:
+    """A JSON answer is a failure unless it is the rows of a JSON export (an array)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return True
+    return not isinstance(data, list)
 
 
 def _reason(response: requests.Response) -> str:
@@ -142,7 +160,7 @@ def _reason(response: requests.Response) -> str:
 
 @dataclass
 class CardExport:
-    """A card's CSV written to a temporary file, ready for the importer."""
+    """A card's export written to a temporary file, ready for the importer."""
 
     card: MetabaseCard
     path: Path
@@ -162,19 +180,20 @@ class Pulled:
 
 def pull_cards(settings: Settings, secrets: Secrets, session: requests.Session | None = None,
                progress: Progress | None = None) -> Pulled:
-    """Download every configured card to a temporary CSV file (deleted by `cleanup`)."""
+    """Download every configured card to a temporary file (deleted by `cleanup`)."""
     progress = progress or _quiet
     client = MetabaseClient(settings, secrets, session)
     pulled = Pulled(Path(tempfile.mkdtemp(prefix="cs-analytics-metabase-")))
     try:
         for card in settings.metabase.cards:
             progress(f"Metabase card {card.id}: downloading")
-            content = client.card_csv(card)
-            path = pulled.directory / f"metabase-card-{card.id}.csv"
+            content = client.card_export(card)
+            name = f"metabase-card-{card.id}.{card.format}"
+            path = pulled.directory / name
             path.write_bytes(content)
-            progress(f"Metabase card {card.id}: {len(content) / 1024:,.1f} KB of CSV fetched "
-                     f"for {card.table}")
-            pulled.exports.append(CardExport(card, path, f"metabase-card-{card.id}.csv"))
+            progress(f"Metabase card {card.id}: {len(content) / 1024:,.1f} KB of "
+                     f"{card.format.upper()} fetched for {card.table}")
+            pulled.exports.append(CardExport(card, path, name))
     except BaseException:
         pulled.cleanup()
         raise

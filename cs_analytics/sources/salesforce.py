@@ -40,7 +40,7 @@ from cs_analytics import contract
 from cs_analytics.config import SalesforceObject, Settings
 from cs_analytics.errors import SourceError, ValidationFailed
 from cs_analytics.secrets import SALESFORCE_KEYS, Secrets
-from cs_analytics.store import Store, now_iso
+from cs_analytics.store import Store, now_iso, write_transaction
 
 Progress = Callable[[str], None]
 
@@ -86,6 +86,17 @@ class Credentials:
     @property
     def can_login_again(self) -> bool:
         return self.mode != "session"
+
+    @property
+    def org_key(self) -> str:
+        """The org these credentials reach, known without logging in: the instance of a
+        session, the My Domain of client credentials, else the user (Salesforce usernames are
+        unique across all orgs)."""
+        if self.mode == "session":
+            return urlsplit(self.instance_url).netloc
+        if self.mode == "client_credentials":
+            return f"{self.domain}.salesforce.com"
+        return f"{self.username} at {self.domain}.salesforce.com"
 
     def describe(self) -> str:
         return AUTH_MODES[self.mode]
@@ -325,12 +336,30 @@ def _missing_field_message(name: str, obj: SalesforceObject, missing, relation) 
     key = f"salesforce.objects.{name}"
     wanted = (missing.group(1) if missing else relation.group(1)).lower()
     entity = missing.group(2) if missing else obj.object
-    for column, path in obj.fields.items():
+
+    def names(path: str) -> bool:
         parts = path.lower().split(".")
-        if path.lower() == wanted or (relation and parts[0] == wanted) or parts[-1] == wanted:
+        return path.lower() == wanted or bool(relation and parts[0] == wanted) \
+            or parts[-1] == wanted
+
+    for column, path in obj.fields.items():
+        if names(path):
             return (f"Salesforce object {entity} has no field {path} (mapped to "
                     f"{obj.table}.{column}): set {key}.fields.{column} in the settings file to "
                     f"the field's API name (custom fields end in __c)")
+    for path, values in obj.keep.items():
+        if values and names(path):
+            return (f"Salesforce object {entity} has no field {path}, which {key}.keep filters "
+                    f"on: set {key}.keep.{path} = [] to drop the condition, or name the field "
+                    f"your org uses")
+    for column, path in obj.timed.items():
+        if names(path):
+            return (f"Salesforce object {entity} has no field {path} (the moment of timed "
+                    f"records for {obj.table}.{column}): set {key}.timed.{column} to the "
+                    f"field's API name, or \"\" to use {obj.fields.get(column) or column} only")
+    if obj.all_day and names(obj.all_day):
+        return (f"Salesforce object {entity} has no field {obj.all_day}: set {key}.all_day to "
+                f"the checkbox marking all-day records, or \"\"")
     if wanted == "isdeleted":
         return (f"Salesforce object {entity} has no IsDeleted field: set "
                 f"{key}.track_deletes = false")
@@ -359,8 +388,12 @@ class ObjectPull:
 
 
 def selected_fields(obj: SalesforceObject, include_deleted: bool) -> list[str]:
-    """Id and SystemModstamp, the mapped fields, IsDeleted when deletes are fetched; once each."""
-    wanted = ["Id", "SystemModstamp", *(p for p in obj.fields.values() if p)]
+    """Id and SystemModstamp, the mapped fields, the fields `keep`, `timed` and `all_day`
+    read, IsDeleted when deletes are fetched; once each."""
+    wanted = ["Id", "SystemModstamp", *(p for p in obj.fields.values() if p),
+              *(p for p, values in obj.keep.items() if values),
+              *(p for p in obj.timed.values() if p),
+              *([obj.all_day] if obj.all_day else [])]
     if include_deleted:
         wanted.append("IsDeleted")
     seen: set[str] = set()
@@ -423,6 +456,21 @@ def _parse_datetime(value) -> dt.datetime | None:
 
 def _is_true(value) -> bool:
     return value is True or str(value).lower() == "true"
+
+
+def _as_text(value) -> str:
+    """A field value compared with `keep`: checkboxes as true/false, text without case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else _text(value).strip().lower()
+
+
+def left_out_by(obj: SalesforceObject, record: dict) -> str | None:
+    """The `keep` field whose value excludes the record, or None when the record is kept."""
+    for path, values in obj.keep.items():
+        if values and _as_text(_lookup(record, path)) not in {v.strip().lower() for v in values}:
+            return path
+    return None
 
 
 def fetch_object(conn: Connection, name: str, obj: SalesforceObject, since: dt.datetime | None,
@@ -638,16 +686,23 @@ def _text(raw) -> str:
 
 @dataclass
 class CanonicalRows:
-    """One object's records as canonical rows, plus the keys that must leave the table."""
+    """One object's records as canonical rows, plus the keys that must leave the table and
+    how many records each `keep` field left out."""
 
     columns: list[str]
     rows: pa.Table
     gone_keys: list[tuple]
     warnings: list[str]
+    left_out: dict[str, int] = field(default_factory=dict)
+
+
+WRITTEN_BY_PUSH = "written by CS Analytics"
 
 
 def canonical_rows(pull: ObjectPull, converter: Converter, instance_url: str,
-                   problems: Problems) -> CanonicalRows:
+                   problems: Problems, skip_ids: frozenset[str] = frozenset()) -> CanonicalRows:
+    """The records as canonical rows; records left out by `keep`, and `skip_ids` (the Tasks
+    `push` wrote for notes and assessments: not contacts), leave the table."""
     obj = pull.obj
     spec = contract.TABLES[obj.table]
     mapped = {c: p for c, p in obj.fields.items() if p}
@@ -659,8 +714,30 @@ def canonical_rows(pull: ObjectPull, converter: Converter, instance_url: str,
     values: dict[str, list] = {c: [] for c in columns}
     skipped: dict[str, list[str]] = {}
     unknown: dict[str, list[str]] = {}
+    left_out: dict[str, int] = {}
     gone: list[tuple] = []
+
+    def key_of(record: dict) -> tuple | None:
+        try:
+            key = tuple(
+                converter.value(spec.column(k), obj.table,
+                                constants[k] if k in constants else record.get(mapped.get(k, "")))
+                for k in spec.key)
+        except BadValue:
+            return None
+        return None if None in key else key
+
     for record in pull.records:
+        excluded_by = (WRITTEN_BY_PUSH if skip_ids and record.get("Id") in skip_ids
+                       else left_out_by(obj, record))
+        if excluded_by is not None:
+            # Not loaded; an earlier version of it that was (a contract back to Draft) leaves.
+            left_out[excluded_by] = left_out.get(excluded_by, 0) + 1
+            key = key_of(record)
+            if key is not None:
+                gone.append(key)
+            continue
+        all_day = bool(obj.all_day) and _is_true(record.get(obj.all_day))
         row = {}
         try:
             for column in columns:
@@ -669,6 +746,9 @@ def canonical_rows(pull: ObjectPull, converter: Converter, instance_url: str,
                     continue
                 spec_column = spec.column(column)
                 raw = constants[column] if column in constants else record.get(mapped[column])
+                moment = obj.timed.get(column)
+                if moment and not all_day and record.get(moment) not in (None, ""):
+                    raw = record.get(moment)
                 row[column] = converter.value(spec_column, obj.table, raw)
                 if spec_column.kind == "enum" and row[column] is None and raw not in (None, ""):
                     unknown.setdefault(column, []).append(str(raw))
@@ -692,14 +772,8 @@ def canonical_rows(pull: ObjectPull, converter: Converter, instance_url: str,
         for column in columns:
             values[column].append(row[column])
     for record in pull.deleted:
-        try:
-            key = tuple(
-                converter.value(spec.column(k), obj.table,
-                                constants[k] if k in constants else record.get(mapped.get(k, "")))
-                for k in spec.key)
-        except BadValue:
-            continue
-        if None not in key:
+        key = key_of(record)
+        if key is not None:
             gone.append(key)
     warnings = []
     for column, ids in skipped.items():
@@ -714,7 +788,7 @@ def canonical_rows(pull: ObjectPull, converter: Converter, instance_url: str,
             f"not {' / '.join(spec.column(column).choices)} ({shown}); {obj.table}.{column} "
             f"left empty for them")
     arrays = {c: pa.array(values[c], type=_ARROW_TYPES[spec.column(c).kind]) for c in columns}
-    return CanonicalRows(columns, pa.table(arrays), gone, warnings)
+    return CanonicalRows(columns, pa.table(arrays), gone, warnings, left_out)
 
 
 def raw_table(pull: ObjectPull) -> pa.Table:
@@ -748,7 +822,8 @@ def mapping_fingerprint(name: str, obj: SalesforceObject, settings: Settings,
     records: then the stored watermark no longer applies and the table is pulled in full."""
     sf = settings.salesforce
     payload = {"name": name, "object": obj.object, "table": obj.table, "fields": obj.fields,
-               "where": obj.where, "constants": obj.constants,
+               "where": obj.where, "constants": obj.constants, "keep": obj.keep,
+               "timed": obj.timed, "all_day": obj.all_day,
                "track_deletes": obj.track_deletes, "timezone": sf.timezone,
                "task_type_map": sf.task_type_map if obj.table == "activities" else {},
                "instance": urlsplit(instance_url).hostname or instance_url}
@@ -760,6 +835,22 @@ def mapping_fingerprint(name: str, obj: SalesforceObject, settings: Settings,
 class Watermark:
     since: dt.datetime | None  # None: pulled completely, and there were no records
     fingerprint: str
+
+
+def ids_written_by_push(store: Store, org_key: str) -> dict[str, frozenset[str]]:
+    """Salesforce object → ids of the records `push` created in it for this org (the Tasks
+    carrying notes and manual assessments), from the write-back's state in meta.sqlite."""
+    con = store.meta_db()
+    try:
+        rows = con.execute("SELECT object, record_id FROM salesforce_pushed WHERE target = ? "
+                           "AND object = 'Task' AND record_id IS NOT NULL",
+                           (org_key,)).fetchall()
+    finally:
+        con.close()
+    found: dict[str, set[str]] = {}
+    for obj, record_id in rows:
+        found.setdefault(obj, set()).add(record_id)
+    return {obj: frozenset(ids) for obj, ids in found.items()}
 
 
 def read_watermarks(store: Store) -> dict[str, Watermark]:
@@ -781,9 +872,7 @@ def read_watermarks(store: Store) -> dict[str, Watermark]:
 
 
 def write_watermarks(store: Store, marks: dict[str, Watermark]) -> None:
-    con = store.meta_db()
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with write_transaction(store.meta_db()) as con:
         for name, mark in marks.items():
             value = json.dumps({"since": mark.since.isoformat() if mark.since else None,
                                 "fingerprint": mark.fingerprint})
@@ -791,12 +880,6 @@ def write_watermarks(store: Store, marks: dict[str, Watermark]) -> None:
                 "INSERT INTO watermarks (source, object, value, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (source, object) DO UPDATE SET value = excluded.value, "
                 "updated_at = excluded.updated_at", (WATERMARK_SOURCE, name, value, now_iso()))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
 
 
 # ---------------------------------------------------------------------------- the source
@@ -812,6 +895,7 @@ class ObjectSummary:
     deleted: int
     loaded: int
     seconds: float
+    left_out: dict[str, int] = field(default_factory=dict)  # keep field → records left out
 
 
 @dataclass
@@ -856,13 +940,17 @@ class SalesforceSource:
         changed records are merged and deleted ones removed."""
         conn = self.connect()
         objects = self.objects()
-        has_base = build.previous is not None and not build.previous_is_demo
+        # Watermarks describe the current snapshot: a build from an older one (the current
+        # is damaged) pulls everything again, or the changes in between would be lost.
+        has_base = (build.previous is not None and not build.previous_is_demo
+                    and build.base_damage is None)
         marks = read_watermarks(self.store) if has_base else {}
         prints = {n: mapping_fingerprint(n, o, self.settings, conn.instance_url)
                   for n, o in objects.items()}
         warnings: list[str] = []
         summaries: list[ObjectSummary] = []
         new_marks: dict[str, Watermark] = {}
+        written = ids_written_by_push(self.store, conn.creds.org_key)
         problems = Problems()
         removed_accounts: list[tuple] = []
         for table in contract.TABLE_ORDER:
@@ -883,7 +971,8 @@ class SalesforceSource:
                     lambda: fetch_object(conn, name, obj, since, table_full, self.progress),
                     conn, f"reading {obj.object}", self.progress,
                     on_error=lambda exc: _error_for(exc, name, obj))
-                rows = canonical_rows(pull, self.converter, conn.instance_url, problems)
+                rows = canonical_rows(pull, self.converter, conn.instance_url, problems,
+                                      written.get(obj.object, frozenset()))
                 if problems.count:
                     continue  # keep checking the other objects, then report everything
                 loaded, gone = self._load(build, pull, rows, table_full, warnings)
@@ -898,7 +987,13 @@ class SalesforceSource:
                 summaries.append(ObjectSummary(name, obj.object, table, table_full,
                                                len(pull.records) + len(pull.deleted),
                                                len(pull.deleted), loaded,
-                                               time.monotonic() - started))
+                                               time.monotonic() - started, rows.left_out))
+                for path, count in rows.left_out.items():
+                    why = ("the Tasks carrying notes and assessments from this app"
+                           if path == WRITTEN_BY_PUSH else
+                           f"salesforce.objects.{name}.keep ({path} not "
+                           f"{' / '.join(obj.keep[path])})")
+                    self.progress(f"Salesforce {obj.object}: {count:,} records left out: {why}")
             if table_full:
                 build.con.execute("DROP TABLE IF EXISTS _sf_previous")
         problems.raise_if_any()

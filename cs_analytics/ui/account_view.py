@@ -10,20 +10,22 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from cs_analytics import assessments, clock
 from cs_analytics.config import BANDS
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics import assessments
 from cs_analytics.metrics import accounts, health, signals as signal_metrics
 from cs_analytics.metrics import health_summary as health_summary_metrics
 from cs_analytics.metrics.filters import mask
 from cs_analytics.store import Snapshot
-from cs_analytics.ui import charts, data, fmt
+from cs_analytics.ui import charts, data, fmt, widgets
 from cs_analytics.ui.filters import View
 from cs_analytics.ui.i18n import current_language, t, translate
 from cs_analytics.ui.session import viewer
 from cs_analytics.ui.widgets import Col, band_label, md_escape, table
+from cs_analytics.writeback import outbox
 
 PARAM = "account_id"
+ASSESSMENT_DAYS = 30  # a manual assessment's expiry offered first
 
 
 def pick_account(snap: Snapshot, view: View) -> str | None:
@@ -75,7 +77,7 @@ def header(snap: Snapshot, profile: dict) -> None:
     facts = [t("account.owner", name=md_escape(profile["owner_name"] or "—")),
              t("account.industry", name=md_escape(profile["industry"] or "—"))]
     if profile.get("phase"):
-        facts.append(t(f"account.phase.{profile['phase']}"))
+        facts.append(t("account.stage", name=t(f"account.phase.{profile['phase']}")))
     facts.append(t("account.since", month=fmt.month(profile["first_month"], lang)))
     facts.append(t("account.ends", date=fmt.date(profile["last_end_date"], lang)))
     contact = fmt.date(profile["last_contact_date"], lang)
@@ -84,12 +86,14 @@ def header(snap: Snapshot, profile: dict) -> None:
     facts.append(t("account.contacted", date=contact))
     st.caption(" · ".join(facts))
     cols = st.columns([1, 1, 2])
-    cols[0].metric(t("col.mrr"), fmt.yen(profile["mrr"]), border=True)
-    cols[1].metric(t("col.arr"), fmt.yen_compact(profile["arr"], lang), border=True,
+    cols[0].metric(t("col.mrr"), widgets.amount(profile["mrr"]), border=True,
+                   help=fmt.yen(profile["mrr"]))
+    cols[1].metric(t("col.arr"), widgets.amount(profile["arr"]), border=True,
                    help=fmt.yen(profile["arr"]))
-    if profile.get("sf_url"):
+    salesforce = data.salesforce_org().link(profile.get("sf_url"))
+    if salesforce:  # only a link to the configured org (cs_analytics.links)
         with cols[2]:
-            st.link_button(t("account.open_salesforce"), profile["sf_url"], icon="☁️")
+            st.link_button(t("account.open_salesforce"), salesforce, icon="☁️")
 
 
 def health_summary(snap: Snapshot, account_id: str, store) -> None:
@@ -102,14 +106,12 @@ def health_summary(snap: Snapshot, account_id: str, store) -> None:
         st.info(t("account.not_scored"))
     else:
         cols = st.columns(4)
+        change = current.get("score_change")
         cols[0].metric(t("col.score"), fmt.number(current["score"]), border=True,
-                       delta=None if current.get("score_change") is None
-                       else fmt.signed(current["score_change"], 1),
-                       delta_description=t("account.vs_last_week"))
+                       delta_description=t("account.vs_last_week"),
+                       **widgets.delta(change, None if change is None else fmt.signed(change, 1)))
         cols[1].metric(t("col.band"), band_label(current["band"]), border=True,
-                       delta=None if current.get("score_change_4w") is None
-                       else fmt.signed(current["score_change_4w"], 1),
-                       delta_description=t("account.vs_4_weeks"))
+                       **_band_change(current["band"], current.get("band_4w_before")))
         cols[2].metric(t("health.col.detractor"),
                        t(f"component.{current['top_detractor']}")
                        if current.get("top_detractor") else "—", border=True)
@@ -119,6 +121,17 @@ def health_summary(snap: Snapshot, account_id: str, store) -> None:
         st.info(t("account.manual", band=band_label(manual.band), author=md_escape(manual.author),
                   until=fmt.date(manual.expires_on, lang),
                   comment=md_escape(manual.comment or "—")))
+
+
+def _band_change(band: str, before: str | None) -> dict:
+    """The band card's change: the band of 4 weeks earlier when it was another, green when the
+    account moved to a healthier band, red when to a worse one; nothing when unchanged."""
+    if not before or before == band or before not in BANDS or band not in BANDS:
+        return {}
+    better = BANDS.index(band) < BANDS.index(before)
+    return {"delta": t("account.band_was", band=band_label(before)),
+            "delta_color": "green" if better else "red",
+            "delta_arrow": "up" if better else "down"}
 
 
 def signals(snap: Snapshot, account_id: str) -> None:
@@ -142,13 +155,29 @@ def health_history(snap: Snapshot, account_id: str, settings) -> None:
     charts.show(charts.health_history(history, settings.health.bands, t("account.health_title")),
                 key="account_health")
     current = data.call(health_summary_metrics.account_current, snap, account_id)
-    table(health_summary_metrics.account_components(current), {
+    components = health_summary_metrics.account_components(current)
+    components["input"] = [component_input(c, v, settings, current_language())
+                           for c, v in zip(components["component"], components["value"])]
+    table(components, {
         "component": Col("glossary.col.component", "enum", "component"),
-        "value": Col("account.col.input", "number"), "score": Col("col.score", "score"),
+        "input": Col("account.col.input"), "score": Col("col.score", "score"),
         "weight": Col("glossary.col.share", "pct"),
         "contribution": Col("health.col.contribution", "number"),
         "lost": Col("health.col.lost", "number"),
     }, key="account_components", download=f"health-components-{account_id}")
+
+
+def component_input(component: str, value, settings, lang: str) -> str | None:
+    """What a health component measured, with its unit and window: '9回（直近90日の配信）',
+    '契約終了まで 83日' — not a bare 83.0."""
+    if value is None or pd.isna(value):
+        return None
+    windows = settings.health.windows
+    days = {"deliveries": windows.deliveries_days, "logins": windows.logins_days,
+            "touchpoints": windows.touchpoints_days, "meetings": windows.meetings_days,
+            "conversion": windows.conversion_days}.get(component)
+    shown = fmt.pct(value) if component == "conversion" else fmt.number(value)
+    return translate(lang, f"account.input.{component}", value=shown, days=days)
 
 
 def assessment(store, account_id: str) -> None:
@@ -159,26 +188,47 @@ def assessment(store, account_id: str) -> None:
     st.caption(t("account.assessment_help"))
     with st.form(f"assessment_form_{account_id}", clear_on_submit=True):
         left, right = st.columns(2)
-        band = left.selectbox(t("col.band"), BANDS, key="assessment_band",
-                              format_func=_band_formatter())
+        # no band until one is chosen: a default would record 🟢 for a 🔴 account
+        band = left.selectbox(t("col.band"), BANDS, key="assessment_band", index=None,
+                              format_func=_band_formatter(),
+                              placeholder=t("account.pick_band"))
+        today = clock.today(data.settings())
         expires = right.date_input(t("account.expires"), key="assessment_expires",
-                                   value=dt.date.today() + dt.timedelta(days=30))
+                                   value=today + dt.timedelta(days=ASSESSMENT_DAYS))
         comment = st.text_input(t("check.comment"), key="assessment_comment")
         if st.form_submit_button(t("account.record_assessment")):
-            try:
-                assessments.record_assessment(store, account_id, band, expires, viewer().author,
-                                         comment)
-                st.rerun()
-            except CsAnalyticsError as exc:
-                st.error(str(exc))
+            if band is None:
+                st.error(t("account.band_required"))
+            else:
+                try:
+                    assessments.record_assessment(store, account_id, band, expires,
+                                                  viewer().author, comment, today=today)
+                    st.rerun()
+                except CsAnalyticsError as exc:
+                    st.error(str(exc))
     recorded = pd.DataFrame([vars(a) for a in assessments.assessment_history(store, account_id)],
-                            columns=["band", "comment", "expires_on", "author", "created_at"])
-    table(recorded, {
+                            columns=["id", "band", "comment", "expires_on", "author",
+                                     "created_at"])
+    columns = {
         "band": Col("col.band", "band"), "comment": Col("check.comment"),
         "expires_on": Col("account.expires", "date"), "author": Col("review.col.author"),
-        "created_at": Col("account.col.written"),
-    }, key="account_assessments", download=f"assessments-{account_id}",
-        empty_key="account.no_assessments")
+        "created_at": Col("account.col.written", "moment")}
+    recorded, columns = with_outbox(recorded, columns, store, "assessment", account_id)
+    table(recorded, columns, key="account_assessments", download=f"assessments-{account_id}",
+          empty_key="account.no_assessments")
+
+
+def with_outbox(frame: pd.DataFrame, columns: dict, store, kind: str, account_id: str
+                ) -> tuple[pd.DataFrame, dict]:
+    """With the write-back on, the notes (assessments) say whether each is in Salesforce yet,
+    and Salesforce's reason for one it refused; otherwise they are shown as they are."""
+    if not outbox.enabled(data.settings()):
+        return frame, columns
+    frame = outbox.with_status(frame, store, kind, account_id)
+    columns = {**columns, "salesforce": Col("account.col.salesforce", "enum", "outbox.status")}
+    if frame["salesforce_error"].notna().any():
+        columns["salesforce_error"] = Col("account.col.salesforce_error")
+    return frame, columns
 
 
 def _band_formatter():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -19,15 +20,23 @@ from typing import Iterator
 
 import pandas as pd
 
-from cs_analytics.config import REPO_ROOT
+from cs_analytics import clock
+from cs_analytics.config import CANONICAL_TABLES, REPO_ROOT, Settings
+from cs_analytics.sources.messages import printable
 from cs_analytics.store import RefreshLog, Store
+from cs_analytics.ui.i18n import catalogue, t, translate
+from cs_analytics.writeback.run import LOG_SOURCE as PUSH_SOURCE
 
 UPLOAD_TYPES = ("csv", "xlsx", "json")
 
 
-def snapshot_table(store: Store) -> pd.DataFrame:
-    """Published snapshot files, newest first: id, current, size (MB), written at."""
+def snapshot_table(store: Store, settings: Settings) -> pd.DataFrame:
+    """Published snapshot files, newest first: id, current (the pointer names it), shown
+    (the one served: the current one, or the newest intact one when it is damaged), size
+    (MB), written at (in the configured zone, with its label), and what is wrong with it
+    (store.Problem; None: intact)."""
     current = store.current_file()
+    shown = store.resolve().file
     rows = []
     for f in store.snapshot_files():
         try:
@@ -35,14 +44,19 @@ def snapshot_table(store: Store) -> pd.DataFrame:
         except FileNotFoundError:  # pruned while listing
             continue
         rows.append({"id": f.id, "current": current is not None and f.path == current.path,
+                     "shown": shown is not None and f.path == shown.path,
                      "size_mb": stat.st_size / 1_000_000,
-                     "written_at": dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
-                     .strftime("%Y-%m-%d %H:%M:%S")})
-    return pd.DataFrame(rows, columns=["id", "current", "size_mb", "written_at"])
+                     "written_at": clock.local_text(
+                         dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC), settings),
+                     "problem": store.check(f)})
+    return pd.DataFrame(rows, columns=["id", "current", "shown", "size_mb", "written_at",
+                                       "problem"])
 
 
-def refresh_table(store: Store, limit: int = 30) -> pd.DataFrame:
-    """The refresh log, newest first, with the row counts as one short text."""
+def refresh_table(store: Store, settings: Settings, lang: str,
+                  limit: int = 30) -> pd.DataFrame:
+    """The refresh log, newest first: times in the configured zone, the row counts as one
+    short text in `lang` ("ユーザー 9、顧客 170")."""
     columns = ["id", "source", "started_at", "finished_at", "outcome", "snapshot_id", "rows",
                "error"]
     if not (store.home / "meta.sqlite").exists():
@@ -50,10 +64,62 @@ def refresh_table(store: Store, limit: int = 30) -> pd.DataFrame:
     rows = []
     for r in RefreshLog(store).recent(limit):
         counts = r.get("rows") or {}
-        canonical = ("users", "accounts", "contracts", "activities", "usage")
+        shown = (push_counts(counts, lang) if r.get("source") == PUSH_SOURCE else
+                 translate(lang, "data.rows_separator").join(
+                     translate(lang, "data.rows_of", n=counts[table],
+                               table=translate(lang, f"data.table.{table}"))
+                     for table in CANONICAL_TABLES if table in counts))
         rows.append({**{k: r.get(k) for k in columns},
-                     "rows": ", ".join(f"{t} {counts[t]:,}" for t in canonical if t in counts)})
+                     "started_at": clock.local_text(r.get("started_at"), settings),
+                     "finished_at": clock.local_text(r.get("finished_at"), settings),
+                     "rows": shown})
     return pd.DataFrame(rows, columns=columns)
+
+
+def push_counts(counts: dict, lang: str) -> str:
+    """A push's records per Salesforce object: sent, unchanged, refused (and waiting)."""
+    parts = []
+    for obj, c in counts.items():
+        text = translate(lang, "data.push_counts", object=obj, sent=f"{c.get('sent', 0):,}",
+                         unchanged=f"{c.get('unchanged', 0):,}",
+                         failed=f"{c.get('failed', 0):,}")
+        if c.get("waiting"):
+            text += translate(lang, "data.push_waiting", waiting=f"{c['waiting']:,}")
+        parts.append(text)
+    return "; ".join(parts)
+
+
+# Progress lines of an import or a build (cs_analytics.imports, build, models) → the catalogue
+# key that says it in the UI's language; a line none matches is shown as it is.
+PROGRESS = tuple((re.compile(pattern), key) for pattern, key in (
+    (r"reading the files again as text\b.*", "data.progress.reread"),
+    (r"reading (?P<name>.+)", "data.progress.reading"),
+    (r"(?P<name>.+): (?P<rows>[\d,]+) rows of (?P<table>\w+)(?: \(.*\))?", "data.progress.read"),
+    (r"checking (?P<rows>[\d,]+) (?P<table>\w+) rows", "data.progress.checking"),
+    (r"merging (?P<table>\w+)", "data.progress.merging"),
+    (r"writing the imported tables", "data.progress.writing"),
+    (r"generating demo data\b.*", "data.progress.generating"),
+    (r"loading (?P<table>\w+) \((?P<rows>[\d,]+) rows\)", "data.progress.loading"),
+    (r"checking keys and references", "data.progress.keys"),
+    (r"building models", "data.progress.models"),
+    (r"model (?P<model>\S+)", "data.progress.model"),
+    (r"checking invariants", "data.progress.invariants"),
+    (r"publishing", "data.progress.publishing"),
+))
+
+
+def progress_text(line: str, lang: str) -> str:
+    """A progress line of an import or a refresh in `lang` (the CLI marks them with "… ")."""
+    text = line.strip().removeprefix("…").strip()
+    for pattern, key in PROGRESS:
+        if found := pattern.fullmatch(text):
+            values = found.groupdict()
+            if "table" in values:
+                table_key = f"data.table.{values['table']}"
+                if table_key in catalogue(lang):
+                    values["table"] = translate(lang, table_key)
+            return "… " + translate(lang, key, **values)
+    return line
 
 
 def too_large(sizes: list[int], limit_mb: int) -> bool:
@@ -79,19 +145,20 @@ def save_uploads(files) -> tuple[tempfile.TemporaryDirectory, list[Path], list[s
     return folder, paths, names
 
 
-def problems_frame(problems) -> pd.DataFrame:
-    """Validation problems (file, row, column, message) as a table, in the order found."""
-    rows = [{"file": getattr(p, "file", None), "row": getattr(p, "row", None),
-             "column": getattr(p, "column", None), "message": getattr(p, "message", str(p))}
-            for p in problems]
+def problems_frame(problems, lang: str = "en") -> pd.DataFrame:
+    """Validation problems (file, row, column, message in `lang`) as a table, in the order
+    found; names from files with their control characters shown as escapes."""
+    rows = [{"file": printable(p.file), "row": p.row,
+             "column": None if p.column is None else printable(p.column),
+             "message": p.localized(lang)} for p in problems]
     return pd.DataFrame(rows, columns=["file", "row", "column", "message"])
 
 
-def refresh_command(is_demo: bool) -> list[str]:
-    """The CLI command a refresh button runs."""
+def refresh_command(is_demo: bool, lang: str = "en") -> list[str]:
+    """The CLI command a refresh button runs (problems with the data in `lang`)."""
     if is_demo:
         return [sys.executable, "-m", "cs_analytics", "demo"]
-    return [sys.executable, "-m", "cs_analytics", "refresh", "--source", "all"]
+    return [sys.executable, "-m", "cs_analytics", "--lang", lang, "refresh", "--source", "all"]
 
 
 class CommandRun:

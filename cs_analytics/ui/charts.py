@@ -8,12 +8,17 @@ deep-copied twice and walked for numeric arrays on its way to Streamlit (~1 ms a
 for a few hundred points). tests/test_charts.py passes every builder's output through the
 validating constructor instead, so an invalid property fails a test, not a page.
 
-Amounts are plotted unrounded and formatted in hovers as ¥12,345,678; rates as percentages.
+Amounts are plotted unrounded, their axes ticked in the configured unit (万円 in Japanese by
+default: `display.amount_unit_ja`) and their hovers in whole yen; rates as percentages. Count and
+rate axes start at zero, tick labels never repeat, and colours go one way: green is good, red
+is bad (tests/test_charts.py checks each builder).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -22,7 +27,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from cs_analytics.ui import fmt
+from cs_analytics.ui import fmt, widgets
 from cs_analytics.ui.i18n import current_language, t
 
 BAND_COLORS = {"healthy": "#2e7d32", "caution": "#f9a825", "warning": "#ef6c00",
@@ -59,7 +64,9 @@ def _colorscale(colors: list[str]) -> list[list]:
 
 
 BLUES = _colorscale(plotly.colors.sequential.Blues)
-ORANGES = _colorscale(plotly.colors.sequential.Oranges)
+# Light tints of the band colours, healthy → danger (the matrix's cells)
+BAND_TINTS_COLORS = ["#c8e6c9", "#fff3bf", "#ffd8a8", "#ffc9c9"]
+BAND_TINTS = _colorscale(BAND_TINTS_COLORS)
 
 
 def labels(values) -> list[str]:
@@ -96,11 +103,16 @@ def _plain(values) -> list:
     return np.asarray(values).tolist()
 
 
+# The legend in one row at the bottom of the figure, below the axis and its labels (however
+# many lines they take): placed in the figure's coordinates, not the plot's.
+LEGEND = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"}
+
+
 def _layout(*, title: str | None, yaxis: dict | None = None, height: int = 360,
             **more) -> dict:
     """The layout every chart shares, plus the chart's own properties (`more`)."""
     layout = {"height": height, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
-              "legend": {"orientation": "h", "y": -0.15}, "hovermode": "x unified", **more}
+              "legend": LEGEND, "hovermode": "x unified", **more}
     if title is not None:
         layout["title"] = {"text": title}
     if yaxis:
@@ -108,12 +120,31 @@ def _layout(*, title: str | None, yaxis: dict | None = None, height: int = 360,
     return layout
 
 
-def _yen_axis() -> dict:
-    return {"tickprefix": "¥", "tickformat": ",.0f", "separatethousands": True}
+def _amount_axis(*extents, from_zero: bool = True) -> dict:
+    """An axis of amounts (yen) ticked in the configured unit: round steps over everything the
+    chart draws (`extents`: the values, sums and levels it reaches), zero included unless
+    `from_zero=False` (an axis whose range is set, as a bridge's)."""
+    reached = [float(v) for v in np.ravel(np.concatenate(
+        [np.atleast_1d(np.asarray(e, dtype="float64")) for e in extents] or [[0.0]]))
+        if not np.isnan(v)]
+    lang = current_language()
+    ticks, texts = fmt.amount_ticks(min(reached, default=0.0), max(reached, default=0.0), lang,
+                                    widgets.amount_unit(lang), from_zero=from_zero)
+    return {"tickmode": "array", "tickvals": ticks, "ticktext": texts, "zeroline": True}
 
 
-def _pct_axis() -> dict:
-    return {"tickformat": ".0%"}
+def _pct_axis(*, from_zero: bool = False) -> dict:
+    """A rate axis: percentages with as many decimals as a tick needs (16%, 16.5%, 17% — never
+    16%, 16%, 17%); from zero for shares of a whole (churn, conversion)."""
+    axis = {"tickformat": ".1~%"}
+    if from_zero:
+        axis["rangemode"] = "tozero"
+    return axis
+
+
+def _count_axis(**more) -> dict:
+    """An axis of counts: from zero, whole numbers only."""
+    return {"rangemode": "tozero", "tickformat": ",d", **more}
 
 
 def _category_axis() -> dict:
@@ -122,8 +153,10 @@ def _category_axis() -> dict:
 
 
 def _date_axis() -> dict:
-    return {"type": "date",
-            "tickformat": "%Y/%m/%d" if current_language() == "ja" else "%b %d, %Y"}
+    """Dates as the rest of the page writes them, on the ticks and in the hover (plotly's own
+    month names would be English in the Japanese UI)."""
+    shown = "%Y/%m/%d" if current_language() == "ja" else "%b %-d, %Y"
+    return {"type": "date", "tickformat": shown, "hoverformat": shown}
 
 
 def _days(values) -> list[str]:
@@ -132,9 +165,44 @@ def _days(values) -> list[str]:
     return [pd.Timestamp(d).isoformat() for d in values]
 
 
-def _month_labels(months) -> list[str]:
+_MONTH_LABEL = re.compile(r"(?:TTM )?(\d{4})-(\d{2})")
+MONTH_TICKS = 12  # at most this many month names under a chart; the others unlabelled
+
+
+def _periods(values) -> tuple[list[str], dict]:
+    """The x values and x axis of a chart over periods. Months ("2026-02", "TTM 2026-02", or
+    dates) are named in the UI's language (2026年2月, Feb 2026) and ticked short and level
+    ("2月", the year under the first month of each year shown), at most MONTH_TICKS of them;
+    quarters ("2026Q1") are written as they are. Plotly would read "2026-02" as a date and tick
+    it in English ("Jan 2026"); long labels it would rotate and cut ("2026年…")."""
+    values = list(values)
+    months = [_month_of(v) for v in values]
+    if not values or any(m is None for m in months):
+        return [str(v) for v in values], {"type": "category"}
     lang = current_language()
-    return [fmt.month(m, lang) for m in months]
+    x = [fmt.month(m, lang) for m in months]
+    step = -(-len(months) // MONTH_TICKS)
+    text, year = [], None
+    for i, month in enumerate(months):
+        if (len(months) - 1 - i) % step:
+            text.append("")
+            continue
+        short = f"{month.month}月" if lang == "ja" else f"{month:%b}"
+        text.append(short if month.year == year else f"{short}<br>{month.year}")
+        year = month.year
+    return x, {"type": "category", "tickmode": "array", "tickvals": x, "ticktext": text,
+               "tickangle": 0, "automargin": True}
+
+
+def _month_of(value) -> dt.date | None:
+    if isinstance(value, str):
+        found = _MONTH_LABEL.fullmatch(value)
+        return dt.date(int(found[1]), int(found[2]), 1) if found else None
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, (dt.date, pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).date().replace(day=1)
+    return None
 
 
 def _line(x, y, name: str, color: str, **more) -> dict:
@@ -148,11 +216,13 @@ def _bar(x, y, name: str, color: str, **more) -> dict:
 
 def mrr_trend(df: pd.DataFrame) -> dict:
     """MRR per month (area) with the customer count in the hover."""
-    trace = _line(_month_labels(df["month"]), df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
+    x, xaxis = _periods(df["month"])
+    trace = _line(x, df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
                   fill="tozeroy", customdata=df[["customers"]].to_numpy(),
                   hovertemplate=YEN_HOVER + "<br>" + t("chart.customers")
                   + " %{customdata[0]:,}<extra></extra>")
-    return _figure([trace], _layout(title=t("chart.mrr_trend"), yaxis=_yen_axis()))
+    return _figure([trace], _layout(title=t("chart.mrr_trend"), xaxis=xaxis,
+                                    yaxis=_amount_axis(df["mrr"])))
 
 
 def waterfall(bridge: dict, title: str) -> dict:
@@ -162,8 +232,9 @@ def waterfall(bridge: dict, title: str) -> dict:
     y = _plain([bridge["start_mrr"]] + [bridge[m] for m in MOVEMENTS] + [bridge["mrr"]])
     measure = ["absolute"] + ["relative"] * len(MOVEMENTS) + ["total"]
     lang = current_language()
+    unit = widgets.amount_unit(lang)
     trace = {"type": "waterfall", "x": x, "y": y, "measure": measure, "name": t("chart.bridge"),
-             "text": [fmt.yen_compact(v, lang) for v in y], "textposition": "outside",
+             "text": [fmt.amount(v, lang, unit) for v in y], "textposition": "outside",
              "increasing": {"marker": {"color": MOVEMENT_COLORS["expansion"]}},
              "decreasing": {"marker": {"color": MOVEMENT_COLORS["churn"]}},
              "totals": {"marker": {"color": PRIMARY}},
@@ -175,31 +246,38 @@ def waterfall(bridge: dict, title: str) -> dict:
         level = value if kind in ("absolute", "total") else level + value
         levels.append(level)
     low, high = min(levels), max(levels)
-    axis = _yen_axis()
     if low > 0 and high > low:
-        axis["range"] = [max(0.0, low - (high - low) * 1.5), high + (high - low) * 0.6]
+        shown = [max(0.0, low - (high - low) * 1.5), high + (high - low) * 0.6]
+        axis = {**_amount_axis(shown, from_zero=False), "range": shown}
+    else:
+        axis = _amount_axis(levels)
     return _figure([trace], _layout(title=title, yaxis=axis, height=400, showlegend=False))
 
 
 def movements_by_period(df: pd.DataFrame) -> dict:
     """Signed movement totals per period as stacked bars (gains up, losses down)."""
-    x = list(df["label"])
+    x, xaxis = _periods(df["label"])
     traces = [_bar(x, df[m].to_numpy(), t(f"movement.{m}"), MOVEMENT_COLORS[m],
                    hovertemplate=YEN_HOVER) for m in MOVEMENTS]
-    net = df[list(MOVEMENTS)].sum(axis=1)
+    amounts = df[list(MOVEMENTS)]
+    net = amounts.sum(axis=1)
     traces.append(_line(x, net.to_numpy(), t("chart.net_change"), "#212121",
                         hovertemplate=YEN_HOVER))
-    return _figure(traces, _layout(title=t("chart.movements_by_period"), yaxis=_yen_axis(),
-                                   barmode="relative"))
+    reached = (amounts.clip(lower=0).sum(axis=1), amounts.clip(upper=0).sum(axis=1), net)
+    return _figure(traces, _layout(title=t("chart.movements_by_period"), xaxis=xaxis,
+                                   yaxis=_amount_axis(*reached), barmode="relative"))
 
 
-def retention(df: pd.DataFrame, target: float, title: str) -> dict:
-    """NRR and GRR per period with the NRR target line (TTM periods named by their month)."""
-    x = [str(label).removeprefix("TTM ") for label in df["label"]]
+def retention(df: pd.DataFrame, target: float | None, title: str) -> dict:
+    """NRR and GRR per period (TTM periods named by their month), with the NRR target line
+    only when a target of the chart's basis is given (an annual target is no line on a
+    quarterly chart)."""
+    x, xaxis = _periods(df["label"])
     traces = [_line(x, df["nrr"].to_numpy(), "NRR", PRIMARY, hovertemplate=PCT_HOVER),
-              _line(x, df["grr"].to_numpy(), "GRR", SECONDARY, hovertemplate=PCT_HOVER),
-              _target_trace(x, target, t("chart.nrr_target", value=fmt.pct(target)))]
-    return _figure(traces, _layout(title=title, yaxis=_pct_axis()))
+              _line(x, df["grr"].to_numpy(), "GRR", SECONDARY, hovertemplate=PCT_HOVER)]
+    if target is not None:
+        traces.append(_target_trace(x, target, t("chart.nrr_target", value=fmt.pct(target))))
+    return _figure(traces, _layout(title=title, xaxis=xaxis, yaxis=_pct_axis()))
 
 
 def _target_trace(x: list, target: float, name: str) -> dict:
@@ -208,14 +286,25 @@ def _target_trace(x: list, target: float, name: str) -> dict:
             "line": {"color": TARGET, "dash": "dash"}, "hovertemplate": PCT_HOVER}
 
 
-def rate_with_target(df: pd.DataFrame, column: str, target: float, *, title: str,
-                     name: str, target_name: str, bars: bool = True) -> dict:
-    """A rate per period (bars or a line) with a dashed target line."""
-    x = list(df["label"])
+def rate_with_target(df: pd.DataFrame, column: str, target: float | None, *, title: str,
+                     name: str, target_name: str | None = None, bars: bool = True,
+                     counts: str | None = None) -> dict:
+    """A rate per period (bars or a line) from zero, with a dashed target line only when a
+    target of the chart's basis is given; `counts`: a column of group sizes shown on each
+    point ("n=18") and in its hover — a rate over few customers says so."""
+    x, xaxis = _periods(df["label"])
     draw = _bar if bars else _line
-    traces = [draw(x, df[column].to_numpy(), name, PRIMARY, hovertemplate=PCT_HOVER),
-              _target_trace(x, target, target_name)]
-    return _figure(traces, _layout(title=title, yaxis=_pct_axis()))
+    more = {"hovertemplate": PCT_HOVER}
+    if counts is not None:
+        n = [int(v) for v in df[counts]]
+        more = {"customdata": n, "text": [f"n={v}" for v in n],
+                "hovertemplate": "%{y:.1%} (n=%{customdata})"}
+        if not bars:
+            more.update(mode="lines+markers+text", textposition="top center")
+    traces = [draw(x, df[column].to_numpy(), name, PRIMARY, **more)]
+    if target is not None:
+        traces.append(_target_trace(x, target, target_name or name))
+    return _figure(traces, _layout(title=title, xaxis=xaxis, yaxis=_pct_axis(from_zero=True)))
 
 
 def cohort_heatmap(df: pd.DataFrame, title: str) -> dict:
@@ -240,7 +329,7 @@ def band_areas(df: pd.DataFrame, title: str) -> dict:
                "line": {"color": BAND_COLORS[band], "width": 0.5},
                "fillcolor": BAND_COLORS[band]}
               for band in ("danger", "warning", "caution", "healthy")]
-    return _figure(traces, _layout(title=title, xaxis=_date_axis()))
+    return _figure(traces, _layout(title=title, xaxis=_date_axis(), yaxis=_count_axis()))
 
 
 def band_bars(df: pd.DataFrame, category: str, title: str, *, horizontal: bool = False
@@ -258,23 +347,29 @@ def band_bars(df: pd.DataFrame, category: str, title: str, *, horizontal: bool =
         traces.append({"type": "bar", "name": t(f"band.{band}"),
                        "marker": {"color": BAND_COLORS[band]}, **trace})
     if horizontal:
-        layout = _layout(title=title, yaxis=_category_axis(), height=max(320, 30 * len(df) + 120),
-                         barmode="stack", hovermode="closest")
+        layout = _layout(title=title, yaxis=_category_axis(), xaxis=_count_axis(),
+                         height=max(320, 30 * len(df) + 120), barmode="stack",
+                         hovermode="closest")
     else:
-        layout = _layout(title=title, barmode="stack", hovermode="closest")
+        layout = _layout(title=title, yaxis=_count_axis(), barmode="stack", hovermode="closest")
     return _figure(traces, layout)
 
 
 def matrix(df: pd.DataFrame, title: str) -> dict:
-    """Attribute tier (rows) × health band (columns) account counts, with the segment letter."""
+    """Attribute tier (rows) × health band (columns) account counts, with the segment letter.
+    Each cell is tinted in its band's colour, from green (healthy) to red (danger): the colour
+    says how healthy, the text how many (a count scale would paint the biggest group — often
+    the healthy one — darkest)."""
     bands = ["healthy", "caution", "warning", "danger"]
-    z = df[bands].to_numpy()
+    counts = df[bands].to_numpy()
     seg = df[[f"segment_{b}" for b in bands]].to_numpy() if f"segment_{bands[0]}" in df else None
-    text = [[f"{seg[i][j]} · {int(z[i][j])}" if seg is not None else f"{int(z[i][j])}"
+    text = [[f"{seg[i][j]} · {int(counts[i][j])}" if seg is not None else f"{int(counts[i][j])}"
              for j in range(len(bands))] for i in range(len(df))]
-    trace = {"type": "heatmap", "z": z, "x": [t(f"band.{b}") for b in bands],
-             "y": [t(f"tier.{v}") for v in df["tier"]], "text": text, "texttemplate": "%{text}",
-             "colorscale": ORANGES, "hovertemplate": "%{y} × %{x}: %{z}<extra></extra>",
+    trace = {"type": "heatmap", "z": [list(range(len(bands)))] * len(df),
+             "x": [t(f"band.{b}") for b in bands], "y": [t(f"tier.{v}") for v in df["tier"]],
+             "text": text, "texttemplate": "%{text}", "customdata": counts.tolist(),
+             "colorscale": BAND_TINTS, "zmin": 0, "zmax": len(bands) - 1,
+             "xgap": 2, "ygap": 2, "hovertemplate": "%{y} × %{x}: %{customdata}<extra></extra>",
              "showscale": False}
     # The high tier (first row) on top.
     return _figure([trace], _layout(title=title, yaxis=_category_axis(), height=320,
@@ -283,11 +378,12 @@ def matrix(df: pd.DataFrame, title: str) -> dict:
 
 def usage_trend(df: pd.DataFrame, title: str) -> dict:
     """Monthly deliveries (bars, left axis) and logins (line, right axis)."""
-    x = _month_labels(df["month"])
+    x, xaxis = _periods(df["month"])
     traces = [_bar(x, df["deliveries"].to_numpy(), t("usage.deliveries"), PRIMARY),
               _line(x, df["logins"].to_numpy(), t("usage.logins"), SECONDARY, yaxis="y2")]
-    return _figure(traces, _layout(title=title, yaxis2={"overlaying": "y", "side": "right",
-                                                        "showgrid": False}))
+    return _figure(traces, _layout(title=title, xaxis=xaxis, yaxis=_count_axis(),
+                                   yaxis2=_count_axis(overlaying="y", side="right",
+                                                      showgrid=False)))
 
 
 def health_history(df: pd.DataFrame, bands: dict[str, float], title: str) -> dict:
@@ -312,9 +408,7 @@ def horizontal_bars(names: list[str], values: list[float], *, title: str, name: 
              "name": name, "marker": {"color": color},
              "hovertemplate": ("¥%{x:,.0f}" if yen else "%{x:,}") + "<extra></extra>"}
     layout = _layout(title=title, yaxis=_category_axis(), height=max(280, 32 * len(names) + 120),
-                     hovermode="closest")
-    if yen:
-        layout["xaxis"] = {"tickprefix": "¥", "tickformat": ",.0f"}
+                     hovermode="closest", xaxis=_amount_axis(values) if yen else _count_axis())
     return _figure([trace], layout)
 
 
@@ -325,19 +419,23 @@ def stacked_bars(df: pd.DataFrame, x: str, series: dict[str, tuple[str, str]], *
     traces = [_bar(categories, df[column].to_numpy(), name, color,
                    hovertemplate=YEN_HOVER if yen else "%{y:,}")
               for column, (name, color) in series.items()]
-    return _figure(traces, _layout(title=title, yaxis=_yen_axis() if yen else None,
-                                   barmode="stack"))
+    totals = df[list(series)].sum(axis=1)
+    return _figure(traces, _layout(title=title, barmode="stack",
+                                   yaxis=_amount_axis(totals) if yen else _count_axis()))
 
 
 def capacity(df: pd.DataFrame, title: str) -> dict:
-    """Active customers per owner (bars) against each owner's capacity (markers)."""
-    x = labels(df["owner_name"])
-    traces = [_bar(x, df["accounts"].to_numpy(), t("team.col.accounts"), PRIMARY),
-              {"type": "scatter", "x": x, "y": df["capacity"].to_numpy(),
+    """Active customers per owner (bars) against each owner's capacity (markers). Owners are
+    rows, so their names never overlap however many there are."""
+    names = labels(df["owner_name"])
+    traces = [{"type": "bar", "y": names, "x": df["accounts"].to_numpy(), "orientation": "h",
+               "name": t("team.col.accounts"), "marker": {"color": PRIMARY}},
+              {"type": "scatter", "y": names, "x": df["capacity"].to_numpy(),
                "name": t("team.col.capacity"), "mode": "markers",
-               "marker": {"symbol": "line-ew-open", "size": 28, "color": TARGET,
+               "marker": {"symbol": "line-ns-open", "size": 22, "color": TARGET,
                           "line": {"width": 3}}}]
-    return _figure(traces, _layout(title=title))
+    return _figure(traces, _layout(title=title, yaxis=_category_axis(), xaxis=_count_axis(),
+                                   height=max(320, 30 * len(df) + 120), hovermode="closest"))
 
 
 def usage_by_quarter(df: pd.DataFrame, title: str) -> dict:
@@ -346,9 +444,9 @@ def usage_by_quarter(df: pd.DataFrame, title: str) -> dict:
     traces = [_bar(x, df["deliveries"].to_numpy(), t("usage.deliveries"), PRIMARY),
               _line(x, df["conversion_rate"].to_numpy(), t("usage.conversion_rate"), SECONDARY,
                     yaxis="y2", hovertemplate=PCT_HOVER)]
-    return _figure(traces, _layout(title=title, yaxis2={"overlaying": "y", "side": "right",
-                                                        "tickformat": ".0%",
-                                                        "showgrid": False}))
+    return _figure(traces, _layout(title=title, yaxis=_count_axis(),
+                                   yaxis2={**_pct_axis(from_zero=True), "overlaying": "y",
+                                           "side": "right", "showgrid": False}))
 
 
 def components(df: pd.DataFrame, title: str) -> dict:
@@ -369,10 +467,11 @@ def components(df: pd.DataFrame, title: str) -> dict:
 def account_mrr(df: pd.DataFrame, title: str) -> dict:
     """One account's MRR per month (steps), movements marked with their name."""
     names = [t(f"movement.{m}") if isinstance(m, str) else "" for m in df["movement"]]
-    trace = _line(_month_labels(df["month"]), df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
+    x, xaxis = _periods(df["month"])
+    trace = _line(x, df["mrr"].to_numpy(), t("chart.mrr"), PRIMARY,
                   line={"color": PRIMARY, "shape": "hv"}, customdata=names,
                   hovertemplate=YEN_HOVER + " %{customdata}<extra></extra>")
-    return _figure([trace], _layout(title=title, yaxis=_yen_axis()))
+    return _figure([trace], _layout(title=title, xaxis=xaxis, yaxis=_amount_axis(df["mrr"])))
 
 
 def band_rates(df: pd.DataFrame, title: str, name: str) -> dict:
@@ -386,8 +485,8 @@ def band_rates(df: pd.DataFrame, title: str, name: str) -> dict:
                           "arrayminus": rate - df["ci_low"].astype("float64").to_numpy(),
                           "color": "#424242"},
                  hovertemplate=PCT_HOVER + "<extra></extra>")
-    return _figure([trace], _layout(title=title, yaxis=_pct_axis(), showlegend=False,
-                                    hovermode="closest"))
+    return _figure([trace], _layout(title=title, yaxis=_pct_axis(from_zero=True),
+                                    showlegend=False, hovermode="closest"))
 
 
 def survival_curves(df: pd.DataFrame, title: str, week_suffix: str, marker_weeks: float,
@@ -426,7 +525,7 @@ def quartile_rates(df: pd.DataFrame, title: str) -> dict:
         traces.append(_bar(names, rows["rate"].astype("float64").to_numpy(),
                            t("chart.score_quartile", quartile=q), color,
                            hovertemplate=PCT_HOVER + "<extra></extra>"))
-    return _figure(traces, _layout(title=title, yaxis=_pct_axis(), barmode="group",
+    return _figure(traces, _layout(title=title, yaxis=_pct_axis(from_zero=True), barmode="group",
                                    hovermode="closest"))
 
 
@@ -436,8 +535,46 @@ def lead_times(df: pd.DataFrame, title: str, name: str, x_title: str) -> dict:
     trace = _bar(df["weeks"].to_numpy(), counts, name, PRIMARY,
                  hovertemplate="%{x}: %{y:,}<extra></extra>")
     # Whole churns: ticks at whole numbers (a step of 1 while the bars are short).
-    yaxis = {"rangemode": "tozero", "tickformat": ",d"}
+    yaxis = _count_axis()
     if len(counts) and counts.max() <= 10:
         yaxis["dtick"] = 1
     return _figure([trace], _layout(title=title, xaxis={"title": {"text": x_title}},
                                     yaxis=yaxis, showlegend=False, hovermode="closest"))
+
+
+RENEWAL_COLORS = {"signed": "#2e7d32", "lost": "#c62828", "pending": "#90a4ae",
+                  "at_risk": "#ef6c00"}
+
+
+def renewals_by_quarter(df: pd.DataFrame, title: str) -> dict:
+    """ARR due per quarter stacked by status — signed, lost, pending (not at risk), at risk —
+    with the expected renewing ARR (signed + forecast) as a marker whose bar is the forecast's
+    range (`renewals.by_quarter_of`)."""
+    x = list(df["quarter"])
+    pending = df["pending_arr"].to_numpy() - df["at_risk_arr"].to_numpy()
+    stacks = {"signed": df["signed_arr"].to_numpy(), "lost": df["lost_arr"].to_numpy(),
+              "pending": pending, "at_risk": df["at_risk_arr"].to_numpy()}
+    traces = [_bar(x, values, t(f"renewals.status.{status}"), RENEWAL_COLORS[status],
+                   hovertemplate=YEN_HOVER) for status, values in stacks.items()]
+    expected = df["expected_arr"].to_numpy()
+    low = df["signed_arr"].to_numpy() + df["forecast_low"].to_numpy()
+    high = df["signed_arr"].to_numpy() + df["forecast_high"].to_numpy()
+    traces.append({"type": "scatter", "x": x, "y": _plain(expected), "mode": "markers",
+                   "name": t("renewals.chart.expected"),
+                   "marker": {"symbol": "diamond", "size": 11, "color": PRIMARY},
+                   "error_y": {"type": "data", "symmetric": False,
+                               "array": _plain(high - expected),
+                               "arrayminus": _plain(expected - low), "color": PRIMARY},
+                   "hovertemplate": YEN_HOVER})
+    due = df["signed_arr"].to_numpy() + df["lost_arr"].to_numpy() + df["pending_arr"].to_numpy()
+    return _figure(traces, _layout(title=title, barmode="stack",
+                                   yaxis=_amount_axis(due, high)))
+
+
+def renewal_rate_history(df: pd.DataFrame, title: str) -> dict:
+    """The renewal rate (ARR) of each past quarter as bars (`renewals.by_quarter_of`)."""
+    x = list(df["quarter"])
+    rates = pd.to_numeric(df["renewal_rate"], errors="coerce").to_numpy()
+    return _figure([_bar(x, rates, t("renewals.col.renewal_rate"), SECONDARY,
+                         hovertemplate=PCT_HOVER)],
+                   _layout(title=title, yaxis={**_pct_axis(), "range": [0, 1.05]}))

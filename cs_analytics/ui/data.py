@@ -21,13 +21,16 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from cs_analytics import links
 from cs_analytics.config import Settings, data_home, load_settings
 from cs_analytics.errors import NoSnapshot
+from cs_analytics.links import SalesforceOrg
 from cs_analytics.metrics import filters as filters_api
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.metrics.held import is_per_account
 from cs_analytics.metrics.periods import Period
-from cs_analytics.store import Snapshot, Store
+from cs_analytics.secrets import load_secrets
+from cs_analytics.store import Damage, Snapshot, Store
 
 CACHE_ENTRIES = 512
 CACHE_TTL_SECONDS = 3600
@@ -54,6 +57,13 @@ def store() -> Store:
     return Store(data_home())
 
 
+@st.cache_resource(show_spinner=False)
+def salesforce_org() -> SalesforceOrg:
+    """The hosts Salesforce links may point to (cs_analytics.links), from the secrets read
+    when the app started (the app is restarted when secrets change)."""
+    return links.salesforce_org(load_secrets())
+
+
 PREFETCHED = "prefetched"  # the Snapshot.derived name of `_prefetch`'s futures
 
 
@@ -68,6 +78,11 @@ def current_snapshot() -> Snapshot | None:
         return None
     _prefetch(snap)
     return snap
+
+
+def snapshot_damage() -> Damage | None:
+    """Why the current snapshot cannot be served as it is (None: it can), for the frame."""
+    return store().resolve().damage
 
 
 def _prefetch(snap: Snapshot) -> None:

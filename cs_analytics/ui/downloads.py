@@ -20,9 +20,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from cs_analytics.reports.csv_text import guard_formula
 from cs_analytics.reports.excel import write_text
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # Column kind → Excel number format.
 EXCEL_FORMATS = {
@@ -41,14 +40,8 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     safe = df.copy()
     for col in safe.columns:
         if _is_text(safe[col]):
-            safe[col] = safe[col].map(_guard_csv_text)
+            safe[col] = safe[col].map(guard_formula)
     return safe.to_csv(index=False).encode("utf-8-sig")
-
-
-def _guard_csv_text(value):
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _is_text(series: pd.Series) -> bool:

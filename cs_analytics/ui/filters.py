@@ -83,6 +83,39 @@ def period_label(period: periods.Period, lang: str | None = None) -> str:
     return period.label
 
 
+def period_text(measure: dict, lang: str | None = None) -> str:
+    """How a measured period (`comparisons.compare`'s measure) reads: its label, and for a
+    period to date the days elapsed — '2026Q4（途中経過: 92日中68日）'."""
+    return view_period_text(measure["period"], measure["as_of"], lang)
+
+
+def view_period_text(period: periods.Period, as_of: dt.date, lang: str | None = None) -> str:
+    """`period_text` of a period on `as_of` (the sidebar's period on the data as-of date)."""
+    lang = lang or current_language()
+    text = period_label(period, lang)
+    if periods.is_complete(period, as_of):
+        return text
+    return text + translate(lang, "compare.to_date", days=periods.days_elapsed(period, as_of),
+                            total=periods.days_in(period))
+
+
+def measured_text(measure: dict, lang: str | None = None) -> str:
+    """What a comparison measured: '2026Q3', or like for like '2026Q3・2026/09/07まで'."""
+    lang = lang or current_language()
+    if measure["complete"]:
+        return period_label(measure["period"], lang)
+    return translate(lang, "compare.until", label=period_label(measure["period"], lang),
+                     date=fmt.date(measure["period"].end_day(measure["as_of"]), lang))
+
+
+def like_for_like_caption(compared: dict) -> None:
+    """For a period to date, a caption saying that its comparisons stop at the same day."""
+    if compared["current"]["complete"]:
+        return
+    st.caption(t("compare.like_for_like", previous=measured_text(compared["previous"]),
+                 year_ago=measured_text(compared["year_ago"])))
+
+
 def seed_from_url() -> None:
     """Copy the URL's filter parameters into the widgets, once per session."""
     if st.session_state.get(SEEDED_KEY):
@@ -143,6 +176,8 @@ def sidebar(snap: Snapshot, settings: Settings, viewer: Viewer) -> View:
     """Render the filters in the sidebar and return the selected view."""
     from cs_analytics.metrics import accounts as account_metrics
 
+    if viewer.sees_nothing:  # app.py stops such a viewer first; an empty scope is no filter
+        raise CsAnalyticsError("this account is not linked to a CS owner: no figures to show")
     fsm = settings.general.fiscal_year_start_month
     as_of = snap.as_of
     lang = current_language()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from cs_analytics.config import AMOUNT_UNITS
+
 MISSING = "—"
 
 
@@ -38,36 +40,52 @@ def yen(value) -> str:
     return f"{sign}¥{abs(rounded):,}"
 
 
-def yen_compact(value, lang: str) -> str:
-    """Large amounts the short way: Japanese 1,235万円 / 1.23億円, English ¥12.3M / ¥456K."""
-    if _missing(value):
-        return MISSING
-    v = float(value)
-    sign = "-" if v < 0 else ""
-    a = abs(v)
-    if lang == "ja":
-        if a >= 1e8:
-            return f"{sign}{a / 1e8:,.2f}億円"
-        if a >= 1e6:
-            return f"{sign}{a / 1e4:,.0f}万円"
-        if a >= 1e4:
-            return f"{sign}{a / 1e4:,.1f}万円"
-        return yen(v)
-    if a >= 1e9:
-        return f"{sign}¥{a / 1e9:,.2f}B"
-    if a >= 1e6:
-        return f"{sign}¥{a / 1e6:,.1f}M"
-    if a >= 1e4:
-        return f"{sign}¥{a / 1e3:,.0f}K"
-    return yen(v)
+# How each unit of config.AMOUNT_UNITS reads: the number, then its mark, per language.
+AMOUNT_TEXT = {"ja": {"yen": "¥{}", "thousand": "{}千円", "man": "{}万円", "million": "{}百万円"},
+               "en": {"yen": "¥{}", "thousand": "¥{}K", "million": "¥{}M"}}
 
 
-def yen_delta(value, lang: str) -> str:
-    """A signed change in yen, in the compact style: +120万円 / -¥1.2M."""
+def amount(value, lang: str, unit: str, decimals: int | None = None) -> str:
+    """An amount in the configured unit (one unit for every card and axis of a language):
+    12,345,678 → '1,235万円' (man), '¥12,346K' (thousand). Unless `decimals` says otherwise:
+    whole units from 100 up, one decimal below (¥70,000 → '7.0万円'); whole yen in 'yen'."""
     if _missing(value):
         return MISSING
-    text = yen_compact(value, lang)
+    v = float(value) / AMOUNT_UNITS[unit]
+    if decimals is None:
+        decimals = 0 if unit == "yen" or v == 0 or abs(v) >= 100 else 1
+    number = f"{abs(v):,.{decimals}f}"
+    sign = "-" if round(v, decimals) < 0 else ""
+    return sign + AMOUNT_TEXT[lang][unit].format(number)
+
+
+def amount_delta(value, lang: str, unit: str) -> str:
+    """A signed change of an amount in the configured unit: '+120万円', '-¥1,200K'."""
+    if _missing(value):
+        return MISSING
+    text = amount(value, lang, unit)
     return text if text.startswith("-") else "+" + text
+
+
+def amount_ticks(low: float, high: float, lang: str, unit: str, count: int = 5, *,
+                 from_zero: bool = True) -> tuple[list[float], list[str]]:
+    """Ticks for an amount axis spanning [low, high] (yen; widened to 0 unless `from_zero` is
+    False): about `count` round steps (1, 2, 2.5 or 5 × a power of ten), one step beyond each
+    end, as values in yen and their text in the configured unit."""
+    if from_zero:
+        low, high = min(low, 0.0), max(high, 0.0)
+    if high - low <= 0:
+        high = low + AMOUNT_UNITS[unit]
+    raw = (high - low) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first, last = math.floor(low / step) - 1, math.ceil(high / step) + 1
+    values = [i * step for i in range(first, last + 1)]
+    # one number of decimals for the whole axis: as many as the step needs in the unit
+    in_units = step / AMOUNT_UNITS[unit]
+    decimals = next(d for d in (0, 1, 2) if abs(round(in_units, d) - in_units) < 1e-9 * step
+                    or d == 2)
+    return values, [amount(v, lang, unit, decimals) for v in values]
 
 
 def pct(value, decimals: int = 1) -> str:

@@ -23,6 +23,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("kpi_report", "management", "🗂️"),
     PageSpec("revenue", "analysis", "💴"),
     PageSpec("churn", "analysis", "📉"),
+    PageSpec("renewals", "analysis", "🔁"),
     PageSpec("health", "analysis", "🩺"),
     PageSpec("score_check", "analysis", "🎯"),
     PageSpec("team", "analysis", "👥"),
@@ -35,6 +36,9 @@ PAGES: tuple[PageSpec, ...] = (
 )
 
 DEFAULT_PAGE = "overview"
+# The default page at the app's root (/): Streamlit names its page by this, never shown; the
+# page keeps its own URL (/overview) too.
+ROOT_PATH = "home"
 
 
 def page(name: str) -> PageSpec:

@@ -1,5 +1,6 @@
 """The report objects the KPI report and QBR pages show (cs_analytics.reports), cached per
-snapshot, with the user-entered parts (weekly reviews, action plans) read fresh each run."""
+snapshot, with the user-entered parts (commentary, weekly reviews, action plans) read fresh
+each run."""
 
 from __future__ import annotations
 
@@ -13,14 +14,13 @@ from cs_analytics.ui import data
 
 def kpi_report(snap: Snapshot, settings: Settings, quarter: str, lang: str,
                store: Store) -> kpi.KpiReport:
-    """The quarter's KPI report; numbers cached per snapshot, reviews and plans current."""
+    """The quarter's KPI report; numbers cached per snapshot, the commentary, reviews and
+    plans current."""
     # The shared report, copied before this run attaches the user-entered parts to it.
     report = copy.copy(data.call_shared(kpi.kpi_report_data, snap, settings, quarter, lang))
-    con = store.userdata_db()
+    con = store.userdata_db(readonly=True)
     try:
-        report.weekly_reviews = kpi.weekly_reviews(con, report.quarter.start_date,
-                                                   report.end_day)
-        report.action_plans = kpi.action_plans(con, report.quarter.start_date, report.end_day)
+        kpi.attach_user_data(report, con)
     finally:
         con.close()
     return report

@@ -44,4 +44,7 @@ def headline_rows(headline: pd.DataFrame, lang: str) -> pd.DataFrame:
     out["value_text"] = [_value_text(v, k, lang) for v, k in zip(out["value"], out["kind"])]
     out["previous_text"] = [_value_text(v, k, lang) for v, k in zip(out["previous"], out["kind"])]
     out["change_text"] = [_change_text(v, k, lang) for v, k in zip(out["change"], out["kind"])]
+    out["year_ago_text"] = [_value_text(v, k, lang) for v, k in zip(out["year_ago"], out["kind"])]
+    out["year_change_text"] = [_change_text(v, k, lang)
+                               for v, k in zip(out["year_change"], out["kind"])]
     return out

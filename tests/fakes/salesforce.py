@@ -1,6 +1,8 @@
 """A fake Salesforce org for tests: SOAP login, OAuth token endpoint (password and client
 credentials flows), REST query/queryAll with nextRecordsUrl paging, and Bulk API 2.0 query
-jobs — enough for the real simple-salesforce client, speaking Salesforce's JSON and errors.
+jobs — enough for the real simple-salesforce client, speaking Salesforce's JSON and errors —
+and, for the write-back, describe, sObject Collections and Bulk API 2.0 ingest jobs
+(tests/fakes/salesforce_write.py).
 
     with FakeSalesforce(page_size=2) as org:
         org.define("Account", ["Id", "Name", "OwnerId", "SystemModstamp", "IsDeleted"])
@@ -27,6 +29,7 @@ import xml.dom.minidom
 from cs_analytics.config import settings_from_dict
 from cs_analytics.sources.salesforce import http_session
 from tests.fakes.http import FakeServer, Request, Response, route_to
+from tests.fakes.salesforce_write import SalesforceWrites
 
 INSTANCE_HOST = "fake-org.my.salesforce.com"
 AS_OF = dt.date(2026, 3, 31)
@@ -54,10 +57,11 @@ class SoqlError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class FakeSalesforce(FakeServer):
+class FakeSalesforce(SalesforceWrites, FakeServer):
     def __init__(self, page_size: int = 2000, bulk_page_size: int = 2,
                  instance_host: str = INSTANCE_HOST):
         super().__init__()
+        self.init_writes()
         self.page_size = page_size
         self.bulk_page_size = bulk_page_size
         self.instance_host = instance_host
@@ -80,6 +84,13 @@ class FakeSalesforce(FakeServer):
         base = ["Id", "SystemModstamp"] + (["IsDeleted"] if obj != "User" else [])
         self.schema[obj] = list(dict.fromkeys(base + list(fields)))
         self.records.setdefault(obj, {})
+
+    def add_fields(self, obj: str, fields: list[str]) -> None:
+        """New fields on an object the org has (a custom field an admin created)."""
+        self.schema[obj] = list(dict.fromkeys(self.schema[obj] + list(fields)))
+        for record in self.records[obj].values():
+            for name in fields:
+                record.setdefault(name, None)
 
     def tick(self, minutes: int = 1) -> dt.datetime:
         self.clock += dt.timedelta(minutes=minutes)
@@ -157,6 +168,9 @@ class FakeSalesforce(FakeServer):
             if jm:
                 return (self._bulk_results(request, jm.group(1)) if jm.group(2)
                         else self._bulk_status(jm.group(1)))
+            written = self.route_write(request, version, rest)
+            if written is not None:
+                return written
         except SoqlError as exc:
             return Response(exc.status, errors(exc.code, exc.message))
         return Response(404, errors("NOT_FOUND", "The requested resource does not exist"))
@@ -510,14 +524,24 @@ class FakeSalesforce(FakeServer):
 
 
 def populate(org: FakeSalesforce) -> None:
-    """A small org with every default object: 2 users, 3 accounts (one a subsidiary),
-    3 contracts, 4 tasks (one without an account) and 1 event. Ids are short and readable."""
+    """A small org with every default object, its records shaped as Salesforce returns them:
+    2 users, 3 accounts (one a subsidiary), 4 contracts (one a Draft that would triple Alpha's
+    MRR), 5 tasks (one without an account, one still open with a past due date) and 4 events
+    (a group meeting, its invitee's child copy, a timed event late in the evening UTC — the
+    next morning in Tokyo — and an all-day event). Ids are short and readable."""
     org.define("User", ["Name", "Email", "ManagerId", "IsActive"])
     org.define("Account", ["Name", "Industry", "OwnerId", "CreatedDate", "ParentId", "Type",
                            "Churn_Reason__c"])
-    org.define("Contract", ["AccountId", "StartDate", "EndDate", "Status", "Amount__c"])
-    org.define("Task", ["AccountId", "OwnerId", "ActivityDate", "TaskSubtype", "Subject"])
-    org.define("Event", ["AccountId", "OwnerId", "ActivityDate", "Subject"])
+    org.define("Contract", ["AccountId", "StartDate", "EndDate", "Status", "StatusCode",
+                            "Amount__c"])
+    # Task.ActivityDate is the due date; IsClosed follows the status's "closed" flag.
+    org.define("Task", ["AccountId", "OwnerId", "ActivityDate", "TaskSubtype", "Subject",
+                        "Status", "IsClosed"])
+    # Event: ActivityDate is the date of an all-day event (midnight UTC); ActivityDateTime
+    # the start of a timed one, in UTC. Each invitee gets a child copy (IsChild = true).
+    org.define("Event", ["AccountId", "OwnerId", "ActivityDate", "ActivityDateTime",
+                         "IsAllDayEvent", "DurationInMinutes", "IsChild", "IsGroupEvent",
+                         "Subject"])
     org.add("User", Id="005M", Name="佐藤 花子", Email="sato@example.com", IsActive=True)
     org.add("User", Id="005A", Name="田中 太郎", Email="tanaka@example.com", ManagerId="005M",
             IsActive=True)
@@ -530,22 +554,89 @@ def populate(org: FakeSalesforce) -> None:
     org.add("Account", Id="001C", Name="Gamma Inc.", Industry=None, OwnerId="005A",
             CreatedDate=dt.datetime(2025, 1, 10, 3, 0, tzinfo=dt.UTC), ParentId="001A",
             Type="Customer")
-    org.add("Contract", Id="800A1", AccountId="001A", StartDate="2024-04-15",
-            EndDate="2025-04-14", Status="Activated", Amount__c=1_200_000)
-    org.add("Contract", Id="800A2", AccountId="001A", StartDate="2025-04-15",
-            EndDate="2026-04-14", Status="Activated", Amount__c=1_440_000.5)
-    org.add("Contract", Id="800B1", AccountId="001B", StartDate="2025-01-01",
-            EndDate="2025-12-31", Status="Activated", Amount__c=600_000)
-    org.add("Task", Id="00T1", AccountId="001A", OwnerId="005A", ActivityDate="2026-02-02",
-            TaskSubtype="Email", Subject="ご提案資料の送付")
-    org.add("Task", Id="00T2", AccountId="001B", OwnerId="005M", ActivityDate="2026-02-10",
-            TaskSubtype="Call", Subject="更新のご相談")
-    org.add("Task", Id="00T3", AccountId="001A", OwnerId="005A", ActivityDate="2026-02-20",
-            TaskSubtype=None, Subject="社内メモ")
-    org.add("Task", Id="00T4", AccountId=None, OwnerId="005A", ActivityDate="2026-02-21",
-            TaskSubtype="Task", Subject="リードへの連絡")
-    org.add("Event", Id="00U1", AccountId="001B", OwnerId="005M", ActivityDate="2026-02-15",
-            Subject="定例MTG")
+    add_contract(org, Id="800A1", AccountId="001A", StartDate="2024-04-15",
+                 EndDate="2025-04-14", Amount__c=1_200_000)
+    add_contract(org, Id="800A2", AccountId="001A", StartDate="2025-04-15",
+                 EndDate="2026-04-14", Amount__c=1_440_000.5)
+    add_contract(org, Id="800B1", AccountId="001B", StartDate="2025-01-01",
+                 EndDate="2025-12-31", Amount__c=600_000)
+    # An upsell being drafted: counted, it would triple Alpha's MRR from October.
+    add_contract(org, Id="800A3", AccountId="001A", StartDate="2025-10-01",
+                 EndDate="2026-09-30", Amount__c=2_880_000, Status="Draft")
+    add_task(org, Id="00T1", AccountId="001A", OwnerId="005A", ActivityDate="2026-02-02",
+             TaskSubtype="Email", Subject="ご提案資料の送付")
+    add_task(org, Id="00T2", AccountId="001B", OwnerId="005M", ActivityDate="2026-02-10",
+             TaskSubtype="Call", Subject="更新のご相談")
+    add_task(org, Id="00T3", AccountId="001A", OwnerId="005A", ActivityDate="2026-02-20",
+             TaskSubtype=None, Subject="社内メモ")
+    add_task(org, Id="00T4", AccountId=None, OwnerId="005A", ActivityDate="2026-02-21",
+             TaskSubtype="Task", Subject="リードへの連絡")
+    # A call planned for 25 February and never made: its due date is not a contact.
+    add_task(org, Id="00T6", AccountId="001C", OwnerId="005A", ActivityDate="2026-02-25",
+             TaskSubtype="Call", Subject="フォローアップ電話", Status="Not Started")
+    # A group meeting at 10:00 Tokyo time with 田中 invited: one meeting, two Event records.
+    meeting = dt.datetime(2026, 2, 15, 1, 0, tzinfo=dt.UTC)
+    add_event(org, Id="00U1", AccountId="001B", OwnerId="005M", start=meeting,
+              Subject="定例MTG", IsGroupEvent=True)
+    add_event(org, Id="00U2", AccountId="001B", OwnerId="005A", start=meeting,
+              Subject="定例MTG", IsGroupEvent=True, IsChild=True)
+    # 23:30 UTC on 1 March is 08:30 on 2 March in Tokyo.
+    add_event(org, Id="00U3", AccountId="001A", OwnerId="005A",
+              start=dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC), Subject="朝会")
+    add_event(org, Id="00U4", AccountId="001A", OwnerId="005A", all_day=dt.date(2026, 3, 10),
+              Subject="導入研修（終日）")
+
+
+def add_contract(org: FakeSalesforce, Status: str = "Activated", **fields) -> dict:
+    """A Contract with its Status and the matching StatusCode (Draft, InApproval, Activated)."""
+    code = {"Activated": "Activated", "Draft": "Draft", "In Approval Process": "InApproval"}
+    return org.add("Contract", Status=Status, StatusCode=code.get(Status, Status), **fields)
+
+
+def add_task(org: FakeSalesforce, Status: str = "Completed", **fields) -> dict:
+    """A Task; IsClosed follows its status as Salesforce derives it (Completed is closed)."""
+    return org.add("Task", Status=Status, IsClosed=Status == "Completed", **fields)
+
+
+def add_event(org: FakeSalesforce, *, start: dt.datetime | None = None,
+              all_day: dt.date | None = None, IsChild: bool = False, **fields) -> dict:
+    """An Event as Salesforce stores it: a timed one has ActivityDateTime (UTC) and the UTC
+    date in ActivityDate; an all-day one has ActivityDate, and ActivityDateTime at midnight
+    UTC of that date."""
+    if all_day is not None:
+        values = {"ActivityDate": all_day.isoformat(), "IsAllDayEvent": True,
+                  "ActivityDateTime": dt.datetime.combine(all_day, dt.time(), dt.UTC),
+                  "DurationInMinutes": 1440}
+    else:
+        values = {"ActivityDate": start.astimezone(dt.UTC).date().isoformat(),
+                  "ActivityDateTime": start, "IsAllDayEvent": False, "DurationInMinutes": 60}
+    fields.setdefault("IsGroupEvent", False)
+    return org.add("Event", IsChild=IsChild, **values, **fields)
+
+
+ACCOUNT_PUSH_FIELDS = {"CS_Health_Score__c": "double", "CS_Health_Band__c": "string",
+                       "CS_Segment__c": "string", "CS_Top_Detractor__c": "string",
+                       "CS_Signals__c": "string", "CS_Last_Contact__c": "date",
+                       "CS_Last_Login__c": "date", "CS_Deliveries_90d__c": "double",
+                       "CS_Logins_90d__c": "double", "CS_Next_Renewal__c": "date"}
+USAGE_PUSH_FIELDS = {"Account__c": "reference", "Week_Start__c": "date",
+                     "Deliveries__c": "double", "Logins__c": "double", "Viewers__c": "double",
+                     "Registrants__c": "double", "Conversions__c": "double",
+                     "CS_Key__c": "string"}
+
+
+def set_up_writeback(org: FakeSalesforce) -> None:
+    """What docs/operations.md asks an admin to create for `push`: the CS fields on Account,
+    the CS_Usage_Weekly__c object (auto-number name, Account lookup, External ID CS_Key__c)
+    and the CS_Outbox_Key__c External ID on activities; plus Task's WhatId and Description."""
+    org.add_fields("Account", list(ACCOUNT_PUSH_FIELDS))
+    org.field_types("Account", **ACCOUNT_PUSH_FIELDS)
+    org.define("CS_Usage_Weekly__c", ["Name", *USAGE_PUSH_FIELDS])
+    org.field_types("CS_Usage_Weekly__c", external_ids=["CS_Key__c"], auto_numbers=["Name"],
+                    **USAGE_PUSH_FIELDS)
+    org.add_fields("Task", ["WhatId", "Description", "CS_Outbox_Key__c"])
+    org.field_types("Task", external_ids=["CS_Outbox_Key__c"], WhatId="reference",
+                    Description="textarea", CS_Outbox_Key__c="string")
 
 
 def password_secrets(org: FakeSalesforce, **extra) -> dict[str, str]:
