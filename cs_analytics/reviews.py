@@ -25,6 +25,12 @@ def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
+def last_complete_week(day: dt.date) -> dt.date:
+    """The Monday of the latest week (Monday–Sunday) that has ended by `day`: the week a
+    review on `day` looks back on (the week containing `day` itself when `day` is a Sunday)."""
+    return week_start(day + dt.timedelta(days=1)) - dt.timedelta(weeks=1)
+
+
 def _check_text(name: str, value: str, required: bool = False) -> str:
     value = (value or "").strip()
     if required and not value:

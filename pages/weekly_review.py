@@ -28,13 +28,25 @@ if teams.empty:
 team_names = {r.team: (t("review.all_team") if r.team == team.ALL_TEAM
                        else t("review.portfolio_of", name=r.name) if user.owner_scope is not None
                        else t("review.team_of", name=r.name)) for r in teams.itertuples()}
+# The list starts with the week in progress, marked "to date"; the page opens on the last week
+# that has ended — the one a review looks back on — not on a week of a few days.
 this_week = reviews.week_start(snap.as_of)
 weeks = [this_week - dt.timedelta(weeks=i) for i in range(26)]
+complete = reviews.last_complete_week(snap.as_of)
+days_so_far = (snap.as_of - this_week).days + 1
+
+
+def week_label(day: dt.date) -> str:
+    label = t("review.week_label", date=fmt.date(day, lang))
+    return label + (t("review.week_to_date", days=days_so_far)
+                    if day == this_week and day != complete else "")
+
+
 left, right = st.columns(2)
 team_key = left.selectbox(t("review.team"), list(team_names), key="review_team",
                           format_func=team_names.get)
 week = right.selectbox(t("review.week"), weeks, key="review_week",
-                       format_func=lambda d: t("review.week_label", date=fmt.date(d, lang)))
+                       index=weeks.index(complete), format_func=week_label)
 members = data.call(team.team_owner_ids, snap, team_key, user.owner_scope)
 
 numbers = data.call(team.week_numbers, snap, members, week, settings)

@@ -209,7 +209,7 @@ def test_restricted_weekly_review_is_the_members_own_portfolio(demo_home, use_ho
         "u.user_id WHERE u.role = 'member' GROUP BY ALL ORDER BY count(*) DESC LIMIT 1")[0]
     from cs_analytics import reviews
 
-    week = reviews.week_start(snap.as_of)
+    week = reviews.last_complete_week(snap.as_of)  # the week the page opens on
     reviews.save_review(store, team.ALL_TEAM, week, author="boss", results="会社全体の秘密")
     at = signed_in(email, lang="ja")  # (AppTest formats the week picker in the default one)
     at.switch_page("pages/weekly_review.py").run()

@@ -320,7 +320,7 @@ def test_an_action_plan_owner_is_chosen_from_the_users(own_demo_home, use_home):
     owner = at.selectbox(key="plan_owner")
     assert owner.value is None
     assert owner.options == list(users["name"])  # the users' names, not free text
-    week = reviews.week_start(snap.as_of)
+    week = reviews.last_complete_week(snap.as_of)  # the week the page opens on
     at.text_input(key="plan_description").set_value("更新提案の準備")
     owner.set_value(users["user_id"].iloc[1])
     next(b for b in at.button if b.label == "追加").click().run()

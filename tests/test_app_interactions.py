@@ -322,8 +322,11 @@ def test_weekly_review_is_saved_and_shown_next_to_the_weeks_numbers(own_demo_hom
     store = Store(own_demo_home)
     snap = store.open_current()
     at = run_page("weekly_review", "ja")
-    week = reviews.week_start(snap.as_of)
+    # the page opens on the last week that has ended, not on the days of the current one
+    week = reviews.last_complete_week(snap.as_of)
+    assert at.selectbox(key="review_week").value == week
     numbers = team.week_numbers(snap, team.team_owner_ids(snap, "all"), week, _settings())
+    assert numbers["last_day"] == week + dt.timedelta(days=6)
     assert metric(at, "MTG").value == fmt.number(numbers["meetings"])
     at.text_area(key=f"review_results_all_{week}").set_value("更新 3件・解約 0件")
     at.text_area(key=f"review_ksf_all_{week}").set_value("=定例MTGの徹底")

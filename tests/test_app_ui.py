@@ -361,6 +361,17 @@ def test_glossary_components_and_matrix_follow_settings():
 # ---------------------------------------------------------------------------- user data
 
 
+def test_a_review_looks_back_on_the_last_week_that_has_ended():
+    """Monday 2026-12-07: the week of Nov 30 – Dec 6 has ended; Sunday Dec 6 ends its own
+    week; a Wednesday looks back on the week before its own."""
+    from cs_analytics import reviews
+
+    assert reviews.last_complete_week(dt.date(2026, 12, 7)) == dt.date(2026, 11, 30)
+    assert reviews.last_complete_week(dt.date(2026, 12, 6)) == dt.date(2026, 11, 30)
+    assert reviews.last_complete_week(dt.date(2026, 12, 5)) == dt.date(2026, 11, 23)
+    assert reviews.last_complete_week(dt.date(2026, 12, 9)) == dt.date(2026, 11, 30)
+
+
 def test_weekly_review_round_trip_and_update(tmp_path):
     store = Store(tmp_path)
     monday = dt.date(2026, 3, 23)
