@@ -56,8 +56,8 @@ def dump(path: str) -> None:
                                       renewals, revenue, segments, signals, team, usage)
     from cs_analytics.metrics import periods as P
     from cs_analytics.metrics.base import fiscal_year_start_month
-    from cs_analytics.reports import kpi
-    from cs_analytics.store import Store
+    from cs_analytics.outputs.reports import kpi
+    from cs_analytics.warehouse.store import Store
     from cs_analytics.config import data_home
 
     snap = Store(data_home()).open_current()

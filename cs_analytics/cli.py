@@ -16,13 +16,14 @@ from pathlib import Path
 import click
 import duckdb
 
-from cs_analytics import clock, serving
+from cs_analytics import clock
+from cs_analytics.app import serving
 from cs_analytics.config import CONFIG_ENV, Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
-from cs_analytics.reports.csv_text import GuardedWriter
-from cs_analytics.sources.messages import terminal_safe
-from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
-from cs_analytics.store import RefreshLog, Snapshot, Store, storage_error
+from cs_analytics.outputs.reports.csv_text import GuardedWriter
+from cs_analytics.ingest.sources.messages import terminal_safe
+from cs_analytics.ingest.sources.demo import DEFAULT_SEED as DEMO_SEED
+from cs_analytics.warehouse.store import RefreshLog, Snapshot, Store, storage_error
 
 
 class Context:
@@ -281,8 +282,8 @@ def demo(obj: Context, accounts: int, years: int, seed: int, end, export_dir: st
     The data is deterministic for (--accounts, --years, --seed, --end). Publishing replaces
     the current snapshot; the next real import or refresh starts afresh from real data.
     """
-    from cs_analytics.build import today_tokyo
-    from cs_analytics.sources import demo as demo_source
+    from cs_analytics.warehouse.build import today_tokyo
+    from cs_analytics.ingest.sources import demo as demo_source
 
     if not build and export_dir is None:
         raise click.UsageError("--no-build leaves nothing to do without --export DIR.")
@@ -329,7 +330,7 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
     a file changes nothing. Every problem is listed as file:row:column (exit code 2) and
     nothing is published.
     """
-    from cs_analytics.imports import import_files
+    from cs_analytics.ingest.imports import import_files
 
     result = import_files(obj.settings, obj.store, list(files), kind=kind, replace=replace,
                           progress=progress)
@@ -375,7 +376,7 @@ def refresh(obj: Context, source: str, full: bool, then_push: bool) -> None:
     nothing (the previous snapshot stays current), is recorded in the refresh log and pushes
     nothing.
     """
-    from cs_analytics.refresh import refresh as run_refresh
+    from cs_analytics.ingest.refresh import refresh as run_refresh
 
     result = run_refresh(obj.settings, obj.store, source=source, full=full, progress=progress)
     for warning in result.warnings:
@@ -412,7 +413,7 @@ def push_cmd(obj: Context, dry_run: bool, resend_all: bool) -> None:
 
 
 def _push(obj: Context, dry_run: bool, resend_all: bool = False) -> None:
-    from cs_analytics.writeback import push
+    from cs_analytics.outputs.writeback import push
 
     result = push(obj.settings, obj.store, dry_run=dry_run, resend_all=resend_all,
                   progress=progress)
@@ -747,7 +748,7 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str, formula_guard
     ordered by account and day; `health backtest` checks whether the score warned before
     churn.
     """
-    from cs_analytics import assessments
+    from cs_analytics.userdata import assessments
     from cs_analytics.config import HEALTH_COMPONENTS
     from cs_analytics.metrics import health
 
@@ -939,7 +940,7 @@ def alerts_cmd(obj: Context, dry_run: bool) -> None:
     A message Slack did not accept is kept and retried on the next run; the command then
     exits with status 1.
     """
-    from cs_analytics.alerts import evaluation, run_alerts
+    from cs_analytics.outputs.alerts import evaluation, run_alerts
 
     settings = obj.settings
     run = run_alerts(settings, obj.store, dry_run=dry_run)
@@ -1143,7 +1144,7 @@ def report_kpi(obj: Context, quarter: str | None, out_path: str, unit: str,
     accounts behind each movement, NRR/GRR, churn, health distribution, activity per owner,
     renewals due in the quarter and the next one by status (pending and at-risk ARR apart) and
     the weekly-review action plans (sheets described in docs/reports.md)."""
-    from cs_analytics.reports import kpi_report_workbook
+    from cs_analytics.outputs.reports import kpi_report_workbook
 
     what = f"the KPI report for {quarter or 'the last complete quarter'}"
     _write_report(obj, out_path, what,
@@ -1168,8 +1169,8 @@ def report_qbr(obj: Context, account_id: str, out_path: str, lang: str | None) -
     MRR, usage by quarter, health trend, contacts and notes, open signals)."""
     from pathlib import Path
 
-    from cs_analytics.reports import qbr_workbook
-    from cs_analytics.reports.qbr_slides import qbr_deck
+    from cs_analytics.outputs.reports import qbr_workbook
+    from cs_analytics.outputs.reports.qbr_slides import qbr_deck
 
     if Path(out_path).suffix.lower() == ".pptx":
         _write_report(obj, out_path, f"the customer QBR deck of {account_id}",
@@ -1196,7 +1197,7 @@ def report_qbr_decks(obj: Context, out_path: str, include_done: bool, lang: str 
     list), one .pptx each in a zip with an index.csv of customers and files."""
     from cs_analytics.metrics import accounts, periods
     from cs_analytics.metrics.base import fiscal_year_start_month
-    from cs_analytics.reports.qbr_slides import qbr_decks_zip
+    from cs_analytics.outputs.reports.qbr_slides import qbr_decks_zip
 
     def render(snap, settings, userdata):
         quarter = periods.period_containing("quarter", snap.as_of,

@@ -1011,7 +1011,7 @@ _SF_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
 
 
 def _table_columns(table: str) -> list[str]:
-    from cs_analytics.contract import TABLES
+    from cs_analytics.warehouse.contract import TABLES
 
     return TABLES[table].column_names
 
@@ -1084,7 +1084,7 @@ def _check_salesforce_push(p: "SalesforcePush", fail) -> None:
 
 
 def _check_salesforce(sf: "Salesforce", fail) -> None:
-    from cs_analytics.contract import ACTIVITY_TYPES, TABLES
+    from cs_analytics.warehouse.contract import ACTIVITY_TYPES, TABLES
 
     _check_salesforce_push(sf.push, fail)
 

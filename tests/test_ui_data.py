@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.ui import data
+from cs_analytics.app.ui import data
 
 
 @dataclass(frozen=True)
