@@ -33,7 +33,7 @@ import click
 
 from bench import faults
 from cs_analytics.config import CONFIG_ENV, HOME_ENV, REPO_ROOT
-from cs_analytics.ingest.sources.messages import terminal_safe
+from cs_analytics.ingest.messages import terminal_safe
 
 MB = 1024 * 1024
 PEAK_LIMIT_MB = 1024  # a rejected file's peak memory must stay below this

@@ -286,7 +286,7 @@ def write_config(work: Path, profile: Profile) -> Path:
 def generator_fingerprint() -> str:
     """Changes when the demo generator or the data contract changes (the CSVs are regenerated)."""
     digest = hashlib.sha256()
-    for name in ("ingest/sources/demo.py", "warehouse/contract.py"):
+    for name in ("ingest/demo.py", "contract.py"):
         digest.update((REPO / "cs_analytics" / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -551,7 +551,7 @@ def _settings_and_store():
 
 
 def worker_generate(args: dict) -> dict:
-    from cs_analytics.ingest.sources import demo
+    from cs_analytics.ingest import demo
 
     end = dt.date.fromisoformat(args["end"])
     tables = demo.generate(accounts=args["accounts"], years=args["years"], seed=args["seed"],

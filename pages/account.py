@@ -10,7 +10,7 @@ from cs_analytics.app.ui import account_view, charts, data, filters, session, wi
 from cs_analytics.app.ui.i18n import current_language, t
 from cs_analytics.app.ui.session import viewer
 from cs_analytics.app.ui.widgets import Col
-from cs_analytics.userdata import outbox
+from cs_analytics.outputs.writeback import outbox
 
 session.ensure_navigation()
 

@@ -9,7 +9,7 @@ from cs_analytics.app.ui import admin, data, session, upload, widgets
 from cs_analytics.app.ui.i18n import current_language, t
 from cs_analytics.app.ui.session import auth_configured, viewer
 from cs_analytics.app.ui.widgets import Col
-from cs_analytics.userdata import outbox
+from cs_analytics.outputs.writeback import outbox
 
 session.ensure_navigation()
 

@@ -50,7 +50,7 @@ _homes: dict[str, Path] = {}
 def demo_home_path(tmp_path_factory) -> Path:
     """A data directory holding a small demo snapshot (built once per session)."""
     if "demo" not in _homes:
-        from cs_analytics.ingest.sources.demo import build_demo
+        from cs_analytics.ingest.demo import build_demo
 
         home = tmp_path_factory.mktemp("demo-home")
         build_demo(Settings(), Store(home), accounts=DEMO_ACCOUNTS, years=2, seed=7,

@@ -294,7 +294,7 @@ def test_translate_fills_placeholders():
 
 
 def test_every_enum_value_shown_has_a_name():
-    from cs_analytics.warehouse import contract
+    from cs_analytics import contract
     from cs_analytics.config import BANDS, HEALTH_COMPONENTS
     from cs_analytics.metrics.data_quality import ISSUES
 
@@ -454,7 +454,7 @@ def test_upload_size_limit_and_problems_table():
     assert admin.too_large([10, 2 * 1024 * 1024 + 1], 2)
     assert not admin.too_large([2 * 1024 * 1024], 2)
 
-    from cs_analytics.ingest.sources.messages import Problem
+    from cs_analytics.ingest.messages import Problem
 
     frame = admin.problems_frame([Problem("a.csv", 3, "end_date", "not a date")])
     assert frame.to_dict("records") == [{"file": "a.csv", "row": 3, "column": "end_date",

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bench import run as bench
-from cs_analytics.warehouse import contract, models
+from cs_analytics import contract
+from cs_analytics.warehouse import models
 from cs_analytics.warehouse.store import Store
 from cs_analytics.app.ui.nav import PAGES
 

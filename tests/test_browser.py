@@ -171,7 +171,7 @@ def test_every_page_renders_in_both_languages(server, browser, lang):
 def default_demo_home(tmp_path_factory):
     """The demo `make run` builds (170 accounts, 3 years), as of the tests' fixed date."""
     from cs_analytics.config import Settings
-    from cs_analytics.ingest.sources.demo import build_demo
+    from cs_analytics.ingest.demo import build_demo
     from test_app_common import DEMO_END
 
     home = tmp_path_factory.mktemp("default-demo")

@@ -58,7 +58,7 @@ def test_tour_during_consecutive_refreshes(server, browser, own_home):
     env = {**os.environ, HOME_ENV: str(own_home)}
     script = ("import datetime as dt, sys\n"
               "from cs_analytics.config import load_settings\n"
-              "from cs_analytics.ingest.sources.demo import build_demo\n"
+              "from cs_analytics.ingest.demo import build_demo\n"
               "from cs_analytics.warehouse.store import Store\n"
               "for seed in range(1, 9):\n"
               "    build_demo(load_settings(), Store(sys.argv[1]), accounts=25 + seed, years=2,\n"

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cs_analytics.warehouse import contract
+from cs_analytics import contract
 from cs_analytics.config import settings_from_dict
-from cs_analytics.ingest.sources import demo
+from cs_analytics.ingest import demo
 from cs_analytics.warehouse.store import Store
 
 END = dt.date(2026, 4, 30)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from cs_analytics.cli import main
 from cs_analytics.config import Settings
-from cs_analytics.ingest.sources import demo
+from cs_analytics.ingest import demo
 from cs_analytics.warehouse.store import Store
 
 pytestmark = pytest.mark.slow

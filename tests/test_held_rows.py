@@ -27,7 +27,7 @@ from cs_analytics.metrics import weekly  # noqa: F401  (registers its queries)
 from cs_analytics.metrics.filters import Filters, account_ids, condition, mask
 from cs_analytics.metrics.held import (PER_ACCOUNT, QUERIES, HeldRows, Query, held,
                                        per_account)
-from cs_analytics.ingest.sources import demo
+from cs_analytics.ingest import demo
 from cs_analytics.warehouse.store import Store
 
 END = dt.date(2026, 4, 30)

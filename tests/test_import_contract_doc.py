@@ -1,9 +1,9 @@
 """docs/data-contract.md lists every canonical table, column, header alias and enum spelling of
-cs_analytics/warehouse/contract.py, so the document cannot fall behind the code."""
+cs_analytics/contract.py, so the document cannot fall behind the code."""
 
 from __future__ import annotations
 
-from cs_analytics.warehouse import contract
+from cs_analytics import contract
 from cs_analytics.config import REPO_ROOT, Import
 
 DOC = (REPO_ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")

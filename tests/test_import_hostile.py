@@ -10,7 +10,7 @@ import string
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from cs_analytics.warehouse import contract
+from cs_analytics import contract
 from cs_analytics.config import Settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.ingest.imports import import_files

@@ -27,9 +27,9 @@ from cs_analytics.cli import main
 from cs_analytics.config import REPO_ROOT, settings_from_dict
 from cs_analytics.errors import BuildFailed, CsAnalyticsError, ValidationFailed
 from cs_analytics.ingest.imports import import_files
-from cs_analytics.ingest.sources import sheets
-from cs_analytics.ingest.sources.files import ReadLimits, _child_failure
-from cs_analytics.ingest.sources.messages import MESSAGES, Problem, msg, placeholders_of
+from cs_analytics.ingest import sheets
+from cs_analytics.ingest.files import ReadLimits, _child_failure
+from cs_analytics.ingest.messages import MESSAGES, Problem, msg, placeholders_of
 from cs_analytics.warehouse.store import Store, reset_connection_cache
 
 SETTINGS = settings_from_dict({})

@@ -16,7 +16,7 @@ from cs_analytics.metrics import churn, health, health_summary, renewals, revenu
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import fiscal_year_start_month
 from cs_analytics.metrics.filters import Filters, condition
-from cs_analytics.ingest.sources import demo
+from cs_analytics.ingest import demo
 from cs_analytics.warehouse.store import Store
 
 END = dt.date(2026, 4, 30)

@@ -13,7 +13,7 @@ import duckdb
 
 from cs_analytics.config import load_settings
 from cs_analytics.metrics import periods, revenue
-from cs_analytics.ingest.sources.demo import build_demo
+from cs_analytics.ingest.demo import build_demo
 from cs_analytics.warehouse.store import Snapshot, Store
 
 END = "2026-06-30"
@@ -21,7 +21,7 @@ END = "2026-06-30"
 WRITER = textwrap.dedent("""
     import datetime as dt, json, sys
     from cs_analytics.config import load_settings
-    from cs_analytics.ingest.sources.demo import build_demo
+    from cs_analytics.ingest.demo import build_demo
     from cs_analytics.warehouse.store import Store
     store = Store(sys.argv[1])
     for seed in range(1, 21):

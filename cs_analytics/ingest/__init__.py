@@ -1,2 +1,3 @@
-"""Ingest: the sources (Salesforce, Metabase, files, demo) that produce the canonical tables, the
-file import pipeline and the refresh that writes them into a new snapshot."""
+"""Ingest: one module per source (salesforce, metabase, files via imports, demo), each writing
+the canonical tables into a build, and refresh.py that runs the configured API sources into one
+new snapshot."""

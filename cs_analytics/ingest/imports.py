@@ -36,16 +36,16 @@ from typing import Callable, Sequence
 import duckdb
 import pyarrow as pa
 
-from cs_analytics.warehouse import contract
+from cs_analytics import contract
 from cs_analytics.warehouse.build import Build, PublishResult, open_build
 from cs_analytics.config import Settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
-from cs_analytics.ingest.sources import metabase_format as mb
-from cs_analytics.ingest.sources.files import (
+from cs_analytics.ingest import metabase_format as mb
+from cs_analytics.ingest.files import (
     MB, WHITESPACE, FileRejected, ReadLimits, StagedFile, sql_literal as lit, stage_file,
     strip_sql, suggested_mapping, typed_csv,
 )
-from cs_analytics.ingest.sources.messages import Choices, Problem, Text, msg, printable, show_value
+from cs_analytics.ingest.messages import Choices, Problem, Text, msg, printable, show_value
 from cs_analytics.warehouse.store import Store
 
 Progress = Callable[[str], None]

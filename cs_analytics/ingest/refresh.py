@@ -17,7 +17,7 @@ from cs_analytics.warehouse.build import PublishResult, open_build
 from cs_analytics.config import Settings
 from cs_analytics.errors import SourceError
 from cs_analytics.secrets import Secrets, load_secrets
-from cs_analytics.ingest.sources import metabase, salesforce
+from cs_analytics.ingest import metabase, salesforce
 from cs_analytics.warehouse.store import Store
 
 Progress = Callable[[str], None]

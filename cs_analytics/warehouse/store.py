@@ -875,7 +875,7 @@ USERDATA_MIGRATIONS: list[str] = [
     CREATE INDEX kpi_commentary_quarter ON kpi_commentary (quarter, id);
     """,
     # Notes and manual assessments wait here until Salesforce confirms the Task carrying them
-    # (cs_analytics/userdata/outbox.py). The triggers enqueue each one in the same transaction
+    # (cs_analytics/outputs/writeback/outbox.py). The triggers enqueue each one in the same transaction
     # that records it, whoever writes it.
     """
     CREATE TABLE salesforce_outbox (

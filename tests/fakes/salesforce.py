@@ -27,7 +27,7 @@ import secrets
 import xml.dom.minidom
 
 from cs_analytics.config import settings_from_dict
-from cs_analytics.ingest.sources.salesforce import http_session
+from cs_analytics.ingest.salesforce import http_session
 from tests.fakes.http import FakeServer, Request, Response, route_to
 from tests.fakes.salesforce_write import SalesforceWrites
 

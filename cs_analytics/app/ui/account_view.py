@@ -23,7 +23,8 @@ from cs_analytics.app.ui.filters import View
 from cs_analytics.app.ui.i18n import current_language, t, translate
 from cs_analytics.app.ui.session import viewer
 from cs_analytics.app.ui.widgets import Col, band_label, md_escape, table
-from cs_analytics.userdata import outbox
+from cs_analytics.outputs.writeback import outbox
+from cs_analytics.outputs.reports.qbr import signal_evidence
 
 PARAM = "account_id"
 ASSESSMENT_DAYS = 30  # a manual assessment's expiry offered first
@@ -136,8 +137,6 @@ def _band_change(band: str, before: str | None) -> dict:
 
 
 def signals(snap: Snapshot, account_id: str) -> None:
-    from cs_analytics.outputs.reports.qbr import signal_evidence
-
     st.markdown("#### " + t("account.signals_title"))
     frame = data.call(signal_metrics.signals_on, snap, None, (), None, account_id)
     lang = current_language()
@@ -183,8 +182,6 @@ def component_input(component: str, value, settings, lang: str) -> str | None:
 
 def assessment(store, account_id: str) -> None:
     """Record a manual assessment (band, comment, expiry) and list the earlier ones."""
-    from cs_analytics.app.ui.session import viewer
-
     st.markdown("#### " + t("account.assessment_title"))
     st.caption(t("account.assessment_help"))
     with st.form(f"assessment_form_{account_id}", clear_on_submit=True):

@@ -22,7 +22,7 @@ import pandas as pd
 
 from cs_analytics import clock
 from cs_analytics.config import CANONICAL_TABLES, REPO_ROOT, Settings
-from cs_analytics.ingest.sources.messages import printable
+from cs_analytics.ingest.messages import printable
 from cs_analytics.warehouse.store import RefreshLog, Store
 from cs_analytics.app.ui.i18n import catalogue, t, translate
 from cs_analytics.outputs.writeback.run import LOG_SOURCE as PUSH_SOURCE

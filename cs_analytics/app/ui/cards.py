@@ -11,6 +11,8 @@ from cs_analytics.metrics.comparisons import group_changed
 from cs_analytics.app.ui import filters, fmt, widgets
 from cs_analytics.app.ui.i18n import current_language, t
 from cs_analytics.app.ui.widgets import kpi
+from cs_analytics.userdata import alert_actions
+from cs_analytics.app.ui.widgets import band_label
 
 # kpis() keys shown as cards, in order.
 REVENUE_CARDS = ("mrr", "arr", "customers", "nrr", "grr", "logo_churn_rate",
@@ -192,9 +194,6 @@ def targets_line(comparison: dict) -> str:
 def attention_cards(bands, shown, store) -> None:
     """Accounts per health band (`health_summary.band_distribution`) and the open alerts
     among the signals shown (`signals.keys_on`), each linking to where to act."""
-    from cs_analytics.userdata import alert_actions
-    from cs_analytics.app.ui.widgets import band_label
-
     alerts = alert_actions.with_status(shown, alert_actions.actions(store))
     cols = st.columns(5)
     for col, row in zip(cols, bands.itertuples()):

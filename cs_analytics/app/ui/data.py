@@ -31,6 +31,7 @@ from cs_analytics.metrics.held import is_per_account
 from cs_analytics.metrics.periods import Period
 from cs_analytics.secrets import load_secrets
 from cs_analytics.warehouse.store import Damage, Snapshot, Store
+from cs_analytics.config import config_path
 
 CACHE_ENTRIES = 512
 CACHE_TTL_SECONDS = 3600
@@ -43,8 +44,6 @@ def _settings_cached(stamp: float, path: str) -> Settings:
 
 def settings() -> Settings:
     """Validated settings, reloaded when the settings file changes."""
-    from cs_analytics.config import config_path
-
     path = config_path()
     try:
         stamp = path.stat().st_mtime

@@ -21,6 +21,7 @@ from cs_analytics.warehouse.store import Snapshot
 from cs_analytics.app.ui import data, fmt
 from cs_analytics.app.ui.i18n import current_language, formatter, t, translate
 from cs_analytics.app.ui.session import Viewer
+from cs_analytics.metrics import accounts as account_metrics
 
 PERIOD_KINDS = ("quarter", "month", "ttm")
 PERIOD_COUNT = {"quarter": 8, "month": 24, "ttm": 12}
@@ -174,8 +175,6 @@ def write_url(defaults: dict[str, object]) -> None:
 
 def sidebar(snap: Snapshot, settings: Settings, viewer: Viewer) -> View:
     """Render the filters in the sidebar and return the selected view."""
-    from cs_analytics.metrics import accounts as account_metrics
-
     if viewer.sees_nothing:  # app.py stops such a viewer first; an empty scope is no filter
         raise CsAnalyticsError("this account is not linked to a CS owner: no figures to show")
     fsm = settings.general.fiscal_year_start_month

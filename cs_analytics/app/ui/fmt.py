@@ -11,6 +11,7 @@ import datetime as dt
 import math
 
 from cs_analytics.config import AMOUNT_UNITS
+import pandas as pd
 
 MISSING = "—"
 
@@ -136,8 +137,6 @@ def days(value, lang: str) -> str:
 
 def _missing_date(value) -> bool:
     try:
-        import pandas as pd
-
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False

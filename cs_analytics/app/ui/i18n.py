@@ -49,6 +49,7 @@ def translate(lang: str, key: str, **values) -> str:
 
 
 def current_language() -> str:
+    # streamlit loads only here, so translate() and catalogue() work without it (tests, reports)
     import streamlit as st
 
     lang = st.session_state.get(LANG_KEY)

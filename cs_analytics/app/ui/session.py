@@ -17,6 +17,7 @@ from streamlit.runtime.scriptrunner import script_runner
 
 from cs_analytics.app.ui.i18n import t
 from cs_analytics.app.ui.widgets import md_escape
+from streamlit.runtime.pages_manager import PagesManager
 
 VIEWER_KEY = "_viewer"
 # What Streamlit runs instead of app.py in its pages-folder mode (see ensure_navigation); a
@@ -114,8 +115,6 @@ def ensure_navigation() -> None:
     parameters) before drawing anything. The run is recognised by the mode's runner on the
     call stack, not by the mode's flag alone: when several first visitors arrive at once,
     another session may switch the flag off after this run began in the old mode."""
-    from streamlit.runtime.pages_manager import PagesManager
-
     if PagesManager.uses_pages_directory or _started_in_pages_folder_mode():
         PagesManager.uses_pages_directory = False
         st.rerun()

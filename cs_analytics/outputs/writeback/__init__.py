@@ -3,7 +3,7 @@
     values  what is written: each Account's CS fields and the weekly usage rows, from metrics
     state   meta.sqlite: the values Salesforce confirmed per org, so only changes are sent
     api     the writes: describe check, sObject Collections or Bulk API 2.0, per-record outcomes
-    outbox  (cs_analytics.userdata.outbox) notes and manual assessments waiting to become Tasks
+    outbox  notes and manual assessments waiting to become completed Tasks (user-data store)
     run     one `push`: plan, dry run, send, record — what the CLI calls
 """
 

@@ -23,7 +23,7 @@ from simple_salesforce.exceptions import (SalesforceError, SalesforceMalformedRe
                                           SalesforceResourceNotFound)
 
 from cs_analytics.errors import SourceError
-from cs_analytics.ingest.sources.salesforce import Connection, _error_details, _one_line, with_retries
+from cs_analytics.ingest.salesforce import Connection, _error_details, _one_line, with_retries
 from cs_analytics.outputs.writeback.state import Change
 
 COLLECTION_SIZE = 200  # records per sObject Collections call (Salesforce's limit)

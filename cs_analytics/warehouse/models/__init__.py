@@ -15,6 +15,7 @@ from typing import Callable
 import duckdb
 
 from cs_analytics.config import Settings
+from cs_analytics.warehouse.models import checks, parameters
 
 MODELS_DIR = Path(__file__).parent
 
@@ -25,8 +26,6 @@ def model_files() -> list[Path]:
 
 def write_parameters(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> None:
     """Settings the SQL needs, as tables: models never see formatted values."""
-    from cs_analytics.warehouse.models import parameters
-
     parameters.write(con, settings, as_of)
 
 
@@ -42,6 +41,4 @@ def run_models(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.dat
 
 
 def run_checks(con: duckdb.DuckDBPyConnection) -> None:
-    from cs_analytics.warehouse.models import checks
-
     checks.run_all(con)

@@ -8,6 +8,7 @@ from typing import Callable
 import duckdb
 
 from cs_analytics.errors import BuildFailed
+from cs_analytics.warehouse.models.parameters import MRR_EPSILON
 
 Check = Callable[[duckdb.DuckDBPyConnection], list[str]]
 CHECKS: list[Check] = []
@@ -51,8 +52,6 @@ def mrr_bridge(con: duckdb.DuckDBPyConnection) -> list[str]:
     is the equality tolerance once per account: an account whose MRR moved by less than that
     counts as unchanged and its sub-micro-yen difference is in no movement.
     """
-    from cs_analytics.warehouse.models.parameters import MRR_EPSILON
-
     rows = con.execute("""
         SELECT t.month, t.mrr, coalesce(p.mrr, 0) AS previous_mrr,
                t.new + t.reactivation + t.expansion + t.contraction + t.churn AS net_movement,

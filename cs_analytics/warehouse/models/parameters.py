@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 
 from cs_analytics.config import Settings
+from cs_analytics.config import HEALTH_COMPONENTS
 
 # SPEC §4 "Precision": two MRR values are equal when they differ by less than this (yen).
 # Written into `params` so the SQL models and the metrics API use the same tolerance.
@@ -59,8 +60,6 @@ def write_health_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) 
     params_segment*        ARR points, industry points, phase points, tier floors, matrix
     params_signals         one row of signal thresholds; params_signal_risk_bands
     """
-    from cs_analytics.config import HEALTH_COMPONENTS
-
     h, g, s = settings.health, settings.segments, settings.signals
     w = h.windows
     con.execute(

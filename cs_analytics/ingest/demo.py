@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cs_analytics.warehouse import contract
+from cs_analytics import contract
 from cs_analytics.warehouse.build import PublishResult, open_build, today_tokyo
 from cs_analytics.config import Settings
 from cs_analytics.warehouse.store import Store

@@ -38,9 +38,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from cs_analytics.warehouse import contract
-from cs_analytics.ingest.sources import metabase_format
-from cs_analytics.ingest.sources.messages import (
+from cs_analytics import contract
+from cs_analytics.ingest import metabase_format
+from cs_analytics.ingest.messages import (
     Choices, FileRejected, Problem, Text, msg, printable, reject, show_value,
 )
 
@@ -824,7 +824,7 @@ class ReadLimits:
     timeout_seconds: float = 600.0
 
 
-_PACKAGE_ROOT = Path(__file__).resolve().parents[3]
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 _MEMORY_HINTS = ("memory allocation", "MemoryError", "Cannot allocate memory", "std::bad_alloc",
                  "out of memory", "capacity overflow")
 
@@ -847,7 +847,7 @@ def _stage_in_child(con, path: Path, staging: str, fmt: str, kind, mapping, name
             p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "cs_analytics.ingest.sources.sheets", str(request)],
+                [sys.executable, "-m", "cs_analytics.ingest.sheets", str(request)],
                 stdin=subprocess.DEVNULL, capture_output=True, timeout=limits.timeout_seconds,
                 env=env, cwd=folder)
         except subprocess.TimeoutExpired:

@@ -1,5 +1,5 @@
 """XLSX and JSON files read in a child process with a memory cap (`python -m
-cs_analytics.ingest.sources.sheets REQUEST.json`), so that no workbook or JSON text — a cell at
+cs_analytics.ingest.sheets REQUEST.json`), so that no workbook or JSON text — a cell at
 XFD1048576, a zip bomb, a 5,000-digit number — can take down the process that asked.
 
 `files.stage_file` starts this module for every XLSX or JSON file; it gets back the mapped
@@ -28,10 +28,11 @@ from xml.etree import ElementTree
 
 import pyarrow as pa
 
-from cs_analytics.ingest.sources.files import (
+from cs_analytics.ingest.files import (
     MB, WHITESPACE, HeaderMap, StagedFile, decode_text, resolve_headers,
 )
-from cs_analytics.ingest.sources.messages import FileRejected, msg, printable, reject, show_value
+from cs_analytics.ingest.messages import FileRejected, msg, printable, reject, show_value
+from python_calamine import CalamineWorkbook
 
 # Limits a workbook must stay within, per MB of import.upload_max_mb: the sheet's XML (with
 # the shared strings) unpacked, and the cells of the sheet's extent (rows × columns), which is
@@ -164,7 +165,6 @@ def _xlsx_rows(path: Path, name: str, upload_max_mb: int):
     first non-empty row (the header) on — once its extent has been checked."""
     sheet, part, strings = _sheet_part(path, name)
     measure_sheet(path, name, sheet, part, strings, upload_max_mb)
-    from python_calamine import CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))

@@ -36,7 +36,7 @@ from simple_salesforce.exceptions import (SalesforceAuthenticationFailed, Salesf
                                           SalesforceMalformedRequest, SalesforceOperationError,
                                           SalesforceRefusedRequest, SalesforceResourceNotFound)
 
-from cs_analytics.warehouse import contract
+from cs_analytics import contract
 from cs_analytics.config import SalesforceObject, Settings
 from cs_analytics.errors import SourceError, ValidationFailed
 from cs_analytics.secrets import SALESFORCE_KEYS, Secrets
