@@ -27,6 +27,7 @@ from cs_analytics.ingest import demo as demo_source
 from cs_analytics.ingest.demo import DEFAULT_SEED as DEMO_SEED
 from cs_analytics.ingest.imports import import_files
 from cs_analytics.ingest.messages import terminal_safe
+from cs_analytics.ingest.refresh import SOURCES as REFRESH_SOURCES
 from cs_analytics.ingest.refresh import refresh as run_refresh
 from cs_analytics.metrics import accounts, health, periods, renewals, revenue
 from cs_analytics.metrics.base import fiscal_year_start_month, resolve_as_of
@@ -366,7 +367,7 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
 
 
 @main.command()
-@click.option("--source", type=click.Choice(["salesforce", "metabase", "all"]), default="all",
+@click.option("--source", type=click.Choice(REFRESH_SOURCES), default="all",
               show_default=True,
               help="all = every configured source: Salesforce when SF_* secrets are set, "
                    "Metabase when the inbox has files or cards are configured.")

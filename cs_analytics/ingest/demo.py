@@ -58,7 +58,8 @@ import pandas as pd
 import pyarrow as pa
 
 from cs_analytics import contract
-from cs_analytics.warehouse.build import PublishResult, open_build, today_tokyo
+from cs_analytics.ingest.source import publish_sources
+from cs_analytics.warehouse.build import PublishResult, today_tokyo
 from cs_analytics.config import Settings
 from cs_analytics.warehouse.store import Store
 
@@ -231,6 +232,23 @@ def load_into_build(build, tables: Tables) -> dict[str, int]:
     return rows
 
 
+class DemoSource:
+    """The demo data as a source: every canonical table replaced by the generated frames."""
+
+    name = "demo"
+
+    def __init__(self, tables: Tables):
+        self.tables: Tables | None = tables
+
+    def load_into(self, build) -> dict[str, int]:
+        rows = load_into_build(build, self.tables)
+        self.tables = None  # the snapshot holds the rows now; free the frames for the models
+        return rows
+
+    def published(self, loaded: dict[str, int]) -> None:
+        pass
+
+
 def build_demo(settings: Settings, store: Store, accounts: int = 170, years: int = 3,
                seed: int = DEFAULT_SEED, end: dt.date | None = None,
                progress: Progress | None = None,
@@ -244,11 +262,11 @@ def build_demo(settings: Settings, store: Store, accounts: int = 170, years: int
     if tables is None:
         say(f"generating demo data: {accounts:,} accounts, {years} years to {end}")
         tables = generate(accounts, years, seed, end)
-    with open_build(settings, store, source="demo", base="empty", is_demo=True,
-                    progress=progress) as build:
-        load_into_build(build, tables)
-        tables = None  # the snapshot holds the rows now; free the frames for the models
-        return build.publish(as_of=end)
+    source = DemoSource(tables)
+    tables = None  # only the source holds the frames, so loading them frees them
+    published, _rows = publish_sources(settings, store, [source], base="empty", is_demo=True,
+                                       as_of=end, progress=progress)
+    return published
 
 
 def active_account_ids(contracts: pd.DataFrame, on: dt.date,

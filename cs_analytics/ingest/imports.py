@@ -8,7 +8,7 @@ was expected` (up to `import.max_errors`). Only when no file has a problem are t
 into a build based on the current snapshot (a key that exists is replaced, `replace=True`
 replaces whole tables) and published once.
 
-Two ways in. The text path: the file is staged as text (`sources.files.stage_file`), then SQL
+Two ways in. The text path: the file is staged as text (`files.stage_file`), then SQL
 converts every spelling SPEC §3 accepts and keeps the raw text of what it cannot convert — it
 is where every message comes from. The typed read, tried first: a UTF-8 CSV read by DuckDB
 straight into typed columns — into the build's canonical table itself when that table is
@@ -157,6 +157,52 @@ class ValidatedImport:
 # ---------------------------------------------------------------------------- public API
 
 
+class FileSource:
+    """Files (CSV, XLSX, JSON) as a source: validated together against the build's current
+    tables and merged into it (a key that exists is replaced; `replace=True` replaces whole
+    tables). `per_file` gives each file a (kind, mapping): kind None is inferred, mapping
+    ({table: {header: column}}) None is `import.mapping` — a Metabase card's display names,
+    say. Every problem raises ValidationFailed and nothing is merged; warnings are added to the
+    build. `typed_read=False` stages every file as text (same result, slower; for comparisons).
+    """
+
+    def __init__(self, settings: Settings, paths: Sequence[str | Path], *,
+                 kind: str | None = None, replace: bool = False,
+                 per_file: Sequence[tuple[str | None, dict | None]] | None = None,
+                 display_names: Sequence[str] | None = None, typed_read: bool = True,
+                 progress: Progress | None = None, name: str = "import"):
+        self.paths, self.names = _check_arguments(paths, display_names, kind)
+        if per_file is not None and len(per_file) != len(self.paths):
+            raise CsAnalyticsError("per_file must give one (kind, mapping) per file")
+        self.settings, self.kind, self.replace, self.per_file = settings, kind, replace, per_file
+        self.typed_read, self.name = typed_read, name
+        self.progress = progress or _quiet
+        self.timings: dict[str, float] = {}  # read_and_validate, merge (seconds)
+
+    def load_into(self, build: Build
+                  ) -> tuple[list[StagedFile], dict[str, TableChange], list[Problem]]:
+        mark = time.monotonic()
+        validated = _read_and_validate(build.con, self.settings, self.paths, self.names,
+                                       self.kind, self.replace, self.progress,
+                                       existing=_BuildTables(), per_file=self.per_file,
+                                       typed_read=self.typed_read)
+        try:
+            self.timings["read_and_validate"] = time.monotonic() - mark
+            validated.raise_if_failed()
+            mark = time.monotonic()
+            changes = merge_validated(build, validated, replace=self.replace,
+                                      progress=self.progress)
+            self.timings["merge"] = time.monotonic() - mark
+        finally:
+            validated.close()
+        for warning in validated.warnings:
+            build.warn(str(warning))
+        return validated.files, changes, validated.warnings
+
+    def published(self, loaded) -> None:
+        pass
+
+
 def import_files(settings: Settings, store: Store, paths: Sequence[str | Path],
                  kind: str | None = None, replace: bool = False, progress: Progress | None = None,
                  source: str = "import", display_names: Sequence[str] | None = None, *,
@@ -170,60 +216,25 @@ def import_files(settings: Settings, store: Store, paths: Sequence[str | Path],
     ingest (the three together: from the call to the imported tables written in the new
     snapshot file), publish (the model rebuild, checks and pointer switch)."""
     progress = progress or _quiet
-    paths, names = _check_arguments(paths, display_names, kind)
+    files = FileSource(settings, paths, kind=kind, replace=replace, display_names=display_names,
+                       typed_read=typed_read, progress=progress, name=source)
     timings: dict[str, float] = {}
     started = time.monotonic()
     with open_build(settings, store, source=source, base="current", progress=progress) as build:
         timings["open"] = time.monotonic() - started
+        staged, changes, warnings = files.load_into(build)
         mark = time.monotonic()
-        validated = _read_and_validate(build.con, settings, paths, names, kind, replace,
-                                       progress, existing=_BuildTables(), typed_read=typed_read)
-        try:
-            timings["read_and_validate"] = time.monotonic() - mark
-            validated.raise_if_failed()
-            mark = time.monotonic()
-            changes = merge_validated(build, validated, replace=replace, progress=progress)
-        finally:
-            validated.close()
         progress("writing the imported tables")
         # Written now rather than by publish's checkpoint, so that `ingest` ends with the data on
         # disk, as the plain DuckDB read it is compared with does (docs/benchmarks.md).
         build.con.execute("CHECKPOINT")
-        timings["merge"] = time.monotonic() - mark
+        timings["read_and_validate"] = files.timings["read_and_validate"]
+        timings["merge"] = files.timings["merge"] + time.monotonic() - mark
         timings["ingest"] = time.monotonic() - started
-        for warning in validated.warnings:
-            build.warn(str(warning))
         mark = time.monotonic()
         published = build.publish()
         timings["publish"] = time.monotonic() - mark
-    return ImportResult(validated.files, changes, validated.warnings, published, timings)
-
-
-def import_into_build(build: Build, settings: Settings, paths: Sequence[str | Path],
-                      per_file: Sequence[tuple[str | None, dict | None]] | None = None,
-                      progress: Progress | None = None,
-                      display_names: Sequence[str] | None = None,
-                      ) -> tuple[list[StagedFile], dict[str, TableChange], list[Problem]]:
-    """Validate files together against `build`'s current tables and merge them into it, for a
-    caller that combines them with other sources in one snapshot (`refresh`: Metabase inbox
-    files and API pulls beside Salesforce). `per_file` gives each file a (kind, mapping):
-    kind None is inferred, mapping ({table: {header: column}}) None is `import.mapping` — a
-    Metabase card's display names, say. Raises ValidationFailed with every problem and merges
-    nothing; warnings are added to the build and returned."""
-    progress = progress or _quiet
-    paths, names = _check_arguments(paths, display_names, None)
-    if per_file is not None and len(per_file) != len(paths):
-        raise CsAnalyticsError("per_file must give one (kind, mapping) per file")
-    validated = _read_and_validate(build.con, settings, paths, names, None, False, progress,
-                                   existing=_BuildTables(), per_file=per_file)
-    try:
-        validated.raise_if_failed()
-        changes = merge_validated(build, validated, progress=progress)
-    finally:
-        validated.close()
-    for warning in validated.warnings:
-        build.warn(str(warning))
-    return validated.files, changes, validated.warnings
+    return ImportResult(staged, changes, warnings, published, timings)
 
 
 def read_and_validate(settings: Settings, store: Store, paths: Sequence[str | Path],

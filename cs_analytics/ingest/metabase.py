@@ -20,7 +20,7 @@ import requests
 
 from cs_analytics.config import MetabaseCard, Settings
 from cs_analytics.errors import SourceError
-from cs_analytics.ingest.imports import import_into_build
+from cs_analytics.ingest.imports import FileSource
 from cs_analytics.secrets import Secrets
 from cs_analytics.warehouse.store import Store
 
@@ -229,16 +229,38 @@ class MetabaseLoad:
         return lines
 
 
-def load_into(build, settings: Settings, store: Store, inbox: list[Path],
-              pulled: Pulled | None, progress: Progress | None = None) -> MetabaseLoad:
-    """Validate inbox files and pulled cards together and merge them into `build` (every
-    problem reported, nothing merged on error). Inbox files use import.mapping and are
-    recognised by their columns; a card's rows go to its table with its mapping."""
-    exports = pulled.exports if pulled is not None else []
-    paths = [*inbox, *(e.path for e in exports)]
-    names = [*(p.name for p in inbox), *(e.display_name for e in exports)]
-    per_file = [(None, None) for _ in inbox] + [
-        (e.card.table, card_mapping(settings, e.card)) for e in exports]
-    files, changes, _warnings = import_into_build(build, settings, paths, per_file=per_file,
-                                                  progress=progress, display_names=names)
-    return MetabaseLoad(files, changes, list(inbox), [e.card.id for e in exports])
+class MetabaseSource:
+    """Metabase as a source: the inbox files and (when the API is configured) the pulled cards,
+    validated together by the file importer and merged into the build. Inbox files use
+    import.mapping and are recognised by their columns; a card's rows go to its table with its
+    mapping. The inbox files move to the processed folder only once the snapshot is published."""
+
+    name = "metabase"
+
+    def __init__(self, settings: Settings, store: Store, secrets: Secrets, inbox: list[Path],
+                 pull_api: bool, session: requests.Session | None = None,
+                 progress: Progress | None = None):
+        self.settings, self.store, self.secrets = settings, store, secrets
+        self.inbox, self.pull_api, self.session = list(inbox), pull_api, session
+        self.progress = progress or _quiet
+
+    def load_into(self, build) -> MetabaseLoad:
+        pulled = (pull_cards(self.settings, self.secrets, self.session, self.progress)
+                  if self.pull_api else None)
+        try:
+            exports = pulled.exports if pulled is not None else []
+            paths = [*self.inbox, *(e.path for e in exports)]
+            names = [*(p.name for p in self.inbox), *(e.display_name for e in exports)]
+            per_file = [(None, None) for _ in self.inbox] + [
+                (e.card.table, card_mapping(self.settings, e.card)) for e in exports]
+            files, changes, _warnings = FileSource(
+                self.settings, paths, per_file=per_file, display_names=names,
+                progress=self.progress).load_into(build)
+        finally:
+            if pulled is not None:
+                pulled.cleanup()
+        return MetabaseLoad(files, changes, list(self.inbox), [e.card.id for e in exports])
+
+    def published(self, loaded: MetabaseLoad) -> None:
+        if self.inbox:
+            loaded.processed = move_to_processed(self.inbox, self.settings, self.store)

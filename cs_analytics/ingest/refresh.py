@@ -13,11 +13,12 @@ from typing import Callable
 
 import requests
 
-from cs_analytics.warehouse.build import PublishResult, open_build
+from cs_analytics.warehouse.build import PublishResult
 from cs_analytics.config import Settings
 from cs_analytics.errors import SourceError
 from cs_analytics.secrets import Secrets, load_secrets
 from cs_analytics.ingest import metabase, salesforce
+from cs_analytics.ingest.source import Source, publish_sources
 from cs_analytics.warehouse.store import Store
 
 Progress = Callable[[str], None]
@@ -87,32 +88,18 @@ def refresh(settings: Settings, store: Store, source: str = "all", full: bool = 
                                  seconds=time.monotonic() - started)
         raise SourceError(reason)
 
-    label = "+".join(s for s, used in (("salesforce", use_salesforce),
-                                       ("metabase", use_metabase)) if used)
-    sf_source = (salesforce.SalesforceSource(settings, store, secrets, salesforce_session,
-                                             progress) if use_salesforce else None)
-    sf_pull = None
-    mb_load = None
-    pulled = None
-    try:
-        with open_build(settings, store, source=label, progress=progress) as build:
-            if sf_source is not None:
-                sf_pull = sf_source.pull_into(build, full=full)
-            if use_metabase:
-                if use_cards:
-                    pulled = metabase.pull_cards(settings, secrets, metabase_session, progress)
-                mb_load = metabase.load_into(build, settings, store, inbox, pulled, progress)
-            published = build.publish()
-    finally:
-        if pulled is not None:
-            pulled.cleanup()
-    # Only now is the new data the current snapshot: remember how far we got.
-    if sf_source is not None:
-        sf_source.save_watermarks(sf_pull)
-    if inbox:
-        mb_load.processed = metabase.move_to_processed(inbox, settings, store)
-    return RefreshResult(label, published, sf_pull, mb_load, time.monotonic() - started,
-                         warnings=list(published.warnings))
+    sources: list[Source] = []
+    if use_salesforce:
+        sources.append(salesforce.SalesforceSource(settings, store, secrets, salesforce_session,
+                                                   progress, full=full))
+    if use_metabase:
+        sources.append(metabase.MetabaseSource(settings, store, secrets, inbox, use_cards,
+                                               metabase_session, progress))
+    published, loaded = publish_sources(settings, store, sources, progress=progress)
+    by_source = {s.name: result for s, result in zip(sources, loaded)}
+    return RefreshResult("+".join(by_source), published,
+                         by_source.get("salesforce"), by_source.get("metabase"),
+                         time.monotonic() - started, warnings=list(published.warnings))
 
 
 def _nothing_configured(settings: Settings, store: Store, source: str) -> str:

@@ -910,10 +910,14 @@ class SalesforcePull:
 
 
 class SalesforceSource:
-    """Pulls the configured Salesforce objects into a build."""
+    """Pulls the configured Salesforce objects into a build (`full`: every object in full)."""
+
+    name = "salesforce"
 
     def __init__(self, settings: Settings, store: Store, secrets: Secrets,
-                 session: requests.Session | None = None, progress: Progress | None = None):
+                 session: requests.Session | None = None, progress: Progress | None = None,
+                 *, full: bool = False):
+        self.full = full
         self.settings = settings
         self.store = store
         self.secrets = secrets
@@ -1062,6 +1066,12 @@ class SalesforceSource:
     def save_watermarks(self, pull: SalesforcePull) -> None:
         """Call after the build was published: the next pull starts from these."""
         write_watermarks(self.store, pull.watermarks)
+
+    def load_into(self, build) -> SalesforcePull:
+        return self.pull_into(build, full=self.full)
+
+    def published(self, loaded: SalesforcePull) -> None:
+        self.save_watermarks(loaded)
 
 
 def _merge_select(table: str, columns: list[str], previous: str) -> str:
