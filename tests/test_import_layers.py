@@ -71,3 +71,20 @@ def test_a_cycle_hidden_inside_a_function_breaks_a_contract(tmp_path):
     assert done.returncode != 0
     assert "No import cycles between sibling modules or packages, at any depth BROKEN" in done.stdout
     assert "No cycles are allowed in cs_analytics.metrics" in done.stdout
+
+
+def test_the_architecture_doc_names_files_that_exist():
+    """docs/architecture.md says which files to touch: every file it names is in the tree
+    (named by its path from the repository root or from the package that holds it)."""
+    import re
+
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([A-Za-z_./<>-]+\.(?:py|sql|toml|md))`", text))
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    missing = [name for name in sorted(named)
+               if "<" not in name and "NN_" not in name  # patterns for files to add
+               and name != ".streamlit/secrets.toml"  # never in git
+               and not any(path == name or path.endswith("/" + name) for path in tracked)]
+    assert len(named) > 20
+    assert missing == []
