@@ -12,13 +12,13 @@ from streamlit.navigation.page import StreamlitPage
 
 from cs_analytics.app import serving
 from cs_analytics.app.access import AccessDenied, decide
-from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.app.ui import data, filters, widgets
 from cs_analytics.app.ui.i18n import LANG_KEY, LANGUAGES, t
 from cs_analytics.app.ui.nav import DEFAULT_PAGE, PAGES, ROOT_PATH, SECTIONS
 from cs_analytics.app.ui.session import (OPEN_VIEWER, Viewer, account_box, auth_configured,
-                                     ensure_navigation, served_from, set_viewer,
-                                     sign_in_available)
+                                         ensure_navigation, served_from, set_viewer,
+                                         sign_in_available)
+from cs_analytics.errors import CsAnalyticsError
 
 # "auto": the sidebar starts open on a desktop and collapsed on a phone, where it would cover
 # most of the screen.

@@ -34,9 +34,9 @@ from streamlit.testing.v1 import app_test as _app_test  # noqa: E402
 from streamlit.testing.v1 import local_script_runner as _local_script_runner  # noqa: E402
 
 from bench.run import bench_subjects, median, peak_rss_mb  # noqa: E402
+from cs_analytics.app.ui import data, i18n, nav  # noqa: E402
 from cs_analytics.config import data_home  # noqa: E402
 from cs_analytics.warehouse.store import Snapshot, Store, reset_connection_cache  # noqa: E402
-from cs_analytics.app.ui import data, i18n, nav  # noqa: E402
 
 APP = str(REPO / "app.py")
 TRIVIAL_PAGE = REPO / "bench" / "trivial_page.py"

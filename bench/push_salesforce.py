@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.run import peak_rss_mb  # noqa: E402
 from cs_analytics.config import data_home, load_settings  # noqa: E402
+from cs_analytics.outputs.writeback import push  # noqa: E402
 from cs_analytics.secrets import Secrets  # noqa: E402
 from cs_analytics.warehouse.store import POINTER, SNAPSHOT_DIR, Store  # noqa: E402
-from cs_analytics.outputs.writeback import push  # noqa: E402
 from tests.fakes.salesforce import FakeSalesforce, set_up_writeback  # noqa: E402
 
 # The fake finishes a job as soon as its data is uploaded; Salesforce takes its own time. The

@@ -23,8 +23,8 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cs_analytics.errors import ConfigError
 from cs_analytics.contract import ACTIVITY_TYPES, TABLES
+from cs_analytics.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "CS_ANALYTICS_CONFIG"

@@ -7,13 +7,13 @@ like."""
 import streamlit as st
 
 from cs_analytics import clock
-from cs_analytics.userdata import commentary
-from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.outputs.reports import kpi as kpi_report
 from cs_analytics.app.ui import (cards, charts, data, filters, fmt, renewal_view, reports, session,
-                             shape, widgets)
+                                 shape, widgets)
 from cs_analytics.app.ui.i18n import current_language, formatter, t
 from cs_analytics.app.ui.widgets import Col
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.outputs.reports import kpi as kpi_report
+from cs_analytics.userdata import commentary
 
 UNITS = ("yen", "man", "million")
 

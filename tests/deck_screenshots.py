@@ -11,10 +11,10 @@ import tempfile
 from pathlib import Path
 
 from cs_analytics.config import REPO_ROOT, Settings
+from cs_analytics.ingest.demo import build_demo
 from cs_analytics.metrics import accounts, periods
 from cs_analytics.outputs.reports.qbr_deck import qbr_deck_data
 from cs_analytics.outputs.reports.qbr_slides import fonts_of, render_qbr_deck
-from cs_analytics.ingest.demo import build_demo
 from cs_analytics.warehouse.store import Store
 from tests import deck_render
 

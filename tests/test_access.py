@@ -19,15 +19,15 @@ import pytest
 
 from cs_analytics.app import serving
 from cs_analytics.app.access import Access, AccessDenied, decide
-from cs_analytics.config import REPO_ROOT, settings_from_dict
-from cs_analytics.outputs.links import SalesforceOrg, salesforce_org
-from cs_analytics.metrics import team
-from cs_analytics.secrets import Secrets
-from cs_analytics.warehouse.store import Store
 from cs_analytics.app.ui import session
 from cs_analytics.app.ui.i18n import translate
 from cs_analytics.app.ui.nav import PAGES
 from cs_analytics.app.ui.widgets import md_escape
+from cs_analytics.config import REPO_ROOT, settings_from_dict
+from cs_analytics.metrics import team
+from cs_analytics.outputs.links import SalesforceOrg, salesforce_org
+from cs_analytics.secrets import Secrets
+from cs_analytics.warehouse.store import Store
 from test_app_common import demo_home, make_app, running_server, texts, use_home  # noqa: F401
 from test_browser import _free_port
 

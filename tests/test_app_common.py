@@ -20,10 +20,10 @@ from streamlit.runtime import pages_manager as _pages_manager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as _app_test
 
-from cs_analytics.warehouse.build import open_build
-from cs_analytics.config import HOME_ENV, Settings
-from cs_analytics.warehouse.store import Store, reset_connection_cache
 from cs_analytics.app.ui.i18n import translate
+from cs_analytics.config import HOME_ENV, Settings
+from cs_analytics.warehouse.build import open_build
+from cs_analytics.warehouse.store import Store, reset_connection_cache
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")

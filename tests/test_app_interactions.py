@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cs_analytics.userdata import alert_actions, assessments, notes, reviews
+from cs_analytics.app.ui import fmt
 from cs_analytics.metrics import (health, health_summary, periods, renewals, revenue, signals,
                                   team)
 from cs_analytics.metrics.filters import Filters
+from cs_analytics.userdata import alert_actions, assessments, notes, reviews
 from cs_analytics.warehouse.store import Store
-from cs_analytics.app.ui import fmt
 from test_app_common import (chart, demo_home, make_app, metric,  # noqa: F401
                              open_account_tab, run_page, select_row, table, table_with, texts,
                              use_home, values)

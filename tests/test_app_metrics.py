@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from conftest import build_snapshot, contract
 
-from cs_analytics.userdata import alert_actions
 from cs_analytics.config import BANDS
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, data_quality, health, health_summary, team
 from cs_analytics.metrics.filters import Filters
+from cs_analytics.userdata import alert_actions
 from cs_analytics.warehouse.store import Store
 from test_app_common import demo_home  # noqa: F401
 

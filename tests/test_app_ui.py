@@ -13,13 +13,13 @@ import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 
-from cs_analytics.userdata import notes, reviews
+from cs_analytics.app.ui import admin, downloads, fmt, glossary
+from cs_analytics.app.ui.i18n import LANGUAGES, catalogue, placeholders, translate
 from cs_analytics.config import Settings, iter_settings, settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import renewals
+from cs_analytics.userdata import notes, reviews
 from cs_analytics.warehouse.store import Store
-from cs_analytics.app.ui import admin, downloads, fmt, glossary
-from cs_analytics.app.ui.i18n import LANGUAGES, catalogue, placeholders, translate
 
 REPO = Path(__file__).resolve().parent.parent
 

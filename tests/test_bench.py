@@ -14,9 +14,9 @@ import pytest
 
 from bench import run as bench
 from cs_analytics import contract
+from cs_analytics.app.ui.nav import PAGES
 from cs_analytics.warehouse import models
 from cs_analytics.warehouse.store import Store
-from cs_analytics.app.ui.nav import PAGES
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE_NAMES = [p.name for p in PAGES]

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from cs_analytics.app.ui.i18n import translate
+from cs_analytics.app.ui.nav import PAGES
 from cs_analytics.config import HOME_ENV
 from cs_analytics.metrics import periods, revenue
 from cs_analytics.warehouse.store import Store
-from cs_analytics.app.ui.i18n import translate
-from cs_analytics.app.ui.nav import PAGES
 from test_app_common import REPO, demo_home, running_server  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"

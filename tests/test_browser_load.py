@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from cs_analytics.config import HOME_ENV
-from cs_analytics.warehouse.store import Store
 from cs_analytics.app.ui.i18n import translate
 from cs_analytics.app.ui.nav import PAGES
+from cs_analytics.config import HOME_ENV
+from cs_analytics.warehouse.store import Store
 from test_app_common import DEMO_END, REPO, demo_home  # noqa: F401
 from test_browser import TITLE_KEYS, WIDTH, browser, settle, start_server  # noqa: F401
 

@@ -18,8 +18,8 @@ import pytest
 
 from bench import faults
 from cs_analytics.config import Settings
-from cs_analytics.ingest.imports import import_files
 from cs_analytics.ingest import demo
+from cs_analytics.ingest.imports import import_files
 from cs_analytics.warehouse.store import Store, reset_connection_cache
 from test_app_common import DEMO_END, make_app, texts, use_home  # noqa: F401
 

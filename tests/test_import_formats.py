@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 
 from cs_analytics.config import settings_from_dict
-from cs_analytics.ingest.imports import read_and_validate
 from cs_analytics.ingest.files import detect_delimiter, decode_text, sniff_format, FileRejected
+from cs_analytics.ingest.imports import read_and_validate
 from cs_analytics.warehouse.store import Store
 
 SETTINGS = settings_from_dict({})

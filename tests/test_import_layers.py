@@ -48,7 +48,8 @@ def test_metrics_opening_the_user_data_store_breaks_a_contract(tmp_path):
         "from cs_analytics.warehouse.store import Store\n", encoding="utf-8")
     done = lint_imports(root)
     assert done.returncode != 0
-    assert "Metrics never build a snapshot, open the stores or touch user data BROKEN" in done.stdout
+    assert ("Metrics never build a snapshot, open the stores or touch user data BROKEN"
+            in done.stdout)
 
 
 def test_streamlit_outside_app_ui_breaks_a_contract(tmp_path):
@@ -69,7 +70,8 @@ def test_a_cycle_hidden_inside_a_function_breaks_a_contract(tmp_path):
         "    return revenue\n"), encoding="utf-8")
     done = lint_imports(root)
     assert done.returncode != 0
-    assert "No import cycles between sibling modules or packages, at any depth BROKEN" in done.stdout
+    assert ("No import cycles between sibling modules or packages, at any depth BROKEN"
+            in done.stdout)
     assert "No cycles are allowed in cs_analytics.metrics" in done.stdout
 
 

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from conftest import build_snapshot, contract
-from cs_analytics.warehouse import models
 from cs_analytics.errors import BuildFailed
+from cs_analytics.warehouse import models
 from cs_analytics.warehouse.store import RefreshLog, Store
 
 D = dt.date.fromisoformat

@@ -23,7 +23,8 @@ from cs_analytics.metrics import usage
 from cs_analytics.outputs.reports import qbr_data
 from cs_analytics.outputs.reports.labels import LABELS
 from cs_analytics.outputs.reports.qbr_deck import AGENDA, AGENDA_MINUTES, qbr_deck_data
-from cs_analytics.outputs.reports.qbr_slides import fonts_of, qbr_deck, qbr_decks_zip, render_qbr_deck
+from cs_analytics.outputs.reports.qbr_slides import (fonts_of, qbr_deck, qbr_decks_zip,
+                                                     render_qbr_deck)
 from cs_analytics.outputs.reports.slides import WIDE
 from cs_analytics.warehouse.store import Store
 from tests.conftest import contract

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from cs_analytics.cli import main
 from cs_analytics.errors import ConfigError, SourceError
+from cs_analytics.ingest import salesforce
 from cs_analytics.ingest.refresh import refresh
 from cs_analytics.secrets import Secrets, load_secrets
-from cs_analytics.ingest import salesforce
 from cs_analytics.warehouse.store import RefreshLog, Store
 from tests.fakes.http import Response
 from tests.fakes.salesforce import errors, password_secrets

@@ -12,8 +12,8 @@ import textwrap
 import duckdb
 
 from cs_analytics.config import load_settings
-from cs_analytics.metrics import periods, revenue
 from cs_analytics.ingest.demo import build_demo
+from cs_analytics.metrics import periods, revenue
 from cs_analytics.warehouse.store import Snapshot, Store
 
 END = "2026-06-30"

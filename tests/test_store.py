@@ -10,9 +10,9 @@ import textwrap
 
 import pytest
 
-from cs_analytics.warehouse.build import open_build
 from cs_analytics.config import Settings, settings_from_dict
 from cs_analytics.errors import BuildFailed, CsAnalyticsError, NoSnapshot
+from cs_analytics.warehouse.build import open_build
 from cs_analytics.warehouse.store import RefreshLog, Store, reset_connection_cache
 
 USERS_SQL = ("SELECT * FROM (VALUES {rows}) v(user_id, name, email, role, manager_id, capacity, "

@@ -58,9 +58,9 @@ import pandas as pd
 import pyarrow as pa
 
 from cs_analytics import contract
+from cs_analytics.config import Settings
 from cs_analytics.ingest.source import publish_sources
 from cs_analytics.warehouse.build import PublishResult, today_tokyo
-from cs_analytics.config import Settings
 from cs_analytics.warehouse.store import Store
 
 Progress = Callable[[str], None]

@@ -4,9 +4,9 @@
 with BOM, CP932, UTF-16), maps the headers onto the canonical columns of one table (SPEC §3),
 infers that table from the columns when it is not given, and writes the rows as VARCHAR columns
 named by canonical column, plus `_row`: the row number as a spreadsheet user counts it (header =
-row 1). Converting and validating the values is `cs_analytics.ingest.imports`' job. A CSV is read here
+row 1). Converting and validating the values is `ingest.imports`' job. A CSV is read here
 by DuckDB (after one streaming scan that refuses NUL bytes and over-long lines); an XLSX or JSON
-file is read by `sources.sheets` in a child process with a memory cap and a time limit.
+file is read by `ingest.sheets` in a child process with a memory cap and a time limit.
 
 How `_row` stays exact for CSV: DuckDB's `read_csv` reads the file in order into a fresh table
 (insertion order is preserved), so `rowid` is the record's position after the header. DuckDB
@@ -831,7 +831,7 @@ _MEMORY_HINTS = ("memory allocation", "MemoryError", "Cannot allocate memory", "
 
 def _stage_in_child(con, path: Path, staging: str, fmt: str, kind, mapping, name: str,
                     workdir: Path, limits: ReadLimits) -> StagedFile:
-    """Read an XLSX or JSON file in a child process (`sources.sheets`) with a memory cap and a
+    """Read an XLSX or JSON file in a child process (`ingest.sheets`) with a memory cap and a
     time limit, and load the rows it wrote into the staging table. Whatever the child does —
     finish, refuse the file, run out of memory or time, abort in native code — the answer is
     the file's rows or a FileRejected naming the file."""

@@ -37,7 +37,6 @@ import duckdb
 import pyarrow as pa
 
 from cs_analytics import contract
-from cs_analytics.warehouse.build import Build, PublishResult, open_build
 from cs_analytics.config import Settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.ingest import metabase_format as mb
@@ -46,6 +45,7 @@ from cs_analytics.ingest.files import (
     strip_sql, suggested_mapping, typed_csv,
 )
 from cs_analytics.ingest.messages import Choices, Problem, Text, msg, printable, show_value
+from cs_analytics.warehouse.build import Build, PublishResult, open_build
 from cs_analytics.warehouse.store import Store
 
 Progress = Callable[[str], None]

@@ -13,12 +13,12 @@ from typing import Callable
 
 import requests
 
-from cs_analytics.warehouse.build import PublishResult
 from cs_analytics.config import Settings
 from cs_analytics.errors import SourceError
-from cs_analytics.secrets import Secrets, load_secrets
 from cs_analytics.ingest import metabase, salesforce
 from cs_analytics.ingest.source import Source, publish_sources
+from cs_analytics.secrets import Secrets, load_secrets
+from cs_analytics.warehouse.build import PublishResult
 from cs_analytics.warehouse.store import Store
 
 Progress = Callable[[str], None]

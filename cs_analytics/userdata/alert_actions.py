@@ -15,8 +15,8 @@ import datetime as dt
 
 import pandas as pd
 
-from cs_analytics.warehouse.build import today_tokyo
 from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.warehouse.build import today_tokyo
 from cs_analytics.warehouse.store import Store, now_iso
 
 MAX_COMMENT = 2_000

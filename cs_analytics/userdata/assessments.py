@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-from cs_analytics.warehouse.build import today_tokyo
 from cs_analytics.config import BANDS
 from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.warehouse.build import today_tokyo
 from cs_analytics.warehouse.store import Store, now_iso
 
 MAX_COMMENT = 2_000

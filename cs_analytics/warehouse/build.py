@@ -25,9 +25,9 @@ from typing import Callable
 import duckdb
 
 from cs_analytics import contract
-from cs_analytics.warehouse import models
 from cs_analytics.config import Settings
 from cs_analytics.errors import BuildFailed, CsAnalyticsError
+from cs_analytics.warehouse import models
 from cs_analytics.warehouse.store import FILE_MODE, RefreshLog, SnapshotFile, Store, storage_error
 
 Progress = Callable[[str], None]

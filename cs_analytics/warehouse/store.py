@@ -743,7 +743,7 @@ META_MIGRATIONS: list[str] = [
         PRIMARY KEY (source, object)
     );
     """,
-    # Churn-risk alerts (cs_analytics/outputs/alerts): what the last evaluation saw, every alert fired,
+    # Churn-risk alerts (outputs/alerts): what the last evaluation saw, every alert fired,
     # and the Slack messages carrying them. A message is 'sent' only after Slack accepted it.
     """
     CREATE TABLE alert_signal_state (
@@ -793,7 +793,7 @@ META_MIGRATIONS: list[str] = [
         fired INTEGER NOT NULL          -- alerts fired by this evaluation
     );
     """,
-    # Salesforce write-back (cs_analytics/outputs/writeback): the values Salesforce confirmed for each
+    # Salesforce write-back (outputs/writeback): the values Salesforce confirmed for each
     # record `push` wrote, per org, so the next push sends only what changed.
     """
     CREATE TABLE salesforce_pushed (
@@ -875,7 +875,7 @@ USERDATA_MIGRATIONS: list[str] = [
     CREATE INDEX kpi_commentary_quarter ON kpi_commentary (quarter, id);
     """,
     # Notes and manual assessments wait here until Salesforce confirms the Task carrying them
-    # (cs_analytics/outputs/writeback/outbox.py). The triggers enqueue each one in the same transaction
+    # (outputs/writeback/outbox.py). The triggers enqueue each one in the same transaction
     # that records it, whoever writes it.
     """
     CREATE TABLE salesforce_outbox (

@@ -10,21 +10,21 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cs_analytics.userdata import assessments
 from cs_analytics import clock
-from cs_analytics.config import BANDS
-from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics import accounts, health, signals as signal_metrics
-from cs_analytics.metrics import health_summary as health_summary_metrics
-from cs_analytics.metrics.filters import mask
-from cs_analytics.warehouse.store import Snapshot
 from cs_analytics.app.ui import charts, data, fmt, widgets
 from cs_analytics.app.ui.filters import View
 from cs_analytics.app.ui.i18n import current_language, t, translate
 from cs_analytics.app.ui.session import viewer
 from cs_analytics.app.ui.widgets import Col, band_label, md_escape, table
-from cs_analytics.outputs.writeback import outbox
+from cs_analytics.config import BANDS
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.metrics import accounts, health, signals as signal_metrics
+from cs_analytics.metrics import health_summary as health_summary_metrics
+from cs_analytics.metrics.filters import mask
 from cs_analytics.outputs.reports.qbr import signal_evidence
+from cs_analytics.outputs.writeback import outbox
+from cs_analytics.userdata import assessments
+from cs_analytics.warehouse.store import Snapshot
 
 PARAM = "account_id"
 ASSESSMENT_DAYS = 30  # a manual assessment's expiry offered first

@@ -21,11 +21,11 @@ from typing import Iterator
 import pandas as pd
 
 from cs_analytics import clock
+from cs_analytics.app.ui.i18n import catalogue, t, translate
 from cs_analytics.config import CANONICAL_TABLES, REPO_ROOT, Settings
 from cs_analytics.ingest.messages import printable
-from cs_analytics.warehouse.store import RefreshLog, Store
-from cs_analytics.app.ui.i18n import catalogue, t, translate
 from cs_analytics.outputs.writeback.run import LOG_SOURCE as PUSH_SOURCE
+from cs_analytics.warehouse.store import RefreshLog, Store
 
 UPLOAD_TYPES = ("csv", "xlsx", "json")
 
@@ -89,7 +89,7 @@ def push_counts(counts: dict, lang: str) -> str:
     return "; ".join(parts)
 
 
-# Progress lines of an import or a build (cs_analytics.ingest.imports, build, models) → the catalogue
+# Progress lines of an import or a build (ingest.imports, build, models) → the catalogue
 # key that says it in the UI's language; a line none matches is shown as it is.
 PROGRESS = tuple((re.compile(pattern), key) for pattern, key in (
     (r"reading the files again as text\b.*", "data.progress.reread"),

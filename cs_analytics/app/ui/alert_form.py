@@ -10,15 +10,15 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from cs_analytics.userdata import alert_actions
 from cs_analytics import clock
-from cs_analytics.config import Settings
-from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.warehouse.store import Store
 from cs_analytics.app.ui import fmt
 from cs_analytics.app.ui.i18n import current_language, t
 from cs_analytics.app.ui.session import viewer
 from cs_analytics.app.ui.widgets import md_escape
+from cs_analytics.config import Settings
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.userdata import alert_actions
+from cs_analytics.warehouse.store import Store
 
 RECORDED_KEY = "_alert_recorded"  # what the last action recorded, shown once after it
 SNOOZE_DAYS = 7                   # the snooze date offered first

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cs_analytics.config import Settings
-from cs_analytics.metrics.comparisons import group_changed
 from cs_analytics.app.ui import filters, fmt, widgets
 from cs_analytics.app.ui.i18n import current_language, t
-from cs_analytics.app.ui.widgets import kpi
-from cs_analytics.userdata import alert_actions
 from cs_analytics.app.ui.widgets import band_label
+from cs_analytics.app.ui.widgets import kpi
+from cs_analytics.config import Settings
+from cs_analytics.metrics.comparisons import group_changed
+from cs_analytics.userdata import alert_actions
 
 # kpis() keys shown as cards, in order.
 REVENUE_CARDS = ("mrr", "arr", "customers", "nrr", "grr", "logo_churn_rate",

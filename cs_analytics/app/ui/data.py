@@ -21,17 +21,17 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from cs_analytics.outputs import links
 from cs_analytics.config import Settings, data_home, load_settings
+from cs_analytics.config import config_path
 from cs_analytics.errors import NoSnapshot
-from cs_analytics.outputs.links import SalesforceOrg
 from cs_analytics.metrics import filters as filters_api
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.metrics.held import is_per_account
 from cs_analytics.metrics.periods import Period
+from cs_analytics.outputs import links
+from cs_analytics.outputs.links import SalesforceOrg
 from cs_analytics.secrets import load_secrets
 from cs_analytics.warehouse.store import Damage, Snapshot, Store
-from cs_analytics.config import config_path
 
 CACHE_ENTRIES = 512
 CACHE_TTL_SECONDS = 3600

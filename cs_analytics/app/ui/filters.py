@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from cs_analytics.config import SEGMENTS, Settings
-from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics import periods
-from cs_analytics.metrics.filters import Filters
-from cs_analytics.warehouse.store import Snapshot
 from cs_analytics.app.ui import data, fmt
 from cs_analytics.app.ui.i18n import current_language, formatter, t, translate
 from cs_analytics.app.ui.session import Viewer
+from cs_analytics.config import SEGMENTS, Settings
+from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts as account_metrics
+from cs_analytics.metrics import periods
+from cs_analytics.metrics.filters import Filters
+from cs_analytics.warehouse.store import Snapshot
 
 PERIOD_KINDS = ("quarter", "month", "ttm")
 PERIOD_COUNT = {"quarter": 8, "month": 24, "ttm": 12}

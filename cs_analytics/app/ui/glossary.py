@@ -11,8 +11,8 @@ import tomllib
 
 import pandas as pd
 
-from cs_analytics.config import BANDS, HEALTH_COMPONENTS, Settings, iter_settings
 from cs_analytics.app.ui.i18n import LOCALES_DIR
+from cs_analytics.config import BANDS, HEALTH_COMPONENTS, Settings, iter_settings
 
 # Definitions in reading order: (section, [metric keys]); texts are glossary.def.<key>.
 DEFINITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (

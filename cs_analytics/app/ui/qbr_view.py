@@ -8,11 +8,11 @@ import hashlib
 
 import streamlit as st
 
-from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.outputs.reports import qbr, qbr_deck, qbr_slides
 from cs_analytics.app.ui import downloads, fmt
 from cs_analytics.app.ui.i18n import current_language, t
 from cs_analytics.app.ui.widgets import Col, amount, band_label, md_escape, report_download, table
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.outputs.reports import qbr, qbr_deck, qbr_slides
 
 PRIORITY_ICONS = {1: "🔴", 2: "🟠", 3: "💡", 4: "ℹ️"}
 

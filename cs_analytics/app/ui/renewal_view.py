@@ -7,10 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cs_analytics.metrics.renewals import RenewalSummary
 from cs_analytics.app.ui import fmt
 from cs_analytics.app.ui.i18n import t
 from cs_analytics.app.ui.widgets import Col, amount, go_to_account, table
+from cs_analytics.metrics.renewals import RenewalSummary
 
 
 def summary_cards(s: RenewalSummary | dict) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import copy
 
+from cs_analytics.app.ui import data
 from cs_analytics.config import Settings
 from cs_analytics.outputs.reports import kpi, qbr
 from cs_analytics.warehouse.store import Snapshot, Store
-from cs_analytics.app.ui import data
 
 
 def kpi_report(snap: Snapshot, settings: Settings, quarter: str, lang: str,

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cs_analytics.app.ui import admin, widgets
+from cs_analytics.app.ui.i18n import current_language, formatter, t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.config import Settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.ingest.imports import import_files
 from cs_analytics.warehouse.store import Snapshot, Store
-from cs_analytics.app.ui import admin, widgets
-from cs_analytics.app.ui.i18n import current_language, formatter, t
-from cs_analytics.app.ui.widgets import Col
 
 KINDS = ("auto", "accounts", "users", "contracts", "activities", "usage")
 

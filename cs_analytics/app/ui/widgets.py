@@ -21,10 +21,10 @@ import pyarrow.compute as pc
 import streamlit as st
 
 from cs_analytics import clock
-from cs_analytics.warehouse.store import Damage, Problem, Snapshot
 from cs_analytics.app.ui import data, downloads, fmt
 from cs_analytics.app.ui.data import salesforce_org
 from cs_analytics.app.ui.i18n import catalogue, current_language, t, translate
+from cs_analytics.warehouse.store import Damage, Problem, Snapshot
 
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$=")
 # Where Streamlit's markdown (GFM) would turn plain text into a link — a scheme before "://",

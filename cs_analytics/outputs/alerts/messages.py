@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import quote
 
-from cs_analytics.outputs.alerts.evaluation import ShownSignal
 from cs_analytics.config import Settings
+from cs_analytics.outputs.alerts.evaluation import ShownSignal
 
 # Alerts per digest message: Slack allows 50 blocks and ~3,000 characters per section.
 DIGEST_PAGE = 20

@@ -17,17 +17,17 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 
-from cs_analytics.userdata import alert_actions
+from cs_analytics.config import Settings
+from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.metrics import signals as signals_api
+from cs_analytics.metrics.health import json_value
 from cs_analytics.outputs.alerts import evaluation, messages, state
 from cs_analytics.outputs.alerts.evaluation import Decision, ShownSignal
 from cs_analytics.outputs.alerts.slack import SendResult, SlackWebhook, webhook_url
-from cs_analytics.warehouse.build import today_tokyo
-from cs_analytics.config import Settings
-from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.outputs.links import SalesforceOrg, salesforce_org
-from cs_analytics.metrics import signals as signals_api
-from cs_analytics.metrics.health import json_value
 from cs_analytics.secrets import load_secrets
+from cs_analytics.userdata import alert_actions
+from cs_analytics.warehouse.build import today_tokyo
 from cs_analytics.warehouse.store import DIR_MODE, FILE_MODE, Store
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from cs_analytics import clock
-from cs_analytics.userdata import commentary
 from cs_analytics.config import BANDS, Settings
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import activity as activity_metrics
@@ -31,6 +30,7 @@ from cs_analytics.metrics.periods import Period
 from cs_analytics.outputs.reports import health_view
 from cs_analytics.outputs.reports.excel import BAND_COLOURS, UNITS, Column, ReportWorkbook
 from cs_analytics.outputs.reports.labels import band_label, t, value_label
+from cs_analytics.userdata import commentary
 
 BRIDGE_QUARTERS = 4
 RETENTION_QUARTERS = 8

@@ -24,7 +24,7 @@ from cs_analytics.metrics.base import fiscal_year_start_month
 from cs_analytics.outputs.reports import evidence as ev
 from cs_analytics.outputs.reports.excel import Column, ReportWorkbook
 from cs_analytics.outputs.reports.labels import (band_label, component_label, contract_status_label,
-                                         signal_label, t, value_label)
+                                                 signal_label, t, value_label)
 from cs_analytics.outputs.reports.talking_points import AccountFacts, TalkingPoint, talking_points
 
 USAGE_QUARTERS = 4

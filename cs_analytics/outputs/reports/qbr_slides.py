@@ -19,8 +19,9 @@ from pptx.enum.text import MSO_ANCHOR
 from cs_analytics.config import REPO_ROOT, Settings
 from cs_analytics.outputs.reports import evidence as ev
 from cs_analytics.outputs.reports.labels import t
-from cs_analytics.outputs.reports.qbr_deck import (AGENDA, AGENDA_MINUTES, MAX_CONTRACTS_ON_TIMELINE,
-                                           QbrDeck, qbr_deck_data)
+from cs_analytics.outputs.reports.qbr_deck import (AGENDA, AGENDA_MINUTES,
+                                                   MAX_CONTRACTS_ON_TIMELINE, QbrDeck,
+                                                   qbr_deck_data)
 from cs_analytics.outputs.reports.slides import Box, Deck, Fonts, Para, TemplateError
 from cs_analytics.outputs.reports.text_fit import text_em
 

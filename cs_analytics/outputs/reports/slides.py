@@ -30,7 +30,8 @@ from pptx.util import Emu, Pt
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.outputs.reports.excel import clean_text
 from cs_analytics.outputs.reports.text_fit import (WIDTH_MARGIN, Para, fit_scale, height_of,
-                                           line_pitch, longest_words, paragraph_lines, text_em)
+                                                   line_pitch, longest_words, paragraph_lines,
+                                                   text_em)
 
 EMU_PER_PT = 12700
 EMU_PER_INCH = 914400

@@ -20,9 +20,9 @@ import pandas as pd
 
 from cs_analytics import clock
 from cs_analytics.config import Settings
+from cs_analytics.ingest.salesforce import is_configured
 from cs_analytics.outputs.reports.labels import band_label
 from cs_analytics.secrets import Secrets, load_secrets
-from cs_analytics.ingest.salesforce import is_configured
 from cs_analytics.warehouse.store import Store, now_iso, write_transaction
 
 STATUSES = ("sent", "pending", "refused")  # what the app shows per note and assessment

@@ -22,13 +22,13 @@ import requests
 
 from cs_analytics.config import Settings
 from cs_analytics.errors import SourceError
-from cs_analytics.secrets import Secrets, load_secrets
 from cs_analytics.ingest import salesforce
-from cs_analytics.warehouse.store import RefreshLog, Store, now_iso
 from cs_analytics.outputs.writeback import outbox
 from cs_analytics.outputs.writeback import values
 from cs_analytics.outputs.writeback.api import Need, ObjectNeeds, Outcome, Writer
 from cs_analytics.outputs.writeback.state import Change, PushedState, canonical, changes
+from cs_analytics.secrets import Secrets, load_secrets
+from cs_analytics.warehouse.store import RefreshLog, Store, now_iso
 
 Progress = Callable[[str], None]
 LOG_SOURCE = "salesforce push"

@@ -6,8 +6,8 @@ import datetime as dt
 
 import duckdb
 
-from cs_analytics.config import Settings
 from cs_analytics.config import HEALTH_COMPONENTS
+from cs_analytics.config import Settings
 
 # SPEC §4 "Precision": two MRR values are equal when they differ by less than this (yen).
 # Written into `params` so the SQL models and the metrics API use the same tolerance.
