@@ -30,7 +30,7 @@ test-fast: $(STAMP)
 
 ## bench: the benchmark (writes bench/results.json)
 bench: $(STAMP)
-	$(PY) -m cs_analytics.bench
+	$(PY) -m bench.run
 
 ## reliability: replay hostile files and faults; a table of exit code, peak memory, message and
 ## whether the snapshot and user data stayed byte-identical (a few minutes; not part of `test`)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from cs_analytics import serving
-from cs_analytics.access import AccessDenied, decide
+from cs_analytics.app import serving
+from cs_analytics.app.access import AccessDenied, decide
+from cs_analytics.app.ui import data, filters, widgets
+from cs_analytics.app.ui.i18n import LANG_KEY, LANGUAGES, t
+from cs_analytics.app.ui.nav import DEFAULT_PAGE, PAGES, ROOT_PATH, SECTIONS
+from cs_analytics.app.ui.session import (OPEN_VIEWER, Viewer, account_box, auth_configured,
+                                         ensure_navigation, served_from, set_viewer,
+                                         sign_in_available)
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.ui import data, filters, widgets
-from cs_analytics.ui.i18n import LANG_KEY, LANGUAGES, t
-from cs_analytics.ui.nav import DEFAULT_PAGE, PAGES, ROOT_PATH, SECTIONS
-from cs_analytics.ui.session import (OPEN_VIEWER, Viewer, account_box, auth_configured,
-                                     ensure_navigation, served_from, set_viewer,
-                                     sign_in_available)
 
 # "auto": the sidebar starts open on a desktop and collapsed on a phone, where it would cover
 # most of the screen.
@@ -28,11 +28,11 @@ ensure_navigation()
 
 
 def resolve_viewer(settings) -> Viewer:
-    """The one place that decides who is using the app (rules: cs_analytics/access.py).
+    """The one place that decides who is using the app (rules: cs_analytics/app/access.py).
 
     Without an [auth] section in .streamlit/secrets.toml the app runs open, for this computer
     only: a request showing the app is reachable from elsewhere is refused unless
-    `server.allow_anonymous` says so (cs_analytics/serving.py). With it, every page requires
+    `server.allow_anonymous` says so (cs_analytics/app/serving.py). With it, every page requires
     signing in first, and the signed-in email must belong to an active user (role from the
     users table) or an allowed domain; a member limited to a portfolio that has no owner
     linked sees no figure at all.

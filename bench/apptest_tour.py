@@ -1,6 +1,6 @@
 """Page timings and the page-tour memory of the benchmark, through Streamlit's AppTest.
 
-Run by `python -m cs_analytics.bench` (not by hand) with CS_ANALYTICS_HOME pointing at the
+Run by `python -m bench.run` (not by hand) with CS_ANALYTICS_HOME pointing at the
 10,000-account data directory:
 
     python bench/apptest_tour.py pages '{"repeats": 3}'   # cold and warm time of every page
@@ -33,10 +33,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1 import app_test as _app_test  # noqa: E402
 from streamlit.testing.v1 import local_script_runner as _local_script_runner  # noqa: E402
 
-from cs_analytics.bench import bench_subjects, median, peak_rss_mb  # noqa: E402
+from bench.run import bench_subjects, median, peak_rss_mb  # noqa: E402
+from cs_analytics.app.ui import data, i18n, nav  # noqa: E402
 from cs_analytics.config import data_home  # noqa: E402
-from cs_analytics.store import Snapshot, Store, reset_connection_cache  # noqa: E402
-from cs_analytics.ui import data, i18n, nav  # noqa: E402
+from cs_analytics.warehouse.store import Snapshot, Store, reset_connection_cache  # noqa: E402
 
 APP = str(REPO / "app.py")
 TRIVIAL_PAGE = REPO / "bench" / "trivial_page.py"

@@ -4,7 +4,7 @@ versions of the code (issue 23: the values must be equal to the yen before and a
     # with the old code first (e.g. `git archive OLD | tar -x -C /tmp/old`):
     PYTHONPATH=/tmp/old CS_ANALYTICS_HOME=DIR python bench/compare_values.py dump before.pkl
     PYTHONPATH=.        CS_ANALYTICS_HOME=DIR python bench/compare_values.py dump after.pkl
-    python bench/compare_values.py compare before.pkl after.pkl
+    PYTHONPATH=.        python bench/compare_values.py compare before.pkl after.pkl
 
 `dump` calls the public metrics functions (revenue, churn, comparisons, contributors, renewals,
 health, segments, signals, team, accounts, data quality, the headline, the account status and
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import math
 import pickle
 import sys
@@ -28,6 +29,17 @@ import numpy as np
 import pandas as pd
 
 TOLERANCE = 1e-6
+
+
+def _module(*names: str):
+    """The first of `names` that imports: a dump runs on the code before and after the package
+    layout moved modules (cs_analytics.store → cs_analytics.warehouse.store, …)."""
+    for name in names[:-1]:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+    return importlib.import_module(names[-1])
 
 
 def _filters(snap):
@@ -56,8 +68,8 @@ def dump(path: str) -> None:
                                       renewals, revenue, segments, signals, team, usage)
     from cs_analytics.metrics import periods as P
     from cs_analytics.metrics.base import fiscal_year_start_month
-    from cs_analytics.reports import kpi
-    from cs_analytics.store import Store
+    kpi = _module("cs_analytics.outputs.reports.kpi", "cs_analytics.reports.kpi")
+    Store = _module("cs_analytics.warehouse.store", "cs_analytics.store").Store
     from cs_analytics.config import data_home
 
     snap = Store(data_home()).open_current()
@@ -293,11 +305,32 @@ def _plain(v):
     return v
 
 
+# Where the package layout moved a module: a dump of the older code names the old place.
+MOVED = {"cs_analytics.reports": "cs_analytics.outputs.reports",
+         "cs_analytics.alerts": "cs_analytics.outputs.alerts",
+         "cs_analytics.writeback": "cs_analytics.outputs.writeback",
+         "cs_analytics.store": "cs_analytics.warehouse.store",
+         "cs_analytics.build": "cs_analytics.warehouse.build",
+         "cs_analytics.models": "cs_analytics.warehouse.models",
+         "cs_analytics.sources": "cs_analytics.ingest"}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        for old, new in MOVED.items():
+            if module == old or module.startswith(old + "."):
+                try:
+                    return super().find_class(new + module[len(old):], name)
+                except ModuleNotFoundError:
+                    break
+        return super().find_class(module, name)
+
+
 def compare(before_path: str, after_path: str) -> int:
     with open(before_path, "rb") as fh:
-        before = pickle.load(fh)
+        before = _Unpickler(fh).load()
     with open(after_path, "rb") as fh:
-        after = pickle.load(fh)
+        after = _Unpickler(fh).load()
     identical = approximately = different = 0
     for name in before:
         if name not in after:

@@ -252,7 +252,7 @@ def _full_disk_inside(source: str, stage: str, report: str, room: str, *command:
 
 def killed_build(home: Path, *args: str, at: str = "build", timeout: float = 120) -> int:
     """Start a building command (`demo`, `import FILE`, …), stop it at a pause point
-    ('extract', 'build' or 'publish', cs_analytics.build.pause_point) and kill it with
+    ('extract', 'build' or 'publish', cs_analytics.warehouse.build.pause_point) and kill it with
     SIGKILL, as the OOM killer or a power cut would; returns the dead process's id."""
     process = subprocess.Popen(cli_command(*args), cwd=REPO, env=_env(home, {PAUSE_ENV: at}),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -3,7 +3,7 @@ org (tests/fakes/salesforce.py) through the real simple-salesforce client and Bu
 the first full push (every Account and every weekly usage row), then a push with nothing
 changed.
 
-Run by `python -m cs_analytics.bench` (not by hand) with CS_ANALYTICS_HOME pointing at the
+Run by `python -m bench.run` (not by hand) with CS_ANALYTICS_HOME pointing at the
 10,000-account data directory:
 
     python bench/push_salesforce.py push '{"repeats": 3, "scratch": DIR}'
@@ -27,11 +27,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from cs_analytics.bench import peak_rss_mb  # noqa: E402
+from bench.run import peak_rss_mb  # noqa: E402
 from cs_analytics.config import data_home, load_settings  # noqa: E402
+from cs_analytics.outputs.writeback import push  # noqa: E402
 from cs_analytics.secrets import Secrets  # noqa: E402
-from cs_analytics.store import POINTER, SNAPSHOT_DIR, Store  # noqa: E402
-from cs_analytics.writeback import push  # noqa: E402
+from cs_analytics.warehouse.store import POINTER, SNAPSHOT_DIR, Store  # noqa: E402
 from tests.fakes.salesforce import FakeSalesforce, set_up_writeback  # noqa: E402
 
 # The fake finishes a job as soon as its data is uploaded; Salesforce takes its own time. The

@@ -33,7 +33,7 @@ import click
 
 from bench import faults
 from cs_analytics.config import CONFIG_ENV, HOME_ENV, REPO_ROOT
-from cs_analytics.sources.messages import terminal_safe
+from cs_analytics.ingest.messages import terminal_safe
 
 MB = 1024 * 1024
 PEAK_LIMIT_MB = 1024  # a rejected file's peak memory must stay below this
@@ -461,7 +461,7 @@ def _digest(path: Path) -> str | None:
 def _published(home: Path) -> tuple:
     """What a failed command must leave byte for byte: the pointer, the snapshot it points
     to, every snapshot file."""
-    from cs_analytics.store import Store
+    from cs_analytics.warehouse.store import Store
 
     store = Store(home)
     current = store.current_file()
@@ -481,7 +481,7 @@ def _baseline(folder: Path, config: Path) -> Path:
     outcome = scenario.cli("import", str(files / "users.csv"), str(files / "accounts.csv"))
     if outcome.exit_code != 0:
         raise click.ClickException(f"could not build the baseline: {outcome.message}")
-    from cs_analytics.store import Store
+    from cs_analytics.warehouse.store import Store
 
     con = Store(home).userdata_db()
     try:

@@ -8,22 +8,38 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 import math
+import os
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 import duckdb
 
-from cs_analytics import clock, serving
-from cs_analytics.config import CONFIG_ENV, Settings, data_home, defaults_toml, load_settings
+from cs_analytics import clock
+from cs_analytics import metrics as metrics_api
+from cs_analytics.app import serving
+from cs_analytics.config import (CONFIG_ENV, HEALTH_COMPONENTS, REPO_ROOT, Settings,
+                                 configuration_markdown, data_home, defaults_toml, load_settings)
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
-from cs_analytics.reports.csv_text import GuardedWriter
-from cs_analytics.sources.messages import terminal_safe
-from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
-from cs_analytics.store import RefreshLog, Snapshot, Store, storage_error
-
+from cs_analytics.ingest import demo as demo_source
+from cs_analytics.ingest.demo import DEFAULT_SEED as DEMO_SEED
+from cs_analytics.ingest.imports import import_files
+from cs_analytics.ingest.messages import terminal_safe
+from cs_analytics.ingest.refresh import SOURCES as REFRESH_SOURCES
+from cs_analytics.ingest.refresh import refresh as run_refresh
+from cs_analytics.metrics import accounts, health, periods, renewals, revenue
+from cs_analytics.metrics.base import fiscal_year_start_month, resolve_as_of
+from cs_analytics.metrics.filters import Filters
+from cs_analytics.metrics.health import json_value
+from cs_analytics.outputs.alerts import evaluation, run_alerts
+from cs_analytics.outputs.reports import kpi_report_workbook, qbr_workbook
+from cs_analytics.outputs.reports.csv_text import GuardedWriter
+from cs_analytics.outputs.writeback import push
+from cs_analytics.userdata import assessments
+from cs_analytics.warehouse.build import today_tokyo
+from cs_analytics.warehouse.store import RefreshLog, Snapshot, Store, storage_error
 
 class Context:
     """What every command needs: validated settings, the data directory, and the language of
@@ -237,7 +253,6 @@ def serve(obj: Context, address: str, port: int, headless: bool) -> None:
     applies the same rule itself, however it was started (docs/operations.md, "Security
     model").
     """
-    import os
 
     settings = obj.settings
     signed_in = serving.auth_configured()
@@ -281,8 +296,6 @@ def demo(obj: Context, accounts: int, years: int, seed: int, end, export_dir: st
     The data is deterministic for (--accounts, --years, --seed, --end). Publishing replaces
     the current snapshot; the next real import or refresh starts afresh from real data.
     """
-    from cs_analytics.build import today_tokyo
-    from cs_analytics.sources import demo as demo_source
 
     if not build and export_dir is None:
         raise click.UsageError("--no-build leaves nothing to do without --export DIR.")
@@ -329,7 +342,6 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
     a file changes nothing. Every problem is listed as file:row:column (exit code 2) and
     nothing is published.
     """
-    from cs_analytics.imports import import_files
 
     result = import_files(obj.settings, obj.store, list(files), kind=kind, replace=replace,
                           progress=progress)
@@ -355,7 +367,7 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
 
 
 @main.command()
-@click.option("--source", type=click.Choice(["salesforce", "metabase", "all"]), default="all",
+@click.option("--source", type=click.Choice(REFRESH_SOURCES), default="all",
               show_default=True,
               help="all = every configured source: Salesforce when SF_* secrets are set, "
                    "Metabase when the inbox has files or cards are configured.")
@@ -375,7 +387,6 @@ def refresh(obj: Context, source: str, full: bool, then_push: bool) -> None:
     nothing (the previous snapshot stays current), is recorded in the refresh log and pushes
     nothing.
     """
-    from cs_analytics.refresh import refresh as run_refresh
 
     result = run_refresh(obj.settings, obj.store, source=source, full=full, progress=progress)
     for warning in result.warnings:
@@ -412,7 +423,6 @@ def push_cmd(obj: Context, dry_run: bool, resend_all: bool) -> None:
 
 
 def _push(obj: Context, dry_run: bool, resend_all: bool = False) -> None:
-    from cs_analytics.writeback import push
 
     result = push(obj.settings, obj.store, dry_run=dry_run, resend_all=resend_all,
                   progress=progress)
@@ -456,7 +466,6 @@ def _print_changes(lines) -> None:
 def config_cmd(obj: Context, defaults: bool, docs: bool) -> None:
     """Check the settings file (or print the documented defaults)."""
     if docs:
-        from cs_analytics.config import REPO_ROOT, configuration_markdown
 
         target = REPO_ROOT / "docs" / "configuration.md"
         target.write_text(configuration_markdown(), encoding="utf-8")
@@ -559,9 +568,6 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
     metric, value, basis, direction, on, measured, met}), health_bands; a rate is null when
     its base is empty.
     """
-    from cs_analytics import metrics as metrics_api
-    from cs_analytics.metrics import periods
-    from cs_analytics.metrics.base import fiscal_year_start_month, resolve_as_of
 
     settings = obj.settings
     snap = obj.snapshot()
@@ -681,7 +687,6 @@ def _write_rows(columns, batches, fmt: str, formula_guard: bool = True) -> None:
         out.write("\n]\n")
         out.flush()
     except BrokenPipeError:
-        import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
@@ -703,7 +708,6 @@ def movements_cmd(obj: Context, fmt: str, formula_guard: bool) -> None:
     """Every account's MRR per month with its movement, from its first month with MRR to the
     as-of month: account_id, month (YYYY-MM), mrr, previous_mrr, movement (new, reactivation,
     expansion, contraction, churn; empty when unchanged). Amounts are unrounded yen."""
-    from cs_analytics.metrics import revenue
 
     obj.settings
     snap = obj.snapshot()
@@ -747,9 +751,6 @@ def health_cmd(ctx: click.Context, as_of, history: bool, fmt: str, formula_guard
     ordered by account and day; `health backtest` checks whether the score warned before
     churn.
     """
-    from cs_analytics import assessments
-    from cs_analytics.config import HEALTH_COMPONENTS
-    from cs_analytics.metrics import health
 
     if ctx.invoked_subcommand is not None:
         return
@@ -808,8 +809,8 @@ def health_backtest_cmd(obj: Context, horizon: int | None, fmt: str, owner_ids, 
     not_warned}, logrank_p, churned_accounts, components, and the details (evidence,
     survival_at_horizon, not_warned, carriers, weight_alternatives).
     """
+    # lifelines (scipy) loads only for this command
     from cs_analytics.metrics import backtest
-    from cs_analytics.metrics.filters import Filters
 
     options = backtest.Options.of(obj.settings, horizon)
     snap = obj.snapshot()
@@ -939,7 +940,6 @@ def alerts_cmd(obj: Context, dry_run: bool) -> None:
     A message Slack did not accept is kept and retried on the next run; the command then
     exits with status 1.
     """
-    from cs_analytics.alerts import evaluation, run_alerts
 
     settings = obj.settings
     run = run_alerts(settings, obj.store, dry_run=dry_run)
@@ -1011,10 +1011,6 @@ def renewals_cmd(obj: Context, quarter: str | None, fmt: str, owner_ids, segment
     at_stake_arr. Contracts are listed at risk first, then pending, lost and signed.
     """
 
-    from cs_analytics import metrics as metrics_api
-    from cs_analytics.metrics import periods, renewals
-    from cs_analytics.metrics.base import fiscal_year_start_month
-    from cs_analytics.metrics.health import json_value
 
     obj.settings
     snap = obj.snapshot()
@@ -1094,7 +1090,6 @@ def report_group() -> None:
 
 
 def _check_out_path(out_path: str, suffixes: tuple[str, ...] = (".xlsx",)) -> None:
-    from pathlib import Path
 
     target = Path(out_path)
     if target.suffix.lower() not in suffixes:
@@ -1106,8 +1101,6 @@ def _check_out_path(out_path: str, suffixes: tuple[str, ...] = (".xlsx",)) -> No
 
 def _write_workbook(out_path: str, data: bytes) -> None:
     """Write the file next to its final name, then rename: no half-written report is left."""
-    import os
-    from pathlib import Path
 
     target = Path(out_path)
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
@@ -1143,7 +1136,6 @@ def report_kpi(obj: Context, quarter: str | None, out_path: str, unit: str,
     accounts behind each movement, NRR/GRR, churn, health distribution, activity per owner,
     renewals due in the quarter and the next one by status (pending and at-risk ARR apart) and
     the weekly-review action plans (sheets described in docs/reports.md)."""
-    from cs_analytics.reports import kpi_report_workbook
 
     what = f"the KPI report for {quarter or 'the last complete quarter'}"
     _write_report(obj, out_path, what,
@@ -1166,10 +1158,9 @@ def report_qbr(obj: Context, account_id: str, out_path: str, lang: str | None) -
     questions and next steps, appendix; nothing internal), in reports.qbr_template's design
     when set. FILE.xlsx: the internal pack (profile and renewal, talking points, contracts and
     MRR, usage by quarter, health trend, contacts and notes, open signals)."""
-    from pathlib import Path
 
-    from cs_analytics.reports import qbr_workbook
-    from cs_analytics.reports.qbr_slides import qbr_deck
+    # python-pptx loads only for the commands that write a deck
+    from cs_analytics.outputs.reports.qbr_slides import qbr_deck
 
     if Path(out_path).suffix.lower() == ".pptx":
         _write_report(obj, out_path, f"the customer QBR deck of {account_id}",
@@ -1194,9 +1185,8 @@ def report_qbr(obj: Context, account_id: str, out_path: str, lang: str | None) -
 def report_qbr_decks(obj: Context, out_path: str, include_done: bool, lang: str | None) -> None:
     """The customer decks of this quarter's S/A accounts without a QBR yet (the QBR page's
     list), one .pptx each in a zip with an index.csv of customers and files."""
-    from cs_analytics.metrics import accounts, periods
-    from cs_analytics.metrics.base import fiscal_year_start_month
-    from cs_analytics.reports.qbr_slides import qbr_decks_zip
+    # python-pptx loads only for the commands that write a deck
+    from cs_analytics.outputs.reports.qbr_slides import qbr_decks_zip
 
     def render(snap, settings, userdata):
         quarter = periods.period_containing("quarter", snap.as_of,

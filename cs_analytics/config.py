@@ -23,6 +23,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cs_analytics.contract import ACTIVITY_TYPES, TABLES
 from cs_analytics.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -1011,8 +1012,6 @@ _SF_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
 
 
 def _table_columns(table: str) -> list[str]:
-    from cs_analytics.contract import TABLES
-
     return TABLES[table].column_names
 
 
@@ -1084,8 +1083,6 @@ def _check_salesforce_push(p: "SalesforcePush", fail) -> None:
 
 
 def _check_salesforce(sf: "Salesforce", fail) -> None:
-    from cs_analytics.contract import ACTIVITY_TYPES, TABLES
-
     _check_salesforce_push(sf.push, fail)
 
     if not re.fullmatch(r"\d+\.\d", sf.api_version):

@@ -3,14 +3,14 @@ history with components, signals, notes and manual assessment, link to Salesforc
 
 import streamlit as st
 
-from cs_analytics import notes
+from cs_analytics.app.ui import account_view, charts, data, filters, session, widgets
+from cs_analytics.app.ui.i18n import current_language, t
+from cs_analytics.app.ui.session import viewer
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, activity
-from cs_analytics.ui import account_view, charts, data, filters, session, widgets
-from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.session import viewer
-from cs_analytics.ui.widgets import Col
-from cs_analytics.writeback import outbox
+from cs_analytics.outputs.writeback import outbox
+from cs_analytics.userdata import notes
 
 session.ensure_navigation()
 

@@ -3,11 +3,11 @@ group), churn reasons, renewals due by status and the renewal ARR of the coming 
 
 import streamlit as st
 
+from cs_analytics.app.ui import cards, charts, data, filters, fmt, renewal_view, session, widgets
+from cs_analytics.app.ui.i18n import current_language, t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.metrics import churn, intervals, renewals
 from cs_analytics.metrics import targets as target_rules
-from cs_analytics.ui import cards, charts, data, filters, fmt, renewal_view, session, widgets
-from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.widgets import Col
 
 session.ensure_navigation()
 

@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from cs_analytics import clock, writeback
+from cs_analytics import clock
+from cs_analytics.app.ui import admin, data, session, upload, widgets
+from cs_analytics.app.ui.i18n import current_language, t
+from cs_analytics.app.ui.session import auth_configured, viewer
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.ui import admin, data, session, upload, widgets
-from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.session import auth_configured, viewer
-from cs_analytics.ui.widgets import Col
-from cs_analytics.writeback import outbox
+from cs_analytics.outputs import writeback
+from cs_analytics.outputs.writeback import outbox
 
 session.ensure_navigation()
 

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from cs_analytics.app.ui import data, glossary, session, widgets
+from cs_analytics.app.ui.i18n import current_language, t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.config import BANDS
-from cs_analytics.ui import data, glossary, session, widgets
-from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.widgets import Col
 
 session.ensure_navigation()
 

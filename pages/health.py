@@ -4,11 +4,11 @@ accounts and an account opens its page."""
 
 import streamlit as st
 
+from cs_analytics.app.ui import charts, data, filters, fmt, session, widgets
+from cs_analytics.app.ui.i18n import formatter, t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.config import BANDS
 from cs_analytics.metrics import health_summary as health
-from cs_analytics.ui import charts, data, filters, fmt, session, widgets
-from cs_analytics.ui.i18n import formatter, t
-from cs_analytics.ui.widgets import Col
 
 GROUPINGS, GROUP_BY_KEY = tuple(health.GROUPINGS), "health_group_by"
 BAND_PARAM = "band"

@@ -6,13 +6,14 @@ like."""
 
 import streamlit as st
 
-from cs_analytics import clock, commentary
+from cs_analytics import clock
+from cs_analytics.app.ui import (cards, charts, data, filters, fmt, renewal_view, reports, session,
+                                 shape, widgets)
+from cs_analytics.app.ui.i18n import current_language, formatter, t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.reports import kpi as kpi_report
-from cs_analytics.ui import (cards, charts, data, filters, fmt, renewal_view, reports, session,
-                             shape, widgets)
-from cs_analytics.ui.i18n import current_language, formatter, t
-from cs_analytics.ui.widgets import Col
+from cs_analytics.outputs.reports import kpi as kpi_report
+from cs_analytics.userdata import commentary
 
 UNITS = ("yen", "man", "million")
 

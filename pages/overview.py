@@ -4,10 +4,10 @@ this quarter's renewals by status."""
 
 import streamlit as st
 
+from cs_analytics.app.ui import cards, charts, data, filters, renewal_view, session, shape, widgets
+from cs_analytics.app.ui.i18n import t
 from cs_analytics.metrics import (comparisons, contributors, health_summary, periods, renewals,
                                   revenue, signals)
-from cs_analytics.ui import cards, charts, data, filters, renewal_view, session, shape, widgets
-from cs_analytics.ui.i18n import t
 
 TOP_ACCOUNTS = 3
 

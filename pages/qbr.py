@@ -6,12 +6,12 @@ The pack is `reports.qbr.qbr_data`, the same object the Excel workbook and the d
 
 import streamlit as st
 
+from cs_analytics.app.ui import charts, data, filters, qbr_view, reports, session, widgets
+from cs_analytics.app.ui.i18n import current_language, t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, periods
-from cs_analytics.reports import qbr
-from cs_analytics.ui import charts, data, filters, qbr_view, reports, session, widgets
-from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.widgets import Col
+from cs_analytics.outputs.reports import qbr
 
 session.ensure_navigation()
 

@@ -4,9 +4,10 @@ the forecast of renewing ARR beside the renewal rate of past quarters."""
 
 import streamlit as st
 
+from cs_analytics.app.ui import (charts, data, downloads, filters, fmt, renewal_view, session,
+                                 widgets)
+from cs_analytics.app.ui.i18n import current_language, t
 from cs_analytics.metrics import renewals
-from cs_analytics.ui import charts, data, downloads, filters, fmt, renewal_view, session, widgets
-from cs_analytics.ui.i18n import current_language, t
 
 QUARTER_PARAM = "renewal_quarter"  # the quarter listed, kept in the URL
 

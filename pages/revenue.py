@@ -3,12 +3,12 @@ behind them, and cohort net-MRR retention."""
 
 import streamlit as st
 
+from cs_analytics.app.ui import charts, data, filters, session, shape, widgets
+from cs_analytics.app.ui.i18n import formatter, t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.metrics import periods, revenue
 from cs_analytics.metrics import targets as target_rules
 from cs_analytics.metrics.base import fiscal_year_start_month
-from cs_analytics.ui import charts, data, filters, session, shape, widgets
-from cs_analytics.ui.i18n import formatter, t
-from cs_analytics.ui.widgets import Col
 
 COHORT_METRICS, COHORT_METRIC_KEY = ("mrr", "logo"), "revenue_cohort_metric"
 MOVEMENT_PARAM = "movement"

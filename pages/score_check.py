@@ -4,10 +4,10 @@ them, and weight alternatives a manager may adopt (never applied)."""
 
 import streamlit as st
 
+from cs_analytics.app.ui import charts, data, filters, fmt, session, widgets
+from cs_analytics.app.ui.i18n import current_language, t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.metrics import backtest
-from cs_analytics.ui import charts, data, filters, fmt, session, widgets
-from cs_analytics.ui.i18n import current_language, t
-from cs_analytics.ui.widgets import Col
 
 HORIZON_KEY = "score_check_horizon"
 

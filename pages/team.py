@@ -3,10 +3,10 @@ last contact; click an owner for their portfolio, then an account for its page."
 
 import streamlit as st
 
+from cs_analytics.app.ui import charts, data, filters, session, widgets
+from cs_analytics.app.ui.i18n import t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.metrics import team
-from cs_analytics.ui import charts, data, filters, session, widgets
-from cs_analytics.ui.i18n import t
-from cs_analytics.ui.widgets import Col
 
 OWNER_PARAM = "team_owner"
 

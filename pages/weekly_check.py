@@ -3,11 +3,11 @@ stale Salesforce records, and the open alerts to acknowledge or snooze."""
 
 import streamlit as st
 
-from cs_analytics import alert_actions
+from cs_analytics.app.ui import alert_form, data, filters, fmt, session, widgets
+from cs_analytics.app.ui.i18n import t
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.metrics import data_quality, signals, team
-from cs_analytics.ui import alert_form, data, filters, fmt, session, widgets
-from cs_analytics.ui.i18n import t
-from cs_analytics.ui.widgets import Col
+from cs_analytics.userdata import alert_actions
 
 session.ensure_navigation()
 

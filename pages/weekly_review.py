@@ -5,13 +5,13 @@ import datetime as dt
 
 import streamlit as st
 
-from cs_analytics import reviews
+from cs_analytics.app.ui import data, fmt, session, widgets
+from cs_analytics.app.ui.i18n import current_language, formatter, t
+from cs_analytics.app.ui.session import viewer
+from cs_analytics.app.ui.widgets import Col
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, team
-from cs_analytics.ui import data, fmt, session, widgets
-from cs_analytics.ui.i18n import current_language, formatter, t
-from cs_analytics.ui.session import viewer
-from cs_analytics.ui.widgets import Col
+from cs_analytics.userdata import reviews
 
 session.ensure_navigation()
 

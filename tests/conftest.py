@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 
 from cs_analytics import contract as canonical
-from cs_analytics.build import open_build
 from cs_analytics.config import Settings, settings_from_dict
-from cs_analytics.store import Snapshot, Store
+from cs_analytics.warehouse.build import open_build
+from cs_analytics.warehouse.store import Snapshot, Store
 
 DEFAULT_OWNER = "u1"
 

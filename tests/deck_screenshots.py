@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 
 from cs_analytics.config import REPO_ROOT, Settings
+from cs_analytics.ingest.demo import build_demo
 from cs_analytics.metrics import accounts, periods
-from cs_analytics.reports.qbr_deck import qbr_deck_data
-from cs_analytics.reports.qbr_slides import fonts_of, render_qbr_deck
-from cs_analytics.sources.demo import build_demo
-from cs_analytics.store import Store
+from cs_analytics.outputs.reports.qbr_deck import qbr_deck_data
+from cs_analytics.outputs.reports.qbr_slides import fonts_of, render_qbr_deck
+from cs_analytics.warehouse.store import Store
 from tests import deck_render
 
 DEMO_END = dt.date(2026, 2, 14)  # mid-quarter: the current quarter is shown to date and paced

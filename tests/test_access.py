@@ -17,17 +17,17 @@ import sys
 import pandas as pd
 import pytest
 
-from cs_analytics import serving
-from cs_analytics.access import Access, AccessDenied, decide
+from cs_analytics.app import serving
+from cs_analytics.app.access import Access, AccessDenied, decide
+from cs_analytics.app.ui import session
+from cs_analytics.app.ui.i18n import translate
+from cs_analytics.app.ui.nav import PAGES
+from cs_analytics.app.ui.widgets import md_escape
 from cs_analytics.config import REPO_ROOT, settings_from_dict
-from cs_analytics.links import SalesforceOrg, salesforce_org
 from cs_analytics.metrics import team
+from cs_analytics.outputs.links import SalesforceOrg, salesforce_org
 from cs_analytics.secrets import Secrets
-from cs_analytics.store import Store
-from cs_analytics.ui import session
-from cs_analytics.ui.i18n import translate
-from cs_analytics.ui.nav import PAGES
-from cs_analytics.ui.widgets import md_escape
+from cs_analytics.warehouse.store import Store
 from test_app_common import demo_home, make_app, running_server, texts, use_home  # noqa: F401
 from test_browser import _free_port
 
@@ -207,7 +207,7 @@ def test_restricted_weekly_review_is_the_members_own_portfolio(demo_home, use_ho
     member_id, email, name = snap.rows(
         "SELECT u.user_id, u.email, u.name FROM users u JOIN accounts a ON a.owner_id = "
         "u.user_id WHERE u.role = 'member' GROUP BY ALL ORDER BY count(*) DESC LIMIT 1")[0]
-    from cs_analytics import reviews
+    from cs_analytics.userdata import reviews
 
     week = reviews.last_complete_week(snap.as_of)  # the week the page opens on
     reviews.save_review(store, team.ALL_TEAM, week, author="boss", results="会社全体の秘密")
@@ -505,8 +505,8 @@ def hostile_home(tmp_path):
 
 
 def test_the_salesforce_button_and_columns_link_only_to_the_org(hostile_home, use_home):
-    from cs_analytics.ui import widgets
-    from cs_analytics.ui.widgets import Col
+    from cs_analytics.app.ui import widgets
+    from cs_analytics.app.ui.widgets import Col
 
     use_home(hostile_home)
     for account, expected in (("a1", "https://acme.my.salesforce.com/lightning/r/Account/a1/"
@@ -538,8 +538,8 @@ def test_names_from_data_are_shown_escaped_on_the_account_page(hostile_home, use
 
 def test_slack_alerts_link_only_to_the_org(tmp_path):
     from conftest import build_snapshot, contract
-    from cs_analytics.alerts import messages
-    from cs_analytics.alerts.run import shown_signals
+    from cs_analytics.outputs.alerts import messages
+    from cs_analytics.outputs.alerts.run import shown_signals
     from cs_analytics.config import Settings
 
     good = "https://acme.my.salesforce.com/lightning/r/Account/a1/view"

@@ -12,7 +12,7 @@ from cs_analytics.metrics import health
 from cs_analytics.metrics.account_status import (account_status, complete_weeks,
                                                  weekly_usage)
 from cs_analytics.metrics.usage import USAGE_MEASURES, usage_by_period
-from cs_analytics.store import Store
+from cs_analytics.warehouse.store import Store
 from tests.test_app_common import demo_home  # noqa: F401
 
 

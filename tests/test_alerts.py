@@ -16,14 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from click.testing import CliRunner
 
-from cs_analytics import alert_actions
-from cs_analytics.alerts import evaluation as ev
-from cs_analytics.alerts import messages, run_alerts
-from cs_analytics.alerts.evaluation import EpisodeState, ShownSignal
-from cs_analytics.alerts.slack import SlackWebhook
 from cs_analytics.cli import main
 from cs_analytics.config import settings_from_dict
-from cs_analytics.store import Store
+from cs_analytics.outputs.alerts import evaluation as ev
+from cs_analytics.outputs.alerts import messages, run_alerts
+from cs_analytics.outputs.alerts.evaluation import EpisodeState, ShownSignal
+from cs_analytics.outputs.alerts.slack import SlackWebhook
+from cs_analytics.userdata import alert_actions
+from cs_analytics.warehouse.store import Store
 from test_health import (AS_OF, DAYS_LEFT, activity, build, days_before, days_left_contract,
                          usage_row)
 
@@ -486,7 +486,7 @@ def test_webhook_repr_hides_the_url(slack):
 
 
 def test_webhook_url_from_secrets_toml(tmp_path):
-    from cs_analytics.alerts.slack import webhook_url
+    from cs_analytics.outputs.alerts.slack import webhook_url
     from cs_analytics.errors import CsAnalyticsError
     from cs_analytics.secrets import load_secrets
 

@@ -20,10 +20,10 @@ from streamlit.runtime import pages_manager as _pages_manager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as _app_test
 
-from cs_analytics.build import open_build
+from cs_analytics.app.ui.i18n import translate
 from cs_analytics.config import HOME_ENV, Settings
-from cs_analytics.store import Store, reset_connection_cache
-from cs_analytics.ui.i18n import translate
+from cs_analytics.warehouse.build import open_build
+from cs_analytics.warehouse.store import Store, reset_connection_cache
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
@@ -50,7 +50,7 @@ _homes: dict[str, Path] = {}
 def demo_home_path(tmp_path_factory) -> Path:
     """A data directory holding a small demo snapshot (built once per session)."""
     if "demo" not in _homes:
-        from cs_analytics.sources.demo import build_demo
+        from cs_analytics.ingest.demo import build_demo
 
         home = tmp_path_factory.mktemp("demo-home")
         build_demo(Settings(), Store(home), accounts=DEMO_ACCOUNTS, years=2, seed=7,

@@ -5,8 +5,8 @@ defaults, and the headline cards in reading order."""
 
 from __future__ import annotations
 
-from cs_analytics import alert_actions
-from cs_analytics.store import Store
+from cs_analytics.userdata import alert_actions
+from cs_analytics.warehouse.store import Store
 from test_app_common import (demo_home, metric, open_account_tab, run_page,  # noqa: F401
                              select_row, table, table_with, texts, use_home)
 from test_app_interactions import own_demo_home  # noqa: F401
@@ -118,7 +118,7 @@ def _direction(m) -> str:
 
 
 def test_a_change_that_rounds_to_zero_is_zero_in_grey_and_colours_follow_the_metric():
-    from cs_analytics.ui import cards, widgets
+    from cs_analytics.app.ui import cards, widgets
 
     assert widgets.delta(0.0004, "+0.0pt", up_is_good=False) == {
         "delta": "0.0pt", "delta_color": "off", "delta_arrow": "off"}
@@ -139,7 +139,7 @@ def test_a_change_that_rounds_to_zero_is_zero_in_grey_and_colours_follow_the_met
 
 def test_overview_cards_colour_each_change_by_what_it_means(demo_home, use_home):
     from cs_analytics.metrics import comparisons, periods
-    from cs_analytics.ui import cards
+    from cs_analytics.app.ui import cards
 
     use_home(demo_home)
     snap = Store(demo_home).open_current()
@@ -177,7 +177,7 @@ def test_overview_cards_colour_each_change_by_what_it_means(demo_home, use_home)
 
 def test_amounts_read_in_one_unit_on_every_card(demo_home, use_home):
     from cs_analytics.metrics import accounts, periods, revenue
-    from cs_analytics.ui import fmt
+    from cs_analytics.app.ui import fmt
 
     use_home(demo_home)
     snap = Store(demo_home).open_current()
@@ -198,7 +198,7 @@ def test_amounts_read_in_one_unit_on_every_card(demo_home, use_home):
 
 def test_the_amount_unit_is_configurable(demo_home, use_home, tmp_path, monkeypatch):
     from cs_analytics.metrics import periods, revenue
-    from cs_analytics.ui import fmt
+    from cs_analytics.app.ui import fmt
 
     config = tmp_path / "cs_analytics.toml"
     config.write_text('[display]\namount_unit_ja = "thousand"\n', encoding="utf-8")
@@ -218,7 +218,7 @@ def test_the_amount_unit_is_configurable(demo_home, use_home, tmp_path, monkeypa
 def test_headline_cards_keep_their_reading_order_in_rows(demo_home, use_home):
     """A phone stacks each st.columns row's columns one under the other: the cards go in rows
     of four, so they read MRR, ARR, customers, NRR, … down a phone as across a desktop."""
-    from cs_analytics.ui import cards
+    from cs_analytics.app.ui import cards
 
     use_home(demo_home)
     at = run_page("overview", "en")
@@ -247,7 +247,7 @@ def test_health_score_bars_are_green_when_healthy_red_when_not(demo_home, use_ho
 
 def test_account_header_labels_the_stage_and_the_band_card_its_own_change(demo_home, use_home):
     from cs_analytics.metrics import accounts, health_summary
-    from cs_analytics.ui.widgets import band_label
+    from cs_analytics.app.ui.widgets import band_label
 
     use_home(demo_home)
     snap = Store(demo_home).open_current()
@@ -276,7 +276,7 @@ def test_account_header_labels_the_stage_and_the_band_card_its_own_change(demo_h
 
 
 def test_a_manual_assessment_has_no_band_until_one_is_chosen(own_demo_home, use_home):
-    from cs_analytics import assessments
+    from cs_analytics.userdata import assessments
 
     use_home(own_demo_home)
     store = Store(own_demo_home)
@@ -309,7 +309,7 @@ def test_the_health_inputs_show_their_units(demo_home, use_home):
 
 
 def test_an_action_plan_owner_is_chosen_from_the_users(own_demo_home, use_home):
-    from cs_analytics import reviews
+    from cs_analytics.userdata import reviews
     from cs_analytics.metrics import accounts
 
     use_home(own_demo_home)
@@ -333,7 +333,7 @@ def test_an_action_plan_owner_is_chosen_from_the_users(own_demo_home, use_home):
 
 
 def test_times_are_in_the_configured_zone_with_its_label(own_demo_home, use_home):
-    from cs_analytics import notes
+    from cs_analytics.userdata import notes
 
     use_home(own_demo_home)
     store = Store(own_demo_home)

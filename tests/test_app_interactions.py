@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cs_analytics import alert_actions, assessments, notes, reviews
+from cs_analytics.app.ui import fmt
 from cs_analytics.metrics import (health, health_summary, periods, renewals, revenue, signals,
                                   team)
 from cs_analytics.metrics.filters import Filters
-from cs_analytics.store import Store
-from cs_analytics.ui import fmt
+from cs_analytics.userdata import alert_actions, assessments, notes, reviews
+from cs_analytics.warehouse.store import Store
 from test_app_common import (chart, demo_home, make_app, metric,  # noqa: F401
                              open_account_tab, run_page, select_row, table, table_with, texts,
                              use_home, values)
@@ -424,7 +424,7 @@ def test_upload_problems_are_in_the_ui_language_and_names_stay_text(own_demo_hom
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any(summary in e for e in errors), errors
-    from cs_analytics.ui.widgets import md_escape
+    from cs_analytics.app.ui.widgets import md_escape
 
     assert any(md_escape(name) in e for e in errors), errors  # markdown shown as typed
     problems = table_with(at, *(("ファイル", "行", "列", "内容") if lang == "ja"

@@ -11,13 +11,13 @@ import re
 
 import pytest
 
+from cs_analytics.app.ui import glossary
+from cs_analytics.app.ui.i18n import LANGUAGES, catalogue, translate
+from cs_analytics.app.ui.nav import PAGES
 from cs_analytics.config import iter_settings
 from cs_analytics.metrics import accounts, health_summary, revenue, team
 from cs_analytics.metrics import periods
-from cs_analytics.store import Store
-from cs_analytics.ui import glossary
-from cs_analytics.ui.i18n import LANGUAGES, catalogue, translate
-from cs_analytics.ui.nav import PAGES
+from cs_analytics.warehouse.store import Store
 from test_app_common import (ACCOUNT_TABS, demo_home, make_app, open_account_tab,  # noqa: F401
                              use_home)
 

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from conftest import build_snapshot, contract
 
-from cs_analytics import alert_actions
 from cs_analytics.config import BANDS
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import accounts, data_quality, health, health_summary, team
 from cs_analytics.metrics.filters import Filters
-from cs_analytics.store import Store
+from cs_analytics.userdata import alert_actions
+from cs_analytics.warehouse.store import Store
 from test_app_common import demo_home  # noqa: F401
 
 AS_OF = dt.date(2026, 3, 31)
@@ -85,7 +85,7 @@ def test_account_list_puts_current_customers_first(small):
 def test_the_account_picker_lists_the_filtered_accounts_with_their_owner(small):
     """The picker's options (made once for every account and kept per filter): the filtered
     list's accounts in its order, each labelled with its owner, in the page's language."""
-    from cs_analytics.ui.account_view import _picker_options
+    from cs_analytics.app.ui.account_view import _picker_options
 
     ids, labels = _picker_options(small, None, "ja")
     assert ids == ("A2", "A3", "A1", "A4")

@@ -10,11 +10,11 @@ import json
 import pytest
 from conftest import build_snapshot, contract
 
+from cs_analytics.app.ui import fmt, widgets
+from cs_analytics.app.ui.i18n import translate
+from cs_analytics.app.ui.nav import PAGES
 from cs_analytics.metrics import churn, periods, renewals, revenue
-from cs_analytics.store import Store
-from cs_analytics.ui import fmt, widgets
-from cs_analytics.ui.i18n import translate
-from cs_analytics.ui.nav import PAGES
+from cs_analytics.warehouse.store import Store
 from test_app_common import (ACCOUNT_TABS, chart, chart_titles, demo_home,  # noqa: F401
                              empty_home, metric, no_snapshot_home, open_account_tab, run_page,
                              table, table_with, texts, use_home, values)

@@ -9,10 +9,10 @@ import zipfile
 import pytest
 from pptx import Presentation
 
+from cs_analytics.app.ui import qbr_view
+from cs_analytics.app.ui.i18n import translate
 from cs_analytics.metrics import accounts, periods
-from cs_analytics.store import Store
-from cs_analytics.ui import qbr_view
-from cs_analytics.ui.i18n import translate
+from cs_analytics.warehouse.store import Store
 from test_app_common import demo_home, run_page, texts, use_home  # noqa: F401
 
 

@@ -13,13 +13,13 @@ import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 
-from cs_analytics import notes, reviews
+from cs_analytics.app.ui import admin, downloads, fmt, glossary
+from cs_analytics.app.ui.i18n import LANGUAGES, catalogue, placeholders, translate
 from cs_analytics.config import Settings, iter_settings, settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import renewals
-from cs_analytics.store import Store
-from cs_analytics.ui import admin, downloads, fmt, glossary
-from cs_analytics.ui.i18n import LANGUAGES, catalogue, placeholders, translate
+from cs_analytics.userdata import notes, reviews
+from cs_analytics.warehouse.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -121,8 +121,8 @@ def test_excel_keeps_text_exact_as_string_cells_and_numbers_formatted():
 def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
     """What a table shows and what its download holds, in the language of the page: the
     download is made when clicked, outside the page run, so it takes the language along."""
-    from cs_analytics.ui import widgets
-    from cs_analytics.ui.widgets import Col
+    from cs_analytics.app.ui import widgets
+    from cs_analytics.app.ui.widgets import Col
 
     df = pd.DataFrame({
         "account_id": ["A1", "A/2", None, "A1"],
@@ -168,8 +168,8 @@ def test_table_frames_translate_each_value_and_keep_missing_ones_empty():
 def test_a_long_header_over_short_numbers_does_not_widen_its_column():
     """A wide table fits the page: a column's width follows its values when its header is far
     wider (the header in the column's tooltip); nine columns or more keep the first in view."""
-    from cs_analytics.ui import widgets
-    from cs_analytics.ui.widgets import Col
+    from cs_analytics.app.ui import widgets
+    from cs_analytics.app.ui.widgets import Col
 
     df = pd.DataFrame({"name": ["佐藤 悠斗"], "days": [17], "n": [3],
                        **{f"c{i}": [i] for i in range(6)}})
@@ -189,8 +189,8 @@ def test_a_long_header_over_short_numbers_does_not_widen_its_column():
 def test_a_table_shows_its_rows_in_order_whatever_the_frames_index():
     """Results filtered or sorted in pandas keep their old index labels: the table shows the
     rows in the frame's order, each value with its own row."""
-    from cs_analytics.ui import widgets
-    from cs_analytics.ui.widgets import Col
+    from cs_analytics.app.ui import widgets
+    from cs_analytics.app.ui.widgets import Col
 
     df = pd.DataFrame({"name": ["B", "A", "C"], "band": ["healthy", "danger", None],
                        "share": [0.5, 0.25, None]}, index=[7, 2, 5])
@@ -206,8 +206,8 @@ def test_a_table_shows_its_rows_in_order_whatever_the_frames_index():
 def test_a_column_of_mixed_values_is_shown_as_it_is():
     """A text column holding numbers and text (a free-form field) cannot be typed by Arrow:
     the table is handed to Streamlit as a frame, which shows the values as text."""
-    from cs_analytics.ui import widgets
-    from cs_analytics.ui.widgets import Col
+    from cs_analytics.app.ui import widgets
+    from cs_analytics.app.ui.widgets import Col
 
     df = pd.DataFrame({"id": ["A1", "A2", "A3"], "note": [12, "twelve", None]},
                       index=[3, 1, 2])
@@ -229,7 +229,7 @@ def _moment(day: dt.date, pattern: str) -> str:
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_table_date_formats_read_like_the_rest_of_the_page(lang):
     """A table's dates are drawn by the browser: they must read as fmt writes them elsewhere."""
-    from cs_analytics.ui.widgets import DATE_FORMATS
+    from cs_analytics.app.ui.widgets import DATE_FORMATS
 
     for day in (dt.date(2026, 3, 5), dt.date(2025, 12, 31), dt.date(2026, 10, 1)):
         assert _moment(day, DATE_FORMATS["date"][lang]) == fmt.date(day, lang)
@@ -270,7 +270,7 @@ NOT_KEYS = re.compile(r"\.(py|toml|sqlite|duckdb|sheet)$|^(cs_analytics|st|pages
 
 def test_every_key_literal_in_the_app_exists():
     files = [REPO / "app.py", *(REPO / "pages").glob("*.py"),
-             *(REPO / "cs_analytics" / "ui").glob("*.py")]
+             *(REPO / "cs_analytics" / "app" / "ui").glob("*.py")]
     cat = catalogue("ja")
     prefixes = {k.rsplit(".", 1)[0] for k in cat}
     missing = []
@@ -364,7 +364,7 @@ def test_glossary_components_and_matrix_follow_settings():
 def test_a_review_looks_back_on_the_last_week_that_has_ended():
     """Monday 2026-12-07: the week of Nov 30 – Dec 6 has ended; Sunday Dec 6 ends its own
     week; a Wednesday looks back on the week before its own."""
-    from cs_analytics import reviews
+    from cs_analytics.userdata import reviews
 
     assert reviews.last_complete_week(dt.date(2026, 12, 7)) == dt.date(2026, 11, 30)
     assert reviews.last_complete_week(dt.date(2026, 12, 6)) == dt.date(2026, 11, 30)
@@ -454,7 +454,7 @@ def test_upload_size_limit_and_problems_table():
     assert admin.too_large([10, 2 * 1024 * 1024 + 1], 2)
     assert not admin.too_large([2 * 1024 * 1024], 2)
 
-    from cs_analytics.sources.messages import Problem
+    from cs_analytics.ingest.messages import Problem
 
     frame = admin.problems_frame([Problem("a.csv", 3, "end_date", "not a date")])
     assert frame.to_dict("records") == [{"file": "a.csv", "row": 3, "column": "end_date",
@@ -476,7 +476,7 @@ def test_cached_results_follow_the_settings_values():
     """A page's cached numbers are keyed by what the settings say, not by the object: an edited
     settings file (a new object with another target) is a new key, a reload of the same file
     is the same key."""
-    from cs_analytics.ui import data
+    from cs_analytics.app.ui import data
 
     base = settings_from_dict({"targets": {"nrr": {"value": 1.1}}})
     same = settings_from_dict({"targets": {"nrr": {"value": 1.1}}})
@@ -494,7 +494,7 @@ def test_cached_calls_are_keyed_by_every_value_of_their_arguments():
 
     from cs_analytics.metrics.filters import Filters
     from cs_analytics.metrics.periods import Period
-    from cs_analytics.ui import data
+    from cs_analytics.app.ui import data
 
     q1 = Period("quarter", dt.date(2026, 1, 1), dt.date(2026, 3, 1), "2026Q1")
     variants = [
@@ -520,7 +520,7 @@ def test_the_app_rereads_the_settings_file_when_it_changes(tmp_path, monkeypatch
 
     import streamlit as st
 
-    from cs_analytics.ui import data
+    from cs_analytics.app.ui import data
 
     path = tmp_path / "settings.toml"
     path.write_text("[targets.nrr]\nvalue = 1.1\n", encoding="utf-8")
@@ -539,8 +539,8 @@ def test_the_app_rereads_the_settings_file_when_it_changes(tmp_path, monkeypatch
 def test_display_frames_of_shared_frames_are_made_once_per_language():
     """A frame of a shared report object looks the same on every run: it is formatted once
     per language and reused while the object lives; another frame is formatted anew."""
-    from cs_analytics.ui import widgets
-    from cs_analytics.ui.widgets import Col
+    from cs_analytics.app.ui import widgets
+    from cs_analytics.app.ui.widgets import Col
 
     cache = widgets._ShownFrames(size=2)
     df = pd.DataFrame({"band": ["danger", "healthy"], "mrr": [1.5, 2.0]}, index=[5, 7])
@@ -560,8 +560,8 @@ def test_display_frames_of_shared_frames_are_made_once_per_language():
 def test_download_buttons_make_their_files_when_clicked(tmp_path, monkeypatch):
     """Both buttons of a table hold a callable that Streamlit runs on click, outside the page
     run: the CSV and the workbook it makes carry the page's language and the raw values."""
-    from cs_analytics.ui import widgets
-    from cs_analytics.ui.widgets import Col
+    from cs_analytics.app.ui import widgets
+    from cs_analytics.app.ui.widgets import Col
 
     monkeypatch.setenv("CS_ANALYTICS_HOME", str(tmp_path))
     clicked = {}

@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import build_snapshot, contract
+from cs_analytics.app.ui import fmt, glossary
+from cs_analytics.app.ui.i18n import translate
 from cs_analytics.cli import main
 from cs_analytics.config import HEALTH_COMPONENTS, HOME_ENV, Settings, settings_from_dict
 from cs_analytics.metrics import backtest
-from cs_analytics.metrics.intervals import wilson_interval
 from cs_analytics.metrics.filters import Filters, account_positions
-from cs_analytics.store import Store
-from cs_analytics.ui import fmt, glossary
-from cs_analytics.ui.i18n import translate
+from cs_analytics.metrics.intervals import wilson_interval
+from cs_analytics.warehouse.store import Store
 from test_app_common import demo_home, metric, run_page, table_with, texts, use_home  # noqa: F401
 
 D = dt.date.fromisoformat

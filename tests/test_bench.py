@@ -1,4 +1,4 @@
-"""The benchmark (cs_analytics.bench): the whole run on a tiny profile, so `make bench` keeps
+"""The benchmark (bench.run): the whole run on a tiny profile, so `make bench` keeps
 working, and the summaries computed by hand. No timing is asserted, only that every figure is
 there, positive and consistent with the others."""
 
@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from cs_analytics import bench, contract, models
-from cs_analytics.store import Store
-from cs_analytics.ui.nav import PAGES
+from bench import run as bench
+from cs_analytics import contract
+from cs_analytics.app.ui.nav import PAGES
+from cs_analytics.warehouse import models
+from cs_analytics.warehouse.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE_NAMES = [p.name for p in PAGES]
@@ -26,7 +28,7 @@ def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     out = root / "results.json"
     done = subprocess.run(
-        [sys.executable, "-m", "cs_analytics.bench", "--accounts", "30", "--small-accounts",
+        [sys.executable, "-m", "bench.run", "--accounts", "30", "--small-accounts",
          "15", "--years", "1", "--repeats", "1", "--work", str(root / "work"), "--out",
          str(out)], cwd=REPO, capture_output=True, text=True, timeout=900)
     log = root / "work" / "bench.log"
@@ -260,7 +262,7 @@ def test_table_marks_unmet_targets():
 
 
 def test_unknown_step_is_a_usage_error(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "cs_analytics.bench", "--steps", "bogus",
+    done = subprocess.run([sys.executable, "-m", "bench.run", "--steps", "bogus",
                            "--work", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2
@@ -273,7 +275,7 @@ def test_profile_shows_where_a_filter_change_spends_its_time(tiny):
     _results, _done, root = tiny
     work = root / "work"
     done = subprocess.run(
-        [sys.executable, "-m", "cs_analytics.bench", "profile", "--pages", "overview,team",
+        [sys.executable, "-m", "bench.run", "profile", "--pages", "overview,team",
          "--filters", "2", "--accounts", "30", "--work", str(work)],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (done.stderr[-3000:], done.stdout[-2000:])
@@ -287,7 +289,7 @@ def test_profile_shows_where_a_filter_change_spends_its_time(tiny):
         assert (work / "profiles" / f"{name}.prof").stat().st_size > 0
         assert float(rows[name][1].rstrip("s")) > 0
     unknown = subprocess.run(
-        [sys.executable, "-m", "cs_analytics.bench", "profile", "--pages", "nope",
+        [sys.executable, "-m", "bench.run", "profile", "--pages", "nope",
          "--accounts", "30", "--work", str(work)], cwd=REPO, capture_output=True, text=True,
         timeout=120)
     assert unknown.returncode == 2 and "unknown page 'nope'" in unknown.stderr

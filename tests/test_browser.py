@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from cs_analytics.app.ui.i18n import translate
+from cs_analytics.app.ui.nav import PAGES
 from cs_analytics.config import HOME_ENV
 from cs_analytics.metrics import periods, revenue
-from cs_analytics.store import Store
-from cs_analytics.ui.i18n import translate
-from cs_analytics.ui.nav import PAGES
+from cs_analytics.warehouse.store import Store
 from test_app_common import REPO, demo_home, running_server  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
@@ -171,7 +171,7 @@ def test_every_page_renders_in_both_languages(server, browser, lang):
 def default_demo_home(tmp_path_factory):
     """The demo `make run` builds (170 accounts, 3 years), as of the tests' fixed date."""
     from cs_analytics.config import Settings
-    from cs_analytics.sources.demo import build_demo
+    from cs_analytics.ingest.demo import build_demo
     from test_app_common import DEMO_END
 
     home = tmp_path_factory.mktemp("default-demo")
@@ -372,7 +372,7 @@ def own_server(demo_home, tmp_path):
 
 
 def test_member_qbr_pack_and_two_alerts(own_server, browser):
-    from cs_analytics import alert_actions
+    from cs_analytics.userdata import alert_actions
 
     base, home = own_server
     lang = "en"
@@ -426,7 +426,7 @@ def test_member_qbr_pack_and_two_alerts(own_server, browser):
 
 
 def test_the_overview_on_a_phone(server, browser):
-    from cs_analytics.ui.cards import REVENUE_CARDS
+    from cs_analytics.app.ui.cards import REVENUE_CARDS
 
     page = browser.new_page(viewport=PHONE, locale="ja-JP", is_mobile=True, has_touch=True)
     page.goto(f"{server}/")

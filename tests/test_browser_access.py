@@ -16,8 +16,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from cs_analytics.store import Store
-from cs_analytics.ui.i18n import translate
+from cs_analytics.app.ui.i18n import translate
+from cs_analytics.warehouse.store import Store
 from test_access import HOSTILE, hostile_home  # noqa: F401
 from test_app_common import demo_home  # noqa: F401
 from test_browser import ARTIFACTS, WIDTH, _free_port, browser, settle, start_server  # noqa: F401

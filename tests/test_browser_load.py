@@ -14,10 +14,10 @@ import time
 
 import pytest
 
+from cs_analytics.app.ui.i18n import translate
+from cs_analytics.app.ui.nav import PAGES
 from cs_analytics.config import HOME_ENV
-from cs_analytics.store import Store
-from cs_analytics.ui.i18n import translate
-from cs_analytics.ui.nav import PAGES
+from cs_analytics.warehouse.store import Store
 from test_app_common import DEMO_END, REPO, demo_home  # noqa: F401
 from test_browser import TITLE_KEYS, WIDTH, browser, settle, start_server  # noqa: F401
 
@@ -58,8 +58,8 @@ def test_tour_during_consecutive_refreshes(server, browser, own_home):
     env = {**os.environ, HOME_ENV: str(own_home)}
     script = ("import datetime as dt, sys\n"
               "from cs_analytics.config import load_settings\n"
-              "from cs_analytics.sources.demo import build_demo\n"
-              "from cs_analytics.store import Store\n"
+              "from cs_analytics.ingest.demo import build_demo\n"
+              "from cs_analytics.warehouse.store import Store\n"
               "for seed in range(1, 9):\n"
               "    build_demo(load_settings(), Store(sys.argv[1]), accounts=25 + seed, years=2,\n"
               "               seed=seed, end=dt.date.fromisoformat(sys.argv[2]))\n"

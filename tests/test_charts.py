@@ -1,4 +1,4 @@
-"""The chart builders of cs_analytics/ui/charts.py, without a browser.
+"""The chart builders of cs_analytics/app/ui/charts.py, without a browser.
 
 Figures are built as plain dicts and not validated when a page runs, so these tests are where
 plotly's validation happens: every builder, on small frames like the ones the pages pass (and
@@ -20,8 +20,8 @@ import plotly.io as pio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cs_analytics.ui import charts
-from cs_analytics.ui.i18n import LANGUAGES, translate
+from cs_analytics.app.ui import charts
+from cs_analytics.app.ui.i18n import LANGUAGES, translate
 from test_app_common import values
 
 HOSTILE = "<b>x</b>"
@@ -240,7 +240,7 @@ def test_plotly_validation_accepts_the_figure_unchanged(case, lang):
 def test_show_sends_the_figure_as_written(case, lang):
     def page(case):
         import test_charts
-        from cs_analytics.ui import charts
+        from cs_analytics.app.ui import charts
 
         charts.show(test_charts.build(case), key="chart")  # in `lang`: the fixture's patch
 

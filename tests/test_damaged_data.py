@@ -18,9 +18,9 @@ import pytest
 
 from bench import faults
 from cs_analytics.config import Settings
-from cs_analytics.imports import import_files
-from cs_analytics.sources import demo
-from cs_analytics.store import Store, reset_connection_cache
+from cs_analytics.ingest import demo
+from cs_analytics.ingest.imports import import_files
+from cs_analytics.warehouse.store import Store, reset_connection_cache
 from test_app_common import DEMO_END, make_app, texts, use_home  # noqa: F401
 
 needs_namespaces = pytest.mark.skipif(
@@ -254,10 +254,10 @@ def test_a_full_disk_fails_a_build_in_one_line_and_leaves_nothing_half_written(h
 def test_a_full_disk_refuses_a_note_in_one_line_and_keeps_the_user_data(home, tmp_path):
     write_note = textwrap.dedent("""
         import sys
-        from cs_analytics import notes
+        from cs_analytics.userdata import notes
         from cs_analytics.config import data_home
         from cs_analytics.errors import CsAnalyticsError
-        from cs_analytics.store import Store
+        from cs_analytics.warehouse.store import Store
         try:
             notes.add_note(Store(data_home()), "A00001", "x" * 9_000, "me@example.co.jp")
         except CsAnalyticsError as exc:
@@ -293,7 +293,7 @@ def test_the_data_directory_is_private(tmp_path):
     assert_one_line(run, 0)
     note = faults.run_cli(home, "alerts", "--dry-run")
     assert_one_line(note, 0)
-    from cs_analytics import notes
+    from cs_analytics.userdata import notes
 
     notes.add_note(Store(home), "A00001", "private", "me@example.co.jp")
     assert stat.S_IMODE(home.stat().st_mode) == 0o700

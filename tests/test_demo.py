@@ -19,8 +19,8 @@ import pytest
 
 from cs_analytics import contract
 from cs_analytics.config import settings_from_dict
-from cs_analytics.sources import demo
-from cs_analytics.store import Store
+from cs_analytics.ingest import demo
+from cs_analytics.warehouse.store import Store
 
 END = dt.date(2026, 4, 30)
 REPO = Path(__file__).resolve().parent.parent

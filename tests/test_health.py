@@ -19,11 +19,11 @@ from click.testing import CliRunner
 
 from conftest import build_snapshot, contract
 from cs_analytics.cli import main
-from cs_analytics import assessments
 from cs_analytics.config import Health
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import health
-from cs_analytics.store import Store
+from cs_analytics.userdata import assessments
+from cs_analytics.warehouse.store import Store
 
 D = dt.date.fromisoformat
 AS_OF = D("2025-06-30")           # a Monday

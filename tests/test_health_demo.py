@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from cs_analytics.cli import main
 from cs_analytics.config import Settings
-from cs_analytics.sources import demo
-from cs_analytics.store import Store
+from cs_analytics.ingest import demo
+from cs_analytics.warehouse.store import Store
 
 pytestmark = pytest.mark.slow
 

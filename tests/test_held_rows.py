@@ -20,6 +20,7 @@ import pytest
 
 from conftest import contract
 from cs_analytics.config import settings_from_dict
+from cs_analytics.ingest import demo
 from cs_analytics.metrics import (accounts, churn, contributors, data_quality, health_summary,
                                   renewals, revenue, signals, team)
 from cs_analytics.metrics import periods as P
@@ -27,8 +28,7 @@ from cs_analytics.metrics import weekly  # noqa: F401  (registers its queries)
 from cs_analytics.metrics.filters import Filters, account_ids, condition, mask
 from cs_analytics.metrics.held import (PER_ACCOUNT, QUERIES, HeldRows, Query, held,
                                        per_account)
-from cs_analytics.sources import demo
-from cs_analytics.store import Store
+from cs_analytics.warehouse.store import Store
 
 END = dt.date(2026, 4, 30)
 EARLIER = END - dt.timedelta(days=200)

@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from cs_analytics.config import settings_from_dict
-from cs_analytics.imports import read_and_validate
-from cs_analytics.sources.files import detect_delimiter, decode_text, sniff_format, FileRejected
-from cs_analytics.store import Store
+from cs_analytics.ingest.files import detect_delimiter, decode_text, sniff_format, FileRejected
+from cs_analytics.ingest.imports import read_and_validate
+from cs_analytics.warehouse.store import Store
 
 SETTINGS = settings_from_dict({})
 ACCOUNT_NAMES = ["㈱髙島屋①", '株式会社 "Quote"', "back\\slash", "<b>HTML</b> & co",
@@ -102,7 +102,7 @@ def test_neither_utf8_nor_cp932_names_the_byte_position(tmp_path):
 
 
 def test_decode_text_streams_over_chunk_boundaries(tmp_path, monkeypatch):
-    from cs_analytics.sources import files
+    from cs_analytics.ingest import files
 
     monkeypatch.setattr(files, "CHUNK", 7)  # split multi-byte characters between reads
     text = accounts_csv()
@@ -379,7 +379,7 @@ import tempfile  # noqa: E402
 
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
 
-from cs_analytics.sources.files import WHITESPACE  # noqa: E402
+from cs_analytics.ingest.files import WHITESPACE  # noqa: E402
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from cs_analytics import contract
 from cs_analytics.config import Settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
-from cs_analytics.imports import import_files
-from cs_analytics.store import Store, reset_connection_cache
+from cs_analytics.ingest.imports import import_files
+from cs_analytics.warehouse.store import Store, reset_connection_cache
 
 SETTINGS = Settings()
 HOSTILE_NAMES = [
@@ -156,7 +156,7 @@ def test_hostile_names_show_as_text_in_pages_and_stay_text_in_exports(tmp_path, 
     import openpyxl
     import pandas as pd
 
-    from cs_analytics.ui import downloads, widgets
+    from cs_analytics.app.ui import downloads, widgets
     from test_app_common import clear_caches, make_app
 
     store = Store(tmp_path)

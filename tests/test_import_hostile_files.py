@@ -22,15 +22,15 @@ import pytest
 from click.testing import CliRunner
 
 from bench import reliability as hostile
-from cs_analytics.build import open_build
 from cs_analytics.cli import main
 from cs_analytics.config import REPO_ROOT, settings_from_dict
 from cs_analytics.errors import BuildFailed, CsAnalyticsError, ValidationFailed
-from cs_analytics.imports import import_files
-from cs_analytics.sources import sheets
-from cs_analytics.sources.files import ReadLimits, _child_failure
-from cs_analytics.sources.messages import MESSAGES, Problem, msg, placeholders_of
-from cs_analytics.store import Store, reset_connection_cache
+from cs_analytics.ingest import sheets
+from cs_analytics.ingest.files import ReadLimits, _child_failure
+from cs_analytics.ingest.imports import import_files
+from cs_analytics.ingest.messages import MESSAGES, Problem, msg, placeholders_of
+from cs_analytics.warehouse.build import open_build
+from cs_analytics.warehouse.store import Store, reset_connection_cache
 
 SETTINGS = settings_from_dict({})
 # Caps scaled down (they are relative to import.upload_max_mb) so the tests' files stay small.

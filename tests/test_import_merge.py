@@ -14,8 +14,8 @@ from conftest import build_snapshot
 from cs_analytics.cli import main
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import ValidationFailed
-from cs_analytics.imports import import_files
-from cs_analytics.store import RefreshLog, Store
+from cs_analytics.ingest.imports import import_files
+from cs_analytics.warehouse.store import RefreshLog, Store
 
 AS_OF = dt.date(2025, 6, 30)
 SETTINGS = settings_from_dict({"general": {"as_of": AS_OF}})

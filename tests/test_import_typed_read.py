@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from cs_analytics import imports
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import ValidationFailed
-from cs_analytics.imports import import_files, read_and_validate
-from cs_analytics.sources.files import typed_csv, utf8_encoding
-from cs_analytics.store import Store
+from cs_analytics.ingest import imports
+from cs_analytics.ingest.files import typed_csv, utf8_encoding
+from cs_analytics.ingest.imports import import_files, read_and_validate
+from cs_analytics.warehouse.store import Store
 
 AS_OF = dt.date(2025, 6, 30)
 SETTINGS = settings_from_dict({"general": {"as_of": AS_OF}})

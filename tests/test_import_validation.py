@@ -11,8 +11,8 @@ import pytest
 from conftest import build_snapshot, contract
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import ValidationFailed
-from cs_analytics.imports import read_and_validate
-from cs_analytics.store import Store
+from cs_analytics.ingest.imports import read_and_validate
+from cs_analytics.warehouse.store import Store
 
 SETTINGS = settings_from_dict({})
 DATE = "a date like 2026-04-01 (YYYY-MM-DD or YYYY/MM/DD)"

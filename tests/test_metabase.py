@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from cs_analytics.cli import main
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import SourceError, ValidationFailed
-from cs_analytics.refresh import refresh
+from cs_analytics.ingest import metabase, salesforce
+from cs_analytics.ingest.refresh import refresh
 from cs_analytics.secrets import Secrets
-from cs_analytics.sources import metabase, salesforce
-from cs_analytics.store import RefreshLog, Store
+from cs_analytics.warehouse.store import RefreshLog, Store
 from tests.fakes.http import Response
 from tests.fakes.metabase import API_KEY, FakeMetabase
 from tests.fakes.salesforce import FakeSalesforce, password_secrets, populate

@@ -15,12 +15,12 @@ from click.testing import CliRunner
 
 from cs_analytics.cli import main
 from cs_analytics.config import REPO_ROOT, settings_from_dict
-from cs_analytics.imports import read_and_validate
-from cs_analytics.refresh import refresh
+from cs_analytics.ingest import metabase
+from cs_analytics.ingest.imports import read_and_validate
+from cs_analytics.ingest.metabase_format import field_names, parse_date
+from cs_analytics.ingest.refresh import refresh
 from cs_analytics.secrets import Secrets
-from cs_analytics.sources import metabase
-from cs_analytics.sources.metabase_format import field_names, parse_date
-from cs_analytics.store import Store, reset_connection_cache
+from cs_analytics.warehouse.store import Store, reset_connection_cache
 from tests.fakes import metabase_exports as mx
 from tests.fakes.metabase import API_KEY, FakeMetabase
 

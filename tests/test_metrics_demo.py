@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from cs_analytics.cli import main
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
+from cs_analytics.ingest import demo
 from cs_analytics.metrics import churn, health, health_summary, renewals, revenue, team
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import fiscal_year_start_month
 from cs_analytics.metrics.filters import Filters, condition
-from cs_analytics.sources import demo
-from cs_analytics.store import Store
+from cs_analytics.warehouse.store import Store
 
 END = dt.date(2026, 4, 30)
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import build_snapshot, contract
 from cs_analytics.metrics import churn, revenue
 from cs_analytics.metrics import periods as P
-from cs_analytics.models.parameters import MRR_EPSILON
+from cs_analytics.warehouse.models.parameters import MRR_EPSILON
 
 GRACE = 31
 DAY = dt.timedelta(days=1)

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from conftest import build_snapshot, contract
-from cs_analytics import models
 from cs_analytics.errors import BuildFailed
-from cs_analytics.store import RefreshLog, Store
+from cs_analytics.warehouse import models
+from cs_analytics.warehouse.store import RefreshLog, Store
 
 D = dt.date.fromisoformat
 

@@ -20,14 +20,14 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import build_snapshot
-from cs_analytics.alerts import evaluation as ev
-from cs_analytics.alerts import messages, run_alerts
 from cs_analytics.cli import main
 from cs_analytics.config import settings_from_dict
 from cs_analytics.metrics import Filters, renewals
 from cs_analytics.metrics import periods as P
-from cs_analytics.models.parameters import Z_90
-from cs_analytics.store import Store
+from cs_analytics.outputs.alerts import evaluation as ev
+from cs_analytics.outputs.alerts import messages, run_alerts
+from cs_analytics.warehouse.models.parameters import Z_90
+from cs_analytics.warehouse.store import Store
 from test_alerts import FakeSlack, webhook
 from test_health import AS_OF, DAYS_LEFT, activity, build, contract, days_before, usage_row
 

@@ -20,12 +20,13 @@ from cs_analytics import cli
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import usage
-from cs_analytics.reports import qbr_data
-from cs_analytics.reports.labels import LABELS
-from cs_analytics.reports.qbr_deck import AGENDA, AGENDA_MINUTES, qbr_deck_data
-from cs_analytics.reports.qbr_slides import fonts_of, qbr_deck, qbr_decks_zip, render_qbr_deck
-from cs_analytics.reports.slides import WIDE
-from cs_analytics.store import Store
+from cs_analytics.outputs.reports import qbr_data
+from cs_analytics.outputs.reports.labels import LABELS
+from cs_analytics.outputs.reports.qbr_deck import AGENDA, AGENDA_MINUTES, qbr_deck_data
+from cs_analytics.outputs.reports.qbr_slides import (fonts_of, qbr_deck, qbr_decks_zip,
+                                                     render_qbr_deck)
+from cs_analytics.outputs.reports.slides import WIDE
+from cs_analytics.warehouse.store import Store
 from tests.conftest import contract
 from tests import deck_render
 
@@ -539,7 +540,7 @@ def test_rendered_template_deck_fits(template_deck, tmp_path):
 def test_every_plan_item_reads_in_both_languages(snap, account_id, lang):
     """Each plan item the rules can lead to, for a customer with and without usage data:
     a title, a body, a question and a next step, and no placeholder left unfilled."""
-    from cs_analytics.reports import qbr_deck as deck_module
+    from cs_analytics.outputs.reports import qbr_deck as deck_module
 
     pack = qbr_data(snap, SETTINGS, account_id, lang)
     deck = qbr_deck_data(snap, SETTINGS, account_id, lang, pack=pack)

@@ -10,11 +10,12 @@ import openpyxl
 import pytest
 
 from cs_analytics.config import settings_from_dict
+from cs_analytics.ingest.demo import build_demo
 from cs_analytics.metrics import activity, periods, renewals, revenue, usage
-from cs_analytics.reports import kpi_report_data, kpi_report_workbook, qbr_data, qbr_workbook
-from cs_analytics.reports.talking_points import INFO
-from cs_analytics.sources.demo import build_demo
-from cs_analytics.store import Store, reset_connection_cache
+from cs_analytics.outputs.reports import (kpi_report_data, kpi_report_workbook, qbr_data,
+                                          qbr_workbook)
+from cs_analytics.outputs.reports.talking_points import INFO
+from cs_analytics.warehouse.store import Store, reset_connection_cache
 
 END = dt.date(2026, 5, 15)
 SETTINGS = settings_from_dict({})

@@ -12,9 +12,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from cs_analytics.reports import labels
-from cs_analytics.reports.excel import (BAND_COLOURS, CHART_ROWS, DATE, PERCENT, UNITS, YEN,
-                                        Column, ReportWorkbook, clean_text, display_width)
+from cs_analytics.outputs.reports import labels
+from cs_analytics.outputs.reports.excel import (BAND_COLOURS, CHART_ROWS, DATE, PERCENT, UNITS, YEN,
+                                                Column, ReportWorkbook, clean_text, display_width)
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd", "-1+2", "@SUM(A1)", "=1+1", "\t=cmd",
            "=cmd|' /C calc'!A0"]

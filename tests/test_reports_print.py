@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from cs_analytics.config import settings_from_dict
-from cs_analytics.reports import kpi_report_workbook
+from cs_analytics.outputs.reports import kpi_report_workbook
 from tests.conftest import contract
 
 SETTINGS = settings_from_dict({})

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from cs_analytics.config import settings_from_dict
-from cs_analytics.reports import qbr_data, qbr_workbook
+from cs_analytics.outputs.reports import qbr_data, qbr_workbook
 from tests.conftest import contract
 from tests import deck_render
 

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from cs_analytics.config import REPO_ROOT, settings_from_dict
-from cs_analytics.reports.labels import LABELS
-from cs_analytics.reports.talking_points import AccountFacts, plan_limit, talking_points
+from cs_analytics.outputs.reports.labels import LABELS
+from cs_analytics.outputs.reports.talking_points import AccountFacts, plan_limit, talking_points
 
 AS_OF = dt.date(2026, 3, 31)
 SETTINGS = settings_from_dict({})

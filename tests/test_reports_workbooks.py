@@ -9,13 +9,15 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from cs_analytics import cli, commentary
+from cs_analytics import cli
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import activity, churn, periods, revenue, usage
-from cs_analytics.reports import kpi_report_data, kpi_report_workbook, qbr_data, qbr_workbook
-from cs_analytics.reports.excel import PERCENT, YEN
-from cs_analytics.store import Store
+from cs_analytics.outputs.reports import (kpi_report_data, kpi_report_workbook, qbr_data,
+                                          qbr_workbook)
+from cs_analytics.outputs.reports.excel import PERCENT, YEN
+from cs_analytics.userdata import commentary
+from cs_analytics.warehouse.store import Store
 from tests.conftest import contract
 from tests.test_reports_metrics import ACCOUNTS, ACTIVITIES, CONTRACTS, USAGE, USERS
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from cs_analytics.build import open_build
 from cs_analytics.errors import BuildFailed
-from cs_analytics.sources import salesforce
-from cs_analytics.store import RefreshLog, Store
+from cs_analytics.ingest import salesforce
+from cs_analytics.warehouse.build import open_build
+from cs_analytics.warehouse.store import RefreshLog, Store
 from tests.fakes.salesforce import add_task, connector_settings, pull
 
 

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from cs_analytics.cli import main
 from cs_analytics.errors import ConfigError, SourceError
-from cs_analytics.refresh import refresh
+from cs_analytics.ingest import salesforce
+from cs_analytics.ingest.refresh import refresh
 from cs_analytics.secrets import Secrets, load_secrets
-from cs_analytics.sources import salesforce
-from cs_analytics.store import RefreshLog, Store
+from cs_analytics.warehouse.store import RefreshLog, Store
 from tests.fakes.http import Response
 from tests.fakes.salesforce import errors, password_secrets
 from tests.fakes.salesforce import connector_settings

@@ -9,7 +9,7 @@ import pytest
 
 from cs_analytics.config import SalesforceObject, settings_from_dict
 from cs_analytics.errors import ConfigError
-from cs_analytics.sources import metabase, salesforce
+from cs_analytics.ingest import metabase, salesforce
 
 
 def test_overriding_one_field_keeps_the_rest_of_the_default_mapping():

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from cs_analytics.errors import SourceError, ValidationFailed
-from cs_analytics.store import RefreshLog, Store
+from cs_analytics.warehouse.store import RefreshLog, Store
 from tests.fakes.http import Response
 from tests.fakes.salesforce import connector_settings, errors, password_secrets
 from tests.fakes.salesforce import pull as salesforce_pull

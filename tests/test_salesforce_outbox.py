@@ -9,11 +9,12 @@ import datetime as dt
 
 import pytest
 
-from cs_analytics import assessments, clock, notes
+from cs_analytics import clock
 from cs_analytics.errors import SourceError
+from cs_analytics.outputs.writeback import outbox
 from cs_analytics.secrets import Secrets
-from cs_analytics.store import Store
-from cs_analytics.writeback import outbox
+from cs_analytics.userdata import assessments, notes
+from cs_analytics.warehouse.store import Store
 from tests.fakes.salesforce import AS_OF, pull as salesforce_pull
 from tests.test_app_common import open_account_tab, run_page, texts, use_home  # noqa: F401
 from tests.test_salesforce_push import org, run, settings, snapshot, store  # noqa: F401

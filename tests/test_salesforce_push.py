@@ -14,10 +14,10 @@ import pytest
 from cs_analytics.config import settings_from_dict
 from cs_analytics.errors import SourceError
 from cs_analytics.metrics.account_status import account_status
+from cs_analytics.outputs.writeback import push
+from cs_analytics.outputs.writeback.state import PushedState
 from cs_analytics.secrets import Secrets
-from cs_analytics.store import RefreshLog, Store
-from cs_analytics.writeback import push
-from cs_analytics.writeback.state import PushedState
+from cs_analytics.warehouse.store import RefreshLog, Store
 from tests.conftest import build_snapshot, contract
 from tests.fakes.http import Response
 from tests.fakes.salesforce import (ACCOUNT_PUSH_FIELDS, AS_OF, FakeSalesforce, errors,

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from cs_analytics.metrics import accounts, activity
-from cs_analytics.store import Store
+from cs_analytics.warehouse.store import Store
 from tests.fakes.salesforce import AS_OF, add_event, connector_settings, pull
 
 

@@ -5,8 +5,8 @@ refreshes and alert runs, in real processes."""
 import subprocess
 import sys
 
-from cs_analytics import notes
-from cs_analytics.store import Store
+from cs_analytics.userdata import notes
+from cs_analytics.warehouse.store import Store
 from tests.fakes.http import FakeServer, Request, Response
 from tests.fakes.metabase import FakeMetabase
 from tests.fakes.salesforce import (FakeSalesforce, add_contract, errors, populate,

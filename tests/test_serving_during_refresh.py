@@ -12,17 +12,17 @@ import textwrap
 import duckdb
 
 from cs_analytics.config import load_settings
+from cs_analytics.ingest.demo import build_demo
 from cs_analytics.metrics import periods, revenue
-from cs_analytics.sources.demo import build_demo
-from cs_analytics.store import Snapshot, Store
+from cs_analytics.warehouse.store import Snapshot, Store
 
 END = "2026-06-30"
 
 WRITER = textwrap.dedent("""
     import datetime as dt, json, sys
     from cs_analytics.config import load_settings
-    from cs_analytics.sources.demo import build_demo
-    from cs_analytics.store import Store
+    from cs_analytics.ingest.demo import build_demo
+    from cs_analytics.warehouse.store import Store
     store = Store(sys.argv[1])
     for seed in range(1, 21):
         result = build_demo(load_settings(), store, accounts=25 + seed, years=1, seed=seed,
@@ -33,7 +33,7 @@ WRITER = textwrap.dedent("""
 READER = textwrap.dedent("""
     import json, os, sys, threading, time
     from cs_analytics.metrics import periods, revenue
-    from cs_analytics.ui import data
+    from cs_analytics.app.ui import data
 
     stop_file = sys.argv[1]
     observations, errors = [], []

@@ -10,10 +10,10 @@ import textwrap
 
 import pytest
 
-from cs_analytics.build import open_build
 from cs_analytics.config import Settings, settings_from_dict
 from cs_analytics.errors import BuildFailed, CsAnalyticsError, NoSnapshot
-from cs_analytics.store import RefreshLog, Store, reset_connection_cache
+from cs_analytics.warehouse.build import open_build
+from cs_analytics.warehouse.store import RefreshLog, Store, reset_connection_cache
 
 USERS_SQL = ("SELECT * FROM (VALUES {rows}) v(user_id, name, email, role, manager_id, capacity, "
              "active)")
@@ -112,7 +112,7 @@ def test_a_second_concurrent_build_is_refused(tmp_path):
 
 READER = textwrap.dedent("""
     import sys
-    from cs_analytics.store import Store
+    from cs_analytics.warehouse.store import Store
     snap = Store(sys.argv[1]).open_current()
     print(snap.scalar("SELECT count(*) FROM users"), flush=True)
     sys.stdin.readline()   # the test publishes a new snapshot meanwhile
@@ -169,9 +169,9 @@ def test_refresh_log_records_every_build(tmp_path):
 
 KILLED_BUILD = textwrap.dedent("""
     import sys
-    from cs_analytics.build import open_build
+    from cs_analytics.warehouse.build import open_build
     from cs_analytics.config import Settings
-    from cs_analytics.store import Store
+    from cs_analytics.warehouse.store import Store
     with open_build(Settings(), Store(sys.argv[1]), source="refresh") as build:
         build.replace("users", "SELECT 'U1' user_id, '佐藤' name, NULL email, NULL role, "
                       "NULL manager_id, NULL capacity, NULL active UNION ALL "

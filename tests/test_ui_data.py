@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from cs_analytics.app.ui import data
 from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.ui import data
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pandas as pd
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.periods import Period, month_start
-from cs_analytics.models.parameters import MRR_EPSILON
+from cs_analytics.warehouse.models.parameters import MRR_EPSILON
 
 SPINE_TABLE = "fct_account_mrr_monthly"
 

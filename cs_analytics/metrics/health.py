@@ -5,7 +5,7 @@ weekly history the backtest reads.
 Scores are computed by the SQL models 30–34 (fct_health_weekly, one row per active account per
 Monday and for the as-of date; fct_health_current for the as-of date); definitions in
 docs/metrics.md. Aggregations for the pages live in metrics/health_summary.py; manual
-assessments, which CS members record beside the score, in cs_analytics/assessments.py.
+assessments, which CS members record beside the score, in cs_analytics/userdata/assessments.py.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import secrets
 import xml.dom.minidom
 
 from cs_analytics.config import settings_from_dict
-from cs_analytics.sources.salesforce import http_session
+from cs_analytics.ingest.salesforce import http_session
 from tests.fakes.http import FakeServer, Request, Response, route_to
 from tests.fakes.salesforce_write import SalesforceWrites
 
@@ -658,7 +658,7 @@ def pull(org: FakeSalesforce, store, settings=None, *, secrets: dict | None = No
     """`refresh --source salesforce` of `store` from `org` through the real client: password
     login (or `secrets`), the connector test settings unless `settings` are given, progress
     lines appended to `messages`."""
-    from cs_analytics.refresh import refresh
+    from cs_analytics.ingest.refresh import refresh
     from cs_analytics.secrets import Secrets
 
     return refresh(settings or connector_settings(), store, source="salesforce", full=full,

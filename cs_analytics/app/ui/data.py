@@ -1,0 +1,216 @@
+"""Data access for pages: the current snapshot, and metrics results cached per snapshot.
+
+`call(fn, snap, *args)` runs a metrics function once per (snapshot id, function, arguments) and
+keeps the result in a bounded `st.cache_data` cache: a new snapshot has a new id, so a refresh
+is visible on the next rerun without clearing anything, and old entries age out (max_entries,
+ttl). The snapshot itself is passed as an underscore argument (not hashed). Results must be
+small (aggregated by the metrics API) and picklable: each run gets its own copy. A per-account
+list (`metrics.held.per_account`) is not cached here: the metrics hold its rows once per
+snapshot file, and each call takes the filtered accounts' rows from them. `call_shared` is
+`call` for large results the pages only read (report objects): every run gets the one cached
+object. `start` begins a `call` on a worker thread, so that a page's independent calls run
+side by side while the page draws what it already has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+import streamlit as st
+
+from cs_analytics.config import Settings, data_home, load_settings
+from cs_analytics.config import config_path
+from cs_analytics.errors import NoSnapshot
+from cs_analytics.metrics import filters as filters_api
+from cs_analytics.metrics.filters import Filters
+from cs_analytics.metrics.held import is_per_account
+from cs_analytics.metrics.periods import Period
+from cs_analytics.outputs import links
+from cs_analytics.outputs.links import SalesforceOrg
+from cs_analytics.secrets import load_secrets
+from cs_analytics.warehouse.store import Damage, Snapshot, Store
+
+CACHE_ENTRIES = 512
+CACHE_TTL_SECONDS = 3600
+
+
+@st.cache_resource(show_spinner=False)
+def _settings_cached(stamp: float, path: str) -> Settings:
+    return load_settings()
+
+
+def settings() -> Settings:
+    """Validated settings, reloaded when the settings file changes."""
+    path = config_path()
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        stamp = 0.0
+    return _settings_cached(stamp=stamp, path=str(path))
+
+
+def store() -> Store:
+    return Store(data_home())
+
+
+@st.cache_resource(show_spinner=False)
+def salesforce_org() -> SalesforceOrg:
+    """The hosts Salesforce links may point to (cs_analytics.outputs.links), from the secrets read
+    when the app started (the app is restarted when secrets change)."""
+    return links.salesforce_org(load_secrets())
+
+
+PREFETCHED = "prefetched"  # the Snapshot.derived name of `_prefetch`'s futures
+
+
+def current_snapshot() -> Snapshot | None:
+    """The published snapshot (read-only), or None when nothing has been published yet.
+
+    Opened on every run: reading the pointer is cheap and the connection is cached by the
+    store, so a refresh published by another process shows on the next rerun."""
+    try:
+        snap = store().open_current()
+    except NoSnapshot:
+        return None
+    _prefetch(snap)
+    return snap
+
+
+def snapshot_damage() -> Damage | None:
+    """Why the current snapshot cannot be served as it is (None: it can), for the frame."""
+    return store().resolve().damage
+
+
+def _prefetch(snap: Snapshot) -> None:
+    """The first time a snapshot file is opened, start loading on a worker thread what a
+    filter change reads and a page without filters does not: the accounts' filter attributes
+    (`metrics.filters.account_attributes`), from which a filter selects the rows held in
+    memory. The first filter change after a refresh then finds them loaded."""
+    snap.derived_once(PREFETCHED, "attributes",
+                      lambda: _workers.submit(filters_api.account_attributes, snap))
+
+
+def wait_for_prefetch(snap: Snapshot, timeout: float) -> None:
+    """Wait until what `_prefetch` started for `snap`'s file has finished (the benchmark
+    times a filter change after it, as a user clicks after the page is drawn)."""
+    for loading in list(snap.derived(PREFETCHED).values()):
+        loading.result(timeout=timeout)
+
+
+def _fn_key(fn: Callable) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+# Settings passed to a cached call are keyed by a fingerprint of their values (never by
+# hashing the dataclass tree on every call). The settings object is the same on every run
+# until the file changes (`settings()`), so each is fingerprinted once.
+_FINGERPRINTS: dict[int, tuple[Settings, str]] = {}
+
+
+def _fingerprint(settings: Settings) -> str:
+    known = _FINGERPRINTS.get(id(settings))
+    if known is None or known[0] is not settings:
+        if len(_FINGERPRINTS) > 64:
+            _FINGERPRINTS.clear()
+        known = (settings, hashlib.sha256(repr(settings).encode()).hexdigest())
+        _FINGERPRINTS[id(settings)] = known
+    return known[1]
+
+
+# Arguments made only of these types are keyed by their repr, which says every value they
+# hold (dataclass reprs list every field), instead of Streamlit walking each dataclass
+# through its reduce protocol. Exact types: a subclass could print less than it holds.
+_REPR_TYPES = frozenset({str, int, float, bool, type(None), dt.date, dt.datetime, Period,
+                         Filters})
+
+
+def _plain(value: Any) -> bool:
+    if type(value) in (tuple, list):
+        return all(_plain(v) for v in value)
+    return type(value) in _REPR_TYPES
+
+
+def _key(value: Any) -> Any:
+    if isinstance(value, Settings):
+        return ("settings", _fingerprint(value))
+    if _plain(value) and not isinstance(value, str):
+        return ("repr", repr(value))
+    return value
+
+
+def _keys(snap: Snapshot, fn: Callable, args: tuple, kwargs: dict) -> dict:
+    """What a cached call is keyed by (hashed) and what it runs with (underscored, not
+    hashed), as keywords: keywords carry their names, so Streamlit does not look each
+    positional argument's name up through inspect.signature."""
+    return {"snapshot_id": snap.id, "fn_key": _fn_key(fn),
+            "arg_keys": tuple(_key(a) for a in args),
+            "kwarg_keys": tuple(sorted((k, _key(v)) for k, v in kwargs.items())),
+            "_snap": snap, "_fn": fn, "_args": args, "_kwargs": kwargs}
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _cached_call(snapshot_id: str, fn_key: str, arg_keys: tuple, kwarg_keys: tuple,
+                 _snap: Snapshot, _fn: Callable, _args: tuple, _kwargs: dict) -> Any:
+    return _fn(_snap, *_args, **_kwargs)
+
+
+def call(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
+    """`fn(snap, *args, **kwargs)`, cached per snapshot id and arguments (settings by the
+    fingerprint of their values); a per-account list straight from the rows it holds."""
+    if is_per_account(fn):
+        return fn(snap, *args, **kwargs)
+    return _cached_call(**_keys(snap, fn, args, kwargs))
+
+
+@st.cache_resource(max_entries=64, ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _shared_call(snapshot_id: str, fn_key: str, arg_keys: tuple, kwarg_keys: tuple,
+                 _snap: Snapshot, _fn: Callable, _args: tuple, _kwargs: dict) -> Any:
+    return _fn(_snap, *_args, **_kwargs)
+
+
+def call_shared(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
+    """`call`, for a large result the pages only read (a report object): every run gets the
+    same object instead of an unpickled copy of it. The caller must not change it — copy
+    first (`copy.copy`) to set attributes."""
+    return _shared_call(**_keys(snap, fn, args, kwargs))
+
+
+# Worker threads for `start`, shared by every session of the process. DuckDB releases the GIL
+# while a query runs, so a page's queries overlap each other and the page's own drawing.
+WORKERS = 4
+
+_workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cs-analytics-data")
+
+
+class Started:
+    """A `call` begun on a worker thread (`start`); `result()` is its value."""
+
+    def __init__(self, keys: dict, cached: Callable = _cached_call):
+        self._keys = keys
+        self._cached = cached
+        self._future: Future = _workers.submit(self._cached, **keys)
+
+    def result(self) -> Any:
+        """The call's value, or its exception raised here. A call no worker has picked up yet
+        (the workers are busy with other sessions' calls) is taken back and run in this
+        thread rather than waited for."""
+        if self._future.cancel():
+            return self._cached(**self._keys)
+        return self._future.result()
+
+
+def start(fn: Callable, snap: Snapshot, *args, **kwargs) -> Started:
+    """`call(fn, snap, *args, **kwargs)`, begun on a worker thread; take its value with
+    `.result()` where the page needs it. For the calls a page makes whatever the user
+    clicks: start them all first, then draw. The cache is the same as `call`'s — a value
+    computed by a worker is the one a later `call` with the same arguments gets, and two
+    threads asking for one missing value compute it once (Streamlit locks each key)."""
+    keys = _keys(snap, fn, args, kwargs)
+    return Started(keys, _direct_call if is_per_account(fn) else _cached_call)
+
+
+def _direct_call(_snap: Snapshot, _fn: Callable, _args: tuple, _kwargs: dict, **_keys) -> Any:
+    return _fn(_snap, *_args, **_kwargs)

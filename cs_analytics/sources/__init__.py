@@ -1,1 +1,0 @@
-"""Sources: one module per origin (Salesforce, Metabase, files, demo) → canonical tables."""
