@@ -33,7 +33,7 @@ from cs_analytics.metrics.filters import Filters
 from cs_analytics.metrics.periods import Period
 
 
-# The KPI keys `previous` and `year_ago` repeat (SPEC §4 "Comparisons"; issue 24 item 8).
+# The KPI keys `previous` and `year_ago` repeat (SPEC §4 "Comparisons").
 COMPARED_KEYS = ("mrr", "arr", "customers", "new", "expansion", "contraction", "churn",
                  "reactivation", "logo_churn_rate", "nrr", "grr", "gross_mrr_churn",
                  "net_mrr_churn", "quick_ratio", "two_year_churn_rate", "period_start",

@@ -733,8 +733,8 @@ def weights_section(snap, alternative: dict) -> str:
 
 
 def as_json(result: Backtest) -> dict:
-    """The backtest as JSON-ready values (CLI `health backtest --format json`): the keys of
-    issue 27 — as_of, horizon_days, evaluation_days, bands {band: n, churned, rate, ci90, lift},
+    """The backtest as JSON-ready values (CLI `health backtest --format json`): the keys
+    as_of, horizon_days, evaluation_days, bands {band: n, churned, rate, ci90, lift},
     overall_rate, precision, recall, lead_time_weeks {median, q1, q3, warned, not_warned},
     logrank_p, churned_accounts, components {component: [quartiles]} — and the details behind
     them (evidence, survival, churns not warned, carriers, weight alternatives)."""

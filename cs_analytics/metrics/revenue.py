@@ -27,7 +27,7 @@ from cs_analytics.metrics.held import per_account
 from cs_analytics.metrics.monthly import MOVEMENTS, monthly_totals, period_metrics, spine_rows
 from cs_analytics.metrics.periods import Period, month_start
 
-# The JSON keys of `kpis` (issue 3), in this order.
+# The JSON keys of `kpis`, in this order.
 KPI_KEYS = ("mrr", "arr", "customers", "new", "expansion", "contraction", "churn",
             "reactivation", "logo_churn_rate", "nrr", "grr", "gross_mrr_churn", "net_mrr_churn",
             "quick_ratio", "two_year_churn_rate", "period_start", "period_end", "as_of")

@@ -1,5 +1,5 @@
 """Health band counts on a past day, for the KPI report's "quarter start vs end" comparison,
-read from the health marts of issue 4 (`fct_health_weekly`, `fct_health_current`).
+read from the health marts (`fct_health_weekly`, `fct_health_current`).
 
 Scores and bands are defined and computed by the health models (models/3x, docs/metrics.md);
 this module only picks the weekly snapshot on or before a day and counts accounts per band.
