@@ -17,12 +17,14 @@ import click
 import duckdb
 
 from cs_analytics import clock, serving
+from cs_analytics.build import rebuild as rebuild_snapshot
 from cs_analytics.config import CONFIG_ENV, Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
 from cs_analytics.reports.csv_text import GuardedWriter
 from cs_analytics.sources.messages import terminal_safe
 from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
-from cs_analytics.store import RefreshLog, Snapshot, Store, storage_error
+from cs_analytics.store import (SCHEMA_VERSION, RefreshLog, Snapshot, Store, outdated_error,
+                                storage_error)
 
 
 class Context:
@@ -158,12 +160,13 @@ def status(obj: Context, limit: int, fmt: str, exists: bool, verify: bool) -> No
                                                   "reason": served.damage.reason}
     current = None
     if served.file is not None:
-        snap = store.open_current()
+        snap = store.open_current(any_version=True)
         meta = snap.meta
         current = {"snapshot": snap.id, "path": str(snap.path), "source": meta["source"],
                    "as_of": snap.as_of.isoformat(), "demo": snap.is_demo,
                    "built_at": str(meta["built_at"]), "rows": meta["rows"],
-                   "fallback": served.is_fallback}
+                   "fallback": served.is_fallback, "schema_version": snap.schema_version,
+                   "outdated": None if snap.is_current_version else str(outdated_error(snap))}
     checked = [(f, store.check(f)) for f in store.snapshot_files()] if not verify else \
         store.verify_all()
     snapshots = [{"snapshot": f.id, "intact": problem is None,
@@ -194,6 +197,8 @@ def _print_status(store: Store, settings: Settings, current, served, snapshots, 
             label += (" — the newest intact snapshot, served instead of the damaged one "
                       "(rebuild with `import` or `refresh`)")
         click.echo(f"current snapshot: {current['snapshot']}{label}")
+        if current["outdated"]:
+            click.echo(f"  NOT READ: {current['outdated']}")
         click.echo(f"  source: {current['source']}   data as of: {current['as_of']}   "
                    f"built: {clock.local_text(current['built_at'], settings)}")
         canonical = ("users", "accounts", "contracts", "activities", "usage")
@@ -352,6 +357,19 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
         click.echo(f"warnings ({len(warnings)}):")
         for warning in warnings:
             click.echo(f"  {terminal_safe(warning)}")
+
+
+@main.command()
+@click.pass_obj
+@user_errors
+def rebuild(obj: Context) -> None:
+    """Build the current snapshot again from its own canonical tables with this version's
+    models (same data, same as-of date; no source is read, user data untouched). A snapshot
+    built by another version of CS Analytics is not read until it is rebuilt — by this
+    command, an `import` or a `refresh`."""
+    published = rebuild_snapshot(obj.settings, obj.store, progress=progress)
+    click.echo(f"rebuilt snapshot {published.snapshot.id} (data as of {published.as_of}, "
+               f"schema {SCHEMA_VERSION})")
 
 
 @main.command()

@@ -237,18 +237,6 @@ def test_segment_filter_reads_the_current_segments(owned):
     assert got["mrr"].iloc[0] == sum(mrr[a] for a in expected)
 
 
-def test_segment_filter_without_segments_is_a_clear_error(owned):
-    class WithoutSegments:
-        def __getattr__(self, name):
-            return getattr(owned, name)
-
-        def has_table(self, name):
-            return name != "fct_segment_current" and owned.has_table(name)
-
-    with pytest.raises(CsAnalyticsError, match="cannot filter by segment"):
-        revenue.kpis(WithoutSegments(), Q1_2025, Filters(segments=["S"]))
-
-
 # ---------------------------------------------------------------------------- cohorts
 
 

@@ -69,8 +69,7 @@ def headline(snap, period: Period, filters: Filters | None = None,
     values["targets"] = {row["name"]: {k: row[k] for k in (
         "metric", "value", "basis", "direction", "on", "measured", "met")}
         for row in compared["targets"]}
-    if health.has_health(snap):
-        values["health_bands"] = health.band_counts(snap, as_of, filters)
+    values["health_bands"] = health.band_counts(snap, as_of, filters)
     return values
 
 

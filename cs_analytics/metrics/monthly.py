@@ -15,7 +15,6 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics.base import SPINE_TABLE, as_date, check_period, ratio, resolve_as_of
 from cs_analytics.metrics.filters import Filters, accounts_kept
 from cs_analytics.metrics.held import HeldRows, Query, held
@@ -38,10 +37,6 @@ SPINE_AS_OF = Query("account mrr monthly as of", f"""
 def spine_rows(snap, as_of: dt.date | None = None) -> HeldRows:
     """The spine's rows at `as_of` (default: the snapshot's), ordered by month."""
     as_of = resolve_as_of(snap, as_of)
-    if not snap.has_table(SPINE_TABLE):
-        raise CsAnalyticsError(
-            f"this snapshot has no revenue tables ({SPINE_TABLE} is missing): it was built by "
-            "an older version; refresh the data")
     return held(snap, SPINE) if as_of == snap.as_of else held(snap, SPINE_AS_OF, as_of=as_of)
 
 

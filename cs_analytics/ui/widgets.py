@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 import streamlit as st
 
 from cs_analytics import clock
-from cs_analytics.store import Damage, Problem, Snapshot
+from cs_analytics.errors import SnapshotOutdated
+from cs_analytics.store import SCHEMA_VERSION, Damage, Problem, Snapshot
 from cs_analytics.ui import data, downloads, fmt
 from cs_analytics.ui.data import salesforce_org
 from cs_analytics.ui.i18n import catalogue, current_language, t, translate
@@ -49,7 +50,8 @@ def banner(snap: Snapshot | None) -> None:
     """"Data as of" line on top of every page, with the snapshot and the demo-data label."""
     lang = current_language()
     if snap is None:
-        st.caption(t("frame.no_snapshot_banner"))
+        if data.snapshot_outdated() is None:  # (else `damage_notice` says why)
+            st.caption(t("frame.no_snapshot_banner"))
         return
     parts = [t("frame.as_of", date=fmt.date(snap.as_of, lang)),
              t("frame.snapshot", id=snap.id)]
@@ -67,8 +69,12 @@ def banner(snap: Snapshot | None) -> None:
 
 def damage_notice(snap: Snapshot | None, damage: Damage | None) -> None:
     """Under the banner when the current snapshot is damaged: which one and why, and that an
-    older intact snapshot is shown instead (`snap.damage`) — or that none is left to show."""
+    older intact snapshot is shown instead (`snap.damage`) — or that none is left to show; or
+    that the snapshot was built by another version and is not read until it is rebuilt."""
     lang = current_language()
+    outdated = data.snapshot_outdated() if snap is None and damage is None else None
+    if outdated is not None:
+        st.error(outdated_text(outdated), icon="🛑")
     if snap is not None and snap.damage is not None:
         st.warning(t("frame.snapshot_fallback", damaged=md_escape(snap.damage.name),
                      reason=problem_text(snap.damage.problem, lang), id=snap.id,
@@ -76,6 +82,12 @@ def damage_notice(snap: Snapshot | None, damage: Damage | None) -> None:
     elif snap is None and damage is not None:
         st.error(t("frame.snapshot_damaged", damaged=md_escape(damage.name),
                    reason=problem_text(damage.problem, lang)), icon="🛑")
+
+
+def outdated_text(outdated: SnapshotOutdated) -> str:
+    """The sentence for a snapshot built by another version, in the page's language."""
+    return t("frame.snapshot_outdated", id=md_escape(outdated.snapshot),
+             found="—" if outdated.found is None else outdated.found, expected=SCHEMA_VERSION)
 
 
 def problem_text(problem: Problem | None, lang: str | None = None, *,
@@ -111,7 +123,8 @@ def title(key: str) -> None:
 def require_snapshot(snap: Snapshot | None) -> Snapshot:
     """Stop the page with a helpful message when no data has been published yet."""
     if snap is None:
-        st.info(t("common.no_snapshot"))
+        if data.snapshot_outdated() is None:  # (else the frame's notice says why)
+            st.info(t("common.no_snapshot"))
         st.page_link("pages/data.py", label=t("common.go_to_data"), icon="🗄️")
         st.stop()
     return snap
