@@ -24,11 +24,7 @@ CANONICAL = ("users", "accounts", "contracts", "activities", "usage")
 OLD_VERSION = SCHEMA_VERSION - 1
 
 
-@pytest.fixture(autouse=True)
-def _fresh_connections():
-    reset_connection_cache()
-    yield
-    reset_connection_cache()
+pytestmark = pytest.mark.usefixtures("fresh_connections")
 
 
 @pytest.fixture(scope="module")

@@ -198,6 +198,10 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
 GRAIN_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
+# The cohort table's cells (SPEC §4 "Cohorts"): net MRR retention, logo retention.
+COHORT_METRICS = ("mrr", "logo")
+
+
 def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
                  filters: Filters | None = None, as_of: dt.date | None = None) -> pd.DataFrame:
     """Cohorts by first month with MRR (F_i), grouped by month, fiscal quarter or fiscal year.
@@ -209,8 +213,9 @@ def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
     """
     if grain not in GRAIN_MONTHS:
         raise CsAnalyticsError(f"cohort grain '{grain}': expected month, quarter or year")
-    if metric not in ("logo", "mrr"):
-        raise CsAnalyticsError(f"cohort metric '{metric}': expected logo or mrr")
+    if metric not in COHORT_METRICS:
+        raise CsAnalyticsError(
+            f"cohort metric '{metric}': expected {' or '.join(sorted(COHORT_METRICS))}")
     as_of = resolve_as_of(snap, as_of)
     spine_held = spine_rows(snap, as_of)
     fsm = fiscal_year_start_month(snap)

@@ -421,10 +421,7 @@ def render_kpi_workbook(report: KpiReport, unit: str = "yen") -> bytes:
 
 
 def _sheet(book: ReportWorkbook, report: KpiReport, key: str, demo: str | None):
-    lang = report.lang
-    sheet = book.sheet(t(f"kpi.sheet.{key}", lang))
-    sheet.title(f"{report.title} — {t(f'kpi.sheet.{key}', lang)}", demo_label=demo)
-    return sheet
+    return book.titled_sheet(t(f"kpi.sheet.{key}", report.lang), demo)
 
 
 def headline_columns(report: KpiReport) -> dict[str, str]:
