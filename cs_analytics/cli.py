@@ -20,6 +20,7 @@ from cs_analytics import clock, serving
 from cs_analytics.build import rebuild as rebuild_snapshot
 from cs_analytics.config import CONFIG_ENV, Settings, data_home, defaults_toml, load_settings
 from cs_analytics.errors import CsAnalyticsError, ValidationFailed
+from cs_analytics.metrics.kpis import KPIS
 from cs_analytics.reports.csv_text import GuardedWriter
 from cs_analytics.sources.messages import terminal_safe
 from cs_analytics.sources.demo import DEFAULT_SEED as DEMO_SEED
@@ -562,20 +563,20 @@ def _filtered_line(filters, segment: str = "segment") -> str:
 @user_errors
 def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segments,
                 industries) -> None:
-    """Headline KPIs: MRR, ARR, customers, MRR movements, logo churn, NRR, GRR, gross and net
-    MRR churn, quick ratio and the two-year churn rate (definitions: docs/metrics.md), with the
-    previous period and the same period a year ago, and each target judged on its basis.
+    """Headline KPIs — every KPI of the registry (metrics/kpis.py): MRR, ARR, customers, MRR
+    movements, logo churn, NRR, GRR, gross and net MRR churn, quick ratio, the two-year churn
+    rate, … (definitions: docs/metrics.md) — with the previous period and the same period a
+    year ago, and each target judged on its basis.
 
     MRR, ARR and customers are at the period's end (the as-of date for the current period);
     movements are totals over the period, contraction and churn negative. A period that has
     not ended is to date: its previous and year-ago periods are measured like for like (on the
-    same day of them). JSON keys: mrr, arr, customers, new, expansion, contraction, churn,
-    reactivation, logo_churn_rate, nrr, grr, gross_mrr_churn, net_mrr_churn, quick_ratio,
-    two_year_churn_rate, period_start, period_end, as_of, period_complete, days_elapsed,
-    days_in_period, previous and year_ago (objects with the same KPI keys), two_year_churn_
-    customers / _churned / _ci90 ([low, high], 90% Wilson) / _small_sample, targets ({name:
-    metric, value, basis, direction, on, measured, met}), health_bands; a rate is null when
-    its base is empty.
+    same day of them). JSON keys: each KPI's key (mrr, arr, customers, new, …, quick_ratio,
+    two_year_churn_rate: docs/metrics.md lists them), period_start, period_end, as_of,
+    period_complete, days_elapsed, days_in_period, previous and year_ago (objects with the
+    same KPI keys), two_year_churn_customers / _churned / _ci90 ([low, high], 90% Wilson) /
+    _small_sample, targets ({name: metric, value, basis, direction, on, measured, met}),
+    health_bands; a rate is null when its base is empty.
     """
     from cs_analytics import metrics as metrics_api
     from cs_analytics.metrics import periods
@@ -600,8 +601,9 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
     before, year_ago = values["previous"], values["year_ago"]
     heads = ("", period.label, f"previous {before['label']}{_to_date(before)}",
              f"year ago {year_ago['label']}{_to_date(year_ago)}")
-    rows = [(label, *(shown(v.get(key)) for v in (values, before, year_ago)))
-            for label, key, shown in METRIC_ROWS]
+    rows = [(k.name, *(METRIC_FORMATS[k.kind](v.get(k.key)) for v in (values, before,
+                                                                       year_ago)))
+            for k in KPIS]
     rows.append(("two-year churn group", *(
         _group(v) for v in (values, before, year_ago))))
     widths = [max(len(r[i]) for r in (heads, *rows)) + 3 for i in range(4)]
@@ -629,17 +631,8 @@ def _count(value) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-# (label, key, how it is shown) of the metrics table, in order.
-METRIC_ROWS = (
-    ("MRR", "mrr", _yen), ("ARR", "arr", _yen), ("customers", "customers", _count),
-    ("new", "new", _yen), ("expansion", "expansion", _yen),
-    ("contraction", "contraction", _yen), ("churn", "churn", _yen),
-    ("reactivation", "reactivation", _yen), ("logo churn rate", "logo_churn_rate", _percent),
-    ("NRR", "nrr", _percent), ("GRR", "grr", _percent),
-    ("gross MRR churn", "gross_mrr_churn", _percent),
-    ("net MRR churn", "net_mrr_churn", _percent), ("quick ratio", "quick_ratio", _ratio),
-    ("two-year churn rate", "two_year_churn_rate", _percent),
-)
+# How the metrics table shows each kind of KPI (metrics/kpis.py).
+METRIC_FORMATS = {"yen": _yen, "count": _count, "rate": _percent, "ratio": _ratio}
 
 
 def _to_date(values: dict) -> str:

@@ -24,13 +24,12 @@ from cs_analytics.metrics.base import (as_date, check_period, date_column,
                                        resolve_as_of, spine)
 from cs_analytics.metrics.filters import Filters, accounts_kept
 from cs_analytics.metrics.held import per_account
+from cs_analytics.metrics.kpis import DATE_KEYS, KPIS
 from cs_analytics.metrics.monthly import MOVEMENTS, monthly_totals, period_metrics, spine_rows
 from cs_analytics.metrics.periods import Period, month_start
 
-# The JSON keys of `kpis`, in this order.
-KPI_KEYS = ("mrr", "arr", "customers", "new", "expansion", "contraction", "churn",
-            "reactivation", "logo_churn_rate", "nrr", "grr", "gross_mrr_churn", "net_mrr_churn",
-            "quick_ratio", "two_year_churn_rate", "period_start", "period_end", "as_of")
+# The JSON keys of `kpis`, in this order: the registry's KPIs, then the period and the date.
+KPI_KEYS = (*(k.key for k in KPIS), *DATE_KEYS)
 
 
 # ---------------------------------------------------------------------------- monthly
@@ -179,7 +178,7 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
     frame = period_metrics(snap, periods, filters, as_of)
     ends = [p.end_month(as_of) for p in periods]
     trend = churn.two_year_churn_trend(snap, sorted(set(ends)), filters, as_of)
-    computed_elsewhere = ("two_year_churn_rate", "period_start", "period_end", "as_of")
+    computed_elsewhere = ("two_year_churn_rate", *DATE_KEYS)
     out = []
     for period, end, (_, row) in zip(periods, ends, frame.iterrows()):
         two_year = churn.two_year_churn_at(trend, end)
