@@ -27,6 +27,7 @@ KPIS = (
     Kpi("mrr", "MRR", "MRR", "MRR", "yen", True),
     Kpi("arr", "ARR", "ARR", "ARR", "yen", True),
     Kpi("customers", "customers", "アクティブ顧客数", "Active customers", "count", True),
+    Kpi("arpa", "ARPA", "ARPA（顧客あたりMRR）", "ARPA (MRR per customer)", "yen", True),
     Kpi("new", "new", "新規MRR", "New MRR", "yen", True),
     Kpi("expansion", "expansion", "拡大MRR", "Expansion MRR", "yen", True),
     Kpi("contraction", "contraction", "縮小MRR", "Contraction MRR", "yen", False),
@@ -46,9 +47,9 @@ KPIS = (
 
 # Which outputs show which KPIs, each in its own reading order. The CLI table and JSON show
 # every KPI (KPIS order).
-CARDS = ("mrr", "arr", "customers", "nrr", "grr", "logo_churn_rate", "two_year_churn_rate",
-         "quick_ratio")
-REPORT_ROWS = ("mrr", "arr", "customers", "nrr", "grr", "two_year_churn_rate", "logo_churn_rate",
+CARDS = ("mrr", "arr", "customers", "arpa", "nrr", "grr", "logo_churn_rate",
+         "two_year_churn_rate", "quick_ratio")
+REPORT_ROWS = ("mrr", "arr", "customers", "arpa", "nrr", "grr", "two_year_churn_rate", "logo_churn_rate",
                "new", "reactivation", "expansion", "contraction", "churn", "quick_ratio")
 
 # The keys `revenue.kpis` gives after the KPIs: the period it measured and the data's date.
