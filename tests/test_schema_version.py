@@ -156,3 +156,17 @@ def test_the_app_says_one_sentence_instead_of_numbers(home, use_home, lang, sent
     page_text = texts(at)
     assert "No data yet" not in page_text and "データがまだありません" not in page_text
     assert "まだデータがありません" not in page_text
+
+
+def test_the_data_page_says_why_and_its_refresh_button_rebuilds(home, use_home):
+    from cs_analytics.ui import admin
+
+    use_home(home)
+    at = make_app("en")
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning if "was built by another version" in w.value]
+    assert [c.value for c in at.caption if "Rebuilds the current snapshot from its own data"
+            in c.value]
+    assert admin.refresh_command(False, "ja", outdated=True)[-3:] == ["--lang", "ja", "rebuild"]
