@@ -71,8 +71,8 @@ def serve_like_a_server() -> None:
     """Run scripts as `streamlit run` does. A server compiles each script file once and keeps
     the bytecode in the runtime's one ScriptCache; AppTest makes a new ScriptCache for every
     run, so each rerun would parse, rewrite (magic) and compile app.py and the page again —
-    5–15 ms a run that no user waits for, and more for a longer page file. Also keep
-    st.navigation in charge of the pages (see _NavigationPagesManager)."""
+    time no user waits for (docs/benchmarks.md). Also keep st.navigation in charge of the
+    pages (see _NavigationPagesManager)."""
     _app_test.PagesManager = _NavigationPagesManager
     _app_test.ScriptCache = _local_script_runner.ScriptCache = lambda: _SCRIPT_CACHE
 

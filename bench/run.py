@@ -1,4 +1,4 @@
-"""The benchmark of issue 8: ingest, snapshot build, pages, memory and reports at 10,000
+"""The benchmark: ingest, snapshot build, pages, memory and reports at 10,000
 accounts, measured in one run against fixed targets; prints a table, writes bench/results.json.
 
     make bench                                  # python -m bench.run
@@ -70,7 +70,7 @@ class Target:
     unit: str  # "s", "x" (ratio), "MB"
 
 
-# The targets of issue 8, on the 2-core development machine.
+# The targets, on the 2-core development machine (docs/benchmarks.md).
 TARGETS = {
     "ingest_ratio": Target("ingest_ratio", "ingest: ours / floor", 1.5, "x"),
     "build_seconds": Target("build_seconds", "build {n}: wall time", 60.0, "s"),
@@ -80,10 +80,10 @@ TARGETS = {
     "page_warm_seconds": Target("page_warm_seconds", "page {page}: warm", 1.0, "s"),
     "page_warm_ratio": Target("page_warm_ratio", "page {page}: warm / trivial", 5.0, "x"),
     "tour_peak_mb": Target("tour_peak_mb", "page tour: peak RSS", 1.5 * GB, "MB"),
-    # Issue 27: `health backtest` in a fresh process (imports, rows, every figure).
+    # `health backtest` in a fresh process (imports, rows, every figure).
     "backtest_cold_seconds": Target("backtest_cold_seconds", "health backtest {n}: cold", 10.0,
                                     "s"),
-    # Issue 26: the Salesforce write-back against the fake org, through Bulk API 2.0.
+    # The Salesforce write-back against the fake org, through Bulk API 2.0.
     "push_first_seconds": Target("push_first_seconds", "push {n}: first full push", 30.0, "s"),
     "push_unchanged_seconds": Target("push_unchanged_seconds", "push {n}: nothing changed",
                                      3.0, "s"),
@@ -727,7 +727,7 @@ def _progress(message: str) -> None:
 @click.pass_context
 def main(ctx: click.Context, accounts: int, small_accounts: int, years: int, seed: int, end,
          repeats: int, steps: str, work_dir: str, out_path: str) -> None:
-    """Measure ingest, build, pages, memory and reports against the targets of issue 8 and
+    """Measure ingest, build, pages, memory and reports against the targets and
     write the results (docs/benchmarks.md explains every figure). Exit code 0 whether or not
     the targets are met; 1 when a step fails."""
     if ctx.invoked_subcommand is not None:

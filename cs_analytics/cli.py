@@ -33,13 +33,17 @@ from cs_analytics.metrics import accounts, health, periods, renewals, revenue
 from cs_analytics.metrics.base import fiscal_year_start_month, resolve_as_of
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.metrics.health import json_value
+from cs_analytics.metrics.kpis import KPIS
 from cs_analytics.outputs.alerts import evaluation, run_alerts
 from cs_analytics.outputs.reports import kpi_report_workbook, qbr_workbook
 from cs_analytics.outputs.reports.csv_text import GuardedWriter
 from cs_analytics.outputs.writeback import push
 from cs_analytics.userdata import assessments
+from cs_analytics.warehouse.build import rebuild as rebuild_snapshot
 from cs_analytics.warehouse.build import today_tokyo
-from cs_analytics.warehouse.store import RefreshLog, Snapshot, Store, storage_error
+from cs_analytics.warehouse.store import (SCHEMA_VERSION, RefreshLog, Snapshot, Store,
+                                          outdated_error, storage_error)
+
 
 class Context:
     """What every command needs: validated settings, the data directory, and the language of
@@ -174,12 +178,13 @@ def status(obj: Context, limit: int, fmt: str, exists: bool, verify: bool) -> No
                                                   "reason": served.damage.reason}
     current = None
     if served.file is not None:
-        snap = store.open_current()
+        snap = store.open_current(any_version=True)
         meta = snap.meta
         current = {"snapshot": snap.id, "path": str(snap.path), "source": meta["source"],
                    "as_of": snap.as_of.isoformat(), "demo": snap.is_demo,
                    "built_at": str(meta["built_at"]), "rows": meta["rows"],
-                   "fallback": served.is_fallback}
+                   "fallback": served.is_fallback, "schema_version": snap.schema_version,
+                   "outdated": None if snap.is_current_version else str(outdated_error(snap))}
     checked = [(f, store.check(f)) for f in store.snapshot_files()] if not verify else \
         store.verify_all()
     snapshots = [{"snapshot": f.id, "intact": problem is None,
@@ -210,6 +215,8 @@ def _print_status(store: Store, settings: Settings, current, served, snapshots, 
             label += (" — the newest intact snapshot, served instead of the damaged one "
                       "(rebuild with `import` or `refresh`)")
         click.echo(f"current snapshot: {current['snapshot']}{label}")
+        if current["outdated"]:
+            click.echo(f"  NOT READ: {current['outdated']}")
         click.echo(f"  source: {current['source']}   data as of: {current['as_of']}   "
                    f"built: {clock.local_text(current['built_at'], settings)}")
         canonical = ("users", "accounts", "contracts", "activities", "usage")
@@ -364,6 +371,19 @@ def import_cmd(obj: Context, files: tuple[str, ...], kind: str | None, replace: 
         click.echo(f"warnings ({len(warnings)}):")
         for warning in warnings:
             click.echo(f"  {terminal_safe(warning)}")
+
+
+@main.command()
+@click.pass_obj
+@user_errors
+def rebuild(obj: Context) -> None:
+    """Build the current snapshot again from its own canonical tables with this version's
+    models (same data, same as-of date; no source is read, user data untouched). A snapshot
+    built by another version of CS Analytics is not read until it is rebuilt — by this
+    command, an `import` or a `refresh`."""
+    published = rebuild_snapshot(obj.settings, obj.store, progress=progress)
+    click.echo(f"rebuilt snapshot {published.snapshot.id} (data as of {published.as_of}, "
+               f"schema {SCHEMA_VERSION})")
 
 
 @main.command()
@@ -553,20 +573,20 @@ def _filtered_line(filters, segment: str = "segment") -> str:
 @user_errors
 def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segments,
                 industries) -> None:
-    """Headline KPIs: MRR, ARR, customers, MRR movements, logo churn, NRR, GRR, gross and net
-    MRR churn, quick ratio and the two-year churn rate (definitions: docs/metrics.md), with the
-    previous period and the same period a year ago, and each target judged on its basis.
+    """Headline KPIs — every KPI of the registry (metrics/kpis.py): MRR, ARR, customers, MRR
+    movements, logo churn, NRR, GRR, gross and net MRR churn, quick ratio, the two-year churn
+    rate, … (definitions: docs/metrics.md) — with the previous period and the same period a
+    year ago, and each target judged on its basis.
 
     MRR, ARR and customers are at the period's end (the as-of date for the current period);
     movements are totals over the period, contraction and churn negative. A period that has
     not ended is to date: its previous and year-ago periods are measured like for like (on the
-    same day of them). JSON keys: mrr, arr, customers, new, expansion, contraction, churn,
-    reactivation, logo_churn_rate, nrr, grr, gross_mrr_churn, net_mrr_churn, quick_ratio,
-    two_year_churn_rate, period_start, period_end, as_of, period_complete, days_elapsed,
-    days_in_period, previous and year_ago (objects with the same KPI keys), two_year_churn_
-    customers / _churned / _ci90 ([low, high], 90% Wilson) / _small_sample, targets ({name:
-    metric, value, basis, direction, on, measured, met}), health_bands; a rate is null when
-    its base is empty.
+    same day of them). JSON keys: each KPI's key (mrr, arr, customers, new, …, quick_ratio,
+    two_year_churn_rate: docs/metrics.md lists them), period_start, period_end, as_of,
+    period_complete, days_elapsed, days_in_period, previous and year_ago (objects with the
+    same KPI keys), two_year_churn_customers / _churned / _ci90 ([low, high], 90% Wilson) /
+    _small_sample, targets ({name: metric, value, basis, direction, on, measured, met}),
+    health_bands; a rate is null when its base is empty.
     """
 
     settings = obj.settings
@@ -588,8 +608,9 @@ def metrics_cmd(obj: Context, as_of, period_kind: str, fmt: str, owner_ids, segm
     before, year_ago = values["previous"], values["year_ago"]
     heads = ("", period.label, f"previous {before['label']}{_to_date(before)}",
              f"year ago {year_ago['label']}{_to_date(year_ago)}")
-    rows = [(label, *(shown(v.get(key)) for v in (values, before, year_ago)))
-            for label, key, shown in METRIC_ROWS]
+    rows = [(k.name, *(METRIC_FORMATS[k.kind](v.get(k.key)) for v in (values, before,
+                                                                       year_ago)))
+            for k in KPIS]
     rows.append(("two-year churn group", *(
         _group(v) for v in (values, before, year_ago))))
     widths = [max(len(r[i]) for r in (heads, *rows)) + 3 for i in range(4)]
@@ -617,17 +638,8 @@ def _count(value) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-# (label, key, how it is shown) of the metrics table, in order.
-METRIC_ROWS = (
-    ("MRR", "mrr", _yen), ("ARR", "arr", _yen), ("customers", "customers", _count),
-    ("new", "new", _yen), ("expansion", "expansion", _yen),
-    ("contraction", "contraction", _yen), ("churn", "churn", _yen),
-    ("reactivation", "reactivation", _yen), ("logo churn rate", "logo_churn_rate", _percent),
-    ("NRR", "nrr", _percent), ("GRR", "grr", _percent),
-    ("gross MRR churn", "gross_mrr_churn", _percent),
-    ("net MRR churn", "net_mrr_churn", _percent), ("quick ratio", "quick_ratio", _ratio),
-    ("two-year churn rate", "two_year_churn_rate", _percent),
-)
+# How the metrics table shows each kind of KPI (metrics/kpis.py).
+METRIC_FORMATS = {"yen": _yen, "count": _count, "rate": _percent, "ratio": _ratio}
 
 
 def _to_date(values: dict) -> str:

@@ -14,6 +14,16 @@ class CsAnalyticsError(Exception):
         return self.text.render(lang) if self.text is not None else str(self)
 
 
+class Sentence:
+    """One sentence in each UI language, for an error's `text`."""
+
+    def __init__(self, en: str, ja: str):
+        self.en, self.ja = en, ja
+
+    def render(self, lang: str) -> str:
+        return self.ja if lang == "ja" else self.en
+
+
 class ConfigError(CsAnalyticsError):
     """The configuration file is missing a value, has an unknown key or a wrong type."""
 
@@ -35,6 +45,18 @@ class BuildFailed(CsAnalyticsError):
 
 class NoSnapshot(CsAnalyticsError):
     """No snapshot has been published yet."""
+
+
+class SnapshotOutdated(NoSnapshot):
+    """The snapshot to serve was built by another version of CS Analytics (its schema version
+    differs from `store.SCHEMA_VERSION`): it is not read until an import, a refresh or
+    `rebuild` builds it again from its canonical tables. `found` is its version (None: it
+    records none), `snapshot` its id."""
+
+    def __init__(self, message: str, snapshot: str, found: int | None, *, text=None):
+        super().__init__(message, text=text)
+        self.snapshot = snapshot
+        self.found = found
 
 
 class SourceError(CsAnalyticsError):

@@ -7,7 +7,6 @@ from cs_analytics.app.ui import admin, data, session, upload, widgets
 from cs_analytics.app.ui.i18n import current_language, t
 from cs_analytics.app.ui.session import auth_configured, viewer
 from cs_analytics.app.ui.widgets import Col
-from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.outputs import writeback
 from cs_analytics.outputs.writeback import outbox
 
@@ -15,13 +14,14 @@ session.ensure_navigation()
 
 settings, store, user, lang = data.settings(), data.store(), viewer(), current_language()
 snap = data.current_snapshot()
+outdated = data.snapshot_outdated() if snap is None else None
 widgets.title("data.title")
 if not auth_configured() and not settings.server.allow_anonymous:  # (anonymous: the banner)
     st.info(t("data.open_notice"))
 
 st.subheader(t("data.current_title"))
 if snap is None:
-    st.warning(t("data.no_snapshot"))
+    st.warning(widgets.outdated_text(outdated) if outdated else t("data.no_snapshot"))
 else:
     meta = snap.meta
     st.markdown(t("data.current_line", source=widgets.md_escape(meta["source"]),
@@ -42,11 +42,12 @@ with upload_tab:
 
 with refresh_tab:
     is_demo = snap is None or snap.is_demo
-    st.caption(t("data.refresh_help_demo" if is_demo else "data.refresh_help"))
+    st.caption(t("data.refresh_help_outdated" if outdated else
+                 "data.refresh_help_demo" if is_demo else "data.refresh_help"))
     if not user.can_manage_data:
         st.warning(t("data.not_allowed"))
     elif st.button(t("data.refresh_button"), type="primary", key="refresh_button"):
-        run = admin.CommandRun(admin.refresh_command(is_demo, current_language()))
+        run = admin.CommandRun(admin.refresh_command(is_demo, current_language(), outdated is not None))
         with st.status(t("data.refreshing"), expanded=True) as status:
             for line in run:
                 status.write(admin.progress_text(line, lang))

@@ -10,7 +10,7 @@ from cs_analytics.metrics import periods, revenue
 from cs_analytics.metrics import targets as target_rules
 from cs_analytics.metrics.base import fiscal_year_start_month
 
-COHORT_METRICS, COHORT_METRIC_KEY = ("mrr", "logo"), "revenue_cohort_metric"
+COHORT_METRIC_KEY = "revenue_cohort_metric"
 MOVEMENT_PARAM = "movement"
 
 session.ensure_navigation()
@@ -35,7 +35,7 @@ started_sets = data.start(revenue.period_sets, snap, (
 ), view.filters)
 # The cohort table at the bottom, beside the query above, for the metric its radio shows this
 # run (a widget's value is its state, known before it is drawn).
-cohort_metric = st.session_state.get(COHORT_METRIC_KEY, COHORT_METRICS[0])
+cohort_metric = st.session_state.get(COHORT_METRIC_KEY, revenue.COHORT_METRICS[0])
 started_cohorts = data.start(revenue.cohort_table, snap, "quarter", cohort_metric, view.filters)
 sets = started_sets.result()
 bridge = revenue.bridge_of(sets["bridge"].iloc[0])
@@ -82,7 +82,7 @@ if movement:
         widgets.go_to_account(behind["account_id"].iloc[row])
 
 st.subheader(t("revenue.cohort_title"))
-metric = st.radio(t("revenue.cohort_metric"), COHORT_METRICS, horizontal=True,
+metric = st.radio(t("revenue.cohort_metric"), revenue.COHORT_METRICS, horizontal=True,
                   key=COHORT_METRIC_KEY, format_func=formatter("revenue.cohort"))
 cohorts = (started_cohorts.result() if metric == cohort_metric
            else data.call(revenue.cohort_table, snap, "quarter", metric, view.filters))

@@ -23,7 +23,7 @@ import pytest
 from cs_analytics import contract as canonical
 from cs_analytics.config import Settings, settings_from_dict
 from cs_analytics.warehouse.build import open_build
-from cs_analytics.warehouse.store import Snapshot, Store
+from cs_analytics.warehouse.store import Snapshot, Store, reset_connection_cache
 
 DEFAULT_OWNER = "u1"
 
@@ -117,6 +117,15 @@ def org():
     with FakeSalesforce(page_size=2) as fake:
         populate(fake)
         yield fake
+
+
+@pytest.fixture
+def fresh_connections():
+    """No snapshot connection or verdict cached by an earlier test, none left for a later one
+    (for tests that damage, replace or copy snapshot files)."""
+    reset_connection_cache()
+    yield
+    reset_connection_cache()
 
 
 @pytest.fixture

@@ -224,8 +224,8 @@ def test_headline_cards_keep_their_reading_order_in_rows(demo_home, use_home):
     at = run_page("overview", "en")
     # AppTest lists elements column by column, as a phone stacks them
     labels = [m.label for m in at.metric][:len(cards.REVENUE_CARDS)]
-    assert labels == ["MRR", "ARR", "Active customers", "NRR", "GRR", "Logo churn (period)",
-                      "Two-year churn rate", "Quick ratio"]
+    assert labels == ["MRR", "ARR", "Active customers", "ARPA (MRR per customer)", "NRR", "GRR",
+                      "Logo churn (period)", "Two-year churn rate", "Quick ratio"]
 
 
 def test_health_score_bars_are_green_when_healthy_red_when_not(demo_home, use_home):

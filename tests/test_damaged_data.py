@@ -29,11 +29,7 @@ needs_namespaces = pytest.mark.skipif(
            "full disks")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_connections():
-    reset_connection_cache()
-    yield
-    reset_connection_cache()
+pytestmark = pytest.mark.usefixtures("fresh_connections")
 
 
 @pytest.fixture(scope="module")

@@ -394,19 +394,3 @@ def test_a_per_account_list_is_queried_once_and_restricted_by_filter(small):
         PER_ACCOUNT.pop(f"{__name__}.{listed.__qualname__}")
 
 
-def test_a_segment_filter_without_segments_is_an_error_in_memory_too(small):
-    from cs_analytics.errors import CsAnalyticsError
-
-    class NoSegments:
-        def __init__(self, snap):
-            self._snap = snap
-
-        def __getattr__(self, name):
-            return getattr(self._snap, name)
-
-        def has_table(self, name):
-            return name != "fct_segment_current" and self._snap.has_table(name)
-
-    rows = held(small, SMALL)
-    with pytest.raises(CsAnalyticsError, match="no segments"):
-        Filters(segments=("S",)).mask(NoSegments(small), rows)

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from conftest import build_snapshot, contract
 from cs_analytics.cli import main
+from cs_analytics.config import Settings
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import Filters, churn, headline, revenue
 from cs_analytics.metrics import periods as P
@@ -237,16 +238,35 @@ def test_segment_filter_reads_the_current_segments(owned):
     assert got["mrr"].iloc[0] == sum(mrr[a] for a in expected)
 
 
-def test_segment_filter_without_segments_is_a_clear_error(owned):
-    class WithoutSegments:
-        def __getattr__(self, name):
-            return getattr(owned, name)
+def test_arpa_is_mrr_per_active_customer_at_the_period_end_filtered_and_compared(owned, tmp_path,
+                                                                               monkeypatch):
+    """ARPA = MRR / active customers at the period's end. 2025Q1 ends in March: a1 ¥100,000
+    and a3 ¥30,000 (a2 left after January) → ¥130,000 / 2 = ¥65,000; owner u2: ¥30,000 / 1;
+    the previous quarter (December: all three) ¥180,000 / 3 = ¥60,000; nobody: no value."""
+    from cs_analytics.outputs.reports.kpi import kpi_report_data
 
-        def has_table(self, name):
-            return name != "fct_segment_current" and owned.has_table(name)
+    assert revenue.kpis(owned, Q1_2025)["arpa"] == approx(65_000)
+    assert revenue.kpis(owned, Q1_2025, Filters(owner_ids=["u2"]))["arpa"] == approx(30_000)
+    assert revenue.kpis(owned, Q1_2025, Filters(owner_ids=["u9"]))["arpa"] is None
+    values = headline(owned, Q1_2025)
+    assert values["arpa"] == approx(65_000) and values["previous"]["arpa"] == approx(60_000)
 
-    with pytest.raises(CsAnalyticsError, match="cannot filter by segment"):
-        revenue.kpis(WithoutSegments(), Q1_2025, Filters(segments=["S"]))
+    report = kpi_report_data(owned, Settings(), "2025Q1", lang="en")
+    row = report.headline.set_index("key").loc["arpa"]
+    assert row["label"] == "ARPA (MRR per customer)" and row["kind"] == "yen"
+    assert (row["value"], row["previous"], row["change"]) == (
+        approx(65_000), approx(60_000), approx(5_000))
+
+    config = tmp_path / "empty.toml"
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("CS_ANALYTICS_HOME", str(owned.path.parent.parent))
+    monkeypatch.setenv("CS_ANALYTICS_CONFIG", str(config))
+    table = CliRunner().invoke(main, ["metrics", "--as-of", "2025-03-31"]).stdout
+    assert [line.split()[:3] for line in table.splitlines() if "ARPA" in line] == \
+        [["ARPA", "¥65,000", "¥60,000"]]
+    listed = json.loads(CliRunner().invoke(
+        main, ["metrics", "--as-of", "2025-03-31", "--format", "json", "--owner", "u2"]).stdout)
+    assert listed["arpa"] == approx(30_000)
 
 
 # ---------------------------------------------------------------------------- cohorts
@@ -291,6 +311,7 @@ def test_headline_is_the_kpis_their_comparisons_then_the_health_band_counts(mixe
     assert keys[-1] == "health_bands"
     assert {k: values[k] for k in revenue.KPI_KEYS} == revenue.kpis(mixed, Q1_2025)
     assert values["mrr"] == 220_000
+    assert values["arpa"] == approx(220_000 / 3)  # docs/metrics.md: A, B and D at b
     assert set(values["health_bands"]) == {"healthy", "caution", "warning", "danger"}
 
 

@@ -26,7 +26,6 @@ from cs_analytics.metrics import Filters, renewals
 from cs_analytics.metrics import periods as P
 from cs_analytics.outputs.alerts import evaluation as ev
 from cs_analytics.outputs.alerts import messages, run_alerts
-from cs_analytics.warehouse.models.parameters import Z_90
 from cs_analytics.warehouse.store import Store
 from test_alerts import FakeSlack, webhook
 from test_health import AS_OF, DAYS_LEFT, activity, build, contract, days_before, usage_row
@@ -247,6 +246,9 @@ def test_quarters_of_a_list_add_up_to_its_summary(statuses):
         assert by_quarter[name].sum() == pytest.approx(getattr(whole, name)), name
     q3 = renewals.summary_of(renewals.due_in(statuses, quarters[2]))
     assert by_quarter.iloc[2]["forecast_arr"] == pytest.approx(q3.forecast_arr)
+
+
+Z_90 = 1.6448536269514722  # the 90% two-sided normal quantile
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:

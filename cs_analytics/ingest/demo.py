@@ -4,7 +4,7 @@ A Japanese webinar-platform SaaS with fictional customers and a fictional CS tea
 the five canonical tables (contract.TABLES) as pandas frames, identical for the same
 (accounts, years, seed, end). Everything is drawn with numpy in whole arrays (no Python loop per
 day or per usage row), so `generate(accounts=10_000, years=3)` runs in seconds and gives the
-benchmark's large profile (issue 8): ~8.9M usage rows, ~39k contracts, ~480k activities.
+benchmark's large profile: ~8.9M usage rows, ~39k contracts, ~480k activities.
 
 What the data contains:
 

@@ -1149,7 +1149,8 @@ class _SnapshotTables(_ExistingTables):
     def prepare(self, con, validated) -> None:
         snapshot = None
         if self.store.has_snapshot():
-            snapshot = self.store.open_current()
+            # (its canonical tables only: whichever version built it)
+            snapshot = self.store.open_current(any_version=True)
             if snapshot.is_demo:
                 snapshot = None
         for table, columns in _reference_columns().items():

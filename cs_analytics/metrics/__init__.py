@@ -6,6 +6,7 @@ defined, shared by pages, reports, alerts and the CLI (no streamlit here).
     held      rows of a SQL query held in memory once per snapshot, counted and summed per filter
     monthly   the account × month MRR rows held, and the period metrics (NRR, GRR, logo churn)
     revenue   MRR, ARR, movements (the MRR bridge), quick ratio, cohorts, kpis()
+    kpis      the KPI registry: each KPI's key, names, format, direction and the outputs showing it
     churn     two-year churn rate, logo churn by period, churn reasons
     comparisons  a period with its previous and year-ago periods like for like, and targets
     targets   targets judged on their basis (TTM, a period kind, the two-year churn rate)
@@ -31,13 +32,11 @@ from cs_analytics.metrics import comparisons, health
 from cs_analytics.metrics.base import resolve_as_of
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.metrics.periods import Period
+from cs_analytics.metrics.revenue import KPI_KEYS
 
 
-# The KPI keys `previous` and `year_ago` repeat (SPEC §4 "Comparisons"; issue 24 item 8).
-COMPARED_KEYS = ("mrr", "arr", "customers", "new", "expansion", "contraction", "churn",
-                 "reactivation", "logo_churn_rate", "nrr", "grr", "gross_mrr_churn",
-                 "net_mrr_churn", "quick_ratio", "two_year_churn_rate", "period_start",
-                 "period_end", "as_of")
+# The KPI keys `previous` and `year_ago` repeat (SPEC §4 "Comparisons"): every key of kpis().
+COMPARED_KEYS = KPI_KEYS
 
 
 def headline(snap, period: Period, filters: Filters | None = None,
@@ -69,8 +68,7 @@ def headline(snap, period: Period, filters: Filters | None = None,
     values["targets"] = {row["name"]: {k: row[k] for k in (
         "metric", "value", "basis", "direction", "on", "measured", "met")}
         for row in compared["targets"]}
-    if health.has_health(snap):
-        values["health_bands"] = health.band_counts(snap, as_of, filters)
+    values["health_bands"] = health.band_counts(snap, as_of, filters)
     return values
 
 

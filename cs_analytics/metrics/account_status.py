@@ -14,8 +14,6 @@ import datetime as dt
 
 import pandas as pd
 
-from cs_analytics.errors import CsAnalyticsError
-from cs_analytics.metrics.health import has_health
 from cs_analytics.metrics.signals import SIGNALS
 from cs_analytics.metrics.usage import USAGE_MEASURES, usage_by_period
 
@@ -40,9 +38,6 @@ def account_status(snap) -> pd.DataFrame:
       the next renewal has to be signed.
     Accounts that are not active customers on the as-of date have every value None.
     """
-    if not has_health(snap):
-        raise CsAnalyticsError("this snapshot has no health scores (fct_health_weekly is "
-                               "missing): it was built by an older version; refresh the data")
     order = "[" + ", ".join(f"'{s}'" for s in SIGNALS) + "]"
     frame = snap.query(f"""
         WITH signals AS (

@@ -167,10 +167,6 @@ def qbr_candidates(snap, first_day: dt.date, last_day: dt.date,
     a QBR meeting (subject containing QBR_KEYWORD) took place in [first_day, last_day]:
     account_id, name, owner_name, segment, band, score, arr, contract_end_date, last_qbr_date
     (latest ever), qbr_done (in the range). Not yet done first, then by contract end."""
-    if not snap.has_table("fct_segment_current"):
-        return pd.DataFrame(columns=["account_id", "name", "owner_name", "segment", "band",
-                                     "score", "arr", "contract_end_date", "last_qbr_date",
-                                     "qbr_done"])
     where, params = condition(filters, snap, "a.account_id")
     return snap.query(f"""
         WITH qbr AS (

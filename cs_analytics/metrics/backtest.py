@@ -30,7 +30,6 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 
 from cs_analytics.config import BANDS, HEALTH_COMPONENTS, SEGMENTS, Settings
-from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics.base import fiscal_year_start_month
 from cs_analytics.metrics.filters import Filters, account_positions
 from cs_analytics.metrics.intervals import wilson_interval
@@ -206,20 +205,8 @@ def _codes(column, values: tuple[str, ...]) -> np.ndarray:
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8)
 
 
-def _require_tables(snap) -> None:
-    missing = [t for t in ("fct_health_weekly", "fct_segment_history", "fct_account_mrr_monthly")
-               if not snap.has_table(t)]
-    if missing or not snap.fact("health_band_macro", "SELECT count(*) FROM duckdb_functions() "
-                                                     "WHERE function_name = 'health_band'"):
-        raise CsAnalyticsError(
-            "this snapshot has no complete health history for the backtest "
-            f"({', '.join(missing) or 'the health_band macro'} is missing): it was built by an "
-            "older version; refresh the data")
-
-
 def account_weeks(snap, alternatives: tuple[tuple[str, float], ...]) -> AccountWeeks:
     """The account-week rows (`AccountWeeks`), read once per snapshot file and alternatives."""
-    _require_tables(snap)
 
     def load() -> AccountWeeks:
         cur = snap.cursor()
@@ -294,7 +281,6 @@ def churn_events(snap, lead_weeks: int) -> pd.DataFrame:
     """Every churn movement (account, churn month's snapshot day) with its lead-time facts
     (`_CHURNS_SQL`) and `key` (account position << 20 | day number), read once per snapshot
     file and lead_weeks. Shared: callers take rows, never change it."""
-    _require_tables(snap)
 
     def load() -> pd.DataFrame:
         events = snap.query(_CHURNS_SQL, {"lead_weeks": lead_weeks})
@@ -733,8 +719,8 @@ def weights_section(snap, alternative: dict) -> str:
 
 
 def as_json(result: Backtest) -> dict:
-    """The backtest as JSON-ready values (CLI `health backtest --format json`): the keys of
-    issue 27 — as_of, horizon_days, evaluation_days, bands {band: n, churned, rate, ci90, lift},
+    """The backtest as JSON-ready values (CLI `health backtest --format json`): the keys
+    as_of, horizon_days, evaluation_days, bands {band: n, churned, rate, ci90, lift},
     overall_rate, precision, recall, lead_time_weeks {median, q1, q3, warned, not_warned},
     logrank_p, churned_accounts, components {component: [quartiles]} — and the details behind
     them (evidence, survival, churns not warned, carriers, weight alternatives)."""

@@ -66,10 +66,6 @@ def spine(snap, as_of: dt.date | None = None, filters: Filters | None = None,
     `months=(first, last)`, to the rows of those months: a metric that reads a few months of
     the three years says so, and the CTE — materialized when the query reads it twice — holds
     only those rows."""
-    if not snap.has_table(SPINE_TABLE):
-        raise CsAnalyticsError(
-            f"this snapshot has no revenue tables ({SPINE_TABLE} is missing): it was built by "
-            "an older version; refresh the data")
     as_of = resolve_as_of(snap, as_of)
     where, params = condition(filters, snap, "s.account_id")
     params = {**params, "eps": MRR_EPSILON}

@@ -45,10 +45,6 @@ def _life(snap, as_of: dt.date, filters: Filters | None) -> tuple[list, np.ndarr
                                                                   np.ndarray]:
     """The filtered accounts of the life table counted by F_i: (the first months, in order;
     customers; of them, churned within two years), one entry per first month."""
-    if not snap.has_table("fct_account_life"):
-        raise CsAnalyticsError(
-            "this snapshot has no account life table (fct_account_life is missing): it was "
-            "built by an older version; refresh the data")
     rows: HeldRows = (held(snap, LIFE, two_years=TWO_YEARS) if as_of == snap.as_of
                       else held(snap, LIFE_AS_OF, as_of=as_of, two_years=TWO_YEARS))
     totals = rows.totals(mask(filters, snap, rows), ("first_month",),

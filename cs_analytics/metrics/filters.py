@@ -15,24 +15,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics.held import HeldRows, Query, held
 
 SEGMENT_TABLE = "fct_segment_current"
 
 
-def _attributes_sql(snap) -> str:
-    """One row per account of the accounts table, in account id order: its owner, industry
-    and segment — what a filter selects on."""
-    if snap.has_table(SEGMENT_TABLE):
-        return f"""SELECT a.account_id, a.owner_id, a.industry, g.segment
-                   FROM accounts a LEFT JOIN {SEGMENT_TABLE} g USING (account_id)
-                   ORDER BY a.account_id"""
-    return """SELECT account_id, owner_id, industry, NULL::VARCHAR AS segment
-              FROM accounts ORDER BY account_id"""
-
-
-ATTRIBUTES = Query("account attributes", _attributes_sql, keep=2)
+# One row per account of the accounts table, in account id order: its owner, industry and
+# segment — what a filter selects on.
+ATTRIBUTES = Query("account attributes", f"""
+    SELECT a.account_id, a.owner_id, a.industry, g.segment
+    FROM accounts a LEFT JOIN {SEGMENT_TABLE} g USING (account_id)
+    ORDER BY a.account_id""", keep=2)
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,6 @@ class Filters:
         """A boolean SQL condition on `column` (an account id) and its named parameters.
 
         Parameter names start with `filter_`; combine with other named parameters freely.
-        A segment filter on a snapshot without segments is an error, not a silent no-op.
         """
         conditions, params = [], {}
         if self.owner_ids:
@@ -68,8 +60,6 @@ class Filters:
                 f"WHERE list_contains(CAST($filter_industries AS VARCHAR[]), industry))")
             params["filter_industries"] = list(self.industries)
         if self.segments:
-            if not snap.has_table(SEGMENT_TABLE):
-                raise no_segments_error()
             conditions.append(
                 f"{column} IN (SELECT account_id FROM {SEGMENT_TABLE} "
                 f"WHERE list_contains(CAST($filter_segments AS VARCHAR[]), segment))")
@@ -89,8 +79,6 @@ class Filters:
         if self.industries:
             chosen &= attributes.isin("industry", self.industries)
         if self.segments:
-            if not snap.has_table(SEGMENT_TABLE):
-                raise no_segments_error()
             chosen &= attributes.isin("segment", self.segments)
         by_account = np.empty(len(attributes.accounts), dtype=bool)
         by_account[attributes.account] = chosen  # (one row per account)
@@ -117,13 +105,6 @@ class Filters:
             return np.ones(rows.size, dtype=bool)
         return rows.per_filter("mask", self,
                                lambda: self.accounts_kept(snap, rows)[rows.account])
-
-
-def no_segments_error() -> CsAnalyticsError:
-    """A segment filter on a snapshot built without segments."""
-    return CsAnalyticsError(
-        "cannot filter by segment: this snapshot has no segments yet "
-        f"(table {SEGMENT_TABLE} is missing); refresh the data or remove the segment filter")
 
 
 def condition(filters: Filters | None, snap, column: str = "account_id") -> tuple[str, dict]:

@@ -18,10 +18,9 @@ from cs_analytics.config import BANDS, HEALTH_COMPONENTS
 from cs_analytics.metrics import signals as signals_api
 from cs_analytics.metrics.base import json_value
 from cs_analytics.metrics.filters import Filters, condition
-from cs_analytics.metrics.weekly import (counts_on, has_health, require_health, snapshot_day_for,
-                                         snapshot_days)
+from cs_analytics.metrics.weekly import counts_on, snapshot_day_for, snapshot_days
 
-__all__ = ["has_health", "snapshot_days", "snapshot_day_for", "json_value", "scores_on",
+__all__ = ["snapshot_days", "snapshot_day_for", "json_value", "scores_on",
            "band_counts", "components_of", "records", "history", "iter_history"]
 
 
@@ -95,7 +94,6 @@ def records(snap, day: dt.date | None = None, assessments: dict | None = None,
 def history(snap, account_id: str) -> pd.DataFrame:
     """The account's rows of fct_health_weekly (every Monday it was active, and the as-of
     date), oldest first, with its segment."""
-    require_health(snap)
     return snap.query("""
         SELECT h.*, s.segment, s.attribute_tier
         FROM fct_health_weekly h
@@ -115,7 +113,6 @@ def iter_history(snap, batch_size: int = 10_000):
     """Every account's row of every Monday of the weekly history (fct_health_weekly where
     is_weekly, with its segment that day), in batches of tuples in HISTORY_COLUMNS order, by
     account and day; dates as ISO text. Streams: the history is never held at once."""
-    require_health(snap)
     components = ", ".join(f"h.{c}_score" for c in HEALTH_COMPONENTS)
     cur = snap.cursor()
     try:

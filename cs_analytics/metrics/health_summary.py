@@ -38,10 +38,7 @@ WEEKLY_BANDS = Query("health bands of the last weeks", """
 
 def _grouped_bands_sql(snap) -> str:
     """Every scored account of the accounts table with its band and each grouping."""
-    segment_join = ("LEFT JOIN fct_segment_current s USING (account_id)"
-                    if snap.has_table("fct_segment_current") else
-                    "LEFT JOIN (SELECT NULL::VARCHAR AS account_id, NULL::VARCHAR AS segment "
-                    "WHERE false) s USING (account_id)")
+    segment_join = "LEFT JOIN fct_segment_current s USING (account_id)"
     return f"""
         SELECT h.account_id, h.band,
                {", ".join(f'{sql} AS "{name}"' for name, sql in GROUPINGS.items())}
@@ -64,10 +61,6 @@ COMPONENTS = Query("components of the current scores", "SELECT account_id, " + "
     + " FROM fct_health_current", keep=1)
 
 
-def has_health(snap) -> bool:
-    return snap.has_table("fct_health_weekly") and snap.has_table("fct_health_current")
-
-
 def band_distribution(snap, filters: Filters | None = None) -> pd.DataFrame:
     """`health.band_counts` on the as-of date as rows: band, accounts, share (of the scored
     accounts; None when none)."""
@@ -81,9 +74,6 @@ def band_counts_over_time(snap, weeks: int = 26, filters: Filters | None = None
                           ) -> pd.DataFrame:
     """Accounts per band on each weekly snapshot of the last `weeks` weeks and on the as-of
     date: snapshot_day, healthy, caution, warning, danger, accounts; oldest first."""
-    columns = ["snapshot_day", *BANDS, "accounts"]
-    if not has_health(snap):
-        return pd.DataFrame(columns=columns)
     rows = held(snap, WEEKLY_BANDS, weeks=weeks)
     counts = rows.counts(mask(filters, snap, rows), "snapshot_day", "band")
     days = sorted({day for day, _ in counts})
@@ -95,9 +85,6 @@ def band_counts_by(snap, by: str, filters: Filters | None = None) -> pd.DataFram
     group, healthy, caution, warning, danger, accounts; by group, no group last."""
     if by not in GROUPINGS:
         raise ValueError(f"group by '{by}': expected one of {', '.join(GROUPINGS)}")
-    columns = ["group", *BANDS, "accounts"]
-    if not has_health(snap):
-        return pd.DataFrame(columns=columns)
     rows = held(snap, GROUPED_BANDS)
     counts = rows.counts(mask(filters, snap, rows), by, "band")
     groups = sorted({g for g, _ in counts}, key=lambda g: (g is None, g or ""))
@@ -118,8 +105,6 @@ def attribute_matrix(snap, filters: Filters | None = None) -> pd.DataFrame:
     """Attribute tier (high, mid, low) × band account counts on the as-of date, with the
     segment each cell maps to: tier, healthy…danger, segment_healthy…segment_danger."""
     columns = ["tier", *BANDS, *(f"segment_{b}" for b in BANDS)]
-    if not snap.has_table("fct_segment_current"):
-        return pd.DataFrame(columns=columns)
     rows = held(snap, TIERS_AND_BANDS)
     counts = rows.counts(mask(filters, snap, rows), "attribute_tier", "band")
     matrix = _segment_matrix(snap)
@@ -134,10 +119,7 @@ def attribute_matrix(snap, filters: Filters | None = None) -> pd.DataFrame:
 
 
 def _segment_matrix(snap) -> dict[tuple[str, str], str]:
-    """{(attribute tier, band): segment} of the snapshot's params_segment_matrix (empty
-    without one)."""
-    if not snap.has_table("params_segment_matrix"):
-        return {}
+    """{(attribute tier, band): segment} of the snapshot's params_segment_matrix."""
     rows = held(snap, SEGMENT_MATRIX)
     return rows.memo("by tier and band", lambda: dict(zip(
         zip(rows.frame()["attribute_tier"], rows.frame()["band"]), rows.frame()["segment"])))
@@ -151,8 +133,6 @@ def declined(snap, min_drop: float = 10.0, filters: Filters | None = None) -> pd
     first."""
     columns = ["account_id", "name", "owner_name", "score", "score_4w_before",
                "score_change_4w", "band", "band_4w_before", "top_detractor"]
-    if not has_health(snap):
-        return pd.DataFrame(columns=columns)
     where, params = condition(filters, snap, "h.account_id")
     rank = "CASE {} WHEN 'healthy' THEN 0 WHEN 'caution' THEN 1 WHEN 'warning' THEN 2 " \
            "WHEN 'danger' THEN 3 END"
@@ -177,8 +157,6 @@ def component_contributions(snap, filters: Filters | None = None) -> pd.DataFram
     (weight × (100 − score): points it costs; 0 without data); in component order."""
     columns = ["component", "accounts", "avg_score", "avg_weight", "avg_contribution",
                "avg_lost"]
-    if not has_health(snap):
-        return pd.DataFrame(columns=columns)
     rows = held(snap, COMPONENTS)
     measures = ("score", "weight", "contribution", "lost")
     totals = rows.totals(mask(filters, snap, rows), (),
@@ -205,11 +183,8 @@ def accounts_in_band(snap, band: str, filters: Filters | None = None) -> pd.Data
         raise ValueError(f"band '{band}': expected one of {', '.join(BANDS)}")
     columns = ["account_id", "name", "owner_name", "score", "score_change_4w",
                "top_detractor", "segment"]
-    if not has_health(snap):
-        return pd.DataFrame(columns=columns)
     where, params = condition(filters, snap, "h.account_id")
-    segment = ("(SELECT segment FROM fct_segment_current s WHERE s.account_id = h.account_id)"
-               if snap.has_table("fct_segment_current") else "NULL")
+    segment = "(SELECT segment FROM fct_segment_current s WHERE s.account_id = h.account_id)"
     return snap.query(f"""
         SELECT h.account_id, a.name, coalesce(u.name, a.owner_id) AS owner_name, h.score,
                h.score_change_4w, h.top_detractor, {segment} AS segment
@@ -224,8 +199,6 @@ def accounts_in_band(snap, band: str, filters: Filters | None = None) -> pd.Data
 def account_current(snap, account_id: str) -> dict | None:
     """The account's health on the as-of date (score, band, top_detractor, changes, the
     components' value/score/weight/contribution, renewal facts), or None when not scored."""
-    if not has_health(snap):
-        return None
     frame = snap.query("SELECT * FROM fct_health_current WHERE account_id = $id",
                        {"id": account_id})
     if frame.empty:
@@ -235,8 +208,6 @@ def account_current(snap, account_id: str) -> dict | None:
 
 def account_segment(snap, account_id: str) -> str | None:
     """The account's segment on the as-of date (None when not active or not scored)."""
-    if not snap.has_table("fct_segment_current"):
-        return None
     value = snap.scalar("SELECT segment FROM fct_segment_current WHERE account_id = $id",
                         {"id": account_id})
     return plain(value)
@@ -263,8 +234,6 @@ def account_history(snap, account_id: str, since: dt.date | None = None) -> pd.D
     top_detractor and each component's score; oldest first."""
     columns = ["snapshot_day", "score", "band", "top_detractor",
                *(f"{c}_score" for c in HEALTH_COMPONENTS)]
-    if not has_health(snap):
-        return pd.DataFrame(columns=columns)
     frame = health.history(snap, account_id)[columns]
     if since is not None:
         frame = frame[pd.to_datetime(frame["snapshot_day"]).dt.date >= since]

@@ -15,7 +15,6 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics.base import SPINE_TABLE, as_date, check_period, ratio, resolve_as_of
 from cs_analytics.metrics.filters import Filters, accounts_kept
 from cs_analytics.metrics.held import HeldRows, Query, held
@@ -38,10 +37,6 @@ SPINE_AS_OF = Query("account mrr monthly as of", f"""
 def spine_rows(snap, as_of: dt.date | None = None) -> HeldRows:
     """The spine's rows at `as_of` (default: the snapshot's), ordered by month."""
     as_of = resolve_as_of(snap, as_of)
-    if not snap.has_table(SPINE_TABLE):
-        raise CsAnalyticsError(
-            f"this snapshot has no revenue tables ({SPINE_TABLE} is missing): it was built by "
-            "an older version; refresh the data")
     return held(snap, SPINE) if as_of == snap.as_of else held(snap, SPINE_AS_OF, as_of=as_of)
 
 
@@ -73,7 +68,8 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
     """One row per period (SPEC §4 "Period metrics", P = months (a, b]):
 
     label, kind, period_start, period_end (b's snapshot day), end_month (b), start_mrr /
-    start_customers (at a), mrr / arr / customers (at b), signed movement totals and counts
+    start_customers (at a), mrr / arr / customers / arpa (MRR per customer, at b), signed
+    movement totals and counts
     over P, base_customers (|S|, the customers at a), churned_customers (of S, not customers
     at b), base_mrr (Σ MRR_i(a)), base_end_mrr (Σ MRR_i(b)), base_retained_mrr
     (Σ min(MRR_i(a), MRR_i(b))), logo_churn_rate, nrr, grr, gross_mrr_churn, net_mrr_churn,
@@ -139,6 +135,7 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
         "end_month": b,
         **sums,
         "arr": 12 * sums["mrr"],
+        "arpa": [ratio(mrr_b, n) for mrr_b, n in zip(col["mrr"], col["customers"])],
         "logo_churn_rate": [ratio(c, n) for c, n in zip(col["churned_customers"], based)],
         "nrr": nrr,
         "grr": grr,

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import fiscal_year_start_month, query, ratio, stable_types
 from cs_analytics.metrics.filters import Filters, condition
@@ -54,22 +53,10 @@ _INT_COLUMNS = ("days_to_end", "notice_days", "days_to_notice_deadline")
 _STATUS_RANK = "list_position(['" + "', '".join(STATUSES) + "'], r.status)"
 
 
-def has_renewals(snap) -> bool:
-    return snap.has_table(MART)
-
-
-def _require(snap) -> None:
-    if not has_renewals(snap):
-        raise CsAnalyticsError(
-            f"this snapshot has no renewal statuses ({MART} is missing): it was built by an "
-            "older version; refresh the data")
-
-
 def _rows(snap, where_sql: str, params: dict, filters: Filters | None,
           order_sql: str) -> pd.DataFrame:
     """fct_renewals rows matching `where_sql` for the filtered accounts, with the account's
     name and owner, in `order_sql` order (COLUMNS)."""
-    _require(snap)
     where, filter_params = condition(filters, snap, "r.account_id")
     return stable_types(query(snap, f"""
         SELECT r.contract_id, r.account_id, a.name, a.owner_id,
@@ -183,7 +170,6 @@ def probabilities(snap) -> pd.DataFrame:
     """P(renew) per forecast bucket (fct_renewal_probabilities): bucket, renewals, renewed,
     rate, ci_low, ci_high (90% Wilson), source ('history' or 'default'), p, p_low, p_high,
     default_p; in BUCKETS order."""
-    _require(snap)
     return snap.query("SELECT * FROM fct_renewal_probabilities")
 
 

@@ -19,18 +19,17 @@ import pandas as pd
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import churn
 from cs_analytics.metrics import periods as P
-from cs_analytics.metrics.base import (as_date, check_period, date_column,
+from cs_analytics.metrics.base import (check_period, date_column,
                                        fiscal_year_start_month, plain, query, ratio,
                                        resolve_as_of, spine)
 from cs_analytics.metrics.filters import Filters, accounts_kept
 from cs_analytics.metrics.held import per_account
+from cs_analytics.metrics.kpis import DATE_KEYS, KPIS
 from cs_analytics.metrics.monthly import MOVEMENTS, monthly_totals, period_metrics, spine_rows
 from cs_analytics.metrics.periods import Period, month_start
 
-# The JSON keys of `kpis` (issue 3), in this order.
-KPI_KEYS = ("mrr", "arr", "customers", "new", "expansion", "contraction", "churn",
-            "reactivation", "logo_churn_rate", "nrr", "grr", "gross_mrr_churn", "net_mrr_churn",
-            "quick_ratio", "two_year_churn_rate", "period_start", "period_end", "as_of")
+# The JSON keys of `kpis`, in this order: the registry's KPIs, then the period and the date.
+KPI_KEYS = (*(k.key for k in KPIS), *DATE_KEYS)
 
 
 # ---------------------------------------------------------------------------- monthly
@@ -179,7 +178,7 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
     frame = period_metrics(snap, periods, filters, as_of)
     ends = [p.end_month(as_of) for p in periods]
     trend = churn.two_year_churn_trend(snap, sorted(set(ends)), filters, as_of)
-    computed_elsewhere = ("two_year_churn_rate", "period_start", "period_end", "as_of")
+    computed_elsewhere = ("two_year_churn_rate", *DATE_KEYS)
     out = []
     for period, end, (_, row) in zip(periods, ends, frame.iterrows()):
         two_year = churn.two_year_churn_at(trend, end)
@@ -198,6 +197,10 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
 GRAIN_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
+# The cohort table's cells (SPEC §4 "Cohorts"): net MRR retention, logo retention.
+COHORT_METRICS = ("mrr", "logo")
+
+
 def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
                  filters: Filters | None = None, as_of: dt.date | None = None) -> pd.DataFrame:
     """Cohorts by first month with MRR (F_i), grouped by month, fiscal quarter or fiscal year.
@@ -209,8 +212,9 @@ def cohort_table(snap, grain: str = "quarter", metric: str = "logo",
     """
     if grain not in GRAIN_MONTHS:
         raise CsAnalyticsError(f"cohort grain '{grain}': expected month, quarter or year")
-    if metric not in ("logo", "mrr"):
-        raise CsAnalyticsError(f"cohort metric '{metric}': expected logo or mrr")
+    if metric not in COHORT_METRICS:
+        raise CsAnalyticsError(
+            f"cohort metric '{metric}': expected {' or '.join(sorted(COHORT_METRICS))}")
     as_of = resolve_as_of(snap, as_of)
     spine_held = spine_rows(snap, as_of)
     fsm = fiscal_year_start_month(snap)

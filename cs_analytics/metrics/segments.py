@@ -17,10 +17,6 @@ from cs_analytics.metrics.filters import Filters, condition
 from cs_analytics.metrics.weekly import counts_on, snapshot_day_for
 
 
-def has_segments(snap) -> bool:
-    return snap.has_table("fct_segment_history")
-
-
 def segments_on(snap, day: dt.date | None = None, filters: Filters | None = None
                 ) -> pd.DataFrame:
     """Every active account's attribute points, tier, band and segment on the snapshot in

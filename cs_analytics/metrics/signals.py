@@ -39,18 +39,12 @@ CONTEXT_COLUMNS = ["account_id", "name", "owner_id", "owner_name", "owner_manage
                    "mrr", "last_contact_date", "last_contact_type", "sf_url", "score", "band"]
 
 
-def has_signals(snap) -> bool:
-    return snap.has_table("fct_signals_weekly")
-
-
 @per_account
 def signals_on(snap, day: dt.date | None = None, signals: tuple[str, ...] = (),
                filters: Filters | None = None, account_id: str | None = None) -> pd.DataFrame:
     """Signals shown on the snapshot in effect on `day` (default: the as-of date): every
     fct_signals_weekly column plus name, owner_id, owner_name, owner_manager_id, segment, mrr
     and sf_url; by account then signal order."""
-    if not has_signals(snap):
-        return pd.DataFrame(columns=["account_id", "signal", "since", *CONTEXT_COLUMNS])
     day = snapshot_day_for(snap, day)
     _check_names(signals)
     where, params = condition(filters, snap, "s.account_id")
@@ -77,8 +71,6 @@ def keys_on(snap, day: dt.date | None = None, filters: Filters | None = None) ->
     """The rows of `signals_on` as account_id, signal, since only: what an alert's status
     (`alert_actions.with_status`) is decided by. Counting the open alerts needs no names,
     owners or evidence: one table read."""
-    if not has_signals(snap):
-        return pd.DataFrame(columns=["account_id", "signal", "since"])
     day = snapshot_day_for(snap, day)
     where, params = condition(filters, snap, "s.account_id")
     return snap.query(f"""
@@ -135,8 +127,6 @@ def counts(snap, day: dt.date | None = None, filters: Filters | None = None) -> 
 def history(snap, account_id: str) -> pd.DataFrame:
     """The account's signals on every snapshot day: snapshot_day, signal, since, entered and
     the evidence columns; oldest first."""
-    if not has_signals(snap):
-        return pd.DataFrame(columns=["snapshot_day", "signal", "since", "entered"])
     return snap.query("""
         SELECT * FROM fct_signals_weekly WHERE account_id = $id ORDER BY snapshot_day, signal
     """, {"id": account_id})
@@ -145,8 +135,6 @@ def history(snap, account_id: str) -> pd.DataFrame:
 def entries(snap, since: dt.date | None = None, filters: Filters | None = None) -> pd.DataFrame:
     """When accounts entered a signal (a snapshot day showing it after one that did not):
     account_id, name, signal, snapshot_day; newest first."""
-    if not has_signals(snap):
-        return pd.DataFrame(columns=["account_id", "name", "signal", "snapshot_day"])
     where, params = condition(filters, snap, "s.account_id")
     return snap.query(f"""
         SELECT s.account_id, a.name, s.signal, s.snapshot_day

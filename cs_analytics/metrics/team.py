@@ -32,20 +32,16 @@ def _active_cte() -> str:
         )"""
 
 
-def _optional(snap, table: str, columns: str, key: str = "account_id") -> str:
-    """A health mart, or an empty stand-in when the snapshot was built without it."""
-    if snap.has_table(table):
-        return f"SELECT {key}, {columns} FROM {table}"
-    nulls = ", ".join(f"NULL AS {c.split(' AS ')[-1].strip()}" for c in columns.split(","))
-    return f"SELECT NULL::VARCHAR AS {key}, {nulls} WHERE false"
+def _select(table: str, columns: str, key: str = "account_id") -> str:
+    return f"SELECT {key}, {columns} FROM {table}"
 
 
 def _owner_rows_sql(snap) -> str:
     """One row per active customer in the accounts table: its owner, MRR, segment, band,
     signal counts and days since the last contact — what the owner summary adds up."""
-    health = _optional(snap, "fct_health_current", "band, last_contact_date")
-    segments = _optional(snap, "fct_segment_current", "segment")
-    signals = _optional(snap, "fct_signals_current", "signal")
+    health = _select("fct_health_current", "band, last_contact_date")
+    segments = _select("fct_segment_current", "segment")
+    signals = _select("fct_signals_current", "signal")
     return f"""
         WITH {_active_cte()},
         health AS ({health}),
@@ -159,11 +155,11 @@ def portfolio(snap, owner_id: str | None = None, filters: Filters | None = None,
     last_contact_date, days_since_contact, contract_end_date, days_to_end, signals (comma
     separated), sf_url. `bands` keeps those health bands only. Riskiest first (lowest score)."""
     where, params = condition(filters, snap, "a.account_id")
-    health = _optional(snap, "fct_health_current",
+    health = _select("fct_health_current",
                        "band, score, score_change_4w, top_detractor, last_contact_date, "
                        "contract_end_date, days_to_end")
-    segments = _optional(snap, "fct_segment_current", "segment")
-    signals = _optional(snap, "fct_signals_current", "signal")
+    segments = _select("fct_segment_current", "segment")
+    signals = _select("fct_signals_current", "signal")
     return snap.query(f"""
         WITH {_active_cte()},
         health AS ({health}),
@@ -251,7 +247,7 @@ def week_numbers(snap, owner_ids: list[str], week_start: dt.date, settings: Sett
               **{k: int(acts[k]) for k in ("meetings", "emails_calls", "other")},
               "accounts": 0, **{b: 0 for b in BANDS}, "signals_entered": 0,
               "accounts_no_contact": 0}
-    if not snap.has_table("fct_health_weekly") or week_start > snap.as_of:
+    if week_start > snap.as_of:
         return result
     day = snap.scalar("SELECT max(snapshot_day) FROM fct_health_weekly "
                       "WHERE snapshot_day BETWEEN $first AND $last",
@@ -267,13 +263,12 @@ def week_numbers(snap, owner_ids: list[str], week_start: dt.date, settings: Sett
     """, {"day": day, "owners": list(owner_ids)}).iloc[0]
     result.update({k: int(row[k]) for k in ("accounts", *BANDS)})
     result["health_day"] = day
-    if snap.has_table("fct_signals_weekly"):
-        sig = snap.query("""
-            SELECT count(*) FILTER (WHERE s.entered) AS signals_entered,
-                   count(DISTINCT s.account_id) FILTER (WHERE s.signal = 'no_contact_60d')
-                       AS accounts_no_contact
-            FROM fct_signals_weekly s JOIN accounts a USING (account_id)
-            WHERE s.snapshot_day = $day AND list_contains($owners, a.owner_id)
-        """, {"day": day, "owners": list(owner_ids)}).iloc[0]
-        result.update({k: int(sig[k]) for k in ("signals_entered", "accounts_no_contact")})
+    sig = snap.query("""
+        SELECT count(*) FILTER (WHERE s.entered) AS signals_entered,
+               count(DISTINCT s.account_id) FILTER (WHERE s.signal = 'no_contact_60d')
+                   AS accounts_no_contact
+        FROM fct_signals_weekly s JOIN accounts a USING (account_id)
+        WHERE s.snapshot_day = $day AND list_contains($owners, a.owner_id)
+    """, {"day": day, "owners": list(owner_ids)}).iloc[0]
+    result.update({k: int(sig[k]) for k in ("signals_entered", "accounts_no_contact")})
     return result

@@ -181,10 +181,7 @@ def account_usage_summary(snap, account_id: str, as_of: dt.date,
 
 def usage_first_date(snap) -> dt.date | None:
     """The first day the usage export covers (any account), or None without usage."""
-    if snap.has_table("int_health_coverage"):
-        value = snap.scalar("SELECT usage_first_date FROM int_health_coverage")
-    else:
-        value = snap.scalar("SELECT min(date) FROM usage")
+    value = snap.scalar("SELECT usage_first_date FROM int_health_coverage")
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 

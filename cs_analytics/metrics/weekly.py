@@ -19,20 +19,8 @@ AS_OF_TABLES = {"fct_health_weekly": "fct_health_current",
                 "fct_signals_weekly": "fct_signals_current"}
 
 
-def has_health(snap) -> bool:
-    return snap.has_table("fct_health_weekly")
-
-
-def require_health(snap) -> None:
-    if not has_health(snap):
-        raise CsAnalyticsError(
-            "this snapshot has no health scores (fct_health_weekly is missing): it was built by "
-            "an older version; refresh the data")
-
-
 def snapshot_days(snap) -> list[dt.date]:
     """Every day the health score was computed for: Mondays and the as-of date, oldest first."""
-    require_health(snap)
     return [r[0] for r in snap.rows(
         "SELECT snapshot_day FROM int_health_snapshot_days ORDER BY snapshot_day")]
 
@@ -40,7 +28,6 @@ def snapshot_days(snap) -> list[dt.date]:
 def snapshot_day_for(snap, day: dt.date | None = None) -> dt.date:
     """The health snapshot in effect on `day`: the latest snapshot day on or before it (None:
     the as-of date). Scores exist for Mondays and the as-of date only."""
-    require_health(snap)
     if day is None:
         return snap.as_of
     day = resolve_as_of(snap, day)
@@ -56,10 +43,9 @@ def snapshot_day_for(snap, day: dt.date | None = None) -> dt.date:
 
 def mart_on(snap, mart: str, day: dt.date) -> str:
     """The table to read weekly mart `mart`'s rows of snapshot day `day` from: its as-of table
-    for the as-of date, else the mart itself (also for a snapshot built before its as-of
-    table)."""
+    for the as-of date, else the mart itself."""
     current = AS_OF_TABLES.get(mart)
-    return current if current and day == snap.as_of and snap.has_table(current) else mart
+    return current if current and day == snap.as_of else mart
 
 
 # The rows `counts_on` counts: the account and the counted column of each weekly mart's rows
@@ -81,11 +67,8 @@ def counts_on(snap, table: str, column: str, keys, day: dt.date | None = None,
               filters: Filters | None = None) -> dict[str, int]:
     """Rows of a weekly mart (`table`: fct_health_weekly, fct_segment_history,
     fct_signals_weekly) per value of `column` on the snapshot in effect on `day`: every one of
-    `keys` present (0 when none, and all 0 when the snapshot has no such table); rows without a
-    value are not counted."""
+    `keys` present (0 when none); rows without a value are not counted."""
     counts = {k: 0 for k in keys}
-    if not snap.has_table(table):
-        return counts
     day = snapshot_day_for(snap, day)
     rows = held(snap, DAY_ROWS[mart_on(snap, table, day), column], day=day)
     for (value,), n in rows.counts(mask(filters, snap, rows), column).items():

@@ -28,7 +28,8 @@ from cs_analytics import contract
 from cs_analytics.config import Settings
 from cs_analytics.errors import BuildFailed, CsAnalyticsError
 from cs_analytics.warehouse import models
-from cs_analytics.warehouse.store import FILE_MODE, RefreshLog, SnapshotFile, Store, storage_error
+from cs_analytics.warehouse.store import (FILE_MODE, SCHEMA_VERSION, RefreshLog, SnapshotFile, Store,
+                                          storage_error)
 
 Progress = Callable[[str], None]
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -90,29 +91,39 @@ class Build:
                       + (f"from the newest intact snapshot {served.file.id}"
                          if served.file is not None else "from empty tables"))
         self.previous_is_demo = False
+        self.previous_as_of: dt.date | None = None
         self._create_canonical_tables(base)
         pause_point("extract")
 
     # ------------------------------------------------------------------ loading
 
     def _create_canonical_tables(self, base: str) -> None:
+        """The canonical tables, empty, then — with base 'current' or 'rebuild' — filled with
+        the served snapshot's rows, whichever schema version built it: its canonical tables
+        are all a build needs, the models make the rest again."""
         for name in contract.TABLE_ORDER:
             self.con.execute(contract.TABLES[name].create_sql())
-        if base != "current" or self.previous is None:
+        if base not in ("current", "rebuild") or self.previous is None:
             return
         self.con.execute("ATTACH ? AS previous (READ_ONLY)", [str(self.previous.path)])
         try:
-            self.previous_is_demo = bool(self.con.execute(
-                "SELECT is_demo FROM previous.snapshot_meta").fetchall()[0][0])
+            self.previous_is_demo, self.previous_as_of = self.con.execute(
+                "SELECT is_demo, as_of FROM previous.snapshot_meta").fetchall()[0]
+            self.previous_is_demo = bool(self.previous_is_demo)
             # Real data is never merged into demo data: the first real import starts afresh.
-            if not self.previous_is_demo:
+            # A rebuild keeps what the snapshot is, demo data included.
+            if base == "rebuild":
+                self.is_demo = self.previous_is_demo
+            if base == "rebuild" or not self.previous_is_demo:
                 for name in contract.TABLE_ORDER:
-                    # A snapshot built before a column was added to the contract gives it
-                    # empty (NULL), as a file without that column does.
+                    # A column (or table) another version's contract did not have is empty
+                    # (NULL), as it is for a file without that column.
                     had = {r[0] for r in self.con.execute(
                         "SELECT column_name FROM duckdb_columns() "
                         "WHERE database_name = 'previous' AND table_name = ?", [name]
                     ).fetchall()}
+                    if not had:
+                        continue
                     cols = ", ".join(f'"{c}"' if c in had else f'NULL AS "{c}"'
                                      for c in contract.TABLES[name].column_names)
                     self.con.execute(
@@ -178,10 +189,10 @@ class Build:
         self.con.execute(
             "CREATE TABLE snapshot_meta AS SELECT ? AS refresh_id, ? AS source, "
             "CAST(? AS TIMESTAMP) AS built_at, CAST(? AS DATE) AS as_of, ? AS is_demo, "
-            "? AS rows, ? AS warnings",
+            "? AS rows, ? AS warnings, CAST(? AS INTEGER) AS schema_version",
             [self.refresh_id, self.source, dt.datetime.now(dt.UTC).replace(tzinfo=None),
              as_of, self.is_demo, json.dumps(rows, ensure_ascii=False),
-             json.dumps(self.warnings, ensure_ascii=False)])
+             json.dumps(self.warnings, ensure_ascii=False), SCHEMA_VERSION])
         self.con.execute("CHECKPOINT")
         self.con.close()
         pause_point("publish")
@@ -279,6 +290,18 @@ class open_build:
             return False
         finally:
             self._lock.__exit__(None, None, None)
+
+
+def rebuild(settings: Settings, store: Store, progress: Progress | None = None) -> PublishResult:
+    """Build the served snapshot again from its own canonical tables with this version's
+    models, for the same as-of date — what a snapshot built by another version needs before it
+    is read (`store.SCHEMA_VERSION`). No source is read; user data is not touched."""
+    if not store.has_snapshot():
+        raise CsAnalyticsError("there is no snapshot to rebuild: run `python -m cs_analytics "
+                               "demo` or import data first")
+    with open_build(settings, store, source="rebuild", base="rebuild",
+                    progress=progress) as build:
+        return build.publish(as_of=build.previous_as_of)
 
 
 class _suppress:

@@ -47,7 +47,8 @@ from urllib.parse import quote
 
 import duckdb
 
-from cs_analytics.errors import CsAnalyticsError, NoSnapshot, SnapshotDamaged, StorageError
+from cs_analytics.errors import (CsAnalyticsError, NoSnapshot, Sentence, SnapshotDamaged,
+                                 SnapshotOutdated, StorageError)
 
 POINTER = "CURRENT"
 SNAPSHOT_DIR = "snapshots"
@@ -57,6 +58,13 @@ SNAPSHOT_NAME = re.compile(r"snap-[0-9A-Za-z]+-[0-9]+\.duckdb")
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 # Tables every published snapshot has: a file without them is not a complete snapshot.
+# The version of what a snapshot holds — the canonical tables of contract.py and the tables the
+# models write. Raise it with any change to them: a snapshot whose snapshot_meta records another
+# version (or none) is not read, and the next build (import, refresh, `rebuild`) makes it again
+# from its canonical tables. So metrics read every model's table without asking whether it is
+# there.
+SCHEMA_VERSION = 2
+
 REQUIRED_TABLES = frozenset({"snapshot_meta", "users", "accounts", "contracts", "activities",
                              "usage", "fct_account_mrr_monthly"})
 
@@ -221,6 +229,16 @@ class Snapshot:
             row["rows"] = json.loads(row.get("rows") or "{}")
             self._facts["meta"] = row
         return self._facts["meta"]
+
+    @property
+    def schema_version(self) -> int | None:
+        """The SCHEMA_VERSION the snapshot was built with (None: built before versions)."""
+        value = self.meta.get("schema_version")
+        return None if value is None or value != value else int(value)
+
+    @property
+    def is_current_version(self) -> bool:
+        return self.schema_version == SCHEMA_VERSION
 
     @property
     def as_of(self) -> dt.date:
@@ -430,9 +448,11 @@ class Store:
         """Whether a snapshot can be served (the current one, or an intact older one)."""
         return self.resolve().file is not None
 
-    def open_current(self) -> Snapshot:
+    def open_current(self, any_version: bool = False) -> Snapshot:
         """The snapshot to serve (`resolve`), opened read-only. NoSnapshot when nothing was
-        published; SnapshotDamaged when the current one is damaged and none older is intact."""
+        published; SnapshotDamaged when the current one is damaged and none older is intact;
+        SnapshotOutdated when it was built by another schema version, unless `any_version`
+        (for what reads only its canonical tables or its description)."""
         served = self.resolve()
         if served.file is None:
             if served.damage is not None:
@@ -444,8 +464,11 @@ class Store:
             raise NoSnapshot(
                 f"no snapshot published in {self.home}: run `python -m cs_analytics demo` "
                 "or import data first")
-        return Snapshot(served.file, *_connections.entry(served.file.path),
+        snap = Snapshot(served.file, *_connections.entry(served.file.path),
                         damage=served.damage)
+        if not any_version and not snap.is_current_version:
+            raise outdated_error(snap)
+        return snap
 
     def snapshot_files(self) -> list[SnapshotFile]:
         """Published snapshot files, newest first."""
@@ -580,6 +603,20 @@ class Store:
             return open_sqlite(path, migrations)
         except (OSError, sqlite3.Error) as exc:
             raise storage_error(exc, self.home) or exc
+
+
+def outdated_error(snap: Snapshot) -> SnapshotOutdated:
+    """The one sentence for a snapshot built by another version (the app says it in its own
+    language: ui/locales, `frame.snapshot_outdated`)."""
+    found = snap.schema_version
+    shown = found if found is not None else "—"
+    en = (f"snapshot {snap.id} was built by another version of CS Analytics (snapshot schema "
+          f"{shown}; this version reads {SCHEMA_VERSION}): rebuild it from its own data with "
+          "`python -m cs_analytics rebuild` (or an `import` or `refresh`)")
+    ja = (f"スナップショット {snap.id} は別のバージョンの CS Analytics で作成されています（スキーマ "
+          f"{shown}、このバージョンは {SCHEMA_VERSION}）。`python -m cs_analytics rebuild`"
+          "（または import / refresh）で、そのデータから作り直してください")
+    return SnapshotOutdated(en, snap.id, found, text=Sentence(en, ja))
 
 
 def _read_pointer(content: bytes, snapshot_dir: Path) -> SnapshotFile | Damage:

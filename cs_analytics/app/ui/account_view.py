@@ -147,8 +147,7 @@ def signals(snap: Snapshot, account_id: str) -> None:
 
 
 def health_history(snap: Snapshot, account_id: str, settings) -> None:
-    history = (data.call(health.history, snap, account_id) if health.has_health(snap)
-               else pd.DataFrame())
+    history = data.call(health.history, snap, account_id)
     if history.empty:
         st.info(t("account.not_scored"))
         return

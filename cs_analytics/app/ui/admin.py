@@ -21,7 +21,7 @@ from typing import Iterator
 import pandas as pd
 
 from cs_analytics import clock
-from cs_analytics.app.ui.i18n import catalogue, t, translate
+from cs_analytics.app.ui.i18n import catalogue, translate
 from cs_analytics.config import CANONICAL_TABLES, REPO_ROOT, Settings
 from cs_analytics.ingest.messages import printable
 from cs_analytics.outputs.writeback.run import LOG_SOURCE as PUSH_SOURCE
@@ -154,8 +154,11 @@ def problems_frame(problems, lang: str = "en") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "row", "column", "message"])
 
 
-def refresh_command(is_demo: bool, lang: str = "en") -> list[str]:
-    """The CLI command a refresh button runs (problems with the data in `lang`)."""
+def refresh_command(is_demo: bool, lang: str = "en", outdated: bool = False) -> list[str]:
+    """The CLI command a refresh button runs (problems with the data in `lang`): with
+    `outdated` (a snapshot built by another version), `rebuild` from its own data."""
+    if outdated:
+        return [sys.executable, "-m", "cs_analytics", "--lang", lang, "rebuild"]
     if is_demo:
         return [sys.executable, "-m", "cs_analytics", "demo"]
     return [sys.executable, "-m", "cs_analytics", "--lang", lang, "refresh", "--source", "all"]

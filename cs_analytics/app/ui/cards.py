@@ -11,19 +11,15 @@ from cs_analytics.app.ui.i18n import current_language, t
 from cs_analytics.app.ui.widgets import band_label
 from cs_analytics.app.ui.widgets import kpi
 from cs_analytics.config import Settings
+from cs_analytics.metrics import kpis
 from cs_analytics.metrics.comparisons import group_changed
 from cs_analytics.userdata import alert_actions
 
-# kpis() keys shown as cards, in order.
-REVENUE_CARDS = ("mrr", "arr", "customers", "nrr", "grr", "logo_churn_rate",
-                 "two_year_churn_rate", "quick_ratio")
-RATES = ("nrr", "grr", "logo_churn_rate", "two_year_churn_rate")
+# kpis() keys shown as cards, in order (the KPI registry, metrics/kpis.py).
+REVENUE_CARDS = kpis.CARDS
 
 # Whether a rise of a number is good news: it decides a change's colour on every card.
-UP_IS_GOOD = {"mrr": True, "arr": True, "customers": True, "nrr": True, "grr": True,
-              "logo_churn_rate": False, "two_year_churn_rate": False, "quick_ratio": True,
-              "new": True, "reactivation": True, "expansion": True, "contraction": False,
-              "churn": False, "score": True}
+UP_IS_GOOD = {**{k.key: k.up_is_good for k in kpis.KPIS}, "score": True}
 
 
 def revenue_cards(comparison: dict, settings: Settings, columns: int = 4) -> None:
@@ -55,16 +51,18 @@ def _revenue_card(key: str, comparison: dict, compared_with: str, lang: str) -> 
     year_text = t("compare.year_ago_change", change=_change_text(key, value, ago, lang))
     shown = {"change": change, "up_is_good": UP_IS_GOOD[key],
              "description": t("compare.vs_previous")}
-    if key in ("mrr", "arr"):
+    kind = kpis.kpi(key).kind
+    if kind == "yen":
         unit = widgets.amount_unit(lang)
         kpi(label, fmt.amount(value, lang, unit), help=fmt.yen(value),
             change_text=None if change is None else fmt.amount_delta(change, lang, unit), **shown)
-    elif key == "customers":
+    elif kind == "count":
         kpi(label, fmt.number(value), help=f"{year_text}\n\n{compared_with}",
             change_text=None if change is None else fmt.signed(change), **shown)
-    elif key == "quick_ratio":
+    elif kind == "ratio":
         kpi(label, fmt.number(value, 2),
-            help=f"{t('kpi.quick_ratio_help')}\n\n{year_text}\n\n{compared_with}",
+            help=f"{t('kpi.quick_ratio_help')}\n\n{year_text}\n\n{compared_with}"
+            if key == "quick_ratio" else f"{year_text}\n\n{compared_with}",
             change_text=None if change is None else fmt.signed(change, 2), **shown)
     elif key == "two_year_churn_rate":
         two = comparison["current"]["two_year"]
@@ -96,9 +94,10 @@ def _change_text(key: str, value, before, lang: str) -> str:
     """A change as the card shows it: percent for amounts and counts, points for rates."""
     if value is None or before is None:
         return fmt.MISSING
-    if key in RATES:
+    kind = kpis.kpi(key).kind
+    if kind == "rate":
         return fmt.pct_points(value - before, lang)
-    if key == "quick_ratio":
+    if kind == "ratio":
         return fmt.signed(value - before, 2)
     if not before:
         return fmt.MISSING

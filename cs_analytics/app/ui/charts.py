@@ -2,11 +2,9 @@
 aggregated) and returns a figure with translated names; pages show it with `show(fig)`.
 
 A figure is plotly's plain dict ({"data": [...], "layout": {...}}), written directly and handed
-to Streamlit as it is (`show`): building it through graph_objects validates every property as
-it is set, which cost 6–13 ms a chart on every rerun, and even an unvalidated `go.Figure` is
-deep-copied twice and walked for numeric arrays on its way to Streamlit (~1 ms a chart, ~3 ms
-for a few hundred points). tests/test_charts.py passes every builder's output through the
-validating constructor instead, so an invalid property fails a test, not a page.
+to Streamlit as it is (`show`), so no property is validated, copied or walked on a rerun.
+tests/test_charts.py passes every builder's output through plotly's validating constructor
+instead, so an invalid property fails a test, not a page.
 
 Amounts are plotted unrounded, their axes ticked in the configured unit (万円 in Japanese by
 default: `display.amount_unit_ja`) and their hovers in whole yen; rates as percentages. Count and
@@ -45,8 +43,8 @@ TRACE_TYPES = ("bar", "scatter", "heatmap", "waterfall")
 
 def _plotly_white() -> dict:
     """plotly_white without its defaults for trace types and subplot kinds not drawn here:
-    plotly deep-copies a figure's template when it builds the figure and again when Streamlit
-    serializes it, ~1 ms a chart for the whole template, a third of that for this part."""
+    a figure carries only the template entries it draws with (plotly copies the template
+    whenever it builds or serializes a figure)."""
     white = pio.templates["plotly_white"].to_plotly_json()
     return {"data": {k: v for k, v in white["data"].items() if k in TRACE_TYPES},
             "layout": {k: v for k, v in white["layout"].items()
@@ -161,7 +159,7 @@ def _date_axis() -> dict:
 
 def _days(values) -> list[str]:
     """Days as the ISO text plotly writes for a Timestamp: the same points on a date axis,
-    without deep-copying and JSON-encoding a Timestamp object per point (~3 ms a chart)."""
+    without a Timestamp object per point to copy and JSON-encode."""
     return [pd.Timestamp(d).isoformat() for d in values]
 
 

@@ -21,9 +21,8 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from cs_analytics.config import Settings, data_home, load_settings
-from cs_analytics.config import config_path
-from cs_analytics.errors import NoSnapshot
+from cs_analytics.config import Settings, config_path, data_home, load_settings
+from cs_analytics.errors import NoSnapshot, SnapshotOutdated
 from cs_analytics.metrics import filters as filters_api
 from cs_analytics.metrics.filters import Filters
 from cs_analytics.metrics.held import is_per_account
@@ -77,6 +76,18 @@ def current_snapshot() -> Snapshot | None:
         return None
     _prefetch(snap)
     return snap
+
+
+def snapshot_outdated() -> SnapshotOutdated | None:
+    """Why the snapshot to serve is not read because another version built it (None: it is
+    read, or there is none) — until an import, a refresh or `rebuild` builds it again."""
+    try:
+        store().open_current()
+    except SnapshotOutdated as exc:
+        return exc
+    except NoSnapshot:
+        return None
+    return None
 
 
 def snapshot_damage() -> Damage | None:

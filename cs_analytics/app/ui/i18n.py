@@ -13,6 +13,8 @@ import string
 import tomllib
 from pathlib import Path
 
+from cs_analytics.metrics import kpis
+
 LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "ja"
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -21,9 +23,13 @@ LANG_KEY = "lang"
 
 @functools.cache
 def catalogue(lang: str) -> dict[str, str]:
-    """The flat {dotted key: template} catalogue of one language."""
+    """The flat {dotted key: template} catalogue of one language, with each KPI's name
+    (`kpi.<key>`) from the KPI registry."""
     with open(LOCALES_DIR / f"{lang}.toml", "rb") as fh:
-        return _flatten(tomllib.load(fh))
+        flat = _flatten(tomllib.load(fh))
+    for k in kpis.KPIS:
+        flat[f"kpi.{k.key}"] = kpis.label(k.key, lang)
+    return flat
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:

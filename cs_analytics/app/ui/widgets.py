@@ -24,7 +24,8 @@ from cs_analytics import clock
 from cs_analytics.app.ui import data, downloads, fmt
 from cs_analytics.app.ui.data import salesforce_org
 from cs_analytics.app.ui.i18n import catalogue, current_language, t, translate
-from cs_analytics.warehouse.store import Damage, Problem, Snapshot
+from cs_analytics.errors import SnapshotOutdated
+from cs_analytics.warehouse.store import SCHEMA_VERSION, Damage, Problem, Snapshot
 
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$=")
 # Where Streamlit's markdown (GFM) would turn plain text into a link — a scheme before "://",
@@ -49,7 +50,8 @@ def banner(snap: Snapshot | None) -> None:
     """"Data as of" line on top of every page, with the snapshot and the demo-data label."""
     lang = current_language()
     if snap is None:
-        st.caption(t("frame.no_snapshot_banner"))
+        if data.snapshot_outdated() is None:  # (else `damage_notice` says why)
+            st.caption(t("frame.no_snapshot_banner"))
         return
     parts = [t("frame.as_of", date=fmt.date(snap.as_of, lang)),
              t("frame.snapshot", id=snap.id)]
@@ -67,8 +69,12 @@ def banner(snap: Snapshot | None) -> None:
 
 def damage_notice(snap: Snapshot | None, damage: Damage | None) -> None:
     """Under the banner when the current snapshot is damaged: which one and why, and that an
-    older intact snapshot is shown instead (`snap.damage`) — or that none is left to show."""
+    older intact snapshot is shown instead (`snap.damage`) — or that none is left to show; or
+    that the snapshot was built by another version and is not read until it is rebuilt."""
     lang = current_language()
+    outdated = data.snapshot_outdated() if snap is None and damage is None else None
+    if outdated is not None:
+        st.error(outdated_text(outdated), icon="🛑")
     if snap is not None and snap.damage is not None:
         st.warning(t("frame.snapshot_fallback", damaged=md_escape(snap.damage.name),
                      reason=problem_text(snap.damage.problem, lang), id=snap.id,
@@ -76,6 +82,12 @@ def damage_notice(snap: Snapshot | None, damage: Damage | None) -> None:
     elif snap is None and damage is not None:
         st.error(t("frame.snapshot_damaged", damaged=md_escape(damage.name),
                    reason=problem_text(damage.problem, lang)), icon="🛑")
+
+
+def outdated_text(outdated: SnapshotOutdated) -> str:
+    """The sentence for a snapshot built by another version, in the page's language."""
+    return t("frame.snapshot_outdated", id=md_escape(outdated.snapshot),
+             found="—" if outdated.found is None else outdated.found, expected=SCHEMA_VERSION)
 
 
 def problem_text(problem: Problem | None, lang: str | None = None, *,
@@ -111,7 +123,8 @@ def title(key: str) -> None:
 def require_snapshot(snap: Snapshot | None) -> Snapshot:
     """Stop the page with a helpful message when no data has been published yet."""
     if snap is None:
-        st.info(t("common.no_snapshot"))
+        if data.snapshot_outdated() is None:  # (else the frame's notice says why)
+            st.info(t("common.no_snapshot"))
         st.page_link("pages/data.py", label=t("common.go_to_data"), icon="🗄️")
         st.stop()
     return snap
@@ -254,9 +267,8 @@ def account_url(account_id: str) -> str:
 
 def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, dict]:
     """What a table shows of `df` — its columns translated, formatted and in order — as an
-    Arrow table, and the column config. Each column goes to Arrow on its own: a pandas frame
-    of the shown columns, converted as a whole, cost 2–4 ms a table for its construction and
-    pandas' metadata (which a table with a hidden index does not use). A column Arrow cannot
+    Arrow table, and the column config. Each column goes to Arrow on its own, so no pandas
+    frame or pandas metadata is built for a table whose index is hidden. A column Arrow cannot
     type (mixed values) makes it a pandas frame, which Streamlit shows as text."""
     lang = current_language()
     shown = {}  # label → column
@@ -395,7 +407,7 @@ _URL_SAFE_ID = r"^[A-Za-z0-9_.~-]+$"
 def _account_urls(values: pd.Series) -> pa.Array:
     """account_url of each id (null where the id is missing), as Arrow. Ids made of URL-safe
     characters only — Salesforce ids, the demo's — need no quoting: checked and joined as two
-    Arrow operations (pandas' string methods cost ~1 ms a column, whatever its length)."""
+    Arrow operations, without a Python string per row."""
     ids = pa.Array.from_pandas(values.astype("str"))
     if pc.all(pc.match_substring_regex(ids, _URL_SAFE_ID)).as_py() is not False:
         prefix = pa.scalar(ACCOUNT_URL_PREFIX, ids.type)

@@ -777,6 +777,7 @@ class ReportWorkbook:
                  unit: AmountUnit | None = None, lang: str = "ja", header: str = ""):
         self.wb = Workbook()
         self.wb.remove(self.wb.active)
+        self.title = title
         self.wb.properties.title = clean_text(title)
         self.wb.properties.creator = "CS Analytics"
         self.empty_text = empty_text
@@ -790,6 +791,12 @@ class ReportWorkbook:
         ws = self.wb.create_sheet(safe_sheet_title(name))
         sheet = ReportSheet(ws, self.empty_text, self.unit, self.lang)
         self.sheets.append(sheet)
+        return sheet
+
+    def titled_sheet(self, name: str, demo_label: str | None = None) -> ReportSheet:
+        """A sheet named `name` whose first line reads '<workbook title> — <name>'."""
+        sheet = self.sheet(name)
+        sheet.title(f"{self.title} — {name}", demo_label=demo_label)
         return sheet
 
     def to_bytes(self) -> bytes:

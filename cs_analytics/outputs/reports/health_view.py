@@ -1,10 +1,9 @@
 """Health band counts on a past day, for the KPI report's "quarter start vs end" comparison,
-read from the health marts of issue 4 (`fct_health_weekly`, `fct_health_current`).
+read from the health marts (`fct_health_weekly`, `fct_health_current`).
 
 Scores and bands are defined and computed by the health models (models/3x, docs/metrics.md);
 this module only picks the weekly snapshot on or before a day and counts accounts per band.
-One account's health, segment and signals come from metrics/health_summary.py. A snapshot
-without the health marts gives empty results.
+One account's health, segment and signals come from metrics/health_summary.py.
 """
 
 from __future__ import annotations
@@ -19,14 +18,8 @@ from cs_analytics.config import BANDS
 HEALTH_TABLE = "fct_health_weekly"
 
 
-def has_health(snap) -> bool:
-    return snap.has_table(HEALTH_TABLE)
-
-
 def snapshot_day_on_or_before(snap, day: dt.date) -> dt.date | None:
     """The latest health snapshot day (a Monday, or the as-of date) on or before `day`."""
-    if not has_health(snap):
-        return None
     value = snap.scalar(f"SELECT max(snapshot_day) FROM {HEALTH_TABLE} WHERE snapshot_day <= ?",
                         [day])
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
@@ -89,7 +82,7 @@ def by_owner(snap, day: dt.date) -> pd.DataFrame:
 
 def current_bands(snap, account_ids: list[str]) -> dict[str, str]:
     """account_id → band on the as-of date, for accounts with a score."""
-    if not account_ids or not snap.has_table("fct_health_current"):
+    if not account_ids:
         return {}
     return dict(snap.rows("SELECT account_id, band FROM fct_health_current "
                           "WHERE list_contains(?, account_id) AND band IS NOT NULL",

@@ -20,7 +20,7 @@ from cs_analytics.config import BANDS, Settings
 from cs_analytics.errors import CsAnalyticsError
 from cs_analytics.metrics import activity as activity_metrics
 from cs_analytics.metrics import churn as churn_metrics
-from cs_analytics.metrics import comparisons, contributors
+from cs_analytics.metrics import comparisons, contributors, kpis
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics import renewals as renewal_metrics
 from cs_analytics.metrics import revenue
@@ -37,6 +37,8 @@ RETENTION_QUARTERS = 8
 TTM_MONTHS = 12
 MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn")
 COMPARED = ("previous", "year_ago")
+# The workbook's cell kind of each kind of KPI (metrics/kpis.py).
+CELL_KINDS = {"yen": "yen", "count": "int", "rate": "pct", "ratio": "number"}
 
 
 @dataclass
@@ -283,25 +285,20 @@ def _headline(report: KpiReport, activity_now, compared_activity: dict, bands_no
     def ttm(key):
         return [c[name]["ttm"]["kpis"][key] for name in ("current", *COMPARED)]
 
-    add("mrr", t("kpi.mrr", lang), "yen", *kpi("mrr"))
-    add("arr", t("kpi.arr", lang), "yen", *kpi("arr"))
-    add("customers", t("kpi.customers", lang), "int", *kpi("customers"))
     ttm_label = c["current"]["ttm"]["label"]
-    for metric in ("nrr", "grr"):
-        add(metric, t(f"kpi.{metric}", lang), "pct", *kpi(metric),
-            note=None if metric in judged else t("kpi.note.period_value", lang))
-        add(f"{metric}_ttm", t(f"kpi.{metric}_ttm", lang, label=ttm_label), "pct", *ttm(metric))
-    add("two_year_churn_rate", t("kpi.two_year_churn_rate", lang), "pct",
-        *kpi("two_year_churn_rate"), note=two_year_note(c, lang))
-    add("logo_churn_rate", t("kpi.logo_churn_rate", lang), "pct", *kpi("logo_churn_rate"))
-    for metric in ("logo_churn_rate", "gross_mrr_churn", "net_mrr_churn", "quick_ratio"):
-        if f"{metric}_ttm" in judged:  # a TTM target of another KPI gets its TTM row
-            add(f"{metric}_ttm", t("kpi.ttm_of", lang, kpi=t(f"kpi.{metric}", lang),
-                                   label=ttm_label),
-                "number" if metric == "quick_ratio" else "pct", *ttm(metric))
-    for movement in MOVEMENTS:
-        add(movement, t(f"kpi.{movement}", lang), "yen", *kpi(movement))
-    add("quick_ratio", t("kpi.quick_ratio", lang), "number", *kpi("quick_ratio"))
+    for key in kpis.REPORT_ROWS:  # the KPI registry's rows, in its order
+        note = (two_year_note(c, lang) if key == "two_year_churn_rate" else
+                None if key not in ("nrr", "grr") or key in judged else
+                t("kpi.note.period_value", lang))
+        add(key, t(f"kpi.{key}", lang), CELL_KINDS[kpis.kpi(key).kind], *kpi(key), note=note)
+        if key in ("nrr", "grr"):  # the annual view beside the quarter's
+            add(f"{key}_ttm", t(f"kpi.{key}_ttm", lang, label=ttm_label), "pct", *ttm(key))
+        if key == "logo_churn_rate":
+            for metric in ("logo_churn_rate", "gross_mrr_churn", "net_mrr_churn", "quick_ratio"):
+                if f"{metric}_ttm" in judged:  # a TTM target of another KPI gets its TTM row
+                    add(f"{metric}_ttm", t("kpi.ttm_of", lang, kpi=t(f"kpi.{metric}", lang),
+                                           label=ttm_label),
+                        CELL_KINDS[kpis.kpi(metric).kind], *ttm(metric))
     for band in BANDS:
         add(f"health_{band}", t("kpi.health_band", lang, band=band_label(band, lang)), "int",
             bands_now.get(band), *(compared_bands[name].get(band) for name in COMPARED))
@@ -422,10 +419,7 @@ def render_kpi_workbook(report: KpiReport, unit: str = "yen") -> bytes:
 
 
 def _sheet(book: ReportWorkbook, report: KpiReport, key: str, demo: str | None):
-    lang = report.lang
-    sheet = book.sheet(t(f"kpi.sheet.{key}", lang))
-    sheet.title(f"{report.title} — {t(f'kpi.sheet.{key}', lang)}", demo_label=demo)
-    return sheet
+    return book.titled_sheet(t(f"kpi.sheet.{key}", report.lang), demo)
 
 
 def headline_columns(report: KpiReport) -> dict[str, str]:

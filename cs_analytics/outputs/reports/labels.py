@@ -5,6 +5,8 @@ talking-point texts. No emoji: printed, they come out as boxes (bands are colour
 
 from __future__ import annotations
 
+from cs_analytics.metrics.kpis import KPIS
+
 LANGS = ("ja", "en")
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -903,6 +905,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "{trend}. Share these results and agree on next quarter's goals (deliveries, viewers) "
         "and delivery plan."),
 }
+
+
+# A KPI the rows above do not word for the quarter is named as the KPI registry names it.
+for _kpi in KPIS:
+    LABELS.setdefault(f"kpi.{_kpi.key}", (_kpi.ja, _kpi.en))
 
 
 def t(key: str, lang: str = "ja", **values) -> str:

@@ -234,9 +234,7 @@ def render_qbr_workbook(pack: QbrPack) -> bytes:
 
 
 def _sheet(book, pack: QbrPack, key: str, demo):
-    sheet = book.sheet(t(f"qbr.sheet.{key}", pack.lang))
-    sheet.title(f"{pack.title} — {t(f'qbr.sheet.{key}', pack.lang)}", demo_label=demo)
-    return sheet
+    return book.titled_sheet(t(f"qbr.sheet.{key}", pack.lang), demo)
 
 
 def _overview_sheet(book, pack: QbrPack, subtitle, demo):

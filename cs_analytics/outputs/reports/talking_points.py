@@ -225,15 +225,3 @@ def talking_points(facts: AccountFacts, settings: Settings, lang: str = "ja") ->
         add("steady", INFO, results=_results(facts, lang), trend=trend or t("tp.no_trend", lang))
     points.sort(key=lambda p: p.priority)
     return points
-
-
-def _campaign_share(facts: AccountFacts, settings: Settings, lang: str) -> str:
-    """'直近12か月（TTM 2026-12）の解約11件のうち8件（72.7%）の理由が「施策終了・中止」。' from the
-    data, or nothing when there were no churns to count."""
-    counted = facts.campaign_churns
-    if not counted or not counted.get("total"):
-        return ""
-    return t("tp.campaign.share", lang, period=counted["period"], total=counted["total"],
-             churned=counted["churned"], share=f"{counted['share']:.1%}",
-             reason="・".join(settings.reports.campaign_churn_reasons) if lang == "ja"
-             else " / ".join(settings.reports.campaign_churn_reasons))

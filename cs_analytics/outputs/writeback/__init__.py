@@ -1,4 +1,4 @@
-"""Salesforce write-back (SPEC §5, issue 26): the CS team's numbers where they work.
+"""Salesforce write-back (SPEC §5): the CS team's numbers where they work.
 
     values  what is written: each Account's CS fields and the weekly usage rows, from metrics
     state   meta.sqlite: the values Salesforce confirmed per org, so only changes are sent

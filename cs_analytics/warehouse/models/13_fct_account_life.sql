@@ -6,8 +6,7 @@
 --
 -- The definition is the table macro account_life_as_of(as_of_date), over the spine macro of
 -- model 11, so the metrics API reads this table for the snapshot's as-of date and recomputes
--- the same SQL for an earlier one. Without it, every two-year churn query regrouped the
--- 330,000 spine rows of 10,000 accounts (15 → 7 ms a query).
+-- the same SQL for an earlier one, so a two-year churn query never regroups the whole spine.
 CREATE OR REPLACE MACRO account_life_as_of(as_of_date) AS TABLE
 SELECT
     s.account_id,

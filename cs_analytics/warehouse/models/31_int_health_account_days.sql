@@ -9,10 +9,11 @@
 --   contract_end_date     the latest end_date among the contracts active on d (the current
 --                         commitment); NULL when one of them is open-ended
 --   days_to_end           contract_end_date − d (negative inside a renewal-grace gap)
---   following_start_date  start of a contract that begins after d, ends after the current
---                         commitment and starts within the renewal grace after it (a renewal
---                         already signed). The data has no signing date: for past snapshot days
---                         such a contract counts as signed with hindsight.
+--   following_start_date  the following contract of the current commitment — model 14's rule
+--                         (int_contract_renewal, SPEC §4 "Renewal grace": a contract with MRR
+--                         that ends later and starts within the grace), which on day d has not
+--                         started yet: a renewal already signed. The data has no signing date:
+--                         for past snapshot days such a contract counts as signed with hindsight.
 CREATE TABLE int_health_account_days AS
 WITH contracts AS (
     SELECT contract_id, account_id, start_date, end_date, active_until, mrr
@@ -39,14 +40,12 @@ active AS (
     HAVING sum(c.mrr) > 0
 ),
 following AS (
-    SELECT a.account_id, a.snapshot_day, min(c.start_date) AS following_start_date
+    -- (any contract ending with the commitment has the same following contract)
+    SELECT a.account_id, a.snapshot_day, min(r.following_start_date) AS following_start_date
     FROM active a
-    CROSS JOIN params p
-    JOIN contracts c
-      ON c.account_id = a.account_id
-     AND c.start_date > a.snapshot_day
-     AND (c.end_date IS NULL OR c.end_date > a.latest_end_date)
-     AND c.start_date <= a.latest_end_date + 1 + p.renewal_grace_days
+    JOIN int_contract_renewal r
+      ON r.account_id = a.account_id
+     AND r.end_date = a.latest_end_date
     WHERE NOT a.open_ended
     GROUP BY a.account_id, a.snapshot_day
 )

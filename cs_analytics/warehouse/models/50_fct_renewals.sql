@@ -115,22 +115,16 @@ rates AS (
         coalesce(c.renewals, 0) AS renewals,
         coalesce(c.renewed, 0) AS renewed,
         CAST(c.renewed AS DOUBLE) / c.renewals AS rate,
-        r.z,
+        -- [low, high], NULL without renewals (models/functions.py: the metrics' own function)
+        wilson_interval(coalesce(c.renewed, 0), coalesce(c.renewals, 0), r.confidence)
+            AS interval,
         r.forecast_min_renewals
     FROM params_renewal_probabilities d
     CROSS JOIN params_renewals r
     LEFT JOIN counts c USING (bucket)
 ),
 wilson AS (
-    SELECT
-        *,
-        -- Wilson score interval: (p̂ + z²/2n ± z·√(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n)
-        (rate + z * z / (2 * renewals)
-            - z * sqrt(rate * (1 - rate) / renewals + z * z / (4 * renewals * renewals)))
-            / (1 + z * z / renewals) AS ci_low,
-        (rate + z * z / (2 * renewals)
-            + z * sqrt(rate * (1 - rate) / renewals + z * z / (4 * renewals * renewals)))
-            / (1 + z * z / renewals) AS ci_high
+    SELECT * EXCLUDE (interval), interval[1] AS ci_low, interval[2] AS ci_high
     FROM rates
 )
 SELECT
@@ -145,12 +139,7 @@ SELECT
     CASE WHEN renewals >= forecast_min_renewals THEN ci_low ELSE default_p END AS p_low,
     CASE WHEN renewals >= forecast_min_renewals THEN ci_high ELSE default_p END AS p_high,
     default_p
-FROM (
-    -- the interval within [0, 1] (rounding); none without renewals
-    SELECT * REPLACE (CASE WHEN renewals > 0 THEN greatest(ci_low, 0.0) END AS ci_low,
-                      CASE WHEN renewals > 0 THEN least(ci_high, 1.0) END AS ci_high)
-    FROM wilson
-)
+FROM wilson
 ORDER BY list_position(['healthy', 'caution', 'warning', 'danger', 'unscored', 'notice_given'],
                        bucket);
 

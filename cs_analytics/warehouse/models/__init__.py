@@ -2,7 +2,8 @@
 
 Each `NN_name.sql` file in this folder is plain SQL (one or more statements, usually one
 `CREATE TABLE name AS SELECT …`) that reads only the canonical tables, the parameter tables
-written by `write_parameters` and models with a lower number. Files run in name order.
+written by `write_parameters`, models with a lower number and the Python functions of
+`functions.py`. Files run in name order.
 Invariant checks (`checks.py`) run after the last model; a failing check fails the build.
 """
 
@@ -15,7 +16,7 @@ from typing import Callable
 import duckdb
 
 from cs_analytics.config import Settings
-from cs_analytics.warehouse.models import checks, parameters
+from cs_analytics.warehouse.models import checks, functions, parameters
 
 MODELS_DIR = Path(__file__).parent
 
@@ -32,6 +33,7 @@ def write_parameters(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: 
 def run_models(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date,
                progress: Callable[[str], None] = lambda _m: None) -> None:
     write_parameters(con, settings, as_of)
+    functions.register(con)
     for path in model_files():
         progress(f"model {path.stem}")
         try:

@@ -8,6 +8,7 @@ import duckdb
 
 from cs_analytics.config import HEALTH_COMPONENTS
 from cs_analytics.config import Settings
+from cs_analytics.warehouse.models.functions import DEFAULT_CONFIDENCE
 
 # SPEC §4 "Precision": two MRR values are equal when they differ by less than this (yen).
 # Written into `params` so the SQL models and the metrics API use the same tolerance.
@@ -25,15 +26,11 @@ def write(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) ->
     write_renewal_parameters(con, settings)
 
 
-# The 90% two-sided normal quantile: the forecast's Wilson intervals are 90% intervals.
-Z_90 = 1.6448536269514722
-
-
 def write_renewal_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """[renewals] settings as tables, read by models 14 and 50.
 
     params_renewals                one row: the contract defaults, the forecast's lead days and
-                                   minimum history, and the 90% normal quantile
+                                   minimum history, and the confidence of its intervals (90%)
     params_renewal_probabilities   bucket (a band, 'unscored', 'notice_given'), default_p
     """
     r = settings.renewals
@@ -41,9 +38,9 @@ def write_renewal_parameters(con: duckdb.DuckDBPyConnection, settings: Settings)
         "CREATE OR REPLACE TABLE params_renewals AS SELECT "
         "CAST(? AS BOOLEAN) AS auto_renew_default, CAST(? AS INTEGER) AS notice_days_default, "
         "CAST(? AS INTEGER) AS forecast_lead_days, CAST(? AS INTEGER) AS forecast_min_renewals, "
-        "CAST(? AS DOUBLE) AS z",
+        "CAST(? AS DOUBLE) AS confidence",
         [r.auto_renew_default, r.notice_days_default, r.forecast_lead_days,
-         r.forecast_min_renewals, Z_90])
+         r.forecast_min_renewals, DEFAULT_CONFIDENCE])
     con.execute("CREATE OR REPLACE TABLE params_renewal_probabilities "
                 "(bucket VARCHAR, default_p DOUBLE)")
     con.executemany("INSERT INTO params_renewal_probabilities VALUES (?, ?)",
