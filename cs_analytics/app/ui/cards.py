@@ -22,18 +22,19 @@ REVENUE_CARDS = kpis.CARDS
 UP_IS_GOOD = {**{k.key: k.up_is_good for k in kpis.KPIS}, "score": True}
 
 
-def revenue_cards(comparison: dict, settings: Settings, columns: int = 4) -> None:
+def revenue_cards(comparison: dict, settings: Settings) -> None:
     """Cards for `comparisons.compare` of the period: each KPI with its change versus the
     previous period, the year-ago change beside it, and the strategy's rates with their
-    target — judged on the target's basis, not on the period's own value. Each row of
-    `columns` cards is its own st.columns, so a narrow screen that stacks the columns keeps
-    the cards in reading order (MRR, ARR, customers, NRR, …)."""
+    target — judged on the target's basis, not on the period's own value. Each row of the
+    registry's card rows is its own st.columns (all as wide as the widest row's), so a narrow
+    screen that stacks the columns keeps the cards in reading order (MRR, ARR, customers, …)."""
     lang = current_language()
     compared_with = t("compare.compared_with",
                       previous=filters.measured_text(comparison["previous"]),
                       year_ago=filters.measured_text(comparison["year_ago"]))
-    for first in range(0, len(REVENUE_CARDS), columns):
-        for col, key in zip(st.columns(columns), REVENUE_CARDS[first:first + columns]):
+    columns = max(len(row) for row in kpis.CARD_ROWS)
+    for row in kpis.CARD_ROWS:
+        for col, key in zip(st.columns(columns), row):
             with col:
                 _revenue_card(key, comparison, compared_with, lang)
     st.caption(year_ago_line(comparison))
