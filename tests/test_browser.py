@@ -450,3 +450,19 @@ def test_the_overview_on_a_phone(server, browser):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshot_phone), full_page=False)
     page.close()
+
+
+def test_the_overview_cards_show_whole_figures(server, browser):
+    """On a 1440 px screen every headline card shows its whole value and its whole change line
+    (the sample size of a small group included): nothing ends in "…"."""
+    page = browser.new_page(viewport={"width": WIDTH, "height": 1000}, locale="ja-JP")
+    page.goto(f"{server}/")
+    settle(page, title_of("overview", "ja"))
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll(
+               '[data-testid="stMetricValue"], [data-testid="stMetricValue"] *, '
+               + '[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] *')]
+             .filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0)
+             .map(e => e.innerText)""")
+    assert cut == [], cut
+    page.close()

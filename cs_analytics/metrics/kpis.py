@@ -46,11 +46,9 @@ KPIS = (
 )
 
 # Which outputs show which KPIs, each in its own reading order. The CLI table and JSON show
-# every KPI (KPIS order). The cards come in rows: the size of the book, then how it keeps and
-# grows its revenue.
-CARD_ROWS = (("mrr", "arr", "customers", "arpa"),
-             ("nrr", "grr", "logo_churn_rate", "two_year_churn_rate", "quick_ratio"))
-CARDS = tuple(key for row in CARD_ROWS for key in row)
+# every KPI (KPIS order).
+CARDS = ("mrr", "arr", "customers", "arpa", "nrr", "grr", "logo_churn_rate",
+         "two_year_churn_rate", "quick_ratio")
 REPORT_ROWS = ("mrr", "arr", "customers", "arpa", "nrr", "grr", "two_year_churn_rate",
                "logo_churn_rate", "new", "reactivation", "expansion", "contraction", "churn",
                "quick_ratio")

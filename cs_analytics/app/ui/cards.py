@@ -22,19 +22,24 @@ REVENUE_CARDS = kpis.CARDS
 UP_IS_GOOD = {**{k.key: k.up_is_good for k in kpis.KPIS}, "score": True}
 
 
+# Cards per row: wide enough for a yen amount in 万円 and a change with its sample size
+# ("2/26社・小サンプル") at 1440 px without truncation; nine cards make three full rows.
+CARDS_PER_ROW = 3
+
+
 def revenue_cards(comparison: dict, settings: Settings) -> None:
     """Cards for `comparisons.compare` of the period: each KPI with its change versus the
     previous period, the year-ago change beside it, and the strategy's rates with their
-    target — judged on the target's basis, not on the period's own value. Each row of the
-    registry's card rows is its own st.columns (all as wide as the widest row's), so a narrow
-    screen that stacks the columns keeps the cards in reading order (MRR, ARR, customers, …)."""
+    target — judged on the target's basis, not on the period's own value. Each row of
+    CARDS_PER_ROW cards is its own st.columns, so a narrow screen that stacks the columns keeps
+    the cards in reading order (MRR, ARR, customers, …)."""
     lang = current_language()
     compared_with = t("compare.compared_with",
                       previous=filters.measured_text(comparison["previous"]),
                       year_ago=filters.measured_text(comparison["year_ago"]))
-    columns = max(len(row) for row in kpis.CARD_ROWS)
-    for row in kpis.CARD_ROWS:
-        for col, key in zip(st.columns(columns), row):
+    for first in range(0, len(REVENUE_CARDS), CARDS_PER_ROW):
+        row = REVENUE_CARDS[first:first + CARDS_PER_ROW]
+        for col, key in zip(st.columns(CARDS_PER_ROW), row):
             with col:
                 _revenue_card(key, comparison, compared_with, lang)
     st.caption(year_ago_line(comparison))
