@@ -65,8 +65,8 @@ def top_of(accounts: pd.DataFrame, top: int = TOP_ACCOUNTS) -> pd.DataFrame:
         if of_kind.empty:
             continue
         amounts = of_kind["amount"].to_numpy(dtype=np.float64)
-        order = sorted(range(len(of_kind)),
-                       key=lambda i: (-abs(amounts[i]), of_kind["account_id"].iloc[i]))
+        ids = of_kind["account_id"].tolist()
+        order = sorted(range(len(of_kind)), key=lambda i: (-abs(amounts[i]), ids[i]))
         total = float(amounts.sum())
         running = 0.0
         for rank, i in enumerate(order[:top], start=1):

@@ -269,12 +269,10 @@ def by_quarter_of(contracts: pd.DataFrame, quarters: list[Period]) -> pd.DataFra
     inside = (at >= 0) & (days <= ends[np.clip(at, 0, len(quarters) - 1)]) if len(quarters) \
         else np.zeros(len(days), dtype=bool)
     totals = _totals(contracts, np.where(inside, at, -1), len(quarters))
-    frame = pd.DataFrame({"quarter": [q.label for q in quarters],
-                          "quarter_start": [q.start_date for q in quarters],
-                          "quarter_end": [q.end_date for q in quarters]})
-    for name in SUMMARY_FIELDS:
-        frame[name] = totals[name]
-    return frame
+    return pd.DataFrame({"quarter": [q.label for q in quarters],
+                         "quarter_start": [q.start_date for q in quarters],
+                         "quarter_end": [q.end_date for q in quarters],
+                         **{name: totals[name] for name in SUMMARY_FIELDS}})
 
 
 def _plain(value):
