@@ -8,8 +8,7 @@ import streamlit as st
 
 from cs_analytics.app.ui import filters, fmt, widgets
 from cs_analytics.app.ui.i18n import current_language, t
-from cs_analytics.app.ui.widgets import band_label
-from cs_analytics.app.ui.widgets import kpi
+from cs_analytics.app.ui.widgets import band_label, kpi
 from cs_analytics.config import Settings
 from cs_analytics.metrics import kpis
 from cs_analytics.metrics.comparisons import group_changed
