@@ -31,8 +31,7 @@ started = {
     "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
     "lost": data.start(churn.churned_accounts, snap, period=view.period, filters=view.filters),
     "due": data.start(renewals.due_in, snap, period=view.period, filters=view.filters),
-    "ahead": data.start(renewals.contracts_due, snap, **renewals.span(ahead),
-                        filters=view.filters),
+    "ahead": data.start(renewals.due_by_quarter, snap, ahead, view.filters),
 }
 trend = started["trend"].result()
 headline = churn.two_year_churn_at(trend, view.as_of)
@@ -113,7 +112,7 @@ renewal_view.contracts_table(due, renewal_view.CONTRACT_COLUMNS, key="churn_rene
 st.page_link("pages/renewals.py", label=t("churn.to_renewals"), icon="🔁")
 
 st.subheader(t("churn.at_risk_title"))
-by_quarter = renewals.by_quarter_of(started["ahead"].result(), ahead)
+by_quarter = started["ahead"].result()
 charts.show(charts.renewals_by_quarter(by_quarter, t("churn.at_risk_chart")), key="churn_at_risk")
 widgets.table(by_quarter, renewal_view.QUARTER_COLUMNS, key="churn_at_risk_table",
               download="renewals-by-quarter")

@@ -30,7 +30,7 @@ started = {
                         trend_last, view.filters),
     "movers": data.start(contributors.movement_accounts, snap, period=view.period,
                          filters=view.filters),
-    "renewals": data.start(renewals.due_in, snap, period=this_quarter, filters=view.filters),
+    "renewals": data.start(renewals.due_by_quarter, snap, [this_quarter], view.filters),
 }
 compared = started["compared"].result()
 st.caption(t("overview.caption", period=filters.period_text(compared["current"])))
@@ -39,7 +39,7 @@ cards.revenue_cards(compared, settings)
 cards.attention_cards(started["bands"].result(), started["alerts"].result(), data.store())
 
 st.subheader(t("overview.renewals_title", quarter=this_quarter.label))
-renewal_view.summary_cards(renewals.summary_of(started["renewals"].result()))
+renewal_view.summary_cards(renewals.summary_at(started["renewals"].result(), 0))
 st.page_link("pages/renewals.py", label=t("overview.to_renewals"), icon="🔁")
 
 trend = started["trend"].result()

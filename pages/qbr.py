@@ -35,7 +35,7 @@ chosen = widgets.table(due, {
 qbr_view.batch_decks(snap, settings, due, quarter.label)
 account_id = widgets.remember_choice(
     "account_id", None if chosen is None else due["account_id"].iloc[chosen],
-    set(due["account_id"]))
+    set(due["account_id"].tolist()))
 if account_id is None:
     st.info(t("qbr.pick_hint"))
     st.stop()

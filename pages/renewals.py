@@ -23,21 +23,18 @@ st.caption(t("renewals.caption", as_of=fmt.date(snap.as_of, lang)))
 ahead = renewals.quarters_from(snap, 0, 4)
 past = renewals.quarters_from(snap, -terms.history_quarters, terms.history_quarters)
 started = {
-    "ahead": data.start(renewals.contracts_due, snap, **renewals.span(ahead),
-                        filters=view.filters),
+    "ahead": data.start(renewals.due_by_quarter, snap, ahead, view.filters),
     "radar": data.start(renewals.notice_radar, snap, days=terms.radar_days,
                         filters=view.filters),
     "reminders": data.start(renewals.reminders, snap, min_days=terms.reminder_days_min,
                             max_days=terms.reminder_days_max, filters=view.filters),
-    "past": data.start(renewals.contracts_due, snap, **renewals.span(past),
-                       filters=view.filters),
+    "past": data.start(renewals.due_by_quarter, snap, past, view.filters),
     "probabilities": data.start(renewals.probabilities, snap),
 }
 
-due = started["ahead"].result()
-by_quarter = renewals.by_quarter_of(due, ahead)
+by_quarter = started["ahead"].result()
 st.subheader(t("renewals.quarter_title", quarter=ahead[0].label))
-renewal_view.summary_cards(renewals.summary_of(renewals.due_in_list(due, ahead[0])))
+renewal_view.summary_cards(renewals.summary_at(by_quarter, 0))
 
 st.subheader(t("renewals.by_quarter_title"))
 charts.show(charts.renewals_by_quarter(by_quarter, t("renewals.chart.by_quarter")),
@@ -52,8 +49,9 @@ quarter = ahead[labels.index(widgets.remember_choice(QUARTER_PARAM, picked, labe
                              or labels[0])]
 st.subheader(t("renewals.contracts_title", quarter=quarter.label))
 st.caption(t("renewals.contracts_hint"))
-renewal_view.contracts_table(renewals.due_in_list(due, quarter), renewal_view.CONTRACT_COLUMNS,
-                             key="renewals_contracts", download=f"renewals-{quarter.label}")
+renewal_view.contracts_table(data.call(renewals.due_in, snap, quarter, view.filters),
+                             renewal_view.CONTRACT_COLUMNS, key="renewals_contracts",
+                             download=f"renewals-{quarter.label}")
 
 st.subheader(t("renewals.radar_title", days=terms.radar_days))
 st.caption(t("renewals.radar_caption"))
@@ -79,7 +77,7 @@ probabilities = started["probabilities"].result()
 st.caption(t("renewals.forecast_caption", min=terms.forecast_min_renewals,
              lead=terms.forecast_lead_days))
 st.markdown(renewal_view.probability_source_line(probabilities))
-history = renewals.by_quarter_of(started["past"].result(), past)
+history = started["past"].result()
 left, right = st.columns(2)
 with left:
     widgets.table(probabilities, renewal_view.PROBABILITY_COLUMNS, key="renewals_probabilities",

@@ -43,7 +43,7 @@ chosen = widgets.table(owners, {
 }, key="team_owners", download="team", select=True)
 owner_id = widgets.remember_choice(
     OWNER_PARAM, None if chosen is None else owners["owner_id"].iloc[chosen],
-    set(owners["owner_id"]))
+    set(owners["owner_id"].tolist()))
 if owner_id:
     name = owners.loc[owners["owner_id"] == owner_id, "owner_name"].iloc[0]
     st.subheader(t("team.portfolio_title", owner=widgets.md_escape(name)))

@@ -261,6 +261,20 @@ def test_a_per_account_list_for_a_filter_is_its_own_filtered_query(snap, name):
         assert got.index.equals(expected.index)
 
 
+
+def test_renewals_by_quarter_summed_in_place_equal_the_filtered_lists_sums(snap):
+    """`renewals.due_by_quarter` sums the held rows a filter keeps without taking them out:
+    every figure of every quarter equals `by_quarter_of` the filtered list, for every kind
+    of filter."""
+    quarters = [P.parse_quarter(q) for q in ("2025Q3", "2025Q4", "2026Q1", "2026Q2")]
+    for kind, filters in _filters(snap).items():
+        listed = renewals.contracts_due(snap, **renewals.span(quarters), filters=filters)
+        expected = renewals.by_quarter_of(listed, quarters)
+        got = renewals.due_by_quarter(snap, quarters, filters)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=kind)
+        if kind == "segments":
+            assert got["due_count"].sum() > 0
+
 def test_account_ids_are_the_accounts_the_filter_condition_selects(snap):
     for kind, filters in _filters(snap).items():
         where, params = condition(filters, snap, "account_id")
@@ -348,7 +362,8 @@ def test_held_rows_are_read_once_per_snapshot_file_and_few_are_kept(small):
     original = HeldRows.__init__
 
     def counting(self, frame, by_account=True):
-        reads.append(int(frame["n"].iloc[0]))
+        if "n" in frame:  # (not the accounts' attributes, read with any rows by account)
+            reads.append(int(frame["n"].iloc[0]))
         original(self, frame, by_account)
 
     HeldRows.__init__ = counting
@@ -371,6 +386,35 @@ def test_held_rows_are_read_once_per_snapshot_file_and_few_are_kept(small):
         HeldRows.__init__ = original
         QUERIES.pop("test counted reads")
 
+
+
+def test_a_filters_mask_is_made_once_when_threads_ask_together(small):
+    """A page's queries run side by side and ask for the same filter's mask at once: it is
+    made once, and every thread gets that one array."""
+    rows = HeldRows(pd.DataFrame({"account_id": ["a1", "a2", "a3"], "n": [1, 2, 3]}))
+    made, started = [], threading.Barrier(4)
+
+    def slow():
+        made.append(1)
+        threading.Event().wait(0.05)
+        return np.array([True, False, True])
+
+    def ask(got):
+        started.wait()
+        got.append(rows.per_filter("test mask", "f", slow))
+
+    got: list = []
+    threads = [threading.Thread(target=ask, args=(got,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert made == [1] and all(g is got[0] for g in got)
+    assert not got[0].flags.writeable  # shared: no caller can change it
+    for n in range(20):  # the last few filters are kept, older ones made again
+        rows.per_filter("test mask", n, lambda: np.zeros(3, dtype=bool))
+    rows.per_filter("test mask", "f", slow)
+    assert made == [1, 1]
 
 def test_a_per_account_list_is_queried_once_and_restricted_by_filter(small):
     calls = []

@@ -201,6 +201,20 @@ def test_worked_example_of_the_metrics_doc(make_snapshot):
     assert rows["2026Q1"]["pending_arr"] == 1_320_000    # r1-next
 
 
+
+def test_a_quarter_of_the_by_quarter_table_is_that_quarters_summary(make_snapshot):
+    """The renewals page reads the as-of quarter's cards from the by-quarter table: each row
+    must be the summary of that quarter's own list, field for field."""
+    snap = make_snapshot(contracts=EXAMPLE, as_of="2025-04-10")
+    quarters = [P.parse_quarter(q) for q in ("2025Q1", "2025Q2", "2025Q3", "2025Q4")]
+    due = renewals.contracts_due(snap, **renewals.span(quarters))
+    ahead = renewals.by_quarter_of(due, quarters)
+    for position, quarter in enumerate(quarters):
+        assert renewals.summary_at(ahead, position) == renewals.summary_of(
+            renewals.due_in(snap, quarter))
+    assert renewals.summary_at(ahead, 0).renewal_rate == pytest.approx(135_000 / 205_000)
+    assert renewals.summary_at(ahead, 2).renewal_rate is None  # nothing decided in 2025Q3
+
 # ---------------------------------------------------------------------------- sums, forecast
 
 

@@ -59,22 +59,26 @@ def top_of(accounts: pd.DataFrame, top: int = TOP_ACCOUNTS) -> pd.DataFrame:
     share (amount / the kind's total over the list), cumulative_share (ranks 1 … this one),
     movement_total and accounts (how many accounts the kind has in the list). In MOVEMENTS
     order, then by rank; ties by account id."""
+    kinds = accounts["movement"].to_numpy(dtype=object)
+    all_amounts = accounts["amount"].to_numpy(dtype=np.float64)
+    all_ids = accounts["account_id"].tolist()
     rows = []
     for movement in MOVEMENTS:
-        of_kind = accounts[accounts["movement"] == movement]
-        if of_kind.empty:
+        at = np.flatnonzero(kinds == movement)  # the kind's rows, in list order
+        if not len(at):
             continue
-        amounts = of_kind["amount"].to_numpy(dtype=np.float64)
-        ids = of_kind["account_id"].tolist()
-        order = sorted(range(len(of_kind)), key=lambda i: (-abs(amounts[i]), ids[i]))
+        amounts = all_amounts[at]
+        ids = [all_ids[i] for i in at]
+        order = sorted(range(len(at)), key=lambda i: (-abs(amounts[i]), ids[i]))[:top]
         total = float(amounts.sum())
         running = 0.0
-        for rank, i in enumerate(order[:top], start=1):
+        shown = accounts.take(at[order]).to_dict("records")
+        for rank, (i, row) in enumerate(zip(order, shown), start=1):
             running += amounts[i]
-            rows.append({**of_kind.iloc[i].to_dict(), "rank": rank,
+            rows.append({**row, "rank": rank,
                          "share": ratio(amounts[i], total),
                          "cumulative_share": ratio(running, total),
-                         "movement_total": total, "accounts": len(of_kind)})
+                         "movement_total": total, "accounts": len(at)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

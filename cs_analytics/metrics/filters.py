@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cs_analytics.metrics.held import HeldRows, Query, held
+from cs_analytics.metrics.held import HeldRows, Query, held, on_read
 
 SEGMENT_TABLE = "fct_segment_current"
 
@@ -94,8 +94,7 @@ class Filters:
     def accounts_kept(self, snap, rows: HeldRows) -> np.ndarray:
         """For each of the held rows' accounts (`rows.accounts`), whether this filter
         selects it."""
-        positions = rows.memo("account positions",
-                              lambda: account_positions(snap, rows.accounts))
+        positions = _positions(snap, rows)
         return rows.per_filter("accounts kept", self, lambda: self.keeps(snap, positions))
 
     def mask(self, snap, rows: HeldRows) -> np.ndarray:
@@ -128,6 +127,19 @@ def account_attributes(snap) -> HeldRows:
     """Every account of the accounts table with its owner_id, industry and segment, held once
     per snapshot file."""
     return held(snap, ATTRIBUTES)
+
+
+def _positions(snap, rows: HeldRows) -> np.ndarray:
+    """Where each of the held rows' accounts is in the accounts table (`account_positions`)."""
+    return rows.memo("account positions", lambda: account_positions(snap, rows.accounts))
+
+
+@on_read
+def _index_accounts(snap, name: str, rows: HeldRows) -> None:
+    """Held rows are read with their accounts' positions, so that a filter change finds
+    them (the attributes themselves are what the positions point into)."""
+    if name != ATTRIBUTES.name:
+        _positions(snap, rows)
 
 
 def account_ids(snap, filters: Filters | None) -> list[str]:

@@ -19,6 +19,7 @@ import bisect
 import functools
 import inspect
 import re
+import threading
 from dataclasses import dataclass, field
 from math import prod
 from typing import Callable
@@ -52,13 +53,34 @@ class Query:
         return self.sql(snap) if callable(self.sql) else self.sql
 
 
+# What every set of rows held by account is given as it is read, once: `hook(snap, name, rows)`
+# for each registered hook (metrics.filters registers where each row's account is among the
+# accounts a filter selects from, which every filter change reads).
+_ON_READ: list[Callable] = []
+
+
+def on_read(hook: Callable) -> Callable:
+    """Register `hook(snap, name, rows)`, run on each set of rows held by account as it is
+    read (name: the Query's or the per-account function's)."""
+    _ON_READ.append(hook)
+    return hook
+
+
+def _read(snap, name: str, rows: "HeldRows") -> "HeldRows":
+    if rows.accounts is not None:
+        for hook in _ON_READ:
+            hook(snap, name, rows)
+    return rows
+
+
 def held(snap, query: Query, **params) -> "HeldRows":
     """The rows of `query` with `params`, read once per snapshot file and shared by every
     thread (a thread asking while another reads waits for its rows)."""
     sql = query.text(snap)
     key = (sql, _hashable(params))
     return snap.derived_once(f"held:{query.name}", key,
-                             lambda: HeldRows(_query(snap, sql, params), query.by_account),
+                             lambda: _read(snap, query.name,
+                                           HeldRows(_query(snap, sql, params), query.by_account)),
                              keep=query.keep)
 
 
@@ -83,7 +105,8 @@ def per_account(fn: Callable) -> Callable:
         filters = arguments.pop("filters")
         rows = snap.derived_once(
             f"held list:{name}", _hashable(arguments),
-            lambda: HeldRows(fn(snap, **arguments, filters=None)), keep=LISTS_KEPT)
+            lambda: _read(snap, name, HeldRows(fn(snap, **arguments, filters=None))),
+            keep=LISTS_KEPT)
         return snap, rows, filters
 
     @functools.wraps(fn)
@@ -153,6 +176,8 @@ class HeldRows:
         self._frame = frame
         self.size = len(frame)
         self._memo: dict = {}
+        self._locks: dict = {}  # key → the lock its maker holds
+        self._locks_lock = threading.Lock()
         if by_account:
             ids = frame.iloc[:, list(frame.columns).index(ACCOUNT)]
             self.account, accounts = pd.factorize(ids, sort=True)
@@ -161,25 +186,40 @@ class HeldRows:
             self.account, self.accounts = None, None
 
     def memo(self, key, make: Callable):
-        """A value derived from these rows, made once (two threads may both make it: it is
-        the same value)."""
+        """A value derived from these rows, made once: a thread asking while another makes it
+        waits for that value (concurrent page queries share one filter's work)."""
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = make()
+            with self._locks_lock:
+                lock = self._locks.setdefault(key, threading.Lock())
+            with lock:
+                found = self._memo.get(key)
+                if found is None:
+                    found = self._memo[key] = make()
         return found
 
     def per_filter(self, name: str, filters, make: Callable):
         """`memo` for a value that depends on a filter: the last FILTERS_KEPT filters' values
         of `name` are kept (a page's rerun asks again for the filter it just computed)."""
-        values = self.memo(("per filter", name), dict)
-        found = values.get(filters)
-        if found is None:
-            if len(values) >= FILTERS_KEPT:
-                values.clear()
+        def made():
             found = make()
             if isinstance(found, np.ndarray):
                 found.flags.writeable = False  # (shared by every caller)
-            values[filters] = found
+            return found
+
+        key = ("per filter", name, filters)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        found = self.memo(key, made)
+        kept = self.memo(("filters kept", name), list)
+        with self._locks_lock:
+            if key not in kept:
+                kept.append(key)
+            while len(kept) > FILTERS_KEPT:
+                dropped = kept.pop(0)
+                self._memo.pop(dropped, None)
+                self._locks.pop(dropped, None)
         return found
 
     def frame(self, mask: np.ndarray | None = None) -> pd.DataFrame:

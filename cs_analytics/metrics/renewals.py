@@ -9,7 +9,7 @@ Statuses, notice deadlines and the forecast are defined once, by the SQL models 
 as-of date; this module selects their rows and sums them. Each row of a list belongs to one
 account: the lists are held per account (`metrics.held.per_account`, a filter keeps its
 accounts' rows), and every figure is a sum over the rows it is given (`summary_of`,
-`by_quarter_of`). Definitions and a worked example: docs/metrics.md "Renewals".
+`by_quarter_of`; `due_by_quarter` sums the held rows a filter keeps in place). Definitions and a worked example: docs/metrics.md "Renewals".
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import fiscal_year_start_month, query, ratio, stable_types
-from cs_analytics.metrics.filters import Filters, condition
+from cs_analytics.metrics.filters import Filters, condition, mask
 from cs_analytics.metrics.held import per_account
 from cs_analytics.metrics.periods import Period
 
@@ -259,20 +259,38 @@ def summary_of(contracts: pd.DataFrame) -> RenewalSummary:
     return RenewalSummary(**{name: _plain(totals[name][0]) for name in SUMMARY_FIELDS})
 
 
-def by_quarter_of(contracts: pd.DataFrame, quarters: list[Period]) -> pd.DataFrame:
+def summary_at(by_quarter: pd.DataFrame, position: int) -> RenewalSummary:
+    """The `summary_of` of one quarter of a `by_quarter_of` table: its row `position`."""
+    row = by_quarter.iloc[position]
+    return RenewalSummary(**{name: _plain(row[name]) for name in SUMMARY_FIELDS})
+
+
+def by_quarter_of(contracts: pd.DataFrame, quarters: list[Period],
+                  kept: np.ndarray | None = None) -> pd.DataFrame:
     """`summary_of` per quarter of end_date, one row per quarter (zeros where nothing is due):
-    quarter, quarter_start, quarter_end and every RenewalSummary field."""
+    quarter, quarter_start, quarter_end and every RenewalSummary field. With `kept` (a bool
+    per row), only those rows count: the same as `by_quarter_of(contracts[kept], …)`."""
     starts = np.array([q.start_date for q in quarters], dtype="datetime64[D]")
     ends = np.array([q.end_date for q in quarters], dtype="datetime64[D]")
     days = pd.to_datetime(contracts["end_date"]).to_numpy().astype("datetime64[D]")
     at = np.searchsorted(starts, days, side="right") - 1
     inside = (at >= 0) & (days <= ends[np.clip(at, 0, len(quarters) - 1)]) if len(quarters) \
         else np.zeros(len(days), dtype=bool)
+    if kept is not None:
+        inside &= kept
     totals = _totals(contracts, np.where(inside, at, -1), len(quarters))
     return pd.DataFrame({"quarter": [q.label for q in quarters],
                          "quarter_start": [q.start_date for q in quarters],
                          "quarter_end": [q.end_date for q in quarters],
                          **{name: totals[name] for name in SUMMARY_FIELDS}})
+
+
+def due_by_quarter(snap, quarters: list[Period], filters: Filters | None = None) -> pd.DataFrame:
+    """`by_quarter_of` the renewals due in `quarters` (`contracts_due` over their span) of the
+    accounts `filters` selects: summed over the held rows the filter keeps, without copying
+    them out first."""
+    rows = contracts_due.rows(snap, **span(quarters))
+    return by_quarter_of(rows.frame(), quarters, kept=mask(filters, snap, rows))
 
 
 def _plain(value):

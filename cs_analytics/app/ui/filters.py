@@ -196,7 +196,7 @@ def sidebar(snap: Snapshot, settings: Settings, viewer: Viewer) -> View:
     owners = data.call(account_metrics.owners, snap)
     if viewer.owner_scope is not None:
         owners = owners[owners["user_id"].isin(viewer.owner_scope)]
-    owner_names = dict(zip(owners["user_id"], owners["name"]))
+    owner_names = dict(zip(owners["user_id"].tolist(), owners["name"].tolist()))
     _keep_valid("f_owner", list(owner_names), [])
     owner_ids = st.sidebar.multiselect(
         t("filters.owner"), list(owner_names), key="f_owner",

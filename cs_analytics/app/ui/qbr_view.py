@@ -89,7 +89,7 @@ def batch_decks(snap, settings, due, quarter_label: str) -> None:
     lang = current_language()
     st.markdown("#### " + t("qbr.batch_title"))
     pending = due[~due["qbr_done"].astype(bool)] if len(due) else due
-    accounts = list(zip(pending["account_id"], pending["name"]))
+    accounts = list(zip(pending["account_id"].tolist(), pending["name"].tolist()))
     if not accounts:
         st.info(t("qbr.batch_none"))
         return

@@ -273,8 +273,10 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
     lang = current_language()
     shown = {}  # label → column
     config = {}
+    kinds = {}  # label → kind
     for name, col in columns.items():
         label = col.text
+        kinds[label] = col.kind
         values = df[name]
         if col.kind == "pct":
             shown[label] = _numbers(values) * 100
@@ -319,7 +321,7 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
             shown[label] = values  # Arrow-backed text goes to the table as it is
         else:
             shown[label] = values.astype("object").where(values.notna(), None)
-    _fit(config, shown, {col.text: col.kind for col in columns.values()})
+    _fit(config, shown, kinds)
     try:
         table = pa.Table.from_arrays([_arrow_column(v) for v in shown.values()],
                                      names=list(shown))
@@ -362,9 +364,9 @@ def _content_px(kind: str, values) -> int | None:
     if kind in DATE_FORMATS:
         return (10 if kind == "date" else 9) * CHAR_PX + CELL_PAD_PX
     if kind in NUMBER_FORMATS or kind == "pct":
-        numbers = pd.to_numeric(pd.Series(values), errors="coerce").abs()
-        top = numbers.max()
-        if pd.isna(top):
+        numbers = _float_array(values)
+        top = np.nanmax(np.abs(numbers)) if np.isfinite(numbers).any() else np.nan
+        if np.isnan(top):
             return MIN_COLUMN_PX
         text = {"yen": f"-¥{top:,.0f}", "int": f"-{top:,.0f}", "number": f"-{top:,.1f}",
                 "pct": f"-{top:.1f}%"}[kind]
@@ -380,10 +382,25 @@ def _text_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def _arrow_column(values) -> pa.Array:
-    """A shown column (Series, array or Arrow) as Arrow; a missing number (NaN) is null."""
+def _float_array(values) -> np.ndarray:
+    """A shown number column (Series or array) as float64, NaN where a value is missing or
+    not a number."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) \
+            and values.dtype.kind in "iuf":
+        return values.to_numpy(dtype=np.float64)
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64,
+                                                                      na_value=np.nan)
+
+
+def _arrow_column(values) -> pa.Array | pa.ChunkedArray:
+    """A shown column (Series, array or Arrow) as Arrow; a missing number (NaN) is null.
+    A Series backed by Arrow (text, nullable integers) hands over its own array."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
+    if isinstance(values, pd.Series):
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iufbM":
+            return pa.array(values.to_numpy(), from_pandas=True)
+        return pa.array(values.array, from_pandas=True)
     return pa.array(values, from_pandas=True)
 
 
