@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cs_analytics.config import Settings, config_path, data_home, load_settings
 from cs_analytics.errors import NoSnapshot, SnapshotOutdated
@@ -41,8 +42,36 @@ def _settings_cached(stamp: float, path: str) -> Settings:
     return load_settings()
 
 
+def _this_run() -> dict | None:
+    """What this script run has already looked up (None outside a script run): one dict per
+    run, replaced when the next run starts (Streamlit gives each run new cursors)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return None
+    kept = getattr(ctx, "_cs_analytics_run", None)
+    if kept is None or kept[0] is not ctx.cursors:
+        kept = (ctx.cursors, {})
+        ctx._cs_analytics_run = kept
+    return kept[1]
+
+
+def _once_per_run(name: str, make: Callable[[], Any]) -> Any:
+    """`make()`, once per script run: every part of a page drawn in one run sees the same
+    value (the same settings, the same snapshot)."""
+    run = _this_run()
+    if run is None:
+        return make()
+    if name not in run:
+        run[name] = make()
+    return run[name]
+
+
 def settings() -> Settings:
-    """Validated settings, reloaded when the settings file changes."""
+    """Validated settings, reloaded when the settings file changes (looked at once per run)."""
+    return _once_per_run("settings", _settings_now)
+
+
+def _settings_now() -> Settings:
     path = config_path()
     try:
         stamp = path.stat().st_mtime
@@ -68,8 +97,13 @@ PREFETCHED = "prefetched"  # the Snapshot.derived name of `_prefetch`'s futures
 def current_snapshot() -> Snapshot | None:
     """The published snapshot (read-only), or None when nothing has been published yet.
 
-    Opened on every run: reading the pointer is cheap and the connection is cached by the
-    store, so a refresh published by another process shows on the next rerun."""
+    Opened once per run — every part of the run reads the same snapshot — so a refresh
+    published by another process shows on the next rerun (the connection is cached by the
+    store)."""
+    return _once_per_run("snapshot", _current_snapshot_now)
+
+
+def _current_snapshot_now() -> Snapshot | None:
     try:
         snap = store().open_current()
     except NoSnapshot:
