@@ -95,13 +95,13 @@ def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
     (a page showing the trend and the headline needs one query, not two), with ci90: the
     rate's 90% Wilson interval (low, high), None without customers."""
     month = month_start(month)
-    rows = trend[[as_date(m) == month for m in trend["month"]]]
-    if rows.empty:
+    months = [as_date(m) for m in trend["month"].tolist()]
+    if month not in months:
         raise CsAnalyticsError(f"two-year churn trend has no month {month.isoformat()}")
-    row = rows.iloc[0]
-    out = {k: plain(row[k]) for k in ("customers", "churned", "rate")}
+    at = months.index(month)
+    out = {k: plain(trend[k].iat[at]) for k in ("customers", "churned", "rate")}
     for k in ("month", "cohort_first_month", "cohort_last_month"):
-        out[k] = as_date(row[k])
+        out[k] = as_date(trend[k].iat[at])
     out["ci90"] = wilson_interval(out["churned"], out["customers"])
     return out
 

@@ -59,17 +59,16 @@ def top_of(accounts: pd.DataFrame, top: int = TOP_ACCOUNTS) -> pd.DataFrame:
     share (amount / the kind's total over the list), cumulative_share (ranks 1 … this one),
     movement_total and accounts (how many accounts the kind has in the list). In MOVEMENTS
     order, then by rank; ties by account id."""
-    kinds = accounts["movement"].to_numpy(dtype=object)
+    codes, kinds = pd.factorize(accounts["movement"])
     all_amounts = accounts["amount"].to_numpy(dtype=np.float64)
-    all_ids = accounts["account_id"].tolist()
     rows = []
     for movement in MOVEMENTS:
-        at = np.flatnonzero(kinds == movement)  # the kind's rows, in list order
+        found = [code for code, kind in enumerate(kinds) if kind == movement]
+        at = np.flatnonzero(codes == found[0]) if found else np.array([], dtype=np.int64)
         if not len(at):
             continue
         amounts = all_amounts[at]
-        ids = [all_ids[i] for i in at]
-        order = sorted(range(len(at)), key=lambda i: (-abs(amounts[i]), ids[i]))[:top]
+        order = _largest(amounts, accounts["account_id"], at, top)
         total = float(amounts.sum())
         running = 0.0
         shown = accounts.take(at[order]).to_dict("records")
@@ -80,6 +79,20 @@ def top_of(accounts: pd.DataFrame, top: int = TOP_ACCOUNTS) -> pd.DataFrame:
                          "cumulative_share": ratio(running, total),
                          "movement_total": total, "accounts": len(at)})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _largest(amounts: np.ndarray, ids: pd.Series, at: np.ndarray, top: int) -> list[int]:
+    """Positions in `amounts` of the `top` largest by size, ties by account id (`ids` at rows
+    `at`): only the rows at least as large as the top-th are sorted."""
+    size = np.abs(amounts)
+    if len(size) > top:
+        cut = np.partition(size, len(size) - top)[len(size) - top]
+        candidates = np.flatnonzero(size >= cut)
+    else:
+        candidates = np.arange(len(size))
+    names = ids.iloc[at[candidates]].tolist()
+    ranked = sorted(range(len(candidates)), key=lambda j: (-size[candidates[j]], names[j]))
+    return [int(candidates[j]) for j in ranked[:top]]
 
 
 def top_contributors(snap, period: Period, filters: Filters | None = None,

@@ -23,7 +23,7 @@ import pandas as pd
 from cs_analytics.metrics import periods as P
 from cs_analytics.metrics.base import fiscal_year_start_month, query, ratio, stable_types
 from cs_analytics.metrics.filters import Filters, condition, mask
-from cs_analytics.metrics.held import per_account
+from cs_analytics.metrics.held import HeldRows, per_account
 from cs_analytics.metrics.periods import Period
 
 # Statuses in the order lists show them: what needs action first.
@@ -212,16 +212,50 @@ class RenewalSummary:
 SUMMARY_FIELDS = [name for name in RenewalSummary.__dataclass_fields__]
 
 
-def _totals(contracts: pd.DataFrame, at: np.ndarray, size: int) -> dict[str, np.ndarray]:
+class _Columns:
+    """The columns the sums read, of a list (`frame`) or of the rows held for it (`rows`, each
+    column converted once while they are held)."""
+
+    def __init__(self, frame: pd.DataFrame | None = None, rows: HeldRows | None = None):
+        self._frame, self._rows = frame, rows
+        self._text: dict[str, np.ndarray] = {}
+        self.size = len(frame) if rows is None else rows.size
+
+    def numbers(self, name: str) -> np.ndarray:
+        if self._rows is not None:
+            return self._rows.numbers(name)
+        return self._frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def equals(self, name: str, value: str) -> np.ndarray:
+        """Per row, whether text column `name` holds `value`."""
+        if self._rows is not None:
+            codes, values = self._rows.codes(name)
+            return codes == values.index(value) if value in values \
+                else np.zeros(self.size, dtype=bool)
+        if name not in self._text:
+            self._text[name] = self._frame[name].to_numpy(dtype=object)
+        return self._text[name] == value
+
+    def days(self, name: str) -> np.ndarray:
+        """Date column `name` as datetime64[D]."""
+        def read(column: pd.Series) -> np.ndarray:
+            return pd.to_datetime(column).to_numpy().astype("datetime64[D]")
+        if self._rows is not None:
+            return self._rows.memo(("days", name), lambda: read(self._rows.frame()[name]))
+        return read(self._frame[name])
+
+
+def _totals(contracts: pd.DataFrame | _Columns, at: np.ndarray,
+            size: int) -> dict[str, np.ndarray]:
     """Every RenewalSummary figure per group, for rows in groups `at` (0..size−1; −1: none)."""
+    columns = contracts if isinstance(contracts, _Columns) else _Columns(contracts)
     keep = at >= 0
     at = at[keep]
-    status = contracts["status"].to_numpy(dtype=object)[keep]
-    arr = contracts["arr"].to_numpy(dtype=np.float64)[keep]
-    auto = (contracts["signed_by"].to_numpy(dtype=object)[keep] == "auto_renew")
+    arr = columns.numbers("arr")[keep]
+    auto = columns.equals("signed_by", "auto_renew")[keep]
 
     def values(column):
-        return np.nan_to_num(contracts[column].to_numpy(dtype=np.float64)[keep])
+        return np.nan_to_num(columns.numbers(column)[keep])
 
     def count(mask):
         return np.bincount(at[mask], minlength=size).astype(np.int64)
@@ -229,9 +263,10 @@ def _totals(contracts: pd.DataFrame, at: np.ndarray, size: int) -> dict[str, np.
     def total(weights):
         return np.bincount(at, weights=weights, minlength=size).astype(np.float64)
 
-    signed, lost = status == "signed", status == "lost"
-    at_risk = status == "at_risk"
-    pending = (status == "pending") | at_risk
+    signed, lost = (columns.equals("status", "signed")[keep],
+                    columns.equals("status", "lost")[keep])
+    at_risk = columns.equals("status", "at_risk")[keep]
+    pending = columns.equals("status", "pending")[keep] | at_risk
     out = {
         "due_count": count(np.ones(len(at), dtype=bool)), "due_arr": total(arr),
         "signed_count": count(signed), "signed_arr": total(arr * signed),
@@ -265,20 +300,21 @@ def summary_at(by_quarter: pd.DataFrame, position: int) -> RenewalSummary:
     return RenewalSummary(**{name: _plain(row[name]) for name in SUMMARY_FIELDS})
 
 
-def by_quarter_of(contracts: pd.DataFrame, quarters: list[Period],
+def by_quarter_of(contracts: pd.DataFrame | _Columns, quarters: list[Period],
                   kept: np.ndarray | None = None) -> pd.DataFrame:
     """`summary_of` per quarter of end_date, one row per quarter (zeros where nothing is due):
     quarter, quarter_start, quarter_end and every RenewalSummary field. With `kept` (a bool
     per row), only those rows count: the same as `by_quarter_of(contracts[kept], …)`."""
+    columns = contracts if isinstance(contracts, _Columns) else _Columns(contracts)
     starts = np.array([q.start_date for q in quarters], dtype="datetime64[D]")
     ends = np.array([q.end_date for q in quarters], dtype="datetime64[D]")
-    days = pd.to_datetime(contracts["end_date"]).to_numpy().astype("datetime64[D]")
+    days = columns.days("end_date")
     at = np.searchsorted(starts, days, side="right") - 1
     inside = (at >= 0) & (days <= ends[np.clip(at, 0, len(quarters) - 1)]) if len(quarters) \
         else np.zeros(len(days), dtype=bool)
     if kept is not None:
         inside &= kept
-    totals = _totals(contracts, np.where(inside, at, -1), len(quarters))
+    totals = _totals(columns, np.where(inside, at, -1), len(quarters))
     return pd.DataFrame({"quarter": [q.label for q in quarters],
                          "quarter_start": [q.start_date for q in quarters],
                          "quarter_end": [q.end_date for q in quarters],
@@ -290,7 +326,7 @@ def due_by_quarter(snap, quarters: list[Period], filters: Filters | None = None)
     accounts `filters` selects: summed over the held rows the filter keeps, without copying
     them out first."""
     rows = contracts_due.rows(snap, **span(quarters))
-    return by_quarter_of(rows.frame(), quarters, kept=mask(filters, snap, rows))
+    return by_quarter_of(_Columns(rows=rows), quarters, kept=mask(filters, snap, rows))
 
 
 def _plain(value):

@@ -180,7 +180,7 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
     trend = churn.two_year_churn_trend(snap, sorted(set(ends)), filters, as_of)
     computed_elsewhere = ("two_year_churn_rate", *DATE_KEYS)
     out = []
-    for period, end, (_, row) in zip(periods, ends, frame.iterrows()):
+    for period, end, row in zip(periods, ends, frame.to_dict("records")):
         two_year = churn.two_year_churn_at(trend, end)
         values = {k: plain(row[k]) for k in KPI_KEYS if k not in computed_elsewhere}
         values["two_year_churn_rate"] = two_year["rate"]

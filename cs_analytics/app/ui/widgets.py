@@ -309,14 +309,14 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
             config[label] = st.column_config.LinkColumn(
                 label, display_text=t("common.open_account"))
         elif col.kind == "band":
-            shown[label] = _each_value(values, band_label)
+            shown[label] = _each_shown(values, band_label)
         elif col.kind == "moment":
             settings = data.settings()
-            shown[label] = _each_value(values, lambda v: clock.local_text(v, settings))
+            shown[label] = _each_shown(values, lambda v: clock.local_text(v, settings))
         elif col.kind == "enum":
-            shown[label] = _each_value(values, lambda v, c=col: _enum_name(v, c, lang))
+            shown[label] = _each_shown(values, lambda v, c=col: _enum_name(v, c, lang))
         elif col.kind == "enums":
-            shown[label] = _each_value(values, lambda v, p=col.prefix: _enum_list(v, p))
+            shown[label] = _each_shown(values, lambda v, p=col.prefix: _enum_list(v, p))
         elif isinstance(values.dtype, pd.StringDtype):
             shown[label] = values  # Arrow-backed text goes to the table as it is
         else:
@@ -445,6 +445,30 @@ def _each_value(values: pd.Series, convert) -> np.ndarray | list:
     lookup = np.array([*(convert(v) if _present(v) else None for v in uniques), None],
                       dtype=object)
     return lookup[codes]
+
+
+def _each_shown(values: pd.Series, convert) -> pa.Array | np.ndarray | list:
+    """`_each_value` as an Arrow array — the converted distinct values taken by position, no
+    Python object per row — or as `_each_value` gives it when the converted values are of
+    mixed types. Text held by Arrow is encoded by Arrow itself."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        encoded = pc.dictionary_encode(pa.array(values.array))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        uniques, positions = encoded.dictionary.to_pylist(), encoded.indices  # (null: null)
+    else:
+        try:
+            codes, found = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:  # unhashable values (lists): one by one
+            return _each_value_slowly(values, convert)
+        uniques = list(found)
+        positions = pa.array(np.where(codes < 0, len(uniques), codes))
+    try:
+        lookup = pa.array([*(convert(v) if _present(v) else None for v in uniques), None],
+                          from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _each_value(values, convert)
+    return lookup.take(positions)
 
 
 def _each_value_slowly(values: pd.Series, convert) -> list:
