@@ -13,6 +13,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cs_analytics.metrics.base import check_period, query, ratio, spine, stable_types
 from cs_analytics.metrics.churn import movement_events_sql
@@ -61,27 +62,37 @@ def top_of(accounts: pd.DataFrame, top: int = TOP_ACCOUNTS) -> pd.DataFrame:
     order, then by rank; ties by account id."""
     codes, kinds = pd.factorize(accounts["movement"])
     all_amounts = accounts["amount"].to_numpy(dtype=np.float64)
-    rows = []
+    ids = pa.array(accounts["account_id"].array)
+    ranked = []  # (rows of the kind, positions among them of its top rows, largest first)
     for movement in MOVEMENTS:
         found = [code for code, kind in enumerate(kinds) if kind == movement]
         at = np.flatnonzero(codes == found[0]) if found else np.array([], dtype=np.int64)
-        if not len(at):
-            continue
+        if len(at):
+            ranked.append((at, _largest(all_amounts[at], ids, at, top)))
+    shown = iter(_records(accounts.take(
+        np.concatenate([at[order] for at, order in ranked]) if ranked else [])))
+    rows = []
+    for at, order in ranked:
         amounts = all_amounts[at]
-        order = _largest(amounts, accounts["account_id"], at, top)
         total = float(amounts.sum())
         running = 0.0
-        shown = accounts.take(at[order]).to_dict("records")
-        for rank, (i, row) in enumerate(zip(order, shown), start=1):
+        for rank, i in enumerate(order, start=1):
             running += amounts[i]
-            rows.append({**row, "rank": rank,
+            rows.append({**next(shown), "rank": rank,
                          "share": ratio(amounts[i], total),
                          "cumulative_share": ratio(running, total),
                          "movement_total": total, "accounts": len(at)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _largest(amounts: np.ndarray, ids: pd.Series, at: np.ndarray, top: int) -> list[int]:
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """The rows of `frame` as dicts of Python values (what `to_dict("records")` gives), read
+    a column at a time."""
+    columns = {name: frame[name].tolist() for name in frame.columns}
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
+def _largest(amounts: np.ndarray, ids: pa.Array, at: np.ndarray, top: int) -> list[int]:
     """Positions in `amounts` of the `top` largest by size, ties by account id (`ids` at rows
     `at`): only the rows at least as large as the top-th are sorted."""
     size = np.abs(amounts)
@@ -90,7 +101,7 @@ def _largest(amounts: np.ndarray, ids: pd.Series, at: np.ndarray, top: int) -> l
         candidates = np.flatnonzero(size >= cut)
     else:
         candidates = np.arange(len(size))
-    names = ids.iloc[at[candidates]].tolist()
+    names = ids.take(pa.array(at[candidates])).to_pylist()
     ranked = sorted(range(len(candidates)), key=lambda j: (-size[candidates[j]], names[j]))
     return [int(candidates[j]) for j in ranked[:top]]
 
