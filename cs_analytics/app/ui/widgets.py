@@ -350,7 +350,7 @@ def _fit(config: dict, shown: dict, kinds: dict[str, str]) -> None:
         entry = config.get(label) or st.column_config.Column(label)
         header = _text_width(label) * CHAR_PX + HEADER_PAD_PX
         if kinds[label] not in NO_FIT and header > NARROW_FROM_PX:
-            content = _content_px(kinds[label], values)
+            content = _content_px(kinds[label], values, below=header - CELL_PAD_PX)
             if content is not None and header > content + CELL_PAD_PX:
                 entry["width"] = max(MIN_COLUMN_PX, content)
                 entry["help"] = label
@@ -359,8 +359,10 @@ def _fit(config: dict, shown: dict, kinds: dict[str, str]) -> None:
         config[label] = entry
 
 
-def _content_px(kind: str, values) -> int | None:
-    """How wide the widest shown value of a column is, in pixels (estimated from its text)."""
+def _content_px(kind: str, values, below: int | None = None) -> int | None:
+    """How wide the widest shown value of a column is, in pixels (estimated from its text);
+    with `below`, None for text known to be at least that wide (its longest value's
+    characters alone are: each is one or two half-widths)."""
     if kind in DATE_FORMATS:
         return (10 if kind == "date" else 9) * CHAR_PX + CELL_PAD_PX
     if kind in NUMBER_FORMATS or kind == "pct":
@@ -375,6 +377,8 @@ def _content_px(kind: str, values) -> int | None:
                       else values.iloc[:2000]).dropna().astype(str).unique()
     if len(texts) == 0:
         return MIN_COLUMN_PX
+    if below is not None and max(map(len, texts)) * CHAR_PX + CELL_PAD_PX >= below:
+        return None
     return max(_text_width(text) for text in texts) * CHAR_PX + CELL_PAD_PX
 
 
