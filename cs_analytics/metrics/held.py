@@ -19,13 +19,14 @@ import bisect
 import functools
 import inspect
 import re
-import threading
 from dataclasses import dataclass, field
 from math import prod
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+from cs_analytics.once import MadeOnce
 
 ACCOUNT = "account_id"  # the column saying whose a row is
 LISTS_KEPT = 64  # per-account lists kept per snapshot file and function (one per arguments)
@@ -175,9 +176,7 @@ class HeldRows:
     def __init__(self, frame: pd.DataFrame, by_account: bool = True):
         self._frame = frame
         self.size = len(frame)
-        self._memo: dict = {}
-        self._locks: dict = {}  # key → the lock its maker holds
-        self._locks_lock = threading.Lock()
+        self._memo = MadeOnce()
         if by_account:
             ids = frame.iloc[:, list(frame.columns).index(ACCOUNT)]
             self.account, accounts = pd.factorize(ids, sort=True)
@@ -188,39 +187,20 @@ class HeldRows:
     def memo(self, key, make: Callable):
         """A value derived from these rows, made once: a thread asking while another makes it
         waits for that value (concurrent page queries share one filter's work)."""
-        found = self._memo.get(key)
-        if found is None:
-            with self._locks_lock:
-                lock = self._locks.setdefault(key, threading.Lock())
-            with lock:
-                found = self._memo.get(key)
-                if found is None:
-                    found = self._memo[key] = make()
-        return found
+        return self._memo.get(key, make)
 
     def per_filter(self, name: str, filters, make: Callable):
-        """`memo` for a value that depends on a filter: the last FILTERS_KEPT filters' values
-        of `name` are kept (a page's rerun asks again for the filter it just computed)."""
+        """`memo` for a value that depends on a filter: the values of `name` for the last
+        FILTERS_KEPT filters asked for are kept (a page's rerun asks again for the filter it
+        just computed)."""
         def made():
             found = make()
             if isinstance(found, np.ndarray):
                 found.flags.writeable = False  # (shared by every caller)
             return found
 
-        key = ("per filter", name, filters)
-        found = self._memo.get(key)
-        if found is not None:
-            return found
-        found = self.memo(key, made)
-        kept = self.memo(("filters kept", name), list)
-        with self._locks_lock:
-            if key not in kept:
-                kept.append(key)
-            while len(kept) > FILTERS_KEPT:
-                dropped = kept.pop(0)
-                self._memo.pop(dropped, None)
-                self._locks.pop(dropped, None)
-        return found
+        kept = self.memo(("per filter", name), lambda: MadeOnce(keep=FILTERS_KEPT))
+        return kept.get(filters, made)
 
     def frame(self, mask: np.ndarray | None = None) -> pd.DataFrame:
         """The rows (those of `mask`), numbered from 0; a frame of the caller's own."""

@@ -49,6 +49,7 @@ import duckdb
 
 from cs_analytics.errors import (CsAnalyticsError, NoSnapshot, Sentence, SnapshotDamaged,
                                  SnapshotOutdated, StorageError)
+from cs_analytics.once import MadeOnce
 
 POINTER = "CURRENT"
 SNAPSHOT_DIR = "snapshots"
@@ -68,8 +69,6 @@ SCHEMA_VERSION = 2
 REQUIRED_TABLES = frozenset({"snapshot_meta", "users", "accounts", "contracts", "activities",
                              "usage", "fct_account_mrr_monthly"})
 
-_MISSING = object()
-_derived_locks_lock = threading.Lock()  # guards the creation of Snapshot.derived_once's locks
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ class Snapshot:
     def derived(self, name: str) -> OrderedDict:
         """A dict kept with the file's facts for values derived from the file's tables (they
         never change either), shared by every Snapshot of the file: `name` says whose."""
-        return self._facts.setdefault(("derived", name), OrderedDict())
+        return self._derived(name).values
 
     def derived_once(self, name: str, key, load: Callable[[], Any],
                      keep: int | None = None) -> Any:
@@ -191,27 +190,12 @@ class Snapshot:
         snapshot file, whichever thread asks first — the others wait for its value. With
         `keep`, at most that many values of `name` are kept, the least recently asked for
         dropped first (a dropped value is made again when asked for)."""
-        kept = self.derived(name)
-        found = kept.get(key, _MISSING)
-        if found is not _MISSING:
-            if keep is not None:
-                try:
-                    kept.move_to_end(key)
-                except KeyError:  # (dropped meanwhile by another thread: still a good value)
-                    pass
-            return found
-        with _derived_locks_lock:
-            lock = self._facts.setdefault(("derived locks", name, key), threading.Lock())
-        with lock:
-            found = kept.get(key, _MISSING)
-            if found is _MISSING:
-                found = kept[key] = load()
-        if keep is not None:
-            with _derived_locks_lock:
-                while len(kept) > keep:
-                    dropped, _ = kept.popitem(last=False)
-                    self._facts.pop(("derived locks", name, dropped), None)
-        return found
+        made = self._derived(name)
+        made.keep = keep
+        return made.get(key, load)
+
+    def _derived(self, name: str) -> MadeOnce:
+        return self._facts.setdefault(("derived", name), MadeOnce())
 
     def has_table(self, name: str) -> bool:
         tables = self._facts.get("tables")
