@@ -9,7 +9,8 @@ Statuses, notice deadlines and the forecast are defined once, by the SQL models 
 as-of date; this module selects their rows and sums them. Each row of a list belongs to one
 account: the lists are held per account (`metrics.held.per_account`, a filter keeps its
 accounts' rows), and every figure is a sum over the rows it is given (`summary_of`,
-`by_quarter_of`; `due_by_quarter` sums the held rows a filter keeps in place). Definitions and a worked example: docs/metrics.md "Renewals".
+`by_quarter_of`; `due_by_quarter` sums the held rows a filter keeps where they are).
+Definitions and a worked example: docs/metrics.md "Renewals".
 """
 
 from __future__ import annotations
@@ -212,50 +213,16 @@ class RenewalSummary:
 SUMMARY_FIELDS = [name for name in RenewalSummary.__dataclass_fields__]
 
 
-class _Columns:
-    """The columns the sums read, of a list (`frame`) or of the rows held for it (`rows`, each
-    column converted once while they are held)."""
-
-    def __init__(self, frame: pd.DataFrame | None = None, rows: HeldRows | None = None):
-        self._frame, self._rows = frame, rows
-        self._text: dict[str, np.ndarray] = {}
-        self.size = len(frame) if rows is None else rows.size
-
-    def numbers(self, name: str) -> np.ndarray:
-        if self._rows is not None:
-            return self._rows.numbers(name)
-        return self._frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
-
-    def equals(self, name: str, value: str) -> np.ndarray:
-        """Per row, whether text column `name` holds `value`."""
-        if self._rows is not None:
-            codes, values = self._rows.codes(name)
-            return codes == values.index(value) if value in values \
-                else np.zeros(self.size, dtype=bool)
-        if name not in self._text:
-            self._text[name] = self._frame[name].to_numpy(dtype=object)
-        return self._text[name] == value
-
-    def days(self, name: str) -> np.ndarray:
-        """Date column `name` as datetime64[D]."""
-        def read(column: pd.Series) -> np.ndarray:
-            return pd.to_datetime(column).to_numpy().astype("datetime64[D]")
-        if self._rows is not None:
-            return self._rows.memo(("days", name), lambda: read(self._rows.frame()[name]))
-        return read(self._frame[name])
-
-
-def _totals(contracts: pd.DataFrame | _Columns, at: np.ndarray,
-            size: int) -> dict[str, np.ndarray]:
-    """Every RenewalSummary figure per group, for rows in groups `at` (0..size−1; −1: none)."""
-    columns = contracts if isinstance(contracts, _Columns) else _Columns(contracts)
+def _totals(rows: HeldRows, at: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """Every RenewalSummary figure per group, for `rows` (a list's, or the rows held for it)
+    in groups `at` (0..size−1; −1: none)."""
     keep = at >= 0
     at = at[keep]
-    arr = columns.numbers("arr")[keep]
-    auto = columns.equals("signed_by", "auto_renew")[keep]
+    arr = rows.numbers("arr")[keep]
+    auto = rows.isin("signed_by", ("auto_renew",))[keep]
 
     def values(column):
-        return np.nan_to_num(columns.numbers(column)[keep])
+        return np.nan_to_num(rows.numbers(column)[keep])
 
     def count(mask):
         return np.bincount(at[mask], minlength=size).astype(np.int64)
@@ -263,10 +230,9 @@ def _totals(contracts: pd.DataFrame | _Columns, at: np.ndarray,
     def total(weights):
         return np.bincount(at, weights=weights, minlength=size).astype(np.float64)
 
-    signed, lost = (columns.equals("status", "signed")[keep],
-                    columns.equals("status", "lost")[keep])
-    at_risk = columns.equals("status", "at_risk")[keep]
-    pending = columns.equals("status", "pending")[keep] | at_risk
+    signed, lost = rows.isin("status", ("signed",))[keep], rows.isin("status", ("lost",))[keep]
+    at_risk = rows.isin("status", ("at_risk",))[keep]
+    pending = rows.isin("status", ("pending",))[keep] | at_risk
     out = {
         "due_count": count(np.ones(len(at), dtype=bool)), "due_arr": total(arr),
         "signed_count": count(signed), "signed_arr": total(arr * signed),
@@ -290,7 +256,8 @@ def _totals(contracts: pd.DataFrame | _Columns, at: np.ndarray,
 
 def summary_of(contracts: pd.DataFrame) -> RenewalSummary:
     """The figures of a list of renewals due (`contracts_due`, restricted or not)."""
-    totals = _totals(contracts, np.zeros(len(contracts), dtype=np.int64), 1)
+    totals = _totals(HeldRows(contracts, by_account=False),
+                     np.zeros(len(contracts), dtype=np.int64), 1)
     return RenewalSummary(**{name: _plain(totals[name][0]) for name in SUMMARY_FIELDS})
 
 
@@ -300,25 +267,10 @@ def summary_at(by_quarter: pd.DataFrame, position: int) -> RenewalSummary:
     return RenewalSummary(**{name: _plain(row[name]) for name in SUMMARY_FIELDS})
 
 
-def by_quarter_of(contracts: pd.DataFrame | _Columns, quarters: list[Period],
-                  kept: np.ndarray | None = None) -> pd.DataFrame:
+def by_quarter_of(contracts: pd.DataFrame, quarters: list[Period]) -> pd.DataFrame:
     """`summary_of` per quarter of end_date, one row per quarter (zeros where nothing is due):
-    quarter, quarter_start, quarter_end and every RenewalSummary field. With `kept` (a bool
-    per row), only those rows count: the same as `by_quarter_of(contracts[kept], …)`."""
-    columns = contracts if isinstance(contracts, _Columns) else _Columns(contracts)
-    starts = np.array([q.start_date for q in quarters], dtype="datetime64[D]")
-    ends = np.array([q.end_date for q in quarters], dtype="datetime64[D]")
-    days = columns.days("end_date")
-    at = np.searchsorted(starts, days, side="right") - 1
-    inside = (at >= 0) & (days <= ends[np.clip(at, 0, len(quarters) - 1)]) if len(quarters) \
-        else np.zeros(len(days), dtype=bool)
-    if kept is not None:
-        inside &= kept
-    totals = _totals(columns, np.where(inside, at, -1), len(quarters))
-    return pd.DataFrame({"quarter": [q.label for q in quarters],
-                         "quarter_start": [q.start_date for q in quarters],
-                         "quarter_end": [q.end_date for q in quarters],
-                         **{name: totals[name] for name in SUMMARY_FIELDS}})
+    quarter, quarter_start, quarter_end and every RenewalSummary field."""
+    return _by_quarter(HeldRows(contracts, by_account=False), quarters)
 
 
 def due_by_quarter(snap, quarters: list[Period], filters: Filters | None = None) -> pd.DataFrame:
@@ -326,7 +278,27 @@ def due_by_quarter(snap, quarters: list[Period], filters: Filters | None = None)
     accounts `filters` selects: summed over the held rows the filter keeps, without copying
     them out first."""
     rows = contracts_due.rows(snap, **span(quarters))
-    return by_quarter_of(_Columns(rows=rows), quarters, kept=mask(filters, snap, rows))
+    return _by_quarter(rows, quarters, kept=mask(filters, snap, rows))
+
+
+def _by_quarter(rows: HeldRows, quarters: list[Period],
+                kept: np.ndarray | None = None) -> pd.DataFrame:
+    """`by_quarter_of` over `rows`, counting only the rows `kept` (a bool per row; all for
+    None)."""
+    starts = np.array([q.start_date for q in quarters], dtype="datetime64[D]")
+    ends = np.array([q.end_date for q in quarters], dtype="datetime64[D]")
+    days = rows.memo(("days", "end_date"), lambda: pd.to_datetime(
+        rows.frame()["end_date"]).to_numpy().astype("datetime64[D]"))
+    at = np.searchsorted(starts, days, side="right") - 1
+    inside = (at >= 0) & (days <= ends[np.clip(at, 0, len(quarters) - 1)]) if len(quarters) \
+        else np.zeros(len(days), dtype=bool)
+    if kept is not None:
+        inside &= kept
+    totals = _totals(rows, np.where(inside, at, -1), len(quarters))
+    return pd.DataFrame({"quarter": [q.label for q in quarters],
+                         "quarter_start": [q.start_date for q in quarters],
+                         "quarter_end": [q.end_date for q in quarters],
+                         **{name: totals[name] for name in SUMMARY_FIELDS}})
 
 
 def _plain(value):
