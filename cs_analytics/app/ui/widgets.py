@@ -387,13 +387,10 @@ def _text_width(text: str) -> int:
 
 
 def _float_array(values) -> np.ndarray:
-    """A shown number column (Series or array) as float64, NaN where a value is missing or
-    not a number."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) \
-            and values.dtype.kind in "iuf":
-        return values.to_numpy(dtype=np.float64)
-    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64,
-                                                                      na_value=np.nan)
+    """A shown number column (Series or array) as float64 (`_numbers`), NaN where a value is
+    missing or not a number."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    return _numbers(series).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _arrow_column(values) -> pa.Array | pa.ChunkedArray:
@@ -446,33 +443,29 @@ def _each_value(values: pd.Series, convert) -> np.ndarray | list:
     except TypeError:  # unhashable values (lists): one by one
         return _each_value_slowly(values, convert)
     # factorize leaves missing values out of `uniques` (code -1 → the trailing None)
-    lookup = np.array([*(convert(v) if _present(v) else None for v in uniques), None],
-                      dtype=object)
-    return lookup[codes]
+    return np.array(_converted(uniques, convert), dtype=object)[codes]
 
 
 def _each_shown(values: pd.Series, convert) -> pa.Array | np.ndarray | list:
-    """`_each_value` as an Arrow array — the converted distinct values taken by position, no
-    Python object per row — or as `_each_value` gives it when the converted values are of
-    mixed types. Text held by Arrow is encoded by Arrow itself."""
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        encoded = pc.dictionary_encode(pa.array(values.array))
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        uniques, positions = encoded.dictionary.to_pylist(), encoded.indices  # (null: null)
-    else:
-        try:
-            codes, found = pd.factorize(values, use_na_sentinel=True)
-        except TypeError:  # unhashable values (lists): one by one
-            return _each_value_slowly(values, convert)
-        uniques = list(found)
-        positions = pa.array(np.where(codes < 0, len(uniques), codes))
+    """`_each_value` for a table. Text held by Arrow is encoded by Arrow itself and the
+    converted distinct values taken by position — no Python object per row; other columns
+    (and converted values of mixed types) as `_each_value` gives them."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return _each_value(values, convert)
+    encoded = pc.dictionary_encode(pa.array(values.array))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
     try:
-        lookup = pa.array([*(convert(v) if _present(v) else None for v in uniques), None],
-                          from_pandas=True)
+        lookup = pa.array(_converted(encoded.dictionary.to_pylist(), convert), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return _each_value(values, convert)
-    return lookup.take(positions)
+    return lookup.take(encoded.indices)  # (a null index: null)
+
+
+def _converted(uniques, convert) -> list:
+    """convert(v) of each distinct value (None for a missing one), then None: the value of a
+    missing row (code −1)."""
+    return [*(convert(v) if _present(v) else None for v in uniques), None]
 
 
 def _each_value_slowly(values: pd.Series, convert) -> list:
