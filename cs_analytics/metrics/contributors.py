@@ -61,14 +61,11 @@ def top_of(accounts: pd.DataFrame, top: int = TOP_ACCOUNTS) -> pd.DataFrame:
     movement_total and accounts (how many accounts the kind has in the list). In MOVEMENTS
     order, then by rank; ties by account id."""
     codes, kinds = pd.factorize(accounts["movement"])
+    of_kind = {kind: np.flatnonzero(codes == code) for code, kind in enumerate(kinds)}
     all_amounts = accounts["amount"].to_numpy(dtype=np.float64)
     ids = pa.array(accounts["account_id"].array)
-    ranked = []  # (rows of the kind, positions among them of its top rows, largest first)
-    for movement in MOVEMENTS:
-        found = [code for code, kind in enumerate(kinds) if kind == movement]
-        at = np.flatnonzero(codes == found[0]) if found else np.array([], dtype=np.int64)
-        if len(at):
-            ranked.append((at, _largest(all_amounts[at], ids, at, top)))
+    ranked = [(at, _largest(all_amounts[at], ids, at, top))  # (the kind's rows, its top ones)
+              for at in (of_kind.get(movement) for movement in MOVEMENTS) if at is not None]
     shown = iter(_records(accounts.take(
         np.concatenate([at[order] for at, order in ranked]) if ranked else [])))
     rows = []
