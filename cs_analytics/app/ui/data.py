@@ -114,7 +114,12 @@ def _current_snapshot_now() -> Snapshot | None:
 
 def snapshot_outdated() -> SnapshotOutdated | None:
     """Why the snapshot to serve is not read because another version built it (None: it is
-    read, or there is none) — until an import, a refresh or `rebuild` builds it again."""
+    read, or there is none) — until an import, a refresh or `rebuild` builds it again. Looked
+    at once per run, like `current_snapshot`."""
+    return _once_per_run("outdated", _snapshot_outdated_now)
+
+
+def _snapshot_outdated_now() -> SnapshotOutdated | None:
     try:
         store().open_current()
     except SnapshotOutdated as exc:
