@@ -22,57 +22,48 @@ def test_the_package_keeps_every_import_contract():
     assert "4 kept, 0 broken" in done.stdout
 
 
-def _copy_package(tmp_path: Path) -> Path:
+def _broken_by(tmp_path: Path, module: str, source: str) -> str:
+    """`lint-imports`' report on a copy of the package with `source` written at the end of
+    `module` (a path under cs_analytics/, made if missing); the copy must break a contract."""
     root = tmp_path / "repo"
     shutil.copytree(REPO / "cs_analytics", root / "cs_analytics",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / ".importlinter", root / ".importlinter")
-    return root
+    path = root / "cs_analytics" / module
+    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(before + source, encoding="utf-8")
+    done = lint_imports(root)
+    assert done.returncode != 0
+    return done.stdout
 
 
 def test_an_upward_import_inside_a_function_breaks_the_layers(tmp_path):
-    root = _copy_package(tmp_path)
-    (root / "cs_analytics" / "warehouse" / "upward.py").write_text(
-        "def totals(con):\n"
-        "    from cs_analytics.metrics import revenue\n\n"
-        "    return revenue\n", encoding="utf-8")
-    done = lint_imports(root)
-    assert done.returncode != 0
-    assert "cs_analytics.warehouse is not allowed to import cs_analytics.metrics" in done.stdout
-    assert "cs_analytics.warehouse.upward -> cs_analytics.metrics.revenue" in done.stdout
+    report = _broken_by(tmp_path, "warehouse/upward.py",
+                        "def totals(con):\n"
+                        "    from cs_analytics.metrics import revenue\n\n"
+                        "    return revenue\n")
+    assert "cs_analytics.warehouse is not allowed to import cs_analytics.metrics" in report
+    assert "cs_analytics.warehouse.upward -> cs_analytics.metrics.revenue" in report
 
 
 def test_metrics_opening_the_user_data_store_breaks_a_contract(tmp_path):
-    root = _copy_package(tmp_path)
-    (root / "cs_analytics" / "metrics" / "writes.py").write_text(
-        "from cs_analytics.warehouse.store import Store\n", encoding="utf-8")
-    done = lint_imports(root)
-    assert done.returncode != 0
-    assert ("Metrics never build a snapshot, open the stores or touch user data BROKEN"
-            in done.stdout)
+    report = _broken_by(tmp_path, "metrics/writes.py",
+                        "from cs_analytics.warehouse.store import Store\n")
+    assert "Metrics never build a snapshot, open the stores or touch user data BROKEN" in report
 
 
 def test_streamlit_outside_app_ui_breaks_a_contract(tmp_path):
-    root = _copy_package(tmp_path)
-    (root / "cs_analytics" / "outputs" / "shown.py").write_text(
-        "import streamlit as st\n", encoding="utf-8")
-    done = lint_imports(root)
-    assert done.returncode != 0
-    assert "Nothing outside cs_analytics.app.ui imports streamlit BROKEN" in done.stdout
+    report = _broken_by(tmp_path, "outputs/shown.py", "import streamlit as st\n")
+    assert "Nothing outside cs_analytics.app.ui imports streamlit BROKEN" in report
 
 
 def test_a_cycle_hidden_inside_a_function_breaks_a_contract(tmp_path):
-    root = _copy_package(tmp_path)
-    base = root / "cs_analytics" / "metrics" / "base.py"
-    base.write_text(base.read_text(encoding="utf-8") + (
-        "\n\ndef _revenue():\n"
-        "    from cs_analytics.metrics import revenue\n\n"
-        "    return revenue\n"), encoding="utf-8")
-    done = lint_imports(root)
-    assert done.returncode != 0
-    assert ("No import cycles between sibling modules or packages, at any depth BROKEN"
-            in done.stdout)
-    assert "No cycles are allowed in cs_analytics.metrics" in done.stdout
+    report = _broken_by(tmp_path, "metrics/base.py",
+                        "\n\ndef _revenue():\n"
+                        "    from cs_analytics.metrics import revenue\n\n"
+                        "    return revenue\n")
+    assert "No import cycles between sibling modules or packages, at any depth BROKEN" in report
+    assert "No cycles are allowed in cs_analytics.metrics" in report
 
 
 def test_the_architecture_doc_names_files_that_exist():
