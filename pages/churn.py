@@ -30,7 +30,7 @@ started = {
     "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
     "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
     "lost": data.start(churn.churned_accounts, snap, period=view.period, filters=view.filters),
-    "due": data.start(renewals.due_in, snap, period=view.period, filters=view.filters),
+    "due": data.start(renewals.due_summary, snap, view.period, view.filters),
     "ahead": data.start(renewals.due_by_quarter, snap, ahead, view.filters),
 }
 trend = started["trend"].result()
@@ -49,22 +49,20 @@ with left:
     st.caption(t("churn.headline_counts", churned=headline["churned"],
                  customers=headline["customers"]) + " · " + cards.group_text(headline))
 with right:
-    trend["label"] = trend["month"]  # months, named and ticked by the chart
     charts.show(charts.rate_with_target(
         trend, "rate", target, title=t("churn.trend_title"), name=t("kpi.two_year_churn_rate"),
         target_name=None if target is None else t("chart.churn_target", value=fmt.pct(target)),
-        bars=False, counts="customers"), key="churn_two_year_trend")
+        bars=False, counts="customers", periods="month"), key="churn_two_year_trend")
     st.caption(t("churn.trend_groups"))
 
 st.subheader(t("churn.cohort_title"))
 if cohorts.empty:
     widgets.empty("churn.no_customers")
 else:
-    cohorts["label"] = cohorts["cohort"]
     charts.show(charts.rate_with_target(
         cohorts, "rate", target, title=t("churn.cohort_chart"), name=t("churn.col.rate"),
         target_name=None if target is None else t("chart.churn_target", value=fmt.pct(target)),
-        counts="eligible"), key="churn_cohorts")
+        counts="eligible", periods="cohort"), key="churn_cohorts")
     widgets.table(cohorts, {
         "cohort": Col("revenue.col.cohort"), "customers": Col("revenue.col.customers", "int"),
         "eligible": Col("churn.col.eligible", "int"), "churned": Col("churn.col.churned", "int"),
@@ -106,9 +104,16 @@ else:
 st.subheader(t("churn.renewals_title", period=period_text))
 st.caption(t("churn.renewals_caption"))
 due = started["due"].result()
-renewal_view.summary_cards(renewals.summary_of(due))
-renewal_view.contracts_table(due, renewal_view.CONTRACT_COLUMNS, key="churn_renewals",
-                             download="renewals-due")
+renewal_view.summary_cards(due)
+# The contracts behind the cards, read only while their list is open (the Renewals page lists
+# them by quarter). The label stays the same for every filter: the list stays open.
+if due.due_count:
+    listed = st.expander(t("churn.renewals_list"), key="churn_renewals_open", on_change="rerun")
+    with listed:
+        if listed.open:
+            renewal_view.contracts_table(
+                data.call(renewals.due_in, snap, view.period, view.filters),
+                renewal_view.CONTRACT_COLUMNS, key="churn_renewals", download="renewals-due")
 st.page_link("pages/renewals.py", label=t("churn.to_renewals"), icon="🔁")
 
 st.subheader(t("churn.at_risk_title"))

@@ -24,13 +24,11 @@ ahead = renewals.quarters_from(snap, 0, 4)
 past = renewals.quarters_from(snap, -terms.history_quarters, terms.history_quarters)
 started = {
     "ahead": data.start(renewals.due_by_quarter, snap, ahead, view.filters),
-    "radar": data.start(renewals.notice_radar, snap, days=terms.radar_days,
-                        filters=view.filters),
-    "reminders": data.start(renewals.reminders, snap, min_days=terms.reminder_days_min,
-                            max_days=terms.reminder_days_max, filters=view.filters),
     "past": data.start(renewals.due_by_quarter, snap, past, view.filters),
     "probabilities": data.start(renewals.probabilities, snap),
 }
+radar_terms = {"days": terms.radar_days}
+reminder_terms = {"min_days": terms.reminder_days_min, "max_days": terms.reminder_days_max}
 
 by_quarter = started["ahead"].result()
 st.subheader(t("renewals.quarter_title", quarter=ahead[0].label))
@@ -42,35 +40,52 @@ charts.show(charts.renewals_by_quarter(by_quarter, t("renewals.chart.by_quarter"
 widgets.table(by_quarter, renewal_view.QUARTER_COLUMNS, key="renewals_quarters",
               download="renewals-by-quarter")
 
-labels = [q.label for q in ahead]
-picked = st.segmented_control(t("renewals.pick_quarter"), labels, key="renewals_quarter",
-                              default=widgets.url_choice(QUARTER_PARAM, labels) or labels[0])
-quarter = ahead[labels.index(widgets.remember_choice(QUARTER_PARAM, picked, labels)
-                             or labels[0])]
-st.subheader(t("renewals.contracts_title", quarter=quarter.label))
-st.caption(t("renewals.contracts_hint"))
-renewal_view.contracts_table(data.call(renewals.due_in, snap, quarter, view.filters),
-                             renewal_view.CONTRACT_COLUMNS, key="renewals_contracts",
-                             download=f"renewals-{quarter.label}")
-
-st.subheader(t("renewals.radar_title", days=terms.radar_days))
-st.caption(t("renewals.radar_caption"))
-renewal_view.contracts_table(started["radar"].result(), renewal_view.RADAR_COLUMNS,
-                             key="renewals_radar", download="notice-deadlines",
-                             empty_key="renewals.no_deadlines")
-
-st.subheader(t("renewals.reminders_title", min=terms.reminder_days_min,
-               max=terms.reminder_days_max))
-st.caption(t("renewals.reminders_caption"))
-reminders = started["reminders"].result()
-renewal_view.contracts_table(reminders, renewal_view.REMINDER_COLUMNS, key="renewals_reminders",
-                             download="renewal-reminders", empty_key="renewals.no_reminders")
-if not reminders.empty:
-    st.download_button(t("renewals.reminders_csv"),
-                       lambda: downloads.csv_bytes(renewals.reminder_csv_frame(reminders)),
-                       file_name=downloads.filename("renewal-reminder-mail", snap.as_of, "csv"),
-                       mime="text/csv", key="renewals_reminder_mail", icon="✉️",
-                       on_click="ignore", help=t("renewals.reminders_csv_help"))
+# The three lists of contracts, one tab each: only the open tab's list is read and drawn.
+st.subheader(t("renewals.lists_title"))
+st.caption(t("renewals.lists_counts", days=terms.radar_days, min=terms.reminder_days_min,
+             max=terms.reminder_days_max,
+             radar=renewals.notice_radar.count(snap, **radar_terms, filters=view.filters),
+             reminders=renewals.reminders.count(snap, **reminder_terms, filters=view.filters)))
+listing, radar, reminding = st.tabs(
+    [t("renewals.tab.contracts"), t("renewals.tab.radar"), t("renewals.tab.reminders")],
+    key="renewals_list", on_change="rerun")
+with listing:
+    if listing.open:
+        labels = [q.label for q in ahead]
+        picked = st.segmented_control(
+            t("renewals.pick_quarter"), labels, key="renewals_quarter",
+            default=widgets.url_choice(QUARTER_PARAM, labels) or labels[0])
+        quarter = ahead[labels.index(widgets.remember_choice(QUARTER_PARAM, picked, labels)
+                                     or labels[0])]
+        st.subheader(t("renewals.contracts_title", quarter=quarter.label))
+        st.caption(t("renewals.contracts_hint"))
+        renewal_view.contracts_table(data.call(renewals.due_in, snap, quarter, view.filters),
+                                     renewal_view.CONTRACT_COLUMNS, key="renewals_contracts",
+                                     download=f"renewals-{quarter.label}")
+with radar:
+    if radar.open:
+        st.subheader(t("renewals.radar_title", days=terms.radar_days))
+        st.caption(t("renewals.radar_caption"))
+        renewal_view.contracts_table(
+            data.call(renewals.notice_radar, snap, **radar_terms, filters=view.filters),
+            renewal_view.RADAR_COLUMNS, key="renewals_radar", download="notice-deadlines",
+            empty_key="renewals.no_deadlines")
+with reminding:
+    if reminding.open:
+        st.subheader(t("renewals.reminders_title", min=terms.reminder_days_min,
+                       max=terms.reminder_days_max))
+        st.caption(t("renewals.reminders_caption"))
+        reminders = data.call(renewals.reminders, snap, **reminder_terms, filters=view.filters)
+        renewal_view.contracts_table(reminders, renewal_view.REMINDER_COLUMNS,
+                                     key="renewals_reminders", download="renewal-reminders",
+                                     empty_key="renewals.no_reminders")
+        if not reminders.empty:
+            st.download_button(
+                t("renewals.reminders_csv"),
+                lambda: downloads.csv_bytes(renewals.reminder_csv_frame(reminders)),
+                file_name=downloads.filename("renewal-reminder-mail", snap.as_of, "csv"),
+                mime="text/csv", key="renewals_reminder_mail", icon="✉️", on_click="ignore",
+                help=t("renewals.reminders_csv_help"))
 
 st.subheader(t("renewals.forecast_title"))
 probabilities = started["probabilities"].result()

@@ -118,8 +118,9 @@ def test_overview_movement_to_revenue_accounts_to_account_page(demo_home, use_ho
 
 
 def test_renewals_page_figures_lists_and_drill_down(demo_home, use_home):
-    """The Renewals page shows the metrics API's figures and lists; choosing a quarter lists
-    its contracts (kept in the URL) and a row opens the account's karte."""
+    """The Renewals page shows the metrics API's figures and lists, each list in its own tab
+    (read when its tab is open; the radar's and the reminders' counts shown before); choosing
+    a quarter lists its contracts (kept in the URL) and a row opens the account's karte."""
     use_home(demo_home)
     snap = Store(demo_home).open_current()
     quarters = renewals.quarters_from(snap, 0, 4)
@@ -135,10 +136,25 @@ def test_renewals_page_figures_lists_and_drill_down(demo_home, use_home):
     expected = renewals.by_quarter_of(due, quarters)
     assert list(by_quarter["At-risk ARR"]) == pytest.approx(list(expected["at_risk_arr"]))
     radar = renewals.notice_radar(snap, 60)
-    assert list(table(at, "renewals_radar")["Account"]) == list(radar["name"])
     reminders = renewals.reminders(snap, 55, 65)
-    assert list(table(at, "renewals_reminders")["Contract"]) == list(reminders["contract_id"])
+    assert len(radar) > 0 and len(reminders) > 0
+    assert (f"Notice deadlines in the next 60 days: {len(radar):,} · renewal reminders "
+            f"(ending in 55–65 days): {len(reminders):,}") in texts(at)
+    assert [tab.label for tab in at.tabs] == ["Contracts due by quarter",
+                                              "Notice-deadline radar", "Renewal reminders"]
+    shown = [d.key for d in at.dataframe]
+    assert "renewals_radar" not in shown and "renewals_reminders" not in shown
     assert "Past renewal rate" in texts(at) and "Configured default" in texts(at)
+    at.session_state["renewals_list"] = "Notice-deadline radar"
+    at.run()
+    assert list(table(at, "renewals_radar")["Account"]) == list(radar["name"])
+    assert "renewals_contracts" not in [d.key for d in at.dataframe]
+    at.session_state["renewals_list"] = "Renewal reminders"
+    at.run()
+    assert list(table(at, "renewals_reminders")["Contract"]) == list(reminders["contract_id"])
+    assert "CSV for the mail tool" in [b.label for b in at.get("download_button")]
+    at.session_state["renewals_list"] = "Contracts due by quarter"
+    at.run()
     listed = table(at, "renewals_contracts")
     first = renewals.due_in(snap, quarters[0])
     assert list(listed["Contract"]) == list(first["contract_id"])

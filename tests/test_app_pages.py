@@ -14,6 +14,7 @@ from cs_analytics.app.ui import fmt, widgets
 from cs_analytics.app.ui.i18n import translate
 from cs_analytics.app.ui.nav import PAGES
 from cs_analytics.metrics import churn, periods, renewals, revenue
+from cs_analytics.metrics.filters import Filters
 from cs_analytics.warehouse.store import Store
 from test_app_common import (ACCOUNT_TABS, chart, chart_titles, demo_home,  # noqa: F401
                              empty_home, metric, no_snapshot_home, open_account_tab, run_page,
@@ -204,6 +205,35 @@ def test_churn_page_headline_and_target_line(demo_home, use_home):
     assert metric(at, "ARR due").value == fmt.amount(due.due_arr, "en", "thousand")
     assert metric(at, "At-risk ARR").value == fmt.amount(due.at_risk_arr, "en", "thousand")
     assert metric(at, "Pending ARR").value == fmt.amount(due.pending_arr, "en", "thousand")
+
+
+def test_churn_page_lists_the_renewals_due_when_asked(demo_home, use_home):
+    """The contracts behind the renewal cards are read and listed only once their list is
+    opened (a click on a row opens the account), and stay listed through a filter change
+    until it is closed."""
+    use_home(demo_home)
+    snap = Store(demo_home).open_current()
+    due = renewals.due_in(snap, _period(snap))
+    assert len(due) > 0
+    at = run_page("churn", "en")
+    assert "The contracts due, one per row (click a row to open the account)" in [
+        e.label for e in at.expander]
+    assert "churn_renewals" not in [d.key for d in at.dataframe]
+    at.session_state["churn_renewals_open"] = True
+    at.run()
+    assert not at.exception
+    shown = table(at, "churn_renewals")
+    assert list(shown["Account"]) == list(due["name"])
+    assert list(shown["ARR"]) == list(due["arr"])
+    segment = Filters(segments=("S", "A"))
+    at.sidebar.multiselect(key="f_segment").set_value(["S", "A"]).run()
+    narrowed = renewals.due_in(snap, _period(snap), segment)
+    assert list(table(at, "churn_renewals")["Account"]) == list(narrowed["name"])
+    assert metric(at, "ARR due").value == fmt.amount(
+        renewals.summary_of(narrowed).due_arr, "en", "thousand")
+    at.session_state["churn_renewals_open"] = False
+    at.run()
+    assert "churn_renewals" not in [d.key for d in at.dataframe]
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -242,16 +242,19 @@ _LISTS = {"cs_analytics.metrics.revenue.movement_accounts": revenue.movement_acc
 @pytest.mark.parametrize("name", sorted(_list_examples()))
 def test_a_per_account_list_for_a_filter_is_its_own_filtered_query(snap, name):
     """The rows, their order, values and types: what the list's SQL returns with the filter's
-    SQL condition (the function as written, `PER_ACCOUNT`), for every kind of filter."""
+    SQL condition (the function as written, `PER_ACCOUNT`), for every kind of filter; and
+    `count`, how many rows that is."""
     kwargs = _list_examples()[name]
     restricted, written = _LISTS[name], PER_ACCOUNT[name]
     whole = restricted(snap, filters=None, **kwargs)
     assert whole.equals(written(snap, filters=None, **kwargs))
+    assert restricted.count(snap, filters=None, **kwargs) == len(whole)
     if not name.endswith("stale_records"):
         assert len(whole) > 10, name
     for kind, filters in _filters(snap).items():
         expected = written(snap, filters=filters, **kwargs)
         got = restricted(snap, filters=filters, **kwargs)
+        assert restricted.count(snap, filters=filters, **kwargs) == len(expected), (name, kind)
         assert list(got.columns) == list(expected.columns), (name, kind)
         if expected.empty:  # (DuckDB types an empty result's text columns as objects)
             assert got.empty, (name, kind)
@@ -274,6 +277,20 @@ def test_renewals_by_quarter_summed_in_place_equal_the_filtered_lists_sums(snap)
         pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=kind)
         if kind == "segments":
             assert got["due_count"].sum() > 0
+
+def test_a_periods_renewal_summary_summed_in_place_equals_the_filtered_lists(snap):
+    """`renewals.due_summary` — the Churn page's renewal cards — sums the held rows of
+    `due_in` a filter keeps: every figure equals `summary_of` the filtered list, exactly, for
+    every kind of filter and period."""
+    periods = [P.parse_quarter("2026Q1"), P.parse_month("2026-03"),
+               P.period_containing("ttm", END), P.period_containing("year", END)]
+    for period in periods:
+        for kind, filters in _filters(snap).items():
+            expected = renewals.summary_of(renewals.due_in(snap, period, filters))
+            assert renewals.due_summary(snap, period, filters) == expected, (period, kind)
+    assert renewals.due_summary(snap, periods[0], _filters(snap)["segments"]).due_count > 0
+    assert renewals.due_summary(snap, periods[0], _filters(snap)["nobody"]).due_count == 0
+
 
 def test_account_ids_are_the_accounts_the_filter_condition_selects(snap):
     for kind, filters in _filters(snap).items():

@@ -94,15 +94,26 @@ def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
     """`two_year_churn` at `month`, read from a `two_year_churn_trend` that includes that month
     (a page showing the trend and the headline needs one query, not two), with ci90: the
     rate's 90% Wilson interval (low, high), None without customers."""
-    month = month_start(month)
-    months = [as_date(m) for m in trend["month"].tolist()]
-    if month not in months:
-        raise CsAnalyticsError(f"two-year churn trend has no month {month.isoformat()}")
-    at = months.index(month)
-    out = {k: plain(trend[k].iat[at]) for k in ("customers", "churned", "rate")}
-    for k in ("month", "cohort_first_month", "cohort_last_month"):
-        out[k] = as_date(trend[k].iat[at])
-    out["ci90"] = wilson_interval(out["churned"], out["customers"])
+    return two_year_churn_of_months(trend, [month])[month_start(month)]
+
+
+def two_year_churn_of_months(trend: pd.DataFrame, months: list[dt.date]) -> dict[dt.date, dict]:
+    """{month: `two_year_churn_at(trend, month)`} for each of `months` (a new dict each),
+    reading the trend's columns once."""
+    listed = [as_date(m) for m in trend["month"].tolist()]
+    columns = {k: trend[k].tolist() for k in ("customers", "churned", "rate",
+                                               "cohort_first_month", "cohort_last_month")}
+    out = {}
+    for month in map(month_start, months):
+        if month not in listed:
+            raise CsAnalyticsError(f"two-year churn trend has no month {month.isoformat()}")
+        at = listed.index(month)
+        row = {k: plain(columns[k][at]) for k in ("customers", "churned", "rate")}
+        row["month"] = listed[at]
+        for k in ("cohort_first_month", "cohort_last_month"):
+            row[k] = as_date(columns[k][at])
+        row["ci90"] = wilson_interval(row["churned"], row["customers"])
+        out[month] = row
     return out
 
 

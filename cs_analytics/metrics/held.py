@@ -92,7 +92,8 @@ def per_account(fn: Callable) -> Callable:
     the rows of the accounts they select, in the list's order and numbered from 0 — what
     `fn`'s own filtered query returns. The frame returned is the caller's own (a shallow copy;
     pandas' copy-on-write keeps the held rows unchanged). `fn.rows(snap, …)` gives the held
-    rows themselves, for a caller deriving a column of them once (`HeldRows.memo`)."""
+    rows themselves, for a caller deriving a column of them once (`HeldRows.memo`);
+    `fn.count(snap, …, filters=…)` the number of rows the call returns."""
     signature = inspect.signature(fn)
     first = next(iter(signature.parameters))
     name = f"{fn.__module__}.{fn.__qualname__}"
@@ -121,8 +122,16 @@ def per_account(fn: Callable) -> Callable:
         """The held rows of the list for these arguments (filters ignored)."""
         return held_list(*args, **kwargs)[1]
 
+    def count(*args, **kwargs) -> int:
+        """How many rows the call returns, counted without taking them out."""
+        snap, rows, filters = held_list(*args, **kwargs)
+        if filters is None or filters.is_empty:
+            return rows.size
+        return int(np.count_nonzero(filters.mask(snap, rows)))
+
     restricted.per_account = True
     restricted.rows = rows
+    restricted.count = count
     return restricted
 
 

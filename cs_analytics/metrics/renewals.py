@@ -9,7 +9,8 @@ Statuses, notice deadlines and the forecast are defined once, by the SQL models 
 as-of date; this module selects their rows and sums them. Each row of a list belongs to one
 account: the lists are held per account (`metrics.held.per_account`, a filter keeps its
 accounts' rows), and every figure is a sum over the rows it is given (`summary_of`,
-`by_quarter_of`; `due_by_quarter` sums the held rows a filter keeps where they are).
+`by_quarter_of`; `due_summary` and `due_by_quarter` sum the held rows a filter keeps where
+they are).
 Definitions and a worked example: docs/metrics.md "Renewals".
 """
 
@@ -256,8 +257,20 @@ def _totals(rows: HeldRows, at: np.ndarray, size: int) -> dict[str, np.ndarray]:
 
 def summary_of(contracts: pd.DataFrame) -> RenewalSummary:
     """The figures of a list of renewals due (`contracts_due`, restricted or not)."""
-    totals = _totals(HeldRows(contracts, by_account=False),
-                     np.zeros(len(contracts), dtype=np.int64), 1)
+    return _summary(_totals(HeldRows(contracts, by_account=False),
+                            np.zeros(len(contracts), dtype=np.int64), 1))
+
+
+def due_summary(snap, period: Period, filters: Filters | None = None) -> RenewalSummary:
+    """`summary_of(due_in(snap, period, filters))`: summed over the rows of `due_in` held for
+    the period that `filters` keeps, without copying them out."""
+    rows = due_in.rows(snap, period)
+    kept = mask(filters, snap, rows)
+    return _summary(_totals(rows, np.zeros(rows.size, dtype=np.int64) if kept is None
+                            else np.where(kept, 0, -1), 1))
+
+
+def _summary(totals: dict[str, np.ndarray]) -> RenewalSummary:
     return RenewalSummary(**{name: _plain(totals[name][0]) for name in SUMMARY_FIELDS})
 
 

@@ -177,11 +177,14 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
     as_of = resolve_as_of(snap, as_of)
     frame = period_metrics(snap, periods, filters, as_of)
     ends = [p.end_month(as_of) for p in periods]
-    trend = churn.two_year_churn_trend(snap, sorted(set(ends)), filters, as_of)
+    two_years = churn.two_year_churn_of_months(
+        churn.two_year_churn_trend(snap, sorted(set(ends)), filters, as_of), ends)
     computed_elsewhere = ("two_year_churn_rate", *DATE_KEYS)
+    columns = {name: frame[name].tolist() for name in frame.columns}
     out = []
-    for period, end, row in zip(periods, ends, frame.to_dict("records")):
-        two_year = churn.two_year_churn_at(trend, end)
+    for period, end, values in zip(periods, ends, zip(*columns.values())):
+        row = dict(zip(columns, values))
+        two_year = dict(two_years[end])
         values = {k: plain(row[k]) for k in KPI_KEYS if k not in computed_elsewhere}
         values["two_year_churn_rate"] = two_year["rate"]
         values["period_start"] = period.start_date.isoformat()

@@ -286,11 +286,12 @@ def _target_trace(x: list, target: float, name: str) -> dict:
 
 def rate_with_target(df: pd.DataFrame, column: str, target: float | None, *, title: str,
                      name: str, target_name: str | None = None, bars: bool = True,
-                     counts: str | None = None) -> dict:
+                     counts: str | None = None, periods: str = "label") -> dict:
     """A rate per period (bars or a line) from zero, with a dashed target line only when a
     target of the chart's basis is given; `counts`: a column of group sizes shown on each
-    point ("n=18") and in its hover — a rate over few customers says so."""
-    x, xaxis = _periods(df["label"])
+    point ("n=18") and in its hover — a rate over few customers says so. The periods are
+    column `periods` (labels, months or dates)."""
+    x, xaxis = _periods(df[periods])
     draw = _bar if bars else _line
     more = {"hovertemplate": PCT_HOVER}
     if counts is not None:
