@@ -28,8 +28,8 @@ started = {
     "alerts": data.start(signals.keys_on, snap, None, view.filters),
     "trend": data.start(revenue.mrr_trend, snap, periods.add_months(trend_last, -23),
                         trend_last, view.filters),
-    "movers": data.start(contributors.movement_accounts, snap, period=view.period,
-                         filters=view.filters),
+    "movers": data.start(contributors.top_contributors, snap, view.period, view.filters,
+                         top=TOP_ACCOUNTS),
     "renewals": data.start(renewals.due_by_quarter, snap, [this_quarter], view.filters),
 }
 compared = started["compared"].result()
@@ -66,7 +66,7 @@ if selected is not None:
 
 st.subheader(t("overview.movers_title", period=filters.period_label(view.period)))
 st.caption(t("overview.movers_hint", n=TOP_ACCOUNTS))
-movers = contributors.top_of(started["movers"].result(), TOP_ACCOUNTS)
+movers = started["movers"].result()
 row = widgets.table(movers, widgets.CONTRIBUTOR_COLUMNS, key="overview_movers",
                     download="movement-accounts", select=True, empty_key="overview.no_movers")
 if row is not None:

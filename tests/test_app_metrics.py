@@ -297,6 +297,10 @@ def test_alert_status_from_acknowledgements_and_snoozes(tmp_path):
     later = alert_actions.with_status(shown, recorded, today=dt.date(2026, 4, 5))
     assert list(later["status"]) == ["acknowledged", "snoozed", "open", "open"]
     assert len(alert_actions.open_only(later)) == 2
+    # the Overview's count of open alerts is the Monday check's list's length
+    assert alert_actions.open_count(shown, recorded, today=dt.date(2026, 4, 5)) == 2
+    assert alert_actions.open_count(shown, recorded, today=today) == 1
+    assert alert_actions.open_count(shown.iloc[0:0], recorded, today=today) == 0
     # an acknowledgement older than the episode does not cover a new episode
     old = recorded.assign(created_at=dt.date(2026, 3, 1))
     again = alert_actions.with_status(shown, old, today=today)

@@ -292,6 +292,21 @@ def test_a_periods_renewal_summary_summed_in_place_equals_the_filtered_lists(sna
     assert renewals.due_summary(snap, periods[0], _filters(snap)["nobody"]).due_count == 0
 
 
+def test_top_accounts_taken_in_place_equal_the_top_of_the_filtered_list(snap):
+    """`contributors.top_contributors` ranks the held rows a filter keeps and takes out only
+    those shown: the frame equals `top_of` the filtered list, exactly, for every kind of
+    filter and size."""
+    quarter = P.parse_quarter("2026Q1")
+    for kind, filters in _filters(snap).items():
+        listed = contributors.movement_accounts(snap, quarter, filters)
+        for top in (1, 3, 5, 1000):
+            got = contributors.top_contributors(snap, quarter, filters, top=top)
+            pd.testing.assert_frame_equal(got, contributors.top_of(listed, top),
+                                          check_exact=True, obj=f"{kind} top {top}")
+        if kind == "segments":
+            assert len(got) == len(listed) > 20
+
+
 def test_account_ids_are_the_accounts_the_filter_condition_selects(snap):
     for kind, filters in _filters(snap).items():
         where, params = condition(filters, snap, "account_id")

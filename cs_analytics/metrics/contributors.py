@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from cs_analytics.metrics.base import check_period, query, ratio, spine, stable_types
 from cs_analytics.metrics.churn import movement_events_sql
-from cs_analytics.metrics.filters import Filters
-from cs_analytics.metrics.held import per_account
+from cs_analytics.metrics.filters import Filters, mask
+from cs_analytics.metrics.held import HeldRows, per_account
 from cs_analytics.metrics.monthly import MOVEMENTS
 from cs_analytics.metrics.periods import Period
 
@@ -60,26 +60,36 @@ def top_of(accounts: pd.DataFrame, top: int = TOP_ACCOUNTS) -> pd.DataFrame:
     share (amount / the kind's total over the list), cumulative_share (ranks 1 … this one),
     movement_total and accounts (how many accounts the kind has in the list). In MOVEMENTS
     order, then by rank; ties by account id."""
-    codes, kinds = pd.factorize(accounts["movement"])
-    of_kind = {kind: np.flatnonzero(codes == code) for code, kind in enumerate(kinds)}
-    all_amounts = accounts["amount"].to_numpy(dtype=np.float64)
-    ids = pa.array(accounts["account_id"].array)
-    ranked = [(at, _largest(all_amounts[at], ids, at, top))  # (the kind's rows, its top ones)
-              for at in (of_kind.get(movement) for movement in MOVEMENTS) if at is not None]
-    shown = iter(_records(accounts.take(
-        np.concatenate([at[order] for at, order in ranked]) if ranked else [])))
-    rows = []
+    return _top(HeldRows(accounts, by_account=False), None, top)
+
+
+def _top(rows: HeldRows, kept: np.ndarray | None, top: int) -> pd.DataFrame:
+    """`top_of` the rows `kept` (a bool per row; all for None) of a list held as `rows`: only
+    the rows shown are taken out."""
+    codes, kinds = rows.codes("movement")
+    listed = np.arange(rows.size) if kept is None else np.flatnonzero(kept)
+    listed_codes = codes[listed]
+    all_amounts = rows.numbers("amount")
+    ids = rows.memo(("arrow", "account_id"), lambda: pa.array(rows.frame()["account_id"].array))
+    ranked = []  # (the kind's rows, its top ones)
+    for movement in MOVEMENTS:
+        at = listed[listed_codes == kinds.index(movement)] if movement in kinds else listed[:0]
+        if len(at):
+            ranked.append((at, _largest(all_amounts[at], ids, at, top)))
+    shown = iter(_records(rows.take(
+        np.concatenate([at[order] for at, order in ranked]) if ranked else listed[:0])))
+    rows_out = []
     for at, order in ranked:
         amounts = all_amounts[at]
         total = float(amounts.sum())
         running = 0.0
         for rank, i in enumerate(order, start=1):
             running += amounts[i]
-            rows.append({**next(shown), "rank": rank,
-                         "share": ratio(amounts[i], total),
-                         "cumulative_share": ratio(running, total),
-                         "movement_total": total, "accounts": len(at)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+            rows_out.append({**next(shown), "rank": rank,
+                             "share": ratio(amounts[i], total),
+                             "cumulative_share": ratio(running, total),
+                             "movement_total": total, "accounts": len(at)})
+    return pd.DataFrame(rows_out, columns=COLUMNS)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -106,6 +116,8 @@ def _largest(amounts: np.ndarray, ids: pa.Array, at: np.ndarray, top: int) -> li
 def top_contributors(snap, period: Period, filters: Filters | None = None,
                      as_of: dt.date | None = None, top: int = TOP_ACCOUNTS) -> pd.DataFrame:
     """For each movement kind of the period, its `top` accounts by size (`top_of` of
-    `movement_accounts`): movement, rank, account_id, name, owner_id, owner_name, amount,
+    `movement_accounts`, taken from the rows held for the period without copying the list
+    out): movement, rank, account_id, name, owner_id, owner_name, amount,
     share, cumulative_share, months, reason, movement_total (the bridge's total), accounts."""
-    return top_of(movement_accounts(snap, period, filters, as_of), top)
+    rows = movement_accounts.rows(snap, period, as_of=as_of)
+    return _top(rows, mask(filters, snap, rows), top)

@@ -215,7 +215,12 @@ class HeldRows:
         """The rows (those of `mask`), numbered from 0; a frame of the caller's own."""
         if mask is None:
             return self._frame.copy(deep=False)
-        return self._frame.take(np.flatnonzero(mask)).reset_index(drop=True)
+        return self.take(np.flatnonzero(mask))
+
+    def take(self, positions: np.ndarray) -> pd.DataFrame:
+        """The rows at `positions`, in that order, numbered from 0; a frame of the caller's
+        own."""
+        return self._frame.take(positions).reset_index(drop=True)
 
     def codes(self, name: str) -> tuple[np.ndarray, list]:
         """Column `name` as (codes, values): row r holds values[codes[r]], -1 for NULL;

@@ -76,6 +76,13 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
     quick_ratio. Summed over the filtered accounts' rows of the spine; a month without rows
     counts 0.
     """
+    return pd.DataFrame(period_columns(snap, periods, filters, as_of))
+
+
+def period_columns(snap, periods: Sequence[Period], filters: Filters | None = None,
+                   as_of: dt.date | None = None) -> dict[str, list | np.ndarray]:
+    """`period_metrics` as {column: its values, one per period} (a list or an array), for a
+    caller reading them as Python values rather than as a frame."""
     as_of = resolve_as_of(snap, as_of)
     for period in periods:
         check_period(period, as_of)
@@ -127,7 +134,7 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
            for e, m, n in zip(col["base_end_mrr"], col["base_mrr"], based)]
     grr = [ratio(r, m) if n else None
            for r, m, n in zip(col["base_retained_mrr"], col["base_mrr"], based)]
-    return pd.DataFrame({
+    return {
         "label": [p.label for p in periods],
         "kind": [p.kind for p in periods],
         "period_start": [p.start_date for p in periods],
@@ -146,7 +153,7 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
             for new, expansion, reactivation, contraction, churn in zip(
                 col["new"], col["expansion"], col["reactivation"], col["contraction"],
                 col["churn"])],
-    })
+    }
 
 
 def _at_months(rows: HeldRows, name: str, months: list[int], accounts: np.ndarray

@@ -25,7 +25,8 @@ from cs_analytics.metrics.base import (check_period, date_column,
 from cs_analytics.metrics.filters import Filters, accounts_kept
 from cs_analytics.metrics.held import per_account
 from cs_analytics.metrics.kpis import DATE_KEYS, KPIS
-from cs_analytics.metrics.monthly import MOVEMENTS, monthly_totals, period_metrics, spine_rows
+from cs_analytics.metrics.monthly import (MOVEMENTS, monthly_totals, period_columns,
+                                          period_metrics, spine_rows)
 from cs_analytics.metrics.periods import Period, month_start
 
 # The JSON keys of `kpis`, in this order: the registry's KPIs, then the period and the date.
@@ -175,15 +176,15 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
     whatever the number of periods (one `period_metrics`, one two-year churn trend over the
     periods' end months): a page comparing a period with the previous one asks once."""
     as_of = resolve_as_of(snap, as_of)
-    frame = period_metrics(snap, periods, filters, as_of)
+    columns = {name: values.tolist() if isinstance(values, np.ndarray) else values
+               for name, values in period_columns(snap, periods, filters, as_of).items()}
     ends = [p.end_month(as_of) for p in periods]
     two_years = churn.two_year_churn_of_months(
         churn.two_year_churn_trend(snap, sorted(set(ends)), filters, as_of), ends)
     computed_elsewhere = ("two_year_churn_rate", *DATE_KEYS)
-    columns = {name: frame[name].tolist() for name in frame.columns}
     out = []
-    for period, end, values in zip(periods, ends, zip(*columns.values())):
-        row = dict(zip(columns, values))
+    for period, end, cells in zip(periods, ends, zip(*columns.values())):
+        row = dict(zip(columns, cells))
         two_year = dict(two_years[end])
         values = {k: plain(row[k]) for k in KPI_KEYS if k not in computed_elsewhere}
         values["two_year_churn_rate"] = two_year["rate"]

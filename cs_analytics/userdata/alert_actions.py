@@ -79,25 +79,41 @@ def actions(store: Store) -> pd.DataFrame:
 def with_status(signals: pd.DataFrame, recorded: pd.DataFrame,
                 today: dt.date | None = None) -> pd.DataFrame:
     """`signals` (account_id, signal, since, …) with status (open / acknowledged / snoozed),
-    snoozed_until and handled_by (the author of the action that applies).
+    snoozed_until and handled_by (the author of the action that applies)."""
+    out = signals.copy()
+    status, snoozed_until, handled_by = _statuses(signals, recorded, today)
+    out["status"] = pd.Series(status, index=out.index, dtype="object")
+    out["snoozed_until"] = pd.Series(snoozed_until, index=out.index, dtype="object")
+    out["handled_by"] = pd.Series(handled_by, index=out.index, dtype="object")
+    return out
+
+
+def open_count(signals: pd.DataFrame, recorded: pd.DataFrame,
+               today: dt.date | None = None) -> int:
+    """How many of `signals` are open (`with_status`), without making the frame."""
+    return _statuses(signals, recorded, today)[0].count("open")
+
+
+def _statuses(signals: pd.DataFrame, recorded: pd.DataFrame,
+              today: dt.date | None) -> tuple[list, list, list]:
+    """Per row of `signals`: its status, snoozed_until and handled_by (`with_status`).
 
     Only the alerts someone acted on are looked at: the latest action of each kind per
     (account, signal) is kept in a dict of the few recorded actions, and the others are open.
     The overview and the Monday check run this on every rerun, over every alert of the
     company (thousands at 10,000 accounts)."""
     today = today or today_tokyo()
-    out = signals.copy()
     # (account, signal) → {action: (created_at, until, author) of its latest one}
     acted: dict[tuple, dict[str, tuple]] = {}
     for account, signal, action, *facts in zip(*(recorded[c].tolist() for c in (
             "account_id", "signal", "action", "created_at", "until", "author"))):
         acted.setdefault((account, signal), {})[action] = facts  # in order: the last one wins
-    status, snoozed_until, handled_by = (["open"] * len(out), [None] * len(out),
-                                         [None] * len(out))
-    if acted and len(out):
-        keys = zip(out["account_id"].tolist(), out["signal"].tolist())
+    status, snoozed_until, handled_by = (["open"] * len(signals), [None] * len(signals),
+                                         [None] * len(signals))
+    if acted and len(signals):
+        keys = zip(signals["account_id"].tolist(), signals["signal"].tolist())
         hits = [(i, acted[key]) for i, key in enumerate(keys) if key in acted]
-        since = pd.to_datetime(out["since"].iloc[[i for i, _ in hits]]).dt.date.tolist()
+        since = pd.to_datetime(signals["since"].iloc[[i for i, _ in hits]]).dt.date.tolist()
         for (i, actions), started in zip(hits, since):
             ack_at, _, ack_by = actions.get("acknowledge", (None, None, None))
             _, until, snoozed_by = actions.get("snooze", (None, None, None))
@@ -105,10 +121,7 @@ def with_status(signals: pd.DataFrame, recorded: pd.DataFrame,
                 status[i], handled_by[i] = "acknowledged", ack_by
             elif _present(until) and until >= today:
                 status[i], snoozed_until[i], handled_by[i] = "snoozed", until, snoozed_by
-    out["status"] = pd.Series(status, index=out.index, dtype="object")
-    out["snoozed_until"] = pd.Series(snoozed_until, index=out.index, dtype="object")
-    out["handled_by"] = pd.Series(handled_by, index=out.index, dtype="object")
-    return out
+    return status, snoozed_until, handled_by
 
 
 def _present(value) -> bool:

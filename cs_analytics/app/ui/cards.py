@@ -198,12 +198,12 @@ def targets_line(comparison: dict) -> str:
 def attention_cards(bands, shown, store) -> None:
     """Accounts per health band (`health_summary.band_distribution`) and the open alerts
     among the signals shown (`signals.keys_on`), each linking to where to act."""
-    alerts = alert_actions.with_status(shown, alert_actions.actions(store))
+    open_alerts = alert_actions.open_count(shown, alert_actions.actions(store))
     cols = st.columns(5)
     for col, row in zip(cols, bands.itertuples()):
         col.metric(band_label(row.band), fmt.number(row.accounts), border=True,
                    help=t("health.share", share=fmt.pct(row.share)))
-    cols[4].metric(t("check.count.alerts"), fmt.number(len(alert_actions.open_only(alerts))),
+    cols[4].metric(t("check.count.alerts"), fmt.number(open_alerts),
                    border=True, help=t("overview.alerts_help"))
     left, right = st.columns(2)
     left.page_link("pages/health.py", label=t("overview.to_health"), icon="🩺")

@@ -255,13 +255,14 @@ def waterfall(bridge: dict, title: str) -> dict:
 def movements_by_period(df: pd.DataFrame) -> dict:
     """Signed movement totals per period as stacked bars (gains up, losses down)."""
     x, xaxis = _periods(df["label"])
-    traces = [_bar(x, df[m].to_numpy(), t(f"movement.{m}"), MOVEMENT_COLORS[m],
-                   hovertemplate=YEN_HOVER) for m in MOVEMENTS]
-    amounts = df[list(MOVEMENTS)]
-    net = amounts.sum(axis=1)
-    traces.append(_line(x, net.to_numpy(), t("chart.net_change"), "#212121",
-                        hovertemplate=YEN_HOVER))
-    reached = (amounts.clip(lower=0).sum(axis=1), amounts.clip(upper=0).sum(axis=1), net)
+    columns = [df[m].to_numpy() for m in MOVEMENTS]
+    traces = [_bar(x, column, t(f"movement.{m}"), MOVEMENT_COLORS[m], hovertemplate=YEN_HOVER)
+              for m, column in zip(MOVEMENTS, columns)]
+    amounts = np.column_stack(columns).astype(np.float64)
+    net = np.nansum(amounts, axis=1)
+    traces.append(_line(x, net, t("chart.net_change"), "#212121", hovertemplate=YEN_HOVER))
+    reached = (np.nansum(np.clip(amounts, 0, None), axis=1),
+               np.nansum(np.clip(amounts, None, 0), axis=1), net)
     return _figure(traces, _layout(title=t("chart.movements_by_period"), xaxis=xaxis,
                                    yaxis=_amount_axis(*reached), barmode="relative"))
 

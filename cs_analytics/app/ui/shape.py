@@ -40,11 +40,16 @@ def _change_text(change, kind: str, lang: str) -> str | None:
 
 def headline_rows(headline: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The KPI report's headline (one row per KPI with its own kind) as display text."""
-    out = headline.copy()
-    out["value_text"] = [_value_text(v, k, lang) for v, k in zip(out["value"], out["kind"])]
-    out["previous_text"] = [_value_text(v, k, lang) for v, k in zip(out["previous"], out["kind"])]
-    out["change_text"] = [_change_text(v, k, lang) for v, k in zip(out["change"], out["kind"])]
-    out["year_ago_text"] = [_value_text(v, k, lang) for v, k in zip(out["year_ago"], out["kind"])]
-    out["year_change_text"] = [_change_text(v, k, lang)
-                               for v, k in zip(out["year_change"], out["kind"])]
-    return out
+    kinds = headline["kind"].tolist()
+
+    def texts(column: str, text) -> list:
+        return [text(v, k, lang) for v, k in zip(headline[column].tolist(), kinds)]
+
+    return pd.DataFrame({
+        **{name: headline[name] for name in headline.columns},
+        "value_text": texts("value", _value_text),
+        "previous_text": texts("previous", _value_text),
+        "change_text": texts("change", _change_text),
+        "year_ago_text": texts("year_ago", _value_text),
+        "year_change_text": texts("year_change", _change_text),
+    }, index=headline.index)

@@ -275,7 +275,7 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
     config = {}
     kinds = {}  # label → kind
     for name, col in columns.items():
-        label = col.text
+        label = col.text_in(lang)
         kinds[label] = col.kind
         values = df[name]
         if col.kind == "pct":
@@ -303,11 +303,11 @@ def _display_frame(df: pd.DataFrame, columns: dict[str, Col]) -> tuple[object, d
                 continue  # no account has a link: leave the column out
             shown[label] = pa.array(checked, type=pa.string())
             config[label] = st.column_config.LinkColumn(
-                label, display_text=t("common.open_salesforce"))
+                label, display_text=translate(lang, "common.open_salesforce"))
         elif col.kind == "account":
             shown[label] = _account_urls(values)
             config[label] = st.column_config.LinkColumn(
-                label, display_text=t("common.open_account"))
+                label, display_text=translate(lang, "common.open_account"))
         elif col.kind == "band":
             shown[label] = _each_shown(values, band_label)
         elif col.kind == "moment":
@@ -589,10 +589,10 @@ def download_buttons(df: pd.DataFrame, columns: dict[str, Col], *, stem: str,
         return downloads.excel_bytes(raw, sheet=stem, kinds=kinds)
 
     with st.container(horizontal=True):  # side by side, left-aligned
-        st.download_button(t("common.download_csv"), csv,
+        st.download_button(translate(lang, "common.download_csv"), csv,
                            file_name=downloads.filename(stem, as_of, "csv"),
                            mime="text/csv", key=f"{key}_csv", icon="⬇️", on_click="ignore")
-        st.download_button(t("common.download_excel"), excel,
+        st.download_button(translate(lang, "common.download_excel"), excel,
                            file_name=downloads.filename(stem, as_of, "xlsx"), mime=XLSX_MIME,
                            key=f"{key}_xlsx", icon="⬇️", on_click="ignore")
 
