@@ -373,13 +373,26 @@ def _content_px(kind: str, values, below: int | None = None) -> int | None:
         text = {"yen": f"-¥{top:,.0f}", "int": f"-{top:,.0f}", "number": f"-{top:,.1f}",
                 "pct": f"-{top:.1f}%"}[kind]
         return len(text) * CHAR_PX + CELL_PAD_PX
-    texts = pd.Series(values[:2000] if not isinstance(values, pd.Series)
-                      else values.iloc[:2000]).dropna().astype(str).unique()
+    texts = _distinct_texts(values.iloc[:2000] if isinstance(values, pd.Series)
+                            else values[:2000])
     if len(texts) == 0:
         return MIN_COLUMN_PX
     if below is not None and max(map(len, texts)) * CHAR_PX + CELL_PAD_PX >= below:
         return None
     return max(_text_width(text) for text in texts) * CHAR_PX + CELL_PAD_PX
+
+
+def _distinct_texts(values) -> list[str]:
+    """The distinct present values of a shown column as text: by Arrow for text Arrow holds
+    (no pandas operation per column), else through pandas."""
+    arrow = values
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) \
+            and values.dtype.storage == "pyarrow":
+        arrow = pa.array(values.array)
+    if isinstance(arrow, (pa.Array, pa.ChunkedArray)) and (
+            pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        return pc.unique(arrow).drop_null().to_pylist()
+    return list(pd.Series(values).dropna().astype(str).unique())
 
 
 def _text_width(text: str) -> int:
