@@ -163,3 +163,30 @@ def test_a_per_account_list_is_held_not_cached_per_run_and_never_changed_by_a_pa
         assert queried == [None]
     finally:
         PER_ACCOUNT.pop(f"{__name__}.{listed.__qualname__}")
+
+
+def keyed_metric(snap, period, filters=None, settings=None, *, top=3):
+    RUNS.append((snap.id, (period, filters, top), threading.current_thread().name))
+    return {"period": period.label, "filters": filters, "top": top}
+
+
+def test_a_cached_call_is_keyed_by_every_argument_it_is_given(snap):
+    """Periods, filters, settings and keywords each make their own cache entry — a page
+    never shows the value of another filter — and the same arguments are one entry."""
+    from cs_analytics.config import settings_from_dict
+    from cs_analytics.metrics import periods
+    from cs_analytics.metrics.filters import Filters
+
+    q1, q2 = periods.parse_quarter("2026Q1"), periods.parse_quarter("2026Q2")
+    settings = settings_from_dict({})
+    cases = [(q1, None), (q2, None), (q1, Filters(segments=("S",))),
+             (q1, Filters(segments=("S", "A"))), (q1, Filters(owner_ids=("S",))),
+             (q1, Filters(industries=("'S'",)))]
+    for period, filters in cases:
+        for _ in range(2):
+            got = data.call(keyed_metric, snap, period, filters, settings, top=3)
+            assert got == {"period": period.label, "filters": filters, "top": 3}
+    assert data.call(keyed_metric, snap, q1, None, settings, top=5)["top"] == 5
+    other = settings_from_dict({"targets": {"nrr": {"value": 1.2}}})
+    data.call(keyed_metric, snap, q1, None, other, top=5)
+    assert len(RUNS) == len(cases) + 2  # each distinct call computed once

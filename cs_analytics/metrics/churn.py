@@ -58,6 +58,19 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
     """The headline two-year churn rate at each month M: over customers whose first month F_i
     is in (M−36, M−24], the share with C_i ≤ F_i + 24 months. Columns: month, cohort_first_month,
     cohort_last_month, customers, churned, rate. Default months: the last 12."""
+    columns = _trend_columns(snap, months, filters, as_of)
+    frame = pd.DataFrame({
+        **{k: date_column(columns[k]) for k in ("month", "cohort_first_month",
+                                                "cohort_last_month")},
+        **{k: np.array(columns[k], dtype=np.int64) for k in ("customers", "churned")},
+    })
+    frame["rate"] = columns["rate"]
+    return frame
+
+
+def _trend_columns(snap, months: list[dt.date] | None, filters: Filters | None,
+                   as_of: dt.date | None) -> dict[str, list]:
+    """`two_year_churn_trend` as {column: its values, one per month} of Python values."""
     as_of = resolve_as_of(snap, as_of)
     firsts, customers, churned = _life(snap, as_of, filters)
     if months is None:
@@ -70,15 +83,15 @@ def two_year_churn_trend(snap, months: list[dt.date] | None = None, filters: Fil
                for name, values in (("customers", customers), ("churned", churned))}
     window = [(bisect.bisect_left(firsts, add_months(m, -lag_first)),
                bisect.bisect_right(firsts, add_months(m, -lag_last))) for m in months]
-    frame = pd.DataFrame({
-        "month": date_column(months),
-        "cohort_first_month": date_column([add_months(m, -lag_first) for m in months]),
-        "cohort_last_month": date_column([add_months(m, -lag_last) for m in months]),
-        **{name: np.array([total[hi] - total[lo] for lo, hi in window], dtype=np.int64)
+    columns = {
+        "month": months,
+        "cohort_first_month": [add_months(m, -lag_first) for m in months],
+        "cohort_last_month": [add_months(m, -lag_last) for m in months],
+        **{name: [int(total[hi] - total[lo]) for lo, hi in window]
            for name, total in running.items()},
-    })
-    frame["rate"] = [ratio(c, n) for c, n in zip(frame["churned"], frame["customers"])]
-    return frame
+    }
+    columns["rate"] = [ratio(c, n) for c, n in zip(columns["churned"], columns["customers"])]
+    return columns
 
 
 def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None = None,
@@ -87,22 +100,28 @@ def two_year_churn(snap, as_of: dt.date | None = None, filters: Filters | None =
     churned, month, cohort_first_month, cohort_last_month, ci90 (its 90% Wilson interval)."""
     as_of = resolve_as_of(snap, as_of)
     month = month_start(month or as_of)
-    return two_year_churn_at(two_year_churn_trend(snap, [month], filters, as_of), month)
+    return two_year_churn_of_months(snap, [month], filters, as_of)[month]
 
 
 def two_year_churn_at(trend: pd.DataFrame, month: dt.date) -> dict:
     """`two_year_churn` at `month`, read from a `two_year_churn_trend` that includes that month
     (a page showing the trend and the headline needs one query, not two), with ci90: the
     rate's 90% Wilson interval (low, high), None without customers."""
-    return two_year_churn_of_months(trend, [month])[month_start(month)]
+    columns = {k: trend[k].tolist() for k in ("month", "customers", "churned", "rate",
+                                              "cohort_first_month", "cohort_last_month")}
+    return _two_year_of_months(columns, [month])[month_start(month)]
 
 
-def two_year_churn_of_months(trend: pd.DataFrame, months: list[dt.date]) -> dict[dt.date, dict]:
-    """{month: `two_year_churn_at(trend, month)`} for each of `months` (a new dict each),
-    reading the trend's columns once."""
-    listed = [as_date(m) for m in trend["month"].tolist()]
-    columns = {k: trend[k].tolist() for k in ("customers", "churned", "rate",
-                                               "cohort_first_month", "cohort_last_month")}
+def two_year_churn_of_months(snap, months: list[dt.date], filters: Filters | None = None,
+                             as_of: dt.date | None = None) -> dict[dt.date, dict]:
+    """{month: `two_year_churn` at that month} for each of `months` (a new dict each): one
+    count of the life table for them all."""
+    return _two_year_of_months(_trend_columns(snap, months, filters, as_of), months)
+
+
+def _two_year_of_months(columns: dict[str, list], months: list[dt.date]) -> dict[dt.date, dict]:
+    """{month: `two_year_churn_at`} for each of `months`, from a trend's columns."""
+    listed = [as_date(m) for m in columns["month"]]
     out = {}
     for month in map(month_start, months):
         if month not in listed:

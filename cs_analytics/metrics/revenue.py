@@ -179,8 +179,7 @@ def headlines(snap, periods: Sequence[Period], filters: Filters | None = None,
     columns = {name: values.tolist() if isinstance(values, np.ndarray) else values
                for name, values in period_columns(snap, periods, filters, as_of).items()}
     ends = [p.end_month(as_of) for p in periods]
-    two_years = churn.two_year_churn_of_months(
-        churn.two_year_churn_trend(snap, sorted(set(ends)), filters, as_of), ends)
+    two_years = churn.two_year_churn_of_months(snap, ends, filters, as_of)
     computed_elsewhere = ("two_year_churn_rate", *DATE_KEYS)
     out = []
     for period, end, cells in zip(periods, ends, zip(*columns.values())):

@@ -195,10 +195,19 @@ def _keys(snap: Snapshot, fn: Callable, args: tuple, kwargs: dict) -> dict:
     """What a cached call is keyed by (hashed) and what it runs with (underscored, not
     hashed), as keywords: keywords carry their names, so Streamlit does not look each
     positional argument's name up through inspect.signature."""
-    return {"snapshot_id": snap.id, "fn_key": _fn_key(fn),
-            "arg_keys": tuple(_key(a) for a in args),
-            "kwarg_keys": tuple(sorted((k, _key(v)) for k, v in kwargs.items())),
-            "_snap": snap, "_fn": fn, "_args": args, "_kwargs": kwargs}
+    arg_keys = tuple(_key(a) for a in args)
+    kwarg_keys = tuple(sorted((k, _key(v)) for k, v in kwargs.items()))
+    if _texts_only((arg_keys, kwarg_keys)):  # one string for Streamlit to hash, not a tree
+        arg_keys, kwarg_keys = repr((arg_keys, kwarg_keys)), ()
+    return {"snapshot_id": snap.id, "fn_key": _fn_key(fn), "arg_keys": arg_keys,
+            "kwarg_keys": kwarg_keys, "_snap": snap, "_fn": fn, "_args": args, "_kwargs": kwargs}
+
+
+def _texts_only(value: Any) -> bool:
+    """Whether `value` is text in nested tuples only (its repr then says all of it)."""
+    if type(value) is tuple:
+        return all(_texts_only(v) for v in value)
+    return type(value) is str
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, ttl=CACHE_TTL_SECONDS, show_spinner=False)
