@@ -181,7 +181,7 @@ def logo_churn_by_period(snap, kind: str = "quarter", n: int = 8, as_of: dt.date
     periods = P.last_n(kind, n, as_of, fiscal_year_start_month(snap))
     columns = ["label", "period_start", "period_end", "base_customers", "churned_customers",
                "logo_churn_rate", "churn_count", "churn"]
-    return period_metrics(snap, periods, filters, as_of)[columns]
+    return period_metrics(snap, periods, filters, as_of, columns)
 
 
 # ---------------------------------------------------------------------------- churn reasons

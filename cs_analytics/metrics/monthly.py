@@ -64,7 +64,8 @@ def monthly_totals(snap, rows: HeldRows, filters: Filters | None, first: dt.date
 
 
 def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = None,
-                   as_of: dt.date | None = None) -> pd.DataFrame:
+                   as_of: dt.date | None = None,
+                   columns: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per period (SPEC §4 "Period metrics", P = months (a, b]):
 
     label, kind, period_start, period_end (b's snapshot day), end_month (b), start_mrr /
@@ -74,9 +75,11 @@ def period_metrics(snap, periods: Sequence[Period], filters: Filters | None = No
     at b), base_mrr (Σ MRR_i(a)), base_end_mrr (Σ MRR_i(b)), base_retained_mrr
     (Σ min(MRR_i(a), MRR_i(b))), logo_churn_rate, nrr, grr, gross_mrr_churn, net_mrr_churn,
     quick_ratio. Summed over the filtered accounts' rows of the spine; a month without rows
-    counts 0.
+    counts 0. With `columns`, only those, in that order.
     """
-    return pd.DataFrame(period_columns(snap, periods, filters, as_of))
+    values = period_columns(snap, periods, filters, as_of)
+    return pd.DataFrame({name: values[name] for name in (values if columns is None
+                                                         else columns)})
 
 
 def period_columns(snap, periods: Sequence[Period], filters: Filters | None = None,

@@ -111,7 +111,7 @@ def movement_totals(snap, period: Period, filters: Filters | None = None,
 def movements_by_period(snap, periods: Sequence[Period], filters: Filters | None = None,
                         as_of: dt.date | None = None) -> pd.DataFrame:
     """The bridge per period (a waterfall per month or quarter)."""
-    return period_metrics(snap, periods, filters, as_of)[list(MOVEMENTS_BY_PERIOD_COLUMNS)]
+    return period_metrics(snap, periods, filters, as_of, MOVEMENTS_BY_PERIOD_COLUMNS)
 
 
 def period_sets(snap, sets: Sequence[tuple[str, Sequence[Period]]],
@@ -157,7 +157,7 @@ def retention_trend(snap, kind: str = "quarter", n: int = 8, as_of: dt.date | No
     (kind="ttm"); "month" and "year" work the same way."""
     as_of = resolve_as_of(snap, as_of)
     periods = P.last_n(kind, n, as_of, fiscal_year_start_month(snap))
-    return period_metrics(snap, periods, filters, as_of)[list(RETENTION_COLUMNS)]
+    return period_metrics(snap, periods, filters, as_of, RETENTION_COLUMNS)
 
 
 def kpis(snap, period: Period, filters: Filters | None = None,
