@@ -79,8 +79,8 @@ if logo_target is None:
     st.caption(t("churn.logo_no_target"))
 
 st.subheader(t("churn.reasons_title", period=period_text))
-# (sums over the lists the metrics hold: read here, not copied through the page cache)
-lost, reasons = started["lost"].result(), churn.churn_reasons(snap, view.period, view.filters)
+lost = started["lost"].result()
+reasons = churn.reasons_of(lost)  # churn_reasons of the churns listed
 if reasons.empty:
     widgets.empty("churn.no_churn")
 else:

@@ -275,7 +275,7 @@ def reasons_of(churned: pd.DataFrame) -> pd.DataFrame:
         "churned": counts, "churned_mrr": lost,
         "share": pd.Series([ratio(v, total) for v in counts.tolist()], dtype=np.float64),
         "mrr_share": pd.Series([ratio(v, total_mrr) for v in lost.tolist()], dtype=np.float64),
-    })[REASON_COLUMNS]
+    }, columns=REASON_COLUMNS)
 
 
 def reason_share(reasons: pd.DataFrame, wanted) -> dict:
