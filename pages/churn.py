@@ -21,23 +21,13 @@ period_text = filters.period_label(view.period)
 widgets.title("churn.title")
 st.caption(t("churn.caption", period=filters.view_period_text(view.period, view.as_of)))
 
-# Every query of the page, started side by side; each section takes its result when drawn.
 logo_grain = view.period.kind if view.period.kind in ("month", "quarter") else "quarter"
 logo_target = target_rules.line_value(settings.targets, "logo_churn_rate", logo_grain)
-ahead = renewals.quarters_from(snap, 0, 4)
-started = {
-    "trend": data.start(churn.two_year_churn_trend, snap, None, view.filters),  # last 12 months
-    "cohorts": data.start(churn.two_year_churn_by_cohort, snap, None, view.filters),
-    "logo": data.start(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters),
-    "lost": data.start(churn.churned_accounts, snap, period=view.period, filters=view.filters),
-    "due": data.start(renewals.due_summary, snap, view.period, view.filters),
-    "ahead": data.start(renewals.due_by_quarter, snap, ahead, view.filters),
-}
-trend = started["trend"].result()
+trend = data.call(churn.two_year_churn_trend, snap, None, view.filters)  # last 12 months
 headline = churn.two_year_churn_at(trend, view.as_of)
 headline["small_sample"] = intervals.is_small(headline["customers"],
                                               settings.samples.small_below)
-cohorts = started["cohorts"].result()
+cohorts = data.call(churn.two_year_churn_by_cohort, snap, None, view.filters)
 left, right = st.columns([1, 3])
 with left:
     widgets.kpi(t("kpi.two_year_churn_rate"), fmt.pct(headline["rate"]),
@@ -71,7 +61,7 @@ else:
     }, key="churn_cohort_table", download="two-year-churn-by-cohort")
 
 st.subheader(t("churn.logo_title"))
-logo = started["logo"].result()
+logo = data.call(churn.logo_churn_by_period, snap, logo_grain, 8, None, view.filters)
 charts.show(charts.rate_with_target(
     logo, "logo_churn_rate", logo_target, title=t("churn.logo_chart"),
     name=t("kpi.logo_churn_rate"), counts="base_customers"), key="churn_logo")
@@ -79,7 +69,7 @@ if logo_target is None:
     st.caption(t("churn.logo_no_target"))
 
 st.subheader(t("churn.reasons_title", period=period_text))
-lost = started["lost"].result()
+lost = data.call(churn.churned_accounts, snap, period=view.period, filters=view.filters)
 reasons = churn.reasons_of(lost)  # churn_reasons of the churns listed
 if reasons.empty:
     widgets.empty("churn.no_churn")
@@ -103,7 +93,7 @@ else:
 
 st.subheader(t("churn.renewals_title", period=period_text))
 st.caption(t("churn.renewals_caption"))
-due = started["due"].result()
+due = data.call(renewals.due_summary, snap, view.period, view.filters)
 renewal_view.summary_cards(due)
 # The contracts behind the cards, read only while their list is open (the Renewals page lists
 # them by quarter). The label stays the same for every filter: the list stays open.
@@ -117,7 +107,8 @@ if due.due_count:
 st.page_link("pages/renewals.py", label=t("churn.to_renewals"), icon="🔁")
 
 st.subheader(t("churn.at_risk_title"))
-by_quarter = started["ahead"].result()
+by_quarter = data.call(renewals.due_by_quarter, snap, renewals.quarters_from(snap, 0, 4),
+                       view.filters)
 charts.show(charts.renewals_by_quarter(by_quarter, t("churn.at_risk_chart")), key="churn_at_risk")
 widgets.table(by_quarter, renewal_view.QUARTER_COLUMNS, key="churn_at_risk_table",
               download="renewals-by-quarter")

@@ -20,20 +20,7 @@ view = filters.view()
 widgets.title("health.title")
 st.caption(t("health.caption"))
 
-# The queries every visit makes, started side by side; each section takes its result when
-# drawn.
-started = {
-    "bands": data.start(health.band_distribution, snap, view.filters),
-    "over_time": data.start(health.band_counts_over_time, snap, 26, view.filters),
-    "matrix": data.start(health.attribute_matrix, snap, view.filters),
-    "declined": data.start(health.declined, snap, 10.0, view.filters),
-    "components": data.start(health.component_contributions, snap, view.filters),
-}
-# The counts by group too, for the grouping its radio shows this run (a widget's value is its
-# state, known before it is drawn).
-grouping_shown = st.session_state.get(GROUP_BY_KEY, GROUPINGS[0])
-started["by_group"] = data.start(health.band_counts_by, snap, grouping_shown, view.filters)
-bands = started["bands"].result()
+bands = data.call(health.band_distribution, snap, view.filters)
 if bands["accounts"].sum() == 0:
     widgets.empty("health.no_scores")
     st.stop()
@@ -42,7 +29,7 @@ for col, row in zip(cols, bands.itertuples()):
     col.metric(widgets.band_label(row.band), fmt.number(row.accounts), border=True,
                help=t("health.share", share=fmt.pct(row.share)))
 
-over_time = started["over_time"].result()
+over_time = data.call(health.band_counts_over_time, snap, 26, view.filters)
 charts.show(charts.band_areas(over_time, t("health.over_time")), key="health_over_time")
 
 st.subheader(t("health.bands_title"))
@@ -70,16 +57,15 @@ left, right = st.columns(2)
 with left:
     grouping = st.radio(t("health.group_by"), GROUPINGS, horizontal=True, key=GROUP_BY_KEY,
                         format_func=formatter("health.group"))
-    by_group = (started["by_group"].result() if grouping == grouping_shown
-                else data.call(health.band_counts_by, snap, grouping, view.filters))
+    by_group = data.call(health.band_counts_by, snap, grouping, view.filters)
     charts.show(charts.band_bars(by_group, "group", t(f"health.by.{grouping}"), horizontal=True),
                 key="health_by_group")
 with right:
-    matrix = started["matrix"].result()
+    matrix = data.call(health.attribute_matrix, snap, view.filters)
     charts.show(charts.matrix(matrix, t("health.matrix_title")), key="health_matrix")
 
 st.subheader(t("health.declined_title"))
-declined = started["declined"].result()
+declined = data.call(health.declined, snap, 10.0, view.filters)
 row = widgets.table(declined, {
     "name": Col("col.account_name"), "owner_name": Col("col.owner"),
     "score": Col("col.score", "score"), "score_4w_before": Col("health.col.score_4w", "number"),
@@ -92,7 +78,7 @@ if row is not None:
     widgets.go_to_account(declined["account_id"].iloc[row])
 
 st.subheader(t("health.components_title"))
-components = started["components"].result()
+components = data.call(health.component_contributions, snap, view.filters)
 charts.show(charts.components(components, t("health.components_chart")), key="health_components")
 widgets.table(components, {
     "component": Col("glossary.col.component", "enum", "component"),

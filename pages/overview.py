@@ -17,32 +17,23 @@ snap = widgets.require_snapshot(data.current_snapshot())
 settings, view = data.settings(), filters.view()
 widgets.title("overview.title")
 
-# Every query of the page, started side by side; each section takes its result when drawn.
-# The period with its previous and year-ago periods and the targets: one cached call.
-trend_last = view.period.end_month(view.as_of)
 [this_quarter] = renewals.quarters_from(snap, 0, 1)
-started = {
-    "compared": data.start(comparisons.compare, snap, view.period, view.filters, None,
-                           settings),
-    "bands": data.start(health_summary.band_distribution, snap, view.filters),
-    "alerts": data.start(signals.keys_on, snap, None, view.filters),
-    "trend": data.start(revenue.mrr_trend, snap, periods.add_months(trend_last, -23),
-                        trend_last, view.filters),
-    "movers": data.start(contributors.top_contributors, snap, view.period, view.filters,
-                         top=TOP_ACCOUNTS),
-    "renewals": data.start(renewals.due_by_quarter, snap, [this_quarter], view.filters),
-}
-compared = started["compared"].result()
+# The period with its previous and year-ago periods and the targets: one cached call.
+compared = data.call(comparisons.compare, snap, view.period, view.filters, None, settings)
 st.caption(t("overview.caption", period=filters.period_text(compared["current"])))
 filters.like_for_like_caption(compared)
 cards.revenue_cards(compared, settings)
-cards.attention_cards(started["bands"].result(), started["alerts"].result(), data.store())
+cards.attention_cards(data.call(health_summary.band_distribution, snap, view.filters),
+                      data.call(signals.keys_on, snap, None, view.filters), data.store())
 
 st.subheader(t("overview.renewals_title", quarter=this_quarter.label))
-renewal_view.summary_cards(renewals.summary_at(started["renewals"].result(), 0))
+due = data.call(renewals.due_by_quarter, snap, [this_quarter], view.filters)
+renewal_view.summary_cards(renewals.summary_at(due, 0))
 st.page_link("pages/renewals.py", label=t("overview.to_renewals"), icon="🔁")
 
-trend = started["trend"].result()
+trend_last = view.period.end_month(view.as_of)
+trend = data.call(revenue.mrr_trend, snap, periods.add_months(trend_last, -23), trend_last,
+                  view.filters)
 left, right = st.columns([3, 2])
 with left:
     if trend.empty:
@@ -66,7 +57,8 @@ if selected is not None:
 
 st.subheader(t("overview.movers_title", period=filters.period_label(view.period)))
 st.caption(t("overview.movers_hint", n=TOP_ACCOUNTS))
-movers = started["movers"].result()
+movers = data.call(contributors.top_contributors, snap, view.period, view.filters,
+                   top=TOP_ACCOUNTS)
 row = widgets.table(movers, widgets.CONTRIBUTOR_COLUMNS, key="overview_movers",
                     download="movement-accounts", select=True, empty_key="overview.no_movers")
 if row is not None:

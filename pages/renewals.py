@@ -19,18 +19,11 @@ terms = settings.renewals
 widgets.title("renewals.title")
 st.caption(t("renewals.caption", as_of=fmt.date(snap.as_of, lang)))
 
-# Every query of the page, started side by side; each section takes its result when drawn.
 ahead = renewals.quarters_from(snap, 0, 4)
-past = renewals.quarters_from(snap, -terms.history_quarters, terms.history_quarters)
-started = {
-    "ahead": data.start(renewals.due_by_quarter, snap, ahead, view.filters),
-    "past": data.start(renewals.due_by_quarter, snap, past, view.filters),
-    "probabilities": data.start(renewals.probabilities, snap),
-}
 radar_terms = {"days": terms.radar_days}
 reminder_terms = {"min_days": terms.reminder_days_min, "max_days": terms.reminder_days_max}
 
-by_quarter = started["ahead"].result()
+by_quarter = data.call(renewals.due_by_quarter, snap, ahead, view.filters)
 st.subheader(t("renewals.quarter_title", quarter=ahead[0].label))
 renewal_view.summary_cards(renewals.summary_at(by_quarter, 0))
 
@@ -88,11 +81,12 @@ with reminding:
                 help=t("renewals.reminders_csv_help"))
 
 st.subheader(t("renewals.forecast_title"))
-probabilities = started["probabilities"].result()
+probabilities = data.call(renewals.probabilities, snap)
 st.caption(t("renewals.forecast_caption", min=terms.forecast_min_renewals,
              lead=terms.forecast_lead_days))
 st.markdown(renewal_view.probability_source_line(probabilities))
-history = started["past"].result()
+past = renewals.quarters_from(snap, -terms.history_quarters, terms.history_quarters)
+history = data.call(renewals.due_by_quarter, snap, past, view.filters)
 left, right = st.columns(2)
 with left:
     widgets.table(probabilities, renewal_view.PROBABILITY_COLUMNS, key="renewals_probabilities",

@@ -28,16 +28,11 @@ recent = periods.last_n(grain, 12 if grain == "month" else 8, view.period.end_da
 # Every period this page shows, from one query (the bridge, the bars, both NRR trends — those
 # by the fiscal year the snapshot was built with, as `revenue.retention_trend`).
 snapshot_fsm = fiscal_year_start_month(snap)
-started_sets = data.start(revenue.period_sets, snap, (
+sets = data.call(revenue.period_sets, snap, (
     ("bridge", (view.period,)), ("recent", tuple(recent)),
     ("quarterly", tuple(periods.last_n("quarter", 8, view.as_of, snapshot_fsm))),
     ("ttm", tuple(periods.last_n("ttm", 12, view.as_of, snapshot_fsm))),
 ), view.filters)
-# The cohort table at the bottom, beside the query above, for the metric its radio shows this
-# run (a widget's value is its state, known before it is drawn).
-cohort_metric = st.session_state.get(COHORT_METRIC_KEY, revenue.COHORT_METRICS[0])
-started_cohorts = data.start(revenue.cohort_table, snap, "quarter", cohort_metric, view.filters)
-sets = started_sets.result()
 bridge = revenue.bridge_of(sets["bridge"].iloc[0])
 by_period = sets["recent"][list(revenue.MOVEMENTS_BY_PERIOD_COLUMNS)]
 left, right = st.columns(2)
@@ -84,8 +79,7 @@ if movement:
 st.subheader(t("revenue.cohort_title"))
 metric = st.radio(t("revenue.cohort_metric"), revenue.COHORT_METRICS, horizontal=True,
                   key=COHORT_METRIC_KEY, format_func=formatter("revenue.cohort"))
-cohorts = (started_cohorts.result() if metric == cohort_metric
-           else data.call(revenue.cohort_table, snap, "quarter", metric, view.filters))
+cohorts = data.call(revenue.cohort_table, snap, "quarter", metric, view.filters)
 if cohorts.empty:
     widgets.empty("revenue.no_cohorts")
 else:

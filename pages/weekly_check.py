@@ -16,11 +16,9 @@ settings, view, store = data.settings(), filters.view(), data.store()
 widgets.title("check.title")
 st.caption(t("check.caption", days=settings.signals.no_contact_days))
 
-# The page's three lists, side by side.
-started = (data.start(team.portfolio, snap, None, view.filters, ("warning", "danger")),
-           data.start(signals.signals_on, snap, None, (), view.filters),  # every signal
-           data.start(data_quality.stale_records, snap, view.filters))
-at_risk, shown, stale = (s.result() for s in started)
+at_risk = data.call(team.portfolio, snap, None, view.filters, ("warning", "danger"))
+shown = data.call(signals.signals_on, snap, None, (), view.filters)  # every signal
+stale = data.call(data_quality.stale_records, snap, view.filters)
 no_contact = signals.only(shown, "no_contact_60d")
 no_login = signals.only(shown, "no_login_60d")
 alerts = alert_actions.with_status(shown, alert_actions.actions(store))

@@ -1,5 +1,5 @@
-"""Pages' cached calls begun on worker threads (`data.start`): the same cache and the same
-values as `data.call`, errors where the page takes the value, never stuck behind busy workers."""
+"""Pages' cached calls (`data.call`): one computation per snapshot and arguments, shared by the
+sessions asking at once; errors raised where the page asks; per-account lists from held rows."""
 
 from __future__ import annotations
 
@@ -35,10 +35,6 @@ def failing_metric(snap, value):
     raise CsAnalyticsError(f"no such period: {value}")
 
 
-def blocked(event: threading.Event) -> None:
-    assert event.wait(10)
-
-
 def _wait_for(condition, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -54,56 +50,42 @@ def snap():
     SLOW.set()
 
 
-def test_a_started_call_gives_the_value_call_gives_and_is_computed_once(snap):
-    """Three sections asking for one number at once — two started, one called while the first
-    still runs — get equal values from a single computation, and a later call is a cache hit."""
+def test_sessions_asking_for_one_value_at_once_share_one_computation(snap):
+    """Three sessions asking for one number at once get equal values from a single
+    computation, run in the first one's thread; a later call is a cache hit."""
     SLOW.clear()
-    first = data.start(slow_metric, snap, 21)
-    _wait_for(lambda: RUNS)  # a worker is computing it
-    second = data.start(slow_metric, snap, 21)
-    called = []
-    caller = threading.Thread(target=lambda: called.append(data.call(slow_metric, snap, 21)))
-    caller.start()
+    got: dict[str, dict] = {}
+
+    def session(name: str) -> None:
+        got[name] = data.call(slow_metric, snap, 21)
+
+    sessions = [threading.Thread(target=session, args=(f"session-{i}",), name=f"session-{i}")
+                for i in range(3)]
+    sessions[0].start()
+    _wait_for(lambda: RUNS)  # the first session is computing it
+    for thread in sessions[1:]:
+        thread.start()
     time.sleep(0.2)  # the others are now waiting on the one computation
     SLOW.set()
-    caller.join(10)
+    for thread in sessions:
+        thread.join(10)
     expected = {"value": 42, "rows": [21, 21, 21]}
-    assert first.result() == second.result() == called[0] == expected
+    assert list(got.values()) == [expected] * 3
     assert data.call(slow_metric, snap, 21) == expected
-    assert [(run[0], run[1]) for run in RUNS] == [(snap.id, 21)]
-    assert RUNS[0][2].startswith("cs-analytics-data")  # it ran on a worker
+    assert RUNS == [(snap.id, 21, "session-0")]
 
 
-def test_started_calls_with_other_arguments_are_other_values(snap):
-    started = {v: data.start(slow_metric, snap, v) for v in (1, 2, 3)}
-    assert {v: s.result()["value"] for v, s in started.items()} == {1: 2, 2: 4, 3: 6}
+def test_calls_with_other_arguments_are_other_values(snap):
+    assert {v: data.call(slow_metric, snap, v)["value"] for v in (1, 2, 3)} == {1: 2, 2: 4, 3: 6}
     assert sorted(run[1] for run in RUNS) == [1, 2, 3]
 
 
-def test_an_error_is_raised_where_the_page_takes_the_value(snap):
-    """A failing query does not fail the page where it was started (the sections above it still
-    draw); its message is raised where the section takes the value, as with `call`."""
-    started = data.start(failing_metric, snap, "2031Q9")
-    with pytest.raises(CsAnalyticsError, match="no such period: 2031Q9"):
-        started.result()
-
-
-def test_a_page_does_not_wait_behind_busy_workers(snap):
-    """Other sessions' queries hold every worker: a page's started call is taken back and run
-    in the page's own thread instead of waiting for a worker to come free."""
-    release = threading.Event()
-    busy = [data._workers.submit(blocked, release) for _ in range(data.WORKERS)]
-    try:
-        time.sleep(0.1)
-        started = data.start(slow_metric, snap, 5)
-        began = time.monotonic()
-        assert started.result()["value"] == 10
-        assert time.monotonic() - began < 5
-        assert RUNS == [(snap.id, 5, threading.current_thread().name)]
-    finally:
-        release.set()
-        for future in busy:
-            future.result(10)
+def test_an_error_is_raised_where_the_page_asks_and_not_cached(snap):
+    """A failing query raises its message where the page asks for the value; the failure is
+    not kept, so the next run asks again."""
+    for _ in range(2):
+        with pytest.raises(CsAnalyticsError, match="no such period: 2031Q9"):
+            data.call(failing_metric, snap, "2031Q9")
 
 
 def test_opening_a_snapshot_starts_loading_the_filter_attributes(make_snapshot, monkeypatch):
@@ -126,7 +108,7 @@ def test_opening_a_snapshot_starts_loading_the_filter_attributes(make_snapshot, 
 
 def test_a_per_account_list_is_held_not_cached_per_run_and_never_changed_by_a_page(
         make_snapshot, monkeypatch):
-    """A per-account list called or started from a page comes from the rows the metrics hold
+    """A per-account list called from a page comes from the rows the metrics hold
     (no copy cached per run): a page adding or changing a column of what it got changes its
     own frame only; a filter keeps the rows of the accounts it selects, in the list's order."""
     import pandas as pd
@@ -153,13 +135,13 @@ def test_a_per_account_list_is_held_not_cached_per_run_and_never_changed_by_a_pa
         first = data.call(listed, snap, None)
         first["n"] = first["n"] * 100  # what a page may do with its frame
         first.loc[0, "account_id"] = "changed"
-        again = data.start(listed, snap, None).result()
+        again = data.call(listed, snap, None)
         assert again.to_dict("list") == {"account_id": ["a2", "ghost", "a1", "a2"],
                                          "n": [1, 2, 3, 4]}
         mine = data.call(listed, snap, Filters(owner_ids=("u2",)))
         assert mine.to_dict("list") == {"account_id": ["a2", "a2"], "n": [1, 4]}
         assert list(mine.index) == [0, 1]
-        assert data.start(listed, snap, Filters(owner_ids=("no-such-owner",))).result().empty
+        assert data.call(listed, snap, Filters(owner_ids=("no-such-owner",))).empty
         assert queried == [None]
     finally:
         PER_ACCOUNT.pop(f"{__name__}.{listed.__qualname__}")

@@ -8,15 +8,16 @@ small (aggregated by the metrics API) and picklable: each run gets its own copy.
 list (`metrics.held.per_account`) is not cached here: the metrics hold its rows once per
 snapshot file, and each call takes the filtered accounts' rows from them. `call_shared` is
 `call` for large results the pages only read (report objects): every run gets the one cached
-object. `start` begins a `call` on a worker thread, so that a page's independent calls run
-side by side while the page draws what it already has.
+object. Calls run in the page's own thread, where the page needs their value: once a
+snapshot's rows are held, a call is in-memory work, which worker threads would only slow by
+contending for the interpreter with the page's drawing (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import streamlit as st
@@ -92,6 +93,9 @@ def salesforce_org() -> SalesforceOrg:
 
 
 PREFETCHED = "prefetched"  # the Snapshot.derived name of `_prefetch`'s futures
+# One worker thread, shared by every session of the process, for `_prefetch`: DuckDB releases
+# the interpreter while it reads, so the load overlaps the first page's drawing.
+_workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cs-analytics-prefetch")
 
 
 def current_snapshot() -> Snapshot | None:
@@ -235,41 +239,3 @@ def call_shared(fn: Callable, snap: Snapshot, *args, **kwargs) -> Any:
     same object instead of an unpickled copy of it. The caller must not change it — copy
     first (`copy.copy`) to set attributes."""
     return _shared_call(**_keys(snap, fn, args, kwargs))
-
-
-# Worker threads for `start`, shared by every session of the process. DuckDB releases the GIL
-# while a query runs, so a page's queries overlap each other and the page's own drawing.
-WORKERS = 4
-
-_workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cs-analytics-data")
-
-
-class Started:
-    """A `call` begun on a worker thread (`start`); `result()` is its value."""
-
-    def __init__(self, keys: dict, cached: Callable = _cached_call):
-        self._keys = keys
-        self._cached = cached
-        self._future: Future = _workers.submit(self._cached, **keys)
-
-    def result(self) -> Any:
-        """The call's value, or its exception raised here. A call no worker has picked up yet
-        (the workers are busy with other sessions' calls) is taken back and run in this
-        thread rather than waited for."""
-        if self._future.cancel():
-            return self._cached(**self._keys)
-        return self._future.result()
-
-
-def start(fn: Callable, snap: Snapshot, *args, **kwargs) -> Started:
-    """`call(fn, snap, *args, **kwargs)`, begun on a worker thread; take its value with
-    `.result()` where the page needs it. For the calls a page makes whatever the user
-    clicks: start them all first, then draw. The cache is the same as `call`'s — a value
-    computed by a worker is the one a later `call` with the same arguments gets, and two
-    threads asking for one missing value compute it once (Streamlit locks each key)."""
-    keys = _keys(snap, fn, args, kwargs)
-    return Started(keys, _direct_call if is_per_account(fn) else _cached_call)
-
-
-def _direct_call(_snap: Snapshot, _fn: Callable, _args: tuple, _kwargs: dict, **_keys) -> Any:
-    return _fn(_snap, *_args, **_kwargs)
