@@ -8,7 +8,7 @@ import streamlit as st
 
 from cs_analytics import clock
 from cs_analytics.app.ui import (cards, charts, data, filters, fmt, renewal_view, reports, session,
-                                 shape, widgets)
+                                 widgets)
 from cs_analytics.app.ui.i18n import current_language, formatter, t
 from cs_analytics.app.ui.widgets import Col
 from cs_analytics.errors import CsAnalyticsError
@@ -51,7 +51,7 @@ with right:
 cards.revenue_cards(report.comparison, settings)
 st.subheader(t("kpi_report.headline_title"))
 heads = kpi_report.headline_columns(report)
-widgets.table(shape.headline_rows(report.headline, lang), {
+widgets.table(reports.kpi_headline(snap, settings, code, lang), {
     "label": Col("kpi_report.col.kpi"), "value_text": Col(heads["value"], literal=True),
     "previous_text": Col(heads["previous"], literal=True),
     "change_text": Col("kpi_report.col.change"),
@@ -59,7 +59,7 @@ widgets.table(shape.headline_rows(report.headline, lang), {
     "year_change_text": Col("kpi_report.col.year_change"),
     "target": Col("kpi_report.col.target"), "status": Col("kpi_report.col.status"),
     "note": Col("kpi_report.col.note"),
-}, key="kpi_headline", download=f"kpi-headline-{code}")
+}, key="kpi_headline", download=f"kpi-headline-{code}", shared=True)
 
 st.subheader(t("kpi_report.commentary_title", quarter=report.quarter.label))
 note = report.commentary

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import copy
 
-from cs_analytics.app.ui import data
+import pandas as pd
+
+from cs_analytics.app.ui import data, shape
 from cs_analytics.config import Settings
 from cs_analytics.outputs.reports import kpi, qbr
 from cs_analytics.warehouse.store import Snapshot, Store
@@ -24,6 +26,17 @@ def kpi_report(snap: Snapshot, settings: Settings, quarter: str, lang: str,
     finally:
         con.close()
     return report
+
+
+def kpi_headline(snap: Snapshot, settings: Settings, quarter: str, lang: str) -> pd.DataFrame:
+    """The quarter's headline as the page shows it (`shape.headline_rows`), made once per
+    report and shared like the report: the caller must not change it."""
+    return data.call_shared(_kpi_headline, snap, settings, quarter, lang)
+
+
+def _kpi_headline(snap: Snapshot, settings: Settings, quarter: str, lang: str) -> pd.DataFrame:
+    report = data.call_shared(kpi.kpi_report_data, snap, settings, quarter, lang)
+    return shape.headline_rows(report.headline, lang)
 
 
 def qbr_pack(snap: Snapshot, settings: Settings, account_id: str, lang: str) -> qbr.QbrPack:
