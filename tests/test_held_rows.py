@@ -421,8 +421,8 @@ def test_held_rows_are_read_once_per_snapshot_file_and_few_are_kept(small):
 
 
 def test_a_filters_mask_is_made_once_when_threads_ask_together(small):
-    """A page's queries run side by side and ask for the same filter's mask at once: it is
-    made once, and every thread gets that one array."""
+    """Sessions on the same filter (or the snapshot's prefetch and a page) ask for its mask at
+    once: it is made once, and every thread gets that one array."""
     rows = HeldRows(pd.DataFrame({"account_id": ["a1", "a2", "a3"], "n": [1, 2, 3]}))
     made, started = [], threading.Barrier(4)
 

@@ -195,7 +195,7 @@ class HeldRows:
 
     def memo(self, key, make: Callable):
         """A value derived from these rows, made once: a thread asking while another makes it
-        waits for that value (concurrent page queries share one filter's work)."""
+        waits for that value (sessions asking at once share one filter's work)."""
         return self._memo.get(key, make)
 
     def per_filter(self, name: str, filters, make: Callable):
